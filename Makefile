@@ -1,0 +1,26 @@
+# The two commands of the README: `make run` and `make test`. Both install what they need first.
+SWIFT ?= swift
+DATA_DIR ?= ledger/data
+ENTRIES ?= 20000
+
+.PHONY: run test deps build
+
+# System packages the build and the auditor's kit need, installed only when missing (Debian, as root).
+deps:
+	@if ! pkg-config --exists libsodium 2>/dev/null; then \
+		echo "installing libsodium-dev (apt)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libsodium-dev pkg-config >/dev/null; \
+	fi
+	@if ! /usr/bin/python3 -c 'import nacl' 2>/dev/null; then \
+		echo "installing python3-nacl (apt) for audit/verify.py"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-nacl >/dev/null; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release --product pahlawan
+
+run: build
+	.build/release/pahlawan demo --data-dir $(DATA_DIR) --entries $(ENTRIES)
+
+test: deps
+	$(SWIFT) test

@@ -1,0 +1,110 @@
+import CSodium
+
+/// A 32-byte SHA-256 digest, stored inline so that millions of them cost no allocations.
+public struct Hash: Hashable, Sendable, CustomStringConvertible {
+    public static let byteCount = 32
+    /// The all-zero hash: the `prev` of seq 0 and the `policy` when no policy is in force.
+    public static let zero = Hash(words: (0, 0, 0, 0))
+
+    private var words: (UInt64, UInt64, UInt64, UInt64)
+
+    private init(words: (UInt64, UInt64, UInt64, UInt64)) { self.words = words }
+
+    /// Takes exactly 32 bytes; returns nil for any other length.
+    public init?(bytes: some Collection<UInt8>) {
+        guard bytes.count == Hash.byteCount else { return nil }
+        self.words = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &words) { raw in
+            for (index, byte) in bytes.enumerated() { raw[index] = byte }
+        }
+    }
+
+    /// Parses 64 lowercase hexadecimal digits (the form used inside entry bodies).
+    public init?(hex: String) {
+        guard let bytes = Hex.decode(hex), hex == Hex.encode(bytes) else { return nil }
+        self.init(bytes: bytes)
+    }
+
+    /// Parses standard base64 of exactly 32 bytes.
+    public init?(base64: String) {
+        guard let bytes = Base64.decode(base64) else { return nil }
+        self.init(bytes: bytes)
+    }
+
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        var copy = words
+        return try Swift.withUnsafeBytes(of: &copy, body)
+    }
+
+    public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+    public var hex: String { Hex.encode(bytes) }
+    public var base64: String { Base64.encode(bytes) }
+    public var description: String { hex }
+
+    public static func == (lhs: Hash, rhs: Hash) -> Bool {
+        lhs.words.0 == rhs.words.0 && lhs.words.1 == rhs.words.1
+            && lhs.words.2 == rhs.words.2 && lhs.words.3 == rhs.words.3
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+        hasher.combine(words.2)
+        hasher.combine(words.3)
+    }
+}
+
+/// SHA-256 through libsodium; the prefix form avoids copying a body just to put one byte before it.
+public enum SHA256 {
+    public static func hash(_ data: some ContiguousBytes) -> Hash {
+        hash(prefix: nil, data)
+    }
+
+    public static func hash(prefix: UInt8?, _ data: some ContiguousBytes) -> Hash {
+        Sodium.ensureInitialised()
+        var state = crypto_hash_sha256_state()
+        crypto_hash_sha256_init(&state)
+        if var prefix {
+            crypto_hash_sha256_update(&state, &prefix, 1)
+        }
+        data.withUnsafeBytes { raw in
+            _ = crypto_hash_sha256_update(
+                &state, raw.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(raw.count))
+        }
+        return finish(&state)
+    }
+
+    /// SHA-256(prefix ‖ left ‖ right) for Merkle interior nodes.
+    public static func hash(prefix: UInt8, _ left: Hash, _ right: Hash) -> Hash {
+        Sodium.ensureInitialised()
+        var buffer = [UInt8](repeating: prefix, count: 1 + 2 * Hash.byteCount)
+        left.withUnsafeBytes { raw in
+            for index in 0..<Hash.byteCount { buffer[1 + index] = raw[index] }
+        }
+        right.withUnsafeBytes { raw in
+            for index in 0..<Hash.byteCount { buffer[1 + Hash.byteCount + index] = raw[index] }
+        }
+        var output = [UInt8](repeating: 0, count: Hash.byteCount)
+        crypto_hash_sha256(&output, buffer, UInt64(buffer.count))
+        return Hash(bytes: output)!
+    }
+
+    private static func finish(_ state: inout crypto_hash_sha256_state) -> Hash {
+        var output = [UInt8](repeating: 0, count: Hash.byteCount)
+        crypto_hash_sha256_final(&state, &output)
+        return Hash(bytes: output)!
+    }
+}
+
+/// Types whose bytes can be read contiguously (arrays, slices, strings' UTF-8 views).
+public protocol ContiguousBytes {
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R
+}
+
+extension Array: ContiguousBytes where Element == UInt8 {}
+extension ArraySlice: ContiguousBytes where Element == UInt8 {}
+extension UnsafeRawBufferPointer: ContiguousBytes {
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(self)
+    }
+}

@@ -1,0 +1,53 @@
+/// Where a ledger keeps its files. The layout is part of ledger/FORMAT.md.
+public struct DataDirectory: Sendable {
+    public let path: String
+
+    public init(_ path: String) { self.path = path }
+
+    public var logDirectory: String { path + "/log" }
+    public var checkpointFile: String { path + "/checkpoint" }
+    public var signingKeyFile: String { path + "/signing.key" }
+    public var verifierKeyFile: String { path + "/verifier.key" }
+
+    /// Writes a new key pair: the signing key with mode 0600, refusing to overwrite either file.
+    public static func writeKeyPair(_ key: SigningKey, into directory: String) throws(LedgerError) {
+        try FileIO.makeDirectories(directory)
+        let data = DataDirectory(directory)
+        guard !FileIO.exists(data.signingKeyFile), !FileIO.exists(data.verifierKeyFile) else {
+            throw LedgerError(.alreadyExists, "a key already exists here; refusing to overwrite it", file: data.signingKeyFile)
+        }
+        try FileIO.createExclusive(data.signingKeyFile, Array((key.privateText + "\n").utf8), mode: 0o600)
+        try FileIO.createExclusive(data.verifierKeyFile, Array((key.verifier.text + "\n").utf8), mode: 0o644)
+    }
+
+    /// The signing key stored here, or a new one (written here) when there is none yet.
+    public func loadOrCreateSigningKey(name: String) throws(LedgerError) -> (key: SigningKey, created: Bool) {
+        if FileIO.exists(signingKeyFile) { return (try loadSigningKey(), false) }
+        let key = try SigningKey.generate(name: name)
+        try Self.writeKeyPair(key, into: path)
+        return (key, true)
+    }
+
+    public func loadSigningKey() throws(LedgerError) -> SigningKey {
+        do {
+            return try SigningKey(text: String(decoding: try FileIO.readAll(signingKeyFile), as: UTF8.self))
+        } catch {
+            throw LedgerError(error.code, error.reason, file: signingKeyFile)
+        }
+    }
+
+    public func loadVerifierKey() throws(LedgerError) -> VerifierKey {
+        do {
+            return try VerifierKey(text: String(decoding: try FileIO.readAll(verifierKeyFile), as: UTF8.self))
+        } catch {
+            throw LedgerError(error.code, error.reason, file: verifierKeyFile)
+        }
+    }
+
+    public func readCheckpointNote() throws(LedgerError) -> String? {
+        guard FileIO.exists(checkpointFile) else { return nil }
+        return String(decoding: try FileIO.readAll(checkpointFile), as: UTF8.self)
+    }
+
+    public var exists: Bool { FileIO.isDirectory(path) }
+}

@@ -1,0 +1,167 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Thin, named file primitives over POSIX. Every failure becomes a `storageFailure` naming the path.
+enum FileIO {
+    static func failure(_ what: String, _ path: String) -> LedgerError {
+        LedgerError(.storageFailure, "\(what) failed: \(String(cString: strerror(errno)))", file: path)
+    }
+
+    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    static func makeDirectory(_ path: String) throws(LedgerError) {
+        if isDirectory(path) { return }
+        guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw failure("mkdir", path) }
+    }
+
+    /// Creates every missing folder along `path`, like `mkdir -p`.
+    static func makeDirectories(_ path: String) throws(LedgerError) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            try makeDirectory(current)
+        }
+    }
+
+    /// Makes a directory's entries (a created or renamed file) durable.
+    static func syncDirectory(_ path: String) throws(LedgerError) {
+        let descriptor = open(path, O_RDONLY | O_DIRECTORY)
+        guard descriptor >= 0 else { throw failure("open directory", path) }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw failure("fsync directory", path) }
+    }
+
+    static func listDirectory(_ path: String) throws(LedgerError) -> [String] {
+        guard let directory = opendir(path) else { throw failure("opendir", path) }
+        defer { closedir(directory) }
+        var names = [String]()
+        while let entry = readdir(directory) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    static func readAll(_ path: String) throws(LedgerError) -> [UInt8] {
+        let file = try File.open(path, flags: O_RDONLY)
+        defer { file.close() }
+        return try file.read(at: 0, count: Int(try file.size()))
+    }
+
+    /// Writes a whole small file so that a crash leaves either the old or the new content:
+    /// write a temporary file, sync it, rename over the target, sync the folder.
+    static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(LedgerError) {
+        let temporary = path + ".tmp"
+        unlink(temporary)
+        let file = try File.open(temporary, flags: O_WRONLY | O_CREAT | O_EXCL, mode: mode)
+        do {
+            try file.write(bytes, at: 0)
+            try file.sync()
+            file.close()
+        } catch {
+            file.close()
+            throw error
+        }
+        guard rename(temporary, path) == 0 else { throw failure("rename", path) }
+        try syncDirectory(parent(of: path))
+    }
+
+    /// Creates a file that must not exist yet (refusing to overwrite, e.g. a secret key).
+    static func createExclusive(_ path: String, _ bytes: [UInt8], mode: mode_t) throws(LedgerError) {
+        guard !exists(path) else { throw LedgerError(.alreadyExists, "refusing to overwrite an existing file", file: path) }
+        let file = try File.open(path, flags: O_WRONLY | O_CREAT | O_EXCL, mode: mode)
+        defer { file.close() }
+        try file.write(bytes, at: 0)
+        try file.sync()
+        try syncDirectory(parent(of: path))
+    }
+
+    static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}
+
+/// An open file descriptor with positional I/O. Not thread-safe; the ledger has one writer.
+final class File {
+    let descriptor: Int32
+    let path: String
+    private var isClosed = false
+
+    private init(descriptor: Int32, path: String) {
+        self.descriptor = descriptor
+        self.path = path
+    }
+
+    static func open(_ path: String, flags: Int32, mode: mode_t = 0o644) throws(LedgerError) -> File {
+        let descriptor = Glibc.open(path, flags | O_CLOEXEC, mode)
+        guard descriptor >= 0 else { throw FileIO.failure("open", path) }
+        return File(descriptor: descriptor, path: path)
+    }
+
+    deinit { close() }
+
+    func close() {
+        if !isClosed {
+            isClosed = true
+            Glibc.close(descriptor)
+        }
+    }
+
+    func size() throws(LedgerError) -> UInt64 {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw FileIO.failure("fstat", path) }
+        return UInt64(info.st_size)
+    }
+
+    func write(_ bytes: [UInt8], at offset: UInt64) throws(LedgerError) {
+        var written = 0
+        while written < bytes.count {
+            let result = bytes.withUnsafeBytes { raw in
+                pwrite(descriptor, raw.baseAddress! + written, raw.count - written, off_t(offset) + off_t(written))
+            }
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw FileIO.failure("pwrite", path)
+            }
+            written += result
+        }
+    }
+
+    func read(at offset: UInt64, count: Int) throws(LedgerError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let result = bytes.withUnsafeMutableBytes { raw in
+                pread(descriptor, raw.baseAddress! + done, count - done, off_t(offset) + off_t(done))
+            }
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw FileIO.failure("pread", path)
+            }
+            if result == 0 { break }
+            done += result
+        }
+        if done < count { bytes.removeSubrange(done...) }
+        return bytes
+    }
+
+    /// Makes written data durable (metadata only as far as needed to read it back).
+    func sync() throws(LedgerError) {
+        guard fdatasync(descriptor) == 0 else { throw FileIO.failure("fdatasync", path) }
+    }
+
+    func truncate(to length: UInt64) throws(LedgerError) {
+        guard ftruncate(descriptor, off_t(length)) == 0 else { throw FileIO.failure("ftruncate", path) }
+    }
+}

@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import Ledger
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Verify a ledger directory or an export bundle; on failure name the first bad seq and exit 1.")
+
+    @Option(name: .customLong("data-dir"), help: "The ledger's data directory.")
+    var dataDirectory: String?
+
+    @Option(help: "An export bundle to verify instead of a data directory.")
+    var bundle: String?
+
+    @Option(help: "The verifier key you trust (text or a file). Defaults to the data directory's own verifier.key.")
+    var key: String?
+
+    @Flag(inversion: .prefixedNo, help: "Check every entry's Ed25519 signature.")
+    var signatures = true
+
+    func run() throws {
+        if let bundle {
+            try verifyBundle(bundle)
+        } else {
+            try verifyDirectory(DataDirectory(dataDirectory ?? "ledger/data"))
+        }
+    }
+
+    private func verifyDirectory(_ directory: DataDirectory) throws {
+        let verifier: VerifierKey
+        if let key {
+            verifier = try loadVerifierKey(key)
+        } else {
+            verifier = try report { try directory.loadVerifierKey() }
+            printError("note: trusting the data directory's own verifier.key; pass --key to verify against a key you hold")
+        }
+        let started = monotonicSeconds()
+        let result = LedgerVerifier.verify(directory: directory, key: verifier, checkSignatures: signatures)
+        let seconds = monotonicSeconds() - started
+        if let failure = result.failure {
+            print("FAIL after \(result.entries) good entries: \(failure)")
+            throw ExitCode(1)
+        }
+        let rate = seconds > 0 ? Int(Double(result.entries) / seconds) : 0
+        print("OK \(result.entries) entries verified (bodies, chain\(signatures ? ", signatures" : ""), tree) in \(String(format: "%.2f", seconds)) s, \(rate) entries/s")
+        print("root \(result.root.base64)")
+        if let checkpoint = result.checkpoint {
+            print("checkpoint \(checkpoint.origin) size \(checkpoint.size) root \(checkpoint.root.base64): signature OK, tree matches")
+            if checkpoint.size < result.entries {
+                print("note: \(result.entries - checkpoint.size) entries after the checkpoint are not yet covered by a signed checkpoint")
+            }
+        }
+    }
+
+    private func verifyBundle(_ path: String) throws {
+        guard let key else {
+            printError("pahlawan: error: --bundle needs --key: a bundle is only as trustworthy as the key you check it with")
+            throw ExitCode(1)
+        }
+        let verifier = try loadVerifierKey(key)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            printError("pahlawan: error: \(path): cannot read the bundle")
+            throw ExitCode(1)
+        }
+        let verdict = Bundle.verify(data, key: verifier)
+        for failure in verdict.failures { print("FAIL \(path): \(failure)") }
+        guard verdict.isValid, let checkpoint = verdict.checkpoint else { throw ExitCode(1) }
+        print("OK \(verdict.entriesChecked) entries in \(path) verified against checkpoint size \(checkpoint.size) root \(checkpoint.root.base64)")
+    }
+}

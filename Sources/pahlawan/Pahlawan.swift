@@ -1,0 +1,52 @@
+import ArgumentParser
+import Ledger
+
+/// The `pahlawan` command line: keys, the demo, verification, checkpoints, proofs and export.
+@main
+struct Pahlawan: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pahlawan",
+        abstract: "Pahlawan Trust: the signed, verifiable ledger of Pahlawan Pangan's food rescues.",
+        subcommands: [Keygen.self, Demo.self, Verify.self, CheckpointCommand.self, Proof.self, Export.self]
+    )
+}
+
+/// Options shared by every command that works on a ledger directory.
+struct DataDirectoryOptions: ParsableArguments {
+    @Option(name: .customLong("data-dir"), help: "The ledger's data directory.")
+    var path: String = "ledger/data"
+
+    var directory: DataDirectory { DataDirectory(path) }
+
+    /// Opens the ledger with the signing key kept in the data directory.
+    func openForWriting() throws -> Ledger {
+        try report {
+            guard directory.exists, FileIO_exists(directory.signingKeyFile) else {
+                throw LedgerError(.notFound, "no ledger here (no signing.key); run `pahlawan demo` or `pahlawan keygen --out \(path)`", file: path)
+            }
+            return try Ledger(directory: directory, signer: try directory.loadSigningKey())
+        }
+    }
+}
+
+/// Runs `body`, turning a `LedgerError` into a one-line message on standard error and exit code 1.
+@discardableResult
+func report<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as LedgerError {
+        printError("pahlawan: error: \(error)")
+        throw ExitCode(1)
+    }
+}
+
+func printError(_ message: String) {
+    var standardError = StandardError()
+    print(message, to: &standardError)
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        FileHandleShim.writeToStandardError(string)
+    }
+}
