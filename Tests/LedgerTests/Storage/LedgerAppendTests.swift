@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+@testable import Ledger
+
+@Suite struct LedgerAppendTests {
+    func freshLedger() throws -> Ledger {
+        try Ledger(directory: DataDirectory(TestSupport.makeTemporaryDirectory()), signer: TestSupport.signingKey)
+    }
+
+    func body(_ ledger: Ledger, time: Int64 = 1_795_453_200_000_000, prev: Hash? = nil, seq: UInt64? = nil) -> EntryBody {
+        EntryBody(seq: seq ?? ledger.size, time: time, kind: "claim.placed", actor: "rcp-jkt-001",
+            payload: ["offer": "off-1", "portions": 3], policy: .zero,
+            prev: prev ?? (ledger.size == 0 ? .zero : ledger.leafHash(ledger.size - 1)), key: TestSupport.signingKey.verifier.id)
+    }
+
+    func expectRejection(_ code: LedgerError.Code, _ ledger: Ledger, _ bytes: [UInt8]) {
+        let before = ledger.size
+        do {
+            try ledger.appendBodies([bytes])
+            Issue.record("expected \(code)")
+        } catch {
+            #expect(error.code == code, "\(error)")
+            #expect(error.seq == before)
+        }
+        #expect(ledger.size == before, "a rejected append writes nothing")
+    }
+
+    @Test func everyContractViolationIsRejectedAndWritesNothing() throws {
+        let ledger = try freshLedger()
+        try ledger.appendBodies([body(ledger).canonicalBytes()])
+        let good = String(decoding: body(ledger).canonicalBytes(), as: UTF8.self)
+        expectRejection(.bodyNotCanonical, ledger, Array(good.replacingOccurrences(of: ",", with: ", ").utf8))
+        expectRejection(.floatNotAllowed, ledger, Array(good.replacingOccurrences(of: "\"portions\":3", with: "\"portions\":3.5").utf8))
+        expectRejection(.nullNotAllowed, ledger, Array(good.replacingOccurrences(of: "\"portions\":3", with: "\"portions\":null").utf8))
+        expectRejection(.timeGoesBackwards, ledger, body(ledger, time: 1_795_453_199_999_999).canonicalBytes())
+        expectRejection(.wrongPrev, ledger, body(ledger, prev: .zero).canonicalBytes())
+        expectRejection(.wrongSeq, ledger, body(ledger, seq: ledger.size + 1).canonicalBytes())
+        var huge = body(ledger)
+        huge.payload["note"] = .string(String(repeating: "x", count: EntryBody.byteCountMax))
+        expectRejection(.bodyTooLarge, ledger, huge.canonicalBytes())
+        var other = body(ledger)
+        other.key = KeyID(value: 1)
+        expectRejection(.wrongKey, ledger, other.canonicalBytes())
+        var badKind = body(ledger)
+        badKind.kind = "Claim placed"
+        expectRejection(.badEntry, ledger, badKind.canonicalBytes())
+        var email = body(ledger)
+        email.actor = "siti@example.com"
+        expectRejection(.badEntry, ledger, email.canonicalBytes())
+        #expect(ledger.size == 1)
+        try ledger.appendBodies([body(ledger).canonicalBytes()])
+        #expect(ledger.size == 2)
+    }
+
+    @Test func aRejectedDraftInABatchRejectsTheWholeBatch() throws {
+        let ledger = try freshLedger()
+        var drafts = (0..<5).map { TestSupport.draft($0) }
+        drafts[3].time = 0
+        #expect(throws: LedgerError.self) { try ledger.append(drafts) }
+        #expect(ledger.size == 0)
+    }
+
+    @Test func entriesSurviveReopenWithTheSameRoot() throws {
+        let (ledger, path) = try TestSupport.makeLedger(entries: 300)
+        let root = try ledger.root(size: 300)
+        let reopened = try Ledger(directory: DataDirectory(path), signer: TestSupport.signingKey)
+        #expect(reopened.size == 300)
+        #expect(try reopened.root(size: 300) == root)
+        #expect(try reopened.entry(123) == ledger.entry(123))
+        try reopened.append([TestSupport.draft(300)])
+        #expect(reopened.size == 301)
+        let readOnly = try Ledger(directory: DataDirectory(path), signer: nil, verifier: TestSupport.signingKey.verifier)
+        #expect(readOnly.size == 301)
+        #expect(throws: LedgerError.self) { try readOnly.append([TestSupport.draft(301)]) }
+    }
+
+    @Test func checkpointsAreSignedPersistedAndConsistent() throws {
+        let (ledger, path) = try TestSupport.makeLedger(entries: 10)
+        let first = try #require(ledger.latestCheckpoint)
+        try ledger.append([TestSupport.draft(10)])
+        try ledger.checkpoint()
+        let second = try #require(ledger.latestCheckpoint)
+        #expect(second.checkpoint.size == 11)
+        let proof = try ledger.consistencyProof(from: 10, to: 11)
+        try MerkleProofs.verifyConsistency(size1: 10, size2: 11, root1: first.checkpoint.root, root2: second.checkpoint.root, proof: proof)
+        let onDisk = try #require(try DataDirectory(path).readCheckpointNote())
+        #expect(try Checkpoint.open(onDisk, verifier: TestSupport.signingKey.verifier) == second.checkpoint)
+    }
+}
