@@ -38,7 +38,7 @@ def b64(text):
 # --- C2SP signed notes and keys -------------------------------------------------------------
 
 def parse_verifier_key(text):
-    name, key_id_hex, key_b64 = text.strip().split("+")
+    name, key_id_hex, key_b64 = text.strip().split("+", 2)  # base64 may contain "+"
     material = b64(key_b64)
     if len(material) != 33 or material[0] != 0x01:
         raise ValueError("not an Ed25519 verifier key")

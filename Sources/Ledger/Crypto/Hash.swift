@@ -36,6 +36,15 @@ public struct Hash: Hashable, Sendable, CustomStringConvertible {
         return try Swift.withUnsafeBytes(of: &copy, body)
     }
 
+    /// Lets a hash function write its 32-byte output straight into a `Hash`.
+    static func filling(_ body: (UnsafeMutablePointer<UInt8>) -> Void) -> Hash {
+        var hash = Hash.zero
+        Swift.withUnsafeMutableBytes(of: &hash.words) { raw in
+            body(raw.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        }
+        return hash
+    }
+
     public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
     public var hex: String { Hex.encode(bytes) }
     public var base64: String { Base64.encode(bytes) }
@@ -77,22 +86,21 @@ public enum SHA256 {
     /// SHA-256(prefix ‖ left ‖ right) for Merkle interior nodes.
     public static func hash(prefix: UInt8, _ left: Hash, _ right: Hash) -> Hash {
         Sodium.ensureInitialised()
-        var buffer = [UInt8](repeating: prefix, count: 1 + 2 * Hash.byteCount)
+        var state = crypto_hash_sha256_state()
+        crypto_hash_sha256_init(&state)
+        var prefix = prefix
+        crypto_hash_sha256_update(&state, &prefix, 1)
         left.withUnsafeBytes { raw in
-            for index in 0..<Hash.byteCount { buffer[1 + index] = raw[index] }
+            _ = crypto_hash_sha256_update(&state, raw.baseAddress!.assumingMemoryBound(to: UInt8.self), 32)
         }
         right.withUnsafeBytes { raw in
-            for index in 0..<Hash.byteCount { buffer[1 + Hash.byteCount + index] = raw[index] }
+            _ = crypto_hash_sha256_update(&state, raw.baseAddress!.assumingMemoryBound(to: UInt8.self), 32)
         }
-        var output = [UInt8](repeating: 0, count: Hash.byteCount)
-        crypto_hash_sha256(&output, buffer, UInt64(buffer.count))
-        return Hash(bytes: output)!
+        return finish(&state)
     }
 
     private static func finish(_ state: inout crypto_hash_sha256_state) -> Hash {
-        var output = [UInt8](repeating: 0, count: Hash.byteCount)
-        crypto_hash_sha256_final(&state, &output)
-        return Hash(bytes: output)!
+        Hash.filling { output in _ = crypto_hash_sha256_final(&state, output) }
     }
 }
 

@@ -39,7 +39,7 @@ public final class SigningKey: Sendable {
         guard trimmed.hasPrefix(Self.privateKeyPrefix) else {
             throw LedgerError(.badKey, "a signing key file starts with PRIVATE+KEY+")
         }
-        let parts = trimmed.dropFirst(Self.privateKeyPrefix.count).split(separator: "+", omittingEmptySubsequences: false)
+        let parts = trimmed.dropFirst(Self.privateKeyPrefix.count).split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, let statedID = KeyID(hex: String(parts[1])),
             let material = Base64.decode(String(parts[2])), material.count == 1 + Self.seedByteCount,
             material[0] == SignatureAlgorithm.ed25519

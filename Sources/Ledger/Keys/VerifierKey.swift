@@ -22,7 +22,8 @@ public struct VerifierKey: Hashable, Sendable, CustomStringConvertible {
     /// Parses the verifier-key text, checking that the stated key id matches the key.
     public init(text: String) throws(LedgerError) {
         let trimmed = text.trimmingWhitespace()
-        let parts = trimmed.split(separator: "+", omittingEmptySubsequences: false)
+        // The name has no "+", the key id neither; base64 may, so split at the first two only.
+        let parts = trimmed.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3 else {
             throw LedgerError(.badKey, "a verifier key has the form <name>+<8 hex key id>+<base64 key>")
         }

@@ -57,3 +57,14 @@ import Testing
         #expect(throws: LedgerError.self) { try Checkpoint(text: "origin\n12\nnot-base64\n") }
     }
 }
+
+/// Any generated key's texts parse back to the same key (base64 of a key often contains "+").
+@Suite struct KeyTextTests {
+    @Test func generatedKeysRoundTripThroughTheirTexts() throws {
+        for _ in 0..<300 {
+            let key = try SigningKey.generate(name: Checkpoint.defaultOrigin)
+            #expect(try VerifierKey(text: key.verifier.text) == key.verifier)
+            #expect(try SigningKey(text: key.privateText).verifier == key.verifier)
+        }
+    }
+}
