@@ -27,6 +27,17 @@ struct DataDirectoryOptions: ParsableArguments {
             return try Ledger(directory: directory, signer: try directory.loadSigningKey())
         }
     }
+
+    /// Opens the ledger read-only when only the public verifier key is present (an auditor's copy).
+    func openForReading() throws -> Ledger {
+        if FileIO_exists(directory.signingKeyFile) { return try openForWriting() }
+        return try report {
+            guard FileIO_exists(directory.verifierKeyFile) else {
+                throw LedgerError(.notFound, "no ledger here (neither signing.key nor verifier.key)", file: path)
+            }
+            return try Ledger(directory: directory, signer: nil, verifier: try directory.loadVerifierKey())
+        }
+    }
 }
 
 /// Runs `body`, turning a `LedgerError` into a one-line message on standard error and exit code 1.

@@ -14,7 +14,7 @@ struct Proof: ParsableCommand {
         @Option(help: "Tree size to prove against (default: the latest checkpoint's).") var size: UInt64?
 
         func run() throws {
-            let ledger = try data.openForWriting()
+            let ledger = try data.openForReading()
             let treeSize = size ?? ledger.latestCheckpoint?.checkpoint.size ?? ledger.size
             let output: [String: Any] = try report {
                 [
@@ -36,7 +36,7 @@ struct Proof: ParsableCommand {
         @Option(help: "The newer tree size.") var to: UInt64
 
         func run() throws {
-            let ledger = try data.openForWriting()
+            let ledger = try data.openForReading()
             let output: [String: Any] = try report {
                 [
                     "size1": from,

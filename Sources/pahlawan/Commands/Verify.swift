@@ -27,6 +27,10 @@ struct Verify: ParsableCommand {
     }
 
     private func verifyDirectory(_ directory: DataDirectory) throws {
+        guard directory.exists else {
+            printError("pahlawan: error: \(directory.path): notFound: no ledger here; run `make run` or pass --data-dir")
+            throw ExitCode(1)
+        }
         let verifier: VerifierKey
         if let key {
             verifier = try loadVerifierKey(key)

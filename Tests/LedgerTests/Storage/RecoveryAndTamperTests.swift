@@ -93,6 +93,22 @@ import Testing
         #expect(report.failure?.code == .missingSegment)
     }
 
+    /// A forged signature with a correct checksum (the attacker recomputes the CRC) is still caught, with its seq.
+    @Test func aSwappedSignatureWithAValidChecksumFailsVerify() throws {
+        let (ledger, directory) = try TestSupport.makeLedger(entries: 20)
+        var bytes = SegmentFormat.header(firstSeq: 0)
+        for seq in 0..<20 {
+            let entry = try ledger.entry(UInt64(seq))
+            let signature = seq == 5 ? try ledger.entry(6).signature : entry.signature
+            SegmentFormat.appendFrame(signature: signature, body: entry.bodyBytes, to: &bytes)
+        }
+        FileManager.default.createFile(atPath: segmentPath(directory), contents: Data(bytes))
+        let report = LedgerVerifier.verify(directory: DataDirectory(directory), key: Self.key.verifier)
+        #expect(report.failure?.code == .badSignature)
+        #expect(report.failure?.seq == 5)
+        #expect(LedgerVerifier.verify(directory: DataDirectory(directory), key: Self.key.verifier, checkSignatures: false).isValid)
+    }
+
     @Test func verifyRejectsAnotherKey() throws {
         let (_, directory) = try TestSupport.makeLedger(entries: 3)
         let stranger = try SigningKey(name: Checkpoint.defaultOrigin, seed: [UInt8](repeating: 8, count: 32))
