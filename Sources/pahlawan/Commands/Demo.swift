@@ -60,6 +60,6 @@ struct Demo: ParsableCommand {
             throw ExitCode(1)
         }
         print("verified \(result.entries) entries (bodies, chain, signatures, tree against the checkpoint) in \(String(format: "%.2f", verifySeconds)) s")
-        print("next: pahlawan verify --data-dir \(data.path) --key '\(key.verifier.text)'")
+        print("next: \(CommandLine.arguments[0]) verify --data-dir \(data.path) --key '\(key.verifier.text)'")
     }
 }
