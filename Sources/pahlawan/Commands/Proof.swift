@@ -17,12 +17,14 @@ struct Proof: ParsableCommand {
             let ledger = try data.openForReading()
             let treeSize = size ?? ledger.latestCheckpoint?.checkpoint.size ?? ledger.size
             let output: [String: Any] = try report {
-                [
+                // The proof call validates seq and size before the leaf is looked up.
+                let proof = try ledger.inclusionProof(seq: seq, size: treeSize)
+                return [
                     "seq": seq,
                     "tree_size": treeSize,
-                    "leaf_hash": ledger.leafHash(min(seq, max(ledger.size, 1) - 1)).base64,
+                    "leaf_hash": ledger.leafHash(seq).base64,
                     "root": try ledger.root(size: treeSize).base64,
-                    "proof": try ledger.inclusionProof(seq: seq, size: treeSize).map(\.base64),
+                    "proof": proof.map(\.base64),
                 ]
             }
             try printJSON(output)
