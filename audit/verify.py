@@ -98,6 +98,10 @@ def _pairs(pairs):
     return obj
 
 
+# JSON.stringify's escapes, which RFC 8785 adopts; other C0 controls become \\u00xx.
+SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
 def canonical(value):
     if value is None:
         raise ValueError("null is not allowed")
@@ -111,20 +115,8 @@ def canonical(value):
         out = ['"']
         for ch in value:
             o = ord(ch)
-            if ch == '"':
-                out.append('\\"')
-            elif ch == "\\":
-                out.append("\\\\")
-            elif ch == "\b":
-                out.append("\\b")
-            elif ch == "\f":
-                out.append("\\f")
-            elif ch == "\n":
-                out.append("\\n")
-            elif ch == "\r":
-                out.append("\\r")
-            elif ch == "\t":
-                out.append("\\t")
+            if ch in SHORT_ESCAPES:
+                out.append(SHORT_ESCAPES[ch])
             elif o < 0x20:
                 out.append("\\u%04x" % o)
             elif 0xD800 <= o <= 0xDFFF:

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Ledger
 
 /// The `pahlawan` command line: keys, the demo, verification, checkpoints, proofs and export.
@@ -21,7 +22,7 @@ struct DataDirectoryOptions: ParsableArguments {
     /// Opens the ledger with the signing key kept in the data directory.
     func openForWriting() throws -> Ledger {
         try report {
-            guard directory.exists, FileIO_exists(directory.signingKeyFile) else {
+            guard directory.exists, FileManager.default.fileExists(atPath: directory.signingKeyFile) else {
                 throw LedgerError(.notFound, "no ledger here (no signing.key); run `pahlawan demo` or `pahlawan keygen --out \(path)`", file: path)
             }
             return try Ledger(directory: directory, signer: try directory.loadSigningKey())
@@ -30,9 +31,9 @@ struct DataDirectoryOptions: ParsableArguments {
 
     /// Opens the ledger read-only when only the public verifier key is present (an auditor's copy).
     func openForReading() throws -> Ledger {
-        if FileIO_exists(directory.signingKeyFile) { return try openForWriting() }
+        if FileManager.default.fileExists(atPath: directory.signingKeyFile) { return try openForWriting() }
         return try report {
-            guard FileIO_exists(directory.verifierKeyFile) else {
+            guard FileManager.default.fileExists(atPath: directory.verifierKeyFile) else {
                 throw LedgerError(.notFound, "no ledger here (neither signing.key nor verifier.key)", file: path)
             }
             return try Ledger(directory: directory, signer: nil, verifier: try directory.loadVerifierKey())

@@ -10,12 +10,10 @@ enum FileHandleShim {
     }
 }
 
-func FileIO_exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
-
 /// Reads a verifier key given either as the key text itself or as a path to a file holding it.
 func loadVerifierKey(_ argument: String) throws -> VerifierKey {
     try report {
-        if argument.contains("+") && !FileIO_exists(argument) {
+        if argument.contains("+") && !FileManager.default.fileExists(atPath: argument) {
             return try VerifierKey(text: argument)
         }
         guard let data = FileManager.default.contents(atPath: argument) else {

@@ -54,11 +54,9 @@ public enum MerkleProofs {
         for sibling in proof {
             if fn & 1 == 1 || fn == sn {
                 result = MerkleHash.node(sibling, result)
-                if fn & 1 == 0 {
-                    while fn & 1 == 0 && fn != 0 {
-                        fn >>= 1
-                        sn >>= 1
-                    }
+                while fn & 1 == 0 && fn != 0 {
+                    fn >>= 1
+                    sn >>= 1
                 }
             } else {
                 result = MerkleHash.node(result, sibling)
@@ -98,11 +96,9 @@ public enum MerkleProofs {
             if fn & 1 == 1 || fn == sn {
                 firstRoot = MerkleHash.node(sibling, firstRoot)
                 secondRoot = MerkleHash.node(sibling, secondRoot)
-                if fn & 1 == 0 {
-                    while fn & 1 == 0 && fn != 0 {
-                        fn >>= 1
-                        sn >>= 1
-                    }
+                while fn & 1 == 0 && fn != 0 {
+                    fn >>= 1
+                    sn >>= 1
                 }
             } else {
                 secondRoot = MerkleHash.node(secondRoot, sibling)

@@ -53,20 +53,21 @@ struct SegmentScanner {
             var offset = SegmentFormat.headerByteCount
             while offset < bytes.count {
                 let seq = UInt64(result.offsets.count)
+                let reason: String
                 switch SegmentFormat.readFrame(bytes, at: offset) {
                 case .record(let signature, let body, let next):
                     try visit(seq, signature, body)
                     result.offsets.append(UInt64(offset))
                     offset = next
-                case .incomplete, .damaged:
-                    var reason = "record is cut short"
-                    if case .damaged(let why) = SegmentFormat.readFrame(bytes, at: offset) { reason = why }
-                    result.segments.append(SegmentStore.Segment(firstSeq: firstSeq, path: path, byteCount: UInt64(offset)))
-                    result.damage = Damage(
-                        seq: seq, path: path, offset: offset, reason: reason, isInLastSegment: isLast,
-                        isFollowedByValidFrame: SegmentFormat.containsValidFrame(bytes, after: offset))
-                    return result
+                    continue
+                case .incomplete: reason = "record is cut short"
+                case .damaged(let why): reason = why
                 }
+                result.segments.append(SegmentStore.Segment(firstSeq: firstSeq, path: path, byteCount: UInt64(offset)))
+                result.damage = Damage(
+                    seq: seq, path: path, offset: offset, reason: reason, isInLastSegment: isLast,
+                    isFollowedByValidFrame: SegmentFormat.containsValidFrame(bytes, after: offset))
+                return result
             }
             result.segments.append(SegmentStore.Segment(firstSeq: firstSeq, path: path, byteCount: UInt64(offset)))
         }
