@@ -1,135 +1,209 @@
+import Dispatch
+import Foundation
+
+/// How a writable ledger batches, bounds and checkpoints.
+public struct LedgerOptions: Sendable {
+    /// A checkpoint is signed at least this often while entries arrive (and when the ledger closes).
+    public var checkpointIntervalMicroseconds: Int64 = 1_000_000
+    /// Appends waiting beyond this many entries are refused with `pushback` instead of queued.
+    public var queueEntriesMax = 65_536
+    /// The most entries one durable write (one `fdatasync`) carries.
+    public var batchEntriesMax = 16_384
+    /// Stamps drafts that carry no time: microseconds since the Unix epoch.
+    public var clock: @Sendable () -> Int64 = Ledger.wallClockMicroseconds
+
+    public init() {}
+}
+
 /// The append-only, hash-chained, signed ledger over one data directory.
 ///
-/// One writer: a `Ledger` is not safe to share between threads. It MUST NOT return from
-/// `append` before the entries are durable, and MUST NOT sign a checkpoint inconsistent with
-/// the previous one.
-public final class Ledger {
+/// Many callers may append concurrently (it is `Sendable`): one writer thread batches what they
+/// submit, signs the batch on every core, writes it with one `fdatasync`, and only then answers
+/// each caller (group commit). Reads and proofs may run at the same time. Opened without a
+/// signing key, the ledger is read-only and shows exactly what the latest checkpoint covers.
+public final class Ledger: @unchecked Sendable {
     public let directory: DataDirectory
     public let verifier: VerifierKey
-    private let signer: SigningKey?
-    private let store: SegmentStore
-    private var tree = MerkleTree()
-    public private(set) var lastTime: Int64 = 0
-    /// The latest signed checkpoint (note text) and its parsed form.
-    public private(set) var latestCheckpoint: (note: String, checkpoint: Checkpoint)?
+    public let options: LedgerOptions
+    let signer: SigningKey?
 
-    /// The number of entries (the next seq).
-    public var size: UInt64 { tree.size }
+    // Guarded by `stateLock`: storage, tiles and what readers see.
+    let stateLock = NSLock()
+    let store: SegmentStore
+    let tiles: TileStore
+    var publishedSize: UInt64
+    var checkpointState: (note: String, checkpoint: Checkpoint)?
+
+    // Written by the writer thread under `stateLock`.
+    var lastLeaf: Hash
+    var lastTime: Int64
+    // Owned by the writer thread.
+    var lastCheckpointClock: Int64 = 0
+
+    // Guarded by `queueCondition`.
+    let queueCondition = NSCondition()
+    var queue: [Request] = []
+    var queueHead = 0
+    var queuedEntries = 0
+    var isClosing = false
+    var skipFinalCheckpoint = false
+    var stopReason: LedgerError?
+    let writerFinished = DispatchSemaphore(value: 0)
+    var writerStarted = false
+    private var isClosed = false
+    private let writerLock: File?
+
+    /// The number of entries (the next seq) that are durable and readable.
+    public var size: UInt64 { stateLock.withLock { publishedSize } }
+    /// The time of the newest entry (microseconds since the Unix epoch), 0 when empty.
+    public var lastEntryTime: Int64 { stateLock.withLock { lastTime } }
     /// The origin line of checkpoints, which is also the key's name.
     public var origin: String { verifier.name }
+    /// The latest signed checkpoint (note text) and its parsed form.
+    public var latestCheckpoint: (note: String, checkpoint: Checkpoint)? { stateLock.withLock { checkpointState } }
 
     /// Opens the ledger in `directory`, creating it when empty. With a `signer` it can append;
     /// without one it is read-only and checked against `verifier`.
     ///
-    /// Every stored record is checksum-checked, decoded and chained; the stored checkpoint must
-    /// be signed, no larger than the log, and match the recomputed root.
-    public init(directory: DataDirectory, signer: SigningKey?, verifier: VerifierKey? = nil) throws(LedgerError) {
+    /// What the latest signed checkpoint covers is trusted as stored after cheap checks: the
+    /// stored hash tiles must reproduce its root, and the index must point at the intact last
+    /// record. Everything after it is re-read (checksums, chain, signatures on every core) and
+    /// re-indexed; a torn tail is truncated, any other damage stops the open.
+    public init(
+        directory: DataDirectory, signer: SigningKey?, verifier: VerifierKey? = nil, options: LedgerOptions = LedgerOptions()
+    ) throws(LedgerError) {
         guard let key = signer?.verifier ?? verifier else {
             preconditionFailure("a ledger needs a signing key or a verifier key")
         }
         self.directory = directory
         self.signer = signer
         self.verifier = key
-        var checkpoint: (String, Checkpoint)? = nil
+        self.options = options
+        var stored: (String, Checkpoint)? = nil
         if let note = try directory.readCheckpointNote() {
             do {
-                checkpoint = (note, try Checkpoint.open(note, verifier: key))
+                stored = (note, try Checkpoint.open(note, verifier: key))
             } catch {
                 throw LedgerError(error.code, error.reason, file: directory.checkpointFile)
             }
         }
-        var tree = MerkleTree()
-        var lastTime: Int64 = 0
-        store = try SegmentStore.open(directory: directory.logDirectory, protectedCount: checkpoint?.1.size ?? 0) {
-            (seq, signature, body) throws(LedgerError) in
-            let entry = try Ledger.decodeStored(seq: seq, signature: signature, body: body)
-            try Ledger.checkLink(entry.body, expectedSeq: seq, prev: seq == 0 ? .zero : tree.leaf(seq - 1), lastTime: lastTime)
-            tree.append(entry.leafHash)
-            lastTime = entry.body.time
+        let trusted = stored?.1.size ?? 0
+        let writable = signer != nil
+        if writable {
+            try FileIO.makeDirectories(directory.path)
+            writerLock = try FileIO.lockExclusively(directory.lockFile)
+        } else {
+            writerLock = nil
         }
-        self.tree = tree
-        self.lastTime = lastTime
-        if let (note, stored) = checkpoint {
-            guard stored.size <= tree.size else {
+        store = try SegmentStore.open(directory: directory.logDirectory, trusted: trusted, writable: writable)
+        var lastLeaves = [Hash]()
+        for seq in (trusted - trusted % UInt64(TileStore.width))..<trusted {
+            lastLeaves.append(MerkleHash.leaf(try store.record(seq).body))
+        }
+        tiles = try TileStore(directory: directory.tileDirectory, size: trusted, lastLeaves: lastLeaves, writable: writable)
+        lastLeaf = .zero
+        lastTime = 0
+        if let (note, stored) = stored {
+            guard try tiles.rootHash(size: trusted) == stored.root else {
                 throw LedgerError(
-                    .checkpointAhead, "the checkpoint covers \(stored.size) entries but the log holds \(tree.size)",
+                    .checkpointMismatch, "the stored hash tiles do not reproduce the checkpoint's root at size \(trusted)",
                     file: directory.checkpointFile)
             }
-            guard tree.root(size: stored.size) == stored.root else {
-                throw LedgerError(
-                    .checkpointMismatch, "the log's root at size \(stored.size) differs from the checkpoint's",
-                    file: directory.checkpointFile)
+            if trusted > 0 {
+                let last = try store.record(trusted - 1)
+                lastLeaf = MerkleHash.leaf(last.body)
+                let tiledLeaf = try tiles.leafHash(trusted - 1)
+                guard lastLeaf == tiledLeaf,
+                    let tail = last.body.withUnsafeBytes({ BodyLayout.readTail($0) }), tail.seq == trusted - 1
+                else {
+                    throw LedgerError(
+                        .damagedIndex, "the index and the hash tiles disagree about the last checkpointed entry",
+                        seq: trusted - 1, file: directory.logDirectory)
+                }
+                lastTime = tail.time
             }
-            latestCheckpoint = (note, stored)
+            checkpointState = (note, stored)
+        }
+        publishedSize = trusted
+        if writable {
+            try recoverTail()
+            startWriter()
+            if publishedSize > trusted { _ = try checkpoint() }
         }
     }
 
-    deinit { store.close() }
+    deinit { close() }
 
-    // MARK: Appending
-
-    /// Appends the drafts as consecutive entries, signed, in one durable write.
-    @discardableResult
-    public func append(_ drafts: [EntryDraft]) throws(LedgerError) -> [SignedEntry] {
-        guard let signer else { throw LedgerError(.readOnly, "this ledger was opened without its signing key") }
-        var prev = size == 0 ? Hash.zero : tree.leaf(size - 1)
-        var bodies = [[UInt8]]()
-        for (offset, draft) in drafts.enumerated() {
-            let body = EntryBody(
-                seq: size + UInt64(offset), time: draft.time, kind: draft.kind, actor: draft.actor,
-                payload: draft.payload, policy: draft.policy, prev: prev, key: signer.verifier.id)
-            try body.validateFields()
-            let bytes = body.canonicalBytes()
-            prev = MerkleHash.leaf(bytes)
-            bodies.append(bytes)
-        }
-        return try appendBodies(bodies)
-    }
-
-    /// Appends caller-built bodies after checking each against the contract: canonical form,
-    /// size, no floats or nulls, the next seq, the right `prev`, non-decreasing time, our key id.
-    @discardableResult
-    public func appendBodies(_ bodies: [[UInt8]]) throws(LedgerError) -> [SignedEntry] {
-        guard let signer else { throw LedgerError(.readOnly, "this ledger was opened without its signing key") }
-        var entries = [SignedEntry]()
-        var prev = size == 0 ? Hash.zero : tree.leaf(size - 1)
+    /// Re-reads every record after the checkpoint: checksums, chain, key and (on every core)
+    /// signatures, rewriting their index entries and hash tiles.
+    private func recoverTail() throws(LedgerError) {
+        var signatures = SignatureBatch(key: verifier)
+        var prev = lastLeaf
         var time = lastTime
-        for (offset, bytes) in bodies.enumerated() {
-            let seq = size + UInt64(offset)
-            let body: EntryBody
-            do {
-                body = try EntryBody.decode(bytes)
-            } catch {
-                throw LedgerError(error.code, error.reason, seq: seq)
+        do throws(LedgerError) {
+            try store.recoverTail { (seq, signature, body) throws(LedgerError) in
+                let leaf = MerkleHash.leaf(body)
+                try body.withRawBytes { (raw) throws(LedgerError) in
+                    guard let tail = BodyLayout.readTail(raw), let key = BodyLayout.readKey(raw) else {
+                        throw LedgerError(.badEntry, "stored body does not have the canonical layout", seq: seq)
+                    }
+                    guard tail.seq == seq else { throw LedgerError(.wrongSeq, "stored seq is \(tail.seq)", seq: seq) }
+                    guard tail.prev == prev else {
+                        throw LedgerError(.wrongPrev, "prev does not equal the previous entry's leaf hash", seq: seq)
+                    }
+                    guard tail.time >= time else { throw LedgerError(.timeGoesBackwards, "time goes backwards", seq: seq) }
+                    guard key == verifier.id else { throw LedgerError(.wrongKey, "signed by key \(key), not \(verifier.id)", seq: seq) }
+                    time = tail.time
+                }
+                try signatures.add(seq: seq, leaf: leaf, signature: Array(signature))
+                try tiles.append(leaf)
+                prev = leaf
             }
-            try Ledger.checkLink(body, expectedSeq: seq, prev: prev, lastTime: time)
-            guard body.key == signer.verifier.id else {
-                throw LedgerError(.wrongKey, "key is \(body.key) but this ledger signs with \(signer.verifier.id)", seq: seq)
-            }
-            let leaf = MerkleHash.leaf(bytes)
-            let signature = signer.sign(SignedEntry.signatureMessage(leafHash: leaf))
-            entries.append(SignedEntry(body: body, bodyBytes: bytes, leafHash: leaf, signature: signature))
-            prev = leaf
-            time = body.time
+            try signatures.flush()
+        } catch {
+            throw LedgerError(error.code, "recovering after the checkpoint: " + error.reason, seq: error.seq, file: error.file)
         }
-        guard !entries.isEmpty else { return [] }
-        try store.append(entries.map { ($0.signature, $0.bodyBytes) })
-        for entry in entries { tree.append(entry.leafHash) }
+        lastLeaf = prev
         lastTime = time
-        return entries
+        publishedSize = store.count
     }
 
-    static func checkLink(_ body: EntryBody, expectedSeq: UInt64, prev: Hash, lastTime: Int64) throws(LedgerError) {
-        guard body.seq == expectedSeq else {
-            throw LedgerError(.wrongSeq, "seq is \(body.seq) but \(expectedSeq) comes next", seq: expectedSeq)
+    /// Stops accepting appends, writes everything queued, signs a final checkpoint and closes the
+    /// files. Safe to call more than once.
+    public func close() { shutDown(finalCheckpoint: true) }
+
+    /// Stops the writer and closes the files without a final checkpoint, leaving the directory as
+    /// a crash right after the last acknowledged append would (for recovery tests).
+    func abandon() { shutDown(finalCheckpoint: false) }
+
+    private func shutDown(finalCheckpoint: Bool) {
+        queueCondition.lock()
+        skipFinalCheckpoint = !finalCheckpoint
+        let wasClosed = isClosed
+        isClosed = true
+        isClosing = true
+        queueCondition.broadcast()
+        queueCondition.unlock()
+        guard !wasClosed else { return }
+        if writerStarted { writerFinished.wait() }
+        stateLock.withLock {
+            store.close()
+            tiles.close()
         }
-        guard body.prev == prev else {
-            throw LedgerError(.wrongPrev, "prev does not equal the previous entry's leaf hash", seq: expectedSeq)
+        writerLock?.close()
+    }
+
+    // MARK: Reading
+
+    /// The entry at `seq`, read from disk, checksum-checked and decoded strictly.
+    public func entry(_ seq: UInt64) throws(LedgerError) -> SignedEntry {
+        let record = try stateLock.locked { () throws(LedgerError) in
+            guard seq < publishedSize else {
+                throw LedgerError(.notFound, "no entry with this seq (the log has \(publishedSize))", seq: seq)
+            }
+            return try store.record(seq)
         }
-        guard body.time >= lastTime else {
-            throw LedgerError(
-                .timeGoesBackwards, "time \(body.time) is earlier than the previous entry's \(lastTime)", seq: expectedSeq)
-        }
+        return try Self.decodeStored(seq: seq, signature: record.signature[...], body: record.body[...])
     }
 
     static func decodeStored(seq: UInt64, signature: ArraySlice<UInt8>, body: ArraySlice<UInt8>) throws(LedgerError) -> SignedEntry {
@@ -140,55 +214,76 @@ public final class Ledger {
         } catch {
             throw LedgerError(error.code, "stored body: \(error.reason)", seq: seq)
         }
+        guard decoded.seq == seq else { throw LedgerError(.wrongSeq, "the stored body says seq \(decoded.seq)", seq: seq) }
         return SignedEntry(body: decoded, bodyBytes: bytes, leafHash: MerkleHash.leaf(bytes), signature: Array(signature))
     }
 
-    // MARK: Reading
-
-    /// The entry at `seq`, read from disk and checksum-checked.
-    public func entry(_ seq: UInt64) throws(LedgerError) -> SignedEntry {
-        let record = try store.record(seq)
-        return try Ledger.decodeStored(seq: seq, signature: record.signature[...], body: record.body[...])
+    /// The leaf hash of `seq`, from the stored tiles.
+    public func leafHash(_ seq: UInt64) throws(LedgerError) -> Hash {
+        try withTree(size: seq + 1) { (tiles) throws(LedgerError) in try tiles.leafHash(seq) }
     }
-
-    public func leafHash(_ seq: UInt64) -> Hash { tree.leaf(seq) }
 
     /// The Merkle root of the first `size` entries.
     public func root(size treeSize: UInt64) throws(LedgerError) -> Hash {
-        guard treeSize <= size else { throw LedgerError(.badRange, "tree size \(treeSize) exceeds the log's \(size)") }
-        return tree.root(size: treeSize)
+        try withTree(size: treeSize) { (tiles) throws(LedgerError) in try tiles.rootHash(size: treeSize) }
     }
 
     public func inclusionProof(seq: UInt64, size treeSize: UInt64) throws(LedgerError) -> [Hash] {
-        guard treeSize <= size, seq < treeSize else {
-            throw LedgerError(.badRange, "need seq < tree size ≤ \(size); got seq \(seq), size \(treeSize)")
+        guard seq < treeSize else { throw LedgerError(.badRange, "need seq < tree size; got seq \(seq), size \(treeSize)") }
+        return try withTree(size: treeSize) { (tiles) throws(LedgerError) in
+            try tiles.buildInclusionProof(index: seq, size: treeSize)
         }
-        return tree.inclusionProof(index: seq, size: treeSize)
     }
 
     public func consistencyProof(from size1: UInt64, to size2: UInt64) throws(LedgerError) -> [Hash] {
-        guard size1 <= size2, size2 <= size else {
-            throw LedgerError(.badRange, "need from ≤ to ≤ \(size); got from \(size1), to \(size2)")
+        guard size1 <= size2 else { throw LedgerError(.badRange, "need from ≤ to; got from \(size1), to \(size2)") }
+        return try withTree(size: size2) { (tiles) throws(LedgerError) in
+            try tiles.buildConsistencyProof(size1: size1, size2: size2)
         }
-        return tree.consistencyProof(size1: size1, size2: size2)
     }
 
-    // MARK: Checkpoints
+    /// The hashes of a C2SP tlog-tiles hash tile (`width` < 256 for the partial right edge), or
+    /// nil when the log has no such tile.
+    public func tile(level: Int, index: UInt64, width: Int) throws(LedgerError) -> [Hash]? {
+        try stateLock.locked { () throws(LedgerError) in try tiles.tile(level: level, index: index, width: width) }
+    }
 
-    /// Signs and durably stores a checkpoint of the whole log, after checking it extends the previous one.
-    @discardableResult
-    public func checkpoint() throws(LedgerError) -> String {
-        guard let signer else { throw LedgerError(.readOnly, "this ledger was opened without its signing key") }
-        if let previous = latestCheckpoint?.checkpoint {
-            guard previous.size <= size, tree.root(size: previous.size) == previous.root else {
-                throw LedgerError(.inconsistentCheckpoint, "refusing to sign a checkpoint that does not extend the previous one")
+    private func withTree<T>(size treeSize: UInt64, _ body: (TileStore) throws(LedgerError) -> T) throws(LedgerError) -> T {
+        try stateLock.locked { () throws(LedgerError) in
+            guard treeSize <= publishedSize else {
+                throw LedgerError(.badRange, "tree size \(treeSize) exceeds the log's \(publishedSize)")
             }
-            if previous.size == size, let note = latestCheckpoint?.note { return note }
+            return try body(tiles)
         }
-        let checkpoint = Checkpoint(origin: origin, size: size, root: tree.root(size: size))
-        let note = try checkpoint.sign(with: signer).serialized
-        try FileIO.writeAtomically(directory.checkpointFile, Array(note.utf8))
-        latestCheckpoint = (note, checkpoint)
-        return note
+    }
+
+    /// Microseconds since the Unix epoch from the system's real-time clock.
+    public static func wallClockMicroseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1_000
+    }
+
+    static func monotonicMicroseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1_000
+    }
+}
+
+extension ContiguousBytes {
+    /// `withUnsafeBytes` for closures with typed throws.
+    func withRawBytes<T>(_ body: (UnsafeRawBufferPointer) throws(LedgerError) -> T) throws(LedgerError) -> T {
+        let result: Result<T, LedgerError> = withUnsafeBytes { raw in Result { () throws(LedgerError) in try body(raw) } }
+        return try result.get()
+    }
+}
+
+extension NSLocking {
+    /// Runs `body` holding the lock, passing typed errors through.
+    func locked<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
+        lock()
+        defer { unlock() }
+        return try body()
     }
 }

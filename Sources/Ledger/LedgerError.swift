@@ -7,7 +7,8 @@ public struct LedgerError: Error, CustomStringConvertible, Equatable {
             case badKey, badNote, badCheckpoint, badEntry, bodyNotCanonical, bodyTooLarge, floatNotAllowed,
                 nullNotAllowed, timeGoesBackwards, wrongPrev, wrongSeq, wrongKey, badSignature, damagedRecord,
                 missingSegment, checkpointAhead, checkpointMismatch, inconsistentCheckpoint, storageFailure,
-                notFound, alreadyExists, badRange, badBundle, proofFailed, readOnly
+                notFound, alreadyExists, badRange, badBundle, proofFailed, readOnly, damagedIndex, damagedTile,
+                pushback, closed, locked
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -40,6 +41,16 @@ public struct LedgerError: Error, CustomStringConvertible, Equatable {
         public static let badBundle = Code(.badBundle)
         public static let proofFailed = Code(.proofFailed)
         public static let readOnly = Code(.readOnly)
+        /// A seq→offset index file is missing, short, or points somewhere the log disagrees with.
+        public static let damagedIndex = Code(.damagedIndex)
+        /// A stored Merkle hash tile is missing, short, or disagrees with the log or checkpoint.
+        public static let damagedTile = Code(.damagedTile)
+        /// The append queue is full: retry later (HTTP maps this to 503 with Retry-After).
+        public static let pushback = Code(.pushback)
+        /// The ledger was closed, or its writer stopped after a storage failure.
+        public static let closed = Code(.closed)
+        /// Another process (or another `Ledger` in this one) is writing this data directory.
+        public static let locked = Code(.locked)
 
         public var description: String { value.rawValue }
     }

@@ -112,19 +112,25 @@ public struct EntryBody: Sendable, Equatable {
     /// Field rules beyond JSON types: kind and actor shapes, integer range in the payload.
     public func validateFields() throws(LedgerError) {
         guard time >= 0 else { throw LedgerError(.badEntry, "time must be non-negative", seq: seq) }
-        guard Self.isValidKind(kind) else {
-            throw LedgerError(
-                .badEntry, "kind must be dotted lowercase words such as rescue.completed (≤ \(Self.kindByteCountMax) bytes)",
-                seq: seq)
+        do {
+            try Self.validateFields(kind: kind, actor: actor, payload: payload)
+        } catch {
+            throw LedgerError(error.code, error.reason, seq: seq)
         }
-        guard Self.isValidActor(actor) else {
+    }
+
+    /// The rules a draft can be checked against before it has a seq.
+    static func validateFields(kind: String, actor: String, payload: [String: JSONValue]) throws(LedgerError) {
+        guard isValidKind(kind) else {
             throw LedgerError(
-                .badEntry,
-                "actor must be a pseudonymous id: 1–\(Self.actorByteCountMax) bytes of a-z, 0-9, '.', '_', ':', '-'",
-                seq: seq)
+                .badEntry, "kind must be dotted lowercase words such as rescue.completed (≤ \(kindByteCountMax) bytes)")
         }
-        guard Self.integersInRange(.object(payload)) else {
-            throw LedgerError(.badEntry, "a payload integer is outside ±(2^53 − 1)", seq: seq)
+        guard isValidActor(actor) else {
+            throw LedgerError(
+                .badEntry, "actor must be a pseudonymous id: 1–\(actorByteCountMax) bytes of a-z, 0-9, '.', '_', ':', '-'")
+        }
+        guard integersInRange(.object(payload)) else {
+            throw LedgerError(.badEntry, "a payload integer is outside ±(2^53 − 1)")
         }
     }
 

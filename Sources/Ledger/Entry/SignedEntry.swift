@@ -1,12 +1,14 @@
-/// What the caller supplies for a new entry; the ledger fills in `seq`, `prev` and `key`.
+/// What the caller supplies for a new entry; the ledger fills in `seq`, `prev` and `key`, and
+/// `time` when the draft leaves it nil (then the ledger's clock stamps it as it is written).
 public struct EntryDraft: Sendable, Equatable {
-    public var time: Int64
+    /// Microseconds since the Unix epoch; must not be earlier than the previous entry's.
+    public var time: Int64?
     public var kind: String
     public var actor: String
     public var payload: [String: JSONValue]
     public var policy: Hash
 
-    public init(time: Int64, kind: String, actor: String, payload: [String: JSONValue], policy: Hash = .zero) {
+    public init(time: Int64? = nil, kind: String, actor: String, payload: [String: JSONValue], policy: Hash = .zero) {
         self.time = time
         self.kind = kind
         self.actor = actor

@@ -66,4 +66,14 @@ public final class SigningKey: Sendable {
         }
         return signature
     }
+
+    /// Signs `message` into the 64 bytes at `signature`: the group-commit writer signs straight
+    /// into its batch buffer, from several threads at once (libsodium signing is thread-safe).
+    func sign(_ message: UnsafeRawBufferPointer, into signature: UnsafeMutableRawPointer) {
+        secretKey.withUnsafeBufferPointer { secret in
+            _ = crypto_sign_detached(
+                signature.assumingMemoryBound(to: UInt8.self), nil, message.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                UInt64(message.count), secret.baseAddress!)
+        }
+    }
 }

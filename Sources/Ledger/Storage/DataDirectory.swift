@@ -5,6 +5,10 @@ public struct DataDirectory: Sendable {
     public init(_ path: String) { self.path = path }
 
     public var logDirectory: String { path + "/log" }
+    /// C2SP tlog-tiles hash tiles: `tile/<L>/<N>`.
+    public var tileDirectory: String { path + "/tile" }
+    /// Held locked (flock) by the one process writing this directory.
+    public var lockFile: String { path + "/lock" }
     public var checkpointFile: String { path + "/checkpoint" }
     public var signingKeyFile: String { path + "/signing.key" }
     public var verifierKeyFile: String { path + "/verifier.key" }

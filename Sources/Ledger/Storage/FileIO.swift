@@ -86,6 +86,18 @@ enum FileIO {
         try syncDirectory(parent(of: path))
     }
 
+    /// Takes an exclusive advisory lock on `path` (created if missing), held until the returned
+    /// file is closed or the process dies, so a crashed writer never leaves a stale lock.
+    static func lockExclusively(_ path: String) throws(LedgerError) -> File {
+        let file = try File.open(path, flags: O_RDWR | O_CREAT, mode: 0o644)
+        guard flock(file.descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            let reason = errno == EWOULDBLOCK ? "another writer holds this ledger open" : String(cString: strerror(errno))
+            file.close()
+            throw LedgerError(.locked, reason, file: path)
+        }
+        return file
+    }
+
     static func parent(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
@@ -125,11 +137,19 @@ final class File {
     }
 
     func write(_ bytes: [UInt8], at offset: UInt64) throws(LedgerError) {
+        let failure: LedgerError? = bytes.withUnsafeBytes { raw in
+            do throws(LedgerError) {
+                try write(raw, at: offset)
+                return nil
+            } catch { return error }
+        }
+        if let failure { throw failure }
+    }
+
+    func write(_ raw: UnsafeRawBufferPointer, at offset: UInt64) throws(LedgerError) {
         var written = 0
-        while written < bytes.count {
-            let result = bytes.withUnsafeBytes { raw in
-                pwrite(descriptor, raw.baseAddress! + written, raw.count - written, off_t(offset) + off_t(written))
-            }
+        while written < raw.count {
+            let result = pwrite(descriptor, raw.baseAddress! + written, raw.count - written, off_t(offset) + off_t(written))
             if result < 0 {
                 if errno == EINTR { continue }
                 throw FileIO.failure("pwrite", path)

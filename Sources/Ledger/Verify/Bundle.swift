@@ -37,7 +37,7 @@ public enum Bundle {
             // Ties the first entry's `prev` to the checkpoint, so the range's chain is anchored too.
             bundle["previous"] = [
                 "seq": start - 1,
-                "leaf_hash": ledger.leafHash(start - 1).base64,
+                "leaf_hash": try ledger.leafHash(start - 1).base64,
                 "proof": try ledger.inclusionProof(seq: start - 1, size: checkpoint.size).map(\.base64),
             ]
         }

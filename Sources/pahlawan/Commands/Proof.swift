@@ -22,7 +22,7 @@ struct Proof: ParsableCommand {
                 return [
                     "seq": seq,
                     "tree_size": treeSize,
-                    "leaf_hash": ledger.leafHash(seq).base64,
+                    "leaf_hash": try ledger.leafHash(seq).base64,
                     "root": try ledger.root(size: treeSize).base64,
                     "proof": proof.map(\.base64),
                 ]

@@ -15,8 +15,11 @@ struct Verify: ParsableCommand {
     @Option(help: "The verifier key you trust (text or a file). Defaults to the data directory's own verifier.key.")
     var key: String?
 
-    @Flag(inversion: .prefixedNo, help: "Check every entry's Ed25519 signature.")
-    var signatures = true
+    @Flag(inversion: .prefixedNo, help: "Also check every entry's Ed25519 signature (on all cores).")
+    var signatures = false
+
+    @Flag(inversion: .prefixedNo, help: "Also decode every body strictly (canonical JSON, exact keys and types).")
+    var bodies = false
 
     func run() throws {
         if let bundle {
@@ -39,14 +42,14 @@ struct Verify: ParsableCommand {
             printError("note: trusting the data directory's own verifier.key; pass --key to verify against a key you hold")
         }
         let started = monotonicSeconds()
-        let result = LedgerVerifier.verify(directory: directory, key: verifier, checkSignatures: signatures)
+        let result = LedgerVerifier.verify(directory: directory, key: verifier, checkSignatures: signatures, checkBodies: bodies)
         let seconds = monotonicSeconds() - started
         if let failure = result.failure {
             print("FAIL after \(result.entries) good entries: \(failure)")
             throw ExitCode(1)
         }
         let rate = seconds > 0 ? Int(Double(result.entries) / seconds) : 0
-        print("OK \(result.entries) entries verified (bodies, chain\(signatures ? ", signatures" : ""), tree) in \(String(format: "%.2f", seconds)) s, \(rate) entries/s")
+        print("OK \(result.entries) entries verified (checksums, chain, hashes, index, tiles, tree\(signatures ? ", signatures" : "")\(bodies ? ", bodies" : "")) in \(String(format: "%.2f", seconds)) s, \(rate) entries/s")
         print("root \(result.root.base64)")
         if let checkpoint = result.checkpoint {
             print("checkpoint \(checkpoint.origin) size \(checkpoint.size) root \(checkpoint.root.base64): signature OK, tree matches")

@@ -82,8 +82,8 @@ import Testing
                     number += size
                     if size % 3 == 0 { try ledger.checkpoint() }
                 }
-                try ledger.checkpoint()
-                let report = LedgerVerifier.verify(directory: DataDirectory(directory), key: key.verifier)
+                ledger.close()
+                let report = LedgerVerifier.verify(directory: DataDirectory(directory), key: key.verifier, checkSignatures: true)
                 #expect(report.isValid, "\(String(describing: report.failure))")
                 #expect(report.entries == UInt64(number))
                 let reopened = try Ledger(directory: DataDirectory(directory), signer: key)

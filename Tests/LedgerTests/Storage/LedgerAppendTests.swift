@@ -10,7 +10,7 @@ import Testing
     func body(_ ledger: Ledger, time: Int64 = 1_795_453_200_000_000, prev: Hash? = nil, seq: UInt64? = nil) -> EntryBody {
         EntryBody(seq: seq ?? ledger.size, time: time, kind: "claim.placed", actor: "rcp-jkt-001",
             payload: ["offer": "off-1", "portions": 3], policy: .zero,
-            prev: prev ?? (ledger.size == 0 ? .zero : ledger.leafHash(ledger.size - 1)), key: TestSupport.signingKey.verifier.id)
+            prev: prev ?? (ledger.size == 0 ? .zero : try! ledger.leafHash(ledger.size - 1)), key: TestSupport.signingKey.verifier.id)
     }
 
     func expectRejection(_ code: LedgerError.Code, _ ledger: Ledger, _ bytes: [UInt8]) {
@@ -63,12 +63,18 @@ import Testing
     @Test func entriesSurviveReopenWithTheSameRoot() throws {
         let (ledger, path) = try TestSupport.makeLedger(entries: 300)
         let root = try ledger.root(size: 300)
+        let entry = try ledger.entry(123)
+        #expect(throws: LedgerError.self, "a second writer is locked out") {
+            try Ledger(directory: DataDirectory(path), signer: TestSupport.signingKey)
+        }
+        ledger.close()
         let reopened = try Ledger(directory: DataDirectory(path), signer: TestSupport.signingKey)
         #expect(reopened.size == 300)
         #expect(try reopened.root(size: 300) == root)
-        #expect(try reopened.entry(123) == ledger.entry(123))
+        #expect(try reopened.entry(123) == entry)
         try reopened.append([TestSupport.draft(300)])
         #expect(reopened.size == 301)
+        reopened.close()
         let readOnly = try Ledger(directory: DataDirectory(path), signer: nil, verifier: TestSupport.signingKey.verifier)
         #expect(readOnly.size == 301)
         #expect(throws: LedgerError.self) { try readOnly.append([TestSupport.draft(301)]) }

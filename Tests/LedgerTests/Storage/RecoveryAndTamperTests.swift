@@ -18,26 +18,47 @@ import Testing
         try! handle.close()
     }
 
-    @Test func aTornTailBeyondTheCheckpointIsTruncatedOnOpen() throws {
+    /// Simulated storage tearing the last write: the file ends at every byte offset of the last
+    /// batch, or keeps its length with zeros from that offset (a file system that extended the
+    /// file before the data landed). Open keeps exactly the whole records before the tear.
+    @Test func aTornLastBatchIsTruncatedToItsLastWholeRecordAtEveryOffset() throws {
         let (ledger, directory) = try TestSupport.makeLedger(entries: 20)
         try ledger.append((20..<25).map { TestSupport.draft($0) })
+        var recordEnds = [Int]()
+        var end = fileSize(segmentPath(directory))
+        for seq in (20..<25).reversed() {
+            recordEnds.insert(end, at: 0)
+            end -= (try ledger.entry(UInt64(seq))).bodyBytes.count + 72
+        }
+        let batchStart = end
+        let checkpointAt20 = ledger.latestCheckpoint!.note
+        ledger.abandon()
         let segment = segmentPath(directory)
-        let full = fileSize(segment)
-        // Tear the last write at every byte offset of the last record: open must keep 24 entries.
-        let lastRecord = full - (try ledger.entry(24)).bodyBytes.count - 72
         let original = FileManager.default.contents(atPath: segment)!
-        for cut in lastRecord..<full {
-            FileManager.default.createFile(atPath: segment, contents: original.prefix(cut))
-            let reopened = try Ledger(directory: DataDirectory(directory), signer: Self.key)
-            #expect(reopened.size == 24, "cut at \(cut)")
-            #expect(fileSize(segment) == lastRecord)
-            let report = LedgerVerifier.verify(directory: DataDirectory(directory), key: Self.key.verifier)
-            #expect(report.isValid && report.entries == 24)
+        let index = DataDirectory(directory).logDirectory + "/" + SegmentStore.segmentName(firstSeq: 0).replacingOccurrences(of: ".seg", with: ".idx")
+        let originalIndex = FileManager.default.contents(atPath: index)!
+        for cut in batchStart..<original.count {
+            for zeroFilled in [false, true] {
+                var bytes = [UInt8](original.prefix(cut))
+                if zeroFilled { bytes += [UInt8](repeating: 0, count: original.count - cut) }
+                FileManager.default.createFile(atPath: segment, contents: Data(bytes))
+                FileManager.default.createFile(atPath: index, contents: originalIndex)
+                let whole = recordEnds.filter { $0 <= cut }.count
+                let reopened = try Ledger(directory: DataDirectory(directory), signer: Self.key)
+                #expect(reopened.size == UInt64(20 + whole), "cut at \(cut), zeros \(zeroFilled)")
+                reopened.close()
+                #expect(fileSize(segment) == (whole == 0 ? batchStart : recordEnds[whole - 1]))
+                let report = LedgerVerifier.verify(directory: DataDirectory(directory), key: Self.key.verifier)
+                #expect(report.isValid && report.entries == UInt64(20 + whole), "\(String(describing: report.failure))")
+                // Back to the pre-open state: the checkpoint the reopen signed must not cover the torn part.
+                try FileIO.writeAtomically(DataDirectory(directory).checkpointFile, Array(checkpointAt20.utf8))
+            }
         }
     }
 
     @Test func damageInsideTheCheckpointStopsTheOpenWithTheSeq() throws {
-        let (_, directory) = try TestSupport.makeLedger(entries: 20)
+        let (ledger, directory) = try TestSupport.makeLedger(entries: 20)
+        ledger.close()
         let segment = segmentPath(directory)
         truncate(segment, to: fileSize(segment) - 5)
         do {
@@ -85,6 +106,7 @@ import Testing
         let directory = TestSupport.makeTemporaryDirectory()
         let ledger = try Ledger(directory: DataDirectory(directory), signer: Self.key)
         try ledger.append((0..<3).map { TestSupport.draft($0) })
+        ledger.close()
         // A segment that claims to start later than the log ends is a hole, not a tail.
         let gap = DataDirectory(directory).logDirectory + "/" + SegmentStore.segmentName(firstSeq: 10)
         FileManager.default.createFile(atPath: gap, contents: Data(SegmentFormat.header(firstSeq: 10)))
@@ -102,8 +124,9 @@ import Testing
             let signature = seq == 5 ? try ledger.entry(6).signature : entry.signature
             SegmentFormat.appendFrame(signature: signature, body: entry.bodyBytes, to: &bytes)
         }
+        ledger.close()
         FileManager.default.createFile(atPath: segmentPath(directory), contents: Data(bytes))
-        let report = LedgerVerifier.verify(directory: DataDirectory(directory), key: Self.key.verifier)
+        let report = LedgerVerifier.verify(directory: DataDirectory(directory), key: Self.key.verifier, checkSignatures: true)
         #expect(report.failure?.code == .badSignature)
         #expect(report.failure?.seq == 5)
         #expect(LedgerVerifier.verify(directory: DataDirectory(directory), key: Self.key.verifier, checkSignatures: false).isValid)
@@ -112,7 +135,7 @@ import Testing
     @Test func verifyRejectsAnotherKey() throws {
         let (_, directory) = try TestSupport.makeLedger(entries: 3)
         let stranger = try SigningKey(name: Checkpoint.defaultOrigin, seed: [UInt8](repeating: 8, count: 32))
-        let report = LedgerVerifier.verify(directory: DataDirectory(directory), key: stranger.verifier)
+        let report = LedgerVerifier.verify(directory: DataDirectory(directory), key: stranger.verifier, checkSignatures: true)
         #expect(report.failure?.code == .wrongKey)
         #expect(report.failure?.seq == 0)
     }

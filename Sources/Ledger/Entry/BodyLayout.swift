@@ -1,0 +1,136 @@
+/// The byte layout canonical order gives every body, used to build and read bodies without a
+/// JSON round trip. RFC 8785 sorts the top-level keys as
+/// `actor, key, kind, payload, policy | prev, seq, time, v`: everything before the bar is known
+/// when a draft is submitted, so the caller encodes it (`head`) off the writer's thread; the
+/// writer only appends the fields it decides (`tail`). Reading runs the other way: the tail's
+/// fields have fixed shapes, so a reader finds them by scanning back from the end.
+enum BodyLayout {
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// `{"actor":…,"key":…,"kind":…,"payload":…,"policy":"…"` — a body without its tail.
+    static func head(actor: String, key: KeyID, kind: String, payload: [String: JSONValue], policy: Hash) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(256)
+        out.append(contentsOf: #"{"actor":"#.utf8)
+        CanonicalJSON.writeString(actor, into: &out)
+        out.append(contentsOf: #","key":""#.utf8)
+        appendHex(key.bytes, to: &out)
+        out.append(contentsOf: #"","kind":"#.utf8)
+        CanonicalJSON.writeString(kind, into: &out)
+        out.append(contentsOf: #","payload":"#.utf8)
+        CanonicalJSON.write(.object(payload), into: &out)
+        out.append(contentsOf: #","policy":""#.utf8)
+        policy.withUnsafeBytes { appendHex($0, to: &out) }
+        out.append(UInt8(ascii: "\""))
+        return out
+    }
+
+    /// Appends `,"prev":"…","seq":N,"time":T,"v":1}`.
+    static func appendTail(prev: Hash, seq: UInt64, time: Int64, to out: inout [UInt8]) {
+        out.append(contentsOf: #","prev":""#.utf8)
+        prev.withUnsafeBytes { appendHex($0, to: &out) }
+        out.append(contentsOf: #"","seq":"#.utf8)
+        appendDecimal(seq, to: &out)
+        out.append(contentsOf: #","time":"#.utf8)
+        appendDecimal(UInt64(time), to: &out)
+        out.append(contentsOf: #","v":1}"#.utf8)
+    }
+
+    /// The largest tail: 64 hex digits and two 16-digit integers (both below 2^53).
+    static let tailByteCountMax = 120
+
+    private static func appendHex(_ bytes: some Sequence<UInt8>, to out: inout [UInt8]) {
+        for byte in bytes {
+            out.append(hexDigits[Int(byte >> 4)])
+            out.append(hexDigits[Int(byte & 0x0f)])
+        }
+    }
+
+    private static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            } while rest > 0
+            for index in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[index]) }
+        }
+    }
+
+    /// The fields a chain check needs, read from the end of a stored body.
+    struct Tail: Equatable {
+        var prev: Hash
+        var seq: UInt64
+        var time: Int64
+    }
+
+    /// Reads `prev`, `seq` and `time` from a body's last bytes, or nil when the body does not end
+    /// the way every canonical body ends. It does not check the rest of the body; the strict
+    /// decoder does that.
+    static func readTail(_ body: UnsafeRawBufferPointer) -> Tail? {
+        var end = body.count
+        func expect(_ literal: StaticString) -> Bool {
+            let count = literal.utf8CodeUnitCount
+            guard end >= count else { return false }
+            let start = end - count
+            for index in 0..<count where body[start + index] != literal.utf8Start[index] { return false }
+            end = start
+            return true
+        }
+        func readNumber() -> UInt64? {
+            var value: UInt64 = 0
+            var scale: UInt64 = 1
+            var digits = 0
+            while end > 0, body[end - 1] >= UInt8(ascii: "0"), body[end - 1] <= UInt8(ascii: "9"), digits < 16 {
+                value += UInt64(body[end - 1] - UInt8(ascii: "0")) * scale
+                scale *= 10
+                digits += 1
+                end -= 1
+            }
+            // Canonical integers have no leading zero (except 0 itself).
+            guard digits > 0, digits == 1 || body[end] != UInt8(ascii: "0") else { return nil }
+            return value
+        }
+        guard expect(#","v":1}"#), let time = readNumber(), expect(#","time":"#), let seq = readNumber(),
+            expect(#"","seq":"#), end >= 64
+        else { return nil }
+        end -= 64
+        var prevBytes = [UInt8](repeating: 0, count: 32)
+        for index in 0..<32 {
+            guard let high = hexValue(body[end + 2 * index]), let low = hexValue(body[end + 2 * index + 1]) else { return nil }
+            prevBytes[index] = high << 4 | low
+        }
+        guard expect(#","prev":""#) else { return nil }
+        return Tail(prev: Hash(bytes: prevBytes)!, seq: seq, time: Int64(time))
+    }
+
+    /// The key id a body names, read from its fixed position after the actor.
+    static func readKey(_ body: UnsafeRawBufferPointer) -> KeyID? {
+        let opening = Array(#"{"actor":""#.utf8)
+        guard body.count > opening.count + 20, body.starts(with: opening) else { return nil }
+        var index = opening.count
+        // Actors are [a-z0-9._:-]: no quote or escape can occur inside one.
+        while index < body.count, body[index] != UInt8(ascii: "\"") { index += 1 }
+        let marker = Array(#"","key":""#.utf8)
+        guard index + marker.count + 8 <= body.count, Array(body[index..<index + marker.count]) == marker else { return nil }
+        index += marker.count
+        var value: UInt32 = 0
+        for offset in 0..<8 {
+            guard let digit = hexValue(body[index + offset]) else { return nil }
+            value = value << 4 | UInt32(digit)
+        }
+        return KeyID(value: value)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,208 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The log's Merkle subtree hashes stored as C2SP tlog-tiles under `<data dir>/tile/`: tile
+/// `tile/<L>/<N>` holds 256 consecutive hashes of tree level 8·L. Full tiles are written once and
+/// never change; the partial right edge of each level lives in memory and is rebuilt on open from
+/// the full tiles below it and the last (< 256) leaf hashes, so memory stays flat as the log grows.
+///
+/// Written tiles are made durable in `syncPending()`, which the ledger calls before it signs a
+/// checkpoint: a checkpoint never covers a tile that could still be lost.
+final class TileStore: PerfectSubtreeHashes {
+    static let height = 8
+    static let width = 256
+    static let tileByteCount = width * Hash.byteCount
+
+    let directory: String
+    let isWritable: Bool
+    private(set) var leafCount: UInt64
+    /// `edge[L]` holds the hashes of the partial tile at tile level L (fewer than 256).
+    private var edge: [[Hash]]
+    private var unsyncedFiles: [File] = []
+    private var unsyncedDirectories: Set<String> = []
+    /// Recently read full tiles; they are immutable, so a cached copy never goes stale.
+    private var cache: [TileID: [Hash]] = [:]
+    private var cacheOrder: [TileID] = []
+    private static let cacheCapacity = 16
+
+    struct TileID: Hashable {
+        let level: Int
+        let index: UInt64
+    }
+
+    /// Opens the tiles for a log of `size` leaves; `lastLeaves` are the hashes of the leaves in the
+    /// partial level-0 tile, [size − size % 256, size).
+    init(directory: String, size: UInt64, lastLeaves: [Hash], writable: Bool) throws(LedgerError) {
+        precondition(UInt64(lastLeaves.count) == size % UInt64(Self.width))
+        self.directory = directory
+        self.isWritable = writable
+        self.leafCount = size
+        self.edge = [lastLeaves]
+        var level = 1
+        while size >> UInt64(Self.height * level) > 0 {
+            let complete = size >> UInt64(Self.height * level)
+            let partial = complete % UInt64(Self.width)
+            var hashes = [Hash]()
+            for node in (complete - partial)..<complete {
+                hashes.append(Self.root(of: try readFullTile(level: level - 1, index: node)))
+            }
+            edge.append(hashes)
+            level += 1
+        }
+    }
+
+    // MARK: Paths (C2SP tlog-tiles)
+
+    /// `1234067` → `x001/x234/067`: the tile index as 3-digit path elements.
+    static func indexPath(_ index: UInt64) -> String {
+        var groups = [String]()
+        var rest = index
+        repeat {
+            let group = String(rest % 1000)
+            groups.append(String(repeating: "0", count: 3 - group.count) + group)
+            rest /= 1000
+        } while rest > 0
+        return groups.reversed().enumerated().map { position, group in
+            position == groups.count - 1 ? group : "x" + group
+        }.joined(separator: "/")
+    }
+
+    /// `tile/<L>/<N>` or, for a partial tile of `width` hashes, `tile/<L>/<N>.p/<W>`.
+    public static func path(level: Int, index: UInt64, width: Int = TileStore.width) -> String {
+        "tile/\(level)/" + indexPath(index) + (width == Self.width ? "" : ".p/\(width)")
+    }
+
+    private func filePath(level: Int, index: UInt64) -> String {
+        FileIO.parent(of: directory) + "/" + Self.path(level: level, index: index)
+    }
+
+    // MARK: Appending
+
+    /// Adds the next leaf hash, writing every tile it completes.
+    func append(_ leaf: Hash) throws(LedgerError) {
+        precondition(isWritable)
+        edge[0].append(leaf)
+        leafCount += 1
+        var level = 0
+        while edge[level].count == Self.width {
+            let index = (leafCount >> UInt64(Self.height * (level + 1))) - 1
+            try writeFullTile(level: level, index: index, edge[level])
+            let root = Self.root(of: edge[level])
+            edge[level].removeAll(keepingCapacity: true)
+            if edge.count == level + 1 { edge.append([]) }
+            edge[level + 1].append(root)
+            level += 1
+        }
+    }
+
+    private func writeFullTile(level: Int, index: UInt64, _ hashes: [Hash]) throws(LedgerError) {
+        let path = filePath(level: level, index: index)
+        let parent = FileIO.parent(of: path)
+        if !FileIO.isDirectory(parent) {
+            // Every directory created needs its own parent synced before the tile counts as durable.
+            var missing = [String]()
+            var walk = parent
+            while !FileIO.isDirectory(walk) {
+                missing.append(walk)
+                walk = FileIO.parent(of: walk)
+            }
+            try FileIO.makeDirectories(parent)
+            for created in missing { unsyncedDirectories.insert(FileIO.parent(of: created)) }
+        }
+        let file = try File.open(path, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(Self.tileByteCount)
+        for hash in hashes { hash.withUnsafeBytes { bytes.append(contentsOf: $0) } }
+        try file.write(bytes, at: 0)
+        unsyncedFiles.append(file)
+        unsyncedDirectories.insert(parent)
+    }
+
+    /// Makes every tile written since the last call durable.
+    func syncPending() throws(LedgerError) {
+        for file in unsyncedFiles {
+            try file.sync()
+            file.close()
+        }
+        unsyncedFiles.removeAll()
+        for directory in unsyncedDirectories.sorted(by: { $0.count > $1.count }) {
+            try FileIO.syncDirectory(directory)
+        }
+        unsyncedDirectories.removeAll()
+    }
+
+    // MARK: Reading
+
+    /// The 256 hashes of a full tile, checked for length.
+    func readFullTile(level: Int, index: UInt64) throws(LedgerError) -> [Hash] {
+        let id = TileID(level: level, index: index)
+        if let cached = cache[id] { return cached }
+        let path = filePath(level: level, index: index)
+        guard FileIO.exists(path) else {
+            throw LedgerError(.damagedTile, "the hash tile \(Self.path(level: level, index: index)) is missing", file: path)
+        }
+        let bytes = try FileIO.readAll(path)
+        guard bytes.count == Self.tileByteCount else {
+            throw LedgerError(
+                .damagedTile, "the hash tile has \(bytes.count) bytes, not \(Self.tileByteCount)", file: path)
+        }
+        let hashes = (0..<Self.width).map { Hash(bytes: bytes[$0 * 32..<($0 + 1) * 32])! }
+        cache[id] = hashes
+        cacheOrder.append(id)
+        if cacheOrder.count > Self.cacheCapacity { cache[cacheOrder.removeFirst()] = nil }
+        return hashes
+    }
+
+    /// The hashes of tile `index` at `level` as tlog-tiles serves them: a full tile, or the first
+    /// `width` hashes of the partial right edge. Nil when the log does not (yet) have them.
+    func tile(level: Int, index: UInt64, width: Int) throws(LedgerError) -> [Hash]? {
+        guard level < edge.count, width >= 1, width <= Self.width else { return nil }
+        let complete = leafCount >> UInt64(Self.height * level)
+        let full = complete / UInt64(Self.width)
+        if index < full { return width == Self.width ? try readFullTile(level: level, index: index) : nil }
+        guard index == full, width <= edge[level].count else { return nil }
+        return Array(edge[level].prefix(width))
+    }
+
+    func perfectHash(level: Int, index: UInt64) throws(LedgerError) -> Hash {
+        let tileLevel = level / Self.height
+        let rise = level % Self.height
+        let first = index << UInt64(rise)
+        let count = 1 << rise
+        precondition((first + UInt64(count)) << UInt64(Self.height * tileLevel) <= leafCount)
+        let tileIndex = first / UInt64(Self.width)
+        let offset = Int(first % UInt64(Self.width))
+        let complete = leafCount >> UInt64(Self.height * tileLevel)
+        var hashes: ArraySlice<Hash>
+        if tileIndex < complete / UInt64(Self.width) {
+            hashes = try readFullTile(level: tileLevel, index: tileIndex)[offset..<offset + count]
+        } else {
+            hashes = edge[tileLevel][offset..<offset + count]
+        }
+        return Self.fold(hashes)
+    }
+
+    /// The root of a full tile: its 256 hashes folded 8 levels up.
+    static func root(of hashes: [Hash]) -> Hash { fold(hashes[...]) }
+
+    /// Folds 2^k hashes pairwise into one.
+    static func fold(_ hashes: ArraySlice<Hash>) -> Hash {
+        var level = Array(hashes)
+        while level.count > 1 {
+            var next = [Hash]()
+            next.reserveCapacity(level.count / 2)
+            for pair in stride(from: 0, to: level.count, by: 2) { next.append(MerkleHash.node(level[pair], level[pair + 1])) }
+            level = next
+        }
+        return level[0]
+    }
+
+    /// The leaf hash of `seq`.
+    func leafHash(_ seq: UInt64) throws(LedgerError) -> Hash { try perfectHash(level: 0, index: seq) }
+
+    func close() {
+        for file in unsyncedFiles { file.close() }
+        unsyncedFiles.removeAll()
+    }
+}

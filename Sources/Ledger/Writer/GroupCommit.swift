@@ -1,0 +1,425 @@
+import Dispatch
+import Foundation
+
+/// Group commit: callers enqueue requests; one writer thread takes every waiting request (up to
+/// `batchEntriesMax` entries), builds the bodies in order, signs them on every core, writes the
+/// batch with one `fdatasync`, and only then answers each caller. A request is all-or-nothing: a
+/// rejected one writes nothing and does not disturb the others in its batch.
+extension Ledger {
+    final class Request: @unchecked Sendable {
+        enum Work {
+            /// Drafts with their heads already encoded by the caller (see `BodyLayout`).
+            case drafts([EntryDraft], heads: [[UInt8]])
+            /// Caller-built bodies, checked strictly against the contract.
+            case bodies([[UInt8]])
+            case checkpoint
+        }
+
+        enum Outcome {
+            case entries([SignedEntry])
+            case checkpoint(String)
+        }
+
+        let work: Work
+        let entryCount: Int
+        let complete: @Sendable (Result<Outcome, LedgerError>) -> Void
+
+        init(work: Work, complete: @escaping @Sendable (Result<Outcome, LedgerError>) -> Void) {
+            self.work = work
+            switch work {
+            case .drafts(let drafts, _): entryCount = drafts.count
+            case .bodies(let bodies): entryCount = bodies.count
+            case .checkpoint: entryCount = 0
+            }
+            self.complete = complete
+        }
+    }
+
+    // MARK: Submitting
+
+    /// Appends the drafts as consecutive entries, returning once they are durable.
+    /// Throws `pushback` at once when the queue is full.
+    @discardableResult
+    public func append(_ drafts: [EntryDraft]) async throws(LedgerError) -> [SignedEntry] {
+        let work = try prepare(drafts)
+        guard case .entries(let entries) = try await submit(work) else { preconditionFailure() }
+        return entries
+    }
+
+    /// Appends one draft, returning once it is durable.
+    @discardableResult
+    public func append(_ draft: EntryDraft) async throws(LedgerError) -> SignedEntry {
+        try await append([draft])[0]
+    }
+
+    /// Appends the drafts, blocking the calling thread until they are durable (for command-line
+    /// tools and tests; async code uses the async form).
+    @discardableResult
+    public func append(_ drafts: [EntryDraft]) throws(LedgerError) -> [SignedEntry] {
+        guard case .entries(let entries) = try submitAndWait(try prepare(drafts)) else { preconditionFailure() }
+        return entries
+    }
+
+    /// Appends caller-built bodies after checking each against the contract: canonical form,
+    /// size, no floats or nulls, the next seq, the right `prev`, non-decreasing time, our key id.
+    @discardableResult
+    public func appendBodies(_ bodies: [[UInt8]]) throws(LedgerError) -> [SignedEntry] {
+        guard case .entries(let entries) = try submitAndWait(.bodies(bodies)) else { preconditionFailure() }
+        return entries
+    }
+
+    /// Signs and durably stores a checkpoint of everything appended before the call, after
+    /// checking that it extends the previous checkpoint.
+    @discardableResult
+    public func checkpoint() throws(LedgerError) -> String {
+        guard case .checkpoint(let note) = try submitAndWait(.checkpoint) else { preconditionFailure() }
+        return note
+    }
+
+    /// The async form of `checkpoint()`.
+    @discardableResult
+    public func checkpoint() async throws(LedgerError) -> String {
+        guard case .checkpoint(let note) = try await submit(.checkpoint) else { preconditionFailure() }
+        return note
+    }
+
+    /// Validates drafts and encodes their heads on the caller's thread, off the writer's path.
+    private func prepare(_ drafts: [EntryDraft]) throws(LedgerError) -> Request.Work {
+        guard let signer else { throw LedgerError(.readOnly, "this ledger was opened without its signing key") }
+        var heads = [[UInt8]]()
+        heads.reserveCapacity(drafts.count)
+        for draft in drafts {
+            if let time = draft.time, time < 0 { throw LedgerError(.badEntry, "time must be non-negative") }
+            try EntryBody.validateFields(kind: draft.kind, actor: draft.actor, payload: draft.payload)
+            let head = BodyLayout.head(
+                actor: draft.actor, key: signer.verifier.id, kind: draft.kind, payload: draft.payload, policy: draft.policy)
+            guard head.count + BodyLayout.tailByteCountMax <= EntryBody.byteCountMax else {
+                throw LedgerError(.bodyTooLarge, "the body would exceed \(EntryBody.byteCountMax) bytes")
+            }
+            heads.append(head)
+        }
+        return .drafts(drafts, heads: heads)
+    }
+
+    private func submit(_ work: Request.Work) async throws(LedgerError) -> Request.Outcome {
+        let result: Result<Request.Outcome, LedgerError> = await withCheckedContinuation { continuation in
+            do throws(LedgerError) {
+                try enqueue(Request(work: work) { continuation.resume(returning: $0) })
+            } catch {
+                continuation.resume(returning: .failure(error))
+            }
+        }
+        return try result.get()
+    }
+
+    private func submitAndWait(_ work: Request.Work) throws(LedgerError) -> Request.Outcome {
+        final class Box: @unchecked Sendable { var result: Result<Request.Outcome, LedgerError>? }
+        let box = Box()
+        let done = DispatchSemaphore(value: 0)
+        try enqueue(
+            Request(work: work) { result in
+                box.result = result
+                done.signal()
+            })
+        done.wait()
+        return try box.result!.get()
+    }
+
+    private func enqueue(_ request: Request) throws(LedgerError) {
+        guard signer != nil else { throw LedgerError(.readOnly, "this ledger was opened without its signing key") }
+        queueCondition.lock()
+        defer { queueCondition.unlock() }
+        if let stopReason { throw stopReason }
+        guard !isClosing else { throw LedgerError(.closed, "the ledger is closed") }
+        guard queuedEntries + request.entryCount <= options.queueEntriesMax || queuedEntries == 0 else {
+            throw LedgerError(
+                .pushback, "the append queue holds \(queuedEntries) entries (limit \(options.queueEntriesMax)); retry shortly")
+        }
+        queue.append(request)
+        queuedEntries += request.entryCount
+        queueCondition.signal()
+    }
+
+    // MARK: The writer thread
+
+    func startWriter() {
+        writerStarted = true
+        // The thread ends before `close()` returns, and `deinit` calls `close()`, so the thread
+        // never outlives the object; a strong capture would keep an unclosed ledger alive forever.
+        unowned(unsafe) let ledger = self
+        let thread = Thread { ledger.runWriter() }
+        thread.name = "ledger-writer"
+        thread.qualityOfService = .userInitiated
+        thread.start()
+    }
+
+    private func runWriter() {
+        lastCheckpointClock = Self.monotonicMicroseconds()
+        while true {
+            let (batch, closing) = nextBatch()
+            if !batch.isEmpty {
+                if case .checkpoint = batch[0].work {
+                    let result = Result { () throws(LedgerError) in try writeCheckpoint() }
+                    batch[0].complete(result.map { .checkpoint($0) })
+                    if case .failure(let error) = result { stop(error) }
+                } else {
+                    process(batch)
+                }
+            }
+            if publishedSize > (checkpointState?.checkpoint.size ?? 0),
+                (closing && !skipFinalCheckpoint)
+                    || Self.monotonicMicroseconds() - lastCheckpointClock >= options.checkpointIntervalMicroseconds
+            {
+                do throws(LedgerError) { try writeCheckpoint() } catch { stop(error) }
+            }
+            if closing && batch.isEmpty { break }
+        }
+        queueCondition.lock()
+        let rest = queue[queueHead...]
+        queue = []
+        queueHead = 0
+        queueCondition.unlock()
+        for request in rest { request.complete(.failure(stopReason ?? LedgerError(.closed, "the ledger is closed"))) }
+        writerFinished.signal()
+    }
+
+    /// Waits for work (or for a checkpoint to fall due), then takes the requests for one batch:
+    /// a checkpoint request always travels alone, so it covers exactly what came before it.
+    private func nextBatch() -> (batch: [Request], closing: Bool) {
+        queueCondition.lock()
+        defer { queueCondition.unlock() }
+        while queueHead == queue.count && !isClosing {
+            if publishedSize > (checkpointState?.checkpoint.size ?? 0) {
+                let due = lastCheckpointClock + options.checkpointIntervalMicroseconds - Self.monotonicMicroseconds()
+                if due <= 0 { return ([], false) }
+                _ = queueCondition.wait(until: Date(timeIntervalSinceNow: Double(due) / 1_000_000))
+                if queueHead == queue.count { return ([], false) }
+            } else {
+                queueCondition.wait()
+            }
+        }
+        if stopReason != nil { return ([], true) }
+        var batch = [Request]()
+        var entries = 0
+        while queueHead < queue.count {
+            let request = queue[queueHead]
+            if case .checkpoint = request.work {
+                if batch.isEmpty {
+                    batch.append(request)
+                    queueHead += 1
+                }
+                break
+            }
+            if !batch.isEmpty && entries + request.entryCount > options.batchEntriesMax { break }
+            batch.append(request)
+            entries += request.entryCount
+            queueHead += 1
+        }
+        queuedEntries -= entries
+        if queueHead == queue.count {
+            queue.removeAll(keepingCapacity: true)
+            queueHead = 0
+        } else if queueHead > 4_096 {
+            queue.removeFirst(queueHead)
+            queueHead = 0
+        }
+        return (batch, isClosing && queueHead == queue.count)
+    }
+
+    /// After a storage failure nothing more is written: what is on disk is unknown until reopened.
+    private func stop(_ error: LedgerError) {
+        queueCondition.lock()
+        if stopReason == nil {
+            stopReason = LedgerError(.storageFailure, "the ledger stopped after a storage failure; reopen it (\(error.reason))")
+        }
+        isClosing = true
+        queueCondition.unlock()
+    }
+
+    /// One entry of a batch under construction: where its frame sits in the batch buffer.
+    private struct Slot {
+        var frameStart: Int
+        var bodyLength: Int
+        var leaf: Hash
+        var seq: UInt64
+        var time: Int64
+        var prev: Hash
+    }
+
+    private func process(_ batch: [Request]) {
+        var buffer = [UInt8]()
+        buffer.reserveCapacity(batch.reduce(0) { $0 + $1.entryCount } * 400)
+        var slots = [Slot]()
+        var accepted = [(request: Request, slots: Range<Int>)]()
+        var seq = publishedSize
+        var prev = lastLeaf
+        var time = lastTime
+        for request in batch {
+            let mark = (buffer: buffer.count, slots: slots.count, seq: seq, prev: prev, time: time)
+            do throws(LedgerError) {
+                try build(request, into: &buffer, slots: &slots, seq: &seq, prev: &prev, time: &time)
+                accepted.append((request, mark.slots..<slots.count))
+            } catch {
+                buffer.removeSubrange(mark.buffer...)
+                slots.removeSubrange(mark.slots...)
+                (seq, prev, time) = (mark.seq, mark.prev, mark.time)
+                request.complete(.failure(error))
+            }
+        }
+        guard !slots.isEmpty else { return }
+        signAndChecksum(&buffer, slots)
+        do throws(LedgerError) {
+            try stateLock.locked { () throws(LedgerError) in
+                try buffer.withRawBytes { (raw) throws(LedgerError) in
+                    try store.append(frames: raw, frameOffsets: slots.map { UInt32($0.frameStart) })
+                }
+                for slot in slots { try tiles.append(slot.leaf) }
+                publishedSize = seq
+                lastLeaf = prev
+                lastTime = time
+            }
+        } catch {
+            stop(error)
+            for (request, _) in accepted { request.complete(.failure(error)) }
+            return
+        }
+        for (request, range) in accepted {
+            request.complete(.success(.entries(range.map { entry(for: slots[$0], request: request, index: $0 - range.lowerBound, in: buffer) })))
+        }
+    }
+
+    /// Appends one request's frames (signature and checksum left blank) and advances the chain.
+    private func build(
+        _ request: Request, into buffer: inout [UInt8], slots: inout [Slot], seq: inout UInt64, prev: inout Hash,
+        time: inout Int64
+    ) throws(LedgerError) {
+        func frame(_ writeBody: (inout [UInt8]) -> Void, entryTime: Int64) throws(LedgerError) {
+            let frameStart = buffer.count
+            buffer.append(contentsOf: repeatElement(0, count: SegmentFormat.frameHeaderByteCount + SegmentFormat.signatureByteCount))
+            let bodyStart = buffer.count
+            writeBody(&buffer)
+            let bodyLength = buffer.count - bodyStart
+            guard bodyLength <= EntryBody.byteCountMax else {
+                throw LedgerError(.bodyTooLarge, "the body has \(bodyLength) bytes; the limit is \(EntryBody.byteCountMax)", seq: seq)
+            }
+            let length = UInt32(SegmentFormat.signatureByteCount + bodyLength)
+            withUnsafeBytes(of: length.littleEndian) { buffer.replaceSubrange(frameStart..<frameStart + 4, with: $0) }
+            let leaf = buffer.withUnsafeBytes { MerkleHash.leaf(UnsafeRawBufferPointer(rebasing: $0[bodyStart...])) }
+            slots.append(Slot(frameStart: frameStart, bodyLength: bodyLength, leaf: leaf, seq: seq, time: entryTime, prev: prev))
+            prev = leaf
+            time = entryTime
+            seq += 1
+        }
+        switch request.work {
+        case .drafts(let drafts, let heads):
+            for (draft, head) in zip(drafts, heads) {
+                let entryTime = draft.time ?? max(options.clock(), time)
+                guard entryTime >= time else {
+                    throw LedgerError(.timeGoesBackwards, "time \(entryTime) is earlier than the previous entry's \(time)", seq: seq)
+                }
+                let (entryPrev, entrySeq) = (prev, seq)
+                try frame({ out in
+                    out.append(contentsOf: head)
+                    BodyLayout.appendTail(prev: entryPrev, seq: entrySeq, time: entryTime, to: &out)
+                }, entryTime: entryTime)
+            }
+        case .bodies(let bodies):
+            for bytes in bodies {
+                let body: EntryBody
+                do {
+                    body = try EntryBody.decode(bytes)
+                } catch {
+                    throw LedgerError(error.code, error.reason, seq: seq)
+                }
+                guard body.seq == seq else { throw LedgerError(.wrongSeq, "seq is \(body.seq) but \(seq) comes next", seq: seq) }
+                guard body.prev == prev else {
+                    throw LedgerError(.wrongPrev, "prev does not equal the previous entry's leaf hash", seq: seq)
+                }
+                guard body.time >= time else {
+                    throw LedgerError(.timeGoesBackwards, "time \(body.time) is earlier than the previous entry's \(time)", seq: seq)
+                }
+                guard body.key == signer!.verifier.id else {
+                    throw LedgerError(.wrongKey, "key is \(body.key) but this ledger signs with \(signer!.verifier.id)", seq: seq)
+                }
+                try frame({ $0.append(contentsOf: bytes) }, entryTime: body.time)
+            }
+        case .checkpoint:
+            preconditionFailure("checkpoint requests travel alone")
+        }
+    }
+
+    /// Signs every entry and fills in its frame checksum, spread over all cores: Ed25519 signing
+    /// is the writer's dominant cost.
+    private func signAndChecksum(_ buffer: inout [UInt8], _ slots: [Slot]) {
+        let signer = signer!
+        let workers = slots.count >= 32 ? ProcessInfo.processInfo.activeProcessorCount : 1
+        buffer.withUnsafeMutableBytes { raw in
+            nonisolated(unsafe) let raw = raw
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                var message = SignedEntry.signatureContext + [UInt8](repeating: 0, count: Hash.byteCount)
+                let contextLength = SignedEntry.signatureContext.count
+                for index in (slots.count * worker / workers)..<(slots.count * (worker + 1) / workers) {
+                    let slot = slots[index]
+                    slot.leaf.withUnsafeBytes { leaf in
+                        message.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: contextLength).copyMemory(from: leaf.baseAddress!, byteCount: 32) }
+                    }
+                    let frame = raw.baseAddress! + slot.frameStart
+                    message.withUnsafeBytes { signer.sign($0, into: frame + SegmentFormat.frameHeaderByteCount) }
+                    let payloadLength = SegmentFormat.signatureByteCount + slot.bodyLength
+                    var crc = CRC32C.checksum(UnsafeRawBufferPointer(start: frame, count: 4))
+                    crc = CRC32C.checksum(
+                        UnsafeRawBufferPointer(start: frame + SegmentFormat.frameHeaderByteCount, count: payloadLength), seed: crc)
+                    (frame + 4).storeBytes(of: crc.littleEndian, as: UInt32.self)
+                }
+            }
+        }
+    }
+
+    private func entry(for slot: Slot, request: Request, index: Int, in buffer: [UInt8]) -> SignedEntry {
+        let signatureStart = slot.frameStart + SegmentFormat.frameHeaderByteCount
+        let bodyStart = signatureStart + SegmentFormat.signatureByteCount
+        let bytes = Array(buffer[bodyStart..<bodyStart + slot.bodyLength])
+        let body: EntryBody
+        switch request.work {
+        case .drafts(let drafts, _):
+            let draft = drafts[index]
+            body = EntryBody(
+                seq: slot.seq, time: slot.time, kind: draft.kind, actor: draft.actor, payload: draft.payload,
+                policy: draft.policy, prev: slot.prev, key: signer!.verifier.id)
+        default:
+            body = try! EntryBody.decode(bytes)
+        }
+        return SignedEntry(
+            body: body, bodyBytes: bytes, leafHash: slot.leaf,
+            signature: Array(buffer[signatureStart..<signatureStart + SegmentFormat.signatureByteCount]))
+    }
+
+    // MARK: Checkpoints
+
+    /// Makes the index and tiles durable, checks the new tree extends the last checkpoint (the
+    /// engine never signs two inconsistent checkpoints), then signs and atomically stores it.
+    func writeCheckpoint() throws(LedgerError) -> String {
+        lastCheckpointClock = Self.monotonicMicroseconds()
+        return try stateLock.locked { () throws(LedgerError) in
+            let size = publishedSize
+            if let (note, previous) = checkpointState, previous.size == size { return note }
+            try store.syncIndexes()
+            try tiles.syncPending()
+            let root = try tiles.rootHash(size: size)
+            if let previous = checkpointState?.checkpoint, previous.size > 0 {
+                do {
+                    try MerkleProofs.verifyConsistency(
+                        size1: previous.size, size2: size, root1: previous.root, root2: root,
+                        proof: try tiles.buildConsistencyProof(size1: previous.size, size2: size))
+                } catch {
+                    throw LedgerError(.inconsistentCheckpoint, "refusing to sign a checkpoint that does not extend the previous one")
+                }
+            }
+            let checkpoint = Checkpoint(origin: origin, size: size, root: root)
+            let note = try checkpoint.sign(with: signer!).serialized
+            try FileIO.writeAtomically(directory.checkpointFile, Array(note.utf8))
+            checkpointState = (note, checkpoint)
+            return note
+        }
+    }
+}
