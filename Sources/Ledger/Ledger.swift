@@ -10,18 +10,23 @@ public struct LedgerOptions: Sendable {
     /// The most entries one durable write (one `fdatasync`) carries.
     public var batchEntriesMax = 16_384
     /// Stamps drafts that carry no time: microseconds since the Unix epoch.
-    public var clock: @Sendable () -> Int64 = Ledger.wallClockMicroseconds
+    public var clock: @Sendable () -> Int64 = LedgerEngine.wallClockMicroseconds
 
     public init() {}
 }
 
-/// The append-only, hash-chained, signed ledger over one data directory.
-///
-/// Many callers may append concurrently (it is `Sendable`): one writer thread batches what they
-/// submit, signs the batch on every core, writes it with one `fdatasync`, and only then answers
-/// each caller (group commit). Reads and proofs may run at the same time. Opened without a
-/// signing key, the ledger is read-only and shows exactly what the latest checkpoint covers.
-public final class Ledger: @unchecked Sendable {
+/// Counters since open: how the writer has batched.
+public struct LedgerStatistics: Sendable {
+    /// Durable writes (one `fdatasync` each).
+    public var batches = 0
+    public var entries = 0
+    public var checkpoints = 0
+}
+
+/// Everything behind `Ledger`: storage, tiles, the writer pipeline. The writer thread holds it
+/// strongly until `close()`, which the `Ledger` facade calls from its deinit, so the engine is
+/// never torn down under a running writer.
+final class LedgerEngine: @unchecked Sendable {
     public let directory: DataDirectory
     public let verifier: VerifierKey
     public let options: LedgerOptions
@@ -37,8 +42,6 @@ public final class Ledger: @unchecked Sendable {
     // Written by the writer thread under `stateLock`.
     var lastLeaf: Hash
     var lastTime: Int64
-    // Owned by the writer thread.
-    var lastCheckpointClock: Int64 = 0
 
     // Guarded by `queueCondition`.
     let queueCondition = NSCondition()
@@ -49,12 +52,21 @@ public final class Ledger: @unchecked Sendable {
     var skipFinalCheckpoint = false
     var stopReason: LedgerError?
     let writerFinished = DispatchSemaphore(value: 0)
+    /// Stage two of the writer: durable writes, publishing, acknowledgements, checkpoints.
+    let storage = DispatchQueue(label: "ledger-storage", qos: .userInitiated)
+    let storageSlot = DispatchSemaphore(value: 4)
+    /// Signed batches handed from stage one to stage two.
+    let signedLock = NSLock()
+    var signedBatches: [SignedBatch] = []
     var writerStarted = false
     private var isClosed = false
     private let writerLock: File?
 
     /// The number of entries (the next seq) that are durable and readable.
     public var size: UInt64 { stateLock.withLock { publishedSize } }
+    var statistics: LedgerStatistics { stateLock.withLock { counters } }
+    var counters = LedgerStatistics()
+
     /// The time of the newest entry (microseconds since the Unix epoch), 0 when empty.
     public var lastEntryTime: Int64 { stateLock.withLock { lastTime } }
     /// The origin line of checkpoints, which is also the key's name.
@@ -131,8 +143,6 @@ public final class Ledger: @unchecked Sendable {
             if publishedSize > trusted { _ = try checkpoint() }
         }
     }
-
-    deinit { close() }
 
     /// Re-reads every record after the checkpoint: checksums, chain, key and (on every core)
     /// signatures, rewriting their index entries and hash tiles.

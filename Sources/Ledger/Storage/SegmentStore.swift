@@ -205,8 +205,7 @@ final class SegmentStore {
     // MARK: Appending
 
     /// Writes framed records (`frameOffsets` are each frame's start within `frames`) in one
-    /// `pwrite` and one `fdatasync`; returns only once they are durable, then records their
-    /// offsets in the index.
+    /// `pwrite` and records their offsets in the index. They are durable only after `syncData()`.
     func append(frames: UnsafeRawBufferPointer, frameOffsets: [UInt32]) throws(LedgerError) {
         precondition(isWritable && tailSegments.isEmpty)
         if let failed { throw LedgerError(.storageFailure, "an earlier write failed; reopen the ledger (\(failed.reason))") }
@@ -221,7 +220,7 @@ final class SegmentStore {
             let base = segments[last].byteCount
             precondition(base + UInt64(frames.count) < UInt64(UInt32.max), "a batch must fit a segment's 32-bit offsets")
             try currentWriter().write(frames, at: base)
-            try currentWriter().sync()
+            unsyncedData = true
             var entries = [UInt8]()
             entries.reserveCapacity(frameOffsets.count * 4)
             for offset in frameOffsets { entries.appendLittleEndian(UInt32(base) + offset) }
@@ -234,7 +233,23 @@ final class SegmentStore {
         }
     }
 
+    private var unsyncedData = false
+
+    /// Makes every record written so far durable (one `fdatasync`).
+    func syncData() throws(LedgerError) {
+        guard unsyncedData else { return }
+        do {
+            try currentWriter().sync()
+            unsyncedData = false
+        } catch {
+            failed = error
+            throw error
+        }
+    }
+
     private func startSegment(firstSeq: UInt64) throws(LedgerError) {
+        // Records still unsynced in the segment being closed must not depend on a later sync of another file.
+        if unsyncedData, let writer { try writer.sync() }
         let path = directory + "/" + Self.segmentName(firstSeq: firstSeq)
         let segment = Segment(firstSeq: firstSeq, path: path, count: 0, byteCount: UInt64(SegmentFormat.headerByteCount))
         // The index first: a segment file without one would look like lost index data.

@@ -237,7 +237,7 @@ private struct Run {
         result.key = BodyLayout.readKey(body)
         if checkBodies {
             do {
-                _ = try Ledger.decodeStored(seq: seq, signature: [], body: Array(body)[...])
+                _ = try LedgerEngine.decodeStored(seq: seq, signature: [], body: Array(body)[...])
             } catch {
                 result.bodyError = error
             }

@@ -5,7 +5,7 @@ import Foundation
 /// `batchEntriesMax` entries), builds the bodies in order, signs them on every core, writes the
 /// batch with one `fdatasync`, and only then answers each caller. A request is all-or-nothing: a
 /// rejected one writes nothing and does not disturb the others in its batch.
-extension Ledger {
+extension LedgerEngine {
     final class Request: @unchecked Sendable {
         enum Work {
             /// Drafts with their heads already encoded by the caller (see `BodyLayout`).
@@ -144,36 +144,44 @@ extension Ledger {
 
     func startWriter() {
         writerStarted = true
-        // The thread ends before `close()` returns, and `deinit` calls `close()`, so the thread
-        // never outlives the object; a strong capture would keep an unclosed ledger alive forever.
-        unowned(unsafe) let ledger = self
-        let thread = Thread { ledger.runWriter() }
+        let thread = Thread { self.runWriter() }
         thread.name = "ledger-writer"
         thread.qualityOfService = .userInitiated
         thread.start()
     }
 
+    /// Stage one of the pipeline (this thread): take a batch, build it on the chain, sign it on
+    /// every core, and hand it to stage two (the serial `storage` queue), which writes, syncs,
+    /// publishes and acknowledges. While stage two waits for `fdatasync`, stage one signs the next
+    /// batches; stage two then writes all that are waiting with one `fdatasync`, so the sync rate
+    /// never caps the append rate. `storageSlot` bounds the batches in between.
     private func runWriter() {
-        lastCheckpointClock = Self.monotonicMicroseconds()
+        let ledger = self
+        var chain = (seq: publishedSize, prev: lastLeaf, time: lastTime)
+        var lastCheckpointRequest = Self.monotonicMicroseconds()
+        var uncheckpointed = false
         while true {
-            let (batch, closing) = nextBatch()
-            if !batch.isEmpty {
-                if case .checkpoint = batch[0].work {
-                    let result = Result { () throws(LedgerError) in try writeCheckpoint() }
-                    batch[0].complete(result.map { .checkpoint($0) })
-                    if case .failure(let error) = result { stop(error) }
-                } else {
-                    process(batch)
-                }
+            let (batch, closing) = nextBatch(checkpointDue: uncheckpointed ? lastCheckpointRequest + options.checkpointIntervalMicroseconds : nil)
+            if let first = batch.first, case .checkpoint = first.work {
+                storage.async { first.complete(ledger.checkpointIfNeeded().map { .checkpoint($0) }) }
+                uncheckpointed = false
+                lastCheckpointRequest = Self.monotonicMicroseconds()
+            } else if !batch.isEmpty, let signed = build(batch, chain: &chain) {
+                storageSlot.wait()
+                signedLock.withLock { signedBatches.append(signed) }
+                storage.async { ledger.persistSigned() }
+                uncheckpointed = true
             }
-            if publishedSize > (checkpointState?.checkpoint.size ?? 0),
-                (closing && !skipFinalCheckpoint)
-                    || Self.monotonicMicroseconds() - lastCheckpointClock >= options.checkpointIntervalMicroseconds
+            if uncheckpointed, (closing && !skipFinalCheckpoint)
+                || Self.monotonicMicroseconds() - lastCheckpointRequest >= options.checkpointIntervalMicroseconds
             {
-                do throws(LedgerError) { try writeCheckpoint() } catch { stop(error) }
+                storage.async { _ = ledger.checkpointIfNeeded() }
+                uncheckpointed = false
+                lastCheckpointRequest = Self.monotonicMicroseconds()
             }
             if closing && batch.isEmpty { break }
         }
+        storage.sync {}
         queueCondition.lock()
         let rest = queue[queueHead...]
         queue = []
@@ -183,14 +191,22 @@ extension Ledger {
         writerFinished.signal()
     }
 
+    /// Signs a checkpoint when entries were written since the last one; stops the ledger on failure.
+    private func checkpointIfNeeded() -> Result<String, LedgerError> {
+        if let stopReason { return .failure(stopReason) }
+        let result = Result { () throws(LedgerError) in try writeCheckpoint() }
+        if case .failure(let error) = result { stop(error) }
+        return result
+    }
+
     /// Waits for work (or for a checkpoint to fall due), then takes the requests for one batch:
     /// a checkpoint request always travels alone, so it covers exactly what came before it.
-    private func nextBatch() -> (batch: [Request], closing: Bool) {
+    private func nextBatch(checkpointDue: Int64?) -> (batch: [Request], closing: Bool) {
         queueCondition.lock()
         defer { queueCondition.unlock() }
         while queueHead == queue.count && !isClosing {
-            if publishedSize > (checkpointState?.checkpoint.size ?? 0) {
-                let due = lastCheckpointClock + options.checkpointIntervalMicroseconds - Self.monotonicMicroseconds()
+            if let checkpointDue {
+                let due = checkpointDue - Self.monotonicMicroseconds()
                 if due <= 0 { return ([], false) }
                 _ = queueCondition.wait(until: Date(timeIntervalSinceNow: Double(due) / 1_000_000))
                 if queueHead == queue.count { return ([], false) }
@@ -237,7 +253,7 @@ extension Ledger {
     }
 
     /// One entry of a batch under construction: where its frame sits in the batch buffer.
-    private struct Slot {
+    fileprivate struct Slot {
         var frameStart: Int
         var bodyLength: Int
         var leaf: Hash
@@ -246,14 +262,22 @@ extension Ledger {
         var prev: Hash
     }
 
-    private func process(_ batch: [Request]) {
+    /// A batch built and signed by stage one, waiting for stage two.
+    struct SignedBatch {
+        var buffer: [UInt8]
+        fileprivate var slots: [Slot]
+        var accepted: [(request: Request, slots: Range<Int>)]
+        var end: (seq: UInt64, prev: Hash, time: Int64)
+    }
+
+    /// Builds the batch's frames on the chain (rejected requests are answered at once and leave
+    /// no trace) and signs them; nil when nothing was accepted.
+    private func build(_ batch: [Request], chain: inout (seq: UInt64, prev: Hash, time: Int64)) -> SignedBatch? {
         var buffer = [UInt8]()
         buffer.reserveCapacity(batch.reduce(0) { $0 + $1.entryCount } * 400)
         var slots = [Slot]()
         var accepted = [(request: Request, slots: Range<Int>)]()
-        var seq = publishedSize
-        var prev = lastLeaf
-        var time = lastTime
+        var (seq, prev, time) = chain
         for request in batch {
             let mark = (buffer: buffer.count, slots: slots.count, seq: seq, prev: prev, time: time)
             do throws(LedgerError) {
@@ -266,25 +290,54 @@ extension Ledger {
                 request.complete(.failure(error))
             }
         }
-        guard !slots.isEmpty else { return }
+        guard !slots.isEmpty else { return nil }
         signAndChecksum(&buffer, slots)
+        chain = (seq, prev, time)
+        return SignedBatch(buffer: buffer, slots: slots, accepted: accepted, end: (seq, prev, time))
+    }
+
+    /// Stage two: every signed batch waiting, written with one `fdatasync`, then the tiles, then
+    /// what readers see, then the answers. (An earlier call may already have taken them all.)
+    private func persistSigned() {
+        let batches = signedLock.withLock {
+            defer { signedBatches.removeAll() }
+            return signedBatches
+        }
+        guard !batches.isEmpty else { return }
+        defer { for _ in batches { storageSlot.signal() } }
+        if let stopReason {
+            for batch in batches { for (request, _) in batch.accepted { request.complete(.failure(stopReason)) } }
+            return
+        }
         do throws(LedgerError) {
             try stateLock.locked { () throws(LedgerError) in
-                try buffer.withRawBytes { (raw) throws(LedgerError) in
-                    try store.append(frames: raw, frameOffsets: slots.map { UInt32($0.frameStart) })
+                for batch in batches {
+                    try batch.buffer.withRawBytes { (raw) throws(LedgerError) in
+                        try store.append(frames: raw, frameOffsets: batch.slots.map { UInt32($0.frameStart) })
+                    }
                 }
-                for slot in slots { try tiles.append(slot.leaf) }
-                publishedSize = seq
-                lastLeaf = prev
-                lastTime = time
+                try store.syncData()
+                for batch in batches {
+                    for slot in batch.slots { try tiles.append(slot.leaf) }
+                    counters.entries += batch.slots.count
+                }
+                let last = batches[batches.count - 1].end
+                publishedSize = last.seq
+                counters.batches += 1
+                lastLeaf = last.prev
+                lastTime = last.time
             }
         } catch {
             stop(error)
-            for (request, _) in accepted { request.complete(.failure(error)) }
+            for batch in batches { for (request, _) in batch.accepted { request.complete(.failure(error)) } }
             return
         }
-        for (request, range) in accepted {
-            request.complete(.success(.entries(range.map { entry(for: slots[$0], request: request, index: $0 - range.lowerBound, in: buffer) })))
+        for batch in batches {
+            for (request, range) in batch.accepted {
+                request.complete(.success(.entries(range.map {
+                    entry(for: batch.slots[$0], request: request, index: $0 - range.lowerBound, in: batch.buffer)
+                })))
+            }
         }
     }
 
@@ -352,7 +405,7 @@ extension Ledger {
     /// is the writer's dominant cost.
     private func signAndChecksum(_ buffer: inout [UInt8], _ slots: [Slot]) {
         let signer = signer!
-        let workers = slots.count >= 32 ? ProcessInfo.processInfo.activeProcessorCount : 1
+        let workers = slots.count >= 4 ? ProcessInfo.processInfo.activeProcessorCount : 1
         buffer.withUnsafeMutableBytes { raw in
             nonisolated(unsafe) let raw = raw
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
@@ -399,8 +452,7 @@ extension Ledger {
     /// Makes the index and tiles durable, checks the new tree extends the last checkpoint (the
     /// engine never signs two inconsistent checkpoints), then signs and atomically stores it.
     func writeCheckpoint() throws(LedgerError) -> String {
-        lastCheckpointClock = Self.monotonicMicroseconds()
-        return try stateLock.locked { () throws(LedgerError) in
+        try stateLock.locked { () throws(LedgerError) in
             let size = publishedSize
             if let (note, previous) = checkpointState, previous.size == size { return note }
             try store.syncIndexes()
@@ -419,6 +471,7 @@ extension Ledger {
             let note = try checkpoint.sign(with: signer!).serialized
             try FileIO.writeAtomically(directory.checkpointFile, Array(note.utf8))
             checkpointState = (note, checkpoint)
+            counters.checkpoints += 1
             return note
         }
     }

@@ -1,0 +1,99 @@
+/// The append-only, hash-chained, signed ledger over one data directory.
+///
+/// Many callers may append concurrently (it is `Sendable`): a writer pipeline batches what they
+/// submit, signs each batch on every core, writes it with one `fdatasync`, and only then answers
+/// each caller (group commit). Reads and proofs may run at the same time. Opened without a
+/// signing key, the ledger is read-only and shows exactly what the latest checkpoint covers.
+/// One process writes a data directory at a time (an exclusive lock on `<data dir>/lock`).
+public final class Ledger: Sendable {
+    let engine: LedgerEngine
+
+    /// Opens the ledger in `directory`, creating it when empty. With a `signer` it can append;
+    /// without one it is read-only and checked against `verifier`. See `ledger/FORMAT.md` for
+    /// what open checks and what it recovers.
+    public init(
+        directory: DataDirectory, signer: SigningKey?, verifier: VerifierKey? = nil, options: LedgerOptions = LedgerOptions()
+    ) throws(LedgerError) {
+        engine = try LedgerEngine(directory: directory, signer: signer, verifier: verifier, options: options)
+    }
+
+    deinit { engine.close() }
+
+    public var directory: DataDirectory { engine.directory }
+    public var verifier: VerifierKey { engine.verifier }
+    public var options: LedgerOptions { engine.options }
+    /// The number of entries (the next seq) that are durable and readable.
+    public var size: UInt64 { engine.size }
+    /// The origin line of checkpoints, which is also the key's name.
+    public var origin: String { engine.origin }
+    /// The latest signed checkpoint (note text) and its parsed form.
+    public var latestCheckpoint: (note: String, checkpoint: Checkpoint)? { engine.latestCheckpoint }
+    /// The time of the newest entry (microseconds since the Unix epoch), 0 when empty.
+    public var lastEntryTime: Int64 { engine.lastEntryTime }
+    /// What the writer has done since the ledger was opened.
+    public var statistics: LedgerStatistics { engine.statistics }
+
+    /// Appends the drafts as consecutive entries, returning once they are durable.
+    /// Throws `pushback` at once when the queue is full.
+    @discardableResult
+    public func append(_ drafts: [EntryDraft]) async throws(LedgerError) -> [SignedEntry] { try await engine.append(drafts) }
+
+    /// Appends one draft, returning once it is durable.
+    @discardableResult
+    public func append(_ draft: EntryDraft) async throws(LedgerError) -> SignedEntry { try await engine.append([draft])[0] }
+
+    /// Appends the drafts, blocking the calling thread until they are durable (for command-line
+    /// tools and tests; async code uses the async form).
+    @discardableResult
+    public func append(_ drafts: [EntryDraft]) throws(LedgerError) -> [SignedEntry] { try engine.append(drafts) }
+
+    /// Appends caller-built bodies after checking each against the contract: canonical form,
+    /// size, no floats or nulls, the next seq, the right `prev`, non-decreasing time, our key id.
+    @discardableResult
+    public func appendBodies(_ bodies: [[UInt8]]) throws(LedgerError) -> [SignedEntry] { try engine.appendBodies(bodies) }
+
+    /// Signs and durably stores a checkpoint of everything appended before the call, after
+    /// checking that it extends the previous checkpoint.
+    @discardableResult
+    public func checkpoint() throws(LedgerError) -> String { try engine.checkpoint() }
+
+    /// The async form of `checkpoint()`.
+    @discardableResult
+    public func checkpoint() async throws(LedgerError) -> String { try await engine.checkpoint() }
+
+    /// Stops accepting appends, writes everything queued, signs a final checkpoint and closes the
+    /// files. Safe to call more than once; also done when the last reference goes away.
+    public func close() { engine.close() }
+
+    /// Stops the writer and closes the files without a final checkpoint, leaving the directory as
+    /// a crash right after the last acknowledged append would (for recovery tests).
+    func abandon() { engine.abandon() }
+
+    /// The entry at `seq`, read from disk, checksum-checked and decoded strictly.
+    public func entry(_ seq: UInt64) throws(LedgerError) -> SignedEntry { try engine.entry(seq) }
+
+    /// The leaf hash of `seq`, from the stored tiles.
+    public func leafHash(_ seq: UInt64) throws(LedgerError) -> Hash { try engine.leafHash(seq) }
+
+    /// The Merkle root of the first `size` entries.
+    public func root(size: UInt64) throws(LedgerError) -> Hash { try engine.root(size: size) }
+
+    /// RFC 9162 inclusion proof of `seq` in the tree of `size` entries.
+    public func inclusionProof(seq: UInt64, size: UInt64) throws(LedgerError) -> [Hash] {
+        try engine.inclusionProof(seq: seq, size: size)
+    }
+
+    /// RFC 9162 consistency proof between the trees of `from` and `to` entries.
+    public func consistencyProof(from: UInt64, to: UInt64) throws(LedgerError) -> [Hash] {
+        try engine.consistencyProof(from: from, to: to)
+    }
+
+    /// The hashes of a C2SP tlog-tiles hash tile (`width` < 256 for the partial right edge), or
+    /// nil when the log has no such tile.
+    public func tile(level: Int, index: UInt64, width: Int) throws(LedgerError) -> [Hash]? {
+        try engine.tile(level: level, index: index, width: width)
+    }
+
+    /// Microseconds since the Unix epoch from the system's real-time clock.
+    public static func wallClockMicroseconds() -> Int64 { LedgerEngine.wallClockMicroseconds() }
+}
