@@ -72,12 +72,12 @@ enum BodyLayout {
     /// the way every canonical body ends. It does not check the rest of the body; the strict
     /// decoder does that.
     static func readTail(_ body: UnsafeRawBufferPointer) -> Tail? {
+        guard let base = body.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
         var end = body.count
-        func expect(_ literal: StaticString) -> Bool {
-            let count = literal.utf8CodeUnitCount
-            guard end >= count else { return false }
-            let start = end - count
-            for index in 0..<count where body[start + index] != literal.utf8Start[index] { return false }
+        func expect(_ literal: [UInt8]) -> Bool {
+            guard end >= literal.count else { return false }
+            let start = end - literal.count
+            for index in 0..<literal.count where base[start + index] != literal[index] { return false }
             end = start
             return true
         }
@@ -85,27 +85,53 @@ enum BodyLayout {
             var value: UInt64 = 0
             var scale: UInt64 = 1
             var digits = 0
-            while end > 0, body[end - 1] >= UInt8(ascii: "0"), body[end - 1] <= UInt8(ascii: "9"), digits < 16 {
-                value += UInt64(body[end - 1] - UInt8(ascii: "0")) * scale
+            while end > 0, digits < 16 {
+                let digit = base[end - 1] &- UInt8(ascii: "0")
+                guard digit < 10 else { break }
+                value += UInt64(digit) * scale
                 scale *= 10
                 digits += 1
                 end -= 1
             }
             // Canonical integers have no leading zero (except 0 itself).
-            guard digits > 0, digits == 1 || body[end] != UInt8(ascii: "0") else { return nil }
+            guard digits > 0, digits == 1 || base[end] != UInt8(ascii: "0") else { return nil }
             return value
         }
-        guard expect(#","v":1}"#), let time = readNumber(), expect(#","time":"#), let seq = readNumber(),
-            expect(#"","seq":"#), end >= 64
+        guard expect(Literals.version), let time = readNumber(), expect(Literals.time), let seq = readNumber(),
+            expect(Literals.seq), end >= 64
         else { return nil }
         end -= 64
-        var prevBytes = [UInt8](repeating: 0, count: 32)
-        for index in 0..<32 {
-            guard let high = hexValue(body[end + 2 * index]), let low = hexValue(body[end + 2 * index + 1]) else { return nil }
-            prevBytes[index] = high << 4 | low
+        var invalid: UInt8 = 0
+        let digits = base + end
+        let prev = hexNibbles.withUnsafeBufferPointer { table in
+            Hash.filling { output in
+                // Branch-free: an invalid digit maps to 0x10, which survives the OR below.
+                for index in 0..<32 {
+                    let high = table[Int(digits[2 * index])]
+                    let low = table[Int(digits[2 * index + 1])]
+                    invalid |= high | low
+                    output[index] = high << 4 | (low & 0x0f)
+                }
+            }
         }
-        guard expect(#","prev":""#) else { return nil }
-        return Tail(prev: Hash(bytes: prevBytes)!, seq: seq, time: Int64(time))
+        guard invalid & 0x10 == 0, expect(Literals.prev) else { return nil }
+        return Tail(prev: prev, seq: seq, time: Int64(time))
+    }
+
+    /// Lowercase hex digit → its value; every other byte → 0x10.
+    private static let hexNibbles: [UInt8] = (0..<256).map { byte in
+        switch UInt8(byte) {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt8(byte) - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt8(byte) - UInt8(ascii: "a") + 10
+        default: 0x10
+        }
+    }
+
+    private enum Literals {
+        static let version = Array(#","v":1}"#.utf8)
+        static let time = Array(#","time":"#.utf8)
+        static let seq = Array(#"","seq":"#.utf8)
+        static let prev = Array(#","prev":""#.utf8)
     }
 
     /// The key id a body names, read from its fixed position after the actor.

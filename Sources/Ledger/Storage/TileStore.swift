@@ -21,10 +21,12 @@ final class TileStore: PerfectSubtreeHashes {
     private var edge: [[Hash]]
     private var unsyncedFiles: [File] = []
     private var unsyncedDirectories: Set<String> = []
-    /// Recently read full tiles; they are immutable, so a cached copy never goes stale.
-    private var cache: [TileID: [Hash]] = [:]
-    private var cacheOrder: [TileID] = []
-    private static let cacheCapacity = 16
+    /// Recently read full tiles with all their inner levels (`levels[r]` holds the 256 >> r
+    /// hashes r levels up), so a proof folds each tile once. Tiles are immutable, so a cached copy
+    /// never goes stale. Upper tiles, which every proof crosses, get a larger cache than level 0.
+    private var leafTileCache = TileCache(capacity: 32)
+    private var upperTileCache = TileCache(capacity: 1_024)
+    private var edgeFolds: [TileID: Hash] = [:]
 
     struct TileID: Hashable {
         let level: Int
@@ -82,6 +84,7 @@ final class TileStore: PerfectSubtreeHashes {
     /// Adds the next leaf hash, writing every tile it completes.
     func append(_ leaf: Hash) throws(LedgerError) {
         precondition(isWritable)
+        if !edgeFolds.isEmpty { edgeFolds.removeAll(keepingCapacity: true) }
         edge[0].append(leaf)
         leafCount += 1
         var level = 0
@@ -136,8 +139,13 @@ final class TileStore: PerfectSubtreeHashes {
 
     /// The 256 hashes of a full tile, checked for length.
     func readFullTile(level: Int, index: UInt64) throws(LedgerError) -> [Hash] {
+        try foldedTile(level: level, index: index)[0]
+    }
+
+    /// A full tile's hashes and every level above them up to its root.
+    private func foldedTile(level: Int, index: UInt64) throws(LedgerError) -> [[Hash]] {
         let id = TileID(level: level, index: index)
-        if let cached = cache[id] { return cached }
+        if let cached = level == 0 ? leafTileCache.get(id) : upperTileCache.get(id) { return cached }
         let path = filePath(level: level, index: index)
         guard FileIO.exists(path) else {
             throw LedgerError(.damagedTile, "the hash tile \(Self.path(level: level, index: index)) is missing", file: path)
@@ -147,11 +155,29 @@ final class TileStore: PerfectSubtreeHashes {
             throw LedgerError(
                 .damagedTile, "the hash tile has \(bytes.count) bytes, not \(Self.tileByteCount)", file: path)
         }
-        let hashes = (0..<Self.width).map { Hash(bytes: bytes[$0 * 32..<($0 + 1) * 32])! }
-        cache[id] = hashes
-        cacheOrder.append(id)
-        if cacheOrder.count > Self.cacheCapacity { cache[cacheOrder.removeFirst()] = nil }
-        return hashes
+        var levels = [(0..<Self.width).map { Hash(bytes: bytes[$0 * 32..<($0 + 1) * 32])! }]
+        while levels[levels.count - 1].count > 1 {
+            let below = levels[levels.count - 1]
+            levels.append(stride(from: 0, to: below.count, by: 2).map { MerkleHash.node(below[$0], below[$0 + 1]) })
+        }
+        if level == 0 { leafTileCache.put(id, levels) } else { upperTileCache.put(id, levels) }
+        return levels
+    }
+
+    /// A bounded cache that evicts an arbitrary entry when full: proofs hit tiles at random, so
+    /// recency buys little over keeping the structure trivial.
+    struct TileCache {
+        let capacity: Int
+        private var entries: [TileID: [[Hash]]] = [:]
+
+        init(capacity: Int) { self.capacity = capacity }
+
+        func get(_ id: TileID) -> [[Hash]]? { entries[id] }
+
+        mutating func put(_ id: TileID, _ levels: [[Hash]]) {
+            if entries.count >= capacity, let victim = entries.keys.first { entries[victim] = nil }
+            entries[id] = levels
+        }
     }
 
     /// The hashes of tile `index` at `level` as tlog-tiles serves them: a full tile, or the first
@@ -174,13 +200,15 @@ final class TileStore: PerfectSubtreeHashes {
         let tileIndex = first / UInt64(Self.width)
         let offset = Int(first % UInt64(Self.width))
         let complete = leafCount >> UInt64(Self.height * tileLevel)
-        var hashes: ArraySlice<Hash>
         if tileIndex < complete / UInt64(Self.width) {
-            hashes = try readFullTile(level: tileLevel, index: tileIndex)[offset..<offset + count]
-        } else {
-            hashes = edge[tileLevel][offset..<offset + count]
+            return try foldedTile(level: tileLevel, index: tileIndex)[rise][offset >> rise]
         }
-        return Self.fold(hashes)
+        // Folds of the right edge are memoised until the next append changes the edge.
+        let id = TileID(level: level, index: index)
+        if let memo = edgeFolds[id] { return memo }
+        let hash = Self.fold(edge[tileLevel][offset..<offset + count])
+        edgeFolds[id] = hash
+        return hash
     }
 
     /// The root of a full tile: its 256 hashes folded 8 levels up.

@@ -169,6 +169,7 @@ private struct Run {
         let tileCount = endTile > firstTile ? Int(endTile - firstTile) : 0
         var tileResults = [(root: Hash, problem: String?)](repeating: (.zero, nil), count: tileCount)
         let checkBodies = checkBodies
+        let checkSignatures = checkSignatures
         let trusted = trusted
         let tileDirectory = directory.tileDirectory
         let chunkCount = max(1, min(64, offsets.count / 512))
@@ -179,7 +180,8 @@ private struct Run {
                 let end = offsets.count * (chunk + 1) / chunkCount
                 bytes.withUnsafeBytes { raw in
                     for index in start..<end {
-                        results[index] = Self.check(raw, frameAt: offsets[index], seq: firstSeq + UInt64(index), checkBodies: checkBodies)
+                        results[index] = Self.check(
+                            raw, frameAt: offsets[index], seq: firstSeq + UInt64(index), checkKey: checkSignatures, checkBodies: checkBodies)
                     }
                 }
             }
@@ -199,20 +201,52 @@ private struct Run {
                 }
             }
         }
-        let index = FileIO.exists(SegmentStore.indexPath(forSegment: path)) ? try FileIO.readAll(SegmentStore.indexPath(forSegment: path)) : []
+        let indexPath = SegmentStore.indexPath(forSegment: path)
+        let index = FileIO.exists(indexPath) ? try FileIO.readAll(indexPath) : []
+        // Second parallel pass: every check that needs only this entry and the one before it.
+        // The sequential pass below then re-checks, with exact errors, only entries marked here.
+        var fine = [Bool](repeating: false, count: checked.count)
+        let keyID = key.id
+        fine.withUnsafeMutableBufferPointer { fine in
+            nonisolated(unsafe) let fine = fine
+            checked.withUnsafeBufferPointer { results in
+                nonisolated(unsafe) let results = results
+                DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
+                    for position in max(1, offsets.count * chunk / chunkCount)..<(offsets.count * (chunk + 1) / chunkCount) {
+                        let item = results[position]
+                        let seq = firstSeq + UInt64(position)
+                        guard item.checksumOK, item.bodyError == nil, let tail = item.tail, tail.seq == seq,
+                            tail.prev == results[position - 1].leaf, let before = results[position - 1].tail, tail.time >= before.time,
+                            !checkSignatures || item.key == keyID
+                        else { continue }
+                        if seq < trusted {
+                            guard (position + 1) * 4 <= index.count, Int(index.readLittleEndianUInt32(at: position * 4)) == offsets[position]
+                            else { continue }
+                        }
+                        fine[position] = true
+                    }
+                }
+            }
+        }
         for (position, item) in checked.enumerated() {
             let seq = firstSeq + UInt64(position)
-            if !item.checksumOK {
-                try damage(at: seq, offset: offsets[position], reason: "record checksum mismatch", bytes: bytes, path: path, isLast: isLast)
-            }
-            try checkEntry(item, seq: seq, bytes: bytes, offset: offsets[position])
-            if seq < trusted {
-                let stated = (position + 1) * 4 <= index.count ? Int(index.readLittleEndianUInt32(at: position * 4)) : nil
-                guard stated == offsets[position] else {
-                    throw LedgerError(
-                        .damagedIndex,
-                        stated == nil ? "the index has no entry for this seq" : "the index says offset \(stated!), the record is at \(offsets[position])",
-                        seq: seq, file: SegmentStore.indexPath(forSegment: path))
+            if fine[position] {
+                lastLeaf = item.leaf
+                lastTime = item.tail!.time
+                if checkSignatures { try addSignature(seq: seq, leaf: item.leaf, bytes: bytes, offset: offsets[position]) }
+            } else {
+                if !item.checksumOK {
+                    try damage(at: seq, offset: offsets[position], reason: "record checksum mismatch", bytes: bytes, path: path, isLast: isLast)
+                }
+                try checkEntry(item, seq: seq, bytes: bytes, offset: offsets[position])
+                if seq < trusted {
+                    let stated = (position + 1) * 4 <= index.count ? Int(index.readLittleEndianUInt32(at: position * 4)) : nil
+                    guard stated == offsets[position] else {
+                        throw LedgerError(
+                            .damagedIndex,
+                            stated == nil ? "the index has no entry for this seq" : "the index says offset \(stated!), the record is at \(offsets[position])",
+                            seq: seq, file: indexPath)
+                    }
                 }
             }
             try addLeaf(item.leaf, seq: seq, precomputed: seq % 256 == 255 && seq / 256 >= firstTile && seq / 256 < endTile
@@ -223,7 +257,7 @@ private struct Run {
         }
     }
 
-    static func check(_ raw: UnsafeRawBufferPointer, frameAt offset: Int, seq: UInt64, checkBodies: Bool) -> Checked {
+    static func check(_ raw: UnsafeRawBufferPointer, frameAt offset: Int, seq: UInt64, checkKey: Bool, checkBodies: Bool) -> Checked {
         var result = Checked()
         let length = Int(raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian)
         let stored = raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self).littleEndian
@@ -234,7 +268,7 @@ private struct Run {
         let body = UnsafeRawBufferPointer(rebasing: raw[payload + SegmentFormat.signatureByteCount..<payload + length])
         result.leaf = MerkleHash.leaf(body)
         result.tail = BodyLayout.readTail(body)
-        result.key = BodyLayout.readKey(body)
+        if checkKey { result.key = BodyLayout.readKey(body) }
         if checkBodies {
             do {
                 _ = try LedgerEngine.decodeStored(seq: seq, signature: [], body: Array(body)[...])
@@ -270,11 +304,15 @@ private struct Run {
             guard item.key == key.id else {
                 throw LedgerError(.wrongKey, "signed by key \(item.key.map { "\($0)" } ?? "?"), not \(key.id)", seq: seq)
             }
-            let signatureStart = offset + SegmentFormat.frameHeaderByteCount
-            try signatures.add(seq: seq, leaf: item.leaf, signature: Array(bytes[signatureStart..<signatureStart + SegmentFormat.signatureByteCount]))
+            try addSignature(seq: seq, leaf: item.leaf, bytes: bytes, offset: offset)
         }
         lastLeaf = item.leaf
         lastTime = tail.time
+    }
+
+    mutating func addSignature(seq: UInt64, leaf: Hash, bytes: [UInt8], offset: Int) throws(LedgerError) {
+        let signatureStart = offset + SegmentFormat.frameHeaderByteCount
+        try signatures.add(seq: seq, leaf: leaf, signature: Array(bytes[signatureStart..<signatureStart + SegmentFormat.signatureByteCount]))
     }
 
     mutating func addLeaf(_ leaf: Hash, seq: UInt64, precomputed: (root: Hash, problem: String?)?) throws(LedgerError) {
