@@ -212,7 +212,10 @@ private struct Run {
             checked.withUnsafeBufferPointer { results in
                 nonisolated(unsafe) let results = results
                 DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
-                    for position in max(1, offsets.count * chunk / chunkCount)..<(offsets.count * (chunk + 1) / chunkCount) {
+                    let start = max(1, offsets.count * chunk / chunkCount)
+                    let end = offsets.count * (chunk + 1) / chunkCount
+                    guard start < end else { return }
+                    for position in start..<end {
                         let item = results[position]
                         let seq = firstSeq + UInt64(position)
                         guard item.checksumOK, item.bodyError == nil, let tail = item.tail, tail.seq == seq,
