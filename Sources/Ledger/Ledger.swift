@@ -9,6 +9,8 @@ public struct LedgerOptions: Sendable {
     public var queueEntriesMax = 65_536
     /// The most entries one durable write (one `fdatasync`) carries.
     public var batchEntriesMax = 16_384
+    /// A segment file is closed and the next one started once it would grow past this size.
+    public var segmentBytesMax: UInt64 = 64 << 20
     /// Stamps drafts that carry no time: microseconds since the Unix epoch.
     public var clock: @Sendable () -> Int64 = LedgerEngine.wallClockMicroseconds
 
@@ -108,6 +110,7 @@ final class LedgerEngine: @unchecked Sendable {
             writerLock = nil
         }
         store = try SegmentStore.open(directory: directory.logDirectory, trusted: trusted, writable: writable)
+        store.segmentBytesMax = options.segmentBytesMax
         var lastLeaves = [Hash]()
         for seq in (trusted - trusted % UInt64(TileStore.width))..<trusted {
             lastLeaves.append(MerkleHash.leaf(try store.record(seq).body))

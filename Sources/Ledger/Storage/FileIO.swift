@@ -52,6 +52,19 @@ enum FileIO {
         return names.sorted()
     }
 
+    /// Removes a folder and everything in it (derived files only: tiles before a rebuild).
+    static func removeTree(_ path: String) throws(LedgerError) {
+        for name in try listDirectory(path) {
+            let child = path + "/" + name
+            if isDirectory(child) {
+                try removeTree(child)
+            } else {
+                guard unlink(child) == 0 else { throw failure("unlink", child) }
+            }
+        }
+        guard rmdir(path) == 0 else { throw failure("rmdir", path) }
+    }
+
     static func readAll(_ path: String) throws(LedgerError) -> [UInt8] {
         let file = try File.open(path, flags: O_RDONLY)
         defer { file.close() }

@@ -71,6 +71,23 @@ enum SegmentFormat {
             next: payloadStart + length)
     }
 
+    /// The frames of one segment: start offsets of whole frames, and what stopped the walk.
+    static func walk(_ bytes: [UInt8]) -> (offsets: [Int], stop: (offset: Int, reason: String)?) {
+        var offsets = [Int]()
+        var offset = SegmentFormat.headerByteCount
+        while offset < bytes.count {
+            guard offset + SegmentFormat.frameHeaderByteCount <= bytes.count else { return (offsets, (offset, "record is cut short")) }
+            let length = Int(bytes.readLittleEndianUInt32(at: offset))
+            guard length > SegmentFormat.signatureByteCount + 1, length <= SegmentFormat.payloadByteCountMax else {
+                return (offsets, (offset, "record length \(length) is outside \(SegmentFormat.signatureByteCount + 2)…\(SegmentFormat.payloadByteCountMax)"))
+            }
+            guard offset + SegmentFormat.frameHeaderByteCount + length <= bytes.count else { return (offsets, (offset, "record is cut short")) }
+            offsets.append(offset)
+            offset += SegmentFormat.frameHeaderByteCount + length
+        }
+        return (offsets, nil)
+    }
+
     /// True when some offset after `start` holds a whole, checksummed frame: then the damage at
     /// `start` is not a torn tail but a hole in acknowledged data.
     static func containsValidFrame(_ bytes: [UInt8], after start: Int) -> Bool {

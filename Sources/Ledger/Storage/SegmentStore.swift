@@ -12,7 +12,8 @@ import Glibc
 /// after it is re-read, and its index entries rewritten, by `recoverTail`.
 final class SegmentStore {
     /// A segment is closed and a new one started once it would grow past this size.
-    static let segmentBytesMax: UInt64 = 64 << 20
+    static let defaultSegmentBytesMax: UInt64 = 64 << 20
+    var segmentBytesMax = SegmentStore.defaultSegmentBytesMax
     static let indexEntryByteCount: UInt64 = 4
 
     struct Segment {
@@ -211,7 +212,7 @@ final class SegmentStore {
         if let failed { throw LedgerError(.storageFailure, "an earlier write failed; reopen the ledger (\(failed.reason))") }
         do {
             if segments.isEmpty
-                || (segments[segments.count - 1].byteCount + UInt64(frames.count) > Self.segmentBytesMax
+                || (segments[segments.count - 1].byteCount + UInt64(frames.count) > segmentBytesMax
                     && segments[segments.count - 1].count > 0)
             {
                 try startSegment(firstSeq: count)

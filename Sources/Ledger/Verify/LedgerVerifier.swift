@@ -133,23 +133,6 @@ private struct Run {
         }
     }
 
-    /// The frames of one segment: start offsets of whole frames, and what stopped the walk.
-    static func walk(_ bytes: [UInt8]) -> (offsets: [Int], stop: (offset: Int, reason: String)?) {
-        var offsets = [Int]()
-        var offset = SegmentFormat.headerByteCount
-        while offset < bytes.count {
-            guard offset + SegmentFormat.frameHeaderByteCount <= bytes.count else { return (offsets, (offset, "record is cut short")) }
-            let length = Int(bytes.readLittleEndianUInt32(at: offset))
-            guard length > SegmentFormat.signatureByteCount + 1, length <= SegmentFormat.payloadByteCountMax else {
-                return (offsets, (offset, "record length \(length) is outside \(SegmentFormat.signatureByteCount + 2)…\(SegmentFormat.payloadByteCountMax)"))
-            }
-            guard offset + SegmentFormat.frameHeaderByteCount + length <= bytes.count else { return (offsets, (offset, "record is cut short")) }
-            offsets.append(offset)
-            offset += SegmentFormat.frameHeaderByteCount + length
-        }
-        return (offsets, nil)
-    }
-
     /// Per-record results of the parallel pass.
     struct Checked {
         var checksumOK = false
@@ -161,7 +144,7 @@ private struct Run {
 
     mutating func checkSegment(_ bytes: [UInt8], path: String, isLast: Bool) throws(LedgerError) {
         let firstSeq = count
-        let (offsets, stop) = Self.walk(bytes)
+        let (offsets, stop) = SegmentFormat.walk(bytes)
         var checked = [Checked](repeating: Checked(), count: offsets.count)
         // Tiles wholly inside this segment are folded (and compared with the stored tile) in parallel.
         let firstTile = (firstSeq + 255) / 256

@@ -1,0 +1,306 @@
+import Foundation
+import PropertyBased
+import Testing
+@testable import Ledger
+
+@Suite struct StorageFormatTests {
+    @Test func crc32cHasTheStandardCheckValue() {
+        #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
+        #expect(CRC32C.checksum([UInt8]()) == 0)
+    }
+
+    /// Slicing-by-8 must agree with the bit-by-bit definition at every length and seed.
+    @Test func slicedCRCMatchesTheDefinition() async {
+        await propertyCheck(input: Gen.uint8().array(of: 0...100), Gen.uint32()) { bytes, seed in
+            var crc = ~seed
+            for byte in bytes {
+                crc ^= UInt32(byte)
+                for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0x82F6_3B78 : crc >> 1 }
+            }
+            #expect(CRC32C.checksum(bytes, seed: seed) == ~crc)
+        }
+    }
+
+    /// The writer builds bodies as head ‖ tail; that must be byte for byte the canonical encoding,
+    /// and the tail reader must read back what was written.
+    @Test func headAndTailAreTheCanonicalBody() async {
+        let text = Gen.character(in: "\u{0}"..."\u{2FF}").string(of: 0...12)
+        await propertyCheck(
+            input: Gen.int64(in: -9_007_199_254_740_991...9_007_199_254_740_991), text, Gen.uint64(in: 0...9_007_199_254_740_991),
+            Gen.int64(in: 0...9_007_199_254_740_991)
+        ) { number, note, seq, time in
+            let prev = MerkleHash.leaf(Array(note.utf8))
+            let payload: [String: JSONValue] = ["grams": .integer(number), "note": .string(note), "ok": .bool(true), "é": .array([.string(note)])]
+            let key = TestSupport.signingKey.verifier.id
+            var bytes = BodyLayout.head(actor: "rcp-jkt-001", key: key, kind: "claim.placed", payload: payload, policy: .zero)
+            BodyLayout.appendTail(prev: prev, seq: seq, time: time, to: &bytes)
+            let body = EntryBody(seq: seq, time: time, kind: "claim.placed", actor: "rcp-jkt-001", payload: payload, policy: .zero, prev: prev, key: key)
+            #expect(bytes == body.canonicalBytes())
+            #expect(bytes.withUnsafeBytes { BodyLayout.readTail($0) } == BodyLayout.Tail(prev: prev, seq: seq, time: time))
+            #expect(bytes.withUnsafeBytes { BodyLayout.readKey($0) } == key)
+        }
+    }
+
+    @Test func tilePathsFollowC2SP() {
+        #expect(TileStore.path(level: 0, index: 0) == "tile/0/000")
+        #expect(TileStore.path(level: 1, index: 1_234_067) == "tile/1/x001/x234/067")
+        #expect(TileStore.path(level: 0, index: 1_000) == "tile/0/x001/000")
+        #expect(TileStore.path(level: 2, index: 5, width: 17) == "tile/2/005.p/17")
+    }
+}
+
+@Suite struct TileStoreTests {
+    /// Roots and proofs read from stored tiles equal those of the in-memory tree, across the
+    /// level-0 and level-1 tile boundaries, and again after reopening from the stored tiles.
+    @Test func tilesGiveTheSameRootsAndProofsAsTheWholeTree() throws {
+        let directory = TestSupport.makeTemporaryDirectory()
+        let tiles = try TileStore(directory: directory + "/tile", size: 0, lastLeaves: [], writable: true)
+        var tree = MerkleTree()
+        var leaves = [Hash]()
+        let sizes: Set<UInt64> = [1, 2, 255, 256, 257, 511, 512, 65_535, 65_536, 65_537, 66_000]
+        for number in 0..<66_000 {
+            let leaf = MerkleHash.leaf(Array("leaf \(number)".utf8))
+            leaves.append(leaf)
+            tree.append(leaf)
+            try tiles.append(leaf)
+            let size = UInt64(number + 1)
+            guard sizes.contains(size) else { continue }
+            #expect(try tiles.rootHash(size: size) == tree.root(size: size))
+            for index in [0, size / 3, size - 1] {
+                #expect(try tiles.buildInclusionProof(index: index, size: size) == tree.inclusionProof(index: index, size: size))
+            }
+            for older in [1, size / 2, size - 1] where older > 0 && older <= size {
+                #expect(try tiles.buildConsistencyProof(size1: older, size2: size) == tree.consistencyProof(size1: older, size2: size))
+            }
+            let reopened = try TileStore(
+                directory: directory + "/tile", size: size, lastLeaves: Array(leaves[Int(size - size % 256)..<Int(size)]), writable: false)
+            #expect(try reopened.rootHash(size: size) == tree.root(size: size), "reopened at \(size)")
+            #expect(try reopened.buildInclusionProof(index: size / 2, size: size) == tree.inclusionProof(index: size / 2, size: size))
+        }
+        #expect(FileManager.default.fileExists(atPath: directory + "/tile/1/000"))
+        #expect(FileManager.default.fileExists(atPath: directory + "/tile/0/x257/000") == false)
+        #expect(FileManager.default.fileExists(atPath: directory + "/tile/0/256"))
+    }
+}
+
+@Suite struct GroupCommitTests {
+    func options(_ change: (inout LedgerOptions) -> Void = { _ in }) -> LedgerOptions {
+        var options = LedgerOptions()
+        change(&options)
+        return options
+    }
+
+    @Test func concurrentWritersGetContiguousSeqsAndTheirOwnEntries() async throws {
+        let directory = TestSupport.makeTemporaryDirectory()
+        let ledger = try Ledger(directory: DataDirectory(directory), signer: TestSupport.signingKey)
+        let results = try await withThrowingTaskGroup(of: [(UInt64, Int, Int)].self) { group in
+            for writer in 0..<32 {
+                group.addTask {
+                    var mine = [(UInt64, Int, Int)]()
+                    for number in 0..<40 {
+                        let drafts = (0..<(number % 3 + 1)).map { part in
+                            EntryDraft(kind: "test.entry", actor: "w-\(writer)", payload: ["n": .integer(Int64(number * 10 + part))])
+                        }
+                        let entries = try await ledger.append(drafts)
+                        // A multi-entry request is written as consecutive seqs.
+                        #expect(entries.map(\.seq) == Array(entries[0].seq..<entries[0].seq + UInt64(entries.count)))
+                        for (part, entry) in entries.enumerated() { mine.append((entry.seq, writer, number * 10 + part)) }
+                    }
+                    return mine
+                }
+            }
+            var all = [(UInt64, Int, Int)]()
+            for try await mine in group { all += mine }
+            return all
+        }
+        #expect(results.map(\.0).sorted() == Array(0..<UInt64(results.count)))
+        #expect(ledger.size == UInt64(results.count))
+        for (seq, writer, number) in results.filter({ $0.0 % 7 == 0 }) {
+            let entry = try ledger.entry(seq)
+            #expect(entry.body.actor == "w-\(writer)" && entry.body.payload["n"] == .integer(Int64(number)))
+        }
+        #expect(ledger.statistics.batches < results.count, "appends from concurrent writers share durable writes")
+        ledger.close()
+        let report = LedgerVerifier.verify(directory: DataDirectory(directory), key: TestSupport.signingKey.verifier, checkSignatures: true)
+        #expect(report.isValid && report.entries == UInt64(results.count))
+    }
+
+    /// With the writer held back, the queue fills and further appends are refused with
+    /// `pushback` at once; everything accepted is still written.
+    @Test func aFullQueuePushesBackInsteadOfGrowing() async throws {
+        let directory = TestSupport.makeTemporaryDirectory()
+        let ledger = try Ledger(
+            directory: DataDirectory(directory), signer: TestSupport.signingKey,
+            options: options { $0.queueEntriesMax = 16; $0.batchEntriesMax = 4 })
+        let release = holdWriter(ledger)
+        final class Outcomes: @unchecked Sendable {
+            let lock = NSLock()
+            var pushbacks = 0
+            var written = 0
+            var other: [String] = []
+        }
+        let outcomes = Outcomes()
+        var tasks = [Task<Void, Never>]()
+        for number in 0..<200 {
+            tasks.append(Task {
+                do {
+                    _ = try await ledger.append(TestSupport.draft(number, time: nil))
+                    outcomes.lock.withLock { outcomes.written += 1 }
+                } catch let error as LedgerError where error.code == .pushback {
+                    outcomes.lock.withLock { outcomes.pushbacks += 1 }
+                } catch {
+                    outcomes.lock.withLock { outcomes.other.append("\(error)") }
+                }
+            })
+        }
+        // Refusals come back at once, while the writer is still held.
+        try await Task.sleep(nanoseconds: 300_000_000)
+        let refusedWhileHeld = outcomes.lock.withLock { outcomes.pushbacks }
+        let writtenWhileHeld = outcomes.lock.withLock { outcomes.written }
+        release.signal()
+        for task in tasks { await task.value }
+        #expect(writtenWhileHeld == 0, "nothing is acknowledged while the writer cannot write")
+        #expect(refusedWhileHeld > 100, "beyond the queue bound appends are refused, not queued")
+        #expect(outcomes.other.isEmpty, "\(outcomes.other)")
+        #expect(outcomes.written + outcomes.pushbacks == 200)
+        #expect(UInt64(outcomes.written) == ledger.size)
+        ledger.close()
+    }
+
+    /// Holds the lock stage two needs to publish a batch, on a thread of its own (a lock must be
+    /// released by the thread that took it), until the returned semaphore is signalled.
+    func holdWriter(_ ledger: Ledger) -> DispatchSemaphore {
+        let held = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let engine = ledger.engine
+        Thread {
+            engine.stateLock.lock()
+            held.signal()
+            release.wait()
+            engine.stateLock.unlock()
+        }.start()
+        held.wait()
+        return release
+    }
+
+    @Test func checkpointsAreSignedWithoutBeingAsked() throws {
+        let directory = TestSupport.makeTemporaryDirectory()
+        let ledger = try Ledger(
+            directory: DataDirectory(directory), signer: TestSupport.signingKey,
+            options: options { $0.checkpointIntervalMicroseconds = 50_000 })
+        for round in 0..<3 {
+            try ledger.append((round * 10..<round * 10 + 10).map { TestSupport.draft($0) })
+            usleep(250_000)
+            #expect(ledger.latestCheckpoint?.checkpoint.size == ledger.size, "round \(round)")
+            let stored = try #require(try DataDirectory(directory).readCheckpointNote())
+            #expect(try Checkpoint.open(stored, verifier: TestSupport.signingKey.verifier).size == ledger.size)
+        }
+        ledger.close()
+    }
+
+    @Test func theLogRollsOverIntoSegmentsAndReopensAcrossThem() throws {
+        let directory = TestSupport.makeTemporaryDirectory()
+        let small = options { $0.segmentBytesMax = 4_096 }
+        let ledger = try Ledger(directory: DataDirectory(directory), signer: TestSupport.signingKey, options: small)
+        for start in stride(from: 0, to: 300, by: 7) { try ledger.append((start..<start + 7).map { TestSupport.draft($0) }) }
+        let root = try ledger.root(size: 301)
+        ledger.close()
+        let segments = try FileManager.default.contentsOfDirectory(atPath: DataDirectory(directory).logDirectory).filter { $0.hasSuffix(".seg") }
+        #expect(segments.count > 10)
+        let reopened = try Ledger(directory: DataDirectory(directory), signer: TestSupport.signingKey, options: small)
+        #expect(reopened.size == 301)
+        #expect(try reopened.root(size: 301) == root)
+        #expect(try reopened.entry(150).body.payload["offer"] == .string("off-150"))
+        reopened.close()
+        #expect(LedgerVerifier.verify(directory: DataDirectory(directory), key: TestSupport.signingKey.verifier).isValid)
+    }
+}
+
+@Suite struct DerivedFileDamageTests {
+    static let key = TestSupport.signingKey
+
+    /// A closed, checkpointed ledger in several segments.
+    func ledger(entries: Int = 600) throws -> String {
+        let directory = TestSupport.makeTemporaryDirectory()
+        var options = LedgerOptions()
+        options.segmentBytesMax = 16_384
+        let ledger = try Ledger(directory: DataDirectory(directory), signer: Self.key, options: options)
+        for start in stride(from: 0, to: entries, by: 50) { try ledger.append((start..<start + 50).map { TestSupport.draft($0) }) }
+        ledger.close()
+        return directory
+    }
+
+    func segments(_ directory: String) -> [String] {
+        let log = DataDirectory(directory).logDirectory
+        return try! FileManager.default.contentsOfDirectory(atPath: log).filter { $0.hasSuffix(".seg") }.sorted().map { log + "/" + $0 }
+    }
+
+    func firstSeq(_ segment: String) -> UInt64 { UInt64(URL(fileURLWithPath: segment).lastPathComponent.prefix(20))! }
+
+    @Test func anIndexThatDisagreesStopsOpenAndFailsVerify() throws {
+        let directory = try ledger()
+        let middle = segments(directory)[2]
+        let index = SegmentStore.indexPath(forSegment: middle)
+        var bytes = [UInt8](FileManager.default.contents(atPath: index)!)
+        bytes[4 * 3] ^= 0x01
+        FileManager.default.createFile(atPath: index, contents: Data(bytes))
+        let report = LedgerVerifier.verify(directory: DataDirectory(directory), key: Self.key.verifier)
+        #expect(report.failure?.code == .damagedIndex)
+        #expect(report.failure?.seq == firstSeq(middle) + 3)
+        #expect(report.failure?.file == index)
+        // The last segment's index is what open reads: damage there stops the open.
+        let last = SegmentStore.indexPath(forSegment: segments(directory).last!)
+        var lastBytes = [UInt8](FileManager.default.contents(atPath: last)!)
+        lastBytes[lastBytes.count - 4] ^= 0x10
+        FileManager.default.createFile(atPath: last, contents: Data(lastBytes))
+        #expect(throws: LedgerError.self) { try Ledger(directory: DataDirectory(directory), signer: Self.key) }
+    }
+
+    @Test func aMissingIndexStopsOpenAndReindexRebuildsIt() throws {
+        let directory = try ledger()
+        try FileManager.default.removeItem(atPath: SegmentStore.indexPath(forSegment: segments(directory)[1]))
+        do {
+            _ = try Ledger(directory: DataDirectory(directory), signer: Self.key)
+            Issue.record("open must not invent an index")
+        } catch {
+            #expect(error.code == .damagedIndex)
+            #expect(error.reason.contains("reindex"))
+        }
+        #expect(LedgerVerifier.verify(directory: DataDirectory(directory), key: Self.key.verifier).failure?.code == .damagedIndex)
+        let result = try Reindex.run(directory: DataDirectory(directory), key: Self.key.verifier)
+        #expect(result.entries == 600 && result.verification.isValid)
+        let reopened = try Ledger(directory: DataDirectory(directory), signer: Self.key)
+        #expect(reopened.size == 600)
+        reopened.close()
+    }
+
+    @Test func aDamagedTileFailsVerifyWithItsSeqAndReindexRebuildsIt() throws {
+        let directory = try ledger()
+        let tile = directory + "/" + TileStore.path(level: 0, index: 1)
+        var bytes = [UInt8](FileManager.default.contents(atPath: tile)!)
+        bytes[100] ^= 0x01
+        FileManager.default.createFile(atPath: tile, contents: Data(bytes))
+        let report = LedgerVerifier.verify(directory: DataDirectory(directory), key: Self.key.verifier)
+        #expect(report.failure?.code == .damagedTile)
+        #expect(report.failure?.seq == 256)
+        // Tile 0/001 feeds the root, so open notices the checkpoint's root is no longer reproduced.
+        #expect(throws: LedgerError.self) { try Ledger(directory: DataDirectory(directory), signer: Self.key) }
+        #expect(try Reindex.run(directory: DataDirectory(directory), key: Self.key.verifier).verification.isValid)
+    }
+
+    @Test func aMissingMiddleSegmentStopsOpenAndFailsVerify() throws {
+        let directory = try ledger()
+        let gone = segments(directory)[3]
+        try FileManager.default.removeItem(atPath: gone)
+        do {
+            _ = try Ledger(directory: DataDirectory(directory), signer: Self.key)
+            Issue.record("open must refuse a hole in the log")
+        } catch {
+            #expect(error.code == .missingSegment)
+            #expect(error.seq == firstSeq(gone))
+        }
+        let report = LedgerVerifier.verify(directory: DataDirectory(directory), key: Self.key.verifier)
+        #expect(report.failure?.code == .missingSegment)
+        #expect(report.failure?.seq == firstSeq(gone))
+    }
+}
