@@ -57,6 +57,10 @@ final class LedgerEngine: @unchecked Sendable {
     /// Stage two of the writer: durable writes, publishing, acknowledgements, checkpoints.
     let storage = DispatchQueue(label: "ledger-storage", qos: .userInitiated)
     let storageSlot = DispatchSemaphore(value: 4)
+    /// Stage three: syncing index and tile files and signing checkpoints, off the append path.
+    let checkpointer = DispatchQueue(label: "ledger-checkpoints", qos: .userInitiated)
+    /// The newest checkpoint handed to the checkpointer (published as `checkpointState` once stored).
+    var preparedCheckpoint: Checkpoint?
     /// Signed batches handed from stage one to stage two.
     let signedLock = NSLock()
     var signedBatches: [SignedBatch] = []
@@ -138,6 +142,7 @@ final class LedgerEngine: @unchecked Sendable {
                 lastTime = tail.time
             }
             checkpointState = (note, stored)
+            preparedCheckpoint = stored
         }
         publishedSize = trusted
         if writable {

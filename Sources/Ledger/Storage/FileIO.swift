@@ -194,7 +194,34 @@ final class File {
         guard fdatasync(descriptor) == 0 else { throw FileIO.failure("fdatasync", path) }
     }
 
+    /// A second descriptor for the same open file, owned (and closed) separately.
+    func duplicate() throws(LedgerError) -> File {
+        let copy = dup(descriptor)
+        guard copy >= 0 else { throw FileIO.failure("dup", path) }
+        return File(descriptor: copy, path: path)
+    }
+
     func truncate(to length: UInt64) throws(LedgerError) {
         guard ftruncate(descriptor, off_t(length)) == 0 else { throw FileIO.failure("ftruncate", path) }
+    }
+}
+
+/// Files and folders whose writes must be made durable together (before a checkpoint covers
+/// them); performing it syncs and closes the files, then syncs the folders (deepest first).
+struct PendingSync: @unchecked Sendable {
+    var files: [File]
+    var directories: [String]
+
+    mutating func add(_ other: PendingSync) {
+        files += other.files
+        directories += other.directories
+    }
+
+    func perform() throws(LedgerError) {
+        for file in files {
+            try file.sync()
+            file.close()
+        }
+        for directory in directories.sorted(by: { $0.count > $1.count }) { try FileIO.syncDirectory(directory) }
     }
 }

@@ -7,7 +7,7 @@ import Glibc
 /// entry). One writer. Memory holds only the list of segments, never per-entry data.
 ///
 /// Data is durable when `append` returns; index entries are written right after and made
-/// durable by `syncIndexes()`, which the ledger calls before signing a checkpoint. On open,
+/// durable before a checkpoint covers them (`takePendingSync()`). On open,
 /// everything the latest checkpoint covers is trusted as stored (and spot-checked); everything
 /// after it is re-read, and its index entries rewritten, by `recoverTail`.
 final class SegmentStore {
@@ -277,14 +277,13 @@ final class SegmentStore {
         return file
     }
 
-    /// Makes every index entry written so far durable.
-    func syncIndexes() throws(LedgerError) {
-        for file in unsyncedIndexes {
-            try file.sync()
-            if file !== indexWriter { file.close() }
-        }
+    /// Hands over every index file with writes not yet synced (the live one as a duplicate
+    /// descriptor, so this store can keep writing and closing its own).
+    func takePendingSync() throws(LedgerError) -> PendingSync {
+        var sync = PendingSync(files: unsyncedIndexes, directories: [])
         unsyncedIndexes.removeAll()
-        try indexWriter?.sync()
+        if let indexWriter { sync.files.append(try indexWriter.duplicate()) }
+        return sync
     }
 
     // MARK: Reading

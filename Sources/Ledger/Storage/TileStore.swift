@@ -122,18 +122,17 @@ final class TileStore: PerfectSubtreeHashes {
         unsyncedDirectories.insert(parent)
     }
 
-    /// Makes every tile written since the last call durable.
-    func syncPending() throws(LedgerError) {
-        for file in unsyncedFiles {
-            try file.sync()
-            file.close()
+    /// Hands over every tile written (and folder created) since the last call, to be synced.
+    func takePendingSync() -> PendingSync {
+        defer {
+            unsyncedFiles.removeAll()
+            unsyncedDirectories.removeAll()
         }
-        unsyncedFiles.removeAll()
-        for directory in unsyncedDirectories.sorted(by: { $0.count > $1.count }) {
-            try FileIO.syncDirectory(directory)
-        }
-        unsyncedDirectories.removeAll()
+        return PendingSync(files: unsyncedFiles, directories: unsyncedDirectories.sorted { $0.count > $1.count })
     }
+
+    /// Makes every tile written since the last call durable.
+    func syncPending() throws(LedgerError) { try takePendingSync().perform() }
 
     // MARK: Reading
 

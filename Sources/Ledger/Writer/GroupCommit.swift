@@ -163,7 +163,7 @@ extension LedgerEngine {
         while true {
             let (batch, closing) = nextBatch(checkpointDue: uncheckpointed ? lastCheckpointRequest + options.checkpointIntervalMicroseconds : nil)
             if let first = batch.first, case .checkpoint = first.work {
-                storage.async { first.complete(ledger.checkpointIfNeeded().map { .checkpoint($0) }) }
+                storage.async { ledger.checkpointIfNeeded(answering: first) }
                 uncheckpointed = false
                 lastCheckpointRequest = Self.monotonicMicroseconds()
             } else if !batch.isEmpty, let signed = build(batch, chain: &chain) {
@@ -175,13 +175,14 @@ extension LedgerEngine {
             if uncheckpointed, (closing && !skipFinalCheckpoint)
                 || Self.monotonicMicroseconds() - lastCheckpointRequest >= options.checkpointIntervalMicroseconds
             {
-                storage.async { _ = ledger.checkpointIfNeeded() }
+                storage.async { ledger.checkpointIfNeeded() }
                 uncheckpointed = false
                 lastCheckpointRequest = Self.monotonicMicroseconds()
             }
             if closing && batch.isEmpty { break }
         }
         storage.sync {}
+        checkpointer.sync {}
         queueCondition.lock()
         let rest = queue[queueHead...]
         queue = []
@@ -191,12 +192,24 @@ extension LedgerEngine {
         writerFinished.signal()
     }
 
-    /// Signs a checkpoint when entries were written since the last one; stops the ledger on failure.
-    private func checkpointIfNeeded() -> Result<String, LedgerError> {
-        if let stopReason { return .failure(stopReason) }
-        let result = Result { () throws(LedgerError) in try writeCheckpoint() }
-        if case .failure(let error) = result { stop(error) }
-        return result
+    /// Runs on `storage`: prepares a checkpoint of what has been written and hands it to the
+    /// checkpointer, which answers `request` (if any) once it is stored. Stops the ledger on failure.
+    private func checkpointIfNeeded(answering request: Request? = nil) {
+        let prepared = Result { () throws(LedgerError) in try prepareCheckpoint() }
+        if case .failure(let error) = prepared { stop(error) }
+        checkpointer.async {
+            let result: Result<String, LedgerError>
+            switch prepared {
+            case .failure(let error): result = .failure(error)
+            case .success(let job?):
+                result = Result { () throws(LedgerError) in try self.finishCheckpoint(job) }
+                if case .failure(let error) = result { self.stop(error) }
+            case .success(nil):
+                let current = self.stateLock.withLock { self.checkpointState?.note }
+                result = current.map { .success($0) } ?? .failure(self.stopReason ?? LedgerError(.closed, "no checkpoint"))
+            }
+            request?.complete(result.map { .checkpoint($0) })
+        }
     }
 
     /// Waits for work (or for a checkpoint to fall due), then takes the requests for one batch:
@@ -451,14 +464,21 @@ extension LedgerEngine {
 
     /// Makes the index and tiles durable, checks the new tree extends the last checkpoint (the
     /// engine never signs two inconsistent checkpoints), then signs and atomically stores it.
-    func writeCheckpoint() throws(LedgerError) -> String {
+    /// What a checkpoint waits for: files whose writes must be durable before it is signed.
+    struct CheckpointJob {
+        let checkpoint: Checkpoint
+        let sync: PendingSync
+    }
+
+    /// Stage two's part of a checkpoint (fast, in memory): the root from the tiles, the check that
+    /// it extends the previous checkpoint (the engine never signs two inconsistent ones), and the
+    /// index and tile files to make durable. Nil when nothing was appended since the last one.
+    func prepareCheckpoint() throws(LedgerError) -> CheckpointJob? {
         try stateLock.locked { () throws(LedgerError) in
             let size = publishedSize
-            if let (note, previous) = checkpointState, previous.size == size { return note }
-            try store.syncIndexes()
-            try tiles.syncPending()
+            if let prepared = preparedCheckpoint, prepared.size == size { return nil }
             let root = try tiles.rootHash(size: size)
-            if let previous = checkpointState?.checkpoint, previous.size > 0 {
+            if let previous = preparedCheckpoint, previous.size > 0 {
                 do {
                     try MerkleProofs.verifyConsistency(
                         size1: previous.size, size2: size, root1: previous.root, root2: root,
@@ -468,11 +488,23 @@ extension LedgerEngine {
                 }
             }
             let checkpoint = Checkpoint(origin: origin, size: size, root: root)
-            let note = try checkpoint.sign(with: signer!).serialized
-            try FileIO.writeAtomically(directory.checkpointFile, Array(note.utf8))
-            checkpointState = (note, checkpoint)
-            counters.checkpoints += 1
-            return note
+            preparedCheckpoint = checkpoint
+            var sync = try store.takePendingSync()
+            sync.add(tiles.takePendingSync())
+            return CheckpointJob(checkpoint: checkpoint, sync: sync)
         }
+    }
+
+    /// The checkpointer's part, off the append path: sync the files, sign, store atomically,
+    /// then publish. Jobs run in order on one serial queue.
+    func finishCheckpoint(_ job: CheckpointJob) throws(LedgerError) -> String {
+        try job.sync.perform()
+        let note = try job.checkpoint.sign(with: signer!).serialized
+        try FileIO.writeAtomically(directory.checkpointFile, Array(note.utf8))
+        stateLock.withLock {
+            checkpointState = (note, job.checkpoint)
+            counters.checkpoints += 1
+        }
+        return note
     }
 }

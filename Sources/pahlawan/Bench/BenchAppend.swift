@@ -29,19 +29,22 @@ struct BenchAppend: ParsableCommand {
         let startSize = ledger.size
         let startBatches = ledger.statistics.batches
         let (entries, writers, rate) = (entries, writers, rate)
+        // Realistic bodies, generated before the clock starts so that the generator is not measured.
+        let pools = (0..<writers).map { writer in
+            var day = SyntheticDay(seed: UInt64(writer + 1), start: 0, entries: 256)
+            return day.next(256).map { draft in
+                var draft = draft
+                draft.time = nil
+                return draft
+            }
+        }
         let started = monotonicSeconds()
         let results = try runAsync {
             try await withThrowingTaskGroup(of: (latencies: [Double], pushbacks: Int).self) { group in
                 for writer in 0..<writers {
                     group.addTask {
                         let share = entries / writers + (writer < entries % writers ? 1 : 0)
-                        // Realistic bodies, generated up front so that the generator is not measured.
-                        var day = SyntheticDay(seed: UInt64(writer + 1), start: 0, entries: share)
-                        let pool = day.next(256).map { draft in
-                            var draft = draft
-                            draft.time = nil
-                            return draft
-                        }
+                        let pool = pools[writer]
                         var latencies = [Double]()
                         latencies.reserveCapacity(share)
                         var pushbacks = 0
