@@ -27,7 +27,7 @@ public enum Reindex {
                 throw LedgerError(.missingSegment, "segment header or name does not continue at seq \(count)", seq: count, file: path)
             }
             let (offsets, stop) = SegmentFormat.walk(bytes)
-            if let stop {
+            if let stop, !(name == names.last && SegmentFormat.isZero(bytes, from: stop.offset)) {
                 throw LedgerError(.damagedRecord, stop.reason + "; open the ledger (a torn tail is truncated) or restore the file", seq: count + UInt64(offsets.count), file: path)
             }
             var index = [UInt8]()

@@ -88,6 +88,22 @@ enum SegmentFormat {
         return (offsets, nil)
     }
 
+    /// True when every byte from `start` on is zero: space preallocated ahead of the data.
+    static func isZero(_ bytes: [UInt8], from start: Int) -> Bool {
+        bytes.withUnsafeBytes { raw in
+            var index = start
+            while index + 8 <= raw.count {
+                if raw.loadUnaligned(fromByteOffset: index, as: UInt64.self) != 0 { return false }
+                index += 8
+            }
+            while index < raw.count {
+                if raw[index] != 0 { return false }
+                index += 1
+            }
+            return true
+        }
+    }
+
     /// True when some offset after `start` holds a whole, checksummed frame: then the damage at
     /// `start` is not a torn tail but a hole in acknowledged data.
     static func containsValidFrame(_ bytes: [UInt8], after start: Int) -> Bool {

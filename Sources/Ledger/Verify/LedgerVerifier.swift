@@ -238,7 +238,8 @@ private struct Run {
             try addLeaf(item.leaf, seq: seq, precomputed: seq % 256 == 255 && seq / 256 >= firstTile && seq / 256 < endTile
                 ? tileResults[Int(seq / 256 - firstTile)] : nil)
         }
-        if let stop {
+        // Zeros after the last record of the live segment are preallocated space, not damage.
+        if let stop, !(isLast && SegmentFormat.isZero(bytes, from: stop.offset)) {
             try damage(at: count, offset: stop.offset, reason: stop.reason, bytes: bytes, path: path, isLast: isLast)
         }
     }

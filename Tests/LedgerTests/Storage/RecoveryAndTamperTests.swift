@@ -24,15 +24,18 @@ import Testing
     @Test func aTornLastBatchIsTruncatedToItsLastWholeRecordAtEveryOffset() throws {
         let (ledger, directory) = try TestSupport.makeLedger(entries: 20)
         try ledger.append((20..<25).map { TestSupport.draft($0) })
+        let frameSizes = try (20..<25).map { try ledger.entry(UInt64($0)).bodyBytes.count + 72 }
+        let checkpointAt20 = ledger.latestCheckpoint!.note
+        // Closing files trims the zeros preallocated beyond the last record; the zero-filled
+        // variants below put such zeros back.
+        ledger.abandon()
         var recordEnds = [Int]()
         var end = fileSize(segmentPath(directory))
-        for seq in (20..<25).reversed() {
+        for size in frameSizes.reversed() {
             recordEnds.insert(end, at: 0)
-            end -= (try ledger.entry(UInt64(seq))).bodyBytes.count + 72
+            end -= size
         }
         let batchStart = end
-        let checkpointAt20 = ledger.latestCheckpoint!.note
-        ledger.abandon()
         let segment = segmentPath(directory)
         let original = FileManager.default.contents(atPath: segment)!
         let index = DataDirectory(directory).logDirectory + "/" + SegmentStore.segmentName(firstSeq: 0).replacingOccurrences(of: ".seg", with: ".idx")
@@ -73,7 +76,6 @@ import Testing
     @Test func flippingAnyByteOfTheStoredLedgerFailsVerifyAndNamesTheSeq() throws {
         let (ledger, directory) = try TestSupport.makeLedger(entries: 12, batch: 5)
         let segment = segmentPath(directory)
-        let original = FileManager.default.contents(atPath: segment)!
         // Where each seq's frame starts, so the expected seq of every byte is known.
         var starts = [Int]()
         var offset = SegmentFormat.headerByteCount
@@ -81,7 +83,9 @@ import Testing
             starts.append(offset)
             offset += 72 + (try ledger.entry(UInt64(seq))).bodyBytes.count
         }
-        #expect(offset == original.count)
+        ledger.close()
+        let original = FileManager.default.contents(atPath: segment)!
+        #expect(offset == original.count, "a closed segment ends at its last record")
         for position in 0..<original.count {
             var bytes = [UInt8](original)
             bytes[position] ^= 0x20
