@@ -416,9 +416,12 @@ extension LedgerEngine {
 
     /// Signs every entry and fills in its frame checksum, spread over all cores: Ed25519 signing
     /// is the writer's dominant cost.
+    /// Read once: `activeProcessorCount` reads cgroup files on every call.
+    static let cores = ProcessInfo.processInfo.activeProcessorCount
+
     private func signAndChecksum(_ buffer: inout [UInt8], _ slots: [Slot]) {
         let signer = signer!
-        let workers = slots.count >= 4 ? ProcessInfo.processInfo.activeProcessorCount : 1
+        let workers = slots.count >= 4 ? Self.cores : 1
         buffer.withUnsafeMutableBytes { raw in
             nonisolated(unsafe) let raw = raw
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
