@@ -41,7 +41,6 @@ private struct Run {
     var count: UInt64 = 0
     var lastLeaf = Hash.zero
     var lastTime: Int64 = 0
-    var signatures: SignatureBatch
     /// The tree so far: full 256-leaf tiles as level-8 nodes, then the leaves of the open tile.
     var range = CompactRange()
     var openTile = [Hash]()
@@ -54,7 +53,6 @@ private struct Run {
         self.key = key
         self.checkSignatures = checkSignatures
         self.checkBodies = checkBodies
-        signatures = SignatureBatch(key: key)
         report.signaturesChecked = checkSignatures
         report.bodiesChecked = checkBodies
     }
@@ -77,7 +75,6 @@ private struct Run {
             if trusted == 0 { checkpointRoot = MerkleHash.emptyRoot }
             try scanSegments()
             if let checkpointError { throw checkpointError }
-            try signatures.flush()
             report.entries = count
             report.root = rootNow()
             guard let checkpoint = report.checkpoint else {
@@ -96,13 +93,7 @@ private struct Run {
             try checkUpperTiles()
         } catch {
             report.entries = count
-            // A bad signature earlier in the unchecked batch is the first failure, not this one.
-            do throws(LedgerError) {
-                try signatures.flush()
-                report.failure = error
-            } catch let earlier {
-                report.failure = earlier.seq ?? .max < error.seq ?? .max ? earlier : error
-            }
+            report.failure = error
         }
         return report
     }
@@ -139,6 +130,9 @@ private struct Run {
         var leaf = Hash.zero
         var tail: BodyLayout.Tail?
         var key: KeyID?
+        /// Checked in the parallel pass (with `--signatures`), so signatures use every core
+        /// alongside the hashing instead of in separate rounds.
+        var signatureOK = true
         var bodyError: LedgerError?
     }
 
@@ -153,6 +147,7 @@ private struct Run {
         var tileResults = [(root: Hash, problem: String?)](repeating: (.zero, nil), count: tileCount)
         let checkBodies = checkBodies
         let checkSignatures = checkSignatures
+        let signatureKey = checkSignatures ? key : nil
         let trusted = trusted
         let tileDirectory = directory.tileDirectory
         let chunkCount = max(1, min(64, offsets.count / 512))
@@ -164,7 +159,8 @@ private struct Run {
                 bytes.withUnsafeBytes { raw in
                     for index in start..<end {
                         results[index] = Self.check(
-                            raw, frameAt: offsets[index], seq: firstSeq + UInt64(index), checkKey: checkSignatures, checkBodies: checkBodies)
+                            raw, frameAt: offsets[index], seq: firstSeq + UInt64(index), signatureKey: signatureKey,
+                            checkBodies: checkBodies)
                     }
                 }
             }
@@ -201,7 +197,7 @@ private struct Run {
                     for position in start..<end {
                         let item = results[position]
                         let seq = firstSeq + UInt64(position)
-                        guard item.checksumOK, item.bodyError == nil, let tail = item.tail, tail.seq == seq,
+                        guard item.checksumOK, item.signatureOK, item.bodyError == nil, let tail = item.tail, tail.seq == seq,
                             tail.prev == results[position - 1].leaf, let before = results[position - 1].tail, tail.time >= before.time,
                             !checkSignatures || item.key == keyID
                         else { continue }
@@ -219,7 +215,6 @@ private struct Run {
             if fine[position] {
                 lastLeaf = item.leaf
                 lastTime = item.tail!.time
-                if checkSignatures { try addSignature(seq: seq, leaf: item.leaf, bytes: bytes, offset: offsets[position]) }
             } else {
                 if !item.checksumOK {
                     try damage(at: seq, offset: offsets[position], reason: "record checksum mismatch", bytes: bytes, path: path, isLast: isLast)
@@ -244,7 +239,9 @@ private struct Run {
         }
     }
 
-    static func check(_ raw: UnsafeRawBufferPointer, frameAt offset: Int, seq: UInt64, checkKey: Bool, checkBodies: Bool) -> Checked {
+    static func check(
+        _ raw: UnsafeRawBufferPointer, frameAt offset: Int, seq: UInt64, signatureKey: VerifierKey?, checkBodies: Bool
+    ) -> Checked {
         var result = Checked()
         let length = Int(raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian)
         let stored = raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self).littleEndian
@@ -255,7 +252,12 @@ private struct Run {
         let body = UnsafeRawBufferPointer(rebasing: raw[payload + SegmentFormat.signatureByteCount..<payload + length])
         result.leaf = MerkleHash.leaf(body)
         result.tail = BodyLayout.readTail(body)
-        if checkKey { result.key = BodyLayout.readKey(body) }
+        if let signatureKey {
+            result.key = BodyLayout.readKey(body)
+            let signature = UnsafeRawBufferPointer(rebasing: raw[payload..<payload + SegmentFormat.signatureByteCount])
+            result.signatureOK = result.checksumOK
+                && signatureKey.isValidSignature(signature, for: SignedEntry.signatureMessage(leafHash: result.leaf))
+        }
         if checkBodies {
             do {
                 _ = try LedgerEngine.decodeStored(seq: seq, signature: [], body: Array(body)[...])
@@ -291,15 +293,10 @@ private struct Run {
             guard item.key == key.id else {
                 throw LedgerError(.wrongKey, "signed by key \(item.key.map { "\($0)" } ?? "?"), not \(key.id)", seq: seq)
             }
-            try addSignature(seq: seq, leaf: item.leaf, bytes: bytes, offset: offset)
+            guard item.signatureOK else { throw LedgerError(.badSignature, "the entry signature does not verify", seq: seq) }
         }
         lastLeaf = item.leaf
         lastTime = tail.time
-    }
-
-    mutating func addSignature(seq: UInt64, leaf: Hash, bytes: [UInt8], offset: Int) throws(LedgerError) {
-        let signatureStart = offset + SegmentFormat.frameHeaderByteCount
-        try signatures.add(seq: seq, leaf: leaf, signature: Array(bytes[signatureStart..<signatureStart + SegmentFormat.signatureByteCount]))
     }
 
     mutating func addLeaf(_ leaf: Hash, seq: UInt64, precomputed: (root: Hash, problem: String?)?) throws(LedgerError) {
@@ -377,7 +374,7 @@ struct CompactRange {
     }
 }
 
-/// Entry signatures checked in batches on every core: Ed25519 verification dominates a full verify.
+/// Entry signatures checked in batches on every core (recovery of the tail after a checkpoint).
 struct SignatureBatch {
     static let entryCountMax = 8_192
     let key: VerifierKey

@@ -140,6 +140,7 @@ struct BenchVerify: ParsableCommand {
         let perSecond = Double(result.entries) / seconds
         let averageBody = max(1, logBytes / Int(max(result.entries, 1)) - 72)
         let rawHash = PhysicalLimits.leafHashesPerSecond(byteCount: averageBody)
+        let rawVerify = signatures ? PhysicalLimits.verificationsPerSecond() : 0
         bench.emit(
             "bench verify: \(result.entries) entries\(signatures ? " with signatures" : "")",
             [
@@ -149,6 +150,8 @@ struct BenchVerify: ParsableCommand {
                 ("average_body_bytes", .integer(averageBody)),
                 ("raw_leaf_hash_per_second", .number(rawHash, digits: 0)),
                 ("ratio_to_leaf_hash", .number(perSecond / rawHash, digits: 3)),
+                ("raw_signature_verify_per_second", .number(rawVerify, digits: 0)),
+                ("ratio_to_signature_verify", .number(signatures ? perSecond / rawVerify : 0, digits: 3)),
                 ("cores", .integer(ProcessInfo.processInfo.activeProcessorCount)),
                 ("peak_rss_bytes", .integer(PhysicalLimits.peakResidentBytes())),
             ])

@@ -14,6 +14,14 @@ enum PhysicalLimits {
         return rate(seconds: seconds) { _ = key.sign(message) }
     }
 
+    /// Ed25519 signature verifications per second on one core.
+    static func verificationsPerSecond(seconds: Double = 1) -> Double {
+        let key = try! SigningKey.generate(name: "bench")
+        let message = SignedEntry.signatureMessage(leafHash: MerkleHash.leaf([UInt8](repeating: 1, count: 300)))
+        let signature = key.sign(message)
+        return rate(seconds: seconds) { _ = key.verifier.isValidSignature(signature, for: message) }
+    }
+
     /// SHA-256 leaf hashes per second on one core over bodies of `byteCount` bytes.
     static func leafHashesPerSecond(byteCount: Int, seconds: Double = 0.5) -> Double {
         let body = [UInt8](repeating: 0x61, count: byteCount)
