@@ -35,7 +35,7 @@ struct BenchOptions: ParsableArguments {
             print("{" + members.joined(separator: ",") + "}")
         } else {
             print(title)
-            for (key, value) in figures { print("  \(key.padding(toLength: 28, withPad: " ", startingAt: 0)) \(value.text)") }
+            for (key, value) in figures { print("  \(key.padding(toLength: 32, withPad: " ", startingAt: 0)) \(value.text)") }
         }
     }
 }
