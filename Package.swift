@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "pahlawan", targets: ["pahlawan"]),
         .library(name: "Ledger", targets: ["Ledger"]),
+        .library(name: "Rescue", targets: ["Rescue"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -22,11 +23,20 @@ let package = Package(
             name: "Ledger",
             dependencies: ["CSodium"]
         ),
+        // The domain: pure state machines, no I/O, no clock, no randomness (all are arguments).
+        .target(name: "Rescue"),
         .executableTarget(
             name: "pahlawan",
             dependencies: [
                 "Ledger",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "RescueTests",
+            dependencies: [
+                "Rescue",
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
         .testTarget(

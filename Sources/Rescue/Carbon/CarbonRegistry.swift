@@ -1,0 +1,254 @@
+/// The carbon registry as a pure state machine: `decide` turns a command into the event it
+/// causes or a rejection (and changes nothing); `apply` folds an event into the state, the same
+/// way live and when replaying the ledger. Quantities are integers (grams CO2e, whole tokens).
+public struct CarbonRegistry: Sendable, Equatable {
+    /// The account that receives each mint's buffer share.
+    public static let bufferAccount = "buffer"
+
+    /// Who holds a serial range, or what ended it.
+    public enum Status: Hashable, Sendable {
+        case held(by: String)
+        case retired
+        case cancelled
+    }
+
+    public struct Holding: Hashable, Sendable {
+        public var range: SerialRange
+        public var status: Status
+    }
+
+    /// Per-company running totals, in tokens.
+    public struct Account: Hashable, Sendable {
+        public var minted: Int64 = 0
+        public var received: Int64 = 0
+        public var sent: Int64 = 0
+        public var retired: Int64 = 0
+        public var cancelled: Int64 = 0
+        /// What the totals say the company holds.
+        public var expectedBalance: Int64 { minted + received - sent - retired - cancelled }
+    }
+
+    /// Every issued serial, in order, in disjoint holdings.
+    public private(set) var holdings: [Holding] = []
+    /// The last serial issued per vintage.
+    public private(set) var issued: [Int: Int64] = [:]
+    /// Grams CO2e counted but not yet minted, per company, and the rescues they come from.
+    public private(set) var carriedGrams: [String: Int64] = [:]
+    public private(set) var carriedRescues: [String: [UInt64]] = [:]
+    /// Rescues (by the seq of their `rescue.completed` entry) whose CO2e has been counted.
+    public private(set) var countedRescues: Set<UInt64> = []
+    public private(set) var accounts: [String: Account] = [:]
+
+    public init() {}
+
+    // MARK: Deciding
+
+    public func decide(_ command: CarbonCommand, policy: CarbonPolicy) -> Result<CarbonEvent, CarbonRejection> {
+        switch command {
+        case .countRescue(let company, let rescue, let grams, let vintage):
+            guard grams > 0 else { return .failure(.gramsMustBePositive) }
+            guard !countedRescues.contains(rescue) else { return .failure(.rescueAlreadyCounted) }
+            guard company != Self.bufferAccount else { return .failure(.bufferCannotEarnTokens) }
+            let total = (carriedGrams[company] ?? 0) + grams
+            let tokens = total / policy.tokenGrams
+            let buffer = tokens * policy.bufferPercent / 100
+            let next = (issued[vintage] ?? 0) + 1
+            let companyRange = SerialRange(vintage: vintage, first: next, last: next + tokens - buffer - 1)
+            let bufferStart = next + tokens - buffer
+            let bufferRange = SerialRange(vintage: vintage, first: bufferStart, last: bufferStart + buffer - 1)
+            return .success(.minted(Minted(
+                company: company, vintage: vintage, range: companyRange, buffer: bufferRange, rescue: rescue,
+                basedOn: tokens > 0 ? (carriedRescues[company] ?? []) + [rescue] : [],
+                gramsCO2e: grams, carriedGrams: total - tokens * policy.tokenGrams, basis: policy.basis)))
+        case .transfer(let from, let to, let range):
+            guard from != to else { return .failure(.transferToSelf) }
+            return holdingCheck(range, actor: from).map { _ in .transferred(from: from, to: to, range: range) }
+        case .retire(let owner, let range, let beneficiary, let reason):
+            guard !beneficiary.isEmpty else { return .failure(.beneficiaryMissing) }
+            guard !reason.isEmpty else { return .failure(.reasonMissing) }
+            return holdingCheck(range, actor: owner).map { _ in .retired(owner: owner, range: range, beneficiary: beneficiary, reason: reason) }
+        case .cancel(let owner, let range, let reason):
+            guard !reason.isEmpty else { return .failure(.reasonMissing) }
+            return holdingCheck(range, actor: owner).map { _ in .cancelled(owner: owner, range: range, reason: reason) }
+        }
+    }
+
+    /// The range must lie inside one holding, and that holding must be the actor's.
+    private func holdingCheck(_ range: SerialRange, actor: String) -> Result<Int, CarbonRejection> {
+        guard let position = holdingPosition(containing: range) else { return .failure(.rangeNotIssuedAsOneHolding) }
+        switch holdings[position].status {
+        case .retired: return .failure(.serialAlreadyRetired)
+        case .cancelled: return .failure(.serialAlreadyCancelled)
+        case .held(let owner) where owner != actor: return .failure(.rangeNotHeldByActor)
+        case .held: return .success(position)
+        }
+    }
+
+    private func holdingPosition(containing range: SerialRange) -> Int? {
+        var low = 0
+        var high = holdings.count - 1
+        while low <= high {
+            let middle = (low + high) / 2
+            let holding = holdings[middle].range
+            if holding.contains(range) { return middle }
+            if range < holding { high = middle - 1 } else { low = middle + 1 }
+        }
+        return nil
+    }
+
+    // MARK: Applying
+
+    /// Folds an event in. Events come from `decide` or from the ledger, so they are valid;
+    /// a violated precondition here is a programmer error.
+    public mutating func apply(_ event: CarbonEvent) {
+        switch event {
+        case .minted(let minted):
+            countedRescues.insert(minted.rescue)
+            carriedGrams[minted.company] = minted.carriedGrams
+            // A remainder after a mint is always part of the rescue just counted (it is smaller
+            // than that rescue's grams), so it is the only one carried on.
+            if minted.basedOn.isEmpty {
+                carriedRescues[minted.company, default: []].append(minted.rescue)
+            } else {
+                carriedRescues[minted.company] = minted.carriedGrams > 0 ? [minted.rescue] : []
+            }
+            for (range, owner) in [(minted.range, minted.company), (minted.buffer, Self.bufferAccount)] {
+                guard let range else { continue }
+                precondition(range.first == (issued[range.vintage] ?? 0) + 1, "serials are issued contiguously")
+                issued[range.vintage] = range.last
+                let position = holdings.firstIndex { range < $0.range } ?? holdings.count
+                holdings.insert(Holding(range: range, status: .held(by: owner)), at: position)
+                accounts[owner, default: Account()].minted += range.count
+            }
+        case .transferred(let from, let to, let range):
+            split(range, to: .held(by: to))
+            accounts[from, default: Account()].sent += range.count
+            accounts[to, default: Account()].received += range.count
+        case .retired(let owner, let range, _, _):
+            split(range, to: .retired)
+            accounts[owner, default: Account()].retired += range.count
+        case .cancelled(let owner, let range, _):
+            split(range, to: .cancelled)
+            accounts[owner, default: Account()].cancelled += range.count
+        }
+    }
+
+    /// Gives `range` the new status, splitting the holding around it.
+    private mutating func split(_ range: SerialRange, to status: Status) {
+        guard let position = holdingPosition(containing: range) else { preconditionFailure("applied a range that is not one holding") }
+        let holding = holdings[position]
+        var pieces = [Holding]()
+        if let before = SerialRange(vintage: range.vintage, first: holding.range.first, last: range.first - 1) {
+            pieces.append(Holding(range: before, status: holding.status))
+        }
+        pieces.append(Holding(range: range, status: status))
+        if let after = SerialRange(vintage: range.vintage, first: range.last + 1, last: holding.range.last) {
+            pieces.append(Holding(range: after, status: holding.status))
+        }
+        holdings.replaceSubrange(position...position, with: pieces)
+    }
+
+    // MARK: Reading
+
+    /// Tokens `company` holds now, counted from the holdings.
+    public func balance(of company: String) -> Int64 {
+        holdings.reduce(0) { total, holding in holding.status == .held(by: company) ? total + holding.range.count : total }
+    }
+
+    /// Every broken invariant, described; empty when the state is sound.
+    public func invariantViolations() -> [String] {
+        var violations = [String]()
+        var owners = Set(accounts.keys)
+        for holding in holdings { if case .held(let owner) = holding.status { owners.insert(owner) } }
+        for owner in owners.sorted() {
+            let account = accounts[owner] ?? Account()
+            if balance(of: owner) != account.expectedBalance {
+                violations.append("\(owner) holds \(balance(of: owner)) but its totals say \(account.expectedBalance)")
+            }
+        }
+        var expectedNext: [Int: Int64] = [:]
+        for holding in holdings {
+            let next = expectedNext[holding.range.vintage] ?? 1
+            if holding.range.first != next { violations.append("serials of \(holding.range.vintage) jump to \(holding.range) after \(next - 1)") }
+            expectedNext[holding.range.vintage] = holding.range.last + 1
+        }
+        for (vintage, last) in issued where expectedNext[vintage] != last + 1 {
+            violations.append("vintage \(vintage) issued up to \(last) but holdings end at \((expectedNext[vintage] ?? 1) - 1)")
+        }
+        return violations
+    }
+}
+
+/// What the carbon policy (`policies/carbon.yaml`) says the registry needs.
+public struct CarbonPolicy: Hashable, Sendable {
+    public enum Basis: String, Sendable { case lifecycle, downstream }
+
+    /// Grams CO2e per token.
+    public var tokenGrams: Int64
+    /// The share of each mint, in whole percent, that goes to the buffer account.
+    public var bufferPercent: Int64
+    public var basis: Basis
+
+    public init(tokenGrams: Int64 = 10_000, bufferPercent: Int64 = 10, basis: Basis = .downstream) {
+        precondition(tokenGrams > 0 && (0...100).contains(bufferPercent))
+        self.tokenGrams = tokenGrams
+        self.bufferPercent = bufferPercent
+        self.basis = basis
+    }
+}
+
+public enum CarbonCommand: Hashable, Sendable {
+    /// A rescue whose dispute window closed without a refund adds its CO2e to its company.
+    case countRescue(company: String, rescue: UInt64, gramsCO2e: Int64, vintage: Int)
+    case transfer(from: String, to: String, range: SerialRange)
+    case retire(owner: String, range: SerialRange, beneficiary: String, reason: String)
+    case cancel(owner: String, range: SerialRange, reason: String)
+}
+
+/// A `carbon.minted` event: the tokens one counted rescue completes (possibly none).
+public struct Minted: Hashable, Sendable {
+    public var company: String
+    public var vintage: Int
+    public var range: SerialRange?
+    public var buffer: SerialRange?
+    /// The rescue counted by this event.
+    public var rescue: UInt64
+    /// The rescues the minted tokens rest on (earlier carried ones and this one); empty when none were minted.
+    public var basedOn: [UInt64]
+    /// This rescue's CO2e.
+    public var gramsCO2e: Int64
+    public var carriedGrams: Int64
+    public var basis: CarbonPolicy.Basis
+}
+
+public enum CarbonEvent: Hashable, Sendable {
+    case minted(Minted)
+    case transferred(from: String, to: String, range: SerialRange)
+    case retired(owner: String, range: SerialRange, beneficiary: String, reason: String)
+    case cancelled(owner: String, range: SerialRange, reason: String)
+
+    /// The ledger entry kind.
+    public var kind: String {
+        switch self {
+        case .minted: "carbon.minted"
+        case .transferred: "carbon.transferred"
+        case .retired: "carbon.retired"
+        case .cancelled: "carbon.cancelled"
+        }
+    }
+}
+
+/// Why the registry refused a command; names read as sentences and never change meaning.
+public enum CarbonRejection: String, Error, Sendable {
+    case gramsMustBePositive
+    case rescueAlreadyCounted
+    case bufferCannotEarnTokens
+    case transferToSelf
+    case beneficiaryMissing
+    case reasonMissing
+    /// The range is not inside a single issued holding (never issued, or spans two holdings).
+    case rangeNotIssuedAsOneHolding
+    case rangeNotHeldByActor
+    case serialAlreadyRetired
+    case serialAlreadyCancelled
+}
