@@ -1,0 +1,208 @@
+/// Surplus offers and the claims on them, as a pure state machine (`decide` / `apply`, like the
+/// carbon registry). Time is an argument (µs since the epoch); so is the claim's pickup-code
+/// digest: this module neither reads clocks nor makes random numbers.
+public struct OfferBook: Sendable, Equatable {
+    public enum Temperature: String, Sendable, CaseIterable { case ambient, chilled, frozen, hot }
+
+    public struct Offer: Hashable, Sendable {
+        public var id: String
+        public var provider: String
+        public var category: String
+        public var grams: Int64
+        public var portions: Int64
+        /// Micro-degrees (WGS 84).
+        public var latitude: Int64
+        public var longitude: Int64
+        public var temperature: Temperature
+        public var postedAt: Int64
+        /// When the food must be picked up by: the earlier of the stated expiry and the
+        /// food-safety window after posting.
+        public var expiresAt: Int64
+        /// 0 for a donation.
+        public var priceRupiah: Int64
+        /// Bumped by every change, so a claim can say which state it saw.
+        public var version: Int64
+        public var remainingPortions: Int64
+        public var remainingGrams: Int64
+    }
+
+    public struct Claim: Hashable, Sendable {
+        public var id: String
+        public var offer: String
+        public var claimant: String
+        public var portions: Int64
+        public var grams: Int64
+        public var priceRupiah: Int64
+        /// A digest of the single-use pickup code (the code itself is never stored).
+        public var pickupCodeDigest: String
+        public var isCancelled: Bool
+    }
+
+    public private(set) var offers: [String: Offer] = [:]
+    public private(set) var claims: [String: Claim] = [:]
+
+    public init() {}
+
+    // MARK: Deciding
+
+    public func decide(_ command: OfferCommand, policy: OfferPolicy) -> Result<OfferEvent, OfferRejection> {
+        switch command {
+        case .post(let post):
+            guard offers[post.id] == nil else { return .failure(.offerAlreadyExists) }
+            guard post.grams > 0, post.portions > 0 else { return .failure(.quantityMustBePositive) }
+            guard post.priceRupiah >= 0 else { return .failure(.priceMustNotBeNegative) }
+            guard policy.categories.contains(post.category) else { return .failure(.categoryIsUnknown) }
+            guard post.expiresAt > post.now else { return .failure(.offerAlreadyExpired) }
+            let window = post.temperature == .hot ? policy.hotFoodWindowMicroseconds : policy.otherFoodWindowMicroseconds
+            return .success(.posted(Offer(
+                id: post.id, provider: post.provider, category: post.category, grams: post.grams, portions: post.portions,
+                latitude: post.latitude, longitude: post.longitude, temperature: post.temperature, postedAt: post.now,
+                expiresAt: min(post.expiresAt, post.now + window), priceRupiah: post.priceRupiah, version: 1,
+                remainingPortions: post.portions, remainingGrams: post.grams)))
+        case .claim(let id, let offerID, let claimant, let seenVersion, let portions, let pickupCodeDigest, let now):
+            guard claims[id] == nil else { return .failure(.claimAlreadyExists) }
+            guard let offer = offers[offerID] else { return .failure(.offerNotFound) }
+            guard offer.provider != claimant else { return .failure(.providerCannotClaimOwnOffer) }
+            guard now < offer.expiresAt else { return .failure(.offerHasExpired) }
+            guard seenVersion == offer.version else { return .failure(.offerVersionIsStale) }
+            guard portions > 0 else { return .failure(.quantityMustBePositive) }
+            guard offer.remainingPortions > 0 else { return .failure(.offerIsFullyClaimed) }
+            guard portions <= offer.remainingPortions else { return .failure(.claimExceedsRemaining) }
+            guard offer.priceRupiah == 0 || portions == offer.portions else { return .failure(.paidOfferMustBeClaimedWhole) }
+            // Grams follow portions; the last claim takes whatever rounding left.
+            let grams = portions == offer.remainingPortions ? offer.remainingGrams : offer.grams * portions / offer.portions
+            return .success(.claimPlaced(Claim(
+                id: id, offer: offerID, claimant: claimant, portions: portions, grams: grams, priceRupiah: offer.priceRupiah,
+                pickupCodeDigest: pickupCodeDigest, isCancelled: false)))
+        case .cancelClaim(let id, let actor):
+            guard let claim = claims[id] else { return .failure(.claimNotFound) }
+            guard claim.claimant == actor else { return .failure(.claimBelongsToAnotherClaimant) }
+            guard !claim.isCancelled else { return .failure(.claimAlreadyCancelled) }
+            return .success(.claimCancelled(claim: id))
+        }
+    }
+
+    // MARK: Applying
+
+    public mutating func apply(_ event: OfferEvent) {
+        switch event {
+        case .posted(let offer):
+            offers[offer.id] = offer
+        case .claimPlaced(let claim):
+            claims[claim.id] = claim
+            offers[claim.offer]!.remainingPortions -= claim.portions
+            offers[claim.offer]!.remainingGrams -= claim.grams
+            offers[claim.offer]!.version += 1
+        case .claimCancelled(let id):
+            claims[id]!.isCancelled = true
+            let claim = claims[id]!
+            offers[claim.offer]!.remainingPortions += claim.portions
+            offers[claim.offer]!.remainingGrams += claim.grams
+            offers[claim.offer]!.version += 1
+        }
+    }
+
+    /// Every broken invariant, described; empty when the state is sound.
+    public func invariantViolations() -> [String] {
+        var violations = [String]()
+        for offer in offers.values {
+            let live = claims.values.filter { $0.offer == offer.id && !$0.isCancelled }
+            let portions = live.reduce(0) { $0 + $1.portions }
+            let grams = live.reduce(0) { $0 + $1.grams }
+            if portions + offer.remainingPortions != offer.portions { violations.append("\(offer.id): claimed portions and remaining do not add up") }
+            if grams + offer.remainingGrams != offer.grams { violations.append("\(offer.id): claimed grams and remaining do not add up") }
+            if offer.remainingPortions < 0 || offer.remainingGrams < 0 { violations.append("\(offer.id): claimed beyond what was offered") }
+        }
+        return violations
+    }
+}
+
+/// What the food-safety and category policy says the offer book needs.
+public struct OfferPolicy: Hashable, Sendable {
+    public var categories: Set<String>
+    public var hotFoodWindowMicroseconds: Int64
+    public var otherFoodWindowMicroseconds: Int64
+
+    public init(
+        categories: Set<String>, hotFoodWindowMicroseconds: Int64 = 2 * 3_600_000_000,
+        otherFoodWindowMicroseconds: Int64 = 4 * 3_600_000_000
+    ) {
+        self.categories = categories
+        self.hotFoodWindowMicroseconds = hotFoodWindowMicroseconds
+        self.otherFoodWindowMicroseconds = otherFoodWindowMicroseconds
+    }
+}
+
+/// A provider's surplus as posted.
+public struct OfferPost: Hashable, Sendable {
+    public var id: String
+    public var provider: String
+    public var category: String
+    public var grams: Int64
+    public var portions: Int64
+    public var latitude: Int64
+    public var longitude: Int64
+    public var temperature: OfferBook.Temperature
+    public var expiresAt: Int64
+    public var priceRupiah: Int64
+    public var now: Int64
+
+    public init(
+        id: String, provider: String, category: String, grams: Int64, portions: Int64, latitude: Int64, longitude: Int64,
+        temperature: OfferBook.Temperature, expiresAt: Int64, priceRupiah: Int64, now: Int64
+    ) {
+        self.id = id
+        self.provider = provider
+        self.category = category
+        self.grams = grams
+        self.portions = portions
+        self.latitude = latitude
+        self.longitude = longitude
+        self.temperature = temperature
+        self.expiresAt = expiresAt
+        self.priceRupiah = priceRupiah
+        self.now = now
+    }
+}
+
+public enum OfferCommand: Hashable, Sendable {
+    case post(OfferPost)
+    /// `seenVersion` is the offer version the claimant saw; a stale one is refused.
+    case claim(id: String, offer: String, claimant: String, seenVersion: Int64, portions: Int64, pickupCodeDigest: String, now: Int64)
+    case cancelClaim(id: String, actor: String)
+}
+
+public enum OfferEvent: Hashable, Sendable {
+    case posted(OfferBook.Offer)
+    case claimPlaced(OfferBook.Claim)
+    case claimCancelled(claim: String)
+
+    /// The ledger entry kind.
+    public var kind: String {
+        switch self {
+        case .posted: "surplus.posted"
+        case .claimPlaced: "claim.placed"
+        case .claimCancelled: "claim.cancelled"
+        }
+    }
+}
+
+/// Why the offer book refused a command; names read as sentences and never change meaning.
+public enum OfferRejection: String, Error, Sendable {
+    case offerAlreadyExists
+    case quantityMustBePositive
+    case priceMustNotBeNegative
+    case categoryIsUnknown
+    case offerAlreadyExpired
+    case claimAlreadyExists
+    case offerNotFound
+    case providerCannotClaimOwnOffer
+    case offerHasExpired
+    case offerVersionIsStale
+    case offerIsFullyClaimed
+    case claimExceedsRemaining
+    case paidOfferMustBeClaimedWhole
+    case claimNotFound
+    case claimBelongsToAnotherClaimant
+    case claimAlreadyCancelled
+}

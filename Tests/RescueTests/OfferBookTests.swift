@@ -1,0 +1,112 @@
+import PropertyBased
+import Testing
+@testable import Rescue
+
+@Suite struct OfferBookTests {
+    let policy = OfferPolicy(categories: ["mixedMeals", "bakery"])
+    static let hour: Int64 = 3_600_000_000
+    let now: Int64 = 1_795_453_200_000_000
+
+    @discardableResult
+    func run(_ book: inout OfferBook, _ command: OfferCommand) -> Result<OfferEvent, OfferRejection> {
+        let result = book.decide(command, policy: policy)
+        if case .success(let event) = result { book.apply(event) }
+        return result
+    }
+
+    func post(_ id: String, portions: Int64 = 10, grams: Int64 = 4_200, price: Int64 = 0, temperature: OfferBook.Temperature = .ambient) -> OfferCommand {
+        .post(OfferPost(
+            id: id, provider: "prv-jkt-01", category: "mixedMeals", grams: grams, portions: portions, latitude: -6_200_000,
+            longitude: 106_816_666, temperature: temperature, expiresAt: now + 10 * Self.hour, priceRupiah: price, now: now))
+    }
+
+    func claim(_ id: String, _ offer: String, by claimant: String = "rcp-jkt-01", version: Int64, portions: Int64) -> OfferCommand {
+        .claim(id: id, offer: offer, claimant: claimant, seenVersion: version, portions: portions, pickupCodeDigest: "d-\(id)", now: now + 1)
+    }
+
+    @Test func aTranscriptOfPostingClaimingAndCancelling() {
+        var book = OfferBook()
+        #expect(run(&book, post("off-1")).isSuccess)
+        // Ambient food: 4 hours after posting, not the stated 10.
+        #expect(book.offers["off-1"]?.expiresAt == now + 4 * Self.hour)
+        #expect(run(&book, post("off-1")) == .failure(.offerAlreadyExists))
+        #expect(run(&book, claim("c-1", "off-1", version: 1, portions: 4)).isSuccess)
+        #expect(book.offers["off-1"]?.version == 2 && book.offers["off-1"]?.remainingPortions == 6)
+        #expect(book.claims["c-1"]?.grams == 1_680)
+        #expect(run(&book, claim("c-2", "off-1", by: "rcp-jkt-02", version: 1, portions: 1)) == .failure(.offerVersionIsStale))
+        #expect(run(&book, claim("c-2", "off-1", by: "rcp-jkt-02", version: 2, portions: 7)) == .failure(.claimExceedsRemaining))
+        #expect(run(&book, claim("c-2", "off-1", by: "prv-jkt-01", version: 2, portions: 1)) == .failure(.providerCannotClaimOwnOffer))
+        #expect(run(&book, claim("c-2", "off-1", by: "rcp-jkt-02", version: 2, portions: 6)).isSuccess)
+        #expect(book.offers["off-1"]?.remainingGrams == 0, "the last claim takes the rounding remainder")
+        #expect(run(&book, claim("c-3", "off-1", by: "rcp-jkt-03", version: 3, portions: 1)) == .failure(.offerIsFullyClaimed))
+        #expect(run(&book, .cancelClaim(id: "c-1", actor: "rcp-jkt-02")) == .failure(.claimBelongsToAnotherClaimant))
+        #expect(run(&book, .cancelClaim(id: "c-1", actor: "rcp-jkt-01")).isSuccess)
+        #expect(run(&book, .cancelClaim(id: "c-1", actor: "rcp-jkt-01")) == .failure(.claimAlreadyCancelled))
+        #expect(book.offers["off-1"]?.remainingPortions == 4 && book.offers["off-1"]?.version == 4)
+        // Paid offers are claimed whole; hot food keeps 2 hours.
+        #expect(run(&book, post("off-2", price: 25_000, temperature: .hot)).isSuccess)
+        #expect(book.offers["off-2"]?.expiresAt == now + 2 * Self.hour)
+        #expect(run(&book, claim("c-4", "off-2", version: 1, portions: 3)) == .failure(.paidOfferMustBeClaimedWhole))
+        #expect(run(&book, claim("c-4", "off-2", version: 1, portions: 10)).isSuccess)
+        #expect(book.claims["c-4"]?.priceRupiah == 25_000)
+        #expect(run(&book, .claim(id: "c-5", offer: "off-1", claimant: "rcp-x", seenVersion: 4, portions: 1, pickupCodeDigest: "d", now: now + 4 * Self.hour)) == .failure(.offerHasExpired))
+        #expect(book.invariantViolations().isEmpty)
+    }
+
+    /// 1,000 claimants race for one donation, each retrying with the version it reads after a
+    /// refusal: exactly the offered portions are granted, never more.
+    @Test func aThousandClaimantsGetExactlyTheAvailablePortions() {
+        var book = OfferBook()
+        run(&book, post("off-1", portions: 137, grams: 57_540))
+        var granted: Int64 = 0
+        var pending = (0..<1_000).map { (claimant: "rcp-\($0)", seen: Int64(1)) }
+        while !pending.isEmpty {
+            var next = [(claimant: String, seen: Int64)]()
+            for (claimant, seen) in pending {
+                switch run(&book, claim("c-\(claimant)", "off-1", by: claimant, version: seen, portions: 1)) {
+                case .success: granted += 1
+                case .failure(.offerVersionIsStale): next.append((claimant, book.offers["off-1"]!.version))
+                case .failure(.offerIsFullyClaimed): break
+                case .failure(let other): Issue.record("unexpected \(other)")
+                }
+            }
+            pending = next
+        }
+        #expect(granted == 137)
+        #expect(book.offers["off-1"]?.remainingPortions == 0 && book.offers["off-1"]?.remainingGrams == 0)
+        #expect(book.invariantViolations().isEmpty)
+    }
+
+    /// Any sequence of claims and cancellations keeps claimed + remaining equal to what was
+    /// offered, changes nothing when refused, and replays to the same state.
+    @Test func claimsNeverExceedTheOfferForAnySequence() async {
+        await propertyCheck(count: 200, input: Gen.int(in: 0...99).array(of: 4).array(of: 1...80)) { draws in
+            var book = OfferBook()
+            var events = [OfferEvent]()
+            for (step, draw) in draws.enumerated() {
+                let command: OfferCommand
+                switch draw[0] % 5 {
+                case 0: command = post("off-\(draw[1] % 3)", portions: Int64(1 + draw[2] % 20), grams: Int64(100 + draw[3] * 37), price: draw[3] % 4 == 0 ? 15_000 : 0)
+                case 1, 2, 3:
+                    let offer = "off-\(draw[1] % 3)"
+                    let version = (book.offers[offer]?.version ?? 1) - (draw[3] % 7 == 0 ? 1 : 0)
+                    command = claim("c-\(step)", offer, by: "rcp-\(draw[2] % 5)", version: version, portions: Int64(draw[2] % 12))
+                default:
+                    command = .cancelClaim(id: "c-\(draw[1] % max(1, step))", actor: "rcp-\(draw[2] % 5)")
+                }
+                let before = book
+                switch book.decide(command, policy: policy) {
+                case .success(let event):
+                    book.apply(event)
+                    events.append(event)
+                case .failure:
+                    #expect(book == before)
+                }
+                #expect(book.invariantViolations().isEmpty, "step \(step)")
+            }
+            var replayed = OfferBook()
+            for event in events { replayed.apply(event) }
+            #expect(replayed == book)
+        }
+    }
+}
