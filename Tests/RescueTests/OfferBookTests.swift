@@ -3,7 +3,9 @@ import Testing
 @testable import Rescue
 
 @Suite struct OfferBookTests {
-    let policy = OfferPolicy(categories: ["mixedMeals", "bakery"])
+    let policy = OfferPolicy(factors: [
+        "mixedMeals": EmissionFactors(lifecycle: 2_500, downstream: 750), "bakery": EmissionFactors(lifecycle: 1_500, downstream: 1_640),
+    ])
     static let hour: Int64 = 3_600_000_000
     let now: Int64 = 1_795_453_200_000_000
 
@@ -53,6 +55,40 @@ import Testing
         #expect(book.invariantViolations().isEmpty)
     }
 
+    @Test func aTranscriptOfPartialPickupDeliveryAndCompletion() {
+        var book = OfferBook()
+        run(&book, post("off-1", portions: 10, grams: 4_200))
+        run(&book, claim("c-1", "off-1", version: 1, portions: 10))
+        #expect(run(&book, .cancelClaim(id: "c-1", actor: "rcp-jkt-01")).isSuccess)
+        #expect(run(&book, claim("c-2", "off-1", version: book.offers["off-1"]!.version, portions: 10)).isSuccess)
+        let pickup = OfferCommand.confirmPickup(claim: "c-2", actor: "prv-jkt-01", pickupCodeDigest: "d-c-2", grams: 3_000, now: now + 60_000_000)
+        #expect(run(&book, .confirmDelivery(claim: "c-2", actor: "rcp-jkt-01", portionsServed: 5, now: now)) == .failure(.pickupNotConfirmed))
+        #expect(run(&book, .confirmPickup(claim: "c-2", actor: "rcp-jkt-01", pickupCodeDigest: "d-c-2", grams: 3_000, now: now)) == .failure(.actorIsNotTheProvider))
+        #expect(run(&book, .confirmPickup(claim: "c-2", actor: "prv-jkt-01", pickupCodeDigest: "wrong", grams: 3_000, now: now)) == .failure(.pickupCodeIsWrong))
+        #expect(run(&book, .confirmPickup(claim: "c-2", actor: "prv-jkt-01", pickupCodeDigest: "d-c-2", grams: 4_201, now: now)) == .failure(.pickupExceedsClaim))
+        // 3,000 of 4,200 g taken: 8 portions (rounded up); 2 portions and 1,200 g go back on offer.
+        guard case .success(.pickedUp(let taken)) = run(&book, pickup) else {
+            Issue.record("pickup must succeed")
+            return
+        }
+        #expect(taken.portions == 8 && taken.returnedPortions == 2 && taken.returnedGrams == 1_200 && !taken.afterExpiry)
+        #expect(book.offers["off-1"]?.remainingPortions == 2 && book.offers["off-1"]?.remainingGrams == 1_200)
+        #expect(run(&book, pickup) == .failure(.claimIsAlreadyPickedUp))
+        #expect(run(&book, .cancelClaim(id: "c-2", actor: "rcp-jkt-01")) == .failure(.claimIsAlreadyPickedUp))
+        #expect(run(&book, .confirmDelivery(claim: "c-2", actor: "rcp-jkt-01", portionsServed: 9, now: now)) == .failure(.servedExceedsPickedUp))
+        guard case .success(let event) = run(&book, .confirmDelivery(claim: "c-2", actor: "rcp-jkt-01", portionsServed: 8, now: now + 3_600_000_000)),
+            case .delivered(let done) = event
+        else {
+            Issue.record("delivery must succeed")
+            return
+        }
+        #expect(event.kinds == ["delivery.confirmed", "rescue.completed"])
+        // 3,000 g: 7 meals of 420 g; 2.5 kg and 0.75 kg CO2e per kg.
+        #expect(done.gramsRescued == 3_000 && done.meals == 7 && done.lifecycleGramsCO2e == 7_500 && done.downstreamGramsCO2e == 2_250)
+        #expect(run(&book, .confirmDelivery(claim: "c-2", actor: "rcp-jkt-01", portionsServed: 8, now: now)) == .failure(.deliveryAlreadyConfirmed))
+        #expect(book.invariantViolations().isEmpty)
+    }
+
     /// 1,000 claimants race for one donation, each retrying with the version it reads after a
     /// refusal: exactly the offered portions are granted, never more.
     @Test func aThousandClaimantsGetExactlyTheAvailablePortions() {
@@ -85,14 +121,21 @@ import Testing
             var events = [OfferEvent]()
             for (step, draw) in draws.enumerated() {
                 let command: OfferCommand
-                switch draw[0] % 5 {
+                switch draw[0] % 7 {
                 case 0: command = post("off-\(draw[1] % 3)", portions: Int64(1 + draw[2] % 20), grams: Int64(100 + draw[3] * 37), price: draw[3] % 4 == 0 ? 15_000 : 0)
                 case 1, 2, 3:
                     let offer = "off-\(draw[1] % 3)"
                     let version = (book.offers[offer]?.version ?? 1) - (draw[3] % 7 == 0 ? 1 : 0)
                     command = claim("c-\(step)", offer, by: "rcp-\(draw[2] % 5)", version: version, portions: Int64(draw[2] % 12))
-                default:
+                case 4:
                     command = .cancelClaim(id: "c-\(draw[1] % max(1, step))", actor: "rcp-\(draw[2] % 5)")
+                case 5:
+                    let id = "c-\(draw[1] % max(1, step))"
+                    command = .confirmPickup(
+                        claim: id, actor: "prv-jkt-01", pickupCodeDigest: draw[3] % 9 == 0 ? "x" : "d-\(id)",
+                        grams: Int64(draw[2] * 31), now: now + 1)
+                default:
+                    command = .confirmDelivery(claim: "c-\(draw[1] % max(1, step))", actor: "rcp-\(draw[2] % 5)", portionsServed: Int64(draw[3] % 6), now: now + 2)
                 }
                 let before = book
                 switch book.decide(command, policy: policy) {

@@ -35,7 +35,12 @@ public struct OfferBook: Sendable, Equatable {
         public var priceRupiah: Int64
         /// A digest of the single-use pickup code (the code itself is never stored).
         public var pickupCodeDigest: String
-        public var isCancelled: Bool
+        public var status: ClaimStatus
+        public var isCancelled: Bool { status == .cancelled }
+    }
+
+    public enum ClaimStatus: Hashable, Sendable {
+        case placed, cancelled, pickedUp, delivered
     }
 
     public private(set) var offers: [String: Offer] = [:]
@@ -73,12 +78,42 @@ public struct OfferBook: Sendable, Equatable {
             let grams = portions == offer.remainingPortions ? offer.remainingGrams : offer.grams * portions / offer.portions
             return .success(.claimPlaced(Claim(
                 id: id, offer: offerID, claimant: claimant, portions: portions, grams: grams, priceRupiah: offer.priceRupiah,
-                pickupCodeDigest: pickupCodeDigest, isCancelled: false)))
+                pickupCodeDigest: pickupCodeDigest, status: .placed)))
         case .cancelClaim(let id, let actor):
             guard let claim = claims[id] else { return .failure(.claimNotFound) }
             guard claim.claimant == actor else { return .failure(.claimBelongsToAnotherClaimant) }
-            guard !claim.isCancelled else { return .failure(.claimAlreadyCancelled) }
+            guard claim.status != .cancelled else { return .failure(.claimAlreadyCancelled) }
+            guard claim.status == .placed else { return .failure(.claimIsAlreadyPickedUp) }
             return .success(.claimCancelled(claim: id))
+        case .confirmPickup(let id, let actor, let digest, let grams, let now):
+            guard let claim = claims[id] else { return .failure(.claimNotFound) }
+            let offer = offers[claim.offer]!
+            guard actor == offer.provider else { return .failure(.actorIsNotTheProvider) }
+            guard claim.status != .cancelled else { return .failure(.claimWasCancelled) }
+            guard claim.status == .placed else { return .failure(.claimIsAlreadyPickedUp) }
+            guard digest == claim.pickupCodeDigest else { return .failure(.pickupCodeIsWrong) }
+            guard grams > 0 else { return .failure(.quantityMustBePositive) }
+            guard grams <= claim.grams else { return .failure(.pickupExceedsClaim) }
+            // Portions follow grams, rounded up; what was not taken goes back on offer.
+            let portions = min(claim.portions, max(1, (grams * claim.portions + claim.grams - 1) / claim.grams))
+            return .success(.pickedUp(Pickup(
+                claim: id, grams: grams, portions: portions, returnedGrams: claim.grams - grams,
+                returnedPortions: claim.portions - portions, afterExpiry: now >= offer.expiresAt, at: now)))
+        case .confirmDelivery(let id, let actor, let portionsServed, let now):
+            guard let claim = claims[id] else { return .failure(.claimNotFound) }
+            guard actor == claim.claimant else { return .failure(.claimBelongsToAnotherClaimant) }
+            guard claim.status == .pickedUp else {
+                return .failure(claim.status == .delivered ? .deliveryAlreadyConfirmed : .pickupNotConfirmed)
+            }
+            guard portionsServed >= 0, portionsServed <= claim.portions else { return .failure(.servedExceedsPickedUp) }
+            let offer = offers[claim.offer]!
+            guard let factors = policy.factors[offer.category] else { return .failure(.categoryIsUnknown) }
+            // Integer grams CO2e: grams × (grams CO2e per kg) ÷ 1,000, rounded down.
+            return .success(.delivered(Completion(
+                claim: id, offer: offer.id, provider: offer.provider, claimant: claim.claimant, category: offer.category,
+                gramsRescued: claim.grams, portionsServed: portionsServed, meals: claim.grams / policy.mealGrams,
+                lifecycleGramsCO2e: claim.grams * factors.lifecycle / 1_000,
+                downstreamGramsCO2e: claim.grams * factors.downstream / 1_000, at: now)))
         }
     }
 
@@ -93,8 +128,20 @@ public struct OfferBook: Sendable, Equatable {
             offers[claim.offer]!.remainingPortions -= claim.portions
             offers[claim.offer]!.remainingGrams -= claim.grams
             offers[claim.offer]!.version += 1
+        case .pickedUp(let pickup):
+            let offer = claims[pickup.claim]!.offer
+            claims[pickup.claim]!.status = .pickedUp
+            claims[pickup.claim]!.grams = pickup.grams
+            claims[pickup.claim]!.portions = pickup.portions
+            if pickup.returnedGrams > 0 || pickup.returnedPortions > 0 {
+                offers[offer]!.remainingGrams += pickup.returnedGrams
+                offers[offer]!.remainingPortions += pickup.returnedPortions
+                offers[offer]!.version += 1
+            }
+        case .delivered(let completion):
+            claims[completion.claim]!.status = .delivered
         case .claimCancelled(let id):
-            claims[id]!.isCancelled = true
+            claims[id]!.status = .cancelled
             let claim = claims[id]!
             offers[claim.offer]!.remainingPortions += claim.portions
             offers[claim.offer]!.remainingGrams += claim.grams
@@ -119,18 +166,65 @@ public struct OfferBook: Sendable, Equatable {
 
 /// What the food-safety and category policy says the offer book needs.
 public struct OfferPolicy: Hashable, Sendable {
-    public var categories: Set<String>
+    /// Emission factors per food category, grams CO2e per kilogram, on both bases.
+    public var factors: [String: EmissionFactors]
+    public var categories: Set<String> { Set(factors.keys) }
+    /// Grams of food per meal, for the meals figure.
+    public var mealGrams: Int64
     public var hotFoodWindowMicroseconds: Int64
     public var otherFoodWindowMicroseconds: Int64
 
     public init(
-        categories: Set<String>, hotFoodWindowMicroseconds: Int64 = 2 * 3_600_000_000,
+        factors: [String: EmissionFactors], mealGrams: Int64 = 420, hotFoodWindowMicroseconds: Int64 = 2 * 3_600_000_000,
         otherFoodWindowMicroseconds: Int64 = 4 * 3_600_000_000
     ) {
-        self.categories = categories
+        precondition(mealGrams > 0)
+        self.factors = factors
+        self.mealGrams = mealGrams
         self.hotFoodWindowMicroseconds = hotFoodWindowMicroseconds
         self.otherFoodWindowMicroseconds = otherFoodWindowMicroseconds
     }
+}
+
+/// Grams CO2e avoided per kilogram of food rescued: *lifecycle* (CSR impact figures, e.g.
+/// FAO-derived) and *downstream* (landfill emissions avoided, the conservative carbon basis).
+public struct EmissionFactors: Hashable, Sendable {
+    public var lifecycle: Int64
+    public var downstream: Int64
+
+    public init(lifecycle: Int64, downstream: Int64) {
+        self.lifecycle = lifecycle
+        self.downstream = downstream
+    }
+}
+
+/// A `pickup.confirmed` event.
+public struct Pickup: Hashable, Sendable {
+    public var claim: String
+    /// What was actually taken.
+    public var grams: Int64
+    public var portions: Int64
+    /// What was not taken, back on offer.
+    public var returnedGrams: Int64
+    public var returnedPortions: Int64
+    /// Picked up at or after the offer's expiry (grounds for a full refund in a dispute).
+    public var afterExpiry: Bool
+    public var at: Int64
+}
+
+/// A delivery, which completes the rescue: written as `delivery.confirmed` then `rescue.completed`.
+public struct Completion: Hashable, Sendable {
+    public var claim: String
+    public var offer: String
+    public var provider: String
+    public var claimant: String
+    public var category: String
+    public var gramsRescued: Int64
+    public var portionsServed: Int64
+    public var meals: Int64
+    public var lifecycleGramsCO2e: Int64
+    public var downstreamGramsCO2e: Int64
+    public var at: Int64
 }
 
 /// A provider's surplus as posted.
@@ -170,19 +264,27 @@ public enum OfferCommand: Hashable, Sendable {
     /// `seenVersion` is the offer version the claimant saw; a stale one is refused.
     case claim(id: String, offer: String, claimant: String, seenVersion: Int64, portions: Int64, pickupCodeDigest: String, now: Int64)
     case cancelClaim(id: String, actor: String)
+    /// The provider confirms handing over, with the digest of the code the claimant showed.
+    case confirmPickup(claim: String, actor: String, pickupCodeDigest: String, grams: Int64, now: Int64)
+    /// The claimant confirms delivery; this completes the rescue.
+    case confirmDelivery(claim: String, actor: String, portionsServed: Int64, now: Int64)
 }
 
 public enum OfferEvent: Hashable, Sendable {
     case posted(OfferBook.Offer)
     case claimPlaced(OfferBook.Claim)
     case claimCancelled(claim: String)
+    case pickedUp(Pickup)
+    case delivered(Completion)
 
-    /// The ledger entry kind.
-    public var kind: String {
+    /// The ledger entry kinds this event is written as, in order.
+    public var kinds: [String] {
         switch self {
-        case .posted: "surplus.posted"
-        case .claimPlaced: "claim.placed"
-        case .claimCancelled: "claim.cancelled"
+        case .posted: ["surplus.posted"]
+        case .claimPlaced: ["claim.placed"]
+        case .claimCancelled: ["claim.cancelled"]
+        case .pickedUp: ["pickup.confirmed"]
+        case .delivered: ["delivery.confirmed", "rescue.completed"]
         }
     }
 }
@@ -205,4 +307,12 @@ public enum OfferRejection: String, Error, Sendable {
     case claimNotFound
     case claimBelongsToAnotherClaimant
     case claimAlreadyCancelled
+    case claimIsAlreadyPickedUp
+    case claimWasCancelled
+    case actorIsNotTheProvider
+    case pickupCodeIsWrong
+    case pickupExceedsClaim
+    case pickupNotConfirmed
+    case deliveryAlreadyConfirmed
+    case servedExceedsPickedUp
 }
