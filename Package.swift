@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(
@@ -25,12 +26,22 @@ let package = Package(
         ),
         // The domain: pure state machines, no I/O, no clock, no randomness (all are arguments).
         .target(name: "Rescue"),
+        // Policies (YAML, validated), and later the PII vault, masking and reports.
+        .target(
+            name: "Compliance",
+            dependencies: ["Ledger", "Rescue", .product(name: "Yams", package: "Yams")]
+        ),
         .executableTarget(
             name: "pahlawan",
             dependencies: [
                 "Ledger",
+                "Compliance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .testTarget(
+            name: "ComplianceTests",
+            dependencies: ["Compliance", "Ledger", "Rescue"]
         ),
         .testTarget(
             name: "RescueTests",

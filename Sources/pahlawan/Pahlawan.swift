@@ -8,7 +8,7 @@ struct Pahlawan: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pahlawan",
         abstract: "Pahlawan Trust: the signed, verifiable ledger of Pahlawan Pangan's food rescues.",
-        subcommands: [Keygen.self, Demo.self, Verify.self, CheckpointCommand.self, Proof.self, Export.self, Bench.self, ReindexCommand.self, CrashWriter.self]
+        subcommands: [Keygen.self, Demo.self, Verify.self, CheckpointCommand.self, Proof.self, Export.self, Bench.self, ReindexCommand.self, PolicyCommand.self, CrashWriter.self]
     )
 }
 

@@ -1,0 +1,199 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Ledger
+import Rescue
+import Yams
+
+/// The policy files in force (`policies/*.yaml`), validated, with the hash every ledger entry
+/// carries in its `policy` field.
+public struct PolicySet: Sendable {
+    public static let fileNames = ["carbon.yaml", "disputes.yaml"]
+
+    public let carbon: CarbonPolicy
+    public let offers: OfferPolicy
+    public let disputes: DisputePolicy
+    /// Per category: where its emission factors come from.
+    public let factorSources: [String: String]
+    /// SHA-256 over, for each file in `fileNames` order: its name, a newline, its exact bytes, a
+    /// zero byte. Anyone holding the files can recompute it.
+    public let hash: Hash
+
+    /// Loads and validates `carbon.yaml` and `disputes.yaml` from `directory`; a problem is
+    /// reported with the file, line, key and reason.
+    public static func load(directory: String) throws(PolicyError) -> PolicySet {
+        var texts: [String: String] = [:]
+        var material = [UInt8]()
+        for name in fileNames {
+            let path = directory + "/" + name
+            guard let bytes = FileBytes.read(path) else { throw PolicyError(file: path, line: nil, key: nil, reason: "cannot read the file") }
+            material += Array(name.utf8) + [0x0A] + bytes + [0x00]
+            texts[path] = String(decoding: bytes, as: UTF8.self)
+        }
+        let carbonPath = directory + "/carbon.yaml"
+        let disputesPath = directory + "/disputes.yaml"
+        let carbonFile = try PolicyFile(path: carbonPath, text: texts[carbonPath]!)
+        let disputesFile = try PolicyFile(path: disputesPath, text: texts[disputesPath]!)
+        return try PolicySet(carbon: carbonFile, disputes: disputesFile, hash: SHA256.hash(material))
+    }
+
+    private init(carbon file: PolicyFile, disputes rules: PolicyFile, hash: Hash) throws(PolicyError) {
+        try file.expectVersion()
+        let basisName = try file.string("basis")
+        guard let basis = CarbonPolicy.Basis(rawValue: basisName) else {
+            throw file.error("basis", "must be lifecycle or downstream, not \(basisName)")
+        }
+        carbon = CarbonPolicy(
+            tokenGrams: try file.integer("tokenGrams", in: 1...1_000_000_000),
+            bufferPercent: try file.integer("bufferPercent", in: 0...100), basis: basis)
+        var factors: [String: EmissionFactors] = [:]
+        var sources: [String: String] = [:]
+        for category in try file.keys("categories") {
+            let key = "categories.\(category)"
+            factors[category] = EmissionFactors(
+                lifecycle: try file.integer("\(key).lifecycle", in: 0...1_000_000),
+                downstream: try file.integer("\(key).downstream", in: 0...1_000_000))
+            sources[category] = try file.string("\(key).source")
+        }
+        guard !factors.isEmpty else { throw file.error("categories", "must name at least one food category") }
+        let hour: Int64 = 3_600_000_000
+        offers = OfferPolicy(
+            factors: factors, mealGrams: try file.integer("mealGrams", in: 1...10_000),
+            hotFoodWindowMicroseconds: try file.integer("foodSafety.hotFoodHours", in: 1...24) * hour,
+            otherFoodWindowMicroseconds: try file.integer("foodSafety.otherFoodHours", in: 1...72) * hour)
+        factorSources = sources
+
+        try rules.expectVersion()
+        var automatic: [DisputeBook.Reason: DisputeBook.Outcome] = [:]
+        for reasonName in try rules.keys("automatic") {
+            guard let reason = DisputeBook.Reason(rawValue: reasonName) else {
+                throw rules.error("automatic.\(reasonName)", "is not a dispute reason (\(DisputeBook.Reason.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            automatic[reason] = try rules.outcome("automatic.\(reasonName)")
+        }
+        disputes = DisputePolicy(
+            windowMicroseconds: try rules.integer("windowHours", in: 1...720) * hour,
+            decisionDeadlineMicroseconds: try rules.integer("decisionDeadlineHours", in: 1...720) * hour,
+            freshnessThreshold: try rules.integer("freshnessThreshold", in: 0...100),
+            automaticByReason: automatic, outcomeWhenUndecided: try rules.outcome("undecided"))
+        self.hash = hash
+    }
+}
+
+/// A policy file that cannot be used: which file, where, which key and why.
+public struct PolicyError: Error, CustomStringConvertible, Equatable {
+    public let file: String
+    public let line: Int?
+    public let key: String?
+    public let reason: String
+
+    public var description: String {
+        [file + (line.map { ":\($0)" } ?? ""), key, reason].compactMap { $0 }.joined(separator: ": ")
+    }
+}
+
+/// One parsed YAML file with typed, located accessors. Only what the policies need: mappings
+/// (Yams refuses duplicate keys), integers written as plain digits (no floats, no `1e3`, no
+/// `0x10`), and strings.
+struct PolicyFile {
+    let path: String
+    let root: Node
+
+    init(path: String, text: String) throws(PolicyError) {
+        self.path = path
+        let parsed: Node?
+        do {
+            parsed = try Yams.compose(yaml: text)
+        } catch YamlError.duplicatedKeysInMapping(let duplicates, let context) {
+            throw PolicyError(file: path, line: context.mark.line, key: duplicates.sorted().first, reason: "appears twice")
+        } catch let error as YamlError {
+            throw PolicyError(file: path, line: Self.line(of: error), key: nil, reason: "not valid YAML: \(Self.problem(of: error))")
+        } catch {
+            throw PolicyError(file: path, line: nil, key: nil, reason: "not valid YAML")
+        }
+        guard let parsed, parsed.mapping != nil else { throw PolicyError(file: path, line: 1, key: nil, reason: "must be a mapping of keys") }
+        root = parsed
+    }
+
+    func error(_ key: String, _ reason: String) -> PolicyError {
+        PolicyError(file: path, line: (try? node(key))?.mark?.line, key: key, reason: reason)
+    }
+
+    func node(_ key: String) throws(PolicyError) -> Node {
+        var current = root
+        for part in key.split(separator: ".") {
+            guard let next = current.mapping?[String(part)] else {
+                throw PolicyError(file: path, line: current.mark?.line, key: key, reason: "is missing")
+            }
+            current = next
+        }
+        return current
+    }
+
+    func integer(_ key: String, in range: ClosedRange<Int64>) throws(PolicyError) -> Int64 {
+        let value = try node(key)
+        guard let text = value.scalar?.string, text.first != "+", let number = Int64(text), String(number) == text else {
+            throw PolicyError(file: path, line: value.mark?.line, key: key, reason: "must be a whole number written in digits (no decimals)")
+        }
+        guard range.contains(number) else {
+            throw PolicyError(file: path, line: value.mark?.line, key: key, reason: "must be within \(range.lowerBound)…\(range.upperBound), not \(number)")
+        }
+        return number
+    }
+
+    func string(_ key: String) throws(PolicyError) -> String {
+        let value = try node(key)
+        guard let text = value.scalar?.string, !text.isEmpty else {
+            throw PolicyError(file: path, line: value.mark?.line, key: key, reason: "must be a non-empty text")
+        }
+        return text
+    }
+
+    func keys(_ key: String) throws(PolicyError) -> [String] {
+        let value = try node(key)
+        guard let mapping = value.mapping else { throw PolicyError(file: path, line: value.mark?.line, key: key, reason: "must be a mapping") }
+        return mapping.compactMap { $0.key.scalar?.string }.sorted()
+    }
+
+    func outcome(_ key: String) throws(PolicyError) -> DisputeBook.Outcome {
+        switch try string(key) {
+        case "fullRefund": .fullRefund
+        case "noRefund": .noRefund
+        case "noRefundRelist": .noRefundRelist
+        case let other: throw error(key, "must be fullRefund, noRefund or noRefundRelist, not \(other)")
+        }
+    }
+
+    func expectVersion() throws(PolicyError) {
+        _ = try integer("version", in: 1...1)
+    }
+
+    private static func line(of error: YamlError) -> Int? {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): mark.line
+        default: nil
+        }
+    }
+
+    private static func problem(of error: YamlError) -> String {
+        switch error {
+        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _): problem
+        default: "\(error)"
+        }
+    }
+}
+
+/// Reads a whole file (policies are small) without Foundation.
+enum FileBytes {
+    static func read(_ path: String) -> [UInt8]? {
+        guard let file = fopen(path, "rb") else { return nil }
+        defer { fclose(file) }
+        var bytes = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = fread(&buffer, 1, buffer.count, file)
+            if count > 0 { bytes += buffer[0..<count] }
+            if count < buffer.count { return ferror(file) == 0 ? bytes : nil }
+        }
+    }
+}
