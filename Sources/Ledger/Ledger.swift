@@ -148,7 +148,9 @@ final class LedgerEngine: @unchecked Sendable {
         if writable {
             try recoverTail()
             startWriter()
-            if publishedSize > trusted { _ = try checkpoint() }
+            // A ledger always has a signed checkpoint once opened for writing (size 0 for a new one),
+            // so it verifies from the start, and after recovery the tail is covered at once.
+            if publishedSize > trusted || checkpointState == nil { _ = try checkpoint() }
         }
     }
 

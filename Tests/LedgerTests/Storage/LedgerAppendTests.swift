@@ -80,6 +80,23 @@ import Testing
         #expect(throws: LedgerError.self) { try readOnly.append([TestSupport.draft(301)]) }
     }
 
+    /// Found by the crash harness: a writer killed before its first append left no checkpoint,
+    /// so the (empty) ledger did not verify.
+    @Test func anEmptyLedgerHasASignedCheckpointAndVerifies() throws {
+        let directory = TestSupport.makeTemporaryDirectory()
+        let ledger = try Ledger(directory: DataDirectory(directory), signer: TestSupport.signingKey)
+        #expect(ledger.latestCheckpoint?.checkpoint.size == 0)
+        #expect(ledger.latestCheckpoint?.checkpoint.root == MerkleHash.emptyRoot)
+        ledger.abandon()
+        let report = LedgerVerifier.verify(directory: DataDirectory(directory), key: TestSupport.signingKey.verifier)
+        #expect(report.isValid, "\(String(describing: report.failure))")
+        // The next open extends it consistently.
+        let reopened = try Ledger(directory: DataDirectory(directory), signer: TestSupport.signingKey)
+        try reopened.append([TestSupport.draft(0)])
+        #expect(try reopened.checkpoint().contains("\n1\n"))
+        reopened.close()
+    }
+
     @Test func checkpointsAreSignedPersistedAndConsistent() throws {
         let (ledger, path) = try TestSupport.makeLedger(entries: 10)
         let first = try #require(ledger.latestCheckpoint)
