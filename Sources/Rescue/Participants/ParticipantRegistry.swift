@@ -1,0 +1,115 @@
+/// Who takes part, by pseudonymous id only: personal data (names, phone numbers, addresses)
+/// lives in the PII vault, never here. Pure `decide` / `apply`, like the other engines.
+public struct ParticipantRegistry: Sendable, Equatable {
+    public enum Role: String, Hashable, Sendable, CaseIterable {
+        /// A company donating or selling surplus (its sites register as providers too).
+        case company
+        /// A company's site: where food is picked up.
+        case site
+        /// An NGO, food bank or other organisation receiving food.
+        case recipient
+        case courier
+        case buyer
+        /// A neighbourhood (RT/RW) group claiming together.
+        case group
+    }
+
+    public struct Participant: Hashable, Sendable {
+        public var id: String
+        public var role: Role
+        /// For a site: the company it belongs to.
+        public var company: String?
+        /// Province-level region code, e.g. `ID-JK`.
+        public var region: String
+        /// Micro-degrees (WGS 84); sites and recipients only.
+        public var latitude: Int64?
+        public var longitude: Int64?
+        /// Recipients: the organisation's registration number (not personal data).
+        public var registrationNumber: String?
+        /// Recipients: how many portions they can take per day.
+        public var capacityPortions: Int64?
+        /// Recipients: the food categories they accept.
+        public var acceptedCategories: Set<String>
+        /// Recipients: how far they will travel to collect, in metres.
+        public var serviceRadiusMetres: Int64?
+        /// Recipients: how many people they feed.
+        public var headcountServed: Int64?
+
+        public init(
+            id: String, role: Role, company: String? = nil, region: String, latitude: Int64? = nil, longitude: Int64? = nil,
+            registrationNumber: String? = nil, capacityPortions: Int64? = nil, acceptedCategories: Set<String> = [],
+            serviceRadiusMetres: Int64? = nil, headcountServed: Int64? = nil
+        ) {
+            self.id = id
+            self.role = role
+            self.company = company
+            self.region = region
+            self.latitude = latitude
+            self.longitude = longitude
+            self.registrationNumber = registrationNumber
+            self.capacityPortions = capacityPortions
+            self.acceptedCategories = acceptedCategories
+            self.serviceRadiusMetres = serviceRadiusMetres
+            self.headcountServed = headcountServed
+        }
+    }
+
+    public private(set) var participants: [String: Participant] = [:]
+
+    public init() {}
+
+    public func decide(_ participant: Participant, categories: Set<String>) -> Result<Participant, ParticipantRejection> {
+        guard participants[participant.id] == nil else { return .failure(.participantAlreadyRegistered) }
+        guard Self.isPseudonymous(participant.id) else { return .failure(.idIsNotPseudonymous) }
+        if let latitude = participant.latitude, let longitude = participant.longitude {
+            guard (-90_000_000...90_000_000).contains(latitude), (-180_000_000...180_000_000).contains(longitude) else {
+                return .failure(.locationIsOutOfRange)
+            }
+        }
+        switch participant.role {
+        case .site:
+            guard let company = participant.company, participants[company]?.role == .company else { return .failure(.siteNeedsARegisteredCompany) }
+            guard participant.latitude != nil, participant.longitude != nil else { return .failure(.locationIsMissing) }
+        case .recipient:
+            guard participant.latitude != nil, participant.longitude != nil else { return .failure(.locationIsMissing) }
+            guard let registration = participant.registrationNumber, !registration.isEmpty else { return .failure(.registrationNumberIsMissing) }
+            guard (participant.capacityPortions ?? 0) > 0 else { return .failure(.capacityMustBePositive) }
+            guard (participant.serviceRadiusMetres ?? 0) > 0 else { return .failure(.serviceRadiusMustBePositive) }
+            guard !participant.acceptedCategories.isEmpty else { return .failure(.acceptedCategoriesAreEmpty) }
+            guard participant.acceptedCategories.isSubset(of: categories) else { return .failure(.categoryIsUnknown) }
+        case .company, .courier, .buyer, .group:
+            break
+        }
+        return .success(participant)
+    }
+
+    /// `participant.registered`.
+    public mutating func apply(_ participant: Participant) {
+        participants[participant.id] = participant
+    }
+
+    /// Ids are pseudonyms: 1–64 bytes of a-z, 0-9, '.', '_', ':', '-' (no names, e-mail
+    /// addresses or phone numbers: no '@', '+', spaces or capitals).
+    public static func isPseudonymous(_ id: String) -> Bool {
+        let utf8 = id.utf8
+        guard !utf8.isEmpty, utf8.count <= 64 else { return false }
+        return utf8.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ":") || byte == UInt8(ascii: "-")
+        }
+    }
+}
+
+/// Why a registration was refused; names read as sentences and never change meaning.
+public enum ParticipantRejection: String, Error, Sendable {
+    case participantAlreadyRegistered
+    case idIsNotPseudonymous
+    case locationIsOutOfRange
+    case locationIsMissing
+    case siteNeedsARegisteredCompany
+    case registrationNumberIsMissing
+    case capacityMustBePositive
+    case serviceRadiusMustBePositive
+    case acceptedCategoriesAreEmpty
+    case categoryIsUnknown
+}

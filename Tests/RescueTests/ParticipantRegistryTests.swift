@@ -1,0 +1,37 @@
+import Testing
+@testable import Rescue
+
+@Suite struct ParticipantRegistryTests {
+    let categories: Set<String> = ["mixedMeals", "bakery"]
+
+    @discardableResult
+    func run(_ registry: inout ParticipantRegistry, _ participant: ParticipantRegistry.Participant) -> Result<ParticipantRegistry.Participant, ParticipantRejection> {
+        let result = registry.decide(participant, categories: categories)
+        if case .success(let registered) = result { registry.apply(registered) }
+        return result
+    }
+
+    func recipient(_ id: String, radius: Int64? = 5_000, categories: Set<String> = ["mixedMeals"]) -> ParticipantRegistry.Participant {
+        .init(id: id, role: .recipient, region: "ID-JK", latitude: -6_200_000, longitude: 106_816_666, registrationNumber: "AHU-0012345",
+              capacityPortions: 120, acceptedCategories: categories, serviceRadiusMetres: radius, headcountServed: 80)
+    }
+
+    @Test func aTranscriptOfRegistrations() {
+        var registry = ParticipantRegistry()
+        let site = ParticipantRegistry.Participant(id: "site-jkt-01", role: .site, company: "cmp-01", region: "ID-JK", latitude: -6_170_000, longitude: 106_820_000)
+        #expect(run(&registry, site) == .failure(.siteNeedsARegisteredCompany))
+        #expect(run(&registry, .init(id: "cmp-01", role: .company, region: "ID-JK")).isSuccess)
+        #expect(run(&registry, site).isSuccess)
+        #expect(run(&registry, .init(id: "cmp-01", role: .company, region: "ID-JK")) == .failure(.participantAlreadyRegistered))
+        #expect(run(&registry, .init(id: "siti@example.com", role: .buyer, region: "ID-JK")) == .failure(.idIsNotPseudonymous))
+        #expect(run(&registry, .init(id: "+6281234567890", role: .courier, region: "ID-JK")) == .failure(.idIsNotPseudonymous))
+        #expect(run(&registry, recipient("rcp-01", radius: 0)) == .failure(.serviceRadiusMustBePositive))
+        #expect(run(&registry, recipient("rcp-01", categories: [])) == .failure(.acceptedCategoriesAreEmpty))
+        #expect(run(&registry, recipient("rcp-01", categories: ["caviar"])) == .failure(.categoryIsUnknown))
+        #expect(run(&registry, recipient("rcp-01")).isSuccess)
+        var far = recipient("rcp-02")
+        far.latitude = 95_000_000
+        #expect(run(&registry, far) == .failure(.locationIsOutOfRange))
+        #expect(registry.participants.count == 3)
+    }
+}
