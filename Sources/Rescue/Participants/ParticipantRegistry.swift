@@ -75,6 +75,7 @@ public struct ParticipantRegistry: Sendable, Equatable {
             guard let registration = participant.registrationNumber, !registration.isEmpty else { return .failure(.registrationNumberIsMissing) }
             guard (participant.capacityPortions ?? 0) > 0 else { return .failure(.capacityMustBePositive) }
             guard (participant.serviceRadiusMetres ?? 0) > 0 else { return .failure(.serviceRadiusMustBePositive) }
+            guard participant.serviceRadiusMetres! <= CandidateSearch.serviceRadiusMetresMax else { return .failure(.serviceRadiusIsTooLarge) }
             guard !participant.acceptedCategories.isEmpty else { return .failure(.acceptedCategoriesAreEmpty) }
             guard participant.acceptedCategories.isSubset(of: categories) else { return .failure(.categoryIsUnknown) }
         case .company, .courier, .buyer, .group:
@@ -110,6 +111,7 @@ public enum ParticipantRejection: String, Error, Sendable {
     case registrationNumberIsMissing
     case capacityMustBePositive
     case serviceRadiusMustBePositive
+    case serviceRadiusIsTooLarge
     case acceptedCategoriesAreEmpty
     case categoryIsUnknown
 }
