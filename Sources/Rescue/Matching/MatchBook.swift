@@ -1,0 +1,93 @@
+/// Offers going to candidates one at a time: the best candidate first; if it declines, or does
+/// not accept within the policy's window (5 minutes), the next (auto-escalation, driven by the
+/// `now` each command carries). A claim by the recipient being offered closes the match. When
+/// the candidates run out the offer simply stays open for anyone to claim.
+public struct MatchBook: Sendable, Equatable {
+    public struct Match: Hashable, Sendable {
+        public var offer: String
+        /// Ranked recipients, best first (from `CandidateSearch`).
+        public var candidates: [String]
+        /// The candidate being offered, as a position in `candidates`; nil once closed or exhausted.
+        public var position: Int?
+        public var expiresAt: Int64
+
+        public var offeredTo: String? { position.map { candidates[$0] } }
+    }
+
+    public private(set) var matches: [String: Match] = [:]
+
+    public init() {}
+
+    public func decide(_ command: MatchCommand, acceptWindowMicroseconds: Int64) -> Result<[MatchEvent], MatchRejection> {
+        switch command {
+        case .start(let offer, let candidates, let now):
+            guard matches[offer] == nil else { return .failure(.matchingAlreadyStarted) }
+            guard let first = candidates.first else { return .failure(.noCandidates) }
+            return .success([.offered(offer: offer, recipient: first, candidates: candidates, expiresAt: now + acceptWindowMicroseconds)])
+        case .decline(let offer, let recipient, let now):
+            guard let match = matches[offer] else { return .failure(.matchNotFound) }
+            guard match.offeredTo == recipient else { return .failure(.recipientWasNotOffered) }
+            return .success([.declined(offer: offer, recipient: recipient)] + next(after: match, now: now, window: acceptWindowMicroseconds))
+        case .tick(let now):
+            var events = [MatchEvent]()
+            for match in matches.values.sorted(by: { $0.offer < $1.offer }) {
+                guard let recipient = match.offeredTo, now >= match.expiresAt else { continue }
+                events.append(.expired(offer: match.offer, recipient: recipient))
+                events += next(after: match, now: now, window: acceptWindowMicroseconds)
+            }
+            return .success(events)
+        }
+    }
+
+    private func next(after match: Match, now: Int64, window: Int64) -> [MatchEvent] {
+        let position = match.position! + 1
+        guard position < match.candidates.count else { return [] }
+        return [.offered(offer: match.offer, recipient: match.candidates[position], candidates: match.candidates, expiresAt: now + window)]
+    }
+
+    public mutating func apply(_ event: MatchEvent) {
+        switch event {
+        case .offered(let offer, let recipient, let candidates, let expiresAt):
+            let position = candidates.firstIndex(of: recipient)!
+            matches[offer] = Match(offer: offer, candidates: candidates, position: position, expiresAt: expiresAt)
+        case .declined(let offer, _), .expired(let offer, _):
+            // Closed until (and unless) the next `offered` event reopens it at the next candidate.
+            matches[offer]!.position = nil
+        }
+    }
+
+    /// A claim placed on the offer by the recipient being offered accepts the match.
+    public mutating func claimPlaced(offer: String, claimant: String) {
+        if matches[offer]?.offeredTo == claimant { matches[offer]!.position = nil }
+    }
+}
+
+public enum MatchCommand: Hashable, Sendable {
+    case start(offer: String, candidates: [String], now: Int64)
+    case decline(offer: String, recipient: String, now: Int64)
+    /// Time passes: every offer not accepted in time moves on to its next candidate.
+    case tick(now: Int64)
+}
+
+public enum MatchEvent: Hashable, Sendable {
+    case offered(offer: String, recipient: String, candidates: [String], expiresAt: Int64)
+    case declined(offer: String, recipient: String)
+    case expired(offer: String, recipient: String)
+
+    /// The ledger entry kind.
+    public var kind: String {
+        switch self {
+        case .offered: "match.offered"
+        case .declined: "match.declined"
+        case .expired: "match.expired"
+        }
+    }
+}
+
+/// Why the match book refused a command; names read as sentences and never change meaning.
+public enum MatchRejection: String, Error, Sendable {
+    case matchingAlreadyStarted
+    case noCandidates
+    case matchNotFound
+    case recipientWasNotOffered
+}
