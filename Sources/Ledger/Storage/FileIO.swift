@@ -100,13 +100,20 @@ enum FileIO {
     }
 
     /// Takes an exclusive advisory lock on `path` (created if missing), held until the returned
-    /// file is closed or the process dies, so a crashed writer never leaves a stale lock.
-    static func lockExclusively(_ path: String) throws(LedgerError) -> File {
+    /// file is closed or the process dies, so a crashed writer never leaves a stale lock. It waits
+    /// up to `waitMilliseconds` first: a lock just released can stay held for a moment by a
+    /// child process that another thread forked before the release and has not exec'd yet.
+    static func lockExclusively(_ path: String, waitMilliseconds: Int = 2_000) throws(LedgerError) -> File {
         let file = try File.open(path, flags: O_RDWR | O_CREAT, mode: 0o644)
-        guard flock(file.descriptor, LOCK_EX | LOCK_NB) == 0 else {
-            let reason = errno == EWOULDBLOCK ? "another writer holds this ledger open" : String(cString: strerror(errno))
-            file.close()
-            throw LedgerError(.locked, reason, file: path)
+        var waited = 0
+        while flock(file.descriptor, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK, waited < waitMilliseconds else {
+                let reason = errno == EWOULDBLOCK ? "another writer holds this ledger open" : String(cString: strerror(errno))
+                file.close()
+                throw LedgerError(.locked, reason, file: path)
+            }
+            usleep(10_000)
+            waited += 10
         }
         return file
     }
