@@ -20,6 +20,7 @@ final class SegmentStore {
         let firstSeq: UInt64
         let path: String
         var count: UInt64
+        /// Where the next record goes; known (and needed) only for the segment being appended to.
         var byteCount: UInt64
         var indexPath: String { SegmentStore.indexPath(forSegment: path) }
     }
@@ -93,7 +94,6 @@ final class SegmentStore {
                     seq: next, file: segment.indexPath)
             }
             segments[position].count = count
-            segments[position].byteCount = try File.open(segment.path, flags: O_RDONLY).size()
         }
         store.segments = segments
         if trusted > 0 {

@@ -46,12 +46,6 @@ extension LedgerEngine {
         return entries
     }
 
-    /// Appends one draft, returning once it is durable.
-    @discardableResult
-    public func append(_ draft: EntryDraft) async throws(LedgerError) -> SignedEntry {
-        try await append([draft])[0]
-    }
-
     /// Appends the drafts, blocking the calling thread until they are durable (for command-line
     /// tools and tests; async code uses the async form).
     @discardableResult
@@ -280,6 +274,8 @@ extension LedgerEngine {
         var buffer: [UInt8]
         fileprivate var slots: [Slot]
         var accepted: [(request: Request, slots: Range<Int>)]
+        /// Caller-built bodies, decoded once while checking them, by slot index.
+        var decodedBodies: [Int: EntryBody]
         var end: (seq: UInt64, prev: Hash, time: Int64)
     }
 
@@ -290,15 +286,17 @@ extension LedgerEngine {
         buffer.reserveCapacity(batch.reduce(0) { $0 + $1.entryCount } * 400)
         var slots = [Slot]()
         var accepted = [(request: Request, slots: Range<Int>)]()
+        var decodedBodies: [Int: EntryBody] = [:]
         var (seq, prev, time) = chain
         for request in batch {
             let mark = (buffer: buffer.count, slots: slots.count, seq: seq, prev: prev, time: time)
             do throws(LedgerError) {
-                try build(request, into: &buffer, slots: &slots, seq: &seq, prev: &prev, time: &time)
+                try build(request, into: &buffer, slots: &slots, decodedBodies: &decodedBodies, seq: &seq, prev: &prev, time: &time)
                 accepted.append((request, mark.slots..<slots.count))
             } catch {
                 buffer.removeSubrange(mark.buffer...)
                 slots.removeSubrange(mark.slots...)
+                decodedBodies = decodedBodies.filter { $0.key < mark.slots }
                 (seq, prev, time) = (mark.seq, mark.prev, mark.time)
                 request.complete(.failure(error))
             }
@@ -306,7 +304,7 @@ extension LedgerEngine {
         guard !slots.isEmpty else { return nil }
         signAndChecksum(&buffer, slots)
         chain = (seq, prev, time)
-        return SignedBatch(buffer: buffer, slots: slots, accepted: accepted, end: (seq, prev, time))
+        return SignedBatch(buffer: buffer, slots: slots, accepted: accepted, decodedBodies: decodedBodies, end: (seq, prev, time))
     }
 
     /// Stage two: every signed batch waiting, written with one `fdatasync`, then the tiles, then
@@ -348,7 +346,7 @@ extension LedgerEngine {
         for batch in batches {
             for (request, range) in batch.accepted {
                 request.complete(.success(.entries(range.map {
-                    entry(for: batch.slots[$0], request: request, index: $0 - range.lowerBound, in: batch.buffer)
+                    entry(for: batch.slots[$0], request: request, index: $0 - range.lowerBound, decoded: batch.decodedBodies[$0], in: batch.buffer)
                 })))
             }
         }
@@ -356,7 +354,8 @@ extension LedgerEngine {
 
     /// Appends one request's frames (signature and checksum left blank) and advances the chain.
     private func build(
-        _ request: Request, into buffer: inout [UInt8], slots: inout [Slot], seq: inout UInt64, prev: inout Hash,
+        _ request: Request, into buffer: inout [UInt8], slots: inout [Slot], decodedBodies: inout [Int: EntryBody],
+        seq: inout UInt64, prev: inout Hash,
         time: inout Int64
     ) throws(LedgerError) {
         func frame(_ writeBody: (inout [UInt8]) -> Void, entryTime: Int64) throws(LedgerError) {
@@ -408,6 +407,7 @@ extension LedgerEngine {
                     throw LedgerError(.wrongKey, "key is \(body.key) but this ledger signs with \(signer!.verifier.id)", seq: seq)
                 }
                 try frame({ $0.append(contentsOf: bytes) }, entryTime: body.time)
+                decodedBodies[slots.count - 1] = body
             }
         case .checkpoint:
             preconditionFailure("checkpoint requests travel alone")
@@ -444,7 +444,7 @@ extension LedgerEngine {
         }
     }
 
-    private func entry(for slot: Slot, request: Request, index: Int, in buffer: [UInt8]) -> SignedEntry {
+    private func entry(for slot: Slot, request: Request, index: Int, decoded: EntryBody?, in buffer: [UInt8]) -> SignedEntry {
         let signatureStart = slot.frameStart + SegmentFormat.frameHeaderByteCount
         let bodyStart = signatureStart + SegmentFormat.signatureByteCount
         let bytes = Array(buffer[bodyStart..<bodyStart + slot.bodyLength])
@@ -456,7 +456,7 @@ extension LedgerEngine {
                 seq: slot.seq, time: slot.time, kind: draft.kind, actor: draft.actor, payload: draft.payload,
                 policy: draft.policy, prev: slot.prev, key: signer!.verifier.id)
         default:
-            body = try! EntryBody.decode(bytes)
+            body = decoded!
         }
         return SignedEntry(
             body: body, bodyBytes: bytes, leafHash: slot.leaf,
@@ -465,8 +465,6 @@ extension LedgerEngine {
 
     // MARK: Checkpoints
 
-    /// Makes the index and tiles durable, checks the new tree extends the last checkpoint (the
-    /// engine never signs two inconsistent checkpoints), then signs and atomically stores it.
     /// What a checkpoint waits for: files whose writes must be durable before it is signed.
     struct CheckpointJob {
         let checkpoint: Checkpoint
