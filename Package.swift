@@ -31,12 +31,26 @@ let package = Package(
             name: "Compliance",
             dependencies: ["Ledger", "Rescue", .product(name: "Yams", package: "Yams")]
         ),
+        // The application: the command loop that runs commands through the engines into the ledger.
+        .target(
+            name: "Core",
+            dependencies: ["Ledger", "Rescue", "Compliance"]
+        ),
         .executableTarget(
             name: "pahlawan",
             dependencies: [
                 "Ledger",
+                "Rescue",
                 "Compliance",
+                "Core",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "CoreTests",
+            dependencies: [
+                "Core", "Ledger", "Rescue", "Compliance",
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
         .testTarget(
@@ -54,6 +68,7 @@ let package = Package(
             name: "LedgerTests",
             dependencies: [
                 "Ledger",
+                "Rescue",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

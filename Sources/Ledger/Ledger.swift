@@ -226,6 +226,26 @@ final class LedgerEngine: @unchecked Sendable {
         return try Self.decodeStored(seq: seq, signature: record.signature[...], body: record.body[...])
     }
 
+    /// Calls `visit` with every entry in `from..<to` in order, read sequentially. Reads the
+    /// published log only; entries appended meanwhile are not visited.
+    public func forEachEntry(from: UInt64, to: UInt64, _ visit: (SignedEntry) throws(LedgerError) -> Void) throws(LedgerError) {
+        let end = min(to, size)
+        guard from < end else { return }
+        // The store's readers are shared; reading a large range under the state lock would stall
+        // the writer, so it is read in slices.
+        var start = from
+        while start < end {
+            let sliceEnd = min(end, start + 4_096)
+            var records = [(UInt64, ArraySlice<UInt8>, ArraySlice<UInt8>)]()
+            records.reserveCapacity(Int(sliceEnd - start))
+            try stateLock.locked { () throws(LedgerError) in
+                try store.forEachRecord(from: start, to: sliceEnd) { (seq, signature, body) throws(LedgerError) in records.append((seq, signature, body)) }
+            }
+            for (seq, signature, body) in records { try visit(try Self.decodeStored(seq: seq, signature: signature, body: body)) }
+            start = sliceEnd
+        }
+    }
+
     static func decodeStored(seq: UInt64, signature: ArraySlice<UInt8>, body: ArraySlice<UInt8>) throws(LedgerError) -> SignedEntry {
         let bytes = Array(body)
         let decoded: EntryBody

@@ -47,6 +47,13 @@ public final class Ledger: Sendable {
     @discardableResult
     public func append(_ drafts: [EntryDraft]) throws(LedgerError) -> [SignedEntry] { try engine.append(drafts) }
 
+    /// Queues the drafts and returns at once; `completion` runs once they are durable (or failed).
+    /// Throws, queueing nothing, when the drafts are invalid or the queue is full (`pushback`).
+    /// Requests are written in the order they are queued.
+    public func enqueue(_ drafts: [EntryDraft], completion: @escaping @Sendable (Result<[SignedEntry], LedgerError>) -> Void) throws(LedgerError) {
+        try engine.enqueue(drafts, completion: completion)
+    }
+
     /// Appends caller-built bodies after checking each against the contract: canonical form,
     /// size, no floats or nulls, the next seq, the right `prev`, non-decreasing time, our key id.
     @discardableResult
@@ -71,6 +78,11 @@ public final class Ledger: Sendable {
 
     /// The entry at `seq`, read from disk, checksum-checked and decoded strictly.
     public func entry(_ seq: UInt64) throws(LedgerError) -> SignedEntry { try engine.entry(seq) }
+
+    /// Calls `visit` with every entry in `from..<to` in order, read sequentially (replay, export).
+    public func forEachEntry(from: UInt64, to: UInt64, _ visit: (SignedEntry) throws(LedgerError) -> Void) throws(LedgerError) {
+        try engine.forEachEntry(from: from, to: to, visit)
+    }
 
     /// The leaf hash of `seq`, from the stored tiles.
     public func leafHash(_ seq: UInt64) throws(LedgerError) -> Hash { try engine.leafHash(seq) }

@@ -8,36 +8,49 @@ import Yams
 /// The policy files in force (`policies/*.yaml`), validated, with the hash every ledger entry
 /// carries in its `policy` field.
 public struct PolicySet: Sendable {
-    public static let fileNames = ["carbon.yaml", "disputes.yaml"]
+    public static let fileNames = ["carbon.yaml", "disputes.yaml", "matching.yaml"]
 
     public let carbon: CarbonPolicy
     public let offers: OfferPolicy
     public let disputes: DisputePolicy
+    /// How long the candidate being offered a donation has to claim it.
+    public let matchAcceptWindowMicroseconds: Int64
+    /// Everything the rescue engines need, in one value.
+    public var rescue: RescuePolicy {
+        RescuePolicy(offers: offers, disputes: disputes, carbon: carbon, matchAcceptWindowMicroseconds: matchAcceptWindowMicroseconds)
+    }
+    /// SHA-256 (hex) of each file's exact bytes, by file name (recorded by `policy.activated`).
+    public let fileHashes: [String: String]
     /// Per category: where its emission factors come from.
     public let factorSources: [String: String]
     /// SHA-256 over, for each file in `fileNames` order: its name, a newline, its exact bytes, a
     /// zero byte. Anyone holding the files can recompute it.
     public let hash: Hash
 
-    /// Loads and validates `carbon.yaml` and `disputes.yaml` from `directory`; a problem is
+    /// Loads and validates the policy files from `directory`; a problem is
     /// reported with the file, line, key and reason.
     public static func load(directory: String) throws(PolicyError) -> PolicySet {
         var texts: [String: String] = [:]
         var material = [UInt8]()
+        var fileHashes: [String: String] = [:]
         for name in fileNames {
             let path = directory + "/" + name
             guard let bytes = FileBytes.read(path) else { throw PolicyError(file: path, line: nil, key: nil, reason: "cannot read the file") }
             material += Array(name.utf8) + [0x0A] + bytes + [0x00]
+            fileHashes[name] = SHA256.hash(bytes).hex
             texts[path] = String(decoding: bytes, as: UTF8.self)
         }
         let carbonPath = directory + "/carbon.yaml"
         let disputesPath = directory + "/disputes.yaml"
         let carbonFile = try PolicyFile(path: carbonPath, text: texts[carbonPath]!)
         let disputesFile = try PolicyFile(path: disputesPath, text: texts[disputesPath]!)
-        return try PolicySet(carbon: carbonFile, disputes: disputesFile, hash: SHA256.hash(material))
+        let matchingPath = directory + "/matching.yaml"
+        let matchingFile = try PolicyFile(path: matchingPath, text: texts[matchingPath]!)
+        return try PolicySet(
+            carbon: carbonFile, disputes: disputesFile, matching: matchingFile, hash: SHA256.hash(material), fileHashes: fileHashes)
     }
 
-    private init(carbon file: PolicyFile, disputes rules: PolicyFile, hash: Hash) throws(PolicyError) {
+    private init(carbon file: PolicyFile, disputes rules: PolicyFile, matching: PolicyFile, hash: Hash, fileHashes: [String: String]) throws(PolicyError) {
         try file.expectVersion()
         let basisName = try file.string("basis")
         guard let basis = CarbonPolicy.Basis(rawValue: basisName) else {
@@ -76,7 +89,10 @@ public struct PolicySet: Sendable {
             decisionDeadlineMicroseconds: try rules.integer("decisionDeadlineHours", in: 1...720) * hour,
             freshnessThreshold: try rules.integer("freshnessThreshold", in: 0...100),
             automaticByReason: automatic, outcomeWhenUndecided: try rules.outcome("undecided"))
+        try matching.expectVersion()
+        matchAcceptWindowMicroseconds = try matching.integer("acceptWindowMinutes", in: 1...1_440) * 60_000_000
         self.hash = hash
+        self.fileHashes = fileHashes
     }
 }
 

@@ -23,4 +23,16 @@ public enum Sodium {
             sodium_memzero(raw.baseAddress, raw.count)
         }
     }
+
+    /// HMAC-SHA-256 (RFC 2104) of `message` under `key`, any key length.
+    public static func hmacSHA256(key: [UInt8], message: some Collection<UInt8>) -> [UInt8] {
+        ensureInitialised()
+        var state = crypto_auth_hmacsha256_state()
+        var tag = [UInt8](repeating: 0, count: Int(crypto_auth_hmacsha256_BYTES))
+        crypto_auth_hmacsha256_init(&state, key, key.count)
+        let bytes = Array(message)
+        crypto_auth_hmacsha256_update(&state, bytes, UInt64(bytes.count))
+        crypto_auth_hmacsha256_final(&state, &tag)
+        return tag
+    }
 }

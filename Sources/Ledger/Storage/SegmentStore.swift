@@ -355,6 +355,35 @@ final class SegmentStore {
         return (Array(signature), Array(body))
     }
 
+    /// Every record in `from..<to`, in order, read sequentially in large chunks (replay and
+    /// export read the log this way rather than one seek per entry).
+    func forEachRecord(
+        from: UInt64, to: UInt64, _ visit: (UInt64, ArraySlice<UInt8>, ArraySlice<UInt8>) throws(LedgerError) -> Void
+    ) throws(LedgerError) {
+        let chunkBytes = 4 << 20
+        var seq = from
+        while seq < min(to, count) {
+            let segment = segments[segmentPosition(containing: seq)]
+            let segmentEnd = min(to, segment.firstSeq + segment.count)
+            var offset = try frameLocation(seq).offset
+            let data = try readersFor(segment).data
+            while seq < segmentEnd {
+                let bytes = try data.read(at: offset, count: chunkBytes)
+                var position = 0
+                while seq < segmentEnd {
+                    guard case .record(let signature, let body, let next) = SegmentFormat.readFrame(bytes, at: position) else { break }
+                    try visit(seq, signature, body)
+                    seq += 1
+                    position = next
+                }
+                guard position > 0 else {
+                    throw LedgerError(.damagedRecord, "stored record fails its checksum or is cut short", seq: seq, file: segment.path)
+                }
+                offset += UInt64(position)
+            }
+        }
+    }
+
     private func readersFor(_ segment: Segment) throws(LedgerError) -> (data: File, index: File) {
         if let open = readers[segment.firstSeq] { return open }
         let data = try File.open(segment.path, flags: O_RDONLY)

@@ -54,6 +54,21 @@ extension LedgerEngine {
         return entries
     }
 
+    /// Queues the drafts and returns at once; `completion` is called on the writer's storage queue
+    /// once they are durable (or failed). Throws, queueing nothing, when the drafts are invalid
+    /// or the queue is full. Requests are written in the order they are queued, so a caller that
+    /// queues under its own lock knows the seqs its entries will get.
+    public func enqueue(_ drafts: [EntryDraft], completion: @escaping @Sendable (Result<[SignedEntry], LedgerError>) -> Void) throws(LedgerError) {
+        let work = try prepare(drafts)
+        try enqueue(
+            Request(work: work) { result in
+                completion(result.map { outcome in
+                    guard case .entries(let entries) = outcome else { preconditionFailure() }
+                    return entries
+                })
+            })
+    }
+
     /// Appends caller-built bodies after checking each against the contract: canonical form,
     /// size, no floats or nulls, the next seq, the right `prev`, non-decreasing time, our key id.
     @discardableResult

@@ -46,20 +46,8 @@ public struct CarbonRegistry: Sendable, Equatable {
     public func decide(_ command: CarbonCommand, policy: CarbonPolicy) -> Result<CarbonEvent, CarbonRejection> {
         switch command {
         case .countRescue(let company, let rescue, let grams, let vintage):
-            guard grams > 0 else { return .failure(.gramsMustBePositive) }
-            guard !countedRescues.contains(rescue) else { return .failure(.rescueAlreadyCounted) }
-            guard company != Self.bufferAccount else { return .failure(.bufferCannotEarnTokens) }
-            let total = (carriedGrams[company] ?? 0) + grams
-            let tokens = total / policy.tokenGrams
-            let buffer = tokens * policy.bufferPercent / 100
-            let next = (issued[vintage] ?? 0) + 1
-            let companyRange = SerialRange(vintage: vintage, first: next, last: next + tokens - buffer - 1)
-            let bufferStart = next + tokens - buffer
-            let bufferRange = SerialRange(vintage: vintage, first: bufferStart, last: bufferStart + buffer - 1)
-            return .success(.minted(Minted(
-                company: company, vintage: vintage, range: companyRange, buffer: bufferRange, rescue: rescue,
-                basedOn: tokens > 0 ? (carriedRescues[company] ?? []) + [rescue] : [],
-                gramsCO2e: grams, carriedGrams: total - tokens * policy.tokenGrams, basis: policy.basis)))
+            return decideCounts([RescueCount(company: company, rescue: rescue, gramsCO2e: grams, vintage: vintage)], policy: policy)
+                .map { $0[0] }
         case .transfer(let from, let to, let range):
             guard from != to else { return .failure(.transferToSelf) }
             return holdingCheck(range, actor: from).map { _ in .transferred(from: from, to: to, range: range) }
@@ -71,6 +59,45 @@ public struct CarbonRegistry: Sendable, Equatable {
             guard !reason.isEmpty else { return .failure(.reasonMissing) }
             return holdingCheck(range, actor: owner).map { _ in .cancelled(owner: owner, range: range, reason: reason) }
         }
+    }
+
+    /// Counts several rescues in order, as if each mint were applied before the next is decided
+    /// (one company's carry-over and one vintage's serials run on from one count to the next).
+    public func decideCounts(_ counts: [RescueCount], policy: CarbonPolicy) -> Result<[CarbonEvent], CarbonRejection> {
+        var carried: [String: (grams: Int64, rescues: [UInt64])] = [:]
+        var issuedNow: [Int: Int64] = [:]
+        var countedNow = Set<UInt64>()
+        var events = [CarbonEvent]()
+        events.reserveCapacity(counts.count)
+        for count in counts {
+            let company = count.company
+            guard count.gramsCO2e >= 0 else { return .failure(.gramsMustNotBeNegative) }
+            guard !countedRescues.contains(count.rescue), countedNow.insert(count.rescue).inserted else { return .failure(.rescueAlreadyCounted) }
+            guard company != Self.bufferAccount else { return .failure(.bufferCannotEarnTokens) }
+            let before = carried[company] ?? (carriedGrams[company] ?? 0, carriedRescues[company] ?? [])
+            let total = before.grams + count.gramsCO2e
+            let tokens = total / policy.tokenGrams
+            let buffer = tokens * policy.bufferPercent / 100
+            let next = (issuedNow[count.vintage] ?? issued[count.vintage] ?? 0) + 1
+            let bufferStart = next + tokens - buffer
+            let minted = Minted(
+                company: company, vintage: count.vintage, range: SerialRange(vintage: count.vintage, first: next, last: bufferStart - 1),
+                buffer: SerialRange(vintage: count.vintage, first: bufferStart, last: next + tokens - 1), rescue: count.rescue,
+                basedOn: tokens > 0 ? before.rescues + [count.rescue] : [], gramsCO2e: count.gramsCO2e,
+                carriedGrams: total - tokens * policy.tokenGrams, basis: policy.basis)
+            carried[company] = (minted.carriedGrams, Self.carriedRescues(after: minted, before: before.rescues))
+            issuedNow[count.vintage] = next + tokens - 1
+            events.append(.minted(minted))
+        }
+        return .success(events)
+    }
+
+    /// The rescues a company's remainder rests on after a mint. A remainder after a mint that
+    /// issued tokens is always part of the rescue just counted (it is smaller than that rescue's
+    /// grams), so it is the only one carried on.
+    private static func carriedRescues(after minted: Minted, before: [UInt64]) -> [UInt64] {
+        if minted.basedOn.isEmpty { return before + [minted.rescue] }
+        return minted.carriedGrams > 0 ? [minted.rescue] : []
     }
 
     /// The range must lie inside one holding, and that holding must be the actor's.
@@ -105,13 +132,7 @@ public struct CarbonRegistry: Sendable, Equatable {
         case .minted(let minted):
             countedRescues.insert(minted.rescue)
             carriedGrams[minted.company] = minted.carriedGrams
-            // A remainder after a mint is always part of the rescue just counted (it is smaller
-            // than that rescue's grams), so it is the only one carried on.
-            if minted.basedOn.isEmpty {
-                carriedRescues[minted.company, default: []].append(minted.rescue)
-            } else {
-                carriedRescues[minted.company] = minted.carriedGrams > 0 ? [minted.rescue] : []
-            }
+            carriedRescues[minted.company] = Self.carriedRescues(after: minted, before: carriedRescues[minted.company] ?? [])
             for (range, owner) in [(minted.range, minted.company), (minted.buffer, Self.bufferAccount)] {
                 guard let range else { continue }
                 precondition(range.first == (issued[range.vintage] ?? 0) + 1, "serials are issued contiguously")
@@ -197,8 +218,25 @@ public struct CarbonPolicy: Hashable, Sendable {
     }
 }
 
+/// One rescue's CO2e to count for its company.
+public struct RescueCount: Hashable, Sendable {
+    public var company: String
+    /// The seq of the rescue's `rescue.completed` entry.
+    public var rescue: UInt64
+    public var gramsCO2e: Int64
+    public var vintage: Int
+
+    public init(company: String, rescue: UInt64, gramsCO2e: Int64, vintage: Int) {
+        self.company = company
+        self.rescue = rescue
+        self.gramsCO2e = gramsCO2e
+        self.vintage = vintage
+    }
+}
+
 public enum CarbonCommand: Hashable, Sendable {
-    /// A rescue whose dispute window closed without a refund adds its CO2e to its company.
+    /// A rescue whose dispute window closed without a refund adds its CO2e to its company
+    /// (a zero-gram rescue is counted too, so every settled rescue leaves a `carbon.minted`).
     case countRescue(company: String, rescue: UInt64, gramsCO2e: Int64, vintage: Int)
     case transfer(from: String, to: String, range: SerialRange)
     case retire(owner: String, range: SerialRange, beneficiary: String, reason: String)
@@ -219,6 +257,19 @@ public struct Minted: Hashable, Sendable {
     public var gramsCO2e: Int64
     public var carriedGrams: Int64
     public var basis: CarbonPolicy.Basis
+    public init(
+        company: String, vintage: Int, range: SerialRange?, buffer: SerialRange?, rescue: UInt64, basedOn: [UInt64], gramsCO2e: Int64, carriedGrams: Int64, basis: CarbonPolicy.Basis
+    ) {
+        self.company = company
+        self.vintage = vintage
+        self.range = range
+        self.buffer = buffer
+        self.rescue = rescue
+        self.basedOn = basedOn
+        self.gramsCO2e = gramsCO2e
+        self.carriedGrams = carriedGrams
+        self.basis = basis
+    }
 }
 
 public enum CarbonEvent: Hashable, Sendable {
@@ -240,7 +291,7 @@ public enum CarbonEvent: Hashable, Sendable {
 
 /// Why the registry refused a command; names read as sentences and never change meaning.
 public enum CarbonRejection: String, Error, Sendable {
-    case gramsMustBePositive
+    case gramsMustNotBeNegative
     case rescueAlreadyCounted
     case bufferCannotEarnTokens
     case transferToSelf

@@ -27,6 +27,19 @@ public struct DisputeBook: Sendable, Equatable {
         public var decideBy: Int64?
         public var heldRupiah: Int64
         public var resolution: Resolution?
+        public init(
+            id: String, claim: String, claimant: String, reason: Reason, evidence: [String], openedAt: Int64, decideBy: Int64?, heldRupiah: Int64, resolution: Resolution?
+        ) {
+            self.id = id
+            self.claim = claim
+            self.claimant = claimant
+            self.reason = reason
+            self.evidence = evidence
+            self.openedAt = openedAt
+            self.decideBy = decideBy
+            self.heldRupiah = heldRupiah
+            self.resolution = resolution
+        }
     }
 
     public struct Resolution: Hashable, Sendable {
@@ -34,6 +47,13 @@ public struct DisputeBook: Sendable, Equatable {
         public var refundRupiah: Int64
         /// The policy rule or operator decision that decided it, e.g. `auto.providerNoShow`.
         public var rule: String
+        public init(
+            outcome: Outcome, refundRupiah: Int64, rule: String
+        ) {
+            self.outcome = outcome
+            self.refundRupiah = refundRupiah
+            self.rule = rule
+        }
     }
 
     public private(set) var disputes: [String: Dispute] = [:]

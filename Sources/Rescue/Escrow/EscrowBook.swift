@@ -15,6 +15,17 @@ public struct EscrowBook: Sendable, Equatable {
         /// What is still held: neither released nor refunded.
         public var openRupiah: Int64 { heldRupiah - releasedRupiah - refundedRupiah }
         public var isClosed: Bool { openRupiah == 0 }
+        public init(
+            id: String, claim: String, buyer: String, provider: String, heldRupiah: Int64, releasedRupiah: Int64 = 0, refundedRupiah: Int64 = 0
+        ) {
+            self.id = id
+            self.claim = claim
+            self.buyer = buyer
+            self.provider = provider
+            self.heldRupiah = heldRupiah
+            self.releasedRupiah = releasedRupiah
+            self.refundedRupiah = refundedRupiah
+        }
     }
 
     public private(set) var escrows: [String: Escrow] = [:]

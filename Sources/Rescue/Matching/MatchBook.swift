@@ -15,6 +15,8 @@ public struct MatchBook: Sendable, Equatable {
     }
 
     public private(set) var matches: [String: Match] = [:]
+    /// Offers currently offered to a candidate, so time-outs do not scan closed matches.
+    public private(set) var active: Set<String> = []
 
     public init() {}
 
@@ -30,7 +32,8 @@ public struct MatchBook: Sendable, Equatable {
             return .success([.declined(offer: offer, recipient: recipient)] + next(after: match, now: now, window: acceptWindowMicroseconds))
         case .tick(let now):
             var events = [MatchEvent]()
-            for match in matches.values.sorted(by: { $0.offer < $1.offer }) {
+            for offer in active.sorted() {
+                let match = matches[offer]!
                 guard let recipient = match.offeredTo, now >= match.expiresAt else { continue }
                 events.append(.expired(offer: match.offer, recipient: recipient))
                 events += next(after: match, now: now, window: acceptWindowMicroseconds)
@@ -50,15 +53,20 @@ public struct MatchBook: Sendable, Equatable {
         case .offered(let offer, let recipient, let candidates, let expiresAt):
             let position = candidates.firstIndex(of: recipient)!
             matches[offer] = Match(offer: offer, candidates: candidates, position: position, expiresAt: expiresAt)
+            active.insert(offer)
         case .declined(let offer, _), .expired(let offer, _):
             // Closed until (and unless) the next `offered` event reopens it at the next candidate.
             matches[offer]!.position = nil
+            active.remove(offer)
         }
     }
 
     /// A claim placed on the offer by the recipient being offered accepts the match.
     public mutating func claimPlaced(offer: String, claimant: String) {
-        if matches[offer]?.offeredTo == claimant { matches[offer]!.position = nil }
+        if matches[offer]?.offeredTo == claimant {
+            matches[offer]!.position = nil
+            active.remove(offer)
+        }
     }
 }
 

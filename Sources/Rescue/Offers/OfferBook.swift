@@ -24,6 +24,24 @@ public struct OfferBook: Sendable, Equatable {
         public var version: Int64
         public var remainingPortions: Int64
         public var remainingGrams: Int64
+        public init(
+            id: String, provider: String, category: String, grams: Int64, portions: Int64, latitude: Int64, longitude: Int64, temperature: Temperature, postedAt: Int64, expiresAt: Int64, priceRupiah: Int64, version: Int64, remainingPortions: Int64, remainingGrams: Int64
+        ) {
+            self.id = id
+            self.provider = provider
+            self.category = category
+            self.grams = grams
+            self.portions = portions
+            self.latitude = latitude
+            self.longitude = longitude
+            self.temperature = temperature
+            self.postedAt = postedAt
+            self.expiresAt = expiresAt
+            self.priceRupiah = priceRupiah
+            self.version = version
+            self.remainingPortions = remainingPortions
+            self.remainingGrams = remainingGrams
+        }
     }
 
     public struct Claim: Hashable, Sendable {
@@ -37,6 +55,18 @@ public struct OfferBook: Sendable, Equatable {
         public var pickupCodeDigest: String
         public var status: ClaimStatus
         public var isCancelled: Bool { status == .cancelled }
+        public init(
+            id: String, offer: String, claimant: String, portions: Int64, grams: Int64, priceRupiah: Int64, pickupCodeDigest: String, status: ClaimStatus
+        ) {
+            self.id = id
+            self.offer = offer
+            self.claimant = claimant
+            self.portions = portions
+            self.grams = grams
+            self.priceRupiah = priceRupiah
+            self.pickupCodeDigest = pickupCodeDigest
+            self.status = status
+        }
     }
 
     public enum ClaimStatus: Hashable, Sendable {
@@ -152,12 +182,15 @@ public struct OfferBook: Sendable, Equatable {
     /// Every broken invariant, described; empty when the state is sound.
     public func invariantViolations() -> [String] {
         var violations = [String]()
+        var live: [String: (portions: Int64, grams: Int64)] = [:]
+        for claim in claims.values where !claim.isCancelled {
+            live[claim.offer, default: (0, 0)].portions += claim.portions
+            live[claim.offer, default: (0, 0)].grams += claim.grams
+        }
         for offer in offers.values {
-            let live = claims.values.filter { $0.offer == offer.id && !$0.isCancelled }
-            let portions = live.reduce(0) { $0 + $1.portions }
-            let grams = live.reduce(0) { $0 + $1.grams }
-            if portions + offer.remainingPortions != offer.portions { violations.append("\(offer.id): claimed portions and remaining do not add up") }
-            if grams + offer.remainingGrams != offer.grams { violations.append("\(offer.id): claimed grams and remaining do not add up") }
+            let claimed = live[offer.id] ?? (0, 0)
+            if claimed.portions + offer.remainingPortions != offer.portions { violations.append("\(offer.id): claimed portions and remaining do not add up") }
+            if claimed.grams + offer.remainingGrams != offer.grams { violations.append("\(offer.id): claimed grams and remaining do not add up") }
             if offer.remainingPortions < 0 || offer.remainingGrams < 0 { violations.append("\(offer.id): claimed beyond what was offered") }
         }
         return violations
@@ -210,6 +243,20 @@ public struct Pickup: Hashable, Sendable {
     /// Picked up at or after the offer's expiry (grounds for a full refund in a dispute).
     public var afterExpiry: Bool
     public var at: Int64
+    /// The device-attested freshness score (0–100) at pickup, when one was scanned.
+    public var freshnessScore: Int64? = nil
+    public init(
+        claim: String, grams: Int64, portions: Int64, returnedGrams: Int64, returnedPortions: Int64, afterExpiry: Bool, at: Int64, freshnessScore: Int64? = nil
+    ) {
+        self.claim = claim
+        self.grams = grams
+        self.portions = portions
+        self.returnedGrams = returnedGrams
+        self.returnedPortions = returnedPortions
+        self.afterExpiry = afterExpiry
+        self.at = at
+        self.freshnessScore = freshnessScore
+    }
 }
 
 /// A delivery, which completes the rescue: written as `delivery.confirmed` then `rescue.completed`.
@@ -225,6 +272,21 @@ public struct Completion: Hashable, Sendable {
     public var lifecycleGramsCO2e: Int64
     public var downstreamGramsCO2e: Int64
     public var at: Int64
+    public init(
+        claim: String, offer: String, provider: String, claimant: String, category: String, gramsRescued: Int64, portionsServed: Int64, meals: Int64, lifecycleGramsCO2e: Int64, downstreamGramsCO2e: Int64, at: Int64
+    ) {
+        self.claim = claim
+        self.offer = offer
+        self.provider = provider
+        self.claimant = claimant
+        self.category = category
+        self.gramsRescued = gramsRescued
+        self.portionsServed = portionsServed
+        self.meals = meals
+        self.lifecycleGramsCO2e = lifecycleGramsCO2e
+        self.downstreamGramsCO2e = downstreamGramsCO2e
+        self.at = at
+    }
 }
 
 /// A provider's surplus as posted.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Ledger
+import Rescue
 
 struct BenchProof: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,4 +1,5 @@
 import Ledger
+import Rescue
 
 /// A seeded generator of a plausible day of rescue entries in Jakarta and Surabaya, for the demo
 /// and for filling ledgers in tests and benchmarks. It writes ledger entries directly; the
@@ -111,22 +112,6 @@ struct SyntheticDay {
             ])
         }
     }
-}
-
-/// A small, fast, seedable generator (Steele, Lea and Flood's SplitMix64) so demo days are reproducible.
-struct SplitMix64 {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func next(below bound: UInt64) -> UInt64 { bound == 0 ? 0 : next() % bound }
 }
 
 /// `prv-jkt-007`: role prefix, city, three-digit number.

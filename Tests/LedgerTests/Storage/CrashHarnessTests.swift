@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Testing
 @testable import Ledger
+import Rescue
 
 /// Kills a real writer process with SIGKILL at random moments and checks that every entry it saw
 /// acknowledged survives, with the content it wrote, and that the whole ledger verifies.
@@ -59,7 +60,7 @@ import Testing
         let rounds = Int(environment["PAHLAWAN_CRASH_ROUNDS"] ?? "") ?? 50
         let seed = UInt64(environment["PAHLAWAN_CRASH_SEED"] ?? "") ?? UInt64.random(in: 1...UInt64.max)
         print("crash harness: \(rounds) rounds, PAHLAWAN_CRASH_SEED=\(seed)")
-        var random = SeededRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         var directory = ""
         var acknowledgedTotal = 0
         var roundsWithAcknowledgements = 0
@@ -91,18 +92,5 @@ import Testing
         let report = LedgerVerifier.verify(
             directory: DataDirectory(directory), key: TestSupport.signingKey.verifier, checkSignatures: true)
         #expect(report.isValid, "\(String(describing: report.failure))")
-    }
-}
-
-/// SplitMix64, so a failing kill schedule can be replayed from its seed.
-struct SeededRandom {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,0 +1,219 @@
+import Compliance
+import Foundation
+import Ledger
+import Rescue
+
+/// The application's one command loop: every command runs through the rescue engines and its
+/// events are appended to the ledger, in one order. Under one lock a command is decided against
+/// the current state, its entries are queued on the ledger (which group-commits them with
+/// everyone else's), and its events are applied; the caller is answered once the entries are
+/// durable. Because queueing and applying happen under the same lock, the ledger's order is the
+/// order the state saw, and a replay of the ledger rebuilds exactly this state.
+///
+/// State a caller reads (`read`) may include the effects of commands whose entries are not yet
+/// durable; nobody has been told they succeeded until they are. A storage failure stops the
+/// loop (`loopStopped`): the ledger refuses appends until reopened, and reopening replays it.
+public final class CommandLoop: @unchecked Sendable {
+    /// The actor of entries the loop writes on its own (time-outs, settlements, activations).
+    public static let systemActor = "system"
+
+    public let ledger: Ledger
+    public let policies: PolicySet
+    private let clock: @Sendable () -> Int64
+    private let pickupKey: [UInt8]
+    private let lock = NSLock()
+    private var world: RescueWorld
+    private var nextSeq: UInt64
+    private var lastTime: Int64
+    private var failure: LedgerError?
+
+    /// Replays `ledger` into the engines, then activates `policies` if they are not the ones in
+    /// force (a `policy.activated` entry). `pickupKey` keys the pickup-code digests.
+    public init(
+        ledger: Ledger, policies: PolicySet, pickupKey: [UInt8], clock: @escaping @Sendable () -> Int64 = Ledger.wallClockMicroseconds
+    ) throws(CoreError) {
+        self.ledger = ledger
+        self.policies = policies
+        self.clock = clock
+        self.pickupKey = pickupKey
+        let replayed = try Self.replay(ledger)
+        world = replayed.world
+        nextSeq = replayed.size
+        lastTime = max(ledger.lastEntryTime, world.time)
+        if world.activePolicy != policies.hash.hex {
+            let activation = RescueEvent.policyActivated(policy: policies.hash.hex, files: policies.fileHashes)
+            do throws(CommandError) {
+                _ = try executeAndWait(events: [activation], actor: Self.systemActor)
+            } catch {
+                throw CoreError.activation(error)
+            }
+        }
+    }
+
+    /// Rebuilds the engines' state from every entry of `ledger`.
+    public static func replay(_ ledger: Ledger) throws(CoreError) -> (world: RescueWorld, size: UInt64) {
+        var world = RescueWorld()
+        let size = ledger.size
+        var seq: UInt64 = 0
+        do throws(LedgerError) {
+            try ledger.forEachEntry(from: 0, to: size) { (entry: SignedEntry) throws(LedgerError) in
+                do throws(CodecError) {
+                    if let event = try EntryCodec.event(of: entry.body) { world.apply(event, seq: entry.seq, time: entry.body.time) }
+                } catch {
+                    throw LedgerError(.badEntry, error.description)
+                }
+                seq = entry.seq + 1
+            }
+        } catch {
+            throw CoreError.replay(seq: seq, error)
+        }
+        return (world, size)
+    }
+
+    // MARK: Commands
+
+    /// Runs `command` for `actor` and returns once its entries are durable.
+    @discardableResult
+    public func execute(_ command: RescueCommand, actor: String) async throws(CommandError) -> [SignedEntry] {
+        let result: Result<[SignedEntry], CommandError> = await withCheckedContinuation { continuation in
+            do throws(CommandError) {
+                try submit(command, actor: actor) { continuation.resume(returning: $0.mapError(CommandError.ledger)) }
+            } catch {
+                continuation.resume(returning: .failure(error))
+            }
+        }
+        return try result.get()
+    }
+
+    /// Runs `command` for `actor`, blocking until its entries are durable (command-line tools,
+    /// the simulator and tests; async code uses `execute`).
+    @discardableResult
+    public func executeAndWait(_ command: RescueCommand, actor: String) throws(CommandError) -> [SignedEntry] {
+        try wait { completion throws(CommandError) in try submit(command, actor: actor, completion: completion) }
+    }
+
+    /// Lets time pass: match time-outs, dispute deadlines, escrow releases and carbon counts due now.
+    @discardableResult
+    public func tick() throws(CommandError) -> [SignedEntry] { try executeAndWait(.tick, actor: Self.systemActor) }
+
+    /// Reads the current state under the loop's lock.
+    public func read<T>(_ body: (RescueWorld) throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(world)
+    }
+
+    /// A fresh single-use pickup code for a claim: 8 characters from an alphabet without 0/O
+    /// and 1/I, 40 bits of randomness. Only its digest is recorded.
+    public static func newPickupCode() -> String {
+        let alphabet = Array("23456789ABCDEFGHJKLMNPQRSTUVWXYZ")
+        return String(Sodium.randomBytes(8).map { alphabet[Int($0 & 31)] })
+    }
+
+    /// The digest recorded for a claim's pickup code: HMAC-SHA-256 under the data directory's
+    /// pickup key, so the ledger (which auditors read) does not let anyone guess short codes.
+    public func pickupCodeDigest(claim: String, code: String) -> String {
+        Hex.encode(Sodium.hmacSHA256(key: pickupKey, message: Array(claim.utf8) + [0] + Array(code.uppercased().utf8)))
+    }
+
+    private func submit(
+        _ command: RescueCommand, actor: String, completion: @escaping @Sendable (Result<[SignedEntry], LedgerError>) -> Void
+    ) throws(CommandError) {
+        lock.lock()
+        defer { lock.unlock() }
+        if let failure { throw .loopStopped(failure) }
+        let now = max(clock(), lastTime)
+        let events: [RescueEvent]
+        switch world.decide(command, actor: actor, now: now, policy: policies.rescue) {
+        case .success(let decided): events = decided
+        case .failure(let rejection): throw .rejected(rejection)
+        }
+        try enqueueAndApply(events, actor: actor, now: now, completion: completion)
+    }
+
+    /// Writes events that need no deciding (the policy activation).
+    private func executeAndWait(events: [RescueEvent], actor: String) throws(CommandError) -> [SignedEntry] {
+        try wait { completion throws(CommandError) in
+            lock.lock()
+            defer { lock.unlock() }
+            try enqueueAndApply(events, actor: actor, now: max(clock(), lastTime), completion: completion)
+        }
+    }
+
+    /// Under the lock: queue the entries, then apply the events at the seqs they will get.
+    private func enqueueAndApply(
+        _ events: [RescueEvent], actor: String, now: Int64, completion: @escaping @Sendable (Result<[SignedEntry], LedgerError>) -> Void
+    ) throws(CommandError) {
+        if events.isEmpty {
+            completion(.success([]))
+            return
+        }
+        let drafts = events.map { EntryDraft(time: now, kind: $0.kind, actor: actor, payload: EntryCodec.payload(of: $0), policy: policies.hash) }
+        let first = nextSeq
+        do throws(LedgerError) {
+            try ledger.enqueue(drafts) { [weak self] result in
+                if case .failure(let error) = result, error.code != .pushback { self?.stop(error) }
+                completion(result)
+            }
+        } catch {
+            throw .ledger(error)
+        }
+        nextSeq += UInt64(drafts.count)
+        lastTime = now
+        for (offset, event) in events.enumerated() { world.apply(event, seq: first + UInt64(offset), time: now) }
+    }
+
+    /// A write the state already reflects failed: nothing more may be accepted until the ledger
+    /// is reopened and replayed.
+    private func stop(_ error: LedgerError) {
+        lock.lock()
+        defer { lock.unlock() }
+        if failure == nil { failure = error }
+    }
+
+    private func wait(
+        _ start: (@escaping @Sendable (Result<[SignedEntry], LedgerError>) -> Void) throws(CommandError) -> Void
+    ) throws(CommandError) -> [SignedEntry] {
+        final class Box: @unchecked Sendable { var result: Result<[SignedEntry], LedgerError>? }
+        let box = Box()
+        let done = DispatchSemaphore(value: 0)
+        try start { result in
+            box.result = result
+            done.signal()
+        }
+        done.wait()
+        return try box.result!.mapError(CommandError.ledger).get()
+    }
+}
+
+/// Why a command did not take effect.
+public enum CommandError: Error, CustomStringConvertible, Equatable {
+    /// The engines refused it; nothing was written.
+    case rejected(RescueRejection)
+    /// The ledger refused or failed the write (`pushback`: nothing was written, retry later).
+    case ledger(LedgerError)
+    /// An earlier write failed; the loop accepts nothing until the ledger is reopened.
+    case loopStopped(LedgerError)
+
+    public var description: String {
+        switch self {
+        case .rejected(let rejection): "rejected: \(rejection.name)"
+        case .ledger(let error): "ledger: \(error)"
+        case .loopStopped(let error): "the command loop stopped after a failed write (\(error)); reopen the ledger"
+        }
+    }
+}
+
+/// Why the loop could not start.
+public enum CoreError: Error, CustomStringConvertible {
+    /// An entry could not be read or decoded while replaying.
+    case replay(seq: UInt64, LedgerError)
+    case activation(CommandError)
+
+    public var description: String {
+        switch self {
+        case .replay(let seq, let error): "replaying the ledger failed at seq \(seq): \(error)"
+        case .activation(let error): "activating the policies failed: \(error)"
+        }
+    }
+}

@@ -1,0 +1,294 @@
+import Ledger
+import Rescue
+
+/// Rescue events to ledger payloads and back (`ledger/FORMAT.md` §7). Each event is one entry;
+/// the entry's `time` carries the event's time, so payloads do not repeat it (except
+/// `postedAt` and the deadlines, which are facts of their own). Optional fields are left out
+/// rather than written as null.
+public enum EntryCodec {
+    /// The payload of `event` (its kind is `event.kind`).
+    public static func payload(of event: RescueEvent) -> [String: JSONValue] {
+        switch event {
+        case .registered(let p):
+            var payload: [String: JSONValue] = ["participant": .string(p.id), "role": .string(p.role.rawValue), "region": .string(p.region)]
+            payload["company"] = p.company.map(JSONValue.string)
+            payload["latitude"] = p.latitude.map(JSONValue.integer)
+            payload["longitude"] = p.longitude.map(JSONValue.integer)
+            payload["registrationNumber"] = p.registrationNumber.map(JSONValue.string)
+            payload["capacityPortions"] = p.capacityPortions.map(JSONValue.integer)
+            if !p.acceptedCategories.isEmpty { payload["acceptedCategories"] = .array(p.acceptedCategories.sorted().map(JSONValue.string)) }
+            payload["serviceRadiusMetres"] = p.serviceRadiusMetres.map(JSONValue.integer)
+            payload["headcountServed"] = p.headcountServed.map(JSONValue.integer)
+            return payload
+        case .posted(let o):
+            return [
+                "offer": .string(o.id), "provider": .string(o.provider), "category": .string(o.category), "grams": .integer(o.grams),
+                "portions": .integer(o.portions), "latitude": .integer(o.latitude), "longitude": .integer(o.longitude),
+                "temperature": .string(o.temperature.rawValue), "postedAt": .integer(o.postedAt), "expiresAt": .integer(o.expiresAt),
+                "priceRupiah": .integer(o.priceRupiah), "version": .integer(o.version),
+            ]
+        case .matchOffered(let offer, let recipient, let candidates, let expiresAt):
+            return ["offer": .string(offer), "recipient": .string(recipient), "candidates": .array(candidates.map(JSONValue.string)), "expiresAt": .integer(expiresAt)]
+        case .matchDeclined(let offer, let recipient), .matchExpired(let offer, let recipient):
+            return ["offer": .string(offer), "recipient": .string(recipient)]
+        case .claimPlaced(let c):
+            return [
+                "claim": .string(c.id), "offer": .string(c.offer), "claimant": .string(c.claimant), "portions": .integer(c.portions),
+                "grams": .integer(c.grams), "priceRupiah": .integer(c.priceRupiah), "pickupCodeDigest": .string(c.pickupCodeDigest),
+            ]
+        case .claimCancelled(let claim):
+            return ["claim": .string(claim)]
+        case .escrowHeld(let e):
+            return ["escrow": .string(e.id), "claim": .string(e.claim), "buyer": .string(e.buyer), "provider": .string(e.provider), "rupiah": .integer(e.heldRupiah)]
+        case .escrowReleased(let escrow, let rupiah):
+            return ["escrow": .string(escrow), "rupiah": .integer(rupiah)]
+        case .escrowRefunded(let escrow, let rupiah, let rule):
+            return ["escrow": .string(escrow), "rupiah": .integer(rupiah), "rule": .string(rule)]
+        case .pickedUp(let p):
+            var payload: [String: JSONValue] = [
+                "claim": .string(p.claim), "grams": .integer(p.grams), "portions": .integer(p.portions),
+                "returnedGrams": .integer(p.returnedGrams), "returnedPortions": .integer(p.returnedPortions), "afterExpiry": .bool(p.afterExpiry),
+            ]
+            payload["freshnessScore"] = p.freshnessScore.map(JSONValue.integer)
+            return payload
+        case .deliveryConfirmed(let claim, let served):
+            return ["claim": .string(claim), "portionsServed": .integer(served)]
+        case .rescueCompleted(let c):
+            return [
+                "claim": .string(c.claim), "offer": .string(c.offer), "provider": .string(c.provider), "claimant": .string(c.claimant),
+                "category": .string(c.category), "gramsRescued": .integer(c.gramsRescued), "portionsServed": .integer(c.portionsServed),
+                "meals": .integer(c.meals), "lifecycleGramsCO2e": .integer(c.lifecycleGramsCO2e), "downstreamGramsCO2e": .integer(c.downstreamGramsCO2e),
+            ]
+        case .disputeOpened(let d):
+            return [
+                "dispute": .string(d.id), "claim": .string(d.claim), "claimant": .string(d.claimant), "reason": .string(d.reason.rawValue),
+                "evidence": .array(d.evidence.map(JSONValue.string)), "decideBy": .integer(d.decideBy ?? d.openedAt), "heldRupiah": .integer(d.heldRupiah),
+            ]
+        case .disputeResolved(let id, let r):
+            return ["dispute": .string(id), "outcome": .string(outcomeName(r.outcome)), "refundRupiah": .integer(r.refundRupiah), "rule": .string(r.rule)]
+        case .carbonMinted(let m):
+            var payload: [String: JSONValue] = [
+                "company": .string(m.company), "vintage": .integer(Int64(m.vintage)), "rescue": .integer(Int64(m.rescue)),
+                "gramsCO2e": .integer(m.gramsCO2e), "basedOn": .array(m.basedOn.map { .integer(Int64($0)) }),
+                "carriedGrams": .integer(m.carriedGrams), "basis": .string(m.basis.rawValue),
+            ]
+            payload["range"] = m.range.map(rangeValue)
+            payload["buffer"] = m.buffer.map(rangeValue)
+            return payload
+        case .carbonTransferred(let from, let to, let range):
+            return ["from": .string(from), "to": .string(to), "range": rangeValue(range)]
+        case .carbonRetired(let owner, let range, let beneficiary, let reason):
+            return ["owner": .string(owner), "range": rangeValue(range), "beneficiary": .string(beneficiary), "reason": .string(reason)]
+        case .carbonCancelled(let owner, let range, let reason):
+            return ["owner": .string(owner), "range": rangeValue(range), "reason": .string(reason)]
+        case .policyActivated(let policy, let files):
+            return ["policy": .string(policy), "files": .object(files.mapValues(JSONValue.string))]
+        }
+    }
+
+    /// The event an entry records, nil for kinds outside the rescue domain (key rotation,
+    /// erasure, access records…). A domain entry whose payload breaks the contract is an error
+    /// naming its seq, kind and field.
+    public static func event(of body: EntryBody) throws(CodecError) -> RescueEvent? {
+        let p = PayloadReader(body: body)
+        switch body.kind {
+        case "participant.registered":
+            guard let role = ParticipantRegistry.Role(rawValue: try p.string("role")) else { throw p.error("role", "is not a participant role") }
+            return .registered(ParticipantRegistry.Participant(
+                id: try p.string("participant"), role: role, company: try p.optionalString("company"), region: try p.string("region"),
+                latitude: try p.optionalInteger("latitude"), longitude: try p.optionalInteger("longitude"),
+                registrationNumber: try p.optionalString("registrationNumber"), capacityPortions: try p.optionalInteger("capacityPortions"),
+                acceptedCategories: Set(try p.optionalStrings("acceptedCategories") ?? []),
+                serviceRadiusMetres: try p.optionalInteger("serviceRadiusMetres"), headcountServed: try p.optionalInteger("headcountServed")))
+        case "surplus.posted":
+            guard let temperature = OfferBook.Temperature(rawValue: try p.string("temperature")) else {
+                throw p.error("temperature", "is not ambient, chilled, frozen or hot")
+            }
+            let grams = try p.integer("grams")
+            let portions = try p.integer("portions")
+            return .posted(OfferBook.Offer(
+                id: try p.string("offer"), provider: try p.string("provider"), category: try p.string("category"), grams: grams,
+                portions: portions, latitude: try p.integer("latitude"), longitude: try p.integer("longitude"), temperature: temperature,
+                postedAt: try p.integer("postedAt"), expiresAt: try p.integer("expiresAt"), priceRupiah: try p.integer("priceRupiah"),
+                version: try p.integer("version"), remainingPortions: portions, remainingGrams: grams))
+        case "match.offered":
+            return .matchOffered(
+                offer: try p.string("offer"), recipient: try p.string("recipient"), candidates: try p.strings("candidates"),
+                expiresAt: try p.integer("expiresAt"))
+        case "match.declined":
+            return .matchDeclined(offer: try p.string("offer"), recipient: try p.string("recipient"))
+        case "match.expired":
+            return .matchExpired(offer: try p.string("offer"), recipient: try p.string("recipient"))
+        case "claim.placed":
+            return .claimPlaced(OfferBook.Claim(
+                id: try p.string("claim"), offer: try p.string("offer"), claimant: try p.string("claimant"), portions: try p.integer("portions"),
+                grams: try p.integer("grams"), priceRupiah: try p.integer("priceRupiah"), pickupCodeDigest: try p.string("pickupCodeDigest"),
+                status: .placed))
+        case "claim.cancelled":
+            return .claimCancelled(claim: try p.string("claim"))
+        case "escrow.held":
+            return .escrowHeld(EscrowBook.Escrow(
+                id: try p.string("escrow"), claim: try p.string("claim"), buyer: try p.string("buyer"), provider: try p.string("provider"),
+                heldRupiah: try p.integer("rupiah")))
+        case "escrow.released":
+            return .escrowReleased(escrow: try p.string("escrow"), rupiah: try p.integer("rupiah"))
+        case "escrow.refunded":
+            return .escrowRefunded(escrow: try p.string("escrow"), rupiah: try p.integer("rupiah"), rule: try p.string("rule"))
+        case "pickup.confirmed":
+            return .pickedUp(Pickup(
+                claim: try p.string("claim"), grams: try p.integer("grams"), portions: try p.integer("portions"),
+                returnedGrams: try p.integer("returnedGrams"), returnedPortions: try p.integer("returnedPortions"),
+                afterExpiry: try p.bool("afterExpiry"), at: body.time, freshnessScore: try p.optionalInteger("freshnessScore")))
+        case "delivery.confirmed":
+            return .deliveryConfirmed(claim: try p.string("claim"), portionsServed: try p.integer("portionsServed"))
+        case "rescue.completed":
+            return .rescueCompleted(Completion(
+                claim: try p.string("claim"), offer: try p.string("offer"), provider: try p.string("provider"), claimant: try p.string("claimant"),
+                category: try p.string("category"), gramsRescued: try p.integer("gramsRescued"), portionsServed: try p.integer("portionsServed"),
+                meals: try p.integer("meals"), lifecycleGramsCO2e: try p.integer("lifecycleGramsCO2e"),
+                downstreamGramsCO2e: try p.integer("downstreamGramsCO2e"), at: body.time))
+        case "dispute.opened":
+            guard let reason = DisputeBook.Reason(rawValue: try p.string("reason")) else { throw p.error("reason", "is not a dispute reason") }
+            return .disputeOpened(DisputeBook.Dispute(
+                id: try p.string("dispute"), claim: try p.string("claim"), claimant: try p.string("claimant"), reason: reason,
+                evidence: try p.strings("evidence"), openedAt: body.time, decideBy: try p.integer("decideBy"),
+                heldRupiah: try p.integer("heldRupiah"), resolution: nil))
+        case "dispute.resolved":
+            let refund = try p.integer("refundRupiah")
+            let outcome: DisputeBook.Outcome
+            switch try p.string("outcome") {
+            case "fullRefund": outcome = .fullRefund
+            case "partialRefund": outcome = .partialRefund(rupiah: refund)
+            case "noRefund": outcome = .noRefund
+            case "noRefundRelist": outcome = .noRefundRelist
+            default: throw p.error("outcome", "is not a dispute outcome")
+            }
+            return .disputeResolved(dispute: try p.string("dispute"), DisputeBook.Resolution(outcome: outcome, refundRupiah: refund, rule: try p.string("rule")))
+        case "carbon.minted":
+            guard let basis = CarbonPolicy.Basis(rawValue: try p.string("basis")) else { throw p.error("basis", "is not lifecycle or downstream") }
+            return .carbonMinted(Minted(
+                company: try p.string("company"), vintage: Int(try p.integer("vintage")), range: try p.optionalRange("range"),
+                buffer: try p.optionalRange("buffer"), rescue: try p.seq("rescue"), basedOn: try p.seqs("basedOn"),
+                gramsCO2e: try p.integer("gramsCO2e"), carriedGrams: try p.integer("carriedGrams"), basis: basis))
+        case "carbon.transferred":
+            return .carbonTransferred(from: try p.string("from"), to: try p.string("to"), range: try p.range("range"))
+        case "carbon.retired":
+            return .carbonRetired(owner: try p.string("owner"), range: try p.range("range"), beneficiary: try p.string("beneficiary"), reason: try p.string("reason"))
+        case "carbon.cancelled":
+            return .carbonCancelled(owner: try p.string("owner"), range: try p.range("range"), reason: try p.string("reason"))
+        case "policy.activated":
+            guard let files = body.payload["files"]?.objectValue else { throw p.error("files", "must be an object of file hashes") }
+            var hashes: [String: String] = [:]
+            for (name, value) in files {
+                guard let hash = value.stringValue else { throw p.error("files", "must map file names to hashes") }
+                hashes[name] = hash
+            }
+            return .policyActivated(policy: try p.string("policy"), files: hashes)
+        default:
+            return nil
+        }
+    }
+
+    static func outcomeName(_ outcome: DisputeBook.Outcome) -> String {
+        switch outcome {
+        case .fullRefund: "fullRefund"
+        case .partialRefund: "partialRefund"
+        case .noRefund: "noRefund"
+        case .noRefundRelist: "noRefundRelist"
+        }
+    }
+
+    static func rangeValue(_ range: SerialRange) -> JSONValue {
+        ["vintage": .integer(Int64(range.vintage)), "first": .integer(range.first), "last": .integer(range.last), "serials": .string(range.description)]
+    }
+}
+
+/// A domain entry whose payload breaks the contract.
+public struct CodecError: Error, CustomStringConvertible, Equatable {
+    public let seq: UInt64
+    public let kind: String
+    public let field: String
+    public let reason: String
+
+    public var description: String { "seq \(seq) (\(kind)): \(field): \(reason)" }
+}
+
+/// Typed, located reads of one entry's payload.
+struct PayloadReader {
+    let body: EntryBody
+
+    func error(_ field: String, _ reason: String) -> CodecError { CodecError(seq: body.seq, kind: body.kind, field: field, reason: reason) }
+
+    func string(_ field: String) throws(CodecError) -> String {
+        guard let value = body.payload[field]?.stringValue else { throw error(field, "must be a string") }
+        return value
+    }
+
+    func optionalString(_ field: String) throws(CodecError) -> String? {
+        guard let value = body.payload[field] else { return nil }
+        guard let text = value.stringValue else { throw error(field, "must be a string") }
+        return text
+    }
+
+    func integer(_ field: String) throws(CodecError) -> Int64 {
+        guard let value = body.payload[field]?.integerValue else { throw error(field, "must be an integer") }
+        return value
+    }
+
+    func optionalInteger(_ field: String) throws(CodecError) -> Int64? {
+        guard let value = body.payload[field] else { return nil }
+        guard let number = value.integerValue else { throw error(field, "must be an integer") }
+        return number
+    }
+
+    func bool(_ field: String) throws(CodecError) -> Bool {
+        guard let value = body.payload[field]?.boolValue else { throw error(field, "must be true or false") }
+        return value
+    }
+
+    func seq(_ field: String) throws(CodecError) -> UInt64 {
+        let value = try integer(field)
+        guard value >= 0 else { throw error(field, "must be a seq (not negative)") }
+        return UInt64(value)
+    }
+
+    func strings(_ field: String) throws(CodecError) -> [String] {
+        guard let values = try optionalStrings(field) else { throw error(field, "must be an array of strings") }
+        return values
+    }
+
+    func optionalStrings(_ field: String) throws(CodecError) -> [String]? {
+        guard let value = body.payload[field] else { return nil }
+        guard let array = value.arrayValue else { throw error(field, "must be an array of strings") }
+        var strings = [String]()
+        strings.reserveCapacity(array.count)
+        for item in array {
+            guard let text = item.stringValue else { throw error(field, "must be an array of strings") }
+            strings.append(text)
+        }
+        return strings
+    }
+
+    func seqs(_ field: String) throws(CodecError) -> [UInt64] {
+        guard let array = body.payload[field]?.arrayValue else { throw error(field, "must be an array of seqs") }
+        var seqs = [UInt64]()
+        for item in array {
+            guard let value = item.integerValue, value >= 0 else { throw error(field, "must be an array of seqs") }
+            seqs.append(UInt64(value))
+        }
+        return seqs
+    }
+
+    func range(_ field: String) throws(CodecError) -> SerialRange {
+        guard let range = try optionalRange(field) else { throw error(field, "must be a serial range") }
+        return range
+    }
+
+    func optionalRange(_ field: String) throws(CodecError) -> SerialRange? {
+        guard let value = body.payload[field] else { return nil }
+        guard let vintage = value["vintage"]?.integerValue, let first = value["first"]?.integerValue, let last = value["last"]?.integerValue,
+            let range = SerialRange(vintage: Int(vintage), first: first, last: last)
+        else { throw error(field, "must be a serial range {vintage, first, last} with 1 ≤ first ≤ last") }
+        return range
+    }
+}

@@ -1,0 +1,311 @@
+/// A deterministic, seeded simulation of rescue traffic in Jakarta and Surabaya: providers post
+/// surplus (more in the evening surge), matched NGOs accept or decline, open offers are claimed
+/// by NGOs and buyers (sometimes with a stale version or too many portions), pickups happen or
+/// do not (no-shows, partial pickups, late pickups, low freshness scores), deliveries complete
+/// rescues, some are disputed and decided, and companies trade and retire their tokens. After the
+/// busy days it lets every window and deadline pass so every rescue settles.
+///
+/// It only proposes commands (`next(world:)`): the caller runs them against a `RescueWorld`
+/// directly or through the command loop and its ledger. The same seed gives the same commands
+/// against the same world.
+public struct CitySimulator: Sendable {
+    /// One proposed command.
+    public struct Step: Sendable {
+        public var command: RescueCommand
+        public var actor: String
+        public var now: Int64
+    }
+
+    public static let operatorActor = "operator"
+
+    public let seed: UInt64
+    private var random: SplitMix64
+    private let digest: @Sendable (_ claim: String, _ code: String) -> String
+    private let busyEnd: Int64
+    private let settleAt: Int64
+    private let stepMicroseconds: Int64
+    private(set) public var now: Int64
+    private var lastTick: Int64
+    private var settled = false
+    private var settlingTrades = 0
+    private var setup: [Step] = []
+
+    private var providers: [String] = []
+    private var recipients: [String] = []
+    private var buyers: [String] = []
+    private var companies: [String] = []
+    private var offers: [String] = []
+    private var placed: [String] = []
+    private var pickedUp: [String] = []
+    private var delivered: [String] = []
+    private var disputes: [String] = []
+    private var codes: [String: String] = [:]
+    private var counter = 0
+
+    private static let categories = ["bakery", "dairy", "mixedMeals", "poultry", "produce", "rice"]
+    private static let cities: [(code: String, region: String, latitude: Int64, longitude: Int64)] = [
+        ("jkt", "ID-JK", -6_208_800, 106_845_600), ("sby", "ID-JI", -7_257_500, 112_752_100),
+    ]
+
+    /// `start` is the first instant (µs); `days` of traffic with about `commandsPerDay` commands
+    /// each. `digest` turns a claim's pickup code into the digest the engines compare (the
+    /// command loop's keyed digest, or anything deterministic for a pure run).
+    public init(
+        seed: UInt64, start: Int64, days: Int = 2, commandsPerDay: Int = 2_000, companies companyCount: Int = 12,
+        recipients recipientCount: Int = 40, buyers buyerCount: Int = 6,
+        digest: @escaping @Sendable (_ claim: String, _ code: String) -> String
+    ) {
+        self.seed = seed
+        random = SplitMix64(seed: seed)
+        self.digest = digest
+        now = start
+        lastTick = start
+        let day: Int64 = 86_400_000_000
+        busyEnd = start + Int64(days) * day
+        settleAt = busyEnd + 4 * day
+        stepMicroseconds = max(1, day / Int64(max(1, commandsPerDay)))
+        for number in 0..<companyCount {
+            let city = Self.cities[number % 2]
+            let company = "cmp-\(city.code)-\(number)"
+            companies.append(company)
+            setup.append(Step(command: .register(.init(id: company, role: .company, region: city.region)), actor: Self.operatorActor, now: start))
+            for site in 0..<2 {
+                let id = "site-\(city.code)-\(number)-\(site)"
+                providers.append(id)
+                let (latitude, longitude) = place(near: city)
+                setup.append(Step(
+                    command: .register(.init(id: id, role: .site, company: company, region: city.region, latitude: latitude, longitude: longitude)),
+                    actor: Self.operatorActor, now: start))
+            }
+        }
+        for number in 0..<recipientCount {
+            let city = Self.cities[number % 2]
+            let id = "ngo-\(city.code)-\(number)"
+            recipients.append(id)
+            let (latitude, longitude) = place(near: city)
+            let categories = Set(Self.categories.filter { _ in random.chance(percent: 80) } + ["mixedMeals"])
+            setup.append(Step(
+                command: .register(.init(
+                    id: id, role: .recipient, region: city.region, latitude: latitude, longitude: longitude,
+                    registrationNumber: "AHU-\(10_000 + number)", capacityPortions: 20 + random.int(below: 200), acceptedCategories: categories,
+                    serviceRadiusMetres: 5_000 + random.int(below: 20_000), headcountServed: 30 + random.int(below: 400))),
+                actor: Self.operatorActor, now: start))
+        }
+        for number in 0..<buyerCount {
+            let city = Self.cities[number % 2]
+            let id = "buyer-\(city.code)-\(number)"
+            buyers.append(id)
+            setup.append(Step(command: .register(.init(id: id, role: .buyer, region: city.region)), actor: Self.operatorActor, now: start))
+        }
+        setup.reverse()
+    }
+
+    private mutating func place(near city: (code: String, region: String, latitude: Int64, longitude: Int64)) -> (Int64, Int64) {
+        (city.latitude + random.int(below: 240_000) - 120_000, city.longitude + random.int(below: 240_000) - 120_000)
+    }
+
+    private mutating func pick<T>(_ items: [T]) -> T { items[Int(random.next(below: UInt64(items.count)))] }
+
+    private mutating func nextID(_ prefix: String) -> String {
+        counter += 1
+        return "\(prefix)-\(counter)"
+    }
+
+    /// The next command, or nil when the simulation is over.
+    public mutating func next(world: RescueWorld) -> Step? {
+        if let step = setup.popLast() { return step }
+        if now >= busyEnd {
+            guard !settled else { return nil }
+            // Let every dispute window and decision deadline pass, then settle everything.
+            if now < settleAt {
+                now = settleAt
+                return Step(command: .tick, actor: "system", now: now)
+            }
+            if settlingTrades < 60, let trade = carbonTrade(world: world) {
+                settlingTrades += 1
+                return trade
+            }
+            settled = true
+            return Step(command: .tick, actor: "system", now: now)
+        }
+        now += 1 + random.int(below: 2 * stepMicroseconds / surgeFactor())
+        if now - lastTick >= 60_000_000 {
+            lastTick = now
+            return Step(command: .tick, actor: "system", now: now)
+        }
+        for _ in 0..<8 {
+            if let step = propose(world: world) { return step }
+        }
+        return post()
+    }
+
+    /// Evening (17–21 WIB) traffic is three times the rest of the day's.
+    private func surgeFactor() -> Int64 {
+        let hour = ((now + 7 * 3_600_000_000) / 3_600_000_000) % 24
+        return (17...21).contains(hour) ? 3 : 1
+    }
+
+    private mutating func propose(world: RescueWorld) -> Step? {
+        switch random.int(below: 100) {
+        case 0..<16: return post()
+        case 16..<36: return respondToMatch(world: world)
+        case 36..<54: return claim(world: world)
+        case 54..<72: return pickup(world: world)
+        case 72..<86: return deliver(world: world)
+        case 86..<92: return dispute(world: world)
+        case 92..<95: return decide(world: world)
+        case 95..<97: return cancel(world: world)
+        default: return carbonTrade(world: world)
+        }
+    }
+
+    private mutating func post() -> Step {
+        let provider = pick(providers)
+        let grams = 2_000 + random.int(below: 38_000)
+        let paid = random.chance(percent: 20)
+        let temperature = pick(OfferBook.Temperature.allCases)
+        let id = nextID("off")
+        offers.append(id)
+        if offers.count > 300 { offers.removeFirst(100) }
+        let city = Self.cities[provider.contains("jkt") ? 0 : 1]
+        let (latitude, longitude) = place(near: city)
+        return Step(
+            command: .post(OfferPost(
+                id: id, provider: provider, category: pick(Self.categories), grams: grams, portions: max(1, grams / 400), latitude: latitude,
+                longitude: longitude, temperature: temperature, expiresAt: now + 3_600_000_000 + random.int(below: 5 * 3_600_000_000),
+                priceRupiah: paid ? 5_000 * (3 + random.int(below: 30)) : 0, now: now)),
+            actor: provider, now: now)
+    }
+
+    private mutating func respondToMatch(world: RescueWorld) -> Step? {
+        // Sorted: a Set's order differs from process to process, and runs must repeat.
+        let active = world.matches.active.sorted()
+        guard !active.isEmpty else { return nil }
+        let offerID = pick(active)
+        guard let recipient = world.matches.matches[offerID]?.offeredTo, let offer = world.offers.offers[offerID] else { return nil }
+        if random.chance(percent: 20) { return Step(command: .declineMatch(offer: offerID), actor: recipient, now: now) }
+        return claimStep(offer: offer, claimant: recipient, portions: offer.remainingPortions, version: offer.version)
+    }
+
+    private mutating func claim(world: RescueWorld) -> Step? {
+        guard !offers.isEmpty, let offer = world.offers.offers[recentOffer()], offer.remainingPortions > 0 else { return nil }
+        let claimant = offer.priceRupiah > 0 ? pick(buyers) : pick(recipients)
+        let stale = random.chance(percent: 12) && offer.version > 1
+        let portions =
+            offer.priceRupiah > 0 ? offer.portions : random.chance(percent: 5) ? offer.remainingPortions + 1 : 1 + random.int(below: offer.remainingPortions)
+        return claimStep(offer: offer, claimant: claimant, portions: portions, version: stale ? offer.version - 1 : offer.version)
+    }
+
+    /// Mostly one of the last few dozen offers: claimants look at what is fresh.
+    private mutating func recentOffer() -> String {
+        offers[offers.count - 1 - Int(random.next(below: UInt64(min(offers.count, 30))))]
+    }
+
+    private mutating func claimStep(offer: OfferBook.Offer, claimant: String, portions: Int64, version: Int64) -> Step {
+        let id = nextID("clm")
+        let code = "K\(random.next(below: 1_000_000_000))"
+        codes[id] = code
+        placed.append(id)
+        return Step(
+            command: .claim(id: id, offer: offer.id, seenVersion: version, portions: portions, pickupCodeDigest: digest(id, code)),
+            actor: claimant, now: now)
+    }
+
+    private mutating func pickup(world: RescueWorld) -> Step? {
+        guard let (index, claim) = Self.live(&placed, random: &random, world: world, status: .placed) else { return nil }
+        let offer = world.offers.offers[claim.offer]!
+        switch random.int(below: 100) {
+        case 0..<8:
+            // Nobody came: the provider or the claimant reports the no-show instead.
+            placed.remove(at: index)
+            let byProvider = random.chance(percent: 50)
+            return Step(
+                command: .openDispute(
+                    id: nextID("dsp"), claim: claim.id, reason: byProvider ? .claimantNoShow : .providerNoShow, evidence: ["photo:\(claim.id)"]),
+                actor: byProvider ? offer.provider : claim.claimant, now: now)
+        case 8..<12:
+            return Step(
+                command: .confirmPickup(claim: claim.id, pickupCodeDigest: digest(claim.id, "WRONG"), grams: claim.grams, freshnessScore: nil),
+                actor: offer.provider, now: now)
+        default:
+            placed.remove(at: index)
+            pickedUp.append(claim.id)
+            let partial = random.chance(percent: 10) && claim.grams > 1
+            let freshness: Int64? = random.chance(percent: 30) ? 40 + random.int(below: 61) : nil
+            return Step(
+                command: .confirmPickup(
+                    claim: claim.id, pickupCodeDigest: digest(claim.id, codes[claim.id] ?? ""),
+                    grams: partial ? max(1, claim.grams / 2) : claim.grams, freshnessScore: freshness),
+                actor: offer.provider, now: now)
+        }
+    }
+
+    private mutating func deliver(world: RescueWorld) -> Step? {
+        guard let (index, claim) = Self.live(&pickedUp, random: &random, world: world, status: .pickedUp) else { return nil }
+        pickedUp.remove(at: index)
+        delivered.append(claim.id)
+        if delivered.count > 400 { delivered.removeFirst(100) }
+        return Step(command: .confirmDelivery(claim: claim.id, portionsServed: claim.portions - random.int(below: 2)), actor: claim.claimant, now: now)
+    }
+
+    private mutating func dispute(world: RescueWorld) -> Step? {
+        guard !delivered.isEmpty else { return nil }
+        let claimID = pick(delivered)
+        guard let claim = world.offers.claims[claimID], world.disputeOfClaim[claimID] == nil else { return nil }
+        let id = nextID("dsp")
+        disputes.append(id)
+        let reason = pick([DisputeBook.Reason.spoiled, .notAsDescribed, .safety])
+        return Step(command: .openDispute(id: id, claim: claimID, reason: reason, evidence: ["photo:\(id)", "scan:\(id)"]), actor: claim.claimant, now: now)
+    }
+
+    private mutating func decide(world: RescueWorld) -> Step? {
+        guard !disputes.isEmpty else { return nil }
+        let index = Int(random.next(below: UInt64(disputes.count)))
+        let id = disputes.remove(at: index)
+        guard let dispute = world.disputes.disputes[id], dispute.resolution == nil else { return nil }
+        let outcome: DisputeBook.Outcome =
+            switch random.int(below: 3) {
+            case 0: .fullRefund
+            case 1 where dispute.heldRupiah > 1: .partialRefund(rupiah: dispute.heldRupiah / 2)
+            default: .noRefund
+            }
+        return Step(command: .decideDispute(id: id, outcome: outcome), actor: Self.operatorActor, now: now)
+    }
+
+    private mutating func cancel(world: RescueWorld) -> Step? {
+        guard let (index, claim) = Self.live(&placed, random: &random, world: world, status: .placed) else { return nil }
+        placed.remove(at: index)
+        return Step(command: .cancelClaim(claim: claim.id), actor: claim.claimant, now: now)
+    }
+
+    /// A company (or buyer) moves part of a holding: to a buyer, or retires it for a beneficiary.
+    private mutating func carbonTrade(world: RescueWorld) -> Step? {
+        let holdings = world.carbon.holdings
+        guard !holdings.isEmpty else { return nil }
+        for _ in 0..<4 {
+            let holding = holdings[Int(random.next(below: UInt64(holdings.count)))]
+            guard case .held(let owner) = holding.status, owner != CarbonRegistry.bufferAccount, random.chance(percent: 40) || now >= busyEnd else { continue }
+            let count = 1 + random.int(below: holding.range.count)
+            let range = SerialRange(vintage: holding.range.vintage, first: holding.range.first, last: holding.range.first + count - 1)!
+            if companies.contains(owner) && random.chance(percent: 60) {
+                return Step(command: .transferCarbon(to: pick(buyers), range: range), actor: owner, now: now)
+            }
+            if random.chance(percent: 50) {
+                return Step(command: .retireCarbon(range: range, beneficiary: "csr-report-\(owner)", reason: "offset FY\(holding.range.vintage)"), actor: owner, now: now)
+            }
+        }
+        return nil
+    }
+
+    /// A random claim from `list` that is still in `status`, dropping ones that moved on.
+    private static func live(
+        _ list: inout [String], random: inout SplitMix64, world: RescueWorld, status: OfferBook.ClaimStatus
+    ) -> (Int, OfferBook.Claim)? {
+        for _ in 0..<4 where !list.isEmpty {
+            let index = Int(random.next(below: UInt64(list.count)))
+            if let claim = world.offers.claims[list[index]], claim.status == status { return (index, claim) }
+            list.remove(at: index)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,173 @@
+/// One domain event, written as exactly one ledger entry of the kind `kind`. The world's state
+/// is the fold of these events (`RescueWorld.apply`), live and when replaying the ledger.
+public enum RescueEvent: Hashable, Sendable {
+    case registered(ParticipantRegistry.Participant)
+    case posted(OfferBook.Offer)
+    case matchOffered(offer: String, recipient: String, candidates: [String], expiresAt: Int64)
+    case matchDeclined(offer: String, recipient: String)
+    case matchExpired(offer: String, recipient: String)
+    case claimPlaced(OfferBook.Claim)
+    case claimCancelled(claim: String)
+    case escrowHeld(EscrowBook.Escrow)
+    case escrowReleased(escrow: String, rupiah: Int64)
+    case escrowRefunded(escrow: String, rupiah: Int64, rule: String)
+    case pickedUp(Pickup)
+    case deliveryConfirmed(claim: String, portionsServed: Int64)
+    case rescueCompleted(Completion)
+    case disputeOpened(DisputeBook.Dispute)
+    case disputeResolved(dispute: String, DisputeBook.Resolution)
+    case carbonMinted(Minted)
+    case carbonTransferred(from: String, to: String, range: SerialRange)
+    case carbonRetired(owner: String, range: SerialRange, beneficiary: String, reason: String)
+    case carbonCancelled(owner: String, range: SerialRange, reason: String)
+    /// A policy set came into force; `policy` is its hash (hex), `files` each file's SHA-256.
+    case policyActivated(policy: String, files: [String: String])
+
+    /// Every kind this module writes, in the order of the life of a rescue (the ledger contract).
+    public static let kinds = [
+        "participant.registered", "surplus.posted", "match.offered", "match.declined", "match.expired", "claim.placed",
+        "claim.cancelled", "escrow.held", "escrow.released", "escrow.refunded", "pickup.confirmed", "delivery.confirmed",
+        "rescue.completed", "dispute.opened", "dispute.resolved", "carbon.minted", "carbon.transferred", "carbon.retired",
+        "carbon.cancelled", "policy.activated",
+    ]
+
+    /// The ledger entry kind.
+    public var kind: String {
+        switch self {
+        case .registered: "participant.registered"
+        case .posted: "surplus.posted"
+        case .matchOffered: "match.offered"
+        case .matchDeclined: "match.declined"
+        case .matchExpired: "match.expired"
+        case .claimPlaced: "claim.placed"
+        case .claimCancelled: "claim.cancelled"
+        case .escrowHeld: "escrow.held"
+        case .escrowReleased: "escrow.released"
+        case .escrowRefunded: "escrow.refunded"
+        case .pickedUp: "pickup.confirmed"
+        case .deliveryConfirmed: "delivery.confirmed"
+        case .rescueCompleted: "rescue.completed"
+        case .disputeOpened: "dispute.opened"
+        case .disputeResolved: "dispute.resolved"
+        case .carbonMinted: "carbon.minted"
+        case .carbonTransferred: "carbon.transferred"
+        case .carbonRetired: "carbon.retired"
+        case .carbonCancelled: "carbon.cancelled"
+        case .policyActivated: "policy.activated"
+        }
+    }
+
+    init(_ event: MatchEvent) {
+        switch event {
+        case .offered(let offer, let recipient, let candidates, let expiresAt):
+            self = .matchOffered(offer: offer, recipient: recipient, candidates: candidates, expiresAt: expiresAt)
+        case .declined(let offer, let recipient): self = .matchDeclined(offer: offer, recipient: recipient)
+        case .expired(let offer, let recipient): self = .matchExpired(offer: offer, recipient: recipient)
+        }
+    }
+
+    init(_ event: CarbonEvent) {
+        switch event {
+        case .minted(let minted): self = .carbonMinted(minted)
+        case .transferred(let from, let to, let range): self = .carbonTransferred(from: from, to: to, range: range)
+        case .retired(let owner, let range, let beneficiary, let reason):
+            self = .carbonRetired(owner: owner, range: range, beneficiary: beneficiary, reason: reason)
+        case .cancelled(let owner, let range, let reason): self = .carbonCancelled(owner: owner, range: range, reason: reason)
+        }
+    }
+
+    init(_ event: DisputeEvent) {
+        switch event {
+        case .opened(let dispute): self = .disputeOpened(dispute)
+        case .resolved(let id, let resolution): self = .disputeResolved(dispute: id, resolution)
+        }
+    }
+
+    init(_ event: EscrowEvent) {
+        switch event {
+        case .held(let escrow): self = .escrowHeld(escrow)
+        case .released(let id, let rupiah): self = .escrowReleased(escrow: id, rupiah: rupiah)
+        case .refunded(let id, let rupiah, let rule): self = .escrowRefunded(escrow: id, rupiah: rupiah, rule: rule)
+        }
+    }
+}
+
+/// What a participant asks of the rescue system. The time and the acting identity come with
+/// the command (`RescueWorld.decide`), never from a clock or a request body.
+public enum RescueCommand: Hashable, Sendable {
+    case register(ParticipantRegistry.Participant)
+    /// `post.now` is ignored: the command's time is the posting time.
+    case post(OfferPost)
+    case declineMatch(offer: String)
+    case claim(id: String, offer: String, seenVersion: Int64, portions: Int64, pickupCodeDigest: String)
+    case cancelClaim(claim: String)
+    case confirmPickup(claim: String, pickupCodeDigest: String, grams: Int64, freshnessScore: Int64?)
+    case confirmDelivery(claim: String, portionsServed: Int64)
+    case openDispute(id: String, claim: String, reason: DisputeBook.Reason, evidence: [String])
+    /// An operator's decision on a dispute the automatic rules left open.
+    case decideDispute(id: String, outcome: DisputeBook.Outcome)
+    case transferCarbon(to: String, range: SerialRange)
+    case retireCarbon(range: SerialRange, beneficiary: String, reason: String)
+    case cancelCarbon(range: SerialRange, reason: String)
+    /// Time passes: match time-outs, dispute deadlines, escrow releases and carbon counts that
+    /// are due by the command's time.
+    case tick
+}
+
+/// Why a command was refused; nothing was written. `name` is stable (it becomes the problem
+/// `type` of the HTTP API) and reads as a sentence.
+public enum RescueRejection: Error, Hashable, Sendable, CustomStringConvertible {
+    case participant(ParticipantRejection)
+    case offer(OfferRejection)
+    case match(MatchRejection)
+    case escrow(EscrowRejection)
+    case dispute(DisputeRejection)
+    case carbon(CarbonRejection)
+    case actorIsNotRegistered
+    case actorMayNotPostOffers
+    case actorMayNotClaim
+    case offerIsReservedForAnotherRecipient
+    case freshnessScoreIsOutOfRange
+    case recipientIsNotRegistered
+    case recipientMayNotHoldCarbon
+    case disputeClaimNotFound
+    case timeMustNotGoBackwards
+
+    public var name: String {
+        switch self {
+        case .participant(let rejection): rejection.rawValue
+        case .offer(let rejection): rejection.rawValue
+        case .match(let rejection): rejection.rawValue
+        case .escrow(let rejection): rejection.rawValue
+        case .dispute(let rejection): rejection.rawValue
+        case .carbon(let rejection): rejection.rawValue
+        case .actorIsNotRegistered: "actorIsNotRegistered"
+        case .actorMayNotPostOffers: "actorMayNotPostOffers"
+        case .actorMayNotClaim: "actorMayNotClaim"
+        case .offerIsReservedForAnotherRecipient: "offerIsReservedForAnotherRecipient"
+        case .freshnessScoreIsOutOfRange: "freshnessScoreIsOutOfRange"
+        case .recipientIsNotRegistered: "recipientIsNotRegistered"
+        case .recipientMayNotHoldCarbon: "recipientMayNotHoldCarbon"
+        case .disputeClaimNotFound: "disputeClaimNotFound"
+        case .timeMustNotGoBackwards: "timeMustNotGoBackwards"
+        }
+    }
+
+    public var description: String { name }
+}
+
+/// Every policy the world needs, from `policies/*.yaml`.
+public struct RescuePolicy: Hashable, Sendable {
+    public var offers: OfferPolicy
+    public var disputes: DisputePolicy
+    public var carbon: CarbonPolicy
+    /// How long the candidate being offered a donation has to claim it before the next one.
+    public var matchAcceptWindowMicroseconds: Int64
+
+    public init(offers: OfferPolicy, disputes: DisputePolicy, carbon: CarbonPolicy, matchAcceptWindowMicroseconds: Int64 = 300_000_000) {
+        self.offers = offers
+        self.disputes = disputes
+        self.carbon = carbon
+        self.matchAcceptWindowMicroseconds = matchAcceptWindowMicroseconds
+    }
+}

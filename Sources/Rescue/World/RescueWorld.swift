@@ -1,0 +1,367 @@
+/// The whole rescue domain: the engines (participants, matching, offers and claims, escrow,
+/// disputes, carbon) and the rules that tie them together. Pure, like each engine:
+/// `decide` turns a command, its actor and its time into events (or a rejection) and changes
+/// nothing; `apply` folds one event in. The live system and a replay of the ledger run the same
+/// `apply`, so a replayed world equals the live one.
+///
+/// Cross-engine rules:
+/// - a donation is offered to its best candidates in turn (`match.offered`); while one is being
+///   offered, only that recipient may claim it;
+/// - a paid claim holds its price in escrow (escrow id = claim id);
+/// - cancelling a paid claim, or a dispute that refunds, returns money from escrow; the rest is
+///   released to the provider when the dispute is resolved or, without a dispute, when the
+///   dispute window after delivery closes;
+/// - a paid claim neither picked up nor disputed by the end of the dispute window after the
+///   offer's expiry is refunded in full and cancelled (`policy.notPickedUpInTime`); one picked
+///   up but never confirmed delivered nor disputed by the end of the window after pickup is
+///   released to the provider (the food was handed over and nobody complained);
+/// - a dispute resolved on a claim that was never picked up cancels the claim, which puts its
+///   portions back on offer (the claimant no-show re-listing);
+/// - a completed rescue's CO2e is counted for the provider's company (`carbon.minted`) once its
+///   dispute window has closed, unless a dispute refunded it; a dispute still open waits.
+public struct RescueWorld: Sendable, Equatable {
+    /// A completed rescue, as the carbon count needs it.
+    public struct Rescue: Hashable, Sendable {
+        /// The seq of its `rescue.completed` entry.
+        public var seq: UInt64
+        public var completion: Completion
+        public var counted: Bool
+    }
+
+    /// Candidates named in one `match.offered` entry at most (keeps entries small; escalating
+    /// through more would outlast the food anyway).
+    public static let candidatesMax = 16
+    /// The fairness period of the matching ranking: a calendar day in WIB (UTC+7).
+    static let fairnessDayOffsetMicroseconds: Int64 = 7 * 3_600_000_000
+    static let dayMicroseconds: Int64 = 86_400_000_000
+
+    public private(set) var participants = ParticipantRegistry()
+    public private(set) var search = CandidateSearch()
+    public private(set) var offers = OfferBook()
+    public private(set) var matches = MatchBook()
+    public private(set) var escrows = EscrowBook()
+    public private(set) var disputes = DisputeBook()
+    public private(set) var carbon = CarbonRegistry()
+    /// The hash (hex) of the policy set last activated.
+    public private(set) var activePolicy: String?
+    /// Completed rescues by claim id.
+    public private(set) var rescues: [String: Rescue] = [:]
+    /// Pickups by claim id (lateness and freshness are dispute facts).
+    public private(set) var pickups: [String: Pickup] = [:]
+    /// Paid claims not yet delivered or cancelled, with when their dispute window starts: the
+    /// offer's expiry until pickup, then the pickup.
+    public private(set) var unsettledPaidClaims: [String: Int64] = [:]
+    public private(set) var undecidedDisputes: Set<String> = []
+    public private(set) var disputeOfClaim: [String: String] = [:]
+    /// The time of the last event applied.
+    public private(set) var time: Int64 = 0
+    /// Rescues in delivery order, from the first whose window may still need settling.
+    private var settlementQueue: [String] = []
+    private var settlementHead = 0
+    private var claimOfRescue: [UInt64: String] = [:]
+    private var fairnessDay: Int64 = 0
+
+    public init() {}
+
+    // MARK: Deciding
+
+    /// The events `command` by `actor` at `now` (µs) causes, or why it is refused.
+    public func decide(_ command: RescueCommand, actor: String, now: Int64, policy: RescuePolicy) -> Result<[RescueEvent], RescueRejection> {
+        guard now >= time else { return .failure(.timeMustNotGoBackwards) }
+        switch command {
+        case .register(let participant):
+            return participants.decide(participant, categories: policy.offers.categories)
+                .map { [.registered($0)] }.mapError { .participant($0) }
+        case .post(var post):
+            guard let poster = participants.participants[actor] else { return .failure(.actorIsNotRegistered) }
+            guard poster.role == .company || poster.role == .site else { return .failure(.actorMayNotPostOffers) }
+            post.provider = actor
+            post.now = now
+            let decided = offers.decide(.post(post), policy: policy.offers)
+            guard case .success(.posted(let offer)) = decided else { return decided.map { _ in [] }.mapError { .offer($0) } }
+            var events = [RescueEvent.posted(offer)]
+            if offer.priceRupiah == 0 {
+                let candidates = search.candidates(
+                    latitude: offer.latitude, longitude: offer.longitude, category: offer.category, portions: offer.portions)
+                    .lazy.map(\.recipient).filter { $0 != actor }.prefix(Self.candidatesMax)
+                if case .success(let started) = matches.decide(
+                    .start(offer: offer.id, candidates: Array(candidates), now: now), acceptWindowMicroseconds: policy.matchAcceptWindowMicroseconds)
+                {
+                    events += started.map(RescueEvent.init)
+                }
+            }
+            return .success(events)
+        case .declineMatch(let offer):
+            return matches.decide(.decline(offer: offer, recipient: actor, now: now), acceptWindowMicroseconds: policy.matchAcceptWindowMicroseconds)
+                .map { $0.map(RescueEvent.init) }.mapError { .match($0) }
+        case .claim(let id, let offerID, let seenVersion, let portions, let digest):
+            guard let claimant = participants.participants[actor] else { return .failure(.actorIsNotRegistered) }
+            guard [.recipient, .group, .buyer].contains(claimant.role) else { return .failure(.actorMayNotClaim) }
+            let decided = offers.decide(
+                .claim(id: id, offer: offerID, claimant: actor, seenVersion: seenVersion, portions: portions, pickupCodeDigest: digest, now: now),
+                policy: policy.offers)
+            guard case .success(.claimPlaced(let claim)) = decided else { return decided.map { _ in [] }.mapError { .offer($0) } }
+            if let offeredTo = matches.matches[offerID]?.offeredTo, offeredTo != actor { return .failure(.offerIsReservedForAnotherRecipient) }
+            var events = [RescueEvent.claimPlaced(claim)]
+            if claim.priceRupiah > 0 {
+                let provider = offers.offers[offerID]!.provider
+                switch escrows.decide(.hold(id: id, claim: id, buyer: actor, provider: provider, rupiah: claim.priceRupiah)) {
+                case .success(let held): events.append(RescueEvent(held))
+                case .failure(let rejection): return .failure(.escrow(rejection))
+                }
+            }
+            return .success(events)
+        case .cancelClaim(let id):
+            return offers.decide(.cancelClaim(id: id, actor: actor), policy: policy.offers).mapError { .offer($0) }.map { _ in
+                [.claimCancelled(claim: id)] + escrowSettlement(claim: id, refund: Int64.max, rule: "claim.cancelledBeforePickup")
+            }
+        case .confirmPickup(let claim, let digest, let grams, let freshness):
+            if let freshness, !(0...100).contains(freshness) { return .failure(.freshnessScoreIsOutOfRange) }
+            let decided = offers.decide(.confirmPickup(claim: claim, actor: actor, pickupCodeDigest: digest, grams: grams, now: now), policy: policy.offers)
+            guard case .success(.pickedUp(var pickup)) = decided else { return decided.map { _ in [] }.mapError { .offer($0) } }
+            pickup.freshnessScore = freshness
+            return .success([.pickedUp(pickup)])
+        case .confirmDelivery(let claim, let served):
+            let decided = offers.decide(.confirmDelivery(claim: claim, actor: actor, portionsServed: served, now: now), policy: policy.offers)
+            guard case .success(.delivered(let completion)) = decided else { return decided.map { _ in [] }.mapError { .offer($0) } }
+            return .success([.deliveryConfirmed(claim: claim, portionsServed: served), .rescueCompleted(completion)])
+        case .openDispute(let id, let claimID, let reason, let evidence):
+            guard let facts = facts(of: claimID) else { return .failure(.disputeClaimNotFound) }
+            let decided = disputes.decide(.open(id: id, facts: facts, actor: actor, reason: reason, evidence: evidence, now: now), policy: policy.disputes)
+            return decided.mapError { .dispute($0) }.flatMap { withSettlement(of: $0, claim: claimID, now: now, policy: policy) }
+        case .decideDispute(let id, let outcome):
+            let claim = disputes.disputes[id]?.claim ?? ""
+            return disputes.decide(.decide(id: id, outcome: outcome, now: now), policy: policy.disputes).mapError { .dispute($0) }
+                .flatMap { withSettlement(of: $0, claim: claim, now: now, policy: policy) }
+        case .transferCarbon(let to, let range):
+            guard let recipient = participants.participants[to] else { return .failure(.recipientIsNotRegistered) }
+            guard recipient.role == .company || recipient.role == .buyer else { return .failure(.recipientMayNotHoldCarbon) }
+            return carbon.decide(.transfer(from: actor, to: to, range: range), policy: policy.carbon).map { [RescueEvent($0)] }.mapError { .carbon($0) }
+        case .retireCarbon(let range, let beneficiary, let reason):
+            return carbon.decide(.retire(owner: actor, range: range, beneficiary: beneficiary, reason: reason), policy: policy.carbon)
+                .map { [RescueEvent($0)] }.mapError { .carbon($0) }
+        case .cancelCarbon(let range, let reason):
+            return carbon.decide(.cancel(owner: actor, range: range, reason: reason), policy: policy.carbon)
+                .map { [RescueEvent($0)] }.mapError { .carbon($0) }
+        case .tick:
+            return tick(now: now, policy: policy)
+        }
+    }
+
+    /// What a dispute about `claim` rests on, from the claim's history.
+    private func facts(of claimID: String) -> ClaimFacts? {
+        guard let claim = offers.claims[claimID], let offer = offers.offers[claim.offer] else { return nil }
+        return ClaimFacts(
+            claim: claimID, claimant: claim.claimant, provider: offer.provider, heldRupiah: escrows.escrows[claimID]?.heldRupiah ?? 0,
+            windowStart: rescues[claimID]?.completion.at ?? offer.expiresAt, pickupAfterExpiry: pickups[claimID]?.afterExpiry ?? false,
+            freshnessScore: pickups[claimID]?.freshnessScore)
+    }
+
+    /// Dispute events followed by what a resolution among them settles: escrow, the claim, carbon.
+    private func withSettlement(
+        of decided: [DisputeEvent], claim: String, now: Int64, policy: RescuePolicy
+    ) -> Result<[RescueEvent], RescueRejection> {
+        var events = decided.map(RescueEvent.init)
+        var counts = [RescueCount]()
+        for case .resolved(_, let resolution) in decided {
+            events += resolutionEvents(claim: claim, resolution, now: now, policy: policy, counts: &counts)
+        }
+        return carbon.decideCounts(counts, policy: policy.carbon).mapError { .carbon($0) }.map { events + $0.map(RescueEvent.init) }
+    }
+
+    private func resolutionEvents(
+        claim: String, _ resolution: DisputeBook.Resolution, now: Int64, policy: RescuePolicy, counts: inout [RescueCount]
+    ) -> [RescueEvent] {
+        var events = escrowSettlement(claim: claim, refund: resolution.refundRupiah, rule: resolution.rule)
+        if offers.claims[claim]?.status == .placed { events.append(.claimCancelled(claim: claim)) }
+        if resolution.outcome == .noRefund, let rescue = rescues[claim], !rescue.counted,
+            rescue.completion.at + policy.disputes.windowMicroseconds <= now
+        {
+            counts.append(count(rescue, policy: policy))
+        }
+        return events
+    }
+
+    /// Refunds up to `refund` of what the claim's escrow still holds and releases the rest.
+    private func escrowSettlement(claim: String, refund: Int64, rule: String) -> [RescueEvent] {
+        guard let escrow = escrows.escrows[claim], !escrow.isClosed else { return [] }
+        var events = [RescueEvent]()
+        let refunded = min(refund, escrow.openRupiah)
+        if refunded > 0 { events.append(.escrowRefunded(escrow: claim, rupiah: refunded, rule: rule)) }
+        if escrow.openRupiah > refunded { events.append(.escrowReleased(escrow: claim, rupiah: escrow.openRupiah - refunded)) }
+        return events
+    }
+
+    private func count(_ rescue: Rescue, policy: RescuePolicy) -> RescueCount {
+        let completion = rescue.completion
+        let company = participants.participants[completion.provider]?.company ?? completion.provider
+        let grams = policy.carbon.basis == .lifecycle ? completion.lifecycleGramsCO2e : completion.downstreamGramsCO2e
+        return RescueCount(company: company, rescue: rescue.seq, gramsCO2e: grams, vintage: Self.year(ofMicroseconds: completion.at))
+    }
+
+    private func tick(now: Int64, policy: RescuePolicy) -> Result<[RescueEvent], RescueRejection> {
+        var events = [RescueEvent]()
+        if case .success(let matched) = matches.decide(.tick(now: now), acceptWindowMicroseconds: policy.matchAcceptWindowMicroseconds) {
+            events += matched.map(RescueEvent.init)
+        }
+        var counts = [RescueCount]()
+        for id in undecidedDisputes.sorted() {
+            guard case .success(let decided) = disputes.decide(.expire(id: id, now: now), policy: policy.disputes),
+                case .resolved(_, let resolution)? = decided.first
+            else { continue }
+            events.append(RescueEvent(decided[0]))
+            events += resolutionEvents(claim: disputes.disputes[id]!.claim, resolution, now: now, policy: policy, counts: &counts)
+        }
+        for (claim, windowStart) in unsettledPaidClaims.sorted(by: { $0.key < $1.key })
+        where windowStart + policy.disputes.windowMicroseconds < now && disputeOfClaim[claim] == nil {
+            if offers.claims[claim]?.status == .placed {
+                events += escrowSettlement(claim: claim, refund: Int64.max, rule: "policy.notPickedUpInTime")
+                events.append(.claimCancelled(claim: claim))
+            } else {
+                events += escrowSettlement(claim: claim, refund: 0, rule: "")
+            }
+        }
+        var position = settlementHead
+        while position < settlementQueue.count {
+            let claim = settlementQueue[position]
+            position += 1
+            let rescue = rescues[claim]!
+            guard rescue.completion.at + policy.disputes.windowMicroseconds <= now else { break }
+            guard !rescue.counted else { continue }
+            if let dispute = disputeOfClaim[claim] {
+                // Open: its resolution settles it. Refunded: never counted.
+                guard let resolution = disputes.disputes[dispute]!.resolution, resolution.outcome == .noRefund else { continue }
+            }
+            events += escrowSettlement(claim: claim, refund: 0, rule: "")
+            counts.append(count(rescue, policy: policy))
+        }
+        return carbon.decideCounts(counts, policy: policy.carbon).mapError { .carbon($0) }.map { events + $0.map(RescueEvent.init) }
+    }
+
+    // MARK: Applying
+
+    /// Folds in one event, written at `seq` with time `time` (µs).
+    public mutating func apply(_ event: RescueEvent, seq: UInt64, time: Int64) {
+        self.time = max(self.time, time)
+        switch event {
+        case .registered(let participant):
+            participants.apply(participant)
+            search.index(participant)
+        case .posted(let offer):
+            offers.apply(.posted(offer))
+        case .matchOffered(let offer, let recipient, let candidates, let expiresAt):
+            matches.apply(.offered(offer: offer, recipient: recipient, candidates: candidates, expiresAt: expiresAt))
+        case .matchDeclined(let offer, let recipient):
+            matches.apply(.declined(offer: offer, recipient: recipient))
+        case .matchExpired(let offer, let recipient):
+            matches.apply(.expired(offer: offer, recipient: recipient))
+        case .claimPlaced(let claim):
+            offers.apply(.claimPlaced(claim))
+            matches.claimPlaced(offer: claim.offer, claimant: claim.claimant)
+            let day = (time + Self.fairnessDayOffsetMicroseconds) / Self.dayMicroseconds
+            if day != fairnessDay {
+                search.resetGrants()
+                fairnessDay = day
+            }
+            search.recordGrant(to: claim.claimant)
+            if claim.priceRupiah > 0 { unsettledPaidClaims[claim.id] = offers.offers[claim.offer]!.expiresAt }
+        case .claimCancelled(let claim):
+            offers.apply(.claimCancelled(claim: claim))
+            unsettledPaidClaims[claim] = nil
+        case .escrowHeld(let escrow):
+            escrows.apply(.held(escrow))
+        case .escrowReleased(let escrow, let rupiah):
+            escrows.apply(.released(escrow: escrow, rupiah: rupiah))
+            if escrows.escrows[escrow]!.isClosed { unsettledPaidClaims[escrow] = nil }
+        case .escrowRefunded(let escrow, let rupiah, let rule):
+            escrows.apply(.refunded(escrow: escrow, rupiah: rupiah, rule: rule))
+            if escrows.escrows[escrow]!.isClosed { unsettledPaidClaims[escrow] = nil }
+        case .pickedUp(let pickup):
+            offers.apply(.pickedUp(pickup))
+            pickups[pickup.claim] = pickup
+            if unsettledPaidClaims[pickup.claim] != nil { unsettledPaidClaims[pickup.claim] = time }
+        case .deliveryConfirmed:
+            break  // the claim becomes delivered with the `rescue.completed` that always follows
+        case .rescueCompleted(let completion):
+            offers.apply(.delivered(completion))
+            rescues[completion.claim] = Rescue(seq: seq, completion: completion, counted: false)
+            claimOfRescue[seq] = completion.claim
+            settlementQueue.append(completion.claim)
+            unsettledPaidClaims[completion.claim] = nil
+        case .disputeOpened(let dispute):
+            disputes.apply(.opened(dispute))
+            undecidedDisputes.insert(dispute.id)
+            disputeOfClaim[dispute.claim] = dispute.id
+        case .disputeResolved(let id, let resolution):
+            disputes.apply(.resolved(dispute: id, resolution))
+            undecidedDisputes.remove(id)
+            advanceSettlementHead()
+        case .carbonMinted(let minted):
+            carbon.apply(.minted(minted))
+            if let claim = claimOfRescue[minted.rescue] { rescues[claim]!.counted = true }
+            advanceSettlementHead()
+        case .carbonTransferred(let from, let to, let range):
+            carbon.apply(.transferred(from: from, to: to, range: range))
+        case .carbonRetired(let owner, let range, let beneficiary, let reason):
+            carbon.apply(.retired(owner: owner, range: range, beneficiary: beneficiary, reason: reason))
+        case .carbonCancelled(let owner, let range, let reason):
+            carbon.apply(.cancelled(owner: owner, range: range, reason: reason))
+        case .policyActivated(let policy, _):
+            activePolicy = policy
+        }
+    }
+
+    /// Drops settled rescues (counted, or refunded by a dispute) from the front of the queue.
+    private mutating func advanceSettlementHead() {
+        while settlementHead < settlementQueue.count {
+            let claim = settlementQueue[settlementHead]
+            if !rescues[claim]!.counted {
+                guard let dispute = disputeOfClaim[claim], let resolution = disputes.disputes[dispute]!.resolution,
+                    resolution.outcome != .noRefund
+                else { return }
+            }
+            settlementHead += 1
+        }
+        if settlementHead > 4_096 && settlementHead * 2 > settlementQueue.count {
+            settlementQueue.removeFirst(settlementHead)
+            settlementHead = 0
+        }
+    }
+
+    // MARK: Reading
+
+    /// Every broken invariant across the engines, described; empty when the state is sound.
+    public func invariantViolations() -> [String] {
+        var violations = offers.invariantViolations() + escrows.invariantViolations() + carbon.invariantViolations()
+        for (id, escrow) in escrows.escrows {
+            guard let claim = offers.claims[id] else {
+                violations.append("escrow \(id) has no claim")
+                continue
+            }
+            if escrow.heldRupiah != claim.priceRupiah { violations.append("escrow \(id) holds \(escrow.heldRupiah), the claim's price is \(claim.priceRupiah)") }
+            if claim.status == .cancelled && !escrow.isClosed { violations.append("escrow \(id) is open for a cancelled claim") }
+            if escrow.releasedRupiah > 0 && claim.status == .cancelled && disputeOfClaim[id] == nil {
+                violations.append("escrow \(id) released money for a cancelled claim nobody disputed")
+            }
+        }
+        for (claim, rescue) in rescues where rescue.counted {
+            if let dispute = disputeOfClaim[claim], disputes.disputes[dispute]?.resolution?.outcome != .noRefund {
+                violations.append("rescue \(rescue.seq) was counted although its dispute refunded or is open")
+            }
+        }
+        return violations
+    }
+
+    /// The calendar year (UTC) of a time in µs since the epoch: the vintage of a rescue's tokens.
+    public static func year(ofMicroseconds time: Int64) -> Int {
+        // Howard Hinnant's civil_from_days.
+        let days = (time >= 0 ? time : time - dayMicroseconds + 1) / dayMicroseconds + 719_468
+        let era = (days >= 0 ? days : days - 146_096) / 146_097
+        let dayOfEra = days - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthPrime = (5 * dayOfYear + 2) / 153
+        let month = monthPrime < 10 ? monthPrime + 3 : monthPrime - 9
+        return Int(yearOfEra + era * 400 + (month <= 2 ? 1 : 0))
+    }
+}

@@ -1,0 +1,80 @@
+import Testing
+@testable import Rescue
+
+/// The policy numbers of `policies/*.yaml`, for tests of the pure engines (which do not read files).
+let standardPolicy = RescuePolicy(
+    offers: OfferPolicy(factors: [
+        "mixedMeals": EmissionFactors(lifecycle: 2_500, downstream: 750), "bakery": EmissionFactors(lifecycle: 1_500, downstream: 1_640),
+        "produce": EmissionFactors(lifecycle: 2_100, downstream: 310), "dairy": EmissionFactors(lifecycle: 3_200, downstream: 790),
+        "poultry": EmissionFactors(lifecycle: 9_900, downstream: 750), "rice": EmissionFactors(lifecycle: 4_500, downstream: 750),
+    ]),
+    disputes: DisputePolicy(), carbon: CarbonPolicy())
+
+/// 2026-11-24 00:00 WIB.
+let simulationStart: Int64 = 1_795_453_200_000_000
+
+/// What one simulated run did.
+struct SimulationRun {
+    var world = RescueWorld()
+    var model = ReferenceModel(policy: standardPolicy)
+    var kinds: [String: Int] = [:]
+    var rejections: [String: Int] = [:]
+    var violations: [String] = []
+    var commands = 0
+
+    /// Runs the simulator for `seed` against the pure engines, checking the reference model
+    /// after every step; stops at the first violation.
+    static func run(seed: UInt64, days: Int = 2, commandsPerDay: Int = 1_500) -> SimulationRun {
+        var run = SimulationRun()
+        var simulator = CitySimulator(seed: seed, start: simulationStart, days: days, commandsPerDay: commandsPerDay) { claim, code in "\(claim):\(code)" }
+        var seq: UInt64 = 0
+        while let step = simulator.next(world: run.world) {
+            run.commands += 1
+            switch run.world.decide(step.command, actor: step.actor, now: step.now, policy: standardPolicy) {
+            case .success(let events):
+                let first = seq
+                for event in events {
+                    run.world.apply(event, seq: seq, time: step.now)
+                    run.kinds[event.kind, default: 0] += 1
+                    seq += 1
+                }
+                run.violations += run.model.observe(events, firstSeq: first, time: step.now, world: run.world)
+            case .failure(let rejection):
+                run.rejections[rejection.name, default: 0] += 1
+            }
+            if !run.violations.isEmpty {
+                run.violations.insert("seed \(seed), command \(run.commands) (\(step.command)) by \(step.actor):", at: 0)
+                return run
+            }
+        }
+        run.violations += run.model.compareAll(with: run.world)
+        return run
+    }
+}
+
+@Suite struct CitySimulationTests {
+    @Test(arguments: [1, 2, 3, 42, 2026] as [UInt64])
+    func everyInvariantHoldsAfterEveryStep(seed: UInt64) {
+        let run = SimulationRun.run(seed: seed)
+        #expect(run.violations.isEmpty, "seed \(seed) (replay with this seed): \(run.violations.prefix(5).joined(separator: "\n"))")
+        // The day must actually exercise the rules, or the check above proves little.
+        for kind in RescueEvent.kinds where kind != "policy.activated" && kind != "carbon.cancelled" {
+            #expect(run.kinds[kind, default: 0] > 0, "seed \(seed): the simulated days never wrote \(kind)")
+        }
+        for rejection in ["offerVersionIsStale", "claimExceedsRemaining", "pickupCodeIsWrong"] {
+            #expect(run.rejections[rejection, default: 0] > 0, "seed \(seed): the simulated days never hit \(rejection)")
+        }
+        // Every escrow ends closed, and every delivered rescue is settled (counted or refunded).
+        #expect(run.world.escrows.escrows.values.allSatisfy { $0.isClosed }, "seed \(seed): open escrows remain after settling")
+        let unsettled = run.world.rescues.filter { claim, rescue in
+            let resolution = run.world.disputeOfClaim[claim].flatMap { run.world.disputes.disputes[$0]?.resolution }
+            let refunded = resolution.map { $0.outcome != .noRefund } ?? false
+            return !rescue.counted && !refunded
+        }
+        #expect(unsettled.isEmpty, "seed \(seed): \(unsettled.count) rescues were never counted")
+    }
+
+    @Test func theSameSeedGivesTheSameWorld() {
+        #expect(SimulationRun.run(seed: 7, days: 1, commandsPerDay: 600).world == SimulationRun.run(seed: 7, days: 1, commandsPerDay: 600).world)
+    }
+}
