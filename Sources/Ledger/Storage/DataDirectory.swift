@@ -54,4 +54,29 @@ public struct DataDirectory: Sendable {
     }
 
     public var exists: Bool { FileIO.isDirectory(path) }
+
+    /// A 32-byte secret kept in this directory under `name` (hex, mode 0600), created on first
+    /// use: keys the service needs beside the ledger but never writes into it (pickup codes).
+    public func loadOrCreateSecret(named name: String) throws(LedgerError) -> (bytes: [UInt8], created: Bool) {
+        let file = path + "/" + name
+        if FileIO.exists(file) {
+            let text = String(decoding: try FileIO.readAll(file), as: UTF8.self).trimmingSuffix(while: { $0 == "\n" })
+            guard let bytes = Hex.decode(text), bytes.count == 32 else {
+                throw LedgerError(.badKey, "expected 64 hexadecimal digits", file: file)
+            }
+            return (bytes, false)
+        }
+        try FileIO.makeDirectories(path)
+        let bytes = Sodium.randomBytes(32)
+        try FileIO.createExclusive(file, Array((Hex.encode(bytes) + "\n").utf8), mode: 0o600)
+        return (bytes, true)
+    }
+}
+
+extension String {
+    fileprivate func trimmingSuffix(while predicate: (Character) -> Bool) -> String {
+        var text = Substring(self)
+        while let last = text.last, predicate(last) { text = text.dropLast() }
+        return String(text)
+    }
 }

@@ -1,0 +1,190 @@
+import Compliance
+import Core
+import Foundation
+import Ledger
+import Rescue
+import Testing
+
+/// 2026-11-24 00:00 WIB.
+let simulationStart: Int64 = 1_795_453_200_000_000
+
+@Suite struct CommandLoopTests {
+    /// Runs the simulator through the command loop into a real ledger, then rebuilds the state
+    /// from the files alone: it must be identical, and the files must verify.
+    @Test(arguments: [11, 12] as [UInt64])
+    func replayOfTheLedgerRebuildsExactlyTheLiveState(seed: UInt64) throws {
+        let path = CoreTestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let clock = ManualClock(simulationStart)
+        let loop = try Application.open(data: DataDirectory(path), policies: CoreTestSupport.policies, clock: clock.function).loop
+        var simulator = CitySimulator(seed: seed, start: simulationStart, days: 1, commandsPerDay: 700) { loop.pickupCodeDigest(claim: $0, code: $1) }
+        var model = ReferenceModel(policy: loop.policies.rescue)
+        var violations = [String]()
+        var accepted = 0
+        while let step = simulator.next(world: loop.read { $0 }) {
+            clock.set(step.now)
+            let entries: [SignedEntry]
+            do {
+                entries = try loop.executeAndWait(step.command, actor: step.actor)
+            } catch {
+                if case .rejected = error { continue }
+                throw error
+            }
+            accepted += 1
+            let events = try entries.compactMap { try EntryCodec.event(of: $0.body) }
+            #expect(events.count == entries.count)
+            violations += model.observe(events, firstSeq: entries.first?.seq ?? 0, time: step.now, world: loop.read { $0 })
+        }
+        #expect(violations.isEmpty, "seed \(seed): \(violations.prefix(3))")
+        #expect(accepted > 500)
+        let live = loop.read { $0 }
+        let size = loop.ledger.size
+        loop.ledger.close()
+
+        let verifier = try DataDirectory(path).loadVerifierKey()
+        let reopened = try Ledger(directory: DataDirectory(path), signer: nil, verifier: verifier)
+        let (replayed, replayedSize) = try CommandLoop.replay(reopened)
+        #expect(replayedSize == size)
+        #expect(replayed == live, "seed \(seed): the replayed state differs from the live one")
+        #expect(model.compareAll(with: replayed).isEmpty)
+        #expect(LedgerVerifier.verify(directory: DataDirectory(path), key: verifier, checkSignatures: true, checkBodies: true).failure == nil)
+    }
+
+    /// 1,000 claimants race for one donation through the real loop and ledger; those who saw a
+    /// stale version retry with the current one. Exactly the portions offered are granted.
+    @Test func aThousandConcurrentClaimsGrantExactlyThePortionsOffered() async throws {
+        let path = CoreTestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let loop = try Application.open(data: DataDirectory(path), policies: CoreTestSupport.policies).loop
+        try loop.executeAndWait(.register(.init(id: "cmp-jkt-1", role: .company, region: "ID-JK")), actor: "operator")
+        try loop.executeAndWait(
+            .register(.init(id: "site-jkt-1", role: .site, company: "cmp-jkt-1", region: "ID-JK", latitude: -6_208_800, longitude: 106_845_600)),
+            actor: "operator")
+        // The claimants are NGOs in Surabaya, out of matching range: the offer is open to all.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for number in 0..<1_000 {
+                group.addTask {
+                    try await loop.execute(
+                        .register(.init(
+                            id: "ngo-sby-\(number)", role: .recipient, region: "ID-JI", latitude: -7_257_500, longitude: 112_752_100,
+                            registrationNumber: "AHU-\(number)", capacityPortions: 50, acceptedCategories: ["mixedMeals"],
+                            serviceRadiusMetres: 10_000, headcountServed: 100)),
+                        actor: "operator")
+                }
+            }
+            try await group.waitForAll()
+        }
+        let now = Ledger.wallClockMicroseconds()
+        let offered: Int64 = 250
+        try loop.executeAndWait(
+            .post(OfferPost(
+                id: "off-1", provider: "", category: "mixedMeals", grams: offered * 400, portions: offered, latitude: -6_208_800,
+                longitude: 106_845_600, temperature: .ambient, expiresAt: now + 3_600_000_000, priceRupiah: 0, now: 0)),
+            actor: "site-jkt-1")
+        #expect(loop.read { $0.matches.matches["off-1"] } == nil)
+
+        let granted = await withTaskGroup(of: Int64.self) { group in
+            for number in 0..<1_000 {
+                group.addTask { await Self.claimUntilServed(loop, number: number) }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(granted == offered)
+        #expect(loop.read { $0.offers.offers["off-1"]!.remainingPortions } == 0)
+        #expect(loop.read { $0.invariantViolations() }.isEmpty)
+
+        // The ledger says the same: claims summing to exactly the portions offered.
+        var claimedInLedger: Int64 = 0
+        try loop.ledger.forEachEntry(from: 0, to: loop.ledger.size) { entry in
+            if entry.body.kind == "claim.placed" { claimedInLedger += entry.body.payload["portions"]!.integerValue! }
+        }
+        #expect(claimedInLedger == offered)
+    }
+
+    /// One claimant: wants 1–3 portions, retries on a stale version, settles for one portion
+    /// when fewer remain, gives up when none do. Returns the portions granted.
+    static func claimUntilServed(_ loop: CommandLoop, number: Int) async -> Int64 {
+        var wanted = Int64(1 + number % 3)
+        while true {
+            let version = loop.read { $0.offers.offers["off-1"]!.version }
+            do {
+                try await loop.execute(
+                    .claim(id: "clm-\(number)", offer: "off-1", seenVersion: version, portions: wanted, pickupCodeDigest: "d\(number)"),
+                    actor: "ngo-sby-\(number)")
+                return wanted
+            } catch {
+                switch error {
+                case .rejected(.offer(.offerVersionIsStale)): continue
+                case .rejected(.offer(.claimExceedsRemaining)): wanted = 1
+                default: return 0
+                }
+            }
+        }
+    }
+
+    @Test func policiesAreActivatedOnceAndStampedOnEveryEntry() throws {
+        let path = CoreTestSupport.makeTemporaryDirectory()
+        let policies = CoreTestSupport.makeTemporaryDirectory()
+        defer {
+            try? FileManager.default.removeItem(atPath: path)
+            try? FileManager.default.removeItem(atPath: policies)
+        }
+        for name in PolicySet.fileNames {
+            try FileManager.default.copyItem(atPath: CoreTestSupport.policies + "/" + name, toPath: policies + "/" + name)
+        }
+        var loop: CommandLoop? = try Application.open(data: DataDirectory(path), policies: policies).loop
+        let first = loop!.policies.hash
+        #expect(try loop!.ledger.entry(0).body.kind == "policy.activated")
+        #expect(try loop!.ledger.entry(0).body.payload["policy"] == .string(first.hex))
+        try loop!.executeAndWait(.register(.init(id: "cmp-1", role: .company, region: "ID-JK")), actor: "operator")
+        // A refused command writes nothing.
+        let size = loop!.ledger.size
+        #expect(throws: CommandError.rejected(.participant(.participantAlreadyRegistered))) {
+            try loop!.executeAndWait(.register(.init(id: "cmp-1", role: .company, region: "ID-JK")), actor: "operator")
+        }
+        #expect(throws: CommandError.rejected(.participant(.idIsNotPseudonymous))) {
+            try loop!.executeAndWait(.register(.init(id: "Budi Santoso", role: .buyer, region: "ID-JK")), actor: "operator")
+        }
+        #expect(loop!.ledger.size == size)
+        loop!.ledger.close()
+        loop = nil
+
+        // Reopening with the same policies activates nothing new.
+        loop = try Application.open(data: DataDirectory(path), policies: policies).loop
+        #expect(loop!.ledger.size == size)
+        loop!.ledger.close()
+        loop = nil
+
+        // A changed policy file is a new activation, and later entries carry its hash.
+        let matching = policies + "/matching.yaml"
+        let text = try String(contentsOfFile: matching, encoding: .utf8).replacingOccurrences(of: "acceptWindowMinutes: 5", with: "acceptWindowMinutes: 7")
+        try text.write(toFile: matching, atomically: true, encoding: .utf8)
+        loop = try Application.open(data: DataDirectory(path), policies: policies).loop
+        let second = loop!.policies.hash
+        #expect(second != first)
+        #expect(loop!.policies.matchAcceptWindowMicroseconds == 7 * 60_000_000)
+        #expect(try loop!.ledger.entry(size).body.kind == "policy.activated")
+        try loop!.executeAndWait(.register(.init(id: "cmp-2", role: .company, region: "ID-JK")), actor: "operator")
+        var stamps: [String] = []
+        try loop!.ledger.forEachEntry(from: 0, to: loop!.ledger.size) { stamps.append($0.body.policy.hex) }
+        #expect(stamps == [first.hex, first.hex, second.hex, second.hex])
+        #expect(loop!.read { $0.activePolicy } == second.hex)
+        loop!.ledger.close()
+    }
+
+    @Test func aDomainEntryThatBreaksItsContractStopsTheReplayAtItsSeq() throws {
+        let path = CoreTestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let opened = try Application.open(data: DataDirectory(path), policies: CoreTestSupport.policies)
+        let policy = opened.loop.policies.hash
+        try opened.loop.ledger.append([EntryDraft(kind: "claim.placed", actor: "ngo-1", payload: ["claim": "clm-1", "portions": "many"], policy: policy)])
+        opened.loop.ledger.close()
+        do {
+            _ = try Application.open(data: DataDirectory(path), policies: CoreTestSupport.policies)
+            Issue.record("the replay accepted a broken claim.placed")
+        } catch let error as CoreError {
+            #expect(error.description.contains("seq 1"), "\(error)")
+            #expect(error.description.contains("claim.placed"), "\(error)")
+        }
+    }
+}
