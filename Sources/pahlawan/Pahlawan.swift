@@ -1,4 +1,6 @@
 import ArgumentParser
+import Compliance
+import Core
 import Foundation
 import Ledger
 
@@ -41,12 +43,22 @@ struct DataDirectoryOptions: ParsableArguments {
     }
 }
 
-/// Runs `body`, turning a `LedgerError` into a one-line message on standard error and exit code 1.
+/// Runs `body`, turning the project's errors (which name the file, line or seq) into a one-line
+/// message on standard error and exit code 1.
 @discardableResult
 func report<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
     } catch let error as LedgerError {
+        printError("pahlawan: error: \(error)")
+        throw ExitCode(1)
+    } catch let error as PolicyError {
+        printError("pahlawan: error: \(error)")
+        throw ExitCode(1)
+    } catch let error as CoreError {
+        printError("pahlawan: error: \(error)")
+        throw ExitCode(1)
+    } catch let error as CommandError {
         printError("pahlawan: error: \(error)")
         throw ExitCode(1)
     }

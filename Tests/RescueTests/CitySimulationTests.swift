@@ -64,6 +64,7 @@ struct SimulationRun {
         for rejection in ["offerVersionIsStale", "claimExceedsRemaining", "pickupCodeIsWrong"] {
             #expect(run.rejections[rejection, default: 0] > 0, "seed \(seed): the simulated days never hit \(rejection)")
         }
+        #expect(run.world.carbon.accounts[CarbonRegistry.bufferAccount]?.minted ?? 0 > 0, "seed \(seed): the buffer never received its share")
         // Every escrow ends closed, and every delivered rescue is settled (counted or refunded).
         #expect(run.world.escrows.escrows.values.allSatisfy { $0.isClosed }, "seed \(seed): open escrows remain after settling")
         let unsettled = run.world.rescues.filter { claim, rescue in

@@ -15,6 +15,11 @@ public struct CarbonRegistry: Sendable, Equatable {
     public struct Holding: Hashable, Sendable {
         public var range: SerialRange
         public var status: Status
+
+        public init(range: SerialRange, status: Status) {
+            self.range = range
+            self.status = status
+        }
     }
 
     /// Per-company running totals, in tokens.
@@ -29,7 +34,10 @@ public struct CarbonRegistry: Sendable, Equatable {
     }
 
     /// Every issued serial, in order, in disjoint holdings.
-    public private(set) var holdings: [Holding] = []
+    private(set) var holdingList = HoldingList()
+    /// Every holding in serial order (a copy: O(holdings)).
+    public var holdings: [Holding] { holdingList.all }
+    public var holdingCount: Int { holdingList.count }
     /// The last serial issued per vintage.
     public private(set) var issued: [Int: Int64] = [:]
     /// Grams CO2e counted but not yet minted, per company, and the rescues they come from.
@@ -38,6 +46,9 @@ public struct CarbonRegistry: Sendable, Equatable {
     /// Rescues (by the seq of their `rescue.completed` entry) whose CO2e has been counted.
     public private(set) var countedRescues: Set<UInt64> = []
     public private(set) var accounts: [String: Account] = [:]
+    /// Tokens ever minted from each company's rescues, its own and the buffer's share together:
+    /// the buffer's share is taken from this running total, so small mints contribute too.
+    public private(set) var mintedFromRescues: [String: Int64] = [:]
 
     public init() {}
 
@@ -66,6 +77,7 @@ public struct CarbonRegistry: Sendable, Equatable {
     public func decideCounts(_ counts: [RescueCount], policy: CarbonPolicy) -> Result<[CarbonEvent], CarbonRejection> {
         var carried: [String: (grams: Int64, rescues: [UInt64])] = [:]
         var issuedNow: [Int: Int64] = [:]
+        var mintedNow: [String: Int64] = [:]
         var countedNow = Set<UInt64>()
         var events = [CarbonEvent]()
         events.reserveCapacity(counts.count)
@@ -77,7 +89,8 @@ public struct CarbonRegistry: Sendable, Equatable {
             let before = carried[company] ?? (carriedGrams[company] ?? 0, carriedRescues[company] ?? [])
             let total = before.grams + count.gramsCO2e
             let tokens = total / policy.tokenGrams
-            let buffer = tokens * policy.bufferPercent / 100
+            let mintedBefore = mintedNow[company] ?? mintedFromRescues[company] ?? 0
+            let buffer = (mintedBefore + tokens) * policy.bufferPercent / 100 - mintedBefore * policy.bufferPercent / 100
             let next = (issuedNow[count.vintage] ?? issued[count.vintage] ?? 0) + 1
             let bufferStart = next + tokens - buffer
             let minted = Minted(
@@ -87,6 +100,7 @@ public struct CarbonRegistry: Sendable, Equatable {
                 carriedGrams: total - tokens * policy.tokenGrams, basis: policy.basis)
             carried[company] = (minted.carriedGrams, Self.carriedRescues(after: minted, before: before.rescues))
             issuedNow[count.vintage] = next + tokens - 1
+            mintedNow[company] = mintedBefore + tokens
             events.append(.minted(minted))
         }
         return .success(events)
@@ -101,26 +115,14 @@ public struct CarbonRegistry: Sendable, Equatable {
     }
 
     /// The range must lie inside one holding, and that holding must be the actor's.
-    private func holdingCheck(_ range: SerialRange, actor: String) -> Result<Int, CarbonRejection> {
-        guard let position = holdingPosition(containing: range) else { return .failure(.rangeNotIssuedAsOneHolding) }
-        switch holdings[position].status {
+    private func holdingCheck(_ range: SerialRange, actor: String) -> Result<HoldingList.Position, CarbonRejection> {
+        guard let position = holdingList.position(containing: range) else { return .failure(.rangeNotIssuedAsOneHolding) }
+        switch holdingList[position].status {
         case .retired: return .failure(.serialAlreadyRetired)
         case .cancelled: return .failure(.serialAlreadyCancelled)
         case .held(let owner) where owner != actor: return .failure(.rangeNotHeldByActor)
         case .held: return .success(position)
         }
-    }
-
-    private func holdingPosition(containing range: SerialRange) -> Int? {
-        var low = 0
-        var high = holdings.count - 1
-        while low <= high {
-            let middle = (low + high) / 2
-            let holding = holdings[middle].range
-            if holding.contains(range) { return middle }
-            if range < holding { high = middle - 1 } else { low = middle + 1 }
-        }
-        return nil
     }
 
     // MARK: Applying
@@ -133,12 +135,12 @@ public struct CarbonRegistry: Sendable, Equatable {
             countedRescues.insert(minted.rescue)
             carriedGrams[minted.company] = minted.carriedGrams
             carriedRescues[minted.company] = Self.carriedRescues(after: minted, before: carriedRescues[minted.company] ?? [])
+            mintedFromRescues[minted.company, default: 0] += (minted.range?.count ?? 0) + (minted.buffer?.count ?? 0)
             for (range, owner) in [(minted.range, minted.company), (minted.buffer, Self.bufferAccount)] {
                 guard let range else { continue }
                 precondition(range.first == (issued[range.vintage] ?? 0) + 1, "serials are issued contiguously")
                 issued[range.vintage] = range.last
-                let position = holdings.firstIndex { range < $0.range } ?? holdings.count
-                holdings.insert(Holding(range: range, status: .held(by: owner)), at: position)
+                holdingList.insert(Holding(range: range, status: .held(by: owner)))
                 accounts[owner, default: Account()].minted += range.count
             }
         case .transferred(let from, let to, let range):
@@ -156,8 +158,8 @@ public struct CarbonRegistry: Sendable, Equatable {
 
     /// Gives `range` the new status, splitting the holding around it.
     private mutating func split(_ range: SerialRange, to status: Status) {
-        guard let position = holdingPosition(containing: range) else { preconditionFailure("applied a range that is not one holding") }
-        let holding = holdings[position]
+        guard let position = holdingList.position(containing: range) else { preconditionFailure("applied a range that is not one holding") }
+        let holding = holdingList[position]
         var pieces = [Holding]()
         if let before = SerialRange(vintage: range.vintage, first: holding.range.first, last: range.first - 1) {
             pieces.append(Holding(range: before, status: holding.status))
@@ -166,7 +168,7 @@ public struct CarbonRegistry: Sendable, Equatable {
         if let after = SerialRange(vintage: range.vintage, first: range.last + 1, last: holding.range.last) {
             pieces.append(Holding(range: after, status: holding.status))
         }
-        holdings.replaceSubrange(position...position, with: pieces)
+        holdingList.replace(position, with: pieces)
     }
 
     // MARK: Reading

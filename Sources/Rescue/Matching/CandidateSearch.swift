@@ -32,48 +32,92 @@ public struct CandidateSearch: Sendable, Equatable {
         public var capacityGap: Int64
     }
 
-    private var cells: [Cell: [String]] = [:]
-    private var recipients: [String: ParticipantRegistry.Participant] = [:]
-    /// Matches granted per recipient in the current fairness period.
-    public private(set) var grants: [String: Int64] = [:]
+    /// A recipient as the search needs it, with its trigonometry done once.
+    struct Indexed: Hashable, Sendable {
+        let id: String
+        let latitude: Int64
+        let longitude: Int64
+        let latitudeRadians: Double
+        let longitudeRadians: Double
+        let cosineLatitude: Double
+        let radiusMetres: Int64
+        let capacity: Int64
+        /// Few (the policy's categories), so a linear scan beats hashing.
+        let categories: [String]
+    }
+
+    /// Recipients by number (their order of registration); cells and grants refer to numbers.
+    private var indexed: [Indexed] = []
+    private var numbers: [String: Int] = [:]
+    private var cells: [Cell: [Int]] = [:]
+    private var grantCounts: [Int64] = []
 
     public init() {}
 
-    /// Adds a registered recipient to the index (others are ignored).
-    public mutating func index(_ participant: ParticipantRegistry.Participant) {
-        guard participant.role == .recipient, let latitude = participant.latitude, let longitude = participant.longitude else { return }
-        recipients[participant.id] = participant
-        cells[Self.cell(latitude, longitude), default: []].append(participant.id)
+    /// Matches granted per recipient in the current fairness period.
+    public var grants: [String: Int64] {
+        Dictionary(uniqueKeysWithValues: indexed.indices.filter { grantCounts[$0] > 0 }.map { (indexed[$0].id, grantCounts[$0]) })
     }
 
-    public mutating func recordGrant(to recipient: String) { grants[recipient, default: 0] += 1 }
+    /// Adds a registered recipient to the index (others are ignored).
+    public mutating func index(_ participant: ParticipantRegistry.Participant) {
+        guard participant.role == .recipient, let latitude = participant.latitude, let longitude = participant.longitude,
+            numbers[participant.id] == nil
+        else { return }
+        let number = indexed.count
+        indexed.append(Indexed(
+            id: participant.id, latitude: latitude, longitude: longitude, latitudeRadians: Self.radians(latitude),
+            longitudeRadians: Self.radians(longitude), cosineLatitude: cos(Self.radians(latitude)),
+            radiusMetres: participant.serviceRadiusMetres ?? 0, capacity: participant.capacityPortions ?? 0,
+            categories: participant.acceptedCategories.sorted()))
+        numbers[participant.id] = number
+        grantCounts.append(0)
+        cells[Self.cell(latitude, longitude), default: []].append(number)
+    }
+
+    public mutating func recordGrant(to recipient: String) {
+        if let number = numbers[recipient] { grantCounts[number] += 1 }
+    }
 
     /// Starts a new fairness period.
-    public mutating func resetGrants() { grants = [:] }
+    public mutating func resetGrants() {
+        for number in grantCounts.indices { grantCounts[number] = 0 }
+    }
 
-    /// The recipients that can take `portions` of `category` at the given place, best first.
-    public func candidates(latitude: Int64, longitude: Int64, category: String, portions: Int64) -> [Candidate] {
+    /// The recipients that can take `portions` of `category` at the given place, best first;
+    /// at most `limit` of them.
+    public func candidates(latitude: Int64, longitude: Int64, category: String, portions: Int64, limit: Int = .max) -> [Candidate] {
         let latitudeSpan = Int64((Double(Self.serviceRadiusMetresMax) / 111_320 * 1_000_000).rounded(.up))
         let cosine = max(0.01, cos(Double(latitude) / 1_000_000 * .pi / 180))
         let longitudeSpan = Int64((Double(Self.serviceRadiusMetresMax) / (111_320 * cosine) * 1_000_000).rounded(.up))
         let low = Self.cell(latitude - latitudeSpan, longitude - longitudeSpan)
         let high = Self.cell(latitude + latitudeSpan, longitude + longitudeSpan)
-        var found = [Candidate]()
+        let origin = (latitude: Self.radians(latitude), longitude: Self.radians(longitude), cosine: cos(Self.radians(latitude)))
+        // (ranking key, number): the key packs whole kilometres, grants and capacity gap so most
+        // comparisons are one integer comparison; ties fall to the id.
+        var found = [(key: UInt64, number: Int, distance: Int64, gap: Int64)]()
         for row in low.row...high.row {
             for column in low.column...high.column {
-                for id in cells[Cell(row: row, column: column)] ?? [] {
-                    let recipient = recipients[id]!
-                    guard recipient.acceptedCategories.contains(category), let capacity = recipient.capacityPortions, capacity > 0 else { continue }
-                    let distance = Self.distanceMetres(latitude, longitude, recipient.latitude!, recipient.longitude!)
-                    guard distance <= (recipient.serviceRadiusMetres ?? 0) else { continue }
-                    found.append(Candidate(recipient: id, distanceMetres: distance, grants: grants[id] ?? 0, capacityGap: abs(capacity - portions)))
+                for number in cells[Cell(row: row, column: column)] ?? [] {
+                    let recipient = indexed[number]
+                    guard recipient.capacity > 0, recipient.categories.contains(category) else { continue }
+                    let distance = Self.distanceMetres(
+                        origin.latitude, origin.longitude, origin.cosine, recipient.latitudeRadians, recipient.longitudeRadians,
+                        recipient.cosineLatitude)
+                    guard distance <= recipient.radiusMetres else { continue }
+                    let gap = abs(recipient.capacity - portions)
+                    let key = UInt64(distance / 1_000) << 48 | UInt64(min(grantCounts[number], 0xFFFF)) << 32 | UInt64(min(gap, 0xFFFF_FFFF))
+                    found.append((key, number, distance, gap))
                 }
             }
         }
-        return found.sorted {
-            ($0.distanceMetres / 1_000, $0.grants, $0.capacityGap, $0.recipient) < ($1.distanceMetres / 1_000, $1.grants, $1.capacityGap, $1.recipient)
+        found.sort { ($0.key, indexed[$0.number].id) < ($1.key, indexed[$1.number].id) }
+        return found.prefix(limit).map {
+            Candidate(recipient: indexed[$0.number].id, distanceMetres: $0.distance, grants: grantCounts[$0.number], capacityGap: $0.gap)
         }
     }
+
+    static func radians(_ microdegrees: Int64) -> Double { Double(microdegrees) / 1_000_000 * .pi / 180 }
 
     static func cell(_ latitude: Int64, _ longitude: Int64) -> Cell {
         // Floor division, so cells do not fold across the equator or the prime meridian.
@@ -83,11 +127,17 @@ public struct CandidateSearch: Sendable, Equatable {
 
     /// Great-circle distance in whole metres between two points given in micro-degrees.
     public static func distanceMetres(_ latitude1: Int64, _ longitude1: Int64, _ latitude2: Int64, _ longitude2: Int64) -> Int64 {
-        let radians = { (microdegrees: Int64) in Double(microdegrees) / 1_000_000 * .pi / 180 }
-        let deltaLatitude = radians(latitude2 - latitude1)
-        let deltaLongitude = radians(longitude2 - longitude1)
-        let a = sin(deltaLatitude / 2) * sin(deltaLatitude / 2)
-            + cos(radians(latitude1)) * cos(radians(latitude2)) * sin(deltaLongitude / 2) * sin(deltaLongitude / 2)
+        distanceMetres(
+            radians(latitude1), radians(longitude1), cos(radians(latitude1)), radians(latitude2), radians(longitude2), cos(radians(latitude2)))
+    }
+
+    /// Haversine from radians with the cosines of both latitudes given (computed once per recipient).
+    static func distanceMetres(
+        _ latitude1: Double, _ longitude1: Double, _ cosine1: Double, _ latitude2: Double, _ longitude2: Double, _ cosine2: Double
+    ) -> Int64 {
+        let sineLatitude = sin((latitude2 - latitude1) / 2)
+        let sineLongitude = sin((longitude2 - longitude1) / 2)
+        let a = sineLatitude * sineLatitude + cosine1 * cosine2 * sineLongitude * sineLongitude
         return Int64((2 * 6_371_008.8 * asin(min(1, sqrt(a)))).rounded())
     }
 }

@@ -15,8 +15,10 @@ public struct MatchBook: Sendable, Equatable {
     }
 
     public private(set) var matches: [String: Match] = [:]
-    /// Offers currently offered to a candidate, so time-outs do not scan closed matches.
+    /// Offers currently offered to a candidate.
     public private(set) var active: Set<String> = []
+    /// Offers by when their current candidate's window ends, so time-outs touch only what is due.
+    private var windows = DeadlineQueue<String>()
 
     public init() {}
 
@@ -32,9 +34,9 @@ public struct MatchBook: Sendable, Equatable {
             return .success([.declined(offer: offer, recipient: recipient)] + next(after: match, now: now, window: acceptWindowMicroseconds))
         case .tick(let now):
             var events = [MatchEvent]()
-            for offer in active.sorted() {
-                let match = matches[offer]!
-                guard let recipient = match.offeredTo, now >= match.expiresAt else { continue }
+            for item in windows.dueOnce(by: now) {
+                let match = matches[item.key]!
+                guard let recipient = match.offeredTo, match.expiresAt == item.deadline else { continue }
                 events.append(.expired(offer: match.offer, recipient: recipient))
                 events += next(after: match, now: now, window: acceptWindowMicroseconds)
             }
@@ -54,11 +56,17 @@ public struct MatchBook: Sendable, Equatable {
             let position = candidates.firstIndex(of: recipient)!
             matches[offer] = Match(offer: offer, candidates: candidates, position: position, expiresAt: expiresAt)
             active.insert(offer)
+            windows.insert(offer, deadline: expiresAt)
         case .declined(let offer, _), .expired(let offer, _):
             // Closed until (and unless) the next `offered` event reopens it at the next candidate.
             matches[offer]!.position = nil
             active.remove(offer)
+            dropClosedWindows()
         }
+    }
+
+    private mutating func dropClosedWindows() {
+        windows.dropFront { matches[$0.key]!.offeredTo == nil || matches[$0.key]!.expiresAt != $0.deadline }
     }
 
     /// A claim placed on the offer by the recipient being offered accepts the match.
@@ -66,6 +74,7 @@ public struct MatchBook: Sendable, Equatable {
         if matches[offer]?.offeredTo == claimant {
             matches[offer]!.position = nil
             active.remove(offer)
+            dropClosedWindows()
         }
     }
 }

@@ -280,8 +280,9 @@ public struct CitySimulator: Sendable {
 
     /// A company (or buyer) moves part of a holding: to a buyer, or retires it for a beneficiary.
     private mutating func carbonTrade(world: RescueWorld) -> Step? {
-        let holdings = world.carbon.holdings
-        guard !holdings.isEmpty else { return nil }
+        guard world.carbon.holdingCount > 0 else { return nil }
+        // Recent holdings: copying them all on every trade would grow with the registry.
+        let holdings = Array(world.carbon.recentHoldings(200))
         for _ in 0..<4 {
             let holding = holdings[Int(random.next(below: UInt64(holdings.count)))]
             guard case .held(let owner) = holding.status, owner != CarbonRegistry.bufferAccount, random.chance(percent: 40) || now >= busyEnd else { continue }

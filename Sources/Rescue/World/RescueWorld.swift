@@ -52,12 +52,16 @@ public struct RescueWorld: Sendable, Equatable {
     /// offer's expiry until pickup, then the pickup.
     public private(set) var unsettledPaidClaims: [String: Int64] = [:]
     public private(set) var undecidedDisputes: Set<String> = []
+    /// Deadlines, so a tick touches only what is due: paid claims by the start of their window,
+    /// undecided disputes by their decision deadline, undisputed rescues by delivery time, and
+    /// rescues whose dispute ended without a refund (waiting for their window) by delivery time.
+    private var paidClaimWindows = DeadlineQueue<String>()
+    private var disputeDeadlines = DeadlineQueue<String>()
+    private var settlements = DeadlineQueue<String>()
+    private var countsAfterDispute = DeadlineQueue<String>()
     public private(set) var disputeOfClaim: [String: String] = [:]
     /// The time of the last event applied.
     public private(set) var time: Int64 = 0
-    /// Rescues in delivery order, from the first whose window may still need settling.
-    private var settlementQueue: [String] = []
-    private var settlementHead = 0
     private var claimOfRescue: [UInt64: String] = [:]
     private var fairnessDay: Int64 = 0
 
@@ -81,9 +85,11 @@ public struct RescueWorld: Sendable, Equatable {
             guard case .success(.posted(let offer)) = decided else { return decided.map { _ in [] }.mapError { .offer($0) } }
             var events = [RescueEvent.posted(offer)]
             if offer.priceRupiah == 0 {
+                // Providers are never recipients, so the poster cannot be among the candidates.
                 let candidates = search.candidates(
-                    latitude: offer.latitude, longitude: offer.longitude, category: offer.category, portions: offer.portions)
-                    .lazy.map(\.recipient).filter { $0 != actor }.prefix(Self.candidatesMax)
+                    latitude: offer.latitude, longitude: offer.longitude, category: offer.category, portions: offer.portions,
+                    limit: Self.candidatesMax
+                ).map(\.recipient)
                 if case .success(let started) = matches.decide(
                     .start(offer: offer.id, candidates: Array(candidates), now: now), acceptWindowMicroseconds: policy.matchAcceptWindowMicroseconds)
                 {
@@ -205,35 +211,32 @@ public struct RescueWorld: Sendable, Equatable {
             events += matched.map(RescueEvent.init)
         }
         var counts = [RescueCount]()
-        for id in undecidedDisputes.sorted() {
-            guard case .success(let decided) = disputes.decide(.expire(id: id, now: now), policy: policy.disputes),
+        for item in disputeDeadlines.dueOnce(by: now - 1) where undecidedDisputes.contains(item.key) {
+            guard case .success(let decided) = disputes.decide(.expire(id: item.key, now: now), policy: policy.disputes),
                 case .resolved(_, let resolution)? = decided.first
             else { continue }
             events.append(RescueEvent(decided[0]))
-            events += resolutionEvents(claim: disputes.disputes[id]!.claim, resolution, now: now, policy: policy, counts: &counts)
+            events += resolutionEvents(claim: disputes.disputes[item.key]!.claim, resolution, now: now, policy: policy, counts: &counts)
         }
-        for (claim, windowStart) in unsettledPaidClaims.sorted(by: { $0.key < $1.key })
-        where windowStart + policy.disputes.windowMicroseconds < now && disputeOfClaim[claim] == nil {
-            if offers.claims[claim]?.status == .placed {
-                events += escrowSettlement(claim: claim, refund: Int64.max, rule: "policy.notPickedUpInTime")
-                events.append(.claimCancelled(claim: claim))
+        let window = policy.disputes.windowMicroseconds
+        for item in paidClaimWindows.dueOnce(by: now - window - 1)
+        where unsettledPaidClaims[item.key] == item.deadline && disputeOfClaim[item.key] == nil {
+            if offers.claims[item.key]?.status == .placed {
+                events += escrowSettlement(claim: item.key, refund: Int64.max, rule: "policy.notPickedUpInTime")
+                events.append(.claimCancelled(claim: item.key))
             } else {
-                events += escrowSettlement(claim: claim, refund: 0, rule: "")
+                events += escrowSettlement(claim: item.key, refund: 0, rule: "")
             }
         }
-        var position = settlementHead
-        while position < settlementQueue.count {
-            let claim = settlementQueue[position]
-            position += 1
-            let rescue = rescues[claim]!
-            guard rescue.completion.at + policy.disputes.windowMicroseconds <= now else { break }
-            guard !rescue.counted else { continue }
-            if let dispute = disputeOfClaim[claim] {
-                // Open: its resolution settles it. Refunded: never counted.
-                guard let resolution = disputes.disputes[dispute]!.resolution, resolution.outcome == .noRefund else { continue }
-            }
-            events += escrowSettlement(claim: claim, refund: 0, rule: "")
+        for item in settlements.dueOnce(by: now - window) {
+            let rescue = rescues[item.key]!
+            // A disputed rescue is settled by its dispute's resolution instead.
+            guard !rescue.counted, disputeOfClaim[item.key] == nil else { continue }
+            events += escrowSettlement(claim: item.key, refund: 0, rule: "")
             counts.append(count(rescue, policy: policy))
+        }
+        for item in countsAfterDispute.dueOnce(by: now - window) where !rescues[item.key]!.counted {
+            counts.append(count(rescues[item.key]!, policy: policy))
         }
         return carbon.decideCounts(counts, policy: policy.carbon).mapError { .carbon($0) }.map { events + $0.map(RescueEvent.init) }
     }
@@ -264,42 +267,61 @@ public struct RescueWorld: Sendable, Equatable {
                 fairnessDay = day
             }
             search.recordGrant(to: claim.claimant)
-            if claim.priceRupiah > 0 { unsettledPaidClaims[claim.id] = offers.offers[claim.offer]!.expiresAt }
+            if claim.priceRupiah > 0 {
+                let expiresAt = offers.offers[claim.offer]!.expiresAt
+                unsettledPaidClaims[claim.id] = expiresAt
+                paidClaimWindows.insert(claim.id, deadline: expiresAt)
+            }
         case .claimCancelled(let claim):
             offers.apply(.claimCancelled(claim: claim))
             unsettledPaidClaims[claim] = nil
+            dropSettledPaidClaims()
         case .escrowHeld(let escrow):
             escrows.apply(.held(escrow))
         case .escrowReleased(let escrow, let rupiah):
             escrows.apply(.released(escrow: escrow, rupiah: rupiah))
             if escrows.escrows[escrow]!.isClosed { unsettledPaidClaims[escrow] = nil }
+            dropSettledPaidClaims()
         case .escrowRefunded(let escrow, let rupiah, let rule):
             escrows.apply(.refunded(escrow: escrow, rupiah: rupiah, rule: rule))
             if escrows.escrows[escrow]!.isClosed { unsettledPaidClaims[escrow] = nil }
+            dropSettledPaidClaims()
         case .pickedUp(let pickup):
             offers.apply(.pickedUp(pickup))
             pickups[pickup.claim] = pickup
-            if unsettledPaidClaims[pickup.claim] != nil { unsettledPaidClaims[pickup.claim] = time }
+            if unsettledPaidClaims[pickup.claim] != nil {
+                unsettledPaidClaims[pickup.claim] = time
+                paidClaimWindows.insert(pickup.claim, deadline: time)
+                dropSettledPaidClaims()
+            }
         case .deliveryConfirmed:
             break  // the claim becomes delivered with the `rescue.completed` that always follows
         case .rescueCompleted(let completion):
             offers.apply(.delivered(completion))
             rescues[completion.claim] = Rescue(seq: seq, completion: completion, counted: false)
             claimOfRescue[seq] = completion.claim
-            settlementQueue.append(completion.claim)
+            settlements.insert(completion.claim, deadline: completion.at)
             unsettledPaidClaims[completion.claim] = nil
+            dropSettledPaidClaims()
         case .disputeOpened(let dispute):
             disputes.apply(.opened(dispute))
             undecidedDisputes.insert(dispute.id)
             disputeOfClaim[dispute.claim] = dispute.id
+            disputeDeadlines.insert(dispute.id, deadline: dispute.decideBy ?? dispute.openedAt)
+            dropSettledRescues()
+            dropSettledPaidClaims()
         case .disputeResolved(let id, let resolution):
             disputes.apply(.resolved(dispute: id, resolution))
             undecidedDisputes.remove(id)
-            advanceSettlementHead()
+            disputeDeadlines.dropFront { !undecidedDisputes.contains($0.key) }
+            let claim = disputes.disputes[id]!.claim
+            if resolution.outcome == .noRefund, let rescue = rescues[claim], !rescue.counted {
+                countsAfterDispute.insert(claim, deadline: rescue.completion.at)
+            }
         case .carbonMinted(let minted):
             carbon.apply(.minted(minted))
             if let claim = claimOfRescue[minted.rescue] { rescues[claim]!.counted = true }
-            advanceSettlementHead()
+            dropSettledRescues()
         case .carbonTransferred(let from, let to, let range):
             carbon.apply(.transferred(from: from, to: to, range: range))
         case .carbonRetired(let owner, let range, let beneficiary, let reason):
@@ -311,21 +333,15 @@ public struct RescueWorld: Sendable, Equatable {
         }
     }
 
-    /// Drops settled rescues (counted, or refunded by a dispute) from the front of the queue.
-    private mutating func advanceSettlementHead() {
-        while settlementHead < settlementQueue.count {
-            let claim = settlementQueue[settlementHead]
-            if !rescues[claim]!.counted {
-                guard let dispute = disputeOfClaim[claim], let resolution = disputes.disputes[dispute]!.resolution,
-                    resolution.outcome != .noRefund
-                else { return }
-            }
-            settlementHead += 1
-        }
-        if settlementHead > 4_096 && settlementHead * 2 > settlementQueue.count {
-            settlementQueue.removeFirst(settlementHead)
-            settlementHead = 0
-        }
+    /// Forgets counted rescues (and, in the undisputed queue, disputed ones) at the queues' fronts.
+    private mutating func dropSettledRescues() {
+        settlements.dropFront { rescues[$0.key]!.counted || disputeOfClaim[$0.key] != nil }
+        countsAfterDispute.dropFront { rescues[$0.key]!.counted }
+    }
+
+    /// Forgets paid-claim deadlines that no longer apply (settled, moved by a pickup, or disputed).
+    private mutating func dropSettledPaidClaims() {
+        paidClaimWindows.dropFront { unsettledPaidClaims[$0.key] != $0.deadline || disputeOfClaim[$0.key] != nil }
     }
 
     // MARK: Reading

@@ -5,8 +5,8 @@ import Ledger
 /// `pahlawan bench …`: performance figures, each with the machine limit measured in the same run.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure the ledger's speed against this machine's own limits (release builds only give meaningful figures).",
-        subcommands: [BenchAppend.self, BenchProof.self, BenchOpen.self, BenchVerify.self])
+        abstract: "Measure the ledger's and the engines' speed against this machine's own limits (release builds only give meaningful figures).",
+        subcommands: [BenchAppend.self, BenchProof.self, BenchOpen.self, BenchVerify.self, BenchEngine.self])
 }
 
 /// Options every bench command shares.

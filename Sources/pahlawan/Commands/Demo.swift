@@ -1,61 +1,78 @@
 import ArgumentParser
+import Core
 import Foundation
 import Ledger
+import Rescue
 
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Append a synthetic day of rescue entries to a ledger, checkpoint it, verify it and say what happened.")
+        abstract: "Run a simulated city (Jakarta and Surabaya) through the rescue engines into a ledger, then verify it and say what happened.",
+        discussion: """
+            The simulated days end about now: they start that many days (plus four for every dispute window and \
+            deadline to pass) before the present, or just after the ledger's newest entry. Every command goes through \
+            the same command loop the service uses, and an independent reference model checks every invariant after \
+            every step; a failure prints the seed that reproduces it.
+            """)
 
     @OptionGroup var data: DataDirectoryOptions
-    @Option(help: "How many entries to append.") var entries: Int = 20_000
-    @Option(help: "Seed of the synthetic day (the same seed gives the same entries).") var seed: UInt64 = 1
-    @Option(help: "Entries per durable write (one fdatasync each).") var batch: Int = 256
+    @Option(help: "The policy directory.") var policies = "policies"
+    @Option(help: "Seed of the simulation (the same seed gives the same commands).") var seed: UInt64 = 1
+    @Option(help: "Busy days to simulate.") var days = 1
+    @Option(name: .customLong("commands-per-day"), help: "About how many commands a busy day has (three times as dense in the evening surge).")
+    var commandsPerDay = 2_000
 
     func validate() throws {
-        guard entries > 0, entries <= 100_000_000 else { throw ValidationError("--entries must be 1…100,000,000") }
-        guard batch > 0, batch <= 10_000 else { throw ValidationError("--batch must be 1…10,000") }
+        guard (1...30).contains(days) else { throw ValidationError("--days must be 1…30") }
+        guard (10...1_000_000).contains(commandsPerDay) else { throw ValidationError("--commands-per-day must be 10…1,000,000") }
     }
 
     func run() throws {
-        let directory = data.directory
-        let (key, created) = try report { try directory.loadOrCreateSigningKey(name: Checkpoint.defaultOrigin) }
-        if created {
-            print("created a new signing key in \(directory.signingKeyFile) (mode 0600)")
-        }
-        print("verifier key: \(key.verifier.text)")
-        let ledger = try report { try Ledger(directory: directory, signer: key) }
-        let startSize = ledger.size
-        // 2026-11-24 00:00 WIB (UTC+7), or just after the last entry when the ledger already has some.
-        let dayStart = max(Int64(1_795_453_200) * 1_000_000, ledger.lastEntryTime)
-        var day = SyntheticDay(seed: seed, start: dayStart, entries: entries)
+        let day: Int64 = 86_400_000_000
+        let clock = SimulatedClock(Ledger.wallClockMicroseconds() - Int64(days + 4) * day)
+        let opened = try report { try Application.open(data: data.directory, policies: policies, clock: clock.function) }
+        let loop = opened.loop
+        if opened.createdSigningKey { print("created a new signing key in \(data.directory.signingKeyFile) (mode 0600)") }
+        print("verifier key: \(loop.ledger.verifier.text)")
+        print("policies: \(loop.policies.hash.hex)")
+        let start = max(clock.read(), loop.ledger.lastEntryTime + 1)
+        clock.set(start)
+        var simulator = CitySimulator(seed: seed, start: start, days: days, commandsPerDay: commandsPerDay) { loop.pickupCodeDigest(claim: $0, code: $1) }
         let started = monotonicSeconds()
-        var kinds: [String: Int] = [:]
-        var remaining = entries
-        try report {
-            while remaining > 0 {
-                let drafts = day.next(min(batch, remaining))
-                for draft in drafts { kinds[draft.kind, default: 0] += 1 }
-                try ledger.append(drafts)
-                remaining -= drafts.count
-            }
-            try ledger.checkpoint()
+        let result = try report { try SimulationDriver.run(&simulator, through: loop, clock: clock) }
+        let seconds = monotonicSeconds() - started
+        try report { try loop.ledger.checkpoint() }
+        let written = result.endSeq - result.firstSeq
+        print("simulated \(days) day(s) (seed \(seed)): \(result.commands) commands, \(written) entries (seq \(result.firstSeq)..<\(result.endSeq)) in \(String(format: "%.2f", seconds)) s")
+        print("entries by kind:")
+        for (kind, count) in result.kinds.sorted(by: { $0.key < $1.key }) { print("  \(kind.padding(toLength: 24, withPad: " ", startingAt: 0)) \(count)") }
+        print("refused commands (nothing written):")
+        for (name, count) in result.rejections.sorted(by: { $0.key < $1.key }) { print("  \(name.padding(toLength: 36, withPad: " ", startingAt: 0)) \(count)") }
+        loop.read { world in
+            let rescues = world.rescues.values.map(\.completion)
+            let grams = rescues.reduce(0) { $0 + $1.gramsRescued }
+            let escrows = world.escrows.escrows.values
+            print("totals (the whole ledger):")
+            print("  rescues completed            \(rescues.count), \(grams) g food, \(rescues.reduce(0) { $0 + $1.meals }) meals")
+            print("  CO2e avoided                 \(rescues.reduce(0) { $0 + $1.lifecycleGramsCO2e }) g lifecycle, \(rescues.reduce(0) { $0 + $1.downstreamGramsCO2e }) g downstream")
+            let minted = world.carbon.accounts.values.reduce(0) { $0 + $1.minted }
+            print("  carbon tokens                \(minted) minted (\(world.carbon.accounts[CarbonRegistry.bufferAccount]?.minted ?? 0) to the buffer), \(world.carbon.accounts.values.reduce(0) { $0 + $1.retired }) retired")
+            print("  escrow (rupiah)              \(escrows.reduce(0) { $0 + $1.heldRupiah }) held, \(escrows.reduce(0) { $0 + $1.releasedRupiah }) released, \(escrows.reduce(0) { $0 + $1.refundedRupiah }) refunded, \(escrows.filter { !$0.isClosed }.count) open")
         }
-        ledger.close()
-        let appendSeconds = monotonicSeconds() - started
-        print("appended \(entries) entries (seq \(startSize)..<\(ledger.size)) in \(String(format: "%.2f", appendSeconds)) s, \(Int(Double(entries) / appendSeconds)) entries/s, \(batch) per fdatasync")
-        for (kind, count) in kinds.sorted(by: { $0.key < $1.key }) {
-            print("  \(kind.padding(toLength: 24, withPad: " ", startingAt: 0)) \(count)")
-        }
-        print("checkpoint:")
-        print(ledger.latestCheckpoint!.note, terminator: "")
-        let verifyStarted = monotonicSeconds()
-        let result = LedgerVerifier.verify(directory: directory, key: key.verifier, checkSignatures: true)
-        let verifySeconds = monotonicSeconds() - verifyStarted
-        if let failure = result.failure {
-            print("verify FAILED: \(failure)")
+        if !result.violations.isEmpty {
+            printError("pahlawan: error: an invariant broke (replay with --seed \(seed)):\n" + result.violations.prefix(10).joined(separator: "\n"))
             throw ExitCode(1)
         }
-        print("verified \(result.entries) entries (checksums, chain, hashes, index, tiles, signatures, tree against the checkpoint) in \(String(format: "%.2f", verifySeconds)) s")
-        print("next: \(CommandLine.arguments[0]) verify --data-dir \(data.path) --key '\(key.verifier.text)'")
+        print("every invariant held after every step")
+        loop.ledger.close()
+        print("checkpoint:")
+        print(loop.ledger.latestCheckpoint!.note, terminator: "")
+        let verifyStarted = monotonicSeconds()
+        let verified = LedgerVerifier.verify(directory: data.directory, key: loop.ledger.verifier, checkSignatures: true, checkBodies: true)
+        if let failure = verified.failure {
+            printError("pahlawan: error: verify failed: \(failure)")
+            throw ExitCode(1)
+        }
+        print("verified \(verified.entries) entries (checksums, chain, hashes, index, tiles, signatures, bodies, tree against the checkpoint) in \(String(format: "%.2f", monotonicSeconds() - verifyStarted)) s")
+        print("next: \(CommandLine.arguments[0]) verify --data-dir \(data.path) --signatures --bodies")
     }
 }

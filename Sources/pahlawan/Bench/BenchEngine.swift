@@ -1,0 +1,136 @@
+import ArgumentParser
+import Compliance
+import Core
+import Foundation
+import Ledger
+import Rescue
+
+struct BenchEngine: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "engine",
+        abstract: "The pure rescue engines on one core (commands decided and applied per second), and a ledger replayed into engine state.",
+        discussion: """
+            Commands come from the seeded city simulator, recorded first so that generating them is not measured, then \
+            decided and applied against a fresh state. Their events are appended to a ledger, which is then replayed \
+            from the files into a fresh state. Limits measured in the same run: String-keyed dictionary insert+lookup \
+            pairs per second (the least any command does) and SHA-256 leaf hashes per second over the average body \
+            (which every replayed entry costs).
+            """)
+
+    @Option(help: "Commands to run.") var commands = 300_000
+    @Option(help: "Seed of the simulated traffic.") var seed: UInt64 = 1
+    @Option(help: "The policy directory.") var policies = "policies"
+    @OptionGroup var bench: BenchOptions
+
+    func validate() throws {
+        guard (1_000...50_000_000).contains(commands) else { throw ValidationError("--commands must be 1,000…50,000,000") }
+    }
+
+    func run() throws {
+        let policySet = try report { try PolicySet.load(directory: policies) }
+        let policy = policySet.rescue
+
+        // Record the traffic against a pure world first.
+        let days = max(1, commands / 80_000)
+        var simulator = CitySimulator(
+            seed: seed, start: 1_795_453_200_000_000, days: days, commandsPerDay: commands / days, companies: 80, recipients: 600, buyers: 30
+        ) { claim, code in "\(claim):\(code)" }
+        var recorder = RescueWorld()
+        var steps = [CitySimulator.Step]()
+        steps.reserveCapacity(commands)
+        while steps.count < commands, let step = simulator.next(world: recorder) {
+            steps.append(step)
+            if case .success(let events) = recorder.decide(step.command, actor: step.actor, now: step.now, policy: policy) {
+                for event in events { recorder.apply(event, seq: 0, time: step.now) }
+            }
+        }
+
+        // The measured run: decide and apply every command against a fresh world.
+        var world = RescueWorld()
+        var written = [(event: RescueEvent, actor: String, time: Int64)]()
+        written.reserveCapacity(steps.count * 2)
+        var rejected = 0
+        var seq: UInt64 = 0
+        let started = monotonicSeconds()
+        for step in steps {
+            switch world.decide(step.command, actor: step.actor, now: step.now, policy: policy) {
+            case .success(let events):
+                for event in events {
+                    world.apply(event, seq: seq, time: step.now)
+                    seq += 1
+                    written.append((event, step.actor, step.now))
+                }
+            case .failure:
+                rejected += 1
+            }
+        }
+        let commandSeconds = monotonicSeconds() - started
+        let commandsPerSecond = Double(steps.count) / commandSeconds
+        let dictionaryFloor = Self.dictionaryPairsPerSecond()
+
+        // Replay: the same events as a ledger, read back from the files into a fresh state.
+        let (directory, isTemporary) = try bench.directory()
+        defer { if isTemporary { try? FileManager.default.removeItem(atPath: directory.path) } }
+        try? FileManager.default.removeItem(atPath: directory.path)
+        let key = try report { try directory.loadOrCreateSigningKey(name: Checkpoint.defaultOrigin).key }
+        let writer = try report { try Ledger(directory: directory, signer: key) }
+        var bodyBytes = 0
+        try report {
+            var start = 0
+            while start < written.count {
+                let slice = written[start..<min(written.count, start + 4_096)]
+                let drafts = slice.map { EntryDraft(time: $0.time, kind: $0.event.kind, actor: $0.actor, payload: EntryCodec.payload(of: $0.event), policy: policySet.hash) }
+                bodyBytes += try writer.append(drafts).reduce(0) { $0 + $1.bodyBytes.count }
+                start += slice.count
+            }
+        }
+        writer.close()
+        let reader = try report { try Ledger(directory: directory, signer: nil, verifier: key.verifier) }
+        let replayStarted = monotonicSeconds()
+        let replayed = try report { try CommandLoop.replay(reader) }
+        let replaySeconds = monotonicSeconds() - replayStarted
+        guard replayed.world == world else {
+            printError("pahlawan: error: the replayed state differs from the live one")
+            throw ExitCode(1)
+        }
+        let replayPerSecond = Double(replayed.size) / replaySeconds
+        let averageBody = bodyBytes / max(1, written.count)
+        let leafHashes = PhysicalLimits.leafHashesPerSecond(byteCount: averageBody)
+        bench.emit(
+            "bench engine: \(steps.count) commands (seed \(seed)), \(written.count) events, replayed from \(replayed.size) entries",
+            [
+                ("commands", .integer(steps.count)),
+                ("rejected", .integer(rejected)),
+                ("events", .integer(written.count)),
+                ("commands_per_second", .number(commandsPerSecond, digits: 0)),
+                ("target_commands_per_second", .integer(200_000)),
+                ("raw_dictionary_pairs_per_second", .number(dictionaryFloor, digits: 0)),
+                ("ratio_commands_to_dictionary_pairs", .number(commandsPerSecond / dictionaryFloor, digits: 3)),
+                ("replay_entries", .integer(Int(replayed.size))),
+                ("replay_entries_per_second", .number(replayPerSecond, digits: 0)),
+                ("target_replay_entries_per_second", .integer(300_000)),
+                ("average_body_bytes", .integer(averageBody)),
+                ("raw_leaf_hashes_per_second", .number(leafHashes, digits: 0)),
+                ("ratio_replay_to_leaf_hash", .number(replayPerSecond / leafHashes, digits: 3)),
+                ("replay_equals_live", .text("true")),
+                ("peak_rss_bytes", .integer(PhysicalLimits.peakResidentBytes())),
+            ])
+    }
+
+    /// Inserts and looks up String keys shaped like the engines' ids, per second: the least
+    /// work any command does (it at least finds one record and writes one).
+    static func dictionaryPairsPerSecond() -> Double {
+        let keys = (0..<200_000).map { "clm-\($0)" }
+        var table = [String: Int]()
+        table.reserveCapacity(keys.count)
+        let started = monotonicSeconds()
+        var found = 0
+        for (number, key) in keys.enumerated() {
+            table[key] = number
+            found &+= table[keys[number / 2]] ?? 0
+        }
+        let seconds = monotonicSeconds() - started
+        precondition(found != -1)
+        return Double(keys.count) / seconds
+    }
+}
