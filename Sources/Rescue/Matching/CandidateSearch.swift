@@ -42,8 +42,8 @@ public struct CandidateSearch: Sendable, Equatable {
         let cosineLatitude: Double
         let radiusMetres: Int64
         let capacity: Int64
-        /// Few (the policy's categories), so a linear scan beats hashing.
-        let categories: [String]
+        /// Bits of `categoryBits` for the categories it accepts.
+        let categoryMask: UInt64
     }
 
     /// Recipients by number (their order of registration); cells and grants refer to numbers.
@@ -51,6 +51,10 @@ public struct CandidateSearch: Sendable, Equatable {
     private var numbers: [String: Int] = [:]
     private var cells: [Cell: [Int]] = [:]
     private var grantCounts: [Int64] = []
+    /// A bit per food category seen so far (the policy has a handful).
+    private var categoryBits: [String: UInt64] = [:]
+    /// Exact category sets, kept only once there are more categories than bits.
+    private var participantsCategories: [String: Set<String>] = [:]
 
     public init() {}
 
@@ -69,10 +73,20 @@ public struct CandidateSearch: Sendable, Equatable {
             id: participant.id, latitude: latitude, longitude: longitude, latitudeRadians: Self.radians(latitude),
             longitudeRadians: Self.radians(longitude), cosineLatitude: cos(Self.radians(latitude)),
             radiusMetres: participant.serviceRadiusMetres ?? 0, capacity: participant.capacityPortions ?? 0,
-            categories: participant.acceptedCategories.sorted()))
+            categoryMask: participant.acceptedCategories.sorted().reduce(0) { $0 | bit(for: $1) }))
         numbers[participant.id] = number
+        if categoryBits.count > 63 { participantsCategories[participant.id] = participant.acceptedCategories }
         grantCounts.append(0)
         cells[Self.cell(latitude, longitude), default: []].append(number)
+    }
+
+    /// The category's bit, assigning the next free one to a new category. Past 64 categories
+    /// the last bit is shared, which only makes the exact check below necessary.
+    private mutating func bit(for category: String) -> UInt64 {
+        if let bit = categoryBits[category] { return bit }
+        let bit = UInt64(1) << UInt64(min(categoryBits.count, 63))
+        categoryBits[category] = bit
+        return bit
     }
 
     public mutating func recordGrant(to recipient: String) {
@@ -92,27 +106,45 @@ public struct CandidateSearch: Sendable, Equatable {
         let longitudeSpan = Int64((Double(Self.serviceRadiusMetresMax) / (111_320 * cosine) * 1_000_000).rounded(.up))
         let low = Self.cell(latitude - latitudeSpan, longitude - longitudeSpan)
         let high = Self.cell(latitude + latitudeSpan, longitude + longitudeSpan)
+        guard let categoryBit = categoryBits[category] else { return [] }
+        let exactCategories = categoryBits.count > 63
         let origin = (latitude: Self.radians(latitude), longitude: Self.radians(longitude), cosine: cos(Self.radians(latitude)))
         // (ranking key, number): the key packs whole kilometres, grants and capacity gap so most
         // comparisons are one integer comparison; ties fall to the id.
-        var found = [(key: UInt64, number: Int, distance: Int64, gap: Int64)]()
+        typealias Found = (key: UInt64, number: Int, distance: Int64, gap: Int64)
+        func isBetter(_ a: Found, _ b: Found) -> Bool { (a.key, indexed[a.number].id) < (b.key, indexed[b.number].id) }
+        var best = [Found]()
         for row in low.row...high.row {
             for column in low.column...high.column {
                 for number in cells[Cell(row: row, column: column)] ?? [] {
                     let recipient = indexed[number]
-                    guard recipient.capacity > 0, recipient.categories.contains(category) else { continue }
+                    guard recipient.capacity > 0, recipient.categoryMask & categoryBit != 0 else { continue }
+                    if exactCategories, !(participantsCategories[recipient.id]?.contains(category) ?? false) { continue }
+                    // Equirectangular distance is within 1% of haversine at these ranges: skip
+                    // the trigonometry for recipients clearly out of reach.
+                    let dy = recipient.latitudeRadians - origin.latitude
+                    let dx = (recipient.longitudeRadians - origin.longitude) * origin.cosine
+                    let reach = (Double(recipient.radiusMetres) * 1.01 + 50) / Self.earthRadiusMetres
+                    guard dx * dx + dy * dy <= reach * reach else { continue }
                     let distance = Self.distanceMetres(
                         origin.latitude, origin.longitude, origin.cosine, recipient.latitudeRadians, recipient.longitudeRadians,
                         recipient.cosineLatitude)
                     guard distance <= recipient.radiusMetres else { continue }
                     let gap = abs(recipient.capacity - portions)
                     let key = UInt64(distance / 1_000) << 48 | UInt64(min(grantCounts[number], 0xFFFF)) << 32 | UInt64(min(gap, 0xFFFF_FFFF))
-                    found.append((key, number, distance, gap))
+                    let found: Found = (key, number, distance, gap)
+                    // Keep only the best `limit`, in order: most candidates lose to the current worst.
+                    if best.count >= limit {
+                        guard isBetter(found, best[best.count - 1]) else { continue }
+                        best.removeLast()
+                    }
+                    var position = best.count
+                    while position > 0 && isBetter(found, best[position - 1]) { position -= 1 }
+                    best.insert(found, at: position)
                 }
             }
         }
-        found.sort { ($0.key, indexed[$0.number].id) < ($1.key, indexed[$1.number].id) }
-        return found.prefix(limit).map {
+        return best.map {
             Candidate(recipient: indexed[$0.number].id, distanceMetres: $0.distance, grants: grantCounts[$0.number], capacityGap: $0.gap)
         }
     }
@@ -138,6 +170,9 @@ public struct CandidateSearch: Sendable, Equatable {
         let sineLatitude = sin((latitude2 - latitude1) / 2)
         let sineLongitude = sin((longitude2 - longitude1) / 2)
         let a = sineLatitude * sineLatitude + cosine1 * cosine2 * sineLongitude * sineLongitude
-        return Int64((2 * 6_371_008.8 * asin(min(1, sqrt(a)))).rounded())
+        return Int64((2 * earthRadiusMetres * asin(min(1, sqrt(a)))).rounded())
     }
+
+    /// The mean Earth radius (IUGG), metres.
+    static let earthRadiusMetres = 6_371_008.8
 }

@@ -34,7 +34,7 @@ public struct MatchBook: Sendable, Equatable {
             return .success([.declined(offer: offer, recipient: recipient)] + next(after: match, now: now, window: acceptWindowMicroseconds))
         case .tick(let now):
             var events = [MatchEvent]()
-            for item in windows.dueOnce(by: now) {
+            for item in windows.due(by: now) {
                 let match = matches[item.key]!
                 guard let recipient = match.offeredTo, match.expiresAt == item.deadline else { continue }
                 events.append(.expired(offer: match.offer, recipient: recipient))

@@ -18,23 +18,24 @@ public struct DeadlineQueue<Key: Hashable & Sendable>: Sendable, Equatable {
     /// Entries still queued (settled ones not yet dropped included).
     public var count: Int { items.count - head }
 
+    /// Queues `key` for `deadline`; the same key with the same deadline is queued once.
     public mutating func insert(_ key: Key, deadline: Int64) {
         var position = items.count
         while position > head && items[position - 1].deadline > deadline { position -= 1 }
+        var same = position
+        while same > head && items[same - 1].deadline == deadline {
+            if items[same - 1].key == key { return }
+            same -= 1
+        }
         items.insert(Item(deadline: deadline, key: key), at: position)
     }
 
-    /// The entries with deadline ≤ `now`, in deadline order (settled ones included).
+    /// The entries with deadline ≤ `now`, in deadline order (settled ones included; a key
+    /// appears again only with a different deadline).
     public func due(by now: Int64) -> ArraySlice<Item> {
         var end = head
         while end < items.count && items[end].deadline <= now { end += 1 }
         return items[head..<end]
-    }
-
-    /// `due(by:)` with each key once (a key queued twice with the same deadline comes due once).
-    public func dueOnce(by now: Int64) -> [Item] {
-        var seen = Set<Item>()
-        return due(by: now).filter { seen.insert($0).inserted }
     }
 
     /// Drops entries from the front while `isSettled` says so.

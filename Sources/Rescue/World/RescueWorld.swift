@@ -211,7 +211,7 @@ public struct RescueWorld: Sendable, Equatable {
             events += matched.map(RescueEvent.init)
         }
         var counts = [RescueCount]()
-        for item in disputeDeadlines.dueOnce(by: now - 1) where undecidedDisputes.contains(item.key) {
+        for item in disputeDeadlines.due(by: now - 1) where undecidedDisputes.contains(item.key) {
             guard case .success(let decided) = disputes.decide(.expire(id: item.key, now: now), policy: policy.disputes),
                 case .resolved(_, let resolution)? = decided.first
             else { continue }
@@ -219,7 +219,7 @@ public struct RescueWorld: Sendable, Equatable {
             events += resolutionEvents(claim: disputes.disputes[item.key]!.claim, resolution, now: now, policy: policy, counts: &counts)
         }
         let window = policy.disputes.windowMicroseconds
-        for item in paidClaimWindows.dueOnce(by: now - window - 1)
+        for item in paidClaimWindows.due(by: now - window - 1)
         where unsettledPaidClaims[item.key] == item.deadline && disputeOfClaim[item.key] == nil {
             if offers.claims[item.key]?.status == .placed {
                 events += escrowSettlement(claim: item.key, refund: Int64.max, rule: "policy.notPickedUpInTime")
@@ -228,14 +228,14 @@ public struct RescueWorld: Sendable, Equatable {
                 events += escrowSettlement(claim: item.key, refund: 0, rule: "")
             }
         }
-        for item in settlements.dueOnce(by: now - window) {
+        for item in settlements.due(by: now - window) {
             let rescue = rescues[item.key]!
             // A disputed rescue is settled by its dispute's resolution instead.
             guard !rescue.counted, disputeOfClaim[item.key] == nil else { continue }
             events += escrowSettlement(claim: item.key, refund: 0, rule: "")
             counts.append(count(rescue, policy: policy))
         }
-        for item in countsAfterDispute.dueOnce(by: now - window) where !rescues[item.key]!.counted {
+        for item in countsAfterDispute.due(by: now - window) where !rescues[item.key]!.counted {
             counts.append(count(rescues[item.key]!, policy: policy))
         }
         return carbon.decideCounts(counts, policy: policy.carbon).mapError { .carbon($0) }.map { events + $0.map(RescueEvent.init) }
