@@ -1,7 +1,8 @@
 # The two commands of the README: `make run` and `make test`. Both install what they need first.
 SWIFT ?= swift
 DATA_DIR ?= ledger/data
-ENTRIES ?= 20000
+SEED ?= 1
+DAYS ?= 1
 
 .PHONY: run test deps build
 
@@ -20,7 +21,7 @@ build: deps
 	$(SWIFT) build -c release --product pahlawan
 
 run: build
-	.build/release/pahlawan demo --data-dir $(DATA_DIR) --entries $(ENTRIES)
+	.build/release/pahlawan demo --data-dir $(DATA_DIR) --seed $(SEED) --days $(DAYS)
 
 test: deps
 	$(SWIFT) test

@@ -56,13 +56,13 @@ public final class CommandLoop: @unchecked Sendable {
         let size = ledger.size
         var seq: UInt64 = 0
         do throws(LedgerError) {
-            try ledger.forEachEntry(from: 0, to: size) { (entry: SignedEntry) throws(LedgerError) in
+            try ledger.forEachBody(from: 0, to: size) { (body: EntryBody) throws(LedgerError) in
                 do throws(CodecError) {
-                    if let event = try EntryCodec.event(of: entry.body) { world.apply(event, seq: entry.seq, time: entry.body.time) }
+                    if let event = try EntryCodec.event(of: body) { world.apply(event, seq: body.seq, time: body.time) }
                 } catch {
                     throw LedgerError(.badEntry, error.description)
                 }
-                seq = entry.seq + 1
+                seq = body.seq + 1
             }
         } catch {
             throw CoreError.replay(seq: seq, error)

@@ -84,6 +84,12 @@ public final class Ledger: Sendable {
         try engine.forEachEntry(from: from, to: to, visit)
     }
 
+    /// Calls `visit` with the decoded body of every entry in `from..<to`, in order, decoded on
+    /// every core and without re-checking form or hashes (replay of a verified log).
+    public func forEachBody(from: UInt64, to: UInt64, _ visit: (EntryBody) throws(LedgerError) -> Void) throws(LedgerError) {
+        try engine.forEachBody(from: from, to: to, visit)
+    }
+
     /// The leaf hash of `seq`, from the stored tiles.
     public func leafHash(_ seq: UInt64) throws(LedgerError) -> Hash { try engine.leafHash(seq) }
 

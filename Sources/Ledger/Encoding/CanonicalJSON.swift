@@ -250,6 +250,7 @@ public enum CanonicalJSON {
             let start = position
             var decoded: [UInt8]? = nil
             var runStart = start
+            var isASCII = true
             while true {
                 guard position < bytes.count else { throw fail(.unexpectedEnd) }
                 let byte = bytes[position]
@@ -258,6 +259,9 @@ public enum CanonicalJSON {
                     if var decoded {
                         decoded.append(contentsOf: bytes[runStart..<position])
                         text = String(validating: decoded, as: UTF8.self)
+                    } else if isASCII {
+                        // ASCII is valid UTF-8 as it stands; the generic validating path is slow.
+                        text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]).assumingMemoryBound(to: UInt8.self), as: UTF8.self)
                     } else {
                         text = String(validating: bytes[start..<position], as: UTF8.self)
                     }
@@ -266,6 +270,7 @@ public enum CanonicalJSON {
                     return text
                 }
                 if byte < 0x20 { throw fail(.controlCharacter) }
+                if byte >= 0x80 { isASCII = false }
                 if byte == UInt8(ascii: "\\") {
                     var buffer = decoded ?? []
                     buffer.append(contentsOf: bytes[runStart..<position])

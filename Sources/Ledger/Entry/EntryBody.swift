@@ -57,7 +57,14 @@ public struct EntryBody: Sendable, Equatable {
     public func canonicalBytes() -> [UInt8] { CanonicalJSON.encode(jsonValue) }
 
     /// Decodes and checks a stored or submitted body: strict JSON, canonical form, exact keys and types.
-    public static func decode(_ bytes: [UInt8]) throws(LedgerError) -> EntryBody {
+    public static func decode(_ bytes: [UInt8]) throws(LedgerError) -> EntryBody { try decode(bytes, checkingForm: true) }
+
+    /// Decodes a body this ledger stored and has already verified (replay): strict JSON, exact
+    /// keys and types, but not the canonical form and field shapes again, which cost as much as
+    /// the parse and were checked when the entry was written and when the log was verified.
+    public static func decodeVerified(_ bytes: [UInt8]) throws(LedgerError) -> EntryBody { try decode(bytes, checkingForm: false) }
+
+    private static func decode(_ bytes: [UInt8], checkingForm: Bool) throws(LedgerError) -> EntryBody {
         guard bytes.count <= byteCountMax else {
             throw LedgerError(.bodyTooLarge, "the body has \(bytes.count) bytes; the limit is \(byteCountMax)")
         }
@@ -71,7 +78,7 @@ public struct EntryBody: Sendable, Equatable {
             default: throw LedgerError(.badEntry, "the body is not acceptable JSON: \(error)")
             }
         }
-        guard CanonicalJSON.encode(value) == bytes else {
+        guard !checkingForm || CanonicalJSON.encode(value) == bytes else {
             throw LedgerError(.bodyNotCanonical, "the body is not in RFC 8785 canonical form (key order, spacing or escapes)")
         }
         guard case .object(let fields) = value else { throw LedgerError(.badEntry, "the body is not a JSON object") }
@@ -105,7 +112,7 @@ public struct EntryBody: Sendable, Equatable {
         }
         let body = EntryBody(
             seq: UInt64(seq), time: time, kind: kind, actor: actor, payload: payload, policy: policy, prev: prev, key: key)
-        try body.validateFields()
+        if checkingForm { try body.validateFields() }
         return body
     }
 
