@@ -31,7 +31,7 @@ public enum SimulationDriver {
     /// checks the reference model after every step; stops at the first violation.
     public static func run(_ simulator: inout CitySimulator, through loop: CommandLoop, clock: SimulatedClock) throws(CommandError) -> SimulationReport {
         var report = SimulationReport()
-        var model = ReferenceModel(policy: loop.policies.rescue)
+        var model = loop.read { ReferenceModel(policy: loop.policies.rescue, startingFrom: $0) }
         report.firstSeq = loop.ledger.size
         while let step = simulator.next(world: loop.read { $0 }) {
             clock.set(step.now)

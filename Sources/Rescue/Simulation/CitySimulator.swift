@@ -41,6 +41,7 @@ public struct CitySimulator: Sendable {
     private var disputes: [String] = []
     private var codes: [String: String] = [:]
     private var counter = 0
+    private let run: String
 
     private static let categories = ["bakery", "dairy", "mixedMeals", "poultry", "produce", "rice"]
     private static let cities: [(code: String, region: String, latitude: Int64, longitude: Int64)] = [
@@ -57,6 +58,8 @@ public struct CitySimulator: Sendable {
     ) {
         self.seed = seed
         random = SplitMix64(seed: seed)
+        // The start minute makes ids unique across runs; a run from the epoch keeps them short.
+        run = start / 60_000_000 == 0 ? "" : "\(start / 60_000_000)-"
         self.digest = digest
         now = start
         lastTick = start
@@ -106,14 +109,20 @@ public struct CitySimulator: Sendable {
 
     private mutating func pick<T>(_ items: [T]) -> T { items[Int(random.next(below: UInt64(items.count)))] }
 
+    /// Offer, claim and dispute ids: unique per run (`run` names it), so that runs can follow
+    /// one another into the same ledger.
     private mutating func nextID(_ prefix: String) -> String {
         counter += 1
-        return "\(prefix)-\(counter)"
+        return "\(prefix)-\(run)\(counter)"
     }
 
     /// The next command, or nil when the simulation is over.
     public mutating func next(world: RescueWorld) -> Step? {
-        if let step = setup.popLast() { return step }
+        while let step = setup.popLast() {
+            // A city already registered (an earlier run into the same ledger) is reused.
+            if case .register(let participant) = step.command, world.participants.participants[participant.id] != nil { continue }
+            return step
+        }
         if now >= busyEnd {
             guard !settled else { return nil }
             // Let every dispute window and decision deadline pass, then settle everything.

@@ -57,6 +57,40 @@ public struct ReferenceModel: Sendable {
 
     public init(policy: RescuePolicy) { disputeWindow = policy.disputes.windowMicroseconds }
 
+    /// A model that starts from `world` as it stands (a simulation continuing an existing
+    /// ledger): what is already there is taken as given, and only later events are checked.
+    public init(policy: RescuePolicy, startingFrom world: RescueWorld) {
+        self.init(policy: policy)
+        for offer in world.offers.offers.values {
+            offers[offer.id] = OfferFacts(
+                portions: offer.portions, grams: offer.grams, claimedPortions: offer.portions - offer.remainingPortions,
+                claimedGrams: offer.grams - offer.remainingGrams)
+        }
+        for claim in world.offers.claims.values {
+            claims[claim.id] = ClaimFacts(offer: claim.offer, portions: claim.portions, grams: claim.grams, live: !claim.isCancelled)
+        }
+        for escrow in world.escrows.escrows.values {
+            escrows[escrow.id] = EscrowFacts(held: escrow.heldRupiah, paidOut: escrow.releasedRupiah + escrow.refundedRupiah, closings: escrow.isClosed ? 1 : 0)
+        }
+        for holding in world.carbon.holdings {
+            let state: SerialState =
+                switch holding.status {
+                case .held(let owner): .held(owner)
+                case .retired: .retired
+                case .cancelled: .cancelled
+                }
+            for serial in holding.range.first...holding.range.last { serials[SerialKey(vintage: holding.range.vintage, serial: serial)] = state }
+        }
+        lastSerial = world.carbon.issued.mapValues { $0 }
+        accounts = world.carbon.accounts
+        counted = world.carbon.countedRescues
+        for rescue in world.rescues.values { completions[rescue.seq] = (rescue.completion.claim, rescue.completion.at) }
+        for dispute in world.disputes.disputes.values {
+            disputeClaims[dispute.id] = dispute.claim
+            if let outcome = dispute.resolution?.outcome, outcome != .noRefund && outcome != .noRefundRelist { refundedClaims.insert(dispute.claim) }
+        }
+    }
+
     /// Checks one step's events (with their seqs and time) and then the entities they touched
     /// against `world`; returns every violation found.
     public mutating func observe(_ written: [RescueEvent], firstSeq: UInt64, time: Int64, world: RescueWorld) -> [String] {
