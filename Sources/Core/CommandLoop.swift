@@ -50,24 +50,55 @@ public final class CommandLoop: @unchecked Sendable {
         }
     }
 
-    /// Rebuilds the engines' state from every entry of `ledger`.
+    /// Rebuilds the engines' state from every entry of `ledger`. Bodies are read in slices and
+    /// decoded to events on every core; events are applied in seq order on this thread.
     public static func replay(_ ledger: Ledger) throws(CoreError) -> (world: RescueWorld, size: UInt64) {
         var world = RescueWorld()
         let size = ledger.size
-        var seq: UInt64 = 0
         do throws(LedgerError) {
-            try ledger.forEachBody(from: 0, to: size) { (body: EntryBody) throws(LedgerError) in
-                do throws(CodecError) {
-                    if let event = try EntryCodec.event(of: body) { world.apply(event, seq: body.seq, time: body.time) }
-                } catch {
-                    throw LedgerError(.badEntry, error.description)
+            try ledger.forEachBodySlice(from: 0, to: size) { (slice) throws(LedgerError) in
+                for decoded in try decodeConcurrently(slice) {
+                    if let (seq, event, time) = decoded { world.apply(event, seq: seq, time: time) }
                 }
-                seq = body.seq + 1
             }
         } catch {
-            throw CoreError.replay(seq: seq, error)
+            throw CoreError.replay(seq: error.seq ?? 0, error)
         }
         return (world, size)
+    }
+
+    /// Decodes a slice of bodies to events on every core; nil for entries outside the domain.
+    /// The first failure (by seq) is thrown.
+    private static func decodeConcurrently(
+        _ slice: [(seq: UInt64, bytes: [UInt8])]
+    ) throws(LedgerError) -> [(seq: UInt64, event: RescueEvent, time: Int64)?] {
+        final class Results: @unchecked Sendable {
+            var decoded: [(seq: UInt64, event: RescueEvent, time: Int64)?]
+            var failures: [CodecError?]
+            init(_ count: Int) {
+                decoded = Array(repeating: nil, count: count)
+                failures = Array(repeating: nil, count: count)
+            }
+        }
+        let results = Results(slice.count)
+        let parts = min(ProcessInfo.processInfo.activeProcessorCount, max(1, slice.count / 512))
+        results.decoded.withUnsafeMutableBufferPointer { decoded in
+            results.failures.withUnsafeMutableBufferPointer { failures in
+                nonisolated(unsafe) let (decoded, failures) = (decoded, failures)
+                DispatchQueue.concurrentPerform(iterations: parts) { part in
+                    for index in stride(from: part, to: slice.count, by: parts) {
+                        let (seq, bytes) = slice[index]
+                        do throws(CodecError) {
+                            decoded[index] = try EntryCodec.decode(bodyBytes: bytes, seq: seq).map { (seq, $0.event, $0.time) }
+                        } catch {
+                            failures[index] = error
+                        }
+                    }
+                }
+            }
+        }
+        if let failure = results.failures.lazy.compactMap({ $0 }).first { throw LedgerError(.badEntry, failure.description, seq: failure.seq) }
+        return results.decoded
     }
 
     // MARK: Commands

@@ -90,8 +90,47 @@ public enum EntryCodec {
     /// erasure, access records…). A domain entry whose payload breaks the contract is an error
     /// naming its seq, kind and field.
     public static func event(of body: EntryBody) throws(CodecError) -> RescueEvent? {
-        let p = PayloadReader(body: body)
-        switch body.kind {
+        try event(seq: body.seq, time: body.time, kind: body.kind, payloadBytes: CanonicalJSON.encode(.object(body.payload)))
+    }
+
+    /// The event a stored entry records (see `event(of:)`), read from its exact body bytes.
+    public static func event(of entry: SignedEntry) throws(CodecError) -> RescueEvent? {
+        try decode(bodyBytes: entry.bodyBytes, seq: entry.seq)?.event
+    }
+
+    /// The event recorded by a body's bytes and the entry's time (replay's fast path: no JSON
+    /// tree is built); nil for kinds outside the rescue domain.
+    public static func decode(bodyBytes: [UInt8], seq: UInt64) throws(CodecError) -> (event: RescueEvent, time: Int64)? {
+        let body: JSONObjectView
+        do {
+            body = try JSONObjectView(bytes: bodyBytes)
+        } catch {
+            throw CodecError(seq: seq, kind: "?", field: "body", reason: error.description)
+        }
+        guard let kind = body.string("kind"), let time = body.integer("time"), body.integer("seq") == Int64(seq) else {
+            throw CodecError(seq: seq, kind: body.string("kind") ?? "?", field: "body", reason: "kind, time or seq is missing or wrong")
+        }
+        guard domainKinds.contains(kind) else { return nil }
+        guard let payload = body.object("payload") else { throw CodecError(seq: seq, kind: kind, field: "payload", reason: "must be an object") }
+        return try event(seq: seq, time: time, kind: kind, payload: payload).map { ($0, time) }
+    }
+
+    static let domainKinds = Set(RescueEvent.kinds)
+
+    static func event(seq: UInt64, time: Int64, kind: String, payloadBytes: [UInt8]) throws(CodecError) -> RescueEvent? {
+        guard domainKinds.contains(kind) else { return nil }
+        let payload: JSONObjectView
+        do throws(JSONViewError) {
+            payload = try JSONObjectView(bytes: payloadBytes)
+        } catch {
+            throw CodecError(seq: seq, kind: kind, field: "payload", reason: error.description)
+        }
+        return try event(seq: seq, time: time, kind: kind, payload: payload)
+    }
+
+    static func event(seq: UInt64, time: Int64, kind: String, payload: JSONObjectView) throws(CodecError) -> RescueEvent? {
+        let p = PayloadReader(seq: seq, kind: kind, payload: payload)
+        switch kind {
         case "participant.registered":
             guard let role = ParticipantRegistry.Role(rawValue: try p.string("role")) else { throw p.error("role", "is not a participant role") }
             return .registered(ParticipantRegistry.Participant(
@@ -138,7 +177,7 @@ public enum EntryCodec {
             return .pickedUp(Pickup(
                 claim: try p.string("claim"), grams: try p.integer("grams"), portions: try p.integer("portions"),
                 returnedGrams: try p.integer("returnedGrams"), returnedPortions: try p.integer("returnedPortions"),
-                afterExpiry: try p.bool("afterExpiry"), at: body.time, freshnessScore: try p.optionalInteger("freshnessScore")))
+                afterExpiry: try p.bool("afterExpiry"), at: time, freshnessScore: try p.optionalInteger("freshnessScore")))
         case "delivery.confirmed":
             return .deliveryConfirmed(claim: try p.string("claim"), portionsServed: try p.integer("portionsServed"))
         case "rescue.completed":
@@ -146,12 +185,12 @@ public enum EntryCodec {
                 claim: try p.string("claim"), offer: try p.string("offer"), provider: try p.string("provider"), claimant: try p.string("claimant"),
                 category: try p.string("category"), gramsRescued: try p.integer("gramsRescued"), portionsServed: try p.integer("portionsServed"),
                 meals: try p.integer("meals"), lifecycleGramsCO2e: try p.integer("lifecycleGramsCO2e"),
-                downstreamGramsCO2e: try p.integer("downstreamGramsCO2e"), at: body.time))
+                downstreamGramsCO2e: try p.integer("downstreamGramsCO2e"), at: time))
         case "dispute.opened":
             guard let reason = DisputeBook.Reason(rawValue: try p.string("reason")) else { throw p.error("reason", "is not a dispute reason") }
             return .disputeOpened(DisputeBook.Dispute(
                 id: try p.string("dispute"), claim: try p.string("claim"), claimant: try p.string("claimant"), reason: reason,
-                evidence: try p.strings("evidence"), openedAt: body.time, decideBy: try p.integer("decideBy"),
+                evidence: try p.strings("evidence"), openedAt: time, decideBy: try p.integer("decideBy"),
                 heldRupiah: try p.integer("heldRupiah"), resolution: nil))
         case "dispute.resolved":
             let refund = try p.integer("refundRupiah")
@@ -177,10 +216,10 @@ public enum EntryCodec {
         case "carbon.cancelled":
             return .carbonCancelled(owner: try p.string("owner"), range: try p.range("range"), reason: try p.string("reason"))
         case "policy.activated":
-            guard let files = body.payload["files"]?.objectValue else { throw p.error("files", "must be an object of file hashes") }
+            guard let files = payload.object("files") else { throw p.error("files", "must be an object of file hashes") }
             var hashes: [String: String] = [:]
-            for (name, value) in files {
-                guard let hash = value.stringValue else { throw p.error("files", "must map file names to hashes") }
+            for name in files.keys {
+                guard let hash = files.string(name) else { throw p.error("files", "must map file names to hashes") }
                 hashes[name] = hash
             }
             return .policyActivated(policy: try p.string("policy"), files: hashes)
@@ -215,34 +254,34 @@ public struct CodecError: Error, CustomStringConvertible, Equatable {
 
 /// Typed, located reads of one entry's payload.
 struct PayloadReader {
-    let body: EntryBody
+    let seq: UInt64
+    let kind: String
+    let payload: JSONObjectView
 
-    func error(_ field: String, _ reason: String) -> CodecError { CodecError(seq: body.seq, kind: body.kind, field: field, reason: reason) }
+    func error(_ field: String, _ reason: String) -> CodecError { CodecError(seq: seq, kind: kind, field: field, reason: reason) }
 
     func string(_ field: String) throws(CodecError) -> String {
-        guard let value = body.payload[field]?.stringValue else { throw error(field, "must be a string") }
+        guard let value = payload.string(field) else { throw error(field, "must be a string") }
         return value
     }
 
     func optionalString(_ field: String) throws(CodecError) -> String? {
-        guard let value = body.payload[field] else { return nil }
-        guard let text = value.stringValue else { throw error(field, "must be a string") }
-        return text
+        guard payload.contains(field) else { return nil }
+        return try string(field)
     }
 
     func integer(_ field: String) throws(CodecError) -> Int64 {
-        guard let value = body.payload[field]?.integerValue else { throw error(field, "must be an integer") }
+        guard let value = payload.integer(field) else { throw error(field, "must be an integer") }
         return value
     }
 
     func optionalInteger(_ field: String) throws(CodecError) -> Int64? {
-        guard let value = body.payload[field] else { return nil }
-        guard let number = value.integerValue else { throw error(field, "must be an integer") }
-        return number
+        guard payload.contains(field) else { return nil }
+        return try integer(field)
     }
 
     func bool(_ field: String) throws(CodecError) -> Bool {
-        guard let value = body.payload[field]?.boolValue else { throw error(field, "must be true or false") }
+        guard let value = payload.bool(field) else { throw error(field, "must be true or false") }
         return value
     }
 
@@ -258,22 +297,23 @@ struct PayloadReader {
     }
 
     func optionalStrings(_ field: String) throws(CodecError) -> [String]? {
-        guard let value = body.payload[field] else { return nil }
-        guard let array = value.arrayValue else { throw error(field, "must be an array of strings") }
+        guard payload.contains(field) else { return nil }
+        guard let elements = payload.arrayElements(field) else { throw error(field, "must be an array of strings") }
         var strings = [String]()
-        strings.reserveCapacity(array.count)
-        for item in array {
-            guard let text = item.stringValue else { throw error(field, "must be an array of strings") }
+        strings.reserveCapacity(elements.count)
+        for element in elements {
+            guard let text = JSONObjectView.string(payload.bytes, element) else { throw error(field, "must be an array of strings") }
             strings.append(text)
         }
         return strings
     }
 
     func seqs(_ field: String) throws(CodecError) -> [UInt64] {
-        guard let array = body.payload[field]?.arrayValue else { throw error(field, "must be an array of seqs") }
+        guard let elements = payload.arrayElements(field) else { throw error(field, "must be an array of seqs") }
         var seqs = [UInt64]()
-        for item in array {
-            guard let value = item.integerValue, value >= 0 else { throw error(field, "must be an array of seqs") }
+        seqs.reserveCapacity(elements.count)
+        for element in elements {
+            guard let value = JSONObjectView.integer(payload.bytes, element), value >= 0 else { throw error(field, "must be an array of seqs") }
             seqs.append(UInt64(value))
         }
         return seqs
@@ -285,9 +325,9 @@ struct PayloadReader {
     }
 
     func optionalRange(_ field: String) throws(CodecError) -> SerialRange? {
-        guard let value = body.payload[field] else { return nil }
-        guard let vintage = value["vintage"]?.integerValue, let first = value["first"]?.integerValue, let last = value["last"]?.integerValue,
-            let range = SerialRange(vintage: Int(vintage), first: first, last: last)
+        guard payload.contains(field) else { return nil }
+        guard let value = payload.object(field), let vintage = value.integer("vintage"), let first = value.integer("first"),
+            let last = value.integer("last"), let range = SerialRange(vintage: Int(vintage), first: first, last: last)
         else { throw error(field, "must be a serial range {vintage, first, last} with 1 ≤ first ≤ last") }
         return range
     }

@@ -246,55 +246,24 @@ final class LedgerEngine: @unchecked Sendable {
         }
     }
 
-    /// Calls `visit` with the decoded body of every entry in `from..<to`, in order: for
-    /// projections (replay) of a log that is verified on open. Bodies are decoded on every core,
-    /// a slice at a time, and are not re-checked for canonical form or re-hashed.
-    public func forEachBody(from: UInt64, to: UInt64, _ visit: (EntryBody) throws(LedgerError) -> Void) throws(LedgerError) {
+    /// Calls `visit` with the exact body bytes of the entries in `from..<to`, in order, a slice
+    /// of up to `sliceCount` at a time (read sequentially; checksums checked, nothing decoded):
+    /// for projections that decode bodies their own way, on as many cores as they like.
+    public func forEachBodySlice(
+        from: UInt64, to: UInt64, sliceCount: Int = 8_192, _ visit: ([(seq: UInt64, bytes: [UInt8])]) throws(LedgerError) -> Void
+    ) throws(LedgerError) {
         let end = min(to, size)
         var start = from
         while start < end {
-            let sliceEnd = min(end, start + 8_192)
-            var records = [(UInt64, [UInt8])]()
+            let sliceEnd = min(end, start + UInt64(max(1, sliceCount)))
+            var records = [(seq: UInt64, bytes: [UInt8])]()
             records.reserveCapacity(Int(sliceEnd - start))
             try stateLock.locked { () throws(LedgerError) in
                 try store.forEachRecord(from: start, to: sliceEnd) { (seq, _, body) throws(LedgerError) in records.append((seq, Array(body))) }
             }
-            let decoded = try Self.decodeConcurrently(records)
-            for body in decoded { try visit(body) }
+            try visit(records)
             start = sliceEnd
         }
-    }
-
-    private static func decodeConcurrently(_ records: [(UInt64, [UInt8])]) throws(LedgerError) -> [EntryBody] {
-        final class Results: @unchecked Sendable {
-            var bodies: [EntryBody?]
-            var failures: [LedgerError?]
-            init(_ count: Int) {
-                bodies = Array(repeating: nil, count: count)
-                failures = Array(repeating: nil, count: count)
-            }
-        }
-        let results = Results(records.count)
-        let parts = min(max(1, ProcessInfo.processInfo.activeProcessorCount), max(1, records.count / 256))
-        results.bodies.withUnsafeMutableBufferPointer { bodies in
-            results.failures.withUnsafeMutableBufferPointer { failures in
-                nonisolated(unsafe) let (bodies, failures) = (bodies, failures)
-                DispatchQueue.concurrentPerform(iterations: parts) { part in
-                    for index in stride(from: part, to: records.count, by: parts) {
-                        let (seq, bytes) = records[index]
-                        do throws(LedgerError) {
-                            let body = try EntryBody.decodeVerified(bytes)
-                            if body.seq != seq { throw LedgerError(.wrongSeq, "the stored body says seq \(body.seq)", seq: seq) }
-                            bodies[index] = body
-                        } catch {
-                            failures[index] = LedgerError(error.code, "stored body: \(error.reason)", seq: seq)
-                        }
-                    }
-                }
-            }
-        }
-        if let failure = results.failures.lazy.compactMap({ $0 }).first { throw failure }
-        return results.bodies.map { $0! }
     }
 
     static func decodeStored(seq: UInt64, signature: ArraySlice<UInt8>, body: ArraySlice<UInt8>) throws(LedgerError) -> SignedEntry {

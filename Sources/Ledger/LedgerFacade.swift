@@ -84,10 +84,12 @@ public final class Ledger: Sendable {
         try engine.forEachEntry(from: from, to: to, visit)
     }
 
-    /// Calls `visit` with the decoded body of every entry in `from..<to`, in order, decoded on
-    /// every core and without re-checking form or hashes (replay of a verified log).
-    public func forEachBody(from: UInt64, to: UInt64, _ visit: (EntryBody) throws(LedgerError) -> Void) throws(LedgerError) {
-        try engine.forEachBody(from: from, to: to, visit)
+    /// Calls `visit` with the exact body bytes of the entries in `from..<to`, in order, in
+    /// slices (sequential reads, checksums checked, nothing decoded): for fast projections.
+    public func forEachBodySlice(
+        from: UInt64, to: UInt64, sliceCount: Int = 8_192, _ visit: ([(seq: UInt64, bytes: [UInt8])]) throws(LedgerError) -> Void
+    ) throws(LedgerError) {
+        try engine.forEachBodySlice(from: from, to: to, sliceCount: sliceCount, visit)
     }
 
     /// The leaf hash of `seq`, from the stored tiles.
