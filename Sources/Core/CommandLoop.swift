@@ -51,17 +51,39 @@ public final class CommandLoop: @unchecked Sendable {
     }
 
     /// Rebuilds the engines' state from every entry of `ledger`. Bodies are read in slices and
-    /// decoded to events on every core; events are applied in seq order on this thread.
+    /// decoded to events on every core while the previous slice's events are applied, in seq
+    /// order, on this thread.
     public static func replay(_ ledger: Ledger) throws(CoreError) -> (world: RescueWorld, size: UInt64) {
+        final class Decoding: @unchecked Sendable {
+            let done = DispatchSemaphore(value: 0)
+            var result: Result<[(seq: UInt64, event: RescueEvent, time: Int64)?], LedgerError> = .success([])
+        }
         var world = RescueWorld()
         let size = ledger.size
+        func apply(_ decoding: Decoding) throws(LedgerError) {
+            decoding.done.wait()
+            for decoded in try decoding.result.get() {
+                if let (seq, event, time) = decoded { world.apply(event, seq: seq, time: time) }
+            }
+        }
+        var previous: Decoding?
         do throws(LedgerError) {
             try ledger.forEachBodySlice(from: 0, to: size) { (slice) throws(LedgerError) in
-                for decoded in try decodeConcurrently(slice) {
-                    if let (seq, event, time) = decoded { world.apply(event, seq: seq, time: time) }
+                let decoding = Decoding()
+                DispatchQueue.global().async {
+                    do throws(LedgerError) {
+                        decoding.result = .success(try decodeConcurrently(slice))
+                    } catch {
+                        decoding.result = .failure(error)
+                    }
+                    decoding.done.signal()
                 }
+                if let previous { try apply(previous) }
+                previous = decoding
             }
+            if let previous { try apply(previous) }
         } catch {
+            // A decoding still running holds its own slice and result; it finishes harmlessly.
             throw CoreError.replay(seq: error.seq ?? 0, error)
         }
         return (world, size)

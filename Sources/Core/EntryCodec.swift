@@ -107,15 +107,26 @@ public enum EntryCodec {
         } catch {
             throw CodecError(seq: seq, kind: "?", field: "body", reason: error.description)
         }
-        guard let kind = body.string("kind"), let time = body.integer("time"), body.integer("seq") == Int64(seq) else {
+        guard let kindRange = body.valueRange("kind"), let time = body.integer("time"), body.integer("seq") == Int64(seq) else {
             throw CodecError(seq: seq, kind: body.string("kind") ?? "?", field: "body", reason: "kind, time or seq is missing or wrong")
         }
-        guard domainKinds.contains(kind) else { return nil }
+        // Matched on the bytes: most kinds are longer than Swift's inline strings, and creating
+        // one per entry is a measurable share of a replay.
+        guard let kind = domainKind(bodyBytes, kindRange) else { return nil }
         guard let payload = body.object("payload") else { throw CodecError(seq: seq, kind: kind, field: "payload", reason: "must be an object") }
         return try event(seq: seq, time: time, kind: kind, payload: payload).map { ($0, time) }
     }
 
     static let domainKinds = Set(RescueEvent.kinds)
+    private static let quotedKinds = RescueEvent.kinds.map { (kind: $0, bytes: Array("\"\($0)\"".utf8)) }
+
+    /// The domain kind whose quoted name is at `range`, if it is one.
+    private static func domainKind(_ bytes: [UInt8], _ range: Range<Int>) -> String? {
+        for candidate in quotedKinds where candidate.bytes.count == range.count {
+            if bytes[range].elementsEqual(candidate.bytes) { return candidate.kind }
+        }
+        return nil
+    }
 
     static func event(seq: UInt64, time: Int64, kind: String, payloadBytes: [UInt8]) throws(CodecError) -> RescueEvent? {
         guard domainKinds.contains(kind) else { return nil }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A read-only view of one JSON object inside a byte buffer that finds members by key without
 /// building a tree: the fast path for reading many bodies (replay), where parsing into
 /// `JSONValue` dictionaries costs several times more than the work done with the result.
@@ -5,8 +9,10 @@
 /// (entry bodies never escape characters in keys). Use `CanonicalJSON.parse` to validate.
 public struct JSONObjectView: Sendable {
     public let bytes: [UInt8]
-    /// Key (without quotes) and value byte ranges, in document order.
-    private var members: [(key: Range<Int>, value: Range<Int>)] = []
+    /// Key (without quotes) and value byte ranges, in document order, and for object values
+    /// their view's index in `objects` (scanned once, with their parent).
+    private var members: [(key: Range<Int>, value: Range<Int>, object: Int)] = []
+    private var objects: [JSONObjectView] = []
 
     /// Views the top-level object of `bytes`.
     public init(bytes: [UInt8]) throws(JSONViewError) {
@@ -14,9 +20,12 @@ public struct JSONObjectView: Sendable {
         try self.init(bytes: bytes, position: &position)
     }
 
-    init(bytes: [UInt8], position: inout Int) throws(JSONViewError) {
+    init(bytes: [UInt8], position: inout Int, depth: Int = 1) throws(JSONViewError) {
+        guard depth <= CanonicalJSON.nestingDepthMax else { throw JSONViewError(offset: position) }
         self.bytes = bytes
-        members.reserveCapacity(12)
+        var members = [(key: Range<Int>, value: Range<Int>, object: Int)]()
+        members.reserveCapacity(16)
+        var objects = [JSONObjectView]()
         try bytes.withUnsafeBufferPointer { (buffer) throws(JSONViewError) in
             var scanner = JSONScanner(bytes: buffer, position: position)
             scanner.skipWhitespace()
@@ -34,8 +43,15 @@ public struct JSONObjectView: Sendable {
                     try scanner.expect(UInt8(ascii: ":"))
                     scanner.skipWhitespace()
                     let valueStart = scanner.position
-                    try scanner.skipValue(depth: 1)
-                    members.append((key, valueStart..<scanner.position))
+                    if try scanner.peek() == UInt8(ascii: "{") {
+                        var end = valueStart
+                        objects.append(try JSONObjectView(bytes: bytes, position: &end, depth: depth + 1))
+                        scanner.position = end
+                        members.append((key, valueStart..<end, objects.count - 1))
+                    } else {
+                        try scanner.skipValue(depth: depth)
+                        members.append((key, valueStart..<scanner.position, -1))
+                    }
                     scanner.skipWhitespace()
                     let separator = try scanner.peek()
                     scanner.position += 1
@@ -45,19 +61,23 @@ public struct JSONObjectView: Sendable {
             }
             position = scanner.position
         }
+        self.members = members
+        self.objects = objects
     }
 
     /// The byte range of the value under `key`, if present.
-    public func valueRange(_ key: String) -> Range<Int>? {
+    public func valueRange(_ key: String) -> Range<Int>? { memberIndex(key).map { members[$0].value } }
+
+    private func memberIndex(_ key: String) -> Int? {
         var key = key
         return key.withUTF8 { name in
-            for member in members where member.key.count == name.count {
+            for (index, member) in members.enumerated() where member.key.count == name.count {
                 var equal = true
                 for offset in 0..<name.count where bytes[member.key.lowerBound + offset] != name[offset] {
                     equal = false
                     break
                 }
-                if equal { return member.value }
+                if equal { return index }
             }
             return nil
         }
@@ -80,9 +100,8 @@ public struct JSONObjectView: Sendable {
 
     /// The nested object under `key`, if it is one.
     public func object(_ key: String) -> JSONObjectView? {
-        guard let range = valueRange(key), bytes[range.lowerBound] == UInt8(ascii: "{") else { return nil }
-        var position = range.lowerBound
-        return try? JSONObjectView(bytes: bytes, position: &position)
+        guard let index = memberIndex(key), members[index].object >= 0 else { return nil }
+        return objects[members[index].object]
     }
 
     /// The elements of the array under `key` as byte ranges, if it is one.
@@ -91,6 +110,7 @@ public struct JSONObjectView: Sendable {
         return try? bytes.withUnsafeBufferPointer { (buffer) throws(JSONViewError) in
             var scanner = JSONScanner(bytes: buffer, position: range.lowerBound + 1)
             var elements = [Range<Int>]()
+            elements.reserveCapacity(16)
             scanner.skipWhitespace()
             if try scanner.peek() == UInt8(ascii: "]") { return elements }
             while true {
@@ -186,11 +206,18 @@ private struct JSONScanner {
 
     mutating func skipString() throws(JSONViewError) {
         try expect(UInt8(ascii: "\""))
+        let base = bytes.baseAddress!
         while true {
-            let byte = try peek()
-            position += 1
-            if byte == UInt8(ascii: "\"") { return }
-            if byte == UInt8(ascii: "\\") { position += 1 }
+            // memchr is vectorised; strings are most of a body's bytes.
+            guard position < bytes.count, let quote = memchr(base + position, Int32(UInt8(ascii: "\"")), bytes.count - position) else {
+                throw JSONViewError(offset: position)
+            }
+            let end = base.distance(to: quote.assumingMemoryBound(to: UInt8.self))
+            // Escaped if preceded by an odd number of backslashes.
+            var backslashes = 0
+            while end - backslashes - 1 >= position && bytes[end - backslashes - 1] == UInt8(ascii: "\\") { backslashes += 1 }
+            position = end + 1
+            if backslashes % 2 == 0 { return }
         }
     }
 

@@ -66,6 +66,11 @@ struct BenchEngine: ParsableCommand {
         }
         let commandSeconds = monotonicSeconds() - started
         let commandsPerSecond = Double(steps.count) / commandSeconds
+        // Applying the same events alone: what a replay costs beyond reading and decoding.
+        var applied = RescueWorld()
+        let applyStarted = monotonicSeconds()
+        for (seq, item) in written.enumerated() { applied.apply(item.event, seq: UInt64(seq), time: item.time) }
+        let applyPerSecond = Double(written.count) / (monotonicSeconds() - applyStarted)
         let dictionaryFloor = Self.dictionaryPairsPerSecond()
 
         // Replay: the same events as a ledger, read back from the files into a fresh state.
@@ -99,6 +104,12 @@ struct BenchEngine: ParsableCommand {
         var readCount = 0
         try report { try reader.forEachBodySlice(from: 0, to: reader.size) { readCount += $0.count } }
         let readPerSecond = Double(readCount) / (monotonicSeconds() - readStarted)
+        // Decoding bodies to events on one core, alone.
+        var bodies = [(seq: UInt64, bytes: [UInt8])]()
+        try report { try reader.forEachBodySlice(from: 0, to: min(reader.size, 100_000)) { bodies += $0 } }
+        let decodeStarted = monotonicSeconds()
+        for body in bodies { _ = try? EntryCodec.decode(bodyBytes: body.bytes, seq: body.seq) }
+        let decodePerSecond = Double(bodies.count) / (monotonicSeconds() - decodeStarted)
         let averageBody = bodyBytes / max(1, written.count)
         let leafHashes = PhysicalLimits.leafHashesPerSecond(byteCount: averageBody)
         bench.emit(
@@ -114,6 +125,8 @@ struct BenchEngine: ParsableCommand {
                 ("replay_entries", .integer(Int(replayed.size))),
                 ("replay_entries_per_second", .number(replayPerSecond, digits: 0)),
                 ("target_replay_entries_per_second", .integer(300_000)),
+                ("apply_events_per_second", .number(applyPerSecond, digits: 0)),
+                ("decode_entries_per_second_one_core", .number(decodePerSecond, digits: 0)),
                 ("raw_read_entries_per_second", .number(readPerSecond, digits: 0)),
                 ("ratio_replay_to_read", .number(replayPerSecond / readPerSecond, digits: 3)),
                 ("average_body_bytes", .integer(averageBody)),
