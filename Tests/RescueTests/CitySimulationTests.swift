@@ -1,3 +1,4 @@
+import PropertyBased
 import Testing
 @testable import Rescue
 
@@ -21,10 +22,12 @@ struct SimulationRun {
     var rejections: [String: Int] = [:]
     var violations: [String] = []
     var commands = 0
+    /// Every event written, with its time (kept when asked).
+    var events: [(RescueEvent, Int64)] = []
 
     /// Runs the simulator for `seed` against the pure engines, checking the reference model
     /// after every step; stops at the first violation.
-    static func run(seed: UInt64, days: Int = 2, commandsPerDay: Int = 1_500) -> SimulationRun {
+    static func run(seed: UInt64, days: Int = 2, commandsPerDay: Int = 1_500, keepEvents: Bool = false) -> SimulationRun {
         var run = SimulationRun()
         var simulator = CitySimulator(seed: seed, start: simulationStart, days: days, commandsPerDay: commandsPerDay) { claim, code in "\(claim):\(code)" }
         var seq: UInt64 = 0
@@ -36,10 +39,12 @@ struct SimulationRun {
                 for event in events {
                     run.world.apply(event, seq: seq, time: step.now)
                     run.kinds[event.kind, default: 0] += 1
+                    if keepEvents { run.events.append((event, step.now)) }
                     seq += 1
                 }
                 run.violations += run.model.observe(events, firstSeq: first, time: step.now, world: run.world)
             case .failure(let rejection):
+                // Deciding is pure: a refusal cannot have changed anything (`decide` is non-mutating).
                 run.rejections[rejection.name, default: 0] += 1
             }
             if !run.violations.isEmpty {
@@ -79,5 +84,18 @@ struct SimulationRun {
         // Compared as a Bool: a failure should not print two whole worlds.
         let same = SimulationRun.run(seed: 7, days: 1, commandsPerDay: 600).world == SimulationRun.run(seed: 7, days: 1, commandsPerDay: 600).world
         #expect(same)
+    }
+
+    /// Any seed: every invariant holds after every step, and folding the written events into a
+    /// fresh world gives the same world (replay equals live).
+    @Test func anySeedKeepsTheInvariantsAndReplaysToTheSameWorld() async {
+        await propertyCheck(count: 20, input: Gen.uint64()) { seed in
+            let run = SimulationRun.run(seed: seed, days: 1, commandsPerDay: 250, keepEvents: true)
+            #expect(run.violations.isEmpty, "seed \(seed): \(run.violations.prefix(3))")
+            var replayed = RescueWorld()
+            for (seq, (event, time)) in run.events.enumerated() { replayed.apply(event, seq: UInt64(seq), time: time) }
+            let same = replayed == run.world
+            #expect(same, "seed \(seed): replaying the events gives another world")
+        }
     }
 }
