@@ -28,7 +28,9 @@ public enum EntryCodec {
                 "priceRupiah": .integer(o.priceRupiah), "version": .integer(o.version),
             ]
         case .matchOffered(let offer, let recipient, let candidates, let expiresAt):
-            return ["offer": .string(offer), "recipient": .string(recipient), "candidates": .array(candidates.map(JSONValue.string)), "expiresAt": .integer(expiresAt)]
+            var payload: [String: JSONValue] = ["offer": .string(offer), "recipient": .string(recipient), "expiresAt": .integer(expiresAt)]
+            payload["candidates"] = candidates.map { .array($0.map(JSONValue.string)) }
+            return payload
         case .matchDeclined(let offer, let recipient), .matchExpired(let offer, let recipient):
             return ["offer": .string(offer), "recipient": .string(recipient)]
         case .claimPlaced(let c):
@@ -163,7 +165,7 @@ public enum EntryCodec {
                 version: try p.integer("version"), remainingPortions: portions, remainingGrams: grams))
         case "match.offered":
             return .matchOffered(
-                offer: try p.string("offer"), recipient: try p.string("recipient"), candidates: try p.strings("candidates"),
+                offer: try p.string("offer"), recipient: try p.string("recipient"), candidates: try p.optionalStrings("candidates"),
                 expiresAt: try p.integer("expiresAt"))
         case "match.declined":
             return .matchDeclined(offer: try p.string("offer"), recipient: try p.string("recipient"))

@@ -24,7 +24,7 @@ import Testing
         #expect(run(&book, .tick(now: now + window - 1)) == .success([]))
         #expect(run(&book, .tick(now: now + window)) == .success([
             .expired(offer: "off-1", recipient: "rcp-a"),
-            .offered(offer: "off-1", recipient: "rcp-b", candidates: ranked, expiresAt: now + 2 * window),
+            .offered(offer: "off-1", recipient: "rcp-b", candidates: nil, expiresAt: now + 2 * window),
         ]))
         #expect(run(&book, .decline(offer: "off-1", recipient: "rcp-a", now: now + window + 1)) == .failure(.recipientWasNotOffered))
         #expect(run(&book, .decline(offer: "off-1", recipient: "rcp-b", now: now + window + 1)).isSuccess)

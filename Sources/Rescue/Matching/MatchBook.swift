@@ -9,6 +9,8 @@ public struct MatchBook: Sendable, Equatable {
         public var candidates: [String]
         /// The candidate being offered, as a position in `candidates`; nil once closed or exhausted.
         public var position: Int?
+        /// How many candidates have been offered it so far (the next one's position).
+        public var offeredCount: Int
         public var expiresAt: Int64
 
         public var offeredTo: String? { position.map { candidates[$0] } }
@@ -44,17 +46,26 @@ public struct MatchBook: Sendable, Equatable {
         }
     }
 
+    /// The next candidate's offer. It does not repeat the ranked list: the first offer named it.
     private func next(after match: Match, now: Int64, window: Int64) -> [MatchEvent] {
-        let position = match.position! + 1
+        let position = match.offeredCount
         guard position < match.candidates.count else { return [] }
-        return [.offered(offer: match.offer, recipient: match.candidates[position], candidates: match.candidates, expiresAt: now + window)]
+        return [.offered(offer: match.offer, recipient: match.candidates[position], candidates: nil, expiresAt: now + window)]
     }
 
     public mutating func apply(_ event: MatchEvent) {
         switch event {
         case .offered(let offer, let recipient, let candidates, let expiresAt):
-            let position = candidates.firstIndex(of: recipient)!
-            matches[offer] = Match(offer: offer, candidates: candidates, position: position, expiresAt: expiresAt)
+            if let candidates {
+                let position = candidates.firstIndex(of: recipient)!
+                matches[offer] = Match(offer: offer, candidates: candidates, position: position, offeredCount: position + 1, expiresAt: expiresAt)
+            } else {
+                let position = matches[offer]!.offeredCount
+                precondition(matches[offer]!.candidates[position] == recipient, "escalation to a recipient out of turn")
+                matches[offer]!.position = position
+                matches[offer]!.offeredCount = position + 1
+                matches[offer]!.expiresAt = expiresAt
+            }
             active.insert(offer)
             windows.insert(offer, deadline: expiresAt)
         case .declined(let offer, _), .expired(let offer, _):
@@ -87,7 +98,8 @@ public enum MatchCommand: Hashable, Sendable {
 }
 
 public enum MatchEvent: Hashable, Sendable {
-    case offered(offer: String, recipient: String, candidates: [String], expiresAt: Int64)
+    /// `candidates` (the ranked list) on the first offer only; an escalation names the next one.
+    case offered(offer: String, recipient: String, candidates: [String]?, expiresAt: Int64)
     case declined(offer: String, recipient: String)
     case expired(offer: String, recipient: String)
 

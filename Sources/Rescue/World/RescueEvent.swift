@@ -3,7 +3,8 @@
 public enum RescueEvent: Hashable, Sendable {
     case registered(ParticipantRegistry.Participant)
     case posted(OfferBook.Offer)
-    case matchOffered(offer: String, recipient: String, candidates: [String], expiresAt: Int64)
+    /// `candidates` (the ranked list) on the first offer only; an escalation names the next one.
+    case matchOffered(offer: String, recipient: String, candidates: [String]?, expiresAt: Int64)
     case matchDeclined(offer: String, recipient: String)
     case matchExpired(offer: String, recipient: String)
     case claimPlaced(OfferBook.Claim)
