@@ -165,6 +165,19 @@ struct PolicyFile {
         return text
     }
 
+    func strings(_ key: String) throws(PolicyError) -> [String] {
+        let value = try node(key)
+        guard let items = value.sequence else { throw PolicyError(file: path, line: value.mark?.line, key: key, reason: "must be a list") }
+        var strings = [String]()
+        for item in items {
+            guard let text = item.scalar?.string, !text.isEmpty else {
+                throw PolicyError(file: path, line: item.mark?.line, key: key, reason: "must be a list of non-empty texts")
+            }
+            strings.append(text)
+        }
+        return strings
+    }
+
     func keys(_ key: String) throws(PolicyError) -> [String] {
         let value = try node(key)
         guard let mapping = value.mapping else { throw PolicyError(file: path, line: value.mark?.line, key: key, reason: "must be a mapping") }

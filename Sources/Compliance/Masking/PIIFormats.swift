@@ -1,0 +1,76 @@
+/// Indonesian personal-data formats: recognising them in free text and masking them.
+public enum PIIFormats {
+    /// Province codes that start a valid NIK (Dukcapil; the first two of its 16 digits).
+    public static let provinceCodes: Set<String> = [
+        "11", "12", "13", "14", "15", "16", "17", "18", "19", "21", "31", "32", "33", "34", "35", "36", "51", "52", "53",
+        "61", "62", "63", "64", "65", "71", "72", "73", "74", "75", "76", "81", "82", "91", "92", "93", "94", "95", "96",
+    ]
+
+    /// `+62 812-****-**89` from any way of writing an Indonesian mobile number (`0812…`,
+    /// `62812…`, `+62 812-3456-7889`); nil if it is not one.
+    public static func maskPhone(_ text: String) -> String? {
+        var digits = text.filter(\.isASCIIDigit)
+        if digits.hasPrefix("62") { digits.removeFirst(2) } else if digits.hasPrefix("0") { digits.removeFirst() } else { return nil }
+        guard digits.hasPrefix("8"), (9...12).contains(digits.count) else { return nil }
+        return "+62 \(digits.prefix(3))-****-**\(digits.suffix(2))"
+    }
+
+    /// `b***@example.id`; nil if it is not an address.
+    public static func maskEmail(_ text: String) -> String? {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, let first = parts[0].first, parts[1].contains(".") else { return nil }
+        return "\(first)***@\(parts[1])"
+    }
+
+    /// `317401******0001`: region code and serial kept, the birth date hidden; nil unless 16
+    /// digits with a valid province code.
+    public static func maskNIK(_ text: String) -> String? {
+        let digits = text.filter(\.isASCIIDigit)
+        guard isNIK(digits) else { return nil }
+        return "\(digits.prefix(6))******\(digits.suffix(4))"
+    }
+
+    public static func isNIK(_ digits: String) -> Bool {
+        digits.count == 16 && digits.allSatisfy(\.isASCIIDigit) && provinceCodes.contains(String(digits.prefix(2)))
+    }
+
+    /// `09*********000` (15- or 16-digit NPWP: first two and last three digits kept).
+    public static func maskNPWP(_ text: String) -> String? {
+        let digits = text.filter(\.isASCIIDigit)
+        guard digits.count == 15 || digits.count == 16 else { return nil }
+        return "\(digits.prefix(2))\(String(repeating: "*", count: digits.count - 5))\(digits.suffix(3))"
+    }
+
+    /// `B*** S***`: each word's first letter.
+    public static func maskName(_ text: String) -> String {
+        text.split(separator: " ").map { "\($0.prefix(1))***" }.joined(separator: " ")
+    }
+
+    /// Masks every NIK, Indonesian mobile number and e-mail address found in `text`.
+    public static func maskFreeText(_ text: String) -> String {
+        let withoutEmails = text.replacing(emailPattern) { maskEmail(String(text[$0.range])) ?? "[redacted]" }
+        let withoutPhones = withoutEmails.replacing(phonePattern) { match in
+            let found = String(withoutEmails[match.range])
+            return followsDigit(withoutEmails, match.range) ? found : maskPhone(found) ?? found
+        }
+        return withoutPhones.replacing(nikPattern) { match in
+            let digits = String(withoutPhones[match.range])
+            return !followsDigit(withoutPhones, match.range) && isNIK(digits) ? maskNIK(digits)! : digits
+        }
+    }
+
+    /// Whether a digit comes right before `range` (Swift's Regex has no lookbehind): then the
+    /// match is the tail of a longer number, not a phone number or NIK of its own.
+    private static func followsDigit(_ text: String, _ range: Range<String.Index>) -> Bool {
+        range.lowerBound > text.startIndex && text[text.index(before: range.lowerBound)].isASCIIDigit
+    }
+
+    nonisolated(unsafe) static let emailPattern = try! Regex("[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}")
+    /// +62 / 62 / 0, then 8, then 8–11 more digits, with optional spaces, dots or dashes.
+    nonisolated(unsafe) static let phonePattern = try! Regex("(?:\\+62|62|0)[ .-]?8(?:[ .-]?[0-9]){8,11}(?![0-9])")
+    nonisolated(unsafe) static let nikPattern = try! Regex("[0-9]{16}(?![0-9])")
+}
+
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
+}
