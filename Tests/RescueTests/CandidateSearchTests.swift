@@ -55,4 +55,24 @@ import Testing
             #expect(Set(search.candidates(latitude: latitude, longitude: longitude, category: "mixedMeals", portions: 3).map(\.recipient)) == expected)
         }
     }
+
+    /// Stopping early (the best few, nearest rings first) gives exactly the head of the full
+    /// ranking, over a spread wide enough for many rings.
+    @Test func theBestFewAreTheHeadOfTheFullRanking() async {
+        let coordinate = Gen.int64(in: -250_000...250_000)
+        await propertyCheck(count: 40, input: coordinate.array(of: 2).array(of: 20...80), coordinate, coordinate, Gen.int(in: 1...20)) { points, offerLatitude, offerLongitude, limit in
+            var search = CandidateSearch()
+            for (index, point) in points.enumerated() {
+                search.index(recipient(
+                    "rcp-\(index)", -6_200_000 + point[0], 106_816_666 + point[1], capacity: Int64(1 + index % 5),
+                    radius: Int64(2_000 + (index * 7_919) % 28_000)))
+                if index % 3 == 0 { search.recordGrant(to: "rcp-\(index)") }
+            }
+            let latitude = -6_200_000 + offerLatitude
+            let longitude = 106_816_666 + offerLongitude
+            let full = search.candidates(latitude: latitude, longitude: longitude, category: "mixedMeals", portions: 3)
+            let head = search.candidates(latitude: latitude, longitude: longitude, category: "mixedMeals", portions: 3, limit: limit)
+            #expect(head == Array(full.prefix(limit)))
+        }
+    }
 }

@@ -32,9 +32,9 @@ public struct CandidateSearch: Sendable, Equatable {
         public var capacityGap: Int64
     }
 
-    /// A recipient as the search needs it, with its trigonometry done once.
+    /// A recipient's geometry and limits as the search needs them, trigonometry done once. Kept
+    /// apart from the ids so the scan copies plain values, never a reference-counted string.
     struct Indexed: Hashable, Sendable {
-        let id: String
         let latitude: Int64
         let longitude: Int64
         let latitudeRadians: Double
@@ -48,8 +48,18 @@ public struct CandidateSearch: Sendable, Equatable {
 
     /// Recipients by number (their order of registration); cells and grants refer to numbers.
     private var indexed: [Indexed] = []
+    private var ids: [String] = []
+    /// The largest service radius indexed: a search reads only the cells this far around.
+    private var largestRadiusMetres: Int64 = 0
     private var numbers: [String: Int] = [:]
-    private var cells: [Cell: [Int]] = [:]
+    /// Grid rows, each with its non-empty cells sorted by column: a search hashes one key per
+    /// row and scans the columns it needs, instead of hashing every cell of the square.
+    private var rows: [Int64: [GridCell]] = [:]
+
+    struct GridCell: Hashable, Sendable {
+        let column: Int64
+        var members: [Int]
+    }
     private var grantCounts: [Int64] = []
     /// A bit per food category seen so far (the policy has a handful).
     private var categoryBits: [String: UInt64] = [:]
@@ -60,7 +70,7 @@ public struct CandidateSearch: Sendable, Equatable {
 
     /// Matches granted per recipient in the current fairness period.
     public var grants: [String: Int64] {
-        Dictionary(uniqueKeysWithValues: indexed.indices.filter { grantCounts[$0] > 0 }.map { (indexed[$0].id, grantCounts[$0]) })
+        Dictionary(uniqueKeysWithValues: ids.indices.filter { grantCounts[$0] > 0 }.map { (ids[$0], grantCounts[$0]) })
     }
 
     /// Adds a registered recipient to the index (others are ignored).
@@ -69,15 +79,25 @@ public struct CandidateSearch: Sendable, Equatable {
             numbers[participant.id] == nil
         else { return }
         let number = indexed.count
+        ids.append(participant.id)
+        largestRadiusMetres = max(largestRadiusMetres, min(participant.serviceRadiusMetres ?? 0, Self.serviceRadiusMetresMax))
         indexed.append(Indexed(
-            id: participant.id, latitude: latitude, longitude: longitude, latitudeRadians: Self.radians(latitude),
+            latitude: latitude, longitude: longitude, latitudeRadians: Self.radians(latitude),
             longitudeRadians: Self.radians(longitude), cosineLatitude: cos(Self.radians(latitude)),
             radiusMetres: participant.serviceRadiusMetres ?? 0, capacity: participant.capacityPortions ?? 0,
             categoryMask: participant.acceptedCategories.sorted().reduce(0) { $0 | bit(for: $1) }))
         numbers[participant.id] = number
         if categoryBits.count > 63 { participantsCategories[participant.id] = participant.acceptedCategories }
         grantCounts.append(0)
-        cells[Self.cell(latitude, longitude), default: []].append(number)
+        let cell = Self.cell(latitude, longitude)
+        var row = rows[cell.row] ?? []
+        let position = row.firstIndex { $0.column >= cell.column } ?? row.count
+        if position < row.count && row[position].column == cell.column {
+            row[position].members.append(number)
+        } else {
+            row.insert(GridCell(column: cell.column, members: [number]), at: position)
+        }
+        rows[cell.row] = row
     }
 
     /// The category's bit, assigning the next free one to a new category. Past 64 categories
@@ -101,9 +121,11 @@ public struct CandidateSearch: Sendable, Equatable {
     /// The recipients that can take `portions` of `category` at the given place, best first;
     /// at most `limit` of them.
     public func candidates(latitude: Int64, longitude: Int64, category: String, portions: Int64, limit: Int = .max) -> [Candidate] {
-        let latitudeSpan = Int64((Double(Self.serviceRadiusMetresMax) / 111_320 * 1_000_000).rounded(.up))
+        // Slightly more than the largest radius: cells are picked on a flat approximation.
+        let reachMetres = Double(largestRadiusMetres) * 1.01 + 50
+        let latitudeSpan = Int64((reachMetres / 111_320 * 1_000_000).rounded(.up))
         let cosine = max(0.01, cos(Double(latitude) / 1_000_000 * .pi / 180))
-        let longitudeSpan = Int64((Double(Self.serviceRadiusMetresMax) / (111_320 * cosine) * 1_000_000).rounded(.up))
+        let longitudeSpan = Int64((reachMetres / (111_320 * cosine) * 1_000_000).rounded(.up))
         let low = Self.cell(latitude - latitudeSpan, longitude - longitudeSpan)
         let high = Self.cell(latitude + latitudeSpan, longitude + longitudeSpan)
         guard let categoryBit = categoryBits[category] else { return [] }
@@ -112,40 +134,78 @@ public struct CandidateSearch: Sendable, Equatable {
         // (ranking key, number): the key packs whole kilometres, grants and capacity gap so most
         // comparisons are one integer comparison; ties fall to the id.
         typealias Found = (key: UInt64, number: Int, distance: Int64, gap: Int64)
-        func isBetter(_ a: Found, _ b: Found) -> Bool { (a.key, indexed[a.number].id) < (b.key, indexed[b.number].id) }
+        func isBetter(_ a: Found, _ b: Found) -> Bool { a.key != b.key ? a.key < b.key : ids[a.number] < ids[b.number] }
         var best = [Found]()
-        for row in low.row...high.row {
-            for column in low.column...high.column {
-                for number in cells[Cell(row: row, column: column)] ?? [] {
-                    let recipient = indexed[number]
-                    guard recipient.capacity > 0, recipient.categoryMask & categoryBit != 0 else { continue }
-                    if exactCategories, !(participantsCategories[recipient.id]?.contains(category) ?? false) { continue }
-                    // Equirectangular distance is within 1% of haversine at these ranges: skip
-                    // the trigonometry for recipients clearly out of reach.
-                    let dy = recipient.latitudeRadians - origin.latitude
-                    let dx = (recipient.longitudeRadians - origin.longitude) * origin.cosine
-                    let reach = (Double(recipient.radiusMetres) * 1.01 + 50) / Self.earthRadiusMetres
-                    guard dx * dx + dy * dy <= reach * reach else { continue }
-                    let distance = Self.distanceMetres(
-                        origin.latitude, origin.longitude, origin.cosine, recipient.latitudeRadians, recipient.longitudeRadians,
-                        recipient.cosineLatitude)
-                    guard distance <= recipient.radiusMetres else { continue }
-                    let gap = abs(recipient.capacity - portions)
-                    let key = UInt64(distance / 1_000) << 48 | UInt64(min(grantCounts[number], 0xFFFF)) << 32 | UInt64(min(gap, 0xFFFF_FFFF))
-                    let found: Found = (key, number, distance, gap)
-                    // Keep only the best `limit`, in order: most candidates lose to the current worst.
-                    if best.count >= limit {
-                        guard isBetter(found, best[best.count - 1]) else { continue }
-                        best.removeLast()
-                    }
-                    var position = best.count
-                    while position > 0 && isBetter(found, best[position - 1]) { position -= 1 }
-                    best.insert(found, at: position)
-                }
+        func consider(_ number: Int) {
+            let recipient = indexed[number]
+            guard recipient.capacity > 0, recipient.categoryMask & categoryBit != 0 else { return }
+            if exactCategories, !(participantsCategories[ids[number]]?.contains(category) ?? false) { return }
+            // Equirectangular distance is within 1% of haversine at these ranges: skip
+            // the trigonometry for recipients clearly out of reach.
+            let dy = recipient.latitudeRadians - origin.latitude
+            let dx = (recipient.longitudeRadians - origin.longitude) * origin.cosine
+            let reach = (Double(recipient.radiusMetres) * 1.01 + 50) / Self.earthRadiusMetres
+            guard dx * dx + dy * dy <= reach * reach else { return }
+            let distance = Self.distanceMetres(
+                origin.latitude, origin.longitude, origin.cosine, recipient.latitudeRadians, recipient.longitudeRadians,
+                recipient.cosineLatitude)
+            guard distance <= recipient.radiusMetres else { return }
+            let gap = abs(recipient.capacity - portions)
+            let key = UInt64(distance / 1_000) << 48 | UInt64(min(grantCounts[number], 0xFFFF)) << 32 | UInt64(min(gap, 0xFFFF_FFFF))
+            let found: Found = (key, number, distance, gap)
+            // Keep only the best `limit`, in order: most candidates lose to the current worst.
+            if best.count >= limit {
+                guard isBetter(found, best[best.count - 1]) else { return }
+                best.removeLast()
+            }
+            var position = best.count
+            while position > 0 && isBetter(found, best[position - 1]) { position -= 1 }
+            best.insert(found, at: position)
+        }
+        func visit(row rowNumber: Int64, columns: ClosedRange<Int64>) {
+            guard rowNumber >= low.row && rowNumber <= high.row, let row = rows[rowNumber] else { return }
+            let first = max(columns.lowerBound, low.column)
+            let last = min(columns.upperBound, high.column)
+            guard first <= last else { return }
+            let wanted = first...last
+            var lower = 0
+            var upper = row.count
+            while lower < upper {
+                let middle = (lower + upper) / 2
+                if row[middle].column < wanted.lowerBound { lower = middle + 1 } else { upper = middle }
+            }
+            var position = lower
+            while position < row.count && row[position].column <= wanted.upperBound {
+                for number in row[position].members { consider(number) }
+                position += 1
+            }
+        }
+        // Rings of cells around the offer's, nearest first. A cell in ring r is at least r − 1
+        // whole cells away, so once `limit` candidates are in hand and a ring cannot hold anyone
+        // nearer (in whole kilometres) than the worst of them, the rest cannot rank higher.
+        let centre = Self.cell(latitude, longitude)
+        let rings = max(centre.row - low.row, high.row - centre.row, centre.column - low.column, high.column - centre.column)
+        // The narrowest a cell gets within reach: its width at the most poleward latitude searched.
+        let poleward = min(90, abs(Double(latitude) / 1_000_000) + 0.3) * .pi / 180
+        let cellMetres = Double(Self.cellMicrodegrees) / 1_000_000 * 111_000 * max(0.001, cos(poleward))
+        for ring in 0...max(0, rings) {
+            if best.count >= limit, let worst = best.last, ring >= 2 {
+                let nearestKilometres = UInt64(Double(ring - 1) * cellMetres / 1_000)
+                if nearestKilometres > worst.key >> 48 { break }
+            }
+            if ring == 0 {
+                visit(row: centre.row, columns: centre.column...centre.column)
+                continue
+            }
+            visit(row: centre.row - ring, columns: (centre.column - ring)...(centre.column + ring))
+            visit(row: centre.row + ring, columns: (centre.column - ring)...(centre.column + ring))
+            for rowNumber in (centre.row - ring + 1)..<(centre.row + ring) {
+                visit(row: rowNumber, columns: (centre.column - ring)...(centre.column - ring))
+                visit(row: rowNumber, columns: (centre.column + ring)...(centre.column + ring))
             }
         }
         return best.map {
-            Candidate(recipient: indexed[$0.number].id, distanceMetres: $0.distance, grants: grantCounts[$0.number], capacityGap: $0.gap)
+            Candidate(recipient: ids[$0.number], distanceMetres: $0.distance, grants: grantCounts[$0.number], capacityGap: $0.gap)
         }
     }
 

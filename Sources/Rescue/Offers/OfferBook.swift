@@ -86,7 +86,7 @@ public struct OfferBook: Sendable, Equatable {
             guard offers[post.id] == nil else { return .failure(.offerAlreadyExists) }
             guard post.grams > 0, post.portions > 0 else { return .failure(.quantityMustBePositive) }
             guard post.priceRupiah >= 0 else { return .failure(.priceMustNotBeNegative) }
-            guard policy.categories.contains(post.category) else { return .failure(.categoryIsUnknown) }
+            guard policy.factors[post.category] != nil else { return .failure(.categoryIsUnknown) }
             guard post.expiresAt > post.now else { return .failure(.offerAlreadyExpired) }
             let window = post.temperature == .hot ? policy.hotFoodWindowMicroseconds : policy.otherFoodWindowMicroseconds
             return .success(.posted(Offer(

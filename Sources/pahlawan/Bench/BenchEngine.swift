@@ -66,6 +66,28 @@ struct BenchEngine: ParsableCommand {
         }
         let commandSeconds = monotonicSeconds() - started
         let commandsPerSecond = Double(steps.count) / commandSeconds
+        if !bench.json {
+            // Where the time goes, per kind of command (a second pass, timing each command).
+            var profile = RescueWorld()
+            var costs: [String: (count: Int, seconds: Double)] = [:]
+            var profileSeq: UInt64 = 0
+            for step in steps {
+                let name = String(describing: step.command).prefix { $0 != "(" }
+                let begin = monotonicSeconds()
+                if case .success(let events) = profile.decide(step.command, actor: step.actor, now: step.now, policy: policy) {
+                    for event in events {
+                        profile.apply(event, seq: profileSeq, time: step.now)
+                        profileSeq += 1
+                    }
+                }
+                let elapsed = monotonicSeconds() - begin
+                costs[String(name), default: (0, 0)].count += 1
+                costs[String(name), default: (0, 0)].seconds += elapsed
+            }
+            print("time by command: " + costs.sorted { $0.value.seconds > $1.value.seconds }.map {
+                "\($0.key) \($0.value.count)× \(String(format: "%.1f", $0.value.seconds / Double($0.value.count) * 1e6)) µs"
+            }.joined(separator: ", "))
+        }
         // Applying the same events alone: what a replay costs beyond reading and decoding.
         var applied = RescueWorld()
         let applyStarted = monotonicSeconds()
