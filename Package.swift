@@ -29,7 +29,7 @@ let package = Package(
         // Policies (YAML, validated), and later the PII vault, masking and reports.
         .target(
             name: "Compliance",
-            dependencies: ["Ledger", "Rescue", .product(name: "Yams", package: "Yams")]
+            dependencies: ["CSodium", "Ledger", "Rescue", .product(name: "Yams", package: "Yams")]
         ),
         // The application: the command loop that runs commands through the engines into the ledger.
         .target(

@@ -149,6 +149,29 @@ public final class CommandLoop: @unchecked Sendable {
     @discardableResult
     public func tick() throws(CommandError) -> [SignedEntry] { try executeAndWait(.tick, actor: Self.systemActor) }
 
+    /// Appends an entry outside the rescue domain (an erasure, a record of access to personal
+    /// data), in order with the commands and under the policies in force; returns once durable.
+    /// The payload must hold pseudonymous ids and digests only, never personal data.
+    @discardableResult
+    public func recordAndWait(kind: String, actor: String, payload: [String: JSONValue]) throws(CommandError) -> SignedEntry {
+        try wait { completion throws(CommandError) in
+            lock.lock()
+            defer { lock.unlock() }
+            if let failure { throw .loopStopped(failure) }
+            let now = max(clock(), lastTime)
+            do throws(LedgerError) {
+                try ledger.enqueue([EntryDraft(time: now, kind: kind, actor: actor, payload: payload, policy: policies.hash)]) { [weak self] result in
+                    if case .failure(let error) = result, error.code != .pushback { self?.stop(error) }
+                    completion(result)
+                }
+            } catch {
+                throw .ledger(error)
+            }
+            nextSeq += 1
+            lastTime = now
+        }[0]
+    }
+
     /// Reads the current state under the loop's lock.
     public func read<T>(_ body: (RescueWorld) throws -> T) rethrows -> T {
         lock.lock()

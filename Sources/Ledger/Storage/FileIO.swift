@@ -4,13 +4,14 @@ import Glibc
 import Darwin
 #endif
 
-/// Thin, named file primitives over POSIX. Every failure becomes a `storageFailure` naming the path.
-enum FileIO {
+/// Thin, named file primitives over POSIX, shared with the other modules that keep files. Every
+/// failure becomes a `storageFailure` naming the path.
+public enum FileIO {
     static func failure(_ what: String, _ path: String) -> LedgerError {
         LedgerError(.storageFailure, "\(what) failed: \(String(cString: strerror(errno)))", file: path)
     }
 
-    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
     static func isDirectory(_ path: String) -> Bool {
         var info = stat()
@@ -23,7 +24,7 @@ enum FileIO {
     }
 
     /// Creates every missing folder along `path`, like `mkdir -p`.
-    static func makeDirectories(_ path: String) throws(LedgerError) {
+    public static func makeDirectories(_ path: String) throws(LedgerError) {
         var current = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
             current += "/" + component
@@ -32,14 +33,14 @@ enum FileIO {
     }
 
     /// Makes a directory's entries (a created or renamed file) durable.
-    static func syncDirectory(_ path: String) throws(LedgerError) {
+    public static func syncDirectory(_ path: String) throws(LedgerError) {
         let descriptor = open(path, O_RDONLY | O_DIRECTORY)
         guard descriptor >= 0 else { throw failure("open directory", path) }
         defer { close(descriptor) }
         guard fsync(descriptor) == 0 else { throw failure("fsync directory", path) }
     }
 
-    static func listDirectory(_ path: String) throws(LedgerError) -> [String] {
+    public static func listDirectory(_ path: String) throws(LedgerError) -> [String] {
         guard let directory = opendir(path) else { throw failure("opendir", path) }
         defer { closedir(directory) }
         var names = [String]()
@@ -53,7 +54,7 @@ enum FileIO {
     }
 
     /// Removes a folder and everything in it (derived files only: tiles before a rebuild).
-    static func removeTree(_ path: String) throws(LedgerError) {
+    public static func removeTree(_ path: String) throws(LedgerError) {
         for name in try listDirectory(path) {
             let child = path + "/" + name
             if isDirectory(child) {
@@ -65,7 +66,7 @@ enum FileIO {
         guard rmdir(path) == 0 else { throw failure("rmdir", path) }
     }
 
-    static func readAll(_ path: String) throws(LedgerError) -> [UInt8] {
+    public static func readAll(_ path: String) throws(LedgerError) -> [UInt8] {
         let file = try File.open(path, flags: O_RDONLY)
         defer { file.close() }
         return try file.read(at: 0, count: Int(try file.size()))
@@ -73,7 +74,7 @@ enum FileIO {
 
     /// Writes a whole small file so that a crash leaves either the old or the new content:
     /// write a temporary file, sync it, rename over the target, sync the folder.
-    static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(LedgerError) {
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(LedgerError) {
         let temporary = path + ".tmp"
         unlink(temporary)
         let file = try File.open(temporary, flags: O_WRONLY | O_CREAT | O_EXCL, mode: mode)
