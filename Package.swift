@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -36,6 +38,15 @@ let package = Package(
             name: "Core",
             dependencies: ["Ledger", "Rescue", "Compliance"]
         ),
+        // HTTP: routes, auth, problem+json errors (Hummingbird 2, jwt-kit).
+        .target(
+            name: "Server",
+            dependencies: [
+                "Core", "Compliance", "Ledger", "Rescue",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ]
+        ),
         .executableTarget(
             name: "pahlawan",
             dependencies: [
@@ -43,7 +54,16 @@ let package = Package(
                 "Rescue",
                 "Compliance",
                 "Core",
+                "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "Server", "Core", "Ledger", "Rescue", "Compliance",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
             ]
         ),
         .testTarget(

@@ -6,11 +6,11 @@ import Ledger
 
 /// The `pahlawan` command line: keys, the demo, verification, checkpoints, proofs and export.
 @main
-struct Pahlawan: ParsableCommand {
+struct Pahlawan: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pahlawan",
         abstract: "Pahlawan Trust: the signed, verifiable ledger of Pahlawan Pangan's food rescues.",
-        subcommands: [Keygen.self, Demo.self, Verify.self, CheckpointCommand.self, Proof.self, Export.self, Bench.self, ReindexCommand.self, PolicyCommand.self, CrashWriter.self]
+        subcommands: [Serve.self, Token.self, Keygen.self, Demo.self, Verify.self, CheckpointCommand.self, Proof.self, Export.self, Bench.self, ReindexCommand.self, PolicyCommand.self, CrashWriter.self]
     )
 }
 

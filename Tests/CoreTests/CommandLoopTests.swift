@@ -16,7 +16,7 @@ let simulationStart: Int64 = 1_795_453_200_000_000
         let path = CoreTestSupport.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: path) }
         let clock = SimulatedClock(simulationStart)
-        let loop = try Application.open(data: DataDirectory(path), policies: CoreTestSupport.policies, clock: clock.function).loop
+        let loop = try Startup.open(data: DataDirectory(path), policies: CoreTestSupport.policies, clock: clock.function).loop
         var simulator = CitySimulator(seed: seed, start: simulationStart, days: 1, commandsPerDay: 700) { loop.pickupCodeDigest(claim: $0, code: $1) }
         let report = try SimulationDriver.run(&simulator, through: loop, clock: clock)
         #expect(report.violations.isEmpty, "seed \(seed): \(report.violations.prefix(3))")
@@ -39,7 +39,7 @@ let simulationStart: Int64 = 1_795_453_200_000_000
     @Test func aThousandConcurrentClaimsGrantExactlyThePortionsOffered() async throws {
         let path = CoreTestSupport.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let loop = try Application.open(data: DataDirectory(path), policies: CoreTestSupport.policies).loop
+        let loop = try Startup.open(data: DataDirectory(path), policies: CoreTestSupport.policies).loop
         try loop.executeAndWait(.register(.init(id: "cmp-jkt-1", role: .company, region: "ID-JK")), actor: "operator")
         try loop.executeAndWait(
             .register(.init(id: "site-jkt-1", role: .site, company: "cmp-jkt-1", region: "ID-JK", latitude: -6_208_800, longitude: 106_845_600)),
@@ -116,7 +116,7 @@ let simulationStart: Int64 = 1_795_453_200_000_000
         for name in PolicySet.fileNames {
             try FileManager.default.copyItem(atPath: CoreTestSupport.policies + "/" + name, toPath: policies + "/" + name)
         }
-        var loop: CommandLoop? = try Application.open(data: DataDirectory(path), policies: policies).loop
+        var loop: CommandLoop? = try Startup.open(data: DataDirectory(path), policies: policies).loop
         let first = loop!.policies.hash
         #expect(try loop!.ledger.entry(0).body.kind == "policy.activated")
         #expect(try loop!.ledger.entry(0).body.payload["policy"] == .string(first.hex))
@@ -134,7 +134,7 @@ let simulationStart: Int64 = 1_795_453_200_000_000
         loop = nil
 
         // Reopening with the same policies activates nothing new.
-        loop = try Application.open(data: DataDirectory(path), policies: policies).loop
+        loop = try Startup.open(data: DataDirectory(path), policies: policies).loop
         #expect(loop!.ledger.size == size)
         loop!.ledger.close()
         loop = nil
@@ -143,7 +143,7 @@ let simulationStart: Int64 = 1_795_453_200_000_000
         let matching = policies + "/matching.yaml"
         let text = try String(contentsOfFile: matching, encoding: .utf8).replacingOccurrences(of: "acceptWindowMinutes: 5", with: "acceptWindowMinutes: 7")
         try text.write(toFile: matching, atomically: true, encoding: .utf8)
-        loop = try Application.open(data: DataDirectory(path), policies: policies).loop
+        loop = try Startup.open(data: DataDirectory(path), policies: policies).loop
         let second = loop!.policies.hash
         #expect(second != first)
         #expect(loop!.policies.matchAcceptWindowMicroseconds == 7 * 60_000_000)
@@ -159,12 +159,12 @@ let simulationStart: Int64 = 1_795_453_200_000_000
     @Test func aDomainEntryThatBreaksItsContractStopsTheReplayAtItsSeq() throws {
         let path = CoreTestSupport.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let opened = try Application.open(data: DataDirectory(path), policies: CoreTestSupport.policies)
+        let opened = try Startup.open(data: DataDirectory(path), policies: CoreTestSupport.policies)
         let policy = opened.loop.policies.hash
         try opened.loop.ledger.append([EntryDraft(kind: "claim.placed", actor: "ngo-1", payload: ["claim": "clm-1", "portions": "many"], policy: policy)])
         opened.loop.ledger.close()
         do {
-            _ = try Application.open(data: DataDirectory(path), policies: CoreTestSupport.policies)
+            _ = try Startup.open(data: DataDirectory(path), policies: CoreTestSupport.policies)
             Issue.record("the replay accepted a broken claim.placed")
         } catch let error as CoreError {
             #expect(error.description.contains("seq 1"), "\(error)")

@@ -16,7 +16,7 @@ import Testing
         let root = CoreTestSupport.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let data = DataDirectory(root + "/data")
-        let loop = try Application.open(data: data, policies: CoreTestSupport.policies).loop
+        let loop = try Startup.open(data: data, policies: CoreTestSupport.policies).loop
         let vault = try PIIVault(directory: root + "/vault", masterKey: Sodium.randomBytes(32))
         try loop.executeAndWait(.register(.init(id: "buyer-jkt-7", role: .buyer, region: "ID-JK")), actor: "operator")
         try vault.store(subject: "buyer-jkt-7", record: Self.person)

@@ -29,7 +29,7 @@ struct Demo: ParsableCommand {
     func run() throws {
         let day: Int64 = 86_400_000_000
         let clock = SimulatedClock(Ledger.wallClockMicroseconds() - Int64(days + 4) * day)
-        let opened = try report { try Application.open(data: data.directory, policies: policies, clock: clock.function) }
+        let opened = try report { try Startup.open(data: data.directory, policies: policies, clock: clock.function) }
         let loop = opened.loop
         if opened.createdSigningKey { print("created a new signing key in \(data.directory.signingKeyFile) (mode 0600)") }
         print("verifier key: \(loop.ledger.verifier.text)")

@@ -2,7 +2,7 @@ import Compliance
 import Ledger
 
 /// Opens everything the command loop needs from a data directory and a policy directory.
-public enum Application {
+public enum Startup {
     /// The pickup-code key's file name inside the data directory.
     public static let pickupKeyFile = "pickup.key"
 

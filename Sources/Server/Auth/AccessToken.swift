@@ -1,0 +1,86 @@
+import Foundation
+import JWTKit
+import Ledger
+
+/// The roles of DESIGN.md §6.
+public enum Role: String, Codable, Sendable, CaseIterable {
+    case `operator`, provider, recipient, courier, auditor, taxAuthority = "tax_authority", carbonTrader = "carbon_trader", admin
+}
+
+/// The claims every access token must carry (`iss`, `aud`, `exp`, `iat`, `sub`, `role`).
+struct AccessClaims: JWTPayload {
+    var iss: IssuerClaim
+    var aud: AudienceClaim
+    var exp: ExpirationClaim
+    var iat: IssuedAtClaim
+    var sub: SubjectClaim
+    var role: String
+
+    func verify(using algorithm: some JWTAlgorithm) async throws {
+        try exp.verifyNotExpired()
+    }
+}
+
+/// Who is calling: from a verified token, never from a request body.
+public struct Principal: Sendable, Equatable {
+    public let subject: String
+    public let role: Role
+}
+
+/// Verifies bearer tokens (EdDSA, jwt-kit) and, with a signing key, mints development tokens.
+public struct TokenAuthority: Sendable {
+    public static let issuer = "pahlawan-trust"
+    public static let audience = "pahlawan-trust-api"
+    /// Tokens may live at most this long (`exp − iat`).
+    public static let lifetimeMaxSeconds: Double = 15 * 60
+
+    private let keys: JWTKeyCollection
+
+    /// An authority that verifies tokens signed by the Ed25519 key with this 32-byte seed (and
+    /// can mint them, for `pahlawan token` and tests).
+    public init(seed: [UInt8]) async throws {
+        let key = try EdDSA.PrivateKey(d: Base64URL.encode(seed), curve: .ed25519)
+        keys = JWTKeyCollection()
+        await keys.add(eddsa: key)
+    }
+
+    /// A signed token for `subject` in `role`, valid for `lifetime` seconds from now.
+    public func mint(subject: String, role: Role, lifetime: Double = 15 * 60, now: Date = Date()) async throws -> String {
+        let claims = AccessClaims(
+            iss: IssuerClaim(value: Self.issuer), aud: AudienceClaim(value: [Self.audience]),
+            exp: ExpirationClaim(value: now.addingTimeInterval(lifetime)), iat: IssuedAtClaim(value: now), sub: SubjectClaim(value: subject),
+            role: role.rawValue)
+        return try await keys.sign(claims)
+    }
+
+    /// The principal a bearer token names, or why it is refused.
+    public func principal(fromBearer token: String) async throws(AuthError) -> Principal {
+        let claims: AccessClaims
+        do {
+            claims = try await keys.verify(token, as: AccessClaims.self)
+        } catch {
+            throw AuthError.invalidToken("\(error)".contains("expired") ? "the token has expired" : "the token's signature or claims do not verify")
+        }
+        guard claims.iss.value == Self.issuer else { throw AuthError.invalidToken("the token was issued by \(claims.iss.value)") }
+        guard claims.aud.value.contains(Self.audience) else { throw AuthError.invalidToken("the token is not for this service") }
+        guard claims.exp.value.timeIntervalSince(claims.iat.value) <= Self.lifetimeMaxSeconds + 1 else {
+            throw AuthError.invalidToken("the token lives longer than 15 minutes")
+        }
+        guard let role = Role(rawValue: claims.role) else { throw AuthError.invalidToken("unknown role \(claims.role)") }
+        return Principal(subject: claims.sub.value, role: role)
+    }
+}
+
+/// Why a request was not authenticated.
+public enum AuthError: Error, Equatable {
+    case missingToken
+    case invalidToken(String)
+}
+
+/// Base64url without padding (RFC 4648 §5), as JWK fields are written.
+enum Base64URL {
+    static func encode(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}

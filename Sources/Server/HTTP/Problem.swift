@@ -1,0 +1,66 @@
+import Foundation
+import Hummingbird
+import Ledger
+import Rescue
+
+/// An RFC 9457 `application/problem+json` error with a stable `type` per kind of refusal.
+public struct Problem: HTTPResponseError, Sendable {
+    public static let typeBase = "https://pahlawan-pangan.id/problems/"
+
+    public let status: HTTPResponse.Status
+    /// The stable name; `type` is `typeBase` + name.
+    public let name: String
+    public let title: String
+    public let detail: String
+    public var retryAfterSeconds: Int?
+
+    public init(_ status: HTTPResponse.Status, _ name: String, _ title: String, detail: String, retryAfterSeconds: Int? = nil) {
+        self.status = status
+        self.name = name
+        self.title = title
+        self.detail = detail
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let body: [String: JSONValue] = [
+            "type": .string(Self.typeBase + name), "title": .string(title), "status": .integer(Int64(status.code)),
+            "detail": .string(detail), "instance": .string(request.uri.path),
+        ]
+        var headers: HTTPFields = [.contentType: "application/problem+json"]
+        if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: CanonicalJSON.encode(.object(body)))))
+    }
+
+    /// The problem for an engine refusal: its sentence-named rejection is the `type`.
+    public static func rejected(_ rejection: RescueRejection) -> Problem {
+        let name = rejection.name
+        let status: HTTPResponse.Status =
+            if name.hasSuffix("NotFound") {
+                .notFound
+            } else if ["offerVersionIsStale", "claimAlreadyExists", "offerAlreadyExists", "participantAlreadyRegistered", "disputeAlreadyExists",
+                "claimIsAlreadyDisputed", "offerIsFullyClaimed", "claimExceedsRemaining", "offerIsReservedForAnotherRecipient",
+                "claimIsAlreadyPickedUp", "deliveryAlreadyConfirmed", "escrowAlreadyClosed", "serialAlreadyRetired", "serialAlreadyCancelled",
+                "disputeAlreadyResolved"].contains(name)
+            {
+                .conflict
+            } else if ["actorIsNotTheProvider", "claimBelongsToAnotherClaimant", "actorMayNotPostOffers", "actorMayNotClaim",
+                "actorMayNotDisputeThisClaim", "rangeNotHeldByActor", "providerCannotClaimOwnOffer", "actorIsNotRegistered"].contains(name)
+            {
+                .forbidden
+            } else {
+                .unprocessableContent
+            }
+        return Problem(status, name, "The command was refused; nothing was written.", detail: name)
+    }
+
+    /// The problem for a failed or refused write.
+    public static func ledger(_ error: LedgerError) -> Problem {
+        if error.code == .pushback {
+            return Problem(.serviceUnavailable, "pushback", "The ledger is busy", detail: "retry shortly", retryAfterSeconds: 1)
+        }
+        return Problem(.serviceUnavailable, "ledgerUnavailable", "The ledger cannot take writes", detail: error.description)
+    }
+
+    public static func badRequest(_ detail: String) -> Problem { Problem(.badRequest, "malformedRequest", "The request could not be read", detail: detail) }
+}

@@ -1,0 +1,74 @@
+import Rescue
+
+/// A request body decoded strictly: any field not in `fields` is refused.
+protocol StrictBody: Decodable {
+    static var fields: Set<String> { get }
+}
+
+struct ParticipantBody: StrictBody {
+    static let fields: Set<String> = [
+        "id", "role", "company", "region", "latitude", "longitude", "registrationNumber", "capacityPortions", "acceptedCategories",
+        "serviceRadiusMetres", "headcountServed",
+    ]
+    var id: String
+    var role: String
+    var company: String?
+    var region: String
+    var latitude: Int64?
+    var longitude: Int64?
+    var registrationNumber: String?
+    var capacityPortions: Int64?
+    var acceptedCategories: [String]?
+    var serviceRadiusMetres: Int64?
+    var headcountServed: Int64?
+
+    func participant() throws -> ParticipantRegistry.Participant {
+        guard let role = ParticipantRegistry.Role(rawValue: role) else {
+            throw Problem(.badRequest, "unknownRole", "Not a participant role", detail: ParticipantRegistry.Role.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        return .init(
+            id: id, role: role, company: company, region: region, latitude: latitude, longitude: longitude, registrationNumber: registrationNumber,
+            capacityPortions: capacityPortions, acceptedCategories: Set(acceptedCategories ?? []), serviceRadiusMetres: serviceRadiusMetres,
+            headcountServed: headcountServed)
+    }
+}
+
+struct SurplusBody: StrictBody {
+    static let fields: Set<String> = ["id", "category", "grams", "portions", "latitude", "longitude", "temperature", "expiresAt", "priceRupiah"]
+    var id: String?
+    var category: String
+    var grams: Int64
+    var portions: Int64
+    var latitude: Int64
+    var longitude: Int64
+    var temperature: String
+    /// µs since the Unix epoch.
+    var expiresAt: Int64
+    var priceRupiah: Int64
+
+    func temperatureValue() throws -> OfferBook.Temperature {
+        guard let value = OfferBook.Temperature(rawValue: temperature) else {
+            throw Problem(.badRequest, "unknownTemperature", "Not a temperature class", detail: "ambient, chilled, frozen or hot")
+        }
+        return value
+    }
+}
+
+struct ClaimBody: StrictBody {
+    static let fields: Set<String> = ["offer", "seenVersion", "portions"]
+    var offer: String
+    var seenVersion: Int64
+    var portions: Int64
+}
+
+struct PickupBody: StrictBody {
+    static let fields: Set<String> = ["pickupCode", "grams", "freshnessScore"]
+    var pickupCode: String
+    var grams: Int64
+    var freshnessScore: Int64?
+}
+
+struct DeliveryBody: StrictBody {
+    static let fields: Set<String> = ["portionsServed"]
+    var portionsServed: Int64
+}

@@ -1,0 +1,163 @@
+import Core
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Ledger
+import Rescue
+import Server
+import Testing
+
+/// Route tests through Hummingbird's router test client, on a real ledger in a temporary folder.
+@Suite struct ServiceTests {
+    static var policies: String {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path + "/policies"
+    }
+
+    struct Fixture {
+        let path: String
+        let loop: CommandLoop
+        let authority: TokenAuthority
+        let app: Application<RouterResponder<ServiceContext>>
+
+        init() async throws {
+            path = NSTemporaryDirectory() + "pahlawan-server-test-" + UUID().uuidString
+            loop = try Startup.open(data: DataDirectory(path), policies: ServiceTests.policies).loop
+            authority = try await TokenAuthority(seed: [UInt8](repeating: 3, count: 32))
+            app = Application(router: Service(loop: loop, authority: authority).router())
+        }
+
+        func bearer(_ subject: String, _ role: Role, lifetime: Double = 600, now: Date = Date()) async throws -> HTTPFields {
+            [.authorization: "Bearer " + (try await authority.mint(subject: subject, role: role, lifetime: lifetime, now: now)), .contentType: "application/json"]
+        }
+
+        func close() {
+            loop.ledger.close()
+            try? FileManager.default.removeItem(atPath: path)
+        }
+    }
+
+    static func json(_ response: TestResponse) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))) as? [String: Any] ?? [:]
+    }
+
+    @Test func aNewcomerWalksFromPostToAuditReadWithProof() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.close() }
+        let operatorHeaders = try await fixture.bearer("op-1", .operator)
+        let provider = try await fixture.bearer("site-jkt-1", .provider)
+        let ngo = try await fixture.bearer("ngo-sby-1", .recipient)
+        let auditor = try await fixture.bearer("audit-1", .auditor)
+        try await fixture.app.test(.router) { client in
+            for body in [
+                #"{"id":"cmp-jkt-1","role":"company","region":"ID-JK"}"#,
+                #"{"id":"site-jkt-1","role":"site","company":"cmp-jkt-1","region":"ID-JK","latitude":-6208800,"longitude":106845600}"#,
+                #"{"id":"ngo-sby-1","role":"recipient","region":"ID-JI","latitude":-7257500,"longitude":112752100,"registrationNumber":"AHU-1","capacityPortions":50,"acceptedCategories":["mixedMeals"],"serviceRadiusMetres":10000,"headcountServed":80}"#,
+            ] {
+                try await client.execute(uri: "/v1/participants", method: .post, headers: operatorHeaders, body: ByteBuffer(string: body)) { response in
+                    #expect(response.status == .created, "\(String(buffer: response.body))")
+                }
+            }
+            let expiresAt = Ledger.wallClockMicroseconds() + 3_600_000_000
+            let offer = try await client.execute(
+                uri: "/v1/surplus", method: .post, headers: provider,
+                body: ByteBuffer(string: #"{"category":"mixedMeals","grams":4200,"portions":10,"latitude":-6208800,"longitude":106845600,"temperature":"ambient","expiresAt":\#(expiresAt),"priceRupiah":0}"#)
+            ) { response in
+                #expect(response.status == .created, "\(String(buffer: response.body))")
+                return Self.json(response)["offer"] as? String ?? ""
+            }
+            // A stale version is a 409 problem with the engine's name, and writes nothing.
+            let size = fixture.loop.ledger.size
+            try await client.execute(uri: "/v1/claims", method: .post, headers: ngo, body: ByteBuffer(string: #"{"offer":"\#(offer)","seenVersion":7,"portions":4}"#)) { response in
+                #expect(response.status == .conflict)
+                #expect(response.headers[.contentType] == "application/problem+json")
+                #expect(Self.json(response)["type"] as? String == "https://pahlawan-pangan.id/problems/offerVersionIsStale")
+            }
+            #expect(fixture.loop.ledger.size == size)
+            let (claim, code) = try await client.execute(
+                uri: "/v1/claims", method: .post, headers: ngo, body: ByteBuffer(string: #"{"offer":"\#(offer)","seenVersion":1,"portions":4}"#)
+            ) { response in
+                #expect(response.status == .created, "\(String(buffer: response.body))")
+                let body = Self.json(response)
+                return (body["claim"] as? String ?? "", body["pickupCode"] as? String ?? "")
+            }
+            try await client.execute(uri: "/v1/claims/\(claim)/pickup", method: .post, headers: provider, body: ByteBuffer(string: #"{"pickupCode":"WRONG123","grams":1680}"#)) { response in
+                #expect(Self.json(response)["type"] as? String == "https://pahlawan-pangan.id/problems/pickupCodeIsWrong")
+            }
+            try await client.execute(uri: "/v1/claims/\(claim)/pickup", method: .post, headers: provider, body: ByteBuffer(string: #"{"pickupCode":"\#(code)","grams":1680}"#)) { response in
+                #expect(response.status == .ok, "\(String(buffer: response.body))")
+            }
+            let seqs = try await client.execute(uri: "/v1/claims/\(claim)/delivery", method: .post, headers: ngo, body: ByteBuffer(string: #"{"portionsServed":4}"#)) { response in
+                #expect(response.status == .ok, "\(String(buffer: response.body))")
+                return Self.json(response)["seqs"] as? [Int] ?? []
+            }
+            #expect(seqs.count == 2)
+            _ = try await fixture.loop.ledger.checkpoint()
+            // The auditor reads the completion with its inclusion proof, and the proof holds.
+            try await client.execute(uri: "/v1/entries/\(seqs[1])", method: .get, headers: auditor) { response in
+                #expect(response.status == .ok)
+                let body = Self.json(response)
+                let bodyText = body["body"] as? String ?? ""
+                #expect(bodyText.contains(#""kind":"rescue.completed""#))
+                let checkpoint = body["checkpoint"] as? [String: Any] ?? [:]
+                let proof = (body["inclusionProof"] as? [String] ?? []).compactMap { Hash(hex: $0) }
+                let root = Hash(hex: checkpoint["root"] as? String ?? "")!
+                let leaf = MerkleHash.leaf(Array(bodyText.utf8))
+                #expect(throws: Never.self) {
+                    try MerkleProofs.verifyInclusion(leaf: leaf, index: UInt64(seqs[1]), size: UInt64(checkpoint["size"] as? Int ?? 0), proof: proof, root: root)
+                }
+            }
+            try await client.execute(uri: "/checkpoint", method: .get) { response in
+                #expect(String(buffer: response.body).hasPrefix("pahlawan-pangan.id/ledger\n"))
+            }
+        }
+    }
+
+    @Test func everyProtectedRouteDeniesMissingForgedExpiredAndWrongRoleTokens() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.close() }
+        let forger = try await TokenAuthority(seed: [UInt8](repeating: 4, count: 32))
+        let forged: HTTPFields = [.authorization: "Bearer " + (try await forger.mint(subject: "op-1", role: .operator))]
+        let expired = try await fixture.bearer("op-1", .operator, lifetime: 60, now: Date().addingTimeInterval(-3_600))
+        let tooLong = try await fixture.bearer("op-1", .operator, lifetime: 3_600)
+        let courier = try await fixture.bearer("cou-1", .courier)
+        let size = fixture.loop.ledger.size
+        try await fixture.app.test(.router) { client in
+            for (method, uri) in [(HTTPRequest.Method.post, "/v1/participants"), (.post, "/v1/surplus"), (.post, "/v1/claims"), (.get, "/v1/entries/0")] {
+                for (headers, status, type) in [
+                    ([:], HTTPResponse.Status.unauthorized, "missingToken"), (forged, .unauthorized, "invalidToken"), (expired, .unauthorized, "invalidToken"),
+                    (tooLong, .unauthorized, "invalidToken"), (courier, .forbidden, "roleNotPermitted"),
+                ] as [(HTTPFields, HTTPResponse.Status, String)] {
+                    try await client.execute(uri: uri, method: method, headers: headers, body: ByteBuffer(string: "{}")) { response in
+                        #expect(response.status == status, "\(method) \(uri)")
+                        #expect(Self.json(response)["type"] as? String == "https://pahlawan-pangan.id/problems/\(type)", "\(method) \(uri)")
+                    }
+                }
+            }
+        }
+        #expect(fixture.loop.ledger.size == size, "no refused request wrote anything")
+    }
+
+    @Test func badBodiesGetTheirProblemAndWriteNothing() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.close() }
+        let operatorHeaders = try await fixture.bearer("op-1", .operator)
+        let size = fixture.loop.ledger.size
+        try await fixture.app.test(.router) { client in
+            for (body, type) in [
+                ("not json", "malformedRequest"), (#"{"id":"cmp-1","role":"company"}"#, "missingField"),
+                (#"{"id":"cmp-1","role":"company","region":7}"#, "wrongType"),
+                (#"{"id":"cmp-1","role":"company","region":"ID-JK","isAdmin":true}"#, "unknownField"),
+                (#"{"id":"Budi Santoso","role":"company","region":"ID-JK"}"#, "idIsNotPseudonymous"),
+                (String(repeating: " ", count: 70_000) + "{}", "bodyTooLarge"),
+            ] {
+                try await client.execute(uri: "/v1/participants", method: .post, headers: operatorHeaders, body: ByteBuffer(string: body)) { response in
+                    #expect(Self.json(response)["type"] as? String == "https://pahlawan-pangan.id/problems/\(type)", "\(body.prefix(60))")
+                    #expect(response.headers[.contentType] == "application/problem+json")
+                }
+            }
+        }
+        #expect(fixture.loop.ledger.size == size)
+    }
+}
