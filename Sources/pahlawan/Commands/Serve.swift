@@ -20,9 +20,6 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on.") var port = 8080
 
     func run() async throws {
-        // Line by line even into a file or pipe, so a supervisor sees where to look at once.
-        nonisolated(unsafe) let output = stdout
-        setvbuf(output, nil, _IOLBF, 0)
         let opened = try report { try Startup.open(data: data.directory, policies: policies) }
         if opened.createdSigningKey { print("created a new signing key in \(data.directory.signingKeyFile) (mode 0600)") }
         let (seed, createdAuthKey) = try report { try data.directory.loadOrCreateSecret(named: "auth.key") }
@@ -30,6 +27,8 @@ struct Serve: AsyncParsableCommand {
         let service = Service(loop: opened.loop, authority: try await TokenAuthority(seed: seed))
         let app = Application(router: service.router(), configuration: .init(address: .hostname(host, port: port)))
         print("serving \(data.path) (\(opened.loop.ledger.size) entries) on http://\(host):\(port); try: curl http://\(host):\(port)/health/ready")
+        // At once, even into a file or pipe, so a supervisor sees where to look.
+        fflush(nil)
         try await app.runService()
         opened.loop.ledger.close()
         print("stopped; the ledger is closed with a final checkpoint")
