@@ -58,6 +58,9 @@ func report<T>(_ body: () throws -> T) throws -> T {
     } catch let error as CoreError {
         printError("pahlawan: error: \(error)")
         throw ExitCode(1)
+    } catch let error as VaultError {
+        printError("pahlawan: error: \(error)")
+        throw ExitCode(1)
     } catch let error as CommandError {
         printError("pahlawan: error: \(error)")
         throw ExitCode(1)

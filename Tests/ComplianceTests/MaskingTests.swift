@@ -80,3 +80,29 @@ import Testing
         }
     }
 }
+
+@Suite struct AccessPolicyTests {
+    @Test func unknownRolesAndPermissionsAreRefusedWithTheirKey() throws {
+        let directory = NSTemporaryDirectory() + "access-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let roles = ["operator", "auditor"]
+        let known: Set<String> = ["entries.read", "surplus.post"]
+        let path = directory + "/access.yaml"
+        try "version: 1\nroles:\n  operator: [entries.read, surplus.post]\n  auditor: []\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let policy = try AccessPolicy.load(path: path, roles: roles, known: known)
+        #expect(policy.allows(role: "operator", "surplus.post") && !policy.allows(role: "auditor", "entries.read"))
+        for (text, key) in [
+            ("version: 1\nroles:\n  root: [entries.read]\n", "roles.root"), ("version: 1\nroles:\n  auditor: [everything]\n", "roles.auditor"),
+            ("version: 1\nroles:\n  auditor: entries.read\n", "roles.auditor"),
+        ] {
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            do {
+                _ = try AccessPolicy.load(path: path, roles: roles, known: known)
+                Issue.record("accepted: \(text)")
+            } catch {
+                #expect(error.key == key, "\(error)")
+            }
+        }
+    }
+}

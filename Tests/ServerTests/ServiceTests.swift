@@ -25,7 +25,7 @@ import Testing
             path = NSTemporaryDirectory() + "pahlawan-server-test-" + UUID().uuidString
             loop = try Startup.open(data: DataDirectory(path), policies: ServiceTests.policies).loop
             authority = try await TokenAuthority(seed: [UInt8](repeating: 3, count: 32))
-            app = Application(router: Service(loop: loop, authority: authority).router())
+            app = Application(router: Service(loop: loop, authority: authority, access: try Service.loadAccess(policies: ServiceTests.policies)).router())
         }
 
         func bearer(_ subject: String, _ role: Role, lifetime: Double = 600, now: Date = Date()) async throws -> HTTPFields {
@@ -137,6 +137,37 @@ import Testing
             }
         }
         #expect(fixture.loop.ledger.size == size, "no refused request wrote anything")
+    }
+
+    /// Every route × every role: allowed exactly when `access.yaml` grants the route's
+    /// permission to the role (an allowed request then fails later, on its empty body or path).
+    @Test func theRoleRoutePermissionMatrixFollowsAccessYAML() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.close() }
+        let access = try Service.loadAccess(policies: ServiceTests.policies)
+        var minted: [Role: HTTPFields] = [:]
+        for role in Role.allCases { minted[role] = try await fixture.bearer("someone-1", role) }
+        let tokens = minted
+        let size = fixture.loop.ledger.size
+        try await fixture.app.test(.router) { client in
+            for route in Service.routes {
+                let uri = route.path.replacingOccurrences(of: "{seq}", with: "999999").replacingOccurrences(of: "{claim}", with: "clm-none")
+                for role in Role.allCases {
+                    try await client.execute(uri: uri, method: route.method, headers: tokens[role]!, body: ByteBuffer(string: "{}")) { response in
+                        let allowed = route.permission.map { access.allows(role: role.rawValue, $0) } ?? true
+                        if allowed {
+                            #expect(response.status != .forbidden && response.status != .unauthorized, "\(role) \(route.method) \(route.path)")
+                        } else {
+                            #expect(response.status == .forbidden, "\(role) \(route.method) \(route.path)")
+                        }
+                    }
+                }
+            }
+        }
+        #expect(fixture.loop.ledger.size == size)
+        // The matrix is not trivially open or closed.
+        #expect(access.allows(role: "provider", "surplus.post") && !access.allows(role: "recipient", "surplus.post"))
+        #expect(!access.allows(role: "courier", "entries.read") && !access.allows(role: "nobody", "entries.read"))
     }
 
     @Test func badBodiesGetTheirProblemAndWriteNothing() async throws {

@@ -5,30 +5,57 @@ import Hummingbird
 import Ledger
 import Rescue
 
-/// The HTTP service over the command loop. Every route states who may call it; a route with no
-/// roles is public. Requests without a valid token for a protected route get 401, the wrong
-/// role 403 (deny by default). The acting identity is the token's subject, never the body.
+/// The HTTP service over the command loop. Every route names the permission it needs
+/// (`policies/access.yaml` grants permissions to roles) or is explicitly public. Requests without
+/// a valid token for a protected route get 401; a role without the permission gets 403 (deny by
+/// default). The acting identity is the token's subject, never the body.
 public struct Service: Sendable {
+    /// Every permission a route needs; `access.yaml` may grant only these.
+    public static let permissions: Set<String> = [
+        "participants.register", "surplus.post", "claims.place", "claims.pickup", "claims.deliver", "entries.read",
+    ]
+
     public let loop: CommandLoop
     public let authority: TokenAuthority
+    public let access: AccessPolicy
 
-    public init(loop: CommandLoop, authority: TokenAuthority) {
+    public init(loop: CommandLoop, authority: TokenAuthority, access: AccessPolicy) {
         self.loop = loop
         self.authority = authority
+        self.access = access
     }
+
+    /// Loads `access.yaml` from the policy directory, checked against this service's permissions.
+    public static func loadAccess(policies directory: String) throws -> AccessPolicy {
+        try AccessPolicy.load(path: directory + "/access.yaml", roles: Role.allCases.map(\.rawValue), known: permissions)
+    }
+
+    /// Every route: method, path and the permission it needs (nil: public).
+    public static let routes: [(method: HTTPRequest.Method, path: String, permission: String?)] = [
+        (.get, "/health/live", nil), (.get, "/health/ready", nil), (.get, "/checkpoint", nil),
+        (.get, "/v1/entries/{seq}", "entries.read"), (.post, "/v1/participants", "participants.register"),
+        (.post, "/v1/surplus", "surplus.post"), (.post, "/v1/claims", "claims.place"),
+        (.post, "/v1/claims/{claim}/pickup", "claims.pickup"), (.post, "/v1/claims/{claim}/delivery", "claims.deliver"),
+    ]
 
     /// The routes; `routes` lists them (method, path) for the OpenAPI comparison.
     public func router() -> Router<ServiceContext> {
         let router = Router(context: ServiceContext.self)
         let loop = loop
         let authority = authority
+        let access = access
         func route(
-            _ method: HTTPRequest.Method, _ path: RouterPath, roles: Set<Role>,
+            _ method: HTTPRequest.Method, _ path: String,
             _ handler: @escaping @Sendable (Request, ServiceContext, Principal?) async throws -> Response
         ) {
-            router.on(path, method: method) { (request: Request, context: ServiceContext) async throws -> Response in
+            // The permission comes from the one table of routes, so a route cannot forget it.
+            guard let entry = Self.routes.first(where: { $0.method == method && $0.path == path }) else {
+                preconditionFailure("\(method) \(path) is not in Service.routes")
+            }
+            let permission = entry.permission
+            router.on(RouterPath(path), method: method) { (request: Request, context: ServiceContext) async throws -> Response in
                 var principal: Principal?
-                if !roles.isEmpty {
+                if let permission {
                     guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
                         throw Problem(.unauthorized, "missingToken", "A bearer token is required", detail: "send Authorization: Bearer <token>")
                     }
@@ -38,21 +65,21 @@ public struct Service: Sendable {
                         guard case .invalidToken(let why) = error else { throw Problem(.unauthorized, "missingToken", "A bearer token is required", detail: "") }
                         throw Problem(.unauthorized, "invalidToken", "The bearer token is not valid", detail: why)
                     }
-                    guard roles.contains(principal!.role) else {
-                        throw Problem(.forbidden, "roleNotPermitted", "This role may not call this route", detail: "\(principal!.role.rawValue) may not \(method) \(path)")
+                    guard access.allows(role: principal!.role.rawValue, permission) else {
+                        throw Problem(.forbidden, "roleNotPermitted", "This role may not call this route", detail: "\(principal!.role.rawValue) lacks \(permission)")
                     }
                 }
                 return try await handler(request, context, principal)
             }
         }
 
-        route(.get, "/health/live", roles: []) { _, _, _ in Self.json(.ok, ["status": "live"]) }
-        route(.get, "/health/ready", roles: []) { _, _, _ in Self.json(.ok, ["status": "ready", "entries": .integer(Int64(loop.ledger.size))]) }
-        route(.get, "/checkpoint", roles: []) { _, _, _ in
+        route(.get, "/health/live") { _, _, _ in Self.json(.ok, ["status": "live"]) }
+        route(.get, "/health/ready") { _, _, _ in Self.json(.ok, ["status": "ready", "entries": .integer(Int64(loop.ledger.size))]) }
+        route(.get, "/checkpoint") { _, _, _ in
             guard let checkpoint = loop.ledger.latestCheckpoint else { throw Problem(.notFound, "noCheckpoint", "No checkpoint yet", detail: "") }
             return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: checkpoint.note)))
         }
-        route(.get, "/v1/entries/{seq}", roles: [.operator, .auditor, .taxAuthority, .carbonTrader, .admin]) { _, context, _ in
+        route(.get, "/v1/entries/{seq}") { _, context, _ in
             guard let seq = context.parameters.get("seq", as: UInt64.self) else { throw Problem.badRequest("seq must be a non-negative integer") }
             guard let checkpoint = loop.ledger.latestCheckpoint?.checkpoint, seq < checkpoint.size else {
                 throw Problem(.notFound, "entryNotFound", "No such entry in the latest checkpoint", detail: "seq \(seq)")
@@ -70,13 +97,13 @@ public struct Service: Sendable {
                 throw Problem.ledger(error)
             }
         }
-        route(.post, "/v1/participants", roles: [.operator, .admin]) { request, context, principal in
+        route(.post, "/v1/participants") { request, context, principal in
             let body = try await Self.body(request, context, ParticipantBody.self)
             let participant = try body.participant()
             try await Self.run(loop, .register(participant), actor: principal!.subject)
             return Self.json(.created, ["participant": .string(participant.id)])
         }
-        route(.post, "/v1/surplus", roles: [.provider]) { request, context, principal in
+        route(.post, "/v1/surplus") { request, context, principal in
             let body = try await Self.body(request, context, SurplusBody.self)
             let id = body.id ?? "off-" + Hex.encode(Sodium.randomBytes(8))
             let post = OfferPost(
@@ -86,7 +113,7 @@ public struct Service: Sendable {
             let entries = try await Self.run(loop, .post(post), actor: principal!.subject)
             return Self.json(.created, ["offer": .string(id), "seqs": .array(entries.map { .integer(Int64($0.seq)) })])
         }
-        route(.post, "/v1/claims", roles: [.recipient]) { request, context, principal in
+        route(.post, "/v1/claims") { request, context, principal in
             let body = try await Self.body(request, context, ClaimBody.self)
             let id = "clm-" + Hex.encode(Sodium.randomBytes(8))
             let code = CommandLoop.newPickupCode()
@@ -95,7 +122,7 @@ public struct Service: Sendable {
                     pickupCodeDigest: loop.pickupCodeDigest(claim: id, code: code)), actor: principal!.subject)
             return Self.json(.created, ["claim": .string(id), "pickupCode": .string(code), "seqs": .array(entries.map { .integer(Int64($0.seq)) })])
         }
-        route(.post, "/v1/claims/{claim}/pickup", roles: [.provider]) { request, context, principal in
+        route(.post, "/v1/claims/{claim}/pickup") { request, context, principal in
             let claim = try Self.claimParameter(context)
             let body = try await Self.body(request, context, PickupBody.self)
             let entries = try await Self.run(
@@ -103,7 +130,7 @@ public struct Service: Sendable {
                     freshnessScore: body.freshnessScore), actor: principal!.subject)
             return Self.json(.ok, ["claim": .string(claim), "seqs": .array(entries.map { .integer(Int64($0.seq)) })])
         }
-        route(.post, "/v1/claims/{claim}/delivery", roles: [.recipient]) { request, context, principal in
+        route(.post, "/v1/claims/{claim}/delivery") { request, context, principal in
             let claim = try Self.claimParameter(context)
             let body = try await Self.body(request, context, DeliveryBody.self)
             let entries = try await Self.run(loop, .confirmDelivery(claim: claim, portionsServed: body.portionsServed), actor: principal!.subject)

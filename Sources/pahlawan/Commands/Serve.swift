@@ -24,7 +24,8 @@ struct Serve: AsyncParsableCommand {
         if opened.createdSigningKey { print("created a new signing key in \(data.directory.signingKeyFile) (mode 0600)") }
         let (seed, createdAuthKey) = try report { try data.directory.loadOrCreateSecret(named: "auth.key") }
         if createdAuthKey { print("created a development token key in \(data.path)/auth.key (mode 0600)") }
-        let service = Service(loop: opened.loop, authority: try await TokenAuthority(seed: seed))
+        let access = try report { try Service.loadAccess(policies: policies) }
+        let service = Service(loop: opened.loop, authority: try await TokenAuthority(seed: seed), access: access)
         let app = Application(router: service.router(), configuration: .init(address: .hostname(host, port: port)))
         print("serving \(data.path) (\(opened.loop.ledger.size) entries) on http://\(host):\(port); try: curl http://\(host):\(port)/health/ready")
         // At once, even into a file or pipe, so a supervisor sees where to look.
