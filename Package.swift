@@ -64,6 +64,7 @@ let package = Package(
                 "Server", "Core", "Ledger", "Rescue", "Compliance",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .testTarget(

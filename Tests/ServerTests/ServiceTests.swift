@@ -157,6 +157,9 @@ import Testing
                         let allowed = route.permission.map { access.allows(role: role.rawValue, $0) } ?? true
                         if allowed {
                             #expect(response.status != .forbidden && response.status != .unauthorized, "\(role) \(route.method) \(route.path)")
+                            // Served by our handler (a route missing from the router would get
+                            // Hummingbird's bare 404, with no content type).
+                            #expect(response.headers[.contentType] != nil, "\(route.method) \(route.path) is not routed")
                         } else {
                             #expect(response.status == .forbidden, "\(role) \(route.method) \(route.path)")
                         }
