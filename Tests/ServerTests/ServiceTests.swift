@@ -139,6 +139,46 @@ import Testing
         #expect(fixture.loop.ledger.size == size, "no refused request wrote anything")
     }
 
+    /// The C2SP static reads: the partial level-0 tile holds every leaf hash, the entry bundle
+    /// every body (each hashing to its leaf), and consistency proofs verify.
+    @Test func tilesBundlesAndConsistencyProofsServeTheLog() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.close() }
+        for number in 0..<5 { try fixture.loop.executeAndWait(.register(.init(id: "cmp-\(number)", role: .company, region: "ID-JK")), actor: "op-1") }
+        _ = try await fixture.loop.ledger.checkpoint()
+        let auditor = try await fixture.bearer("audit-1", .auditor)
+        let size = Int(fixture.loop.ledger.size)
+        let leaves = try (0..<size).map { try fixture.loop.ledger.leafHash(UInt64($0)) }
+        try await fixture.app.test(.router) { client in
+            let tile = try await client.execute(uri: "/tile/0/000.p/\(size)", method: .get) { Array($0.body.readableBytesView) }
+            #expect(tile.count == 32 * size)
+            #expect((0..<size).map { Hash(bytes: tile[$0 * 32..<($0 + 1) * 32]) } == leaves)
+            let bundle = try await client.execute(uri: "/tile/entries/000.p/\(size)", method: .get) { Array($0.body.readableBytesView) }
+            #expect(Self.bundleBodies(bundle).map { MerkleHash.leaf($0) } == leaves)
+            let beyond = try await client.execute(uri: "/tile/0/000.p/\(size + 1)", method: .get) { $0.status }
+            #expect(beyond == .notFound || beyond == .serviceUnavailable)
+            let bad = try await client.execute(uri: "/tile/0/1", method: .get) { $0.status }
+            #expect(bad == .badRequest)
+            let body = try await client.execute(uri: "/v1/proofs/consistency?from=2&to=\(size)", method: .get, headers: auditor) { Self.json($0) }
+            let proof = (body["proof"] as? [String] ?? []).compactMap { Hash(hex: $0) }
+            let fromRoot = try #require(Hash(hex: body["fromRoot"] as? String ?? ""))
+            let toRoot = try #require(Hash(hex: body["toRoot"] as? String ?? ""))
+            #expect(throws: Never.self) { try MerkleProofs.verifyConsistency(size1: 2, size2: UInt64(size), root1: fromRoot, root2: toRoot, proof: proof) }
+        }
+    }
+
+    /// An entry bundle: each entry is a big-endian uint16 length and then the body.
+    static func bundleBodies(_ bundle: [UInt8]) -> [[UInt8]] {
+        var bodies = [[UInt8]]()
+        var position = 0
+        while position + 2 <= bundle.count {
+            let length = Int(bundle[position]) << 8 | Int(bundle[position + 1])
+            bodies.append(Array(bundle[(position + 2)..<min(bundle.count, position + 2 + length)]))
+            position += 2 + length
+        }
+        return bodies
+    }
+
     /// Every route × every role: allowed exactly when `access.yaml` grants the route's
     /// permission to the role (an allowed request then fails later, on its empty body or path).
     @Test func theRoleRoutePermissionMatrixFollowsAccessYAML() async throws {
@@ -152,6 +192,7 @@ import Testing
         try await fixture.app.test(.router) { client in
             for route in Service.routes {
                 let uri = route.path.replacingOccurrences(of: "{seq}", with: "999999").replacingOccurrences(of: "{claim}", with: "clm-none")
+                    .replacingOccurrences(of: "**", with: "0/000.p/1")
                 for role in Role.allCases {
                     try await client.execute(uri: uri, method: route.method, headers: tokens[role]!, body: ByteBuffer(string: "{}")) { response in
                         let allowed = route.permission.map { access.allows(role: role.rawValue, $0) } ?? true

@@ -32,7 +32,8 @@ public struct Service: Sendable {
 
     /// Every route: method, path and the permission it needs (nil: public).
     public static let routes: [(method: HTTPRequest.Method, path: String, permission: String?)] = [
-        (.get, "/health/live", nil), (.get, "/health/ready", nil), (.get, "/checkpoint", nil),
+        (.get, "/health/live", nil), (.get, "/health/ready", nil), (.get, "/checkpoint", nil), (.get, "/tile/**", nil),
+        (.get, "/v1/proofs/consistency", "entries.read"),
         (.get, "/v1/entries/{seq}", "entries.read"), (.post, "/v1/participants", "participants.register"),
         (.post, "/v1/surplus", "surplus.post"), (.post, "/v1/claims", "claims.place"),
         (.post, "/v1/claims/{claim}/pickup", "claims.pickup"), (.post, "/v1/claims/{claim}/delivery", "claims.deliver"),
@@ -78,6 +79,52 @@ public struct Service: Sendable {
         route(.get, "/checkpoint") { _, _, _ in
             guard let checkpoint = loop.ledger.latestCheckpoint else { throw Problem(.notFound, "noCheckpoint", "No checkpoint yet", detail: "") }
             return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: checkpoint.note)))
+        }
+        // C2SP tlog-tiles static reads, public like the checkpoint: hash tiles and entry bundles
+        // (each entry: its length as a big-endian uint16, then its exact body).
+        route(.get, "/tile/**") { request, _, _ in
+            let rest = String(request.uri.path.dropFirst("/tile/".count))
+            guard let tile = TilePath.parse(rest) else { throw Problem.badRequest("not a C2SP tile path: \(rest)") }
+            do {
+                if let level = tile.level {
+                    guard let hashes = try loop.ledger.tile(level: level, index: tile.index, width: tile.width) else {
+                        throw Problem(.notFound, "tileNotFound", "No such tile", detail: rest)
+                    }
+                    var bytes = [UInt8]()
+                    for hash in hashes { hash.withUnsafeBytes { bytes += $0 } }
+                    return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+                }
+                let first = tile.index * UInt64(TilePath.width)
+                let end = first + UInt64(tile.width)
+                guard end <= loop.ledger.size else {
+                    throw Problem(.notFound, "tileNotFound", "No such entry bundle", detail: rest)
+                }
+                var bytes = [UInt8]()
+                try loop.ledger.forEachBodySlice(from: first, to: end) { slice in
+                    for (_, body) in slice {
+                        bytes.append(UInt8(body.count >> 8))
+                        bytes.append(UInt8(body.count & 0xFF))
+                        bytes += body
+                    }
+                }
+                return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+            } catch let error as LedgerError {
+                throw Problem.ledger(error)
+            }
+        }
+        route(.get, "/v1/proofs/consistency") { request, _, _ in
+            guard let from = request.uri.queryParameters.get("from", as: UInt64.self), let to = request.uri.queryParameters.get("to", as: UInt64.self),
+                from <= to, to <= loop.ledger.size
+            else { throw Problem.badRequest("from and to must be tree sizes with from ≤ to ≤ \(loop.ledger.size)") }
+            do {
+                let proof = try loop.ledger.consistencyProof(from: from, to: to)
+                return Self.json(.ok, [
+                    "from": .integer(Int64(from)), "to": .integer(Int64(to)), "fromRoot": .string(try loop.ledger.root(size: from).hex),
+                    "toRoot": .string(try loop.ledger.root(size: to).hex), "proof": .array(proof.map { .string($0.hex) }),
+                ])
+            } catch let error as LedgerError {
+                throw Problem.ledger(error)
+            }
         }
         route(.get, "/v1/entries/{seq}") { _, context, _ in
             guard let seq = context.parameters.get("seq", as: UInt64.self) else { throw Problem.badRequest("seq must be a non-negative integer") }

@@ -1,0 +1,43 @@
+/// C2SP tlog-tiles paths: `tile/<L>/<N>[.p/<W>]` for hash tiles and `tile/entries/<N>[.p/<W>]`
+/// for entry bundles, with `N` written in 3-digit groups (`x001/x234/067`).
+public enum TilePath {
+    /// A parsed path: the level (nil for entry bundles), tile index and width (256 when full).
+    public struct Parsed: Equatable, Sendable {
+        public let level: Int?
+        public let index: UInt64
+        public let width: Int
+    }
+
+    /// Entries (or hashes) per full tile.
+    public static let width = 256
+
+    /// Parses the part after `tile/`, e.g. `0/x001/234` or `entries/005.p/17`; nil unless it is
+    /// exactly a C2SP path (canonical groups, width 1–255 for a partial tile).
+    public static func parse(_ rest: String) -> Parsed? {
+        var parts = rest.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count >= 2 else { return nil }
+        let head = parts.removeFirst()
+        let level: Int?
+        if head == "entries" {
+            level = nil
+        } else {
+            guard let value = Int(head), value >= 0, value < 64, String(value) == head else { return nil }
+            level = value
+        }
+        var width = Self.width
+        if parts.count >= 2, parts[parts.count - 2].hasSuffix(".p") {
+            guard let value = Int(parts[parts.count - 1]), value >= 1, value < Self.width, String(value) == parts[parts.count - 1] else { return nil }
+            width = value
+            parts.removeLast()
+            parts[parts.count - 1].removeLast(2)
+        }
+        var index: UInt64 = 0
+        for (position, group) in parts.enumerated() {
+            let isLast = position == parts.count - 1
+            let digits = isLast ? group : String(group.dropFirst())
+            guard isLast || group.hasPrefix("x"), digits.count == 3, digits.allSatisfy(\.isNumber), let value = UInt64(digits) else { return nil }
+            index = index * 1000 + value
+        }
+        return Parsed(level: level, index: index, width: width)
+    }
+}
