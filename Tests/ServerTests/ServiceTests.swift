@@ -179,6 +179,26 @@ import Testing
         return bodies
     }
 
+    /// The same service over a real loopback socket: a write, a refusal and a read.
+    @Test func theServiceAnswersOverARealSocket() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.close() }
+        let operatorHeaders = try await fixture.bearer("op-1", .operator)
+        try await fixture.app.test(.live) { client in
+            let ready = try await client.execute(uri: "/health/ready", method: .get) { Self.json($0)["status"] as? String }
+            #expect(ready == "ready")
+            let created = try await client.execute(
+                uri: "/v1/participants", method: .post, headers: operatorHeaders, body: ByteBuffer(string: #"{"id":"cmp-live-1","role":"company","region":"ID-JK"}"#)
+            ) { $0.status }
+            #expect(created == .created)
+            let refused = try await client.execute(uri: "/v1/participants", method: .post, body: ByteBuffer(string: "{}")) { response in
+                (response.status, response.headers[.contentType])
+            }
+            #expect(refused.0 == .unauthorized && refused.1 == "application/problem+json")
+        }
+        #expect(fixture.loop.read { $0.participants.participants["cmp-live-1"] } != nil)
+    }
+
     /// Every route × every role: allowed exactly when `access.yaml` grants the route's
     /// permission to the role (an allowed request then fails later, on its empty body or path).
     @Test func theRoleRoutePermissionMatrixFollowsAccessYAML() async throws {
