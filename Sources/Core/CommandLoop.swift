@@ -159,16 +159,7 @@ public final class CommandLoop: @unchecked Sendable {
             defer { lock.unlock() }
             if let failure { throw .loopStopped(failure) }
             let now = max(clock(), lastTime)
-            do throws(LedgerError) {
-                try ledger.enqueue([EntryDraft(time: now, kind: kind, actor: actor, payload: payload, policy: policies.hash)]) { [weak self] result in
-                    if case .failure(let error) = result, error.code != .pushback { self?.stop(error) }
-                    completion(result)
-                }
-            } catch {
-                throw .ledger(error)
-            }
-            nextSeq += 1
-            lastTime = now
+            try enqueue([EntryDraft(time: now, kind: kind, actor: actor, payload: payload, policy: policies.hash)], now: now, completion: completion)
         }[0]
     }
 
@@ -226,6 +217,15 @@ public final class CommandLoop: @unchecked Sendable {
         }
         let drafts = events.map { EntryDraft(time: now, kind: $0.kind, actor: actor, payload: EntryCodec.payload(of: $0), policy: policies.hash) }
         let first = nextSeq
+        try enqueue(drafts, now: now, completion: completion)
+        for (offset, event) in events.enumerated() { world.apply(event, seq: first + UInt64(offset), time: now) }
+    }
+
+    /// Under the lock: queues the drafts (all stamped `now`) and advances the seq and time the
+    /// next write continues from. A write that fails later stops the loop.
+    private func enqueue(
+        _ drafts: [EntryDraft], now: Int64, completion: @escaping @Sendable (Result<[SignedEntry], LedgerError>) -> Void
+    ) throws(CommandError) {
         do throws(LedgerError) {
             try ledger.enqueue(drafts) { [weak self] result in
                 if case .failure(let error) = result, error.code != .pushback { self?.stop(error) }
@@ -236,7 +236,6 @@ public final class CommandLoop: @unchecked Sendable {
         }
         nextSeq += UInt64(drafts.count)
         lastTime = now
-        for (offset, event) in events.enumerated() { world.apply(event, seq: first + UInt64(offset), time: now) }
     }
 
     /// A write the state already reflects failed: nothing more may be accepted until the ledger

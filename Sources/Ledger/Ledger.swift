@@ -229,20 +229,8 @@ final class LedgerEngine: @unchecked Sendable {
     /// Calls `visit` with every entry in `from..<to` in order, read sequentially. Reads the
     /// published log only; entries appended meanwhile are not visited.
     public func forEachEntry(from: UInt64, to: UInt64, _ visit: (SignedEntry) throws(LedgerError) -> Void) throws(LedgerError) {
-        let end = min(to, size)
-        guard from < end else { return }
-        // The store's readers are shared; reading a large range under the state lock would stall
-        // the writer, so it is read in slices.
-        var start = from
-        while start < end {
-            let sliceEnd = min(end, start + 4_096)
-            var records = [(UInt64, ArraySlice<UInt8>, ArraySlice<UInt8>)]()
-            records.reserveCapacity(Int(sliceEnd - start))
-            try stateLock.locked { () throws(LedgerError) in
-                try store.forEachRecord(from: start, to: sliceEnd) { (seq, signature, body) throws(LedgerError) in records.append((seq, signature, body)) }
-            }
+        try forEachRecordSlice(from: from, to: to, sliceCount: 4_096) { (records) throws(LedgerError) in
             for (seq, signature, body) in records { try visit(try Self.decodeStored(seq: seq, signature: signature, body: body)) }
-            start = sliceEnd
         }
     }
 
@@ -252,14 +240,26 @@ final class LedgerEngine: @unchecked Sendable {
     public func forEachBodySlice(
         from: UInt64, to: UInt64, sliceCount: Int = 8_192, _ visit: ([(seq: UInt64, bytes: [UInt8])]) throws(LedgerError) -> Void
     ) throws(LedgerError) {
+        try forEachRecordSlice(from: from, to: to, sliceCount: sliceCount) { (records) throws(LedgerError) in
+            try visit(records.map { (seq: $0.seq, bytes: Array($0.body)) })
+        }
+    }
+
+    /// The stored records of `from..<to` (published entries only), a slice at a time. The
+    /// store's readers are shared, so each slice is read under the state lock and handed on
+    /// outside it: a long range must not stall the writer.
+    private func forEachRecordSlice(
+        from: UInt64, to: UInt64, sliceCount: Int,
+        _ visit: ([(seq: UInt64, signature: ArraySlice<UInt8>, body: ArraySlice<UInt8>)]) throws(LedgerError) -> Void
+    ) throws(LedgerError) {
         let end = min(to, size)
         var start = from
         while start < end {
             let sliceEnd = min(end, start + UInt64(max(1, sliceCount)))
-            var records = [(seq: UInt64, bytes: [UInt8])]()
+            var records = [(seq: UInt64, signature: ArraySlice<UInt8>, body: ArraySlice<UInt8>)]()
             records.reserveCapacity(Int(sliceEnd - start))
             try stateLock.locked { () throws(LedgerError) in
-                try store.forEachRecord(from: start, to: sliceEnd) { (seq, _, body) throws(LedgerError) in records.append((seq, Array(body))) }
+                try store.forEachRecord(from: start, to: sliceEnd) { (seq, signature, body) throws(LedgerError) in records.append((seq, signature, body)) }
             }
             try visit(records)
             start = sliceEnd

@@ -27,7 +27,7 @@ public final class PIIVault: Sendable {
         self.directory = directory
         self.masterKey = masterKey
         for folder in ["keys", "records", "erased"] {
-            do { try FileIO.makeDirectories(directory + "/" + folder) } catch { throw VaultError(.storage, error.description) }
+            try Self.storage { () throws(LedgerError) in try FileIO.makeDirectories(directory + "/" + folder) }
         }
     }
 
@@ -52,8 +52,7 @@ public final class PIIVault: Sendable {
         if FileIO.exists(erasedPath(subject)) { throw VaultError(.erased, "subject \(subject) was erased") }
         guard FileIO.exists(recordPath(subject)) else { throw VaultError(.unknownSubject, "no personal data for \(subject)") }
         let key = try subjectKey(subject)
-        let sealed: [UInt8]
-        do { sealed = try FileIO.readAll(recordPath(subject)) } catch { throw VaultError(.storage, error.description) }
+        let sealed = try Self.storage { () throws(LedgerError) in try FileIO.readAll(recordPath(subject)) }
         guard let plain = Self.open(sealed, key: key, context: Self.recordContext + Array(subject.utf8)),
             case .object(let record)? = try? CanonicalJSON.parse(plain)
         else { throw VaultError(.damaged, "the sealed record of \(subject) does not open") }
@@ -68,8 +67,7 @@ public final class PIIVault: Sendable {
         try checkID(subject)
         if FileIO.exists(erasedPath(subject)) { throw VaultError(.erased, "subject \(subject) was already erased") }
         guard FileIO.exists(keyPath(subject)) else { throw VaultError(.unknownSubject, "no personal data for \(subject)") }
-        let sealedKey: [UInt8]
-        do { sealedKey = try FileIO.readAll(keyPath(subject)) } catch { throw VaultError(.storage, error.description) }
+        let sealedKey = try Self.storage { () throws(LedgerError) in try FileIO.readAll(keyPath(subject)) }
         let digest = SHA256.hash(sealedKey)
         try write(erasedPath(subject), Array("\(time)\n".utf8))
         // Overwrite in place before unlinking, so the key's bytes do not linger in free blocks
@@ -77,8 +75,10 @@ public final class PIIVault: Sendable {
         try overwriteWithZeros(keyPath(subject), count: sealedKey.count)
         unlink(keyPath(subject))
         unlink(recordPath(subject))
-        do { try FileIO.syncDirectory(directory + "/keys") } catch { throw VaultError(.storage, error.description) }
-        do { try FileIO.syncDirectory(directory + "/records") } catch { throw VaultError(.storage, error.description) }
+        try Self.storage { () throws(LedgerError) in
+            try FileIO.syncDirectory(directory + "/keys")
+            try FileIO.syncDirectory(directory + "/records")
+        }
         return digest
     }
 
@@ -99,8 +99,7 @@ public final class PIIVault: Sendable {
     }
 
     private func subjectKey(_ subject: String) throws(VaultError) -> [UInt8] {
-        let sealed: [UInt8]
-        do { sealed = try FileIO.readAll(keyPath(subject)) } catch { throw VaultError(.storage, error.description) }
+        let sealed = try Self.storage { () throws(LedgerError) in try FileIO.readAll(keyPath(subject)) }
         guard let key = Self.open(sealed, key: masterKey, context: Self.keyContext + Array(subject.utf8)) else {
             throw VaultError(.damaged, "the subject key of \(subject) does not open with this master key")
         }
@@ -108,7 +107,13 @@ public final class PIIVault: Sendable {
     }
 
     private func write(_ path: String, _ bytes: [UInt8]) throws(VaultError) {
-        do { try FileIO.writeAtomically(path, bytes, mode: 0o600) } catch { throw VaultError(.storage, error.description) }
+        try Self.storage { () throws(LedgerError) in try FileIO.writeAtomically(path, bytes, mode: 0o600) }
+    }
+
+    /// A file operation whose failure is the vault's `storage` error (naming the file).
+    @discardableResult
+    private static func storage<T>(_ operation: () throws(LedgerError) -> T) throws(VaultError) -> T {
+        do { return try operation() } catch { throw VaultError(.storage, error.description) }
     }
 
     private func overwriteWithZeros(_ path: String, count: Int) throws(VaultError) {

@@ -59,22 +59,21 @@ public struct TokenAuthority: Sendable {
         do {
             claims = try await keys.verify(token, as: AccessClaims.self)
         } catch {
-            throw AuthError.invalidToken("\(error)".contains("expired") ? "the token has expired" : "the token's signature or claims do not verify")
+            throw AuthError(reason: "\(error)".contains("expired") ? "the token has expired" : "the token's signature or claims do not verify")
         }
-        guard claims.iss.value == Self.issuer else { throw AuthError.invalidToken("the token was issued by \(claims.iss.value)") }
-        guard claims.aud.value.contains(Self.audience) else { throw AuthError.invalidToken("the token is not for this service") }
+        guard claims.iss.value == Self.issuer else { throw AuthError(reason: "the token was issued by \(claims.iss.value)") }
+        guard claims.aud.value.contains(Self.audience) else { throw AuthError(reason: "the token is not for this service") }
         guard claims.exp.value.timeIntervalSince(claims.iat.value) <= Self.lifetimeMaxSeconds + 1 else {
-            throw AuthError.invalidToken("the token lives longer than 15 minutes")
+            throw AuthError(reason: "the token lives longer than 15 minutes")
         }
-        guard let role = Role(rawValue: claims.role) else { throw AuthError.invalidToken("unknown role \(claims.role)") }
+        guard let role = Role(rawValue: claims.role) else { throw AuthError(reason: "unknown role \(claims.role)") }
         return Principal(subject: claims.sub.value, role: role)
     }
 }
 
-/// Why a request was not authenticated.
-public enum AuthError: Error, Equatable {
-    case missingToken
-    case invalidToken(String)
+/// Why a bearer token was refused.
+public struct AuthError: Error, Equatable {
+    public let reason: String
 }
 
 /// Base64url without padding (RFC 4648 §5), as JWK fields are written.

@@ -63,8 +63,7 @@ public struct Service: Sendable {
                     do throws(AuthError) {
                         principal = try await authority.principal(fromBearer: String(header.dropFirst("Bearer ".count)))
                     } catch {
-                        guard case .invalidToken(let why) = error else { throw Problem(.unauthorized, "missingToken", "A bearer token is required", detail: "") }
-                        throw Problem(.unauthorized, "invalidToken", "The bearer token is not valid", detail: why)
+                        throw Problem(.unauthorized, "invalidToken", "The bearer token is not valid", detail: error.reason)
                     }
                     guard access.allows(role: principal!.role.rawValue, permission) else {
                         throw Problem(.forbidden, "roleNotPermitted", "This role may not call this route", detail: "\(principal!.role.rawValue) lacks \(permission)")
