@@ -26,6 +26,7 @@ public final class CommandLoop: @unchecked Sendable {
     private var nextSeq: UInt64
     private var lastTime: Int64
     private var failure: LedgerError?
+    private var idempotency: IdempotencyIndex
 
     /// Replays `ledger` into the engines, then activates `policies` if they are not the ones in
     /// force (a `policy.activated` entry). `pickupKey` keys the pickup-code digests.
@@ -36,8 +37,9 @@ public final class CommandLoop: @unchecked Sendable {
         self.policies = policies
         self.clock = clock
         self.pickupKey = pickupKey
-        let replayed = try Self.replay(ledger)
+        let replayed = try Self.replayWithIndex(ledger)
         world = replayed.world
+        idempotency = replayed.idempotency
         nextSeq = replayed.size
         lastTime = max(ledger.lastEntryTime, world.time)
         if world.activePolicy != policies.hash.hex {
@@ -54,16 +56,24 @@ public final class CommandLoop: @unchecked Sendable {
     /// decoded to events on every core while the previous slice's events are applied, in seq
     /// order, on this thread.
     public static func replay(_ ledger: Ledger) throws(CoreError) -> (world: RescueWorld, size: UInt64) {
+        let replayed = try replayWithIndex(ledger)
+        return (replayed.world, replayed.size)
+    }
+
+    static func replayWithIndex(_ ledger: Ledger) throws(CoreError) -> (world: RescueWorld, idempotency: IdempotencyIndex, size: UInt64) {
         final class Decoding: @unchecked Sendable {
             let done = DispatchSemaphore(value: 0)
-            var result: Result<[(seq: UInt64, event: RescueEvent, time: Int64)?], LedgerError> = .success([])
+            var result: Result<[(seq: UInt64, replayed: EntryCodec.Replayed)?], LedgerError> = .success([])
         }
         var world = RescueWorld()
+        var idempotency = IdempotencyIndex()
         let size = ledger.size
         func apply(_ decoding: Decoding) throws(LedgerError) {
             decoding.done.wait()
             for decoded in try decoding.result.get() {
-                if let (seq, event, time) = decoded { world.apply(event, seq: seq, time: time) }
+                guard let (seq, replayed) = decoded else { continue }
+                world.apply(replayed.event, seq: seq, time: replayed.time)
+                if let record = replayed.idempotency { idempotency.insert(record) }
             }
         }
         var previous: Decoding?
@@ -86,16 +96,16 @@ public final class CommandLoop: @unchecked Sendable {
             // A decoding still running holds its own slice and result; it finishes harmlessly.
             throw CoreError.replay(seq: error.seq ?? 0, error)
         }
-        return (world, size)
+        return (world, idempotency, size)
     }
 
     /// Decodes a slice of bodies to events on every core; nil for entries outside the domain.
     /// The first failure (by seq) is thrown.
     private static func decodeConcurrently(
         _ slice: [(seq: UInt64, bytes: [UInt8])]
-    ) throws(LedgerError) -> [(seq: UInt64, event: RescueEvent, time: Int64)?] {
+    ) throws(LedgerError) -> [(seq: UInt64, replayed: EntryCodec.Replayed)?] {
         final class Results: @unchecked Sendable {
-            var decoded: [(seq: UInt64, event: RescueEvent, time: Int64)?]
+            var decoded: [(seq: UInt64, replayed: EntryCodec.Replayed)?]
             var failures: [CodecError?]
             init(_ count: Int) {
                 decoded = Array(repeating: nil, count: count)
@@ -111,7 +121,7 @@ public final class CommandLoop: @unchecked Sendable {
                     for index in stride(from: part, to: slice.count, by: parts) {
                         let (seq, bytes) = slice[index]
                         do throws(CodecError) {
-                            decoded[index] = try EntryCodec.decode(bodyBytes: bytes, seq: seq).map { (seq, $0.event, $0.time) }
+                            decoded[index] = try EntryCodec.decodeForReplay(bodyBytes: bytes, seq: seq).map { (seq, $0) }
                         } catch {
                             failures[index] = error
                         }
@@ -125,12 +135,19 @@ public final class CommandLoop: @unchecked Sendable {
 
     // MARK: Commands
 
-    /// Runs `command` for `actor` and returns once its entries are durable.
+    /// Runs `command` for `actor` and returns once its entries are durable. With `idempotency`,
+    /// a command this actor already ran under the same key returns its original entries and
+    /// writes nothing; the key is recorded in the first entry, so this holds across restarts
+    /// (for `IdempotencyIndex.retentionMicroseconds`).
     @discardableResult
-    public func execute(_ command: RescueCommand, actor: String) async throws(CommandError) -> [SignedEntry] {
+    public func execute(_ command: RescueCommand, actor: String, idempotency: Idempotency? = nil) async throws(CommandError) -> [SignedEntry] {
         let result: Result<[SignedEntry], CommandError> = await withCheckedContinuation { continuation in
             do throws(CommandError) {
-                try submit(command, actor: actor) { continuation.resume(returning: $0.mapError(CommandError.ledger)) }
+                if let earlier = try submit(command, actor: actor, idempotency: idempotency, completion: {
+                    continuation.resume(returning: $0.mapError(CommandError.ledger))
+                }) {
+                    continuation.resume(returning: Result { () throws(CommandError) in try self.entries(of: earlier) })
+                }
             } catch {
                 continuation.resume(returning: .failure(error))
             }
@@ -138,11 +155,20 @@ public final class CommandLoop: @unchecked Sendable {
         return try result.get()
     }
 
+    /// The durable entries an earlier idempotent command wrote.
+    private func entries(of record: IdempotencyRecord) throws(CommandError) -> [SignedEntry] {
+        do throws(LedgerError) {
+            return try (record.firstSeq..<record.firstSeq + record.entries).map { (seq) throws(LedgerError) in try ledger.entry(seq) }
+        } catch {
+            throw .ledger(error)
+        }
+    }
+
     /// Runs `command` for `actor`, blocking until its entries are durable (command-line tools,
     /// the simulator and tests; async code uses `execute`).
     @discardableResult
     public func executeAndWait(_ command: RescueCommand, actor: String) throws(CommandError) -> [SignedEntry] {
-        try wait { completion throws(CommandError) in try submit(command, actor: actor, completion: completion) }
+        try wait { completion throws(CommandError) in _ = try submit(command, actor: actor, idempotency: nil, completion: completion) }
     }
 
     /// Lets time pass: match time-outs, dispute deadlines, escrow releases and carbon counts due now.
@@ -153,14 +179,38 @@ public final class CommandLoop: @unchecked Sendable {
     /// data), in order with the commands and under the policies in force; returns once durable.
     /// The payload must hold pseudonymous ids and digests only, never personal data.
     @discardableResult
+    public func record(kind: String, actor: String, payload: [String: JSONValue]) async throws(CommandError) -> SignedEntry {
+        let result: Result<[SignedEntry], CommandError> = await withCheckedContinuation { continuation in
+            do throws(CommandError) {
+                try enqueueRecord(kind: kind, actor: actor, payload: payload) { continuation.resume(returning: $0.mapError(CommandError.ledger)) }
+            } catch {
+                continuation.resume(returning: .failure(error))
+            }
+        }
+        return try result.get()[0]
+    }
+
+    /// `record`, blocking until durable (command-line tools and tests).
+    @discardableResult
     public func recordAndWait(kind: String, actor: String, payload: [String: JSONValue]) throws(CommandError) -> SignedEntry {
-        try wait { completion throws(CommandError) in
-            lock.lock()
-            defer { lock.unlock() }
-            if let failure { throw .loopStopped(failure) }
-            let now = max(clock(), lastTime)
-            try enqueue([EntryDraft(time: now, kind: kind, actor: actor, payload: payload, policy: policies.hash)], now: now, completion: completion)
-        }[0]
+        try wait { completion throws(CommandError) in try enqueueRecord(kind: kind, actor: actor, payload: payload, completion: completion) }[0]
+    }
+
+    private func enqueueRecord(
+        kind: String, actor: String, payload: [String: JSONValue], completion: @escaping @Sendable (Result<[SignedEntry], LedgerError>) -> Void
+    ) throws(CommandError) {
+        lock.lock()
+        defer { lock.unlock() }
+        if let failure { throw .loopStopped(failure) }
+        let now = max(clock(), lastTime)
+        try enqueue([EntryDraft(time: now, kind: kind, actor: actor, payload: payload, policy: policies.hash)], now: now, completion: completion)
+    }
+
+    /// Whether commands are taken (false once a write failed, until the ledger is reopened).
+    public var acceptsWrites: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return failure == nil
     }
 
     /// Reads the current state under the loop's lock.
@@ -170,11 +220,13 @@ public final class CommandLoop: @unchecked Sendable {
         return try body(world)
     }
 
-    /// A fresh single-use pickup code for a claim: 8 characters from an alphabet without 0/O
-    /// and 1/I, 40 bits of randomness. Only its digest is recorded.
-    public static func newPickupCode() -> String {
+    /// The pickup code of a claim: 8 characters from an alphabet without 0/O and 1/I (40 bits),
+    /// derived from the claim id under the pickup key, so a retried claim request (same
+    /// idempotency key, even after a restart) gets the same code. Only its digest is recorded.
+    public func pickupCode(claim: String) -> String {
         let alphabet = Array("23456789ABCDEFGHJKLMNPQRSTUVWXYZ")
-        return String(Sodium.randomBytes(8).map { alphabet[Int($0 & 31)] })
+        let derived = Sodium.hmacSHA256(key: pickupKey, message: Array("pickup-code\u{0}".utf8) + Array(claim.utf8))
+        return String(derived.prefix(8).map { alphabet[Int($0 & 31)] })
     }
 
     /// The digest recorded for a claim's pickup code: HMAC-SHA-256 under the data directory's
@@ -183,19 +235,28 @@ public final class CommandLoop: @unchecked Sendable {
         Hex.encode(Sodium.hmacSHA256(key: pickupKey, message: Array(claim.utf8) + [0] + Array(code.uppercased().utf8)))
     }
 
+    /// Decides and queues `command`; or, for a key this actor already used, returns that
+    /// command's record without calling `completion`.
     private func submit(
-        _ command: RescueCommand, actor: String, completion: @escaping @Sendable (Result<[SignedEntry], LedgerError>) -> Void
-    ) throws(CommandError) {
+        _ command: RescueCommand, actor: String, idempotency key: Idempotency?,
+        completion: @escaping @Sendable (Result<[SignedEntry], LedgerError>) -> Void
+    ) throws(CommandError) -> IdempotencyRecord? {
         lock.lock()
         defer { lock.unlock() }
         if let failure { throw .loopStopped(failure) }
+        if let key, let earlier = idempotency.record(actor: actor, key: key.key) {
+            guard earlier.idempotency.request == key.request else { throw .idempotencyKeyReused }
+            guard earlier.firstSeq + earlier.entries <= ledger.size else { throw .idempotentRequestInProgress }
+            return earlier
+        }
         let now = max(clock(), lastTime)
         let events: [RescueEvent]
         switch world.decide(command, actor: actor, now: now, policy: policies.rescue) {
         case .success(let decided): events = decided
         case .failure(let rejection): throw .rejected(rejection)
         }
-        try enqueueAndApply(events, actor: actor, now: now, completion: completion)
+        try enqueueAndApply(events, actor: actor, now: now, idempotency: key, completion: completion)
+        return nil
     }
 
     /// Writes events that need no deciding (the policy activation).
@@ -209,16 +270,21 @@ public final class CommandLoop: @unchecked Sendable {
 
     /// Under the lock: queue the entries, then apply the events at the seqs they will get.
     private func enqueueAndApply(
-        _ events: [RescueEvent], actor: String, now: Int64, completion: @escaping @Sendable (Result<[SignedEntry], LedgerError>) -> Void
+        _ events: [RescueEvent], actor: String, now: Int64, idempotency key: Idempotency? = nil,
+        completion: @escaping @Sendable (Result<[SignedEntry], LedgerError>) -> Void
     ) throws(CommandError) {
         if events.isEmpty {
             completion(.success([]))
             return
         }
-        let drafts = events.map { EntryDraft(time: now, kind: $0.kind, actor: actor, payload: EntryCodec.payload(of: $0), policy: policies.hash) }
+        var drafts = events.map { EntryDraft(time: now, kind: $0.kind, actor: actor, payload: EntryCodec.payload(of: $0), policy: policies.hash) }
+        if let key { drafts[0].payload[IdempotencyRecord.member] = IdempotencyRecord.payloadValue(key, entries: drafts.count) }
         let first = nextSeq
         try enqueue(drafts, now: now, completion: completion)
         for (offset, event) in events.enumerated() { world.apply(event, seq: first + UInt64(offset), time: now) }
+        if let key {
+            idempotency.insert(IdempotencyRecord(actor: actor, idempotency: key, firstSeq: first, entries: UInt64(drafts.count), time: now))
+        }
     }
 
     /// Under the lock: queues the drafts (all stamped `now`) and advances the seq and time the
@@ -269,12 +335,18 @@ public enum CommandError: Error, CustomStringConvertible, Equatable {
     case ledger(LedgerError)
     /// An earlier write failed; the loop accepts nothing until the ledger is reopened.
     case loopStopped(LedgerError)
+    /// This actor used the idempotency key for a different request.
+    case idempotencyKeyReused
+    /// The first request under this key is still being written; retry shortly.
+    case idempotentRequestInProgress
 
     public var description: String {
         switch self {
         case .rejected(let rejection): "rejected: \(rejection.name)"
         case .ledger(let error): "ledger: \(error)"
         case .loopStopped(let error): "the command loop stopped after a failed write (\(error)); reopen the ledger"
+        case .idempotencyKeyReused: "the idempotency key was used for a different request"
+        case .idempotentRequestInProgress: "the first request under this idempotency key is still being written"
         }
     }
 }

@@ -103,6 +103,18 @@ public enum EntryCodec {
     /// The event recorded by a body's bytes and the entry's time (replay's fast path: no JSON
     /// tree is built); nil for kinds outside the rescue domain.
     public static func decode(bodyBytes: [UInt8], seq: UInt64) throws(CodecError) -> (event: RescueEvent, time: Int64)? {
+        try decodeForReplay(bodyBytes: bodyBytes, seq: seq).map { ($0.event, $0.time) }
+    }
+
+    /// What replay needs of one entry: its event and time, and the idempotency record a
+    /// command's first entry carries (FORMAT.md §7.11).
+    struct Replayed {
+        let event: RescueEvent
+        let time: Int64
+        let idempotency: IdempotencyRecord?
+    }
+
+    static func decodeForReplay(bodyBytes: [UInt8], seq: UInt64) throws(CodecError) -> Replayed? {
         let body: JSONObjectView
         do {
             body = try JSONObjectView(bytes: bodyBytes)
@@ -116,7 +128,15 @@ public enum EntryCodec {
         // one per entry is a measurable share of a replay.
         guard let kind = domainKind(bodyBytes, kindRange) else { return nil }
         guard let payload = body.object("payload") else { throw CodecError(seq: seq, kind: kind, field: "payload", reason: "must be an object") }
-        return try event(seq: seq, time: time, kind: kind, payload: payload).map { ($0, time) }
+        guard let event = try event(seq: seq, time: time, kind: kind, payload: payload) else { return nil }
+        var idempotency: IdempotencyRecord?
+        if let member = payload.object(IdempotencyRecord.member) {
+            guard let actor = body.string("actor"), let record = IdempotencyRecord(member, actor: actor, firstSeq: seq, time: time) else {
+                throw CodecError(seq: seq, kind: kind, field: IdempotencyRecord.member, reason: "needs key, request (64 hex digits each) and entries ≥ 1")
+            }
+            idempotency = record
+        }
+        return Replayed(event: event, time: time, idempotency: idempotency)
     }
 
     static let domainKinds = Set(RescueEvent.kinds)

@@ -40,6 +40,8 @@ final class LedgerEngine: @unchecked Sendable {
     let tiles: TileStore
     var publishedSize: UInt64
     var checkpointState: (note: String, checkpoint: Checkpoint)?
+    /// Wall-clock time (µs) at which `checkpointState` was published or loaded.
+    var checkpointPublishedAt: Int64 = 0
 
     // Written by the writer thread under `stateLock`.
     var lastLeaf: Hash
@@ -79,6 +81,9 @@ final class LedgerEngine: @unchecked Sendable {
     public var origin: String { verifier.name }
     /// The latest signed checkpoint (note text) and its parsed form.
     public var latestCheckpoint: (note: String, checkpoint: Checkpoint)? { stateLock.withLock { checkpointState } }
+    /// When this process published (or, on open, loaded) the latest checkpoint: µs since the
+    /// Unix epoch, 0 when there is none.
+    public var latestCheckpointPublishedAt: Int64 { stateLock.withLock { checkpointPublishedAt } }
 
     /// Opens the ledger in `directory`, creating it when empty. With a `signer` it can append;
     /// without one it is read-only and checked against `verifier`.
@@ -142,6 +147,7 @@ final class LedgerEngine: @unchecked Sendable {
                 lastTime = tail.time
             }
             checkpointState = (note, stored)
+            checkpointPublishedAt = Ledger.wallClockMicroseconds()
             preparedCheckpoint = stored
         }
         publishedSize = trusted

@@ -28,6 +28,8 @@ public final class Ledger: Sendable {
     public var origin: String { engine.origin }
     /// The latest signed checkpoint (note text) and its parsed form.
     public var latestCheckpoint: (note: String, checkpoint: Checkpoint)? { engine.latestCheckpoint }
+    /// When this process published (or on open loaded) the latest checkpoint, µs since the Unix epoch; 0 when none.
+    public var latestCheckpointPublishedAt: Int64 { engine.latestCheckpointPublishedAt }
     /// The time of the newest entry (microseconds since the Unix epoch), 0 when empty.
     public var lastEntryTime: Int64 { engine.lastEntryTime }
     /// What the writer has done since the ledger was opened.

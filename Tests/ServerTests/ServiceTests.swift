@@ -1,3 +1,4 @@
+import Compliance
 import Core
 import Foundation
 import Hummingbird
@@ -19,18 +20,28 @@ import Testing
         let path: String
         let loop: CommandLoop
         let authority: TokenAuthority
+        let service: Service
         let app: Application<RouterResponder<ServiceContext>>
 
-        init() async throws {
-            path = NSTemporaryDirectory() + "pahlawan-server-test-" + UUID().uuidString
-            loop = try Startup.open(data: DataDirectory(path), policies: ServiceTests.policies).loop
+        /// A service on a new ledger in a temporary folder, or (`reopening`) on the folder of
+        /// an earlier fixture, as after a restart.
+        init(reopening earlier: String? = nil, limits: ((inout LimitsPolicy) -> Void)? = nil) async throws {
+            path = earlier ?? NSTemporaryDirectory() + "pahlawan-server-test-" + UUID().uuidString
+            loop = try Startup.open(data: DataDirectory(path + "/data"), policies: ServiceTests.policies).loop
             authority = try await TokenAuthority(seed: [UInt8](repeating: 3, count: 32))
-            app = Application(router: Service(loop: loop, authority: authority, access: try Service.loadAccess(policies: ServiceTests.policies)).router())
+            var settings = try ServiceSettings.load(policies: ServiceTests.policies)
+            limits?(&settings.limits)
+            let vault = try PIIVault(directory: path + "/vault", masterKey: [UInt8](repeating: 9, count: 32))
+            service = Service(loop: loop, authority: authority, settings: settings, vault: vault, maskingSecret: [UInt8](repeating: 5, count: 32))
+            app = Application(router: service.router())
         }
 
         func bearer(_ subject: String, _ role: Role, lifetime: Double = 600, now: Date = Date()) async throws -> HTTPFields {
             [.authorization: "Bearer " + (try await authority.mint(subject: subject, role: role, lifetime: lifetime, now: now)), .contentType: "application/json"]
         }
+
+        /// Closes the ledger and keeps the folder (for a reopening fixture).
+        func stop() { loop.ledger.close() }
 
         func close() {
             loop.ledger.close()
@@ -90,7 +101,7 @@ import Testing
             }
             let seqs = try await client.execute(uri: "/v1/claims/\(claim)/delivery", method: .post, headers: ngo, body: ByteBuffer(string: #"{"portionsServed":4}"#)) { response in
                 #expect(response.status == .ok, "\(String(buffer: response.body))")
-                return Self.json(response)["seqs"] as? [Int] ?? []
+                return (Self.json(response)["entries"] as? [[String: Any]] ?? []).compactMap { $0["seq"] as? Int }
             }
             #expect(seqs.count == 2)
             _ = try await fixture.loop.ledger.checkpoint()
@@ -204,7 +215,7 @@ import Testing
     @Test func theRoleRoutePermissionMatrixFollowsAccessYAML() async throws {
         let fixture = try await Fixture()
         defer { fixture.close() }
-        let access = try Service.loadAccess(policies: ServiceTests.policies)
+        let access = try ServiceSettings.load(policies: ServiceTests.policies).access
         var minted: [Role: HTTPFields] = [:]
         for role in Role.allCases { minted[role] = try await fixture.bearer("someone-1", role) }
         let tokens = minted
@@ -212,6 +223,9 @@ import Testing
         try await fixture.app.test(.router) { client in
             for route in Service.routes {
                 let uri = route.path.replacingOccurrences(of: "{seq}", with: "999999").replacingOccurrences(of: "{claim}", with: "clm-none")
+                    .replacingOccurrences(of: "{offer}", with: "off-none").replacingOccurrences(of: "{dispute}", with: "dsp-none")
+                    .replacingOccurrences(of: "{vintage}", with: "2026").replacingOccurrences(of: "{serial}", with: "1")
+                    .replacingOccurrences(of: "{company}", with: "someone-1").replacingOccurrences(of: "{subject}", with: "someone-1")
                     .replacingOccurrences(of: "**", with: "0/000.p/1")
                 for role in Role.allCases {
                     try await client.execute(uri: uri, method: route.method, headers: tokens[role]!, body: ByteBuffer(string: "{}")) { response in

@@ -69,7 +69,7 @@ public final class PIIVault: Sendable {
         guard FileIO.exists(keyPath(subject)) else { throw VaultError(.unknownSubject, "no personal data for \(subject)") }
         let sealedKey = try Self.storage { () throws(LedgerError) in try FileIO.readAll(keyPath(subject)) }
         let digest = SHA256.hash(sealedKey)
-        try write(erasedPath(subject), Array("\(time)\n".utf8))
+        try write(erasedPath(subject), Array("\(time)\n\(digest.hex)\n".utf8))
         // Overwrite in place before unlinking, so the key's bytes do not linger in free blocks
         // of the file system any longer than it takes the device to reuse them.
         try overwriteWithZeros(keyPath(subject), count: sealedKey.count)
@@ -84,6 +84,15 @@ public final class PIIVault: Sendable {
 
     /// Whether the subject was erased.
     public func isErased(_ subject: String) -> Bool { FileIO.exists(erasedPath(subject)) }
+
+    /// When the subject was erased and the digest of the key destroyed, from the vault's own
+    /// note (so an erasure whose ledger entry was lost to a crash can still be recorded).
+    public func erasure(of subject: String) -> (time: Int64, sealedKeyDigest: Hash)? {
+        guard (try? checkID(subject)) != nil, let bytes = try? FileIO.readAll(erasedPath(subject)) else { return nil }
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n")
+        guard lines.count >= 2, let time = Int64(lines[0]), let digest = Hash(hex: String(lines[1])) else { return nil }
+        return (time, digest)
+    }
 
     // MARK: Files and sealing
 

@@ -519,6 +519,7 @@ extension LedgerEngine {
         try FileIO.writeAtomically(directory.checkpointFile, Array(note.utf8))
         stateLock.withLock {
             checkpointState = (note, job.checkpoint)
+            checkpointPublishedAt = Ledger.wallClockMicroseconds()
             counters.checkpoints += 1
         }
         return note

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Hummingbird
 import Ledger
@@ -54,12 +55,29 @@ public struct Problem: HTTPResponseError, Sendable {
         return Problem(status, name, "The command was refused; nothing was written.", detail: name)
     }
 
+    /// The problem for a command that did not take effect.
+    public static func command(_ error: CommandError) -> Problem {
+        switch error {
+        case .rejected(let rejection): rejected(rejection)
+        case .ledger(let failure), .loopStopped(let failure): ledger(failure)
+        case .idempotencyKeyReused:
+            Problem(.unprocessableContent, "idempotencyKeyReused", "The Idempotency-Key was used for a different request", detail: "use a new key for a new request")
+        case .idempotentRequestInProgress:
+            Problem(.conflict, "idempotentRequestInProgress", "The first request with this Idempotency-Key is still being written", detail: "retry shortly", retryAfterSeconds: 1)
+        }
+    }
+
     /// The problem for a failed or refused write.
     public static func ledger(_ error: LedgerError) -> Problem {
         if error.code == .pushback {
             return Problem(.serviceUnavailable, "pushback", "The ledger is busy", detail: "retry shortly", retryAfterSeconds: 1)
         }
         return Problem(.serviceUnavailable, "ledgerUnavailable", "The ledger cannot take writes", detail: error.description)
+    }
+
+    /// The rate limit of `limits.yaml` was reached.
+    public static func tooManyRequests(_ retryAfterSeconds: Int) -> Problem {
+        Problem(.tooManyRequests, "rateLimited", "Too many requests", detail: "retry after \(retryAfterSeconds) s", retryAfterSeconds: retryAfterSeconds)
     }
 
     public static func badRequest(_ detail: String) -> Problem { Problem(.badRequest, "malformedRequest", "The request could not be read", detail: detail) }

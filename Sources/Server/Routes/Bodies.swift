@@ -72,3 +72,69 @@ struct DeliveryBody: StrictBody {
     static let fields: Set<String> = ["portionsServed"]
     var portionsServed: Int64
 }
+
+/// A route that takes no fields: `{}` (or an empty body).
+struct EmptyBody: StrictBody {
+    static let fields: Set<String> = []
+}
+
+struct DisputeBody: StrictBody {
+    static let fields: Set<String> = ["claim", "reason", "evidence"]
+    var claim: String
+    var reason: String
+    /// References to evidence (digests of photos, document ids); never personal data.
+    var evidence: [String]
+}
+
+struct DecisionBody: StrictBody {
+    static let fields: Set<String> = ["outcome", "refundRupiah"]
+    var outcome: String
+    var refundRupiah: Int64?
+
+    func outcomeValue() throws -> DisputeBook.Outcome {
+        switch (outcome, refundRupiah) {
+        case ("fullRefund", nil): return .fullRefund
+        case ("partialRefund", let rupiah?): return .partialRefund(rupiah: rupiah)
+        case ("noRefund", nil): return .noRefund
+        case ("noRefundRelist", nil): return .noRefundRelist
+        default:
+            throw Problem(
+                .badRequest, "unknownOutcome", "Not a dispute outcome",
+                detail: "fullRefund, noRefund, noRefundRelist, or partialRefund with refundRupiah (and only then)")
+        }
+    }
+}
+
+/// A serial range of one vintage: `{"vintage": 2026, "first": 1, "last": 10}`.
+struct RangeBody: Decodable {
+    var vintage: Int
+    var first: Int64
+    var last: Int64
+
+    func value() throws -> SerialRange {
+        guard let range = SerialRange(vintage: vintage, first: first, last: last) else {
+            throw Problem(.badRequest, "badSerialRange", "Not a serial range", detail: "needs 1 ≤ first ≤ last")
+        }
+        return range
+    }
+}
+
+struct TransferBody: StrictBody {
+    static let fields: Set<String> = ["to", "range"]
+    var to: String
+    var range: RangeBody
+}
+
+struct RetirementBody: StrictBody {
+    static let fields: Set<String> = ["range", "beneficiary", "reason"]
+    var range: RangeBody
+    /// Who the retirement is for (an organisation or a pseudonymous id, never a person's data).
+    var beneficiary: String
+    var reason: String
+}
+
+struct CancellationBody: StrictBody {
+    static let fields: Set<String> = ["range", "reason"]
+    var range: RangeBody
+    var reason: String
+}

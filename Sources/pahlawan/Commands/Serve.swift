@@ -1,38 +1,70 @@
 import ArgumentParser
+import Compliance
 import Core
 import Foundation
 import Hummingbird
 import Ledger
+import Logging
 import Server
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the HTTP service on the file ledger (write API, audit reads, health); stops cleanly on SIGINT/SIGTERM.",
+        abstract: "Run the HTTP service on the file ledger (write API, audit API, PII vault, health, metrics); stops cleanly on SIGINT/SIGTERM.",
         discussion: """
             Tokens: `pahlawan token --role R --sub ID` mints a development token signed by the key in the data \
-            directory (`auth.key`, created on first use). The service is in progress (issue 5): \
-            participants, surplus, claims, pickup, delivery, entries with proofs, the checkpoint.
+            directory (`auth.key`, created on first use). Personal data goes to the vault (--vault), sealed under \
+            a master key kept in --secrets, outside the ledger's data directory. The API is in audit/openapi.yaml.
             """)
 
     @OptionGroup var data: DataDirectoryOptions
     @Option(help: "The policy directory.") var policies = "policies"
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on.") var port = 8080
+    @Option(help: "The PII vault's directory (sealed personal data).") var vault = "ledger/vault"
+    @Option(help: "Directory of the vault master key and the masking key (outside the data directory).") var secrets = "ledger/secrets"
 
     func run() async throws {
-        let opened = try report { try Startup.open(data: data.directory, policies: policies) }
-        if opened.createdSigningKey { print("created a new signing key in \(data.directory.signingKeyFile) (mode 0600)") }
-        let (seed, createdAuthKey) = try report { try data.directory.loadOrCreateSecret(named: "auth.key") }
-        if createdAuthKey { print("created a development token key in \(data.path)/auth.key (mode 0600)") }
-        let access = try report { try Service.loadAccess(policies: policies) }
-        let service = Service(loop: opened.loop, authority: try await TokenAuthority(seed: seed), access: access)
-        let app = Application(router: service.router(), configuration: .init(address: .hostname(host, port: port)))
-        print("serving \(data.path) (\(opened.loop.ledger.size) entries) on http://\(host):\(port); try: curl http://\(host):\(port)/health/ready")
+        let running = try await ServiceSetup.open(data: data, policies: policies, vault: vault, secrets: secrets, announce: true)
+        running.service.metrics.bootstrap()
+        let masker = running.service.masker
+        LoggingSystem.bootstrap { MaskingLogHandler(label: $0, masker: masker) }
+        let app = Application(
+            router: running.service.router(), configuration: .init(address: .hostname(host, port: port)),
+            logger: Logger(label: "pahlawan.server"))
+        let ticker = running.service.startTicker()
+        print("serving \(data.path) (\(running.service.loop.ledger.size) entries) on http://\(host):\(port)")
+        print("try: curl http://\(host):\(port)/health/ready ; tokens: swift run pahlawan token --role auditor --sub audit-1")
         // At once, even into a file or pipe, so a supervisor sees where to look.
         fflush(nil)
         try await app.runService()
-        opened.loop.ledger.close()
+        ticker.cancel()
+        running.service.loop.ledger.close()
         print("stopped; the ledger is closed with a final checkpoint")
+    }
+}
+
+/// Opens everything `serve` (and `demo --serve`) runs: the command loop, the token authority,
+/// the service's policies, the vault and its keys.
+enum ServiceSetup {
+    struct Running {
+        let service: Service
+        let authSeed: [UInt8]
+    }
+
+    static func open(data: DataDirectoryOptions, policies: String, vault: String, secrets: String, announce: Bool) async throws -> Running {
+        let opened = try report { try Startup.open(data: data.directory, policies: policies) }
+        if announce, opened.createdSigningKey { print("created a new signing key in \(data.directory.signingKeyFile) (mode 0600)") }
+        let (seed, createdAuthKey) = try report { try data.directory.loadOrCreateSecret(named: "auth.key") }
+        if announce, createdAuthKey { print("created a development token key in \(data.path)/auth.key (mode 0600)") }
+        let settings = try report { try ServiceSettings.load(policies: policies) }
+        let secretsDirectory = DataDirectory(secrets)
+        let (master, createdMaster) = try report { try secretsDirectory.loadOrCreateSecret(named: "vault-master.key") }
+        let (maskingSecret, _) = try report { try secretsDirectory.loadOrCreateSecret(named: "masking.key") }
+        if announce, createdMaster { print("created the vault master key in \(secrets)/vault-master.key (mode 0600); back it up apart from the vault") }
+        let piiVault = try report { try PIIVault(directory: vault, masterKey: master) }
+        let service = Service(
+            loop: opened.loop, authority: try await TokenAuthority(seed: seed), settings: settings, vault: piiVault, maskingSecret: maskingSecret)
+        return Running(service: service, authSeed: seed)
     }
 }
 

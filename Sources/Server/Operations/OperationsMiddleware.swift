@@ -1,0 +1,109 @@
+import Compliance
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Ledger
+import Logging
+import Prometheus
+import Synchronization
+
+/// W3C trace context and request logs: takes the trace id of a valid `traceparent` (or makes
+/// one), answers it as `X-Trace-ID` and in a `traceparent` of this hop on every response
+/// (errors included), and logs one JSON line per request through the masking of log lines.
+struct TraceMiddleware: RouterMiddleware {
+    let logger: Logger
+
+    func handle(_ request: Request, context: ServiceContext, next: (Request, ServiceContext) async throws -> Response) async throws -> Response {
+        var context = context
+        let started = DispatchTime.now().uptimeNanoseconds
+        context.traceID = request.headers[.traceparent].flatMap(TraceParent.traceID) ?? Hex.random(16)
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            response = try error.response(from: request, context: context)
+        }
+        response.headers[.traceID] = context.traceID
+        response.headers[.traceparent] = "00-\(context.traceID)-\(Hex.random(8))-01"
+        let micros = (DispatchTime.now().uptimeNanoseconds - started) / 1000
+        logger.info(
+            "request",
+            metadata: [
+                "trace_id": "\(context.traceID)", "method": "\(request.method.rawValue)", "path": "\(request.uri.path)",
+                "route": "\(context.endpointPath ?? "unmatched")", "status": "\(response.status.code)", "duration_us": "\(micros)",
+            ])
+        return response
+    }
+}
+
+/// `traceparent: 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>` (W3C Trace Context §3.2).
+enum TraceParent {
+    static func traceID(_ header: String) -> String? {
+        let parts = header.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count >= 4, parts[0].count == 2, parts[0] != "ff", parts[1].count == 32, parts[2].count == 16, parts[3].count == 2,
+            parts.allSatisfy({ $0.allSatisfy(\.isHexDigit) && $0 == $0.lowercased() }),
+            parts[1] != String(repeating: "0", count: 32), parts[2] != String(repeating: "0", count: 16)
+        else { return nil }
+        return String(parts[1])
+    }
+}
+
+/// Bounded concurrency and the request timeout of `limits.yaml`: beyond the bound a request
+/// gets 503 `overloaded` at once; one unanswered after the timeout gets 503 `requestTimedOut`
+/// (its work, if it was a write, still completes or not as a whole; retry with the same
+/// Idempotency-Key to learn which).
+struct AdmissionMiddleware: RouterMiddleware {
+    let concurrentMax: Int
+    let timeoutSeconds: Int
+    let bodyBytesMax: Int
+    let inFlight: InFlight
+    let saturation: Prometheus.Gauge
+
+    final class InFlight: Sendable {
+        let count = Atomic<Int>(0)
+    }
+
+    func handle(_ request: Request, context: ServiceContext, next: (Request, ServiceContext) async throws -> Response) async throws -> Response {
+        let now = inFlight.count.wrappingAdd(1, ordering: .relaxed).newValue
+        saturation.set(Double(now) / Double(concurrentMax))
+        defer { inFlight.count.wrappingSubtract(1, ordering: .relaxed) }
+        guard now <= concurrentMax else {
+            throw Problem(.serviceUnavailable, "overloaded", "Too many requests in progress", detail: "retry shortly", retryAfterSeconds: 1)
+        }
+        var context = context
+        context.bodyBytesMax = bodyBytesMax
+        let timeout = timeoutSeconds
+        // The group awaits both children before it returns, so `next` does not outlive this
+        // call; the timer cancels the handler (body reads and sleeps stop at once; a command
+        // already queued on the ledger completes, durable or not, in milliseconds).
+        return try await withoutActuallyEscaping(next) { next in
+            nonisolated(unsafe) let next = next
+            nonisolated(unsafe) let context = context
+            return try await withThrowingTaskGroup(of: Response?.self) { group in
+                group.addTask { try await next(request, context) }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(timeout))
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let response = first else {
+                    throw Problem(
+                        .serviceUnavailable, "requestTimedOut", "The request took too long",
+                        detail: "no answer within \(timeout) s; a write may still complete: retry with the same Idempotency-Key")
+                }
+                return response
+            }
+        }
+    }
+}
+
+extension HTTPField.Name {
+    static let traceparent = Self("traceparent")!
+    static let traceID = Self("X-Trace-ID")!
+    static let idempotencyKey = Self("Idempotency-Key")!
+}
+
+extension Hex {
+    /// `count` random bytes as lowercase hex.
+    static func random(_ count: Int) -> String { Hex.encode(Sodium.randomBytes(count)) }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import Ledger
+import Metrics
+import Prometheus
+
+/// The service's Prometheus registry: its own metrics, Hummingbird's per-route request metrics
+/// (through swift-metrics, when `bootstrap` made this registry the process's backend) and the
+/// ledger's state read at scrape time.
+public final class ServiceMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    /// POST /v1/claims, from request to durable answer.
+    let claimLatency: DurationHistogram
+    /// Every durable write (command queued → entries durable).
+    let appendLatency: DurationHistogram
+    /// Grams rescued by completed deliveries, in tonnes (Prometheus values are floats; the
+    /// ledger and reports keep integer grams).
+    let foodWastePrevented: Prometheus.Counter
+    /// Commands in progress over the admission bound: how close the command loop is to refusing.
+    let saturation: Prometheus.Gauge
+    let entries: Prometheus.Gauge
+    let checkpointAge: Prometheus.Gauge
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        let buckets: [Duration] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000].map { .milliseconds($0) }
+        claimLatency = registry.makeDurationHistogram(name: "surplus_claim_latency_seconds", buckets: buckets, help: "POST /v1/claims until the claim is durable")
+        appendLatency = registry.makeDurationHistogram(name: "ledger_append_latency_seconds", buckets: buckets, help: "A command's entries from queued to durable")
+        foodWastePrevented = registry.makeCounter(name: "food_waste_prevented_tons_total", help: "Food delivered by completed rescues since start, tonnes")
+        saturation = registry.makeGauge(name: "matching_engine_saturation_ratio", help: "Write commands in progress / concurrentRequestsMax")
+        entries = registry.makeGauge(name: "ledger_entries", help: "Durable ledger entries")
+        checkpointAge = registry.makeGauge(name: "ledger_checkpoint_age_seconds", help: "Seconds since the latest signed checkpoint")
+    }
+
+    /// Makes this registry the backend of swift-metrics (once per process; Hummingbird's
+    /// `MetricsMiddleware` then reports `hb_requests` etc. by route and status here).
+    public func bootstrap() {
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    }
+
+    /// The text exposition, with the ledger gauges read now.
+    func exposition(ledger: Ledger) -> [UInt8] {
+        entries.set(Int64(ledger.size))
+        let published = ledger.latestCheckpointPublishedAt
+        if published > 0 { checkpointAge.set(Double(Ledger.wallClockMicroseconds() - published) / 1_000_000) }
+        return registry.emitToBuffer()
+    }
+}

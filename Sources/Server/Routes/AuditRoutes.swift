@@ -1,0 +1,263 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Compliance
+import Core
+import Foundation
+import Hummingbird
+import Ledger
+import Rescue
+
+/// The audit API: the checkpoint and C2SP tiles (public), entries with inclusion proofs,
+/// consistency proofs, filtered listings with cursor paging, carbon serial histories and
+/// company summaries. Entry bodies are served byte for byte (they hold pseudonymous ids and no
+/// personal data, which is what lets anyone check them against the signed tree).
+extension Service {
+    /// Entries one listing page examines at most; a page may come back short (even empty) with a
+    /// cursor to continue from.
+    static let listingScanMax: UInt64 = 20_000
+    static let listingLimitMax = 500
+
+    func addAuditRoutes(_ routes: RouteBuilder) {
+        let loop = loop
+        let carbonIndex = CarbonIndex()
+        routes.on(.get, "/checkpoint") { _, _, _ in
+            guard let checkpoint = loop.ledger.latestCheckpoint else { throw Problem(.notFound, "noCheckpoint", "No checkpoint yet", detail: "") }
+            return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: checkpoint.note)))
+        }
+        // C2SP tlog-tiles static reads, public like the checkpoint: hash tiles and entry bundles
+        // (each entry: its length as a big-endian uint16, then its exact body).
+        routes.on(.get, "/tile/**") { request, _, _ in
+            let rest = String(request.uri.path.dropFirst("/tile/".count))
+            guard let tile = TilePath.parse(rest) else { throw Problem.badRequest("not a C2SP tile path: \(rest)") }
+            return try Self.ledgerRead {
+                var bytes = [UInt8]()
+                if let level = tile.level {
+                    guard let hashes = try loop.ledger.tile(level: level, index: tile.index, width: tile.width) else {
+                        throw Problem(.notFound, "tileNotFound", "No such tile", detail: rest)
+                    }
+                    for hash in hashes { hash.withUnsafeBytes { bytes += $0 } }
+                } else {
+                    let first = tile.index * UInt64(TilePath.width)
+                    let end = first + UInt64(tile.width)
+                    guard end <= loop.ledger.size else { throw Problem(.notFound, "tileNotFound", "No such entry bundle", detail: rest) }
+                    try loop.ledger.forEachBodySlice(from: first, to: end) { slice in
+                        for (_, body) in slice {
+                            bytes.append(UInt8(body.count >> 8))
+                            bytes.append(UInt8(body.count & 0xFF))
+                            bytes += body
+                        }
+                    }
+                }
+                return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+            }
+        }
+        routes.on(.get, "/v1/proofs/consistency") { request, _, _ in
+            guard let from = request.uri.queryParameters.get("from", as: UInt64.self), let to = request.uri.queryParameters.get("to", as: UInt64.self),
+                from <= to, to <= loop.ledger.size
+            else { throw Problem.badRequest("from and to must be tree sizes with from ≤ to ≤ \(loop.ledger.size)") }
+            return try Self.ledgerRead {
+                let proof = try loop.ledger.consistencyProof(from: from, to: to)
+                return Responses.json(.ok, [
+                    "from": .integer(Int64(from)), "to": .integer(Int64(to)), "fromRoot": .string(try loop.ledger.root(size: from).hex),
+                    "toRoot": .string(try loop.ledger.root(size: to).hex), "proof": .array(proof.map { .string($0.hex) }),
+                ])
+            }
+        }
+        routes.on(.get, "/v1/entries/{seq}") { _, context, _ in
+            guard let seq = context.parameters.get("seq", as: UInt64.self) else { throw Problem.badRequest("seq must be a non-negative integer") }
+            let checkpoint = try Self.checkpoint(loop)
+            guard seq < checkpoint.size else {
+                throw Problem(.notFound, "entryNotFound", "No such entry in the latest checkpoint", detail: "seq \(seq); the checkpoint covers \(checkpoint.size)")
+            }
+            return try Self.ledgerRead {
+                let entry = try loop.ledger.entry(seq)
+                var answer = Self.listed(entry.seq, entry.bodyBytes, leafHash: entry.leafHash)
+                answer["signature"] = .string(Base64.encode(entry.signature))
+                answer["checkpoint"] = Self.checkpointValue(checkpoint)
+                answer["inclusionProof"] = .array(try loop.ledger.inclusionProof(seq: seq, size: checkpoint.size).map { .string($0.hex) })
+                return Responses.json(.ok, answer)
+            }
+        }
+        routes.on(.get, "/v1/entries") { request, _, _ in
+            try Self.listEntries(loop, request.uri.queryParameters)
+        }
+        routes.on(.get, "/v1/carbon/serials/{vintage}/{serial}") { _, context, _ in
+            guard let vintage = context.parameters.get("vintage", as: Int.self), let serial = context.parameters.get("serial", as: Int64.self), serial >= 1 else {
+                throw Problem.badRequest("vintage and serial must be integers, serial ≥ 1")
+            }
+            let checkpoint = try Self.checkpoint(loop)
+            let history = try Self.ledgerRead { try carbonIndex.history(vintage: vintage, serial: serial, ledger: loop.ledger, upTo: checkpoint.size) }
+            guard !history.isEmpty else { throw Problem(.notFound, "serialNotFound", "No such serial has been issued", detail: "vintage \(vintage) serial \(serial)") }
+            return Responses.json(.ok, [
+                "vintage": .integer(Int64(vintage)), "serial": .integer(serial), "checkpoint": Self.checkpointValue(checkpoint),
+                "history": .array(history.map { .object($0) }),
+            ])
+        }
+        routes.on(.get, "/v1/companies/{company}/summary") { _, context, principal in
+            let company = try Responses.id(context, "company")
+            // Object-level: a provider or carbon trader sees only its own company.
+            if let principal, [.provider, .carbonTrader].contains(principal.role) {
+                let own = loop.read { $0.participants.participants[principal.subject]?.company ?? principal.subject }
+                guard own == company else {
+                    throw Problem(.forbidden, "notYourCompany", "This caller may read only its own company", detail: "\(principal.subject) is not part of \(company)")
+                }
+            }
+            let summary = loop.read { Self.summary(of: company, in: $0) }
+            guard let summary else { throw Problem(.notFound, "companyNotFound", "No such company", detail: company) }
+            return Responses.json(.ok, summary)
+        }
+    }
+
+    static func checkpoint(_ loop: CommandLoop) throws -> Checkpoint {
+        guard let checkpoint = loop.ledger.latestCheckpoint?.checkpoint else { throw Problem(.notFound, "noCheckpoint", "No checkpoint yet", detail: "") }
+        return checkpoint
+    }
+
+    static func checkpointValue(_ checkpoint: Checkpoint) -> JSONValue {
+        ["size": .integer(Int64(checkpoint.size)), "root": .string(checkpoint.root.hex)]
+    }
+
+    /// Runs a ledger read, answering a storage failure as 503.
+    static func ledgerRead<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as LedgerError {
+            throw Problem.ledger(error)
+        }
+    }
+
+    /// One entry as listed: seq, time, kind, actor, leaf hash and the exact body.
+    static func listed(_ seq: UInt64, _ body: [UInt8], leafHash: Hash? = nil) -> [String: JSONValue] {
+        let view = try? JSONObjectView(bytes: body)
+        return [
+            "seq": .integer(Int64(seq)), "time": .integer(view?.integer("time") ?? 0), "kind": .string(view?.string("kind") ?? ""),
+            "actor": .string(view?.string("actor") ?? ""), "leafHash": .string((leafHash ?? MerkleHash.leaf(body)).hex),
+            "body": .string(String(decoding: body, as: UTF8.self)),
+        ]
+    }
+
+    /// `GET /v1/entries?kind=&actor=&company=&since=&until=&cursor=&limit=`: entries of the
+    /// latest checkpoint in seq order. `since`/`until` are µs since the Unix epoch (entry times
+    /// never decrease, so they bound a seq range); `company` matches entries naming the company
+    /// or one of its sites; `cursor` is the `nextCursor` of the previous page.
+    static func listEntries(_ loop: CommandLoop, _ query: Parameters) throws -> Response {
+        func integer(_ name: String) throws -> Int64? {
+            guard let text = query.get(name) else { return nil }
+            guard let value = Int64(text), value >= 0 else { throw Problem.badRequest("\(name) must be a non-negative integer") }
+            return value
+        }
+        let known: Set<String> = ["kind", "actor", "company", "since", "until", "cursor", "limit"]
+        if let unknown = query.map({ String($0.key) }).first(where: { !known.contains($0) }) {
+            throw Problem(.badRequest, "unknownParameter", "The query has a parameter this route does not take", detail: "\(unknown); known: \(known.sorted().joined(separator: ", "))")
+        }
+        let limit = Int(try integer("limit") ?? 100)
+        guard (1...listingLimitMax).contains(limit) else { throw Problem.badRequest("limit must be 1…\(listingLimitMax)") }
+        let kind = query.get("kind")
+        let actor = query.get("actor")
+        let checkpoint = try checkpoint(loop)
+        var needles: [[UInt8]] = []
+        if let company = query.get("company") {
+            guard ParticipantRegistry.isPseudonymous(company) else { throw Problem.badRequest("company is not an id") }
+            let sites = loop.read { world in world.participants.participants.values.filter { $0.company == company }.map(\.id) }
+            needles = ([company] + sites).map { Array("\"\($0)\"".utf8) }
+        }
+        return try ledgerRead {
+            var start = UInt64(try integer("cursor") ?? 0)
+            var end = checkpoint.size
+            if let since = try integer("since") { start = max(start, try firstSeq(loop.ledger, atOrAfter: since, size: end)) }
+            if let until = try integer("until") { end = min(end, try firstSeq(loop.ledger, atOrAfter: until + 1, size: end)) }
+            var found: [JSONValue] = []
+            var next = min(max(start, 0), end)
+            let scanEnd = min(end, next + listingScanMax)
+            if next < scanEnd {
+                try loop.ledger.forEachBodySlice(from: next, to: scanEnd) { slice in
+                    for (seq, body) in slice where found.count < limit {
+                        next = seq + 1
+                        guard let view = try? JSONObjectView(bytes: body) else { continue }
+                        if let kind, view.string("kind") != kind { continue }
+                        if let actor, view.string("actor") != actor { continue }
+                        if !needles.isEmpty, !needles.contains(where: { body.contains(subsequence: $0) }) { continue }
+                        found.append(.object(listed(seq, body)))
+                    }
+                }
+            }
+            // No nextCursor: the range is exhausted.
+            return Responses.json(.ok, compact([
+                "checkpoint": checkpointValue(checkpoint), "entries": .array(found),
+                "nextCursor": next < end ? .string(String(next)) : nil,
+            ]))
+        }
+    }
+
+    /// The first seq below `size` whose entry time is ≥ `time` (`size` when none): entry times
+    /// never decrease, so a binary search over O(log n) entries finds it.
+    static func firstSeq(_ ledger: Ledger, atOrAfter time: Int64, size: UInt64) throws -> UInt64 {
+        var low: UInt64 = 0
+        var high = size
+        while low < high {
+            let middle = low + (high - low) / 2
+            if try ledger.entry(middle).body.time < time { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    /// A company's totals from the engines' state: its sites, completed rescues (grams, meals,
+    /// CO2e on both bases, how many are counted for carbon) and its carbon account and holdings.
+    static func summary(of company: String, in world: RescueWorld) -> [String: JSONValue]? {
+        guard let participant = world.participants.participants[company], participant.role == .company else { return nil }
+        let sites = Set(world.participants.participants.values.filter { $0.company == company }.map(\.id))
+        var rescues: Int64 = 0, grams: Int64 = 0, meals: Int64 = 0, lifecycle: Int64 = 0, downstream: Int64 = 0, counted: Int64 = 0
+        for rescue in world.rescues.values where sites.contains(rescue.completion.provider) {
+            rescues += 1
+            grams += rescue.completion.gramsRescued
+            meals += rescue.completion.meals
+            lifecycle += rescue.completion.lifecycleGramsCO2e
+            downstream += rescue.completion.downstreamGramsCO2e
+            if rescue.counted { counted += 1 }
+        }
+        let account = world.carbon.accounts[company]
+        let holdings = world.carbon.holdings.filter { $0.status == .held(by: company) }.map { SerialRangeValue.json($0.range) }
+        return [
+            "company": .string(company), "region": .string(participant.region), "sites": .array(sites.sorted().map(JSONValue.string)),
+            "rescues": [
+                "completed": .integer(rescues), "gramsRescued": .integer(grams), "meals": .integer(meals),
+                "lifecycleGramsCO2e": .integer(lifecycle), "downstreamGramsCO2e": .integer(downstream), "countedForCarbon": .integer(counted),
+            ],
+            "carbon": [
+                "minted": .integer(account?.minted ?? 0), "received": .integer(account?.received ?? 0), "sent": .integer(account?.sent ?? 0),
+                "retired": .integer(account?.retired ?? 0), "cancelled": .integer(account?.cancelled ?? 0), "balance": .integer(world.carbon.balance(of: company)),
+                "holdings": .array(holdings),
+            ],
+            "asOfTime": .integer(world.time),
+        ]
+    }
+}
+
+/// Serial ranges as the ledger writes them.
+enum SerialRangeValue {
+    static func json(_ range: SerialRange) -> JSONValue {
+        ["vintage": .integer(Int64(range.vintage)), "first": .integer(range.first), "last": .integer(range.last), "serials": .string(range.description)]
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Whether `needle` occurs in these bytes.
+    func contains(subsequence needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, needle.count <= count else { return needle.isEmpty }
+        // memchr for the first byte, then compare (memmem is a GNU extension Glibc's module hides).
+        return withUnsafeBufferPointer { haystack in
+            needle.withUnsafeBufferPointer { needle in
+                var start = 0
+                let last = haystack.count - needle.count
+                while start <= last {
+                    guard let found = memchr(haystack.baseAddress! + start, Int32(needle[0]), last - start + 1) else { return false }
+                    let index = haystack.baseAddress!.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                    if memcmp(haystack.baseAddress! + index, needle.baseAddress!, needle.count) == 0 { return true }
+                    start = index + 1
+                }
+                return false
+            }
+        }
+    }
+}

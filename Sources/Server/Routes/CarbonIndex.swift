@@ -1,0 +1,79 @@
+import Core
+import Foundation
+import Ledger
+import Rescue
+
+/// The carbon entries of the ledger (mints, transfers, retirements, cancellations) with the
+/// serial ranges they touch, so a serial's history does not rescan the ledger: the first
+/// request reads it once, later ones only what was appended since.
+final class CarbonIndex: @unchecked Sendable {
+    private struct Movement {
+        let seq: UInt64
+        let time: Int64
+        let event: RescueEvent
+        let ranges: [SerialRange]
+    }
+
+    private let lock = NSLock()
+    private var indexed: UInt64 = 0
+    private var movements: [Movement] = []
+
+    /// Every movement of one serial up to tree size `size`, oldest first.
+    func history(vintage: Int, serial: Int64, ledger: Ledger, upTo size: UInt64) throws -> [[String: JSONValue]] {
+        lock.lock()
+        defer { lock.unlock() }
+        if indexed < size {
+            try ledger.forEachBodySlice(from: indexed, to: size) { slice in
+                for (seq, body) in slice where body.contains(subsequence: Self.carbonKindPrefix) {
+                    guard let decoded = try? EntryCodec.decode(bodyBytes: body, seq: seq) else { continue }
+                    let ranges = Self.ranges(of: decoded.event)
+                    if !ranges.isEmpty { movements.append(Movement(seq: seq, time: decoded.time, event: decoded.event, ranges: ranges)) }
+                }
+            }
+            indexed = size
+        }
+        return movements.filter { movement in
+            movement.seq < size && movement.ranges.contains { $0.vintage == vintage && $0.first <= serial && serial <= $0.last }
+        }.map(Self.describe)
+    }
+
+    private static let carbonKindPrefix = Array(#""kind":"carbon."#.utf8)
+
+    private static func ranges(of event: RescueEvent) -> [SerialRange] {
+        switch event {
+        case .carbonMinted(let minted): [minted.range, minted.buffer].compactMap { $0 }
+        case .carbonTransferred(_, _, let range), .carbonRetired(_, let range, _, _), .carbonCancelled(_, let range, _): [range]
+        default: []
+        }
+    }
+
+    private static func describe(_ movement: Movement) -> [String: JSONValue] {
+        var answer: [String: JSONValue] = ["seq": .integer(Int64(movement.seq)), "time": .integer(movement.time)]
+        switch movement.event {
+        case .carbonMinted(let minted):
+            answer["kind"] = "carbon.minted"
+            answer["company"] = .string(minted.company)
+            answer["rescue"] = .integer(Int64(minted.rescue))
+            answer["range"] = minted.range.map(SerialRangeValue.json)
+            answer["buffer"] = minted.buffer.map(SerialRangeValue.json)
+        case .carbonTransferred(let from, let to, let range):
+            answer["kind"] = "carbon.transferred"
+            answer["from"] = .string(from)
+            answer["to"] = .string(to)
+            answer["range"] = SerialRangeValue.json(range)
+        case .carbonRetired(let owner, let range, let beneficiary, let reason):
+            answer["kind"] = "carbon.retired"
+            answer["owner"] = .string(owner)
+            answer["range"] = SerialRangeValue.json(range)
+            answer["beneficiary"] = .string(beneficiary)
+            answer["reason"] = .string(reason)
+        case .carbonCancelled(let owner, let range, let reason):
+            answer["kind"] = "carbon.cancelled"
+            answer["owner"] = .string(owner)
+            answer["range"] = SerialRangeValue.json(range)
+            answer["reason"] = .string(reason)
+        default: break
+        }
+        return answer
+    }
+}

@@ -1,0 +1,168 @@
+import Compliance
+import Core
+import Foundation
+import Hummingbird
+import Ledger
+import Rescue
+
+/// The PII vault over HTTP (FORMAT.md §7.10): personal data is stored sealed per subject, read
+/// masked per role, read unmasked only by a role with `pii.unmasked` stating a reason (which
+/// appends `pii.accessed`), exported to the subject with every recorded access (UU PDP Art. 32),
+/// and erased by destroying the subject's key (`subject.erased`).
+extension Service {
+    func addSubjectRoutes(_ routes: RouteBuilder) {
+        let loop = loop
+        let vault = vault
+        let masker = masker
+        let access = settings.access
+        let log = SubjectLog()
+        /// Self, or a role that manages subjects.
+        @Sendable func requireSelfOrManager(_ principal: Principal, _ subject: String) throws {
+            guard principal.subject == subject || access.allows(role: principal.role.rawValue, "subjects.manage") else {
+                throw Problem(.forbidden, "notYourData", "Only the data subject or a manager of subjects may do this", detail: subject)
+            }
+        }
+        routes.on(.post, "/v1/subjects") { request, context, _ in
+            let body = try Responses.decode(try await Responses.bytes(request, context), as: SubjectBody.self)
+            let record = try body.validatedRecord()
+            try Self.vault { () throws(VaultError) in try vault.store(subject: body.subject, record: record) }
+            return Responses.json(.created, ["subject": .string(body.subject), "fields": .array(record.keys.sorted().map(JSONValue.string))])
+        }
+        routes.on(.get, "/v1/subjects/{subject}") { request, context, principal in
+            let subject = try Responses.id(context, "subject")
+            let principal = principal!
+            let record = try Self.vault { () throws(VaultError) in try vault.read(subject: subject) }
+            guard access.allows(role: principal.role.rawValue, "pii.unmasked") else {
+                return Responses.json(.ok, ["subject": .string(subject), "record": .object(masker.mask(record: record, role: principal.role.rawValue)), "masked": true])
+            }
+            // Unmasked reads are never silent: a stated reason, recorded before the data leaves.
+            guard let reason = request.uri.queryParameters.get("reason"), !reason.trimmingCharacters(in: .whitespaces).isEmpty, reason.count <= 200 else {
+                throw Problem(.badRequest, "reasonRequired", "Reading personal data unmasked needs a stated reason", detail: "add ?reason=… (at most 200 characters)")
+            }
+            try Responses.requireNoPersonalData(reason, field: "reason")
+            let entry = try await Self.record(loop, kind: "pii.accessed", actor: principal.subject, payload: [
+                "subject": .string(subject), "reason": .string(reason), "fields": .array(record.keys.sorted().map(JSONValue.string)),
+            ])
+            return Responses.json(.ok, ["subject": .string(subject), "record": .object(record), "masked": false, "accessSeq": .integer(Int64(entry.seq))])
+        }
+        routes.on(.get, "/v1/subjects/{subject}/export") { _, context, principal in
+            let subject = try Responses.id(context, "subject")
+            try requireSelfOrManager(principal!, subject)
+            var answer: [String: JSONValue] = ["subject": .string(subject)]
+            if let erased = vault.erasure(of: subject) {
+                answer["erasedAt"] = .integer(erased.time)
+            } else {
+                answer["record"] = .object(try Self.vault { () throws(VaultError) in try vault.read(subject: subject) })
+            }
+            let events = try Self.ledgerRead { try log.events(of: subject, ledger: loop.ledger) }
+            answer["accesses"] = .array(events.filter { $0["kind"] == "pii.accessed" }.map { .object($0) })
+            answer["erasures"] = .array(events.filter { $0["kind"] == "subject.erased" }.map { .object($0) })
+            return Responses.json(.ok, answer)
+        }
+        routes.on(.delete, "/v1/subjects/{subject}") { _, context, principal in
+            let subject = try Responses.id(context, "subject")
+            let principal = principal!
+            try requireSelfOrManager(principal, subject)
+            // The key is destroyed first, then the erasure recorded: a crash in between leaves
+            // the vault's own note, and repeating the DELETE records it (never a recorded
+            // erasure of data that still exists).
+            if vault.erasure(of: subject) == nil {
+                _ = try Self.vault { () throws(VaultError) in try vault.erase(subject: subject, at: Ledger.wallClockMicroseconds()) }
+            }
+            guard let erased = vault.erasure(of: subject) else { throw Problem(.serviceUnavailable, "vaultUnavailable", "The vault failed", detail: "the erasure note is missing") }
+            let recorded = try Self.ledgerRead { try log.events(of: subject, ledger: loop.ledger) }.first { $0["kind"] == "subject.erased" }
+            if let recorded {
+                return Responses.json(.ok, ["subject": .string(subject), "erasureSeq": recorded["seq"]!, "sealedKeySHA256": .string(erased.sealedKeyDigest.hex)])
+            }
+            let entry = try await Self.record(loop, kind: "subject.erased", actor: principal.subject, payload: [
+                "subject": .string(subject), "sealedKeySHA256": .string(erased.sealedKeyDigest.hex),
+            ])
+            return Responses.json(.ok, ["subject": .string(subject), "erasureSeq": .integer(Int64(entry.seq)), "sealedKeySHA256": .string(erased.sealedKeyDigest.hex)])
+        }
+    }
+
+    static func record(_ loop: CommandLoop, kind: String, actor: String, payload: [String: JSONValue]) async throws -> SignedEntry {
+        do throws(CommandError) {
+            return try await loop.record(kind: kind, actor: actor, payload: payload)
+        } catch {
+            throw Problem.command(error)
+        }
+    }
+
+    static func vault<T>(_ body: () throws(VaultError) -> T) throws -> T {
+        do throws(VaultError) {
+            return try body()
+        } catch {
+            switch error.code {
+            case .unknownSubject: throw Problem(.notFound, "subjectNotFound", "No personal data for this subject", detail: error.reason)
+            case .erased: throw Problem(.gone, "subjectErased", "This subject's personal data was erased", detail: error.reason)
+            case .badSubject: throw Problem.badRequest(error.reason)
+            case .badMasterKey, .damaged, .storage: throw Problem(.serviceUnavailable, "vaultUnavailable", "The vault failed", detail: error.code.rawValue)
+            }
+        }
+    }
+}
+
+/// The ledger's `pii.accessed` and `subject.erased` entries by subject, read incrementally.
+final class SubjectLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var indexed: UInt64 = 0
+    private var bySubject: [String: [[String: JSONValue]]] = [:]
+    private static let markers = [Array(#""kind":"pii.accessed""#.utf8), Array(#""kind":"subject.erased""#.utf8)]
+
+    func events(of subject: String, ledger: Ledger) throws -> [[String: JSONValue]] {
+        lock.lock()
+        defer { lock.unlock() }
+        let size = ledger.size
+        if indexed < size {
+            try ledger.forEachBodySlice(from: indexed, to: size) { slice in
+                for (seq, bytes) in slice where Self.markers.contains(where: { bytes.contains(subsequence: $0) }) {
+                    guard let body = try? EntryBody.decodeVerified(bytes), case .string(let subject)? = body.payload["subject"] else { continue }
+                    var event = body.payload
+                    event["seq"] = .integer(Int64(seq))
+                    event["time"] = .integer(body.time)
+                    event["kind"] = .string(body.kind)
+                    event["actor"] = .string(body.actor)
+                    bySubject[subject, default: []].append(event)
+                }
+            }
+            indexed = size
+        }
+        return bySubject[subject] ?? []
+    }
+}
+
+/// `POST /v1/subjects`: a data subject's personal data, keyed by the kinds `masking.yaml` knows.
+struct SubjectBody: StrictBody {
+    static let fields: Set<String> = ["subject", "name", "phone", "email", "address", "nik", "npwp"]
+    var subject: String
+    var name: String?
+    var phone: String?
+    var email: String?
+    var address: [String: String]?
+    var nik: String?
+    var npwp: String?
+
+    static let addressParts: Set<String> = ["street", "kelurahan", "kecamatan", "kota", "province", "postalCode"]
+
+    func validatedRecord() throws -> [String: JSONValue] {
+        guard ParticipantRegistry.isPseudonymous(subject) else {
+            throw Problem(.badRequest, "idIsNotPseudonymous", "The subject id must be pseudonymous", detail: "lowercase letters, digits and dashes")
+        }
+        if let nik, !PIIFormats.isNIK(nik) {
+            throw Problem(.badRequest, "invalidNIK", "Not a NIK", detail: "16 digits starting with a valid province code")
+        }
+        if let address, let unknown = Set(address.keys).subtracting(Self.addressParts).sorted().first {
+            throw Problem(.badRequest, "unknownField", "The address has a part this service does not take", detail: "address.\(unknown)")
+        }
+        var record: [String: JSONValue] = [:]
+        record["name"] = name.map(JSONValue.string)
+        record["phone"] = phone.map(JSONValue.string)
+        record["email"] = email.map(JSONValue.string)
+        record["nik"] = nik.map(JSONValue.string)
+        record["npwp"] = npwp.map(JSONValue.string)
+        record["address"] = address.map { .object($0.mapValues(JSONValue.string)) }
+        guard !record.isEmpty else { throw Problem(.badRequest, "missingField", "No personal data given", detail: "name, phone, email, address, nik or npwp") }
+        return record
+    }
+}

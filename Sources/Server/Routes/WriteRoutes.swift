@@ -1,0 +1,190 @@
+import Core
+import Foundation
+import Hummingbird
+import Ledger
+import Prometheus
+import Rescue
+
+/// The write API: each route turns its body into one engine command for the token's subject;
+/// the answer is built from the command's durable entries, so a retry under the same
+/// `Idempotency-Key` gets the same answer, also after a restart.
+extension Service {
+    func addWriteRoutes(_ routes: RouteBuilder) {
+        let loop = loop
+        routes.write(.post, "/v1/participants", status: .created) { bytes, _, _ in
+            .register(try Responses.decode(bytes, as: ParticipantBody.self).participant())
+        } answer: { entries in
+            compact(["participant": entries.first?.body.payload["participant"]])
+        }
+        routes.write(.post, "/v1/surplus", status: .created) { bytes, _, principal in
+            let body = try Responses.decode(bytes, as: SurplusBody.self)
+            return .post(
+                OfferPost(
+                    id: body.id ?? Self.newID("off"), provider: principal.subject, category: body.category, grams: body.grams, portions: body.portions,
+                    latitude: body.latitude, longitude: body.longitude, temperature: try body.temperatureValue(), expiresAt: body.expiresAt,
+                    priceRupiah: body.priceRupiah, now: 0))
+        } answer: { entries in
+            compact(["offer": Self.member("offer", of: "surplus.posted", in: entries), "offeredTo": Self.member("recipient", of: "match.offered", in: entries)])
+        }
+        routes.write(.post, "/v1/matches/{offer}/accept", status: .created) { bytes, context, _ in
+            _ = try Responses.decode(bytes, as: EmptyBody.self)
+            let offerID = try Responses.id(context, "offer")
+            // Accepting is claiming what remains at the version seen now; a claim racing it
+            // makes this one stale (409), and the caller may accept again.
+            guard let offer = loop.read({ $0.offers.offers[offerID] }) else { throw Problem.rejected(.offer(.offerNotFound)) }
+            return .claim(
+                id: Self.newID("clm"), offer: offerID, seenVersion: offer.version, portions: offer.remainingPortions,
+                pickupCodeDigest: "")
+        } answer: { entries in
+            Self.claimAnswer(loop, entries)
+        }
+        routes.write(.post, "/v1/matches/{offer}/decline", status: .ok) { bytes, context, _ in
+            _ = try Responses.decode(bytes, as: EmptyBody.self)
+            return .declineMatch(offer: try Responses.id(context, "offer"))
+        } answer: { entries in
+            compact(["offer": entries.first?.body.payload["offer"], "escalatedTo": Self.member("recipient", of: "match.offered", in: entries)])
+        }
+        routes.write(.post, "/v1/claims", status: .created) { bytes, _, _ in
+            let body = try Responses.decode(bytes, as: ClaimBody.self)
+            return .claim(id: Self.newID("clm"), offer: body.offer, seenVersion: body.seenVersion, portions: body.portions, pickupCodeDigest: "")
+        } answer: { entries in
+            Self.claimAnswer(loop, entries)
+        }
+        routes.write(.post, "/v1/claims/{claim}/cancel", status: .ok) { bytes, context, _ in
+            _ = try Responses.decode(bytes, as: EmptyBody.self)
+            return .cancelClaim(claim: try Responses.id(context, "claim"))
+        } answer: { entries in
+            compact(["claim": entries.first?.body.payload["claim"]])
+        }
+        routes.write(.post, "/v1/claims/{claim}/pickup", status: .ok) { bytes, context, _ in
+            let claim = try Responses.id(context, "claim")
+            let body = try Responses.decode(bytes, as: PickupBody.self)
+            return .confirmPickup(
+                claim: claim, pickupCodeDigest: loop.pickupCodeDigest(claim: claim, code: body.pickupCode), grams: body.grams,
+                freshnessScore: body.freshnessScore)
+        } answer: { entries in
+            compact(["claim": entries.first?.body.payload["claim"]])
+        }
+        routes.write(.post, "/v1/claims/{claim}/delivery", status: .ok) { bytes, context, _ in
+            let claim = try Responses.id(context, "claim")
+            return .confirmDelivery(claim: claim, portionsServed: try Responses.decode(bytes, as: DeliveryBody.self).portionsServed)
+        } answer: { entries in
+            compact(["claim": entries.first?.body.payload["claim"], "gramsRescued": Self.member("gramsRescued", of: "rescue.completed", in: entries)])
+        }
+        routes.write(.post, "/v1/disputes", status: .created) { bytes, _, _ in
+            let body = try Responses.decode(bytes, as: DisputeBody.self)
+            guard let reason = DisputeBook.Reason(rawValue: body.reason) else {
+                throw Problem(.badRequest, "unknownReason", "Not a dispute reason", detail: DisputeBook.Reason.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            for (index, item) in body.evidence.enumerated() { try Responses.requireNoPersonalData(item, field: "evidence[\(index)]") }
+            return .openDispute(id: Self.newID("dsp"), claim: body.claim, reason: reason, evidence: body.evidence)
+        } answer: { entries in
+            Self.disputeAnswer(entries)
+        }
+        routes.write(.post, "/v1/disputes/{dispute}/decision", status: .ok) { bytes, context, _ in
+            let dispute = try Responses.id(context, "dispute")
+            return .decideDispute(id: dispute, outcome: try Responses.decode(bytes, as: DecisionBody.self).outcomeValue())
+        } answer: { entries in
+            Self.disputeAnswer(entries)
+        }
+        routes.write(.post, "/v1/carbon/transfers", status: .created) { bytes, _, _ in
+            let body = try Responses.decode(bytes, as: TransferBody.self)
+            return .transferCarbon(to: body.to, range: try body.range.value())
+        } answer: { entries in
+            compact(["range": entries.first?.body.payload["range"], "to": entries.first?.body.payload["to"]])
+        }
+        routes.write(.post, "/v1/carbon/retirements", status: .created) { bytes, _, _ in
+            let body = try Responses.decode(bytes, as: RetirementBody.self)
+            try Responses.requireNoPersonalData(body.beneficiary, field: "beneficiary")
+            try Responses.requireNoPersonalData(body.reason, field: "reason")
+            return .retireCarbon(range: try body.range.value(), beneficiary: body.beneficiary, reason: body.reason)
+        } answer: { entries in
+            compact(["range": entries.first?.body.payload["range"], "retired": .bool(true)])
+        }
+        routes.write(.post, "/v1/carbon/cancellations", status: .created) { bytes, _, _ in
+            let body = try Responses.decode(bytes, as: CancellationBody.self)
+            try Responses.requireNoPersonalData(body.reason, field: "reason")
+            return .cancelCarbon(range: try body.range.value(), reason: body.reason)
+        } answer: { entries in
+            compact(["range": entries.first?.body.payload["range"], "cancelled": .bool(true)])
+        }
+    }
+
+    /// A new server-chosen id: prefix and 16 random hex digits.
+    static func newID(_ prefix: String) -> String { prefix + "-" + Hex.encode(Sodium.randomBytes(8)) }
+
+    /// A payload member of the first entry of `kind`.
+    static func member(_ name: String, of kind: String, in entries: [SignedEntry]) -> JSONValue? {
+        entries.first(where: { $0.body.kind == kind })?.body.payload[name]
+    }
+
+    /// A claim's answer: its id and pickup code (derived from the id, so a retry gets the same
+    /// code), and the escrow it holds when paid.
+    static func claimAnswer(_ loop: CommandLoop, _ entries: [SignedEntry]) -> [String: JSONValue] {
+        guard case .string(let claim)? = member("claim", of: "claim.placed", in: entries) else { return [:] }
+        var answer: [String: JSONValue] = ["claim": .string(claim), "pickupCode": .string(loop.pickupCode(claim: claim))]
+        if case .integer(let rupiah)? = member("rupiah", of: "escrow.held", in: entries) { answer["escrowRupiah"] = .integer(rupiah) }
+        return answer
+    }
+
+    static func disputeAnswer(_ entries: [SignedEntry]) -> [String: JSONValue] {
+        var answer = compact(["dispute": entries.first?.body.payload["dispute"]])
+        if let resolved = entries.first(where: { $0.body.kind == "dispute.resolved" }) {
+            answer["outcome"] = resolved.body.payload["outcome"]
+            answer["refundRupiah"] = resolved.body.payload["refundRupiah"]
+        }
+        return answer
+    }
+}
+
+extension RouteBuilder {
+    /// A write route. `command` reads the body (strictly) into one command for the caller;
+    /// `answer` builds the response's members from the command's durable entries. The response
+    /// also lists the entries (`seq`, `kind`). With an `Idempotency-Key` header a retry (same
+    /// caller, key, method, path and body) returns the original answer and writes nothing; the
+    /// same key with a different request is refused.
+    func write(
+        _ method: HTTPRequest.Method, _ path: String, status: HTTPResponse.Status,
+        command: @escaping @Sendable (_ body: [UInt8], ServiceContext, Principal) throws -> RescueCommand,
+        answer: @escaping @Sendable ([SignedEntry]) -> [String: JSONValue]
+    ) {
+        let loop = service.loop
+        let metrics = service.metrics
+        let isClaim = path == "/v1/claims"
+        on(method, path) { request, context, principal in
+            let started = ContinuousClock.now
+            let principal = principal!
+            let bytes = try await Responses.bytes(request, context)
+            var idempotency: Idempotency?
+            if let key = request.headers[.idempotencyKey] {
+                guard (1...255).contains(key.utf8.count), key.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value <= 0x7E }) else {
+                    throw Problem(.badRequest, "badIdempotencyKey", "The Idempotency-Key is not usable", detail: "1 to 255 visible ASCII characters")
+                }
+                idempotency = Idempotency(clientKey: key, request: Array("\(method.rawValue) \(request.uri.path)\n".utf8) + bytes)
+            }
+            var issued = try command(bytes, context, principal)
+            // A claim's pickup code is derived from its id; only the digest enters the command.
+            if case .claim(let id, let offer, let version, let portions, _) = issued {
+                issued = .claim(id: id, offer: offer, seenVersion: version, portions: portions, pickupCodeDigest: loop.pickupCodeDigest(claim: id, code: loop.pickupCode(claim: id)))
+            }
+            let entries: [SignedEntry]
+            do throws(CommandError) {
+                let queued = ContinuousClock.now
+                entries = try await loop.execute(issued, actor: principal.subject, idempotency: idempotency)
+                metrics.appendLatency.record(ContinuousClock.now - queued)
+            } catch {
+                throw Problem.command(error)
+            }
+            if isClaim { metrics.claimLatency.record(ContinuousClock.now - started) }
+            if case .integer(let grams)? = Service.member("gramsRescued", of: "rescue.completed", in: entries), grams > 0 {
+                metrics.foodWastePrevented.increment(by: Double(grams) / 1_000_000)
+            }
+            var members = answer(entries)
+            members["entries"] = .array(entries.map { .object(["seq": .integer(Int64($0.seq)), "kind": .string($0.body.kind)]) })
+            return Responses.json(status, members)
+        }
+    }
+}
+
+/// The members that are present.
+func compact(_ members: [String: JSONValue?]) -> [String: JSONValue] { members.compactMapValues { $0 } }
