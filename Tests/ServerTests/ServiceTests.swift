@@ -25,9 +25,12 @@ import Testing
 
         /// A service on a new ledger in a temporary folder, or (`reopening`) on the folder of
         /// an earlier fixture, as after a restart.
-        init(reopening earlier: String? = nil, limits: ((inout LimitsPolicy) -> Void)? = nil) async throws {
+        init(
+            reopening earlier: String? = nil, limits: ((inout LimitsPolicy) -> Void)? = nil,
+            clock: @escaping @Sendable () -> Int64 = Ledger.wallClockMicroseconds
+        ) async throws {
             path = earlier ?? NSTemporaryDirectory() + "pahlawan-server-test-" + UUID().uuidString
-            loop = try Startup.open(data: DataDirectory(path + "/data"), policies: ServiceTests.policies).loop
+            loop = try Startup.open(data: DataDirectory(path + "/data"), policies: ServiceTests.policies, clock: clock).loop
             authority = try await TokenAuthority(seed: [UInt8](repeating: 3, count: 32))
             var settings = try ServiceSettings.load(policies: ServiceTests.policies)
             limits?(&settings.limits)
@@ -47,6 +50,32 @@ import Testing
             loop.ledger.close()
             try? FileManager.default.removeItem(atPath: path)
         }
+    }
+
+    /// Registers a company, a site of it and two NGOs near the site (operator writes).
+    static func registerCity(_ client: some TestClientProtocol, _ fixture: Fixture) async throws {
+        let operatorHeaders = try await fixture.bearer("op-1", .operator)
+        for body in [
+            #"{"id":"cmp-jkt-1","role":"company","region":"ID-JK"}"#,
+            #"{"id":"site-jkt-1","role":"site","company":"cmp-jkt-1","region":"ID-JK","latitude":-6208800,"longitude":106845600}"#,
+            #"{"id":"ngo-jkt-1","role":"recipient","region":"ID-JK","latitude":-6209800,"longitude":106846600,"registrationNumber":"AHU-1","capacityPortions":50,"acceptedCategories":["mixedMeals"],"serviceRadiusMetres":10000,"headcountServed":80}"#,
+            #"{"id":"ngo-jkt-2","role":"recipient","region":"ID-JK","latitude":-6219800,"longitude":106856600,"registrationNumber":"AHU-2","capacityPortions":50,"acceptedCategories":["mixedMeals"],"serviceRadiusMetres":10000,"headcountServed":60}"#,
+        ] {
+            try await client.execute(uri: "/v1/participants", method: .post, headers: operatorHeaders, body: ByteBuffer(string: body)) { response in
+                #expect(response.status == .created, "\(String(buffer: response.body))")
+            }
+        }
+    }
+
+    /// A donation of `portions` from site-jkt-1, expiring in an hour.
+    static func surplusBody(portions: Int = 10, priceRupiah: Int = 0) -> ByteBuffer {
+        let expiresAt = Ledger.wallClockMicroseconds() + 3_600_000_000
+        return ByteBuffer(
+            string: #"{"category":"mixedMeals","grams":\#(portions * 420),"portions":\#(portions),"latitude":-6208800,"longitude":106845600,"temperature":"ambient","expiresAt":\#(expiresAt),"priceRupiah":\#(priceRupiah)}"#)
+    }
+
+    static func type(_ response: TestResponse) -> String {
+        (json(response)["type"] as? String ?? "").replacingOccurrences(of: Problem.typeBase, with: "")
     }
 
     static func json(_ response: TestResponse) -> [String: Any] {
