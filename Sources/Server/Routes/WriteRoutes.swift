@@ -150,7 +150,7 @@ extension RouteBuilder {
     ) {
         let loop = service.loop
         let metrics = service.metrics
-        let isClaim = path == "/v1/claims"
+        let isClaim = path == "/v1/claims" || path == "/v1/matches/{offer}/accept"
         on(method, path) { request, context, principal in
             let started = ContinuousClock.now
             let principal = principal!

@@ -1,0 +1,135 @@
+import Compliance
+import Core
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Ledger
+import Rescue
+import Server
+import Testing
+
+/// The audit reads over a simulated city-day: listings and their paging agree with the ledger,
+/// serial histories with the registry, company summaries with the engines.
+@Suite(.serialized) struct AuditAPITests {
+    typealias Fixture = ServiceTests.Fixture
+
+    /// 2026-11-24 00:00 WIB.
+    static let start: Int64 = 1_795_453_200_000_000
+
+    static func simulatedFixture() async throws -> Fixture {
+        let clock = SimulatedClock(start)
+        let fixture = try await Fixture(clock: clock.function)
+        let loop = fixture.loop
+        var simulator = CitySimulator(seed: 5, start: start, days: 1, commandsPerDay: 600) { loop.pickupCodeDigest(claim: $0, code: $1) }
+        let report = try SimulationDriver.run(&simulator, through: fixture.loop, clock: clock)
+        #expect(report.violations.isEmpty && report.kinds["carbon.minted", default: 0] > 0)
+        _ = try await fixture.loop.ledger.checkpoint()
+        return fixture
+    }
+
+    /// Every entry as (seq, kind, actor, time, body), straight from the files.
+    static func allEntries(_ ledger: Ledger) throws -> [(seq: Int, kind: String, actor: String, time: Int64, body: String)] {
+        try (0..<ledger.size).map { seq in
+            let entry = try ledger.entry(seq)
+            return (Int(seq), entry.body.kind, entry.body.actor, entry.body.time, String(decoding: entry.bodyBytes, as: UTF8.self))
+        }
+    }
+
+    @Test func pagingThroughAFilteredListingYieldsExactlyTheMatchingEntriesInOrder() async throws {
+        let fixture = try await Self.simulatedFixture()
+        defer { fixture.close() }
+        let auditor = try await fixture.bearer("audit-1", .auditor)
+        let all = try Self.allEntries(fixture.loop.ledger)
+        let middle = all[all.count / 2].time
+        let company = try #require(fixture.loop.read { world in world.carbon.accounts.keys.filter { $0 != CarbonRegistry.bufferAccount }.sorted().first })
+        let sites = fixture.loop.read { world in Set(world.participants.participants.values.filter { $0.company == company }.map(\.id)) }
+        let cases: [(query: String, expected: [Int])] = [
+            ("kind=claim.placed", all.filter { $0.kind == "claim.placed" }.map(\.seq)),
+            ("kind=rescue.completed&since=\(middle)", all.filter { $0.kind == "rescue.completed" && $0.time >= middle }.map(\.seq)),
+            ("until=\(middle)&actor=system", all.filter { $0.actor == "system" && $0.time <= middle }.map(\.seq)),
+            ("company=\(company)", all.filter { entry in ([company] + sites).contains { entry.body.contains("\"\($0)\"") } }.map(\.seq)),
+        ]
+        try await fixture.app.test(.router) { client in
+            for (query, expected) in cases {
+                #expect(!expected.isEmpty, "\(query) selects something")
+                var seen: [Int] = []
+                var cursor: String? = nil
+                var pages = 0
+                repeat {
+                    let page = try await client.execute(
+                        uri: "/v1/entries?\(query)&limit=7" + (cursor.map { "&cursor=\($0)" } ?? ""), method: .get, headers: auditor
+                    ) { response in
+                        #expect(response.status == .ok, "\(String(buffer: response.body))")
+                        return ServiceTests.json(response)
+                    }
+                    let entries = page["entries"] as? [[String: Any]] ?? []
+                    #expect(entries.count <= 7)
+                    for entry in entries {
+                        let seq = entry["seq"] as? Int ?? -1
+                        seen.append(seq)
+                        // The listed body is the exact signed body.
+                        #expect(entry["body"] as? String == all[seq].body)
+                    }
+                    cursor = page["nextCursor"] as? String
+                    pages += 1
+                } while cursor != nil && pages < 10_000
+                #expect(seen == expected, "\(query)")
+            }
+            try await client.execute(uri: "/v1/entries?kind=claim.placed&sort=desc", method: .get, headers: auditor) { response in
+                #expect(ServiceTests.type(response) == "unknownParameter")
+            }
+            try await client.execute(uri: "/v1/entries?limit=501", method: .get, headers: auditor) { response in
+                #expect(response.status == .badRequest)
+            }
+        }
+    }
+
+    @Test func serialHistoriesAndCompanySummariesAgreeWithTheEngines() async throws {
+        let fixture = try await Self.simulatedFixture()
+        defer { fixture.close() }
+        let trader = try await fixture.bearer("trader-1", .carbonTrader)
+        let auditor = try await fixture.bearer("audit-1", .auditor)
+        let holdings = fixture.loop.read { $0.carbon.holdings }
+        let world = fixture.loop.read { $0 }
+        try await fixture.app.test(.router) { client in
+            // The last step of each serial's history leaves it where the registry says it is.
+            for holding in holdings.prefix(40) {
+                let serial = holding.range.last
+                let history = try await client.execute(uri: "/v1/carbon/serials/\(holding.range.vintage)/\(serial)", method: .get, headers: trader) { response in
+                    #expect(response.status == .ok, "\(String(buffer: response.body))")
+                    return ServiceTests.json(response)["history"] as? [[String: Any]] ?? []
+                }
+                #expect(history.first?["kind"] as? String == "carbon.minted")
+                let last = try #require(history.last)
+                switch holding.status {
+                case .held(let owner):
+                    let holder = last["kind"] as? String == "carbon.transferred" ? last["to"] as? String : last["company"] as? String
+                    #expect(holder == owner || (last["kind"] as? String == "carbon.minted" && owner == CarbonRegistry.bufferAccount), "\(holding)")
+                case .retired: #expect(last["kind"] as? String == "carbon.retired")
+                case .cancelled: #expect(last["kind"] as? String == "carbon.cancelled")
+                }
+            }
+            try await client.execute(uri: "/v1/carbon/serials/1999/1", method: .get, headers: trader) { response in
+                #expect(ServiceTests.type(response) == "serialNotFound")
+            }
+            // A company's summary adds up its sites' rescues and matches its carbon account.
+            let companies = world.carbon.accounts.filter { world.participants.participants[$0.key]?.role == .company && $0.value.minted > 0 }
+            let company = try #require(companies.keys.sorted().first)
+            let sites = Set(world.participants.participants.values.filter { $0.company == company }.map(\.id))
+            let rescues = world.rescues.values.filter { sites.contains($0.completion.provider) }
+            let summary = try await client.execute(uri: "/v1/companies/\(company)/summary", method: .get, headers: auditor) { ServiceTests.json($0) }
+            let totals = summary["rescues"] as? [String: Int] ?? [:]
+            #expect(totals["completed"] == rescues.count && !rescues.isEmpty)
+            #expect(totals["gramsRescued"] == Int(rescues.reduce(0) { $0 + $1.completion.gramsRescued }))
+            #expect(totals["lifecycleGramsCO2e"] == Int(rescues.reduce(0) { $0 + $1.completion.lifecycleGramsCO2e }))
+            #expect((summary["carbon"] as? [String: Any])?["balance"] as? Int == Int(world.carbon.balance(of: company)))
+            // A trader reads only its own company.
+            try await client.execute(uri: "/v1/companies/\(company)/summary", method: .get, headers: trader) { response in
+                #expect(ServiceTests.type(response) == "notYourCompany")
+            }
+            try await client.execute(uri: "/v1/companies/\(company)/summary", method: .get, headers: try await fixture.bearer(company, .carbonTrader)) { response in
+                #expect(response.status == .ok)
+            }
+        }
+    }
+}

@@ -1,0 +1,172 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Compliance
+import Core
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Ledger
+import Logging
+import Server
+import Testing
+
+/// Operations: rate limits, trace ids, metrics, masked logs, the request timeout and the
+/// admission bound (the last two over real sockets).
+@Suite struct OperationsTests {
+    typealias Fixture = ServiceTests.Fixture
+
+    @Test func aPrincipalOverItsRateGets429WithRetryAfterAndOthersAreUnaffected() async throws {
+        let fixture = try await Fixture(limits: { $0.perPrincipalPerMinute["auditor"] = 3 })
+        defer { fixture.close() }
+        let first = try await fixture.bearer("audit-1", .auditor)
+        let second = try await fixture.bearer("audit-2", .auditor)
+        try await fixture.app.test(.router) { client in
+            for _ in 0..<3 { try await client.execute(uri: "/v1/entries/0", method: .get, headers: first) { #expect($0.status != .tooManyRequests) } }
+            try await client.execute(uri: "/v1/entries/0", method: .get, headers: first) { response in
+                #expect(response.status == .tooManyRequests && ServiceTests.type(response) == "rateLimited")
+                // One token comes back every 20 s at 3 per minute.
+                #expect((1...20).contains(Int(response.headers[.retryAfter] ?? "") ?? 0))
+            }
+            try await client.execute(uri: "/v1/entries/0", method: .get, headers: second) { #expect($0.status != .tooManyRequests) }
+        }
+    }
+
+    @Test func theBucketRefillsAtItsRate() {
+        final class Clock: @unchecked Sendable { var now: Int64 = 0 }
+        let clock = Clock()
+        let limiter = RateLimiter(clock: { clock.now })
+        for _ in 0..<60 { #expect(limiter.take("a", perMinute: 60) == nil) }
+        #expect(limiter.take("a", perMinute: 60) == 1)
+        clock.now += 1_000_000
+        #expect(limiter.take("a", perMinute: 60) == nil)
+        #expect(limiter.take("a", perMinute: 60) != nil)
+        clock.now += 120_000_000
+        for _ in 0..<60 { #expect(limiter.take("a", perMinute: 60) == nil) }
+        #expect(limiter.take("a", perMinute: 60) != nil, "a bucket holds at most a minute's worth")
+    }
+
+    @Test func everyResponseCarriesTheTraceIDOfAValidTraceparentOrANewOne() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.close() }
+        try await fixture.app.test(.router) { client in
+            let given = "4bf92f3577b34da6a3ce929d0e0e4736"
+            try await client.execute(uri: "/health/live", method: .get, headers: [.init("traceparent")!: "00-\(given)-00f067aa0ba902b7-01"]) { response in
+                #expect(response.headers[.init("X-Trace-ID")!] == given)
+                #expect(response.headers[.init("traceparent")!]?.hasPrefix("00-\(given)-") == true)
+            }
+            // Errors carry it too; a malformed traceparent is replaced, not echoed.
+            try await client.execute(uri: "/v1/entries/0", method: .get, headers: [.init("traceparent")!: "00-XYZ-bad"]) { response in
+                #expect(response.status == .unauthorized)
+                let id = response.headers[.init("X-Trace-ID")!] ?? ""
+                #expect(id.count == 32 && id.allSatisfy(\.isHexDigit) && id != given)
+            }
+        }
+    }
+
+    @Test func metricsExposeClaimLatencyLedgerStateAndFoodRescued() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.close() }
+        let provider = try await fixture.bearer("site-jkt-1", .provider)
+        try await fixture.app.test(.router) { client in
+            try await ServiceTests.registerCity(client, fixture)
+            let offer = try await client.execute(uri: "/v1/surplus", method: .post, headers: provider, body: ServiceTests.surplusBody(portions: 3)) {
+                ServiceTests.json($0)["offer"] as? String ?? ""
+            }
+            let recipient = try #require(fixture.loop.read { $0.matches.matches[offer]?.offeredTo })
+            let claimed = try await client.execute(uri: "/v1/matches/\(offer)/accept", method: .post, headers: try await fixture.bearer(recipient, .recipient)) {
+                ServiceTests.json($0)
+            }
+            let claim = claimed["claim"] as? String ?? ""
+            _ = try await client.execute(
+                uri: "/v1/claims/\(claim)/pickup", method: .post, headers: provider,
+                body: ByteBuffer(string: #"{"pickupCode":"\#(claimed["pickupCode"] as? String ?? "")","grams":1260}"#)) { $0.status }
+            _ = try await client.execute(
+                uri: "/v1/claims/\(claim)/delivery", method: .post, headers: try await fixture.bearer(recipient, .recipient),
+                body: ByteBuffer(string: #"{"portionsServed":3}"#)) { $0.status }
+            let text = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+            for name in [
+                "surplus_claim_latency_seconds_count 1", "ledger_append_latency_seconds_count", "ledger_entries", "ledger_checkpoint_age_seconds", "matching_engine_saturation_ratio",
+                "food_waste_prevented_tons_total",
+            ] {
+                #expect(text.contains(name), "\(name) missing")
+            }
+            #expect(text.contains("ledger_entries \(fixture.loop.ledger.size)"))
+            #expect(text.contains("food_waste_prevented_tons_total 0.00126"), "1,260 g delivered")
+        }
+    }
+
+    @Test func logLinesAreJSONWithPersonalDataMaskedWhoeverLoggedIt() throws {
+        final class Lines: @unchecked Sendable { var lines: [String] = [] }
+        let lines = Lines()
+        let policy = try MaskingPolicy.load(path: ServiceTests.policies + "/masking.yaml")
+        let handler = MaskingLogHandler(label: "test", masker: Masker(policy: policy, secret: [UInt8](repeating: 1, count: 32))) {
+            lines.lines.append(String(decoding: $0, as: UTF8.self))
+        }
+        var logger = Logger(label: "test", factory: { _ in handler })
+        logger[metadataKey: "caller"] = "budi.santoso@example.id"
+        logger.info("courier called +62 812-3456-7889 about NIK 3174011203900001", metadata: ["trace_id": "abc"])
+        let line = try #require(lines.lines.first)
+        #expect(line.hasSuffix("\n"))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(object["message"] as? String == "courier called +62 812-****-**89 about NIK 317401******0001")
+        #expect(object["caller"] as? String == "b***@example.id" && object["trace_id"] as? String == "abc" && object["level"] as? String == "info")
+    }
+
+    /// A client that sends half a body and stalls is answered 503 `requestTimedOut` after the
+    /// timeout; while it stalls it holds the only admission slot, so another request gets 503
+    /// `overloaded` at once.
+    @Test func aStalledRequestTimesOutAndHoldsItsAdmissionSlotUntilThen() async throws {
+        let fixture = try await Fixture(limits: {
+            $0.requestTimeoutSeconds = 1
+            $0.concurrentRequestsMax = 1
+        })
+        defer { fixture.close() }
+        let token = try await fixture.authority.mint(subject: "op-1", role: .operator)
+        try await fixture.app.test(.live) { client in
+            let port = try #require(client.port)
+            let stalled = try RawHTTP(port: port)
+            try stalled.send("POST /v1/participants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"id\":")
+            try await Task.sleep(for: .milliseconds(300))
+            let other = try RawHTTP(port: port)
+            try other.send("GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+            let refused = try other.receive()
+            #expect(refused.hasPrefix("HTTP/1.1 503") && refused.contains("overloaded"), "\(refused.prefix(200))")
+            let timedOut = try stalled.receive()
+            #expect(timedOut.hasPrefix("HTTP/1.1 503") && timedOut.contains("requestTimedOut"), "\(timedOut.prefix(200))")
+        }
+        #expect(fixture.loop.read { $0.participants.participants.isEmpty })
+    }
+}
+
+/// A bare HTTP/1.1 client over a POSIX socket, for requests no well-behaved client sends.
+struct RawHTTP {
+    let socket: Int32
+
+    init(port: Int) throws {
+        socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+    }
+
+    func send(_ text: String) throws {
+        let bytes = Array(text.utf8)
+        guard Glibc.send(socket, bytes, bytes.count, 0) == bytes.count else { throw POSIXError(.EPIPE) }
+    }
+
+    /// What arrives until the peer pauses (or closes): enough for one small response.
+    func receive() throws -> String {
+        var buffer = [UInt8](repeating: 0, count: 16_384)
+        let count = recv(socket, &buffer, buffer.count, 0)
+        guard count > 0 else { throw POSIXError(.ETIMEDOUT) }
+        return String(decoding: buffer.prefix(count), as: UTF8.self)
+    }
+}
