@@ -1,10 +1,12 @@
 # The two commands of the README: `make run` and `make test`. Both install what they need first.
+# `make demo` is the populated variant of `make run`.
 SWIFT ?= swift
 DATA_DIR ?= ledger/data
 SEED ?= 1
 DAYS ?= 1
+PORT ?= 8080
 
-.PHONY: run test deps build
+.PHONY: run demo test deps build
 
 # System packages the build and the auditor's kit need, installed only when missing (Debian, as root).
 deps:
@@ -21,7 +23,10 @@ build: deps
 	$(SWIFT) build -c release --product pahlawan
 
 run: build
-	.build/release/pahlawan demo --data-dir $(DATA_DIR) --seed $(SEED) --days $(DAYS)
+	.build/release/pahlawan serve --data-dir $(DATA_DIR) --port $(PORT)
+
+demo: build
+	.build/release/pahlawan demo --serve --data-dir $(DATA_DIR) --port $(PORT) --seed $(SEED) --days $(DAYS)
 
 test: deps
 	$(SWIFT) test

@@ -251,8 +251,46 @@ def verify_bundle(bundle, trusted_key_text):
     return failures
 
 
+# --- one entry as the API answers it (GET /v1/entries/{seq}) ------------------------------------
+
+def verify_api_entry(answer, trusted_key_text):
+    """The answer carries the exact body (text), its signature (base64), the signed checkpoint
+    note it is proved against and the inclusion proof (hex hashes)."""
+    failures = []
+    fail = failures.append
+    name, key_id, verify_key = parse_verifier_key(trusted_key_text)
+    checkpoint = answer["checkpoint"]
+    try:
+        origin, size, root = parse_checkpoint(open_note(checkpoint["note"], name, key_id, verify_key))
+    except (ValueError, KeyError, BadSignatureError) as error:
+        return ["checkpoint: " + (str(error) or "signature does not verify")]
+    if origin != name:
+        fail("checkpoint: origin %s is not the key name %s" % (origin, name))
+    if checkpoint.get("size") != size or checkpoint.get("root") != root.hex():
+        fail("checkpoint: the size or root shown differ from the signed note")
+    seq = answer["seq"]
+    raw = answer["body"].encode("utf-8")
+    leaf = leaf_hash(raw)
+    body = decode_body(raw)
+    if body["seq"] != seq:
+        fail("seq %s: the body says seq %s" % (seq, body["seq"]))
+    if answer.get("leafHash") != leaf.hex():
+        fail("seq %s: leafHash does not match the body" % seq)
+    if body["key"] != key_id.hex():
+        fail("seq %s: signed by key %s, not %s" % (seq, body["key"], key_id.hex()))
+    try:
+        verify_key.verify(ENTRY_CONTEXT + leaf, b64(answer["signature"]))
+    except (BadSignatureError, ValueError, KeyError):
+        fail("seq %s: entry signature does not verify" % seq)
+    if not verify_inclusion(leaf, seq, size, [bytes.fromhex(x) for x in answer["inclusionProof"]], root):
+        fail("seq %s: inclusion proof fails" % seq)
+    return failures
+
+
 def main(argv):
     args = argv[1:]
+    if "--entry" in args:
+        return main_entry(args)
     key = None
     if "--key" in args:
         i = args.index("--key")
@@ -283,6 +321,31 @@ def main(argv):
     if failures:
         return 1
     print("OK %s: %d entries verified" % (path, len(bundle["entries"])))
+    return 0
+
+
+def main_entry(args):
+    """verify.py --entry ANSWER.json --key VKEY: one API answer, against the key you trust."""
+    usage = "usage: verify.py --entry ANSWER.json --key VKEY"
+    try:
+        path = args[args.index("--entry") + 1]
+        key = args[args.index("--key") + 1]
+    except (ValueError, IndexError):
+        sys.exit(usage)
+    if os.path.isfile(key):
+        with open(key) as f:
+            key = f.read().strip()
+    try:
+        with open(path, "rb") as f:
+            answer = json.load(f)
+        failures = verify_api_entry(answer, key)
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
+        failures = ["malformed answer (%s)" % error]
+    for failure in failures:
+        print("FAIL %s: %s" % (path, failure))
+    if failures:
+        return 1
+    print("OK %s: seq %d is in the signed tree of size %d" % (path, answer["seq"], answer["checkpoint"]["size"]))
     return 0
 
 

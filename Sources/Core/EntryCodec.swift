@@ -261,7 +261,8 @@ public enum EntryCodec {
         }
     }
 
-    static func outcomeName(_ outcome: DisputeBook.Outcome) -> String {
+    /// The name an outcome is written under (`fullRefund`, `partialRefund`, `noRefund`, `noRefundRelist`).
+    public static func outcomeName(_ outcome: DisputeBook.Outcome) -> String {
         switch outcome {
         case .fullRefund: "fullRefund"
         case .partialRefund: "partialRefund"

@@ -132,4 +132,51 @@ import Testing
             }
         }
     }
+
+    /// An auditor checks an API answer with `audit/verify.py` and the verifier key alone; any
+    /// change to the body, the proof or the signed note fails.
+    @Test func anEntryAnswerVerifiesWithThePythonVerifierAndTamperingFails() async throws {
+        let fixture = try await Self.simulatedFixture()
+        defer { fixture.close() }
+        let auditor = try await fixture.bearer("audit-1", .auditor)
+        let seq = Int(fixture.loop.ledger.size / 2)
+        let answer = try await fixture.app.test(.router) { client in
+            try await client.execute(uri: "/v1/entries/\(seq)", method: .get, headers: auditor) { Data($0.body.readableBytesView) }
+        }
+        let key = fixture.loop.ledger.verifier.text
+        #expect(try Self.pythonVerdict(answer, key: key).status == 0)
+        var object = try #require(try JSONSerialization.jsonObject(with: answer) as? [String: Any])
+        let body = try #require(object["body"] as? String)
+        var tampered = object
+        tampered["body"] = body.replacingOccurrences(of: "\"seq\":\(seq)", with: "\"seq\":\(seq) ")
+        var shortProof = object
+        shortProof["inclusionProof"] = (object["inclusionProof"] as? [String] ?? []).dropLast().map { $0 }
+        var otherNote = object
+        var checkpoint = object["checkpoint"] as? [String: Any] ?? [:]
+        checkpoint["note"] = (checkpoint["note"] as? String ?? "").replacingOccurrences(of: "\n\(fixture.loop.ledger.size)\n", with: "\n\(fixture.loop.ledger.size + 1)\n")
+        otherNote["checkpoint"] = checkpoint
+        object["signature"] = Data(repeating: 7, count: 64).base64EncodedString()
+        for variant in [tampered, shortProof, otherNote, object] {
+            let verdict = try Self.pythonVerdict(try JSONSerialization.data(withJSONObject: variant), key: key)
+            #expect(verdict.status == 1, "\(verdict.output)")
+        }
+    }
+
+    static func pythonVerdict(_ answer: Data, key: String) throws -> (status: Int32, output: String) {
+        let path = NSTemporaryDirectory() + "pahlawan-entry-" + UUID().uuidString + ".json"
+        FileManager.default.createFile(atPath: path, contents: answer)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var root = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { root.deleteLastPathComponent() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [root.path + "/audit/verify.py", "--entry", path, "--key", key]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    }
 }

@@ -55,7 +55,9 @@ struct SurplusBody: StrictBody {
 }
 
 struct ClaimBody: StrictBody {
-    static let fields: Set<String> = ["offer", "seenVersion", "portions"]
+    static let fields: Set<String> = ["id", "offer", "seenVersion", "portions"]
+    /// The caller's own id for the claim (pseudonymous); chosen by the service when absent.
+    var id: String?
     var offer: String
     var seenVersion: Int64
     var portions: Int64
@@ -79,7 +81,8 @@ struct EmptyBody: StrictBody {
 }
 
 struct DisputeBody: StrictBody {
-    static let fields: Set<String> = ["claim", "reason", "evidence"]
+    static let fields: Set<String> = ["id", "claim", "reason", "evidence"]
+    var id: String?
     var claim: String
     var reason: String
     /// References to evidence (digests of photos, document ids); never personal data.

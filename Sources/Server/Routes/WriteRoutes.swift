@@ -20,7 +20,7 @@ extension Service {
             let body = try Responses.decode(bytes, as: SurplusBody.self)
             return .post(
                 OfferPost(
-                    id: body.id ?? Self.newID("off"), provider: principal.subject, category: body.category, grams: body.grams, portions: body.portions,
+                    id: try Self.chosenID(body.id, "off"), provider: principal.subject, category: body.category, grams: body.grams, portions: body.portions,
                     latitude: body.latitude, longitude: body.longitude, temperature: try body.temperatureValue(), expiresAt: body.expiresAt,
                     priceRupiah: body.priceRupiah, now: 0))
         } answer: { entries in
@@ -46,7 +46,7 @@ extension Service {
         }
         routes.write(.post, "/v1/claims", status: .created) { bytes, _, _ in
             let body = try Responses.decode(bytes, as: ClaimBody.self)
-            return .claim(id: Self.newID("clm"), offer: body.offer, seenVersion: body.seenVersion, portions: body.portions, pickupCodeDigest: "")
+            return .claim(id: try Self.chosenID(body.id, "clm"), offer: body.offer, seenVersion: body.seenVersion, portions: body.portions, pickupCodeDigest: "")
         } answer: { entries in
             Self.claimAnswer(loop, entries)
         }
@@ -77,7 +77,7 @@ extension Service {
                 throw Problem(.badRequest, "unknownReason", "Not a dispute reason", detail: DisputeBook.Reason.allCases.map(\.rawValue).joined(separator: ", "))
             }
             for (index, item) in body.evidence.enumerated() { try Responses.requireNoPersonalData(item, field: "evidence[\(index)]") }
-            return .openDispute(id: Self.newID("dsp"), claim: body.claim, reason: reason, evidence: body.evidence)
+            return .openDispute(id: try Self.chosenID(body.id, "dsp"), claim: body.claim, reason: reason, evidence: body.evidence)
         } answer: { entries in
             Self.disputeAnswer(entries)
         }
@@ -108,6 +108,15 @@ extension Service {
         } answer: { entries in
             compact(["range": entries.first?.body.payload["range"], "cancelled": .bool(true)])
         }
+    }
+
+    /// The caller's id when it gave a pseudonymous one, else a new one.
+    static func chosenID(_ given: String?, _ prefix: String) throws -> String {
+        guard let given else { return newID(prefix) }
+        guard ParticipantRegistry.isPseudonymous(given) else {
+            throw Problem(.badRequest, "idIsNotPseudonymous", "An id must be pseudonymous", detail: "1–64 of a-z 0-9 . _ : -")
+        }
+        return given
     }
 
     /// A new server-chosen id: prefix and 16 random hex digits.

@@ -1,10 +1,17 @@
 import ArgumentParser
 import Core
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Hummingbird
+import Logging
 import Ledger
 import Rescue
+import Server
+import Synchronization
 
-struct Demo: ParsableCommand {
+struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a simulated city (Jakarta and Surabaya) through the rescue engines into a ledger, then verify it and say what happened.",
         discussion: """
@@ -20,13 +27,20 @@ struct Demo: ParsableCommand {
     @Option(help: "Busy days to simulate.") var days = 1
     @Option(name: .customLong("commands-per-day"), help: "About how many commands a busy day has (three times as dense in the evening surge).")
     var commandsPerDay = 2_000
+    @Flag(help: "Start the HTTP service and send the simulated participants' commands to it over HTTP, then keep serving.")
+    var serve = false
+    @Option(help: "With --serve: address to listen on.") var host = "127.0.0.1"
+    @Option(help: "With --serve: port to listen on.") var port = 8080
+    @Option(help: "With --serve: the PII vault's directory.") var vault = "ledger/vault"
+    @Option(help: "With --serve: directory of the vault master key and the masking key.") var secrets = "ledger/secrets"
 
     func validate() throws {
         guard (1...30).contains(days) else { throw ValidationError("--days must be 1…30") }
         guard (10...1_000_000).contains(commandsPerDay) else { throw ValidationError("--commands-per-day must be 10…1,000,000") }
     }
 
-    func run() throws {
+    func run() async throws {
+        if serve { return try await runServing() }
         let day: Int64 = 86_400_000_000
         let clock = SimulatedClock(Ledger.wallClockMicroseconds() - Int64(days + 4) * day)
         let opened = try report { try Startup.open(data: data.directory, policies: policies, clock: clock.function) }
@@ -74,5 +88,81 @@ struct Demo: ParsableCommand {
         }
         print("verified \(verified.entries) entries (checksums, chain, hashes, index, tiles, signatures, bodies, tree against the checkpoint) in \(String(format: "%.2f", monotonicSeconds() - verifyStarted)) s")
         print("next: \(CommandLine.arguments[0]) verify --data-dir \(data.path) --signatures --bodies")
+    }
+}
+
+extension Demo {
+    /// `demo --serve`: the service starts on the data directory with the engines' clock at the
+    /// simulated day; the simulated participants send their commands over HTTP; then the clock
+    /// follows the wall clock and the service keeps serving, populated.
+    func runServing() async throws {
+        let day: Int64 = 86_400_000_000
+        let clock = SimulatedClock(Ledger.wallClockMicroseconds() - Int64(days + 4) * day)
+        let live = Atomic<Bool>(false)
+        let engineClock: @Sendable () -> Int64 = { live.load(ordering: .relaxed) ? max(Ledger.wallClockMicroseconds(), clock.read()) : clock.read() }
+        // Request lines would drown the summary; warnings and errors still show.
+        var logger = Logger(label: "pahlawan.http")
+        logger.logLevel = .warning
+        let running = try await ServiceSetup.open(
+            data: data, policies: policies, vault: vault, secrets: secrets, announce: true, clock: engineClock, logger: logger)
+        let service = running.service
+        service.metrics.bootstrap()
+        let loop = service.loop
+        clock.set(max(clock.read(), loop.ledger.lastEntryTime + 1))
+        let app = Application(router: service.router(), configuration: .init(address: .hostname(host, port: port)), logger: logger)
+        let server = Task { try await app.runService() }
+        let base = "http://\(host):\(port)"
+        try await Self.waitUntilLive(base)
+        print("service up on \(base); sending the simulated city (seed \(seed), \(days) day(s)) over HTTP…")
+        let http = HTTPSimulation(base: base, authority: service.authority, loop: loop)
+        var simulator = CitySimulator(seed: seed, start: clock.read(), days: days, commandsPerDay: commandsPerDay, digest: http.digest)
+        let started = monotonicSeconds()
+        let firstSeq = loop.ledger.size
+        let report = try await http.run(&simulator, clock: clock) { print("  \($0) requests…") }
+        let seconds = monotonicSeconds() - started
+        live.store(true, ordering: .relaxed)
+        _ = try await loop.ledger.checkpoint()
+        let ticker = service.startTicker()
+        print("sent \(report.requests) requests in \(String(format: "%.1f", seconds)) s; the ledger grew \(firstSeq) → \(loop.ledger.size) entries")
+        print("entries by kind:")
+        for (kind, count) in report.kinds.sorted(by: { $0.key < $1.key }) { print("  \(kind.padding(toLength: 24, withPad: " ", startingAt: 0)) \(count)") }
+        print("refused over HTTP (problem type → count; nothing was written for them):")
+        for (name, count) in report.refusals.sorted(by: { $0.key < $1.key }) { print("  \(name.padding(toLength: 36, withPad: " ", startingAt: 0)) \(count)") }
+        let company = loop.read { world in world.carbon.accounts.keys.filter { world.participants.participants[$0]?.role == .company }.sorted().first } ?? "cmp-jkt-0"
+        let auditor = try await service.authority.mint(subject: "audit-1", role: .auditor)
+        print("""
+
+            the service keeps running on \(base) (Ctrl-C stops it and closes the ledger). Try, as an auditor:
+              TOKEN=\(auditor)
+              curl -s \(base)/checkpoint
+              curl -s -H "Authorization: Bearer $TOKEN" '\(base)/v1/entries?kind=rescue.completed&limit=2'
+              curl -s -H "Authorization: Bearer $TOKEN" \(base)/v1/entries/\(max(firstSeq, 1))
+              curl -s -H "Authorization: Bearer $TOKEN" \(base)/v1/companies/\(company)/summary
+              curl -s \(base)/metrics | grep -E '^(ledger_entries|food_waste)'
+            (tokens last 15 minutes; mint more with: pahlawan token --data-dir \(data.path) --role auditor --sub audit-1)
+            """)
+        fflush(nil)
+        do {
+            try await server.value
+        } catch {
+            ticker.cancel()
+            loop.ledger.close()
+            throw error
+        }
+        ticker.cancel()
+        loop.ledger.close()
+        print("stopped; the ledger is closed with a final checkpoint")
+    }
+
+    static func waitUntilLive(_ base: String) async throws {
+        for _ in 0..<100 {
+            if let (_, response) = try? await URLSession.shared.data(from: URL(string: base + "/health/live")!),
+                (response as? HTTPURLResponse)?.statusCode == 200
+            {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw ValidationFailure("the service did not come up on \(base)")
     }
 }

@@ -51,8 +51,11 @@ enum ServiceSetup {
         let authSeed: [UInt8]
     }
 
-    static func open(data: DataDirectoryOptions, policies: String, vault: String, secrets: String, announce: Bool) async throws -> Running {
-        let opened = try report { try Startup.open(data: data.directory, policies: policies) }
+    static func open(
+        data: DataDirectoryOptions, policies: String, vault: String, secrets: String, announce: Bool,
+        clock: @escaping @Sendable () -> Int64 = Ledger.wallClockMicroseconds, logger: Logger = Logger(label: "pahlawan.http")
+    ) async throws -> Running {
+        let opened = try report { try Startup.open(data: data.directory, policies: policies, clock: clock) }
         if announce, opened.createdSigningKey { print("created a new signing key in \(data.directory.signingKeyFile) (mode 0600)") }
         let (seed, createdAuthKey) = try report { try data.directory.loadOrCreateSecret(named: "auth.key") }
         if announce, createdAuthKey { print("created a development token key in \(data.path)/auth.key (mode 0600)") }
@@ -63,7 +66,8 @@ enum ServiceSetup {
         if announce, createdMaster { print("created the vault master key in \(secrets)/vault-master.key (mode 0600); back it up apart from the vault") }
         let piiVault = try report { try PIIVault(directory: vault, masterKey: master) }
         let service = Service(
-            loop: opened.loop, authority: try await TokenAuthority(seed: seed), settings: settings, vault: piiVault, maskingSecret: maskingSecret)
+            loop: opened.loop, authority: try await TokenAuthority(seed: seed), settings: settings, vault: piiVault, maskingSecret: maskingSecret,
+            logger: logger)
         return Running(service: service, authSeed: seed)
     }
 }

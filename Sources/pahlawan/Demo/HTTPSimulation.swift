@@ -1,0 +1,198 @@
+import Core
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Ledger
+import Rescue
+import Server
+
+/// Sends the city simulator's commands to a running service over real HTTP, each as its
+/// participant would: with a token for its own id and role, an Idempotency-Key, and the write
+/// route of the command. Only the passing of time (`tick`) is not an API call: the service's
+/// own clock does it, here stepped through the simulated day.
+final class HTTPSimulation: @unchecked Sendable {
+    /// What the simulated participants did over HTTP.
+    struct Report {
+        var requests = 0
+        var kinds: [String: Int] = [:]
+        var refusals: [String: Int] = [:]
+    }
+
+    private let base: String
+    private let authority: TokenAuthority
+    private let loop: CommandLoop
+    private let session = URLSession(configuration: .ephemeral)
+    private var tokens: [String: (token: String, minted: Date)] = [:]
+    private let codes = CodeBook()
+
+    init(base: String, authority: TokenAuthority, loop: CommandLoop) {
+        self.base = base
+        self.authority = authority
+        self.loop = loop
+    }
+
+    /// The digest function to give the simulator: it also remembers which code each digest
+    /// stands for, so a pickup can send the code itself, as a courier would.
+    var digest: @Sendable (String, String) -> String {
+        { [loop, codes] claim, code in
+            let digest = loop.pickupCodeDigest(claim: claim, code: code)
+            codes.note(digest: digest, code: code)
+            return digest
+        }
+    }
+
+    func run(_ simulator: inout CitySimulator, clock: SimulatedClock, progress: (Int) -> Void) async throws -> Report {
+        var report = Report()
+        while let step = simulator.next(world: loop.read { $0 }) {
+            clock.set(step.now)
+            if case .tick = step.command {
+                do throws(CommandError) {
+                    for entry in try await loop.execute(.tick, actor: CommandLoop.systemActor) { report.kinds[entry.body.kind, default: 0] += 1 }
+                } catch {
+                    throw ValidationFailure("a tick failed: \(error)")
+                }
+                continue
+            }
+            guard let request = request(for: step) else { continue }
+            report.requests += 1
+            if report.requests % 500 == 0 { progress(report.requests) }
+            let (status, answer) = try await send(request, actor: step.actor, role: role(of: step))
+            if (200..<300).contains(status) {
+                for entry in answer["entries"]?.arrayValue ?? [] {
+                    if let kind = entry.objectValue?["kind"]?.stringValue { report.kinds[kind, default: 0] += 1 }
+                }
+                if case .claim(let id, _, _, _, let digest) = step.command, let code = answer["pickupCode"]?.stringValue {
+                    codes.claimed(id, digest: digest, serverCode: code)
+                }
+            } else if (400..<500).contains(status) {
+                let type = answer["type"]?.stringValue ?? "status \(status)"
+                report.refusals[String(type.dropFirst(type.hasPrefix(Problem.typeBase) ? Problem.typeBase.count : 0)), default: 0] += 1
+            } else {
+                throw ValidationFailure("\(request.method) \(request.path) answered \(status): \(answer)")
+            }
+        }
+        return report
+    }
+
+    // MARK: Commands to requests
+
+    struct Request {
+        let method: String
+        let path: String
+        let body: [String: JSONValue]
+    }
+
+    private func request(for step: CitySimulator.Step) -> Request? {
+        func range(_ range: SerialRange) -> JSONValue {
+            ["vintage": .integer(Int64(range.vintage)), "first": .integer(range.first), "last": .integer(range.last)]
+        }
+        switch step.command {
+        case .register(let participant):
+            var body = EntryCodec.payload(of: .registered(participant))
+            body["id"] = body.removeValue(forKey: "participant")
+            return Request(method: "POST", path: "/v1/participants", body: body)
+        case .post(let post):
+            return Request(method: "POST", path: "/v1/surplus", body: [
+                "id": .string(post.id), "category": .string(post.category), "grams": .integer(post.grams), "portions": .integer(post.portions),
+                "latitude": .integer(post.latitude), "longitude": .integer(post.longitude), "temperature": .string(post.temperature.rawValue),
+                "expiresAt": .integer(post.expiresAt), "priceRupiah": .integer(post.priceRupiah),
+            ])
+        case .declineMatch(let offer):
+            return Request(method: "POST", path: "/v1/matches/\(offer)/decline", body: [:])
+        case .claim(let id, let offer, let version, let portions, _):
+            return Request(method: "POST", path: "/v1/claims", body: [
+                "id": .string(id), "offer": .string(offer), "seenVersion": .integer(version), "portions": .integer(portions),
+            ])
+        case .cancelClaim(let claim):
+            return Request(method: "POST", path: "/v1/claims/\(claim)/cancel", body: [:])
+        case .confirmPickup(let claim, let digest, let grams, let freshness):
+            var body: [String: JSONValue] = ["pickupCode": .string(codes.code(claim: claim, digest: digest)), "grams": .integer(grams)]
+            body["freshnessScore"] = freshness.map(JSONValue.integer)
+            return Request(method: "POST", path: "/v1/claims/\(claim)/pickup", body: body)
+        case .confirmDelivery(let claim, let served):
+            return Request(method: "POST", path: "/v1/claims/\(claim)/delivery", body: ["portionsServed": .integer(served)])
+        case .openDispute(let id, let claim, let reason, let evidence):
+            return Request(method: "POST", path: "/v1/disputes", body: [
+                "id": .string(id), "claim": .string(claim), "reason": .string(reason.rawValue), "evidence": .array(evidence.map(JSONValue.string)),
+            ])
+        case .decideDispute(let id, let outcome):
+            var body: [String: JSONValue] = ["outcome": .string(EntryCodec.outcomeName(outcome))]
+            if case .partialRefund(let rupiah) = outcome { body["refundRupiah"] = .integer(rupiah) }
+            return Request(method: "POST", path: "/v1/disputes/\(id)/decision", body: body)
+        case .transferCarbon(let to, let serials):
+            return Request(method: "POST", path: "/v1/carbon/transfers", body: ["to": .string(to), "range": range(serials)])
+        case .retireCarbon(let serials, let beneficiary, let reason):
+            return Request(method: "POST", path: "/v1/carbon/retirements", body: ["range": range(serials), "beneficiary": .string(beneficiary), "reason": .string(reason)])
+        case .cancelCarbon(let serials, let reason):
+            return Request(method: "POST", path: "/v1/carbon/cancellations", body: ["range": range(serials), "reason": .string(reason)])
+        case .tick:
+            return nil
+        }
+    }
+
+    /// The token role a simulated actor uses for a command: the operator's, a trader's for
+    /// carbon (companies and buyers both trade), otherwise what it registered as.
+    private func role(of step: CitySimulator.Step) -> Role {
+        if step.actor == CitySimulator.operatorActor { return .operator }
+        switch step.command {
+        case .transferCarbon, .retireCarbon, .cancelCarbon: return .carbonTrader
+        default: break
+        }
+        return loop.read({ $0.participants.participants[step.actor]?.role }) == .site ? .provider : .recipient
+    }
+
+    private func send(_ request: Request, actor: String, role: Role) async throws -> (Int, [String: JSONValue]) {
+        var urlRequest = URLRequest(url: URL(string: base + request.path)!)
+        urlRequest.httpMethod = request.method
+        urlRequest.httpBody = Data(CanonicalJSON.encode(.object(request.body)))
+        urlRequest.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        urlRequest.setValue("Bearer " + (try await token(actor, role)), forHTTPHeaderField: "Authorization")
+        urlRequest.setValue(UUID().uuidString, forHTTPHeaderField: "Idempotency-Key")
+        let (data, response) = try await session.data(for: urlRequest)
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        let answer = (try? CanonicalJSON.parse(Array(data)))?.objectValue ?? [:]
+        return (status, answer)
+    }
+
+    /// A token per actor, minted again well before its 15 minutes are up.
+    private func token(_ actor: String, _ role: Role) async throws -> String {
+        let key = "\(role.rawValue) \(actor)"
+        if let cached = tokens[key], Date().timeIntervalSince(cached.minted) < 600 { return cached.token }
+        let token = try await authority.mint(subject: actor, role: role)
+        tokens[key] = (token, Date())
+        return token
+    }
+}
+
+/// The pickup codes behind the simulator's digests. The service derives a claim's code from
+/// its id; the simulator made up its own, so a pickup with the simulator's right code sends
+/// the service's code instead, and a deliberately wrong one is sent as it is.
+final class CodeBook: @unchecked Sendable {
+    private let lock = NSLock()
+    private var codeOfDigest: [String: String] = [:]
+    private var claimDigest: [String: String] = [:]
+    private var serverCode: [String: String] = [:]
+
+    func note(digest: String, code: String) { lock.withLock { codeOfDigest[digest] = code } }
+
+    func claimed(_ claim: String, digest: String, serverCode code: String) {
+        lock.withLock {
+            claimDigest[claim] = digest
+            serverCode[claim] = code
+        }
+    }
+
+    func code(claim: String, digest: String) -> String {
+        lock.withLock {
+            if claimDigest[claim] == digest, let code = serverCode[claim] { return code }
+            return codeOfDigest[digest] ?? "UNKNOWN"
+        }
+    }
+}
+
+/// A failure of the demo itself (not a refusal by the service).
+struct ValidationFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
