@@ -6,7 +6,7 @@ SEED ?= 1
 DAYS ?= 1
 PORT ?= 8080
 
-.PHONY: run demo test deps build
+.PHONY: run demo test deps build bench-deps
 
 # System packages the build and the auditor's kit need, installed only when missing (Debian, as root).
 deps:
@@ -18,6 +18,10 @@ deps:
 		echo "installing python3-nacl (apt) for audit/verify.py"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-nacl >/dev/null; \
 	fi
+
+# wrk, for `pahlawan bench http` only.
+bench-deps: deps
+	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
 
 build: deps
 	$(SWIFT) build -c release --product pahlawan

@@ -232,6 +232,19 @@ final class LedgerEngine: @unchecked Sendable {
         return try Self.decodeStored(seq: seq, signature: record.signature[...], body: record.body[...])
     }
 
+    /// The stored bytes of `seq` (body, signature) and the body's leaf hash, without decoding
+    /// the body: for serving entries as they are (the record's checksum is still checked).
+    public func storedEntry(_ seq: UInt64) throws(LedgerError) -> (body: [UInt8], signature: [UInt8], leafHash: Hash) {
+        let record = try stateLock.locked { () throws(LedgerError) in
+            guard seq < publishedSize else {
+                throw LedgerError(.notFound, "no entry with this seq (the log has \(publishedSize))", seq: seq)
+            }
+            return try store.record(seq)
+        }
+        let body = Array(record.body)
+        return (body, Array(record.signature), MerkleHash.leaf(body))
+    }
+
     /// Calls `visit` with every entry in `from..<to` in order, read sequentially. Reads the
     /// published log only; entries appended meanwhile are not visited.
     public func forEachEntry(from: UInt64, to: UInt64, _ visit: (SignedEntry) throws(LedgerError) -> Void) throws(LedgerError) {

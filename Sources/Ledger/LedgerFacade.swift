@@ -81,6 +81,12 @@ public final class Ledger: Sendable {
     /// The entry at `seq`, read from disk, checksum-checked and decoded strictly.
     public func entry(_ seq: UInt64) throws(LedgerError) -> SignedEntry { try engine.entry(seq) }
 
+    /// The stored body bytes, signature and leaf hash of `seq`, the body not decoded (serving
+    /// entries as they are; the record's checksum is checked).
+    public func storedEntry(_ seq: UInt64) throws(LedgerError) -> (body: [UInt8], signature: [UInt8], leafHash: Hash) {
+        try engine.storedEntry(seq)
+    }
+
     /// Calls `visit` with every entry in `from..<to` in order, read sequentially (replay, export).
     public func forEachEntry(from: UInt64, to: UInt64, _ visit: (SignedEntry) throws(LedgerError) -> Void) throws(LedgerError) {
         try engine.forEachEntry(from: from, to: to, visit)

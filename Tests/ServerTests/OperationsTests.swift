@@ -127,12 +127,16 @@ import Testing
             let port = try #require(client.port)
             let stalled = try RawHTTP(port: port)
             try stalled.send("POST /v1/participants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"id\":")
-            try await Task.sleep(for: .milliseconds(300))
-            let other = try RawHTTP(port: port)
-            try other.send("GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
-            let refused = try other.receive()
+            // Until the stalled request has been admitted, others still get through; then not.
+            var refused = ""
+            for _ in 0..<50 where !refused.contains("overloaded") {
+                try await Task.sleep(for: .milliseconds(20))
+                let other = try RawHTTP(port: port)
+                try other.send("GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+                refused = try await other.receive()
+            }
             #expect(refused.hasPrefix("HTTP/1.1 503") && refused.contains("overloaded"), "\(refused.prefix(200))")
-            let timedOut = try stalled.receive()
+            let timedOut = try await stalled.receive()
             #expect(timedOut.hasPrefix("HTTP/1.1 503") && timedOut.contains("requestTimedOut"), "\(timedOut.prefix(200))")
         }
         #expect(fixture.loop.read { $0.participants.participants.isEmpty })
@@ -140,7 +144,7 @@ import Testing
 }
 
 /// A bare HTTP/1.1 client over a POSIX socket, for requests no well-behaved client sends.
-struct RawHTTP {
+struct RawHTTP: Sendable {
     let socket: Int32
 
     init(port: Int) throws {
@@ -162,8 +166,15 @@ struct RawHTTP {
         guard Glibc.send(socket, bytes, bytes.count, 0) == bytes.count else { throw POSIXError(.EPIPE) }
     }
 
-    /// What arrives until the peer pauses (or closes): enough for one small response.
-    func receive() throws -> String {
+    /// What arrives until the peer pauses (or closes), read on a Dispatch thread: a blocking
+    /// `recv` on one of the few cooperative threads could starve the server under test.
+    func receive() async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try receiveBlocking() }) }
+        }
+    }
+
+    private func receiveBlocking() throws -> String {
         var buffer = [UInt8](repeating: 0, count: 16_384)
         let count = recv(socket, &buffer, buffer.count, 0)
         guard count > 0 else { throw POSIXError(.ETIMEDOUT) }

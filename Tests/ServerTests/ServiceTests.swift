@@ -179,6 +179,17 @@ import Testing
         #expect(fixture.loop.ledger.size == size, "no refused request wrote anything")
     }
 
+    /// A token that verified is remembered only until it expires.
+    @Test func aRememberedTokenIsRefusedOnceItExpires() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.close() }
+        let token = try await fixture.authority.mint(subject: "audit-1", role: .auditor, lifetime: 1)
+        #expect(try await fixture.authority.principal(fromBearer: token) == Principal(subject: "audit-1", role: .auditor))
+        #expect(try await fixture.authority.principal(fromBearer: token).role == .auditor, "the second time from memory")
+        try await Task.sleep(for: .milliseconds(1_100))
+        await #expect(throws: AuthError.self) { try await fixture.authority.principal(fromBearer: token) }
+    }
+
     /// The C2SP static reads: the partial level-0 tile holds every leaf hash, the entry bundle
     /// every body (each hashing to its leaf), and consistency proofs verify.
     @Test func tilesBundlesAndConsistencyProofsServeTheLog() async throws {

@@ -25,6 +25,11 @@ struct AccessClaims: JWTPayload {
 public struct Principal: Sendable, Equatable {
     public let subject: String
     public let role: Role
+
+    public init(subject: String, role: Role) {
+        self.subject = subject
+        self.role = role
+    }
 }
 
 /// Verifies bearer tokens (EdDSA, jwt-kit) and, with a signing key, mints development tokens.
@@ -35,6 +40,7 @@ public struct TokenAuthority: Sendable {
     public static let lifetimeMaxSeconds: Double = 15 * 60
 
     private let keys: JWTKeyCollection
+    private let verified = VerifiedTokens()
 
     /// An authority that verifies tokens signed by the Ed25519 key with this 32-byte seed (and
     /// can mint them, for `pahlawan token` and tests).
@@ -53,8 +59,16 @@ public struct TokenAuthority: Sendable {
         return try await keys.sign(claims)
     }
 
-    /// The principal a bearer token names, or why it is refused.
+    /// The principal a bearer token names, or why it is refused. A token that verified once is
+    /// remembered until it expires: the same string cannot verify differently later, and
+    /// checking an Ed25519 signature and decoding the claims costs more than the rest of a read.
     public func principal(fromBearer token: String) async throws(AuthError) -> Principal {
+        if let known = verified.principal(token) { return known }
+        let principal = try await verify(token)
+        return principal
+    }
+
+    private func verify(_ token: String) async throws(AuthError) -> Principal {
         let claims: AccessClaims
         do {
             claims = try await keys.verify(token, as: AccessClaims.self)
@@ -67,7 +81,35 @@ public struct TokenAuthority: Sendable {
             throw AuthError(reason: "the token lives longer than 15 minutes")
         }
         guard let role = Role(rawValue: claims.role) else { throw AuthError(reason: "unknown role \(claims.role)") }
-        return Principal(subject: claims.sub.value, role: role)
+        let principal = Principal(subject: claims.sub.value, role: role)
+        verified.remember(token, principal, until: claims.exp.value)
+        return principal
+    }
+}
+
+/// Tokens that verified, until their expiry; at most `capacity` (all are forgotten when full,
+/// which costs only re-verification).
+final class VerifiedTokens: @unchecked Sendable {
+    static let capacity = 100_000
+    private let lock = NSLock()
+    private var known: [String: (principal: Principal, expires: Date)] = [:]
+
+    func principal(_ token: String) -> Principal? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let entry = known[token] else { return nil }
+        guard entry.expires > Date() else {
+            known[token] = nil
+            return nil
+        }
+        return entry.principal
+    }
+
+    func remember(_ token: String, _ principal: Principal, until expires: Date) {
+        lock.lock()
+        defer { lock.unlock() }
+        if known.count >= Self.capacity { known.removeAll(keepingCapacity: true) }
+        known[token] = (principal, expires)
     }
 }
 

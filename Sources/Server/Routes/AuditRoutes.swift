@@ -71,8 +71,8 @@ extension Service {
                 throw Problem(.notFound, "entryNotFound", "No such entry in the latest checkpoint", detail: "seq \(seq); the checkpoint covers \(checkpoint.size)")
             }
             return try Self.ledgerRead {
-                let entry = try loop.ledger.entry(seq)
-                var answer = Self.listed(entry.seq, entry.bodyBytes, leafHash: entry.leafHash)
+                let entry = try loop.ledger.storedEntry(seq)
+                var answer = Self.listed(seq, entry.body, leafHash: entry.leafHash)
                 answer["signature"] = .string(Base64.encode(entry.signature))
                 // The signed note itself, so the proof can be checked against the key alone.
                 answer["checkpoint"] = ["size": .integer(Int64(checkpoint.size)), "root": .string(checkpoint.root.hex), "note": .string(note)]

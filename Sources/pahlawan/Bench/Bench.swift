@@ -3,10 +3,10 @@ import Foundation
 import Ledger
 
 /// `pahlawan bench …`: performance figures, each with the machine limit measured in the same run.
-struct Bench: ParsableCommand {
+struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure the ledger's and the engines' speed against this machine's own limits (release builds only give meaningful figures).",
-        subcommands: [BenchAppend.self, BenchProof.self, BenchOpen.self, BenchVerify.self, BenchEngine.self])
+        subcommands: [BenchAppend.self, BenchProof.self, BenchOpen.self, BenchVerify.self, BenchEngine.self, BenchHTTP.self, BenchLoad.self])
 }
 
 /// Options every bench command shares.

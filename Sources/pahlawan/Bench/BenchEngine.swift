@@ -31,10 +31,7 @@ struct BenchEngine: ParsableCommand {
         let policy = policySet.rescue
 
         // Record the traffic against a pure world first.
-        let days = max(1, commands / 80_000)
-        var simulator = CitySimulator(
-            seed: seed, start: 1_795_453_200_000_000, days: days, commandsPerDay: commands / days, companies: 80, recipients: 600, buyers: 30
-        ) { claim, code in "\(claim):\(code)" }
+        var simulator = SimulatedLedger.simulator(commands: commands, seed: seed)
         var recorder = RescueWorld()
         var steps = [CitySimulator.Step]()
         steps.reserveCapacity(commands)
@@ -101,16 +98,7 @@ struct BenchEngine: ParsableCommand {
         try? FileManager.default.removeItem(atPath: directory.path)
         let key = try report { try directory.loadOrCreateSigningKey(name: Checkpoint.defaultOrigin).key }
         let writer = try report { try Ledger(directory: directory, signer: key) }
-        var bodyBytes = 0
-        try report {
-            var start = 0
-            while start < written.count {
-                let slice = written[start..<min(written.count, start + 4_096)]
-                let drafts = slice.map { EntryDraft(time: $0.time, kind: $0.event.kind, actor: $0.actor, payload: EntryCodec.payload(of: $0.event), policy: policySet.hash) }
-                bodyBytes += try writer.append(drafts).reduce(0) { $0 + $1.bodyBytes.count }
-                start += slice.count
-            }
-        }
+        let bodyBytes = try report { try SimulatedLedger.append(written, to: writer, policy: policySet.hash) }
         writer.close()
         let reader = try report { try Ledger(directory: directory, signer: nil, verifier: key.verifier) }
         let replayStarted = monotonicSeconds()
