@@ -101,10 +101,10 @@ extension Demo {
         let live = Atomic<Bool>(false)
         let engineClock: @Sendable () -> Int64 = { live.load(ordering: .relaxed) ? max(Ledger.wallClockMicroseconds(), clock.read()) : clock.read() }
         // Request lines would drown the summary; warnings and errors still show.
-        var logger = Logger(label: "pahlawan.http")
-        logger.logLevel = .warning
         let running = try await ServiceSetup.open(
-            data: data, policies: policies, vault: vault, secrets: secrets, announce: true, clock: engineClock, logger: logger)
+            data: data, policies: policies, vault: vault, secrets: secrets, announce: true, clock: engineClock, logLevel: .warning)
+        var logger = Logger(label: "pahlawan.server")
+        logger.logLevel = .warning
         let service = running.service
         service.metrics.bootstrap()
         let loop = service.loop

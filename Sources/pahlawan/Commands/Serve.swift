@@ -24,16 +24,14 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Directory of the vault master key and the masking key (outside the data directory).") var secrets = "ledger/secrets"
 
     func run() async throws {
-        let running = try await ServiceSetup.open(data: data, policies: policies, vault: vault, secrets: secrets, announce: true)
+        let running = try await ServiceSetup.open(data: data, policies: policies, vault: vault, secrets: secrets, announce: true, logLevel: .info)
         running.service.metrics.bootstrap()
-        let masker = running.service.masker
-        LoggingSystem.bootstrap { MaskingLogHandler(label: $0, masker: masker) }
         let app = Application(
             router: running.service.router(), configuration: .init(address: .hostname(host, port: port)),
             logger: Logger(label: "pahlawan.server"))
         let ticker = running.service.startTicker()
         print("serving \(data.path) (\(running.service.loop.ledger.size) entries) on http://\(host):\(port)")
-        print("try: curl http://\(host):\(port)/health/ready ; tokens: swift run pahlawan token --role auditor --sub audit-1")
+        print("try: curl http://\(host):\(port)/health/ready ; tokens: \(CommandLine.arguments[0]) token --data-dir \(data.path) --role auditor --sub audit-1")
         // At once, even into a file or pipe, so a supervisor sees where to look.
         fflush(nil)
         try await app.runService()
@@ -53,7 +51,7 @@ enum ServiceSetup {
 
     static func open(
         data: DataDirectoryOptions, policies: String, vault: String, secrets: String, announce: Bool,
-        clock: @escaping @Sendable () -> Int64 = Ledger.wallClockMicroseconds, logger: Logger = Logger(label: "pahlawan.http")
+        clock: @escaping @Sendable () -> Int64 = Ledger.wallClockMicroseconds, logLevel: Logger.Level
     ) async throws -> Running {
         let opened = try report { try Startup.open(data: data.directory, policies: policies, clock: clock) }
         if announce, opened.createdSigningKey { print("created a new signing key in \(data.directory.signingKeyFile) (mode 0600)") }
@@ -65,6 +63,11 @@ enum ServiceSetup {
         let (maskingSecret, _) = try report { try secretsDirectory.loadOrCreateSecret(named: "masking.key") }
         if announce, createdMaster { print("created the vault master key in \(secrets)/vault-master.key (mode 0600); back it up apart from the vault") }
         let piiVault = try report { try PIIVault(directory: vault, masterKey: master) }
+        // Every logger made from here on writes JSON lines through the masking of log lines.
+        let masker = Masker(policy: settings.masking, secret: maskingSecret)
+        LoggingSystem.bootstrap { MaskingLogHandler(label: $0, masker: masker) }
+        var logger = Logger(label: "pahlawan.http")
+        logger.logLevel = logLevel
         let service = Service(
             loop: opened.loop, authority: try await TokenAuthority(seed: seed), settings: settings, vault: piiVault, maskingSecret: maskingSecret,
             logger: logger)
