@@ -2,6 +2,7 @@ import Compliance
 import Core
 import Foundation
 import Hummingbird
+import JWTKit
 import HummingbirdTesting
 import Ledger
 import Rescue
@@ -188,6 +189,32 @@ import Testing
         #expect(try await fixture.authority.principal(fromBearer: token).role == .auditor, "the second time from memory")
         try await Task.sleep(for: .milliseconds(1_100))
         await #expect(throws: AuthError.self) { try await fixture.authority.principal(fromBearer: token) }
+    }
+
+    /// Tokens of an identity provider whose key set is configured are accepted (by `kid`);
+    /// the same claims signed by a key outside the set are not.
+    @Test func tokensOfAConfiguredKeySetAreAcceptedAndOthersAreNot() async throws {
+        struct Claims: JWTPayload {
+            var iss: IssuerClaim, aud: AudienceClaim, exp: ExpirationClaim, iat: IssuedAtClaim, sub: SubjectClaim, role: String
+            func verify(using algorithm: some JWTAlgorithm) async throws {}
+        }
+        let authority = try await TokenAuthority(seed: [UInt8](repeating: 3, count: 32))
+        let idpKey = try EdDSA.PrivateKey(curve: .ed25519)
+        let x = idpKey.publicKey.rawRepresentation.base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        try await authority.trust(jwksJSON: #"{"keys":[{"kty":"OKP","crv":"Ed25519","alg":"EdDSA","kid":"idp-1","x":"\#(x)"}]}"#)
+        let now = Date()
+        let claims = Claims(
+            iss: .init(value: TokenAuthority.issuer), aud: .init(value: [TokenAuthority.audience]), exp: .init(value: now.addingTimeInterval(300)),
+            iat: .init(value: now), sub: .init(value: "audit-9"), role: "auditor")
+        let idp = JWTKeyCollection()
+        await idp.add(eddsa: idpKey, kid: "idp-1")
+        let token = try await idp.sign(claims, kid: "idp-1")
+        #expect(try await authority.principal(fromBearer: token) == Principal(subject: "audit-9", role: .auditor))
+        let stranger = JWTKeyCollection()
+        await stranger.add(eddsa: try EdDSA.PrivateKey(curve: .ed25519), kid: "idp-1")
+        let forged = try await stranger.sign(claims, kid: "idp-1")
+        await #expect(throws: AuthError.self) { try await authority.principal(fromBearer: forged) }
     }
 
     /// The C2SP static reads: the partial level-0 tile holds every leaf hash, the entry bundle

@@ -50,6 +50,12 @@ public struct TokenAuthority: Sendable {
         await keys.add(eddsa: key)
     }
 
+    /// Also accepts tokens signed by the keys of a JSON Web Key Set (an identity provider's
+    /// EdDSA or RS256 keys, each with a `kid` that its tokens name), from configuration.
+    public func trust(jwksJSON json: String) async throws {
+        try await keys.add(jwksJSON: json)
+    }
+
     /// A signed token for `subject` in `role`, valid for `lifetime` seconds from now.
     public func mint(subject: String, role: Role, lifetime: Double = 15 * 60, now: Date = Date()) async throws -> String {
         let claims = AccessClaims(

@@ -22,9 +22,22 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on.") var port = 8080
     @Option(help: "The PII vault's directory (sealed personal data).") var vault = "ledger/vault"
     @Option(help: "Directory of the vault master key and the masking key (outside the data directory).") var secrets = "ledger/secrets"
+    @Option(
+        name: .customLong("token-keys"),
+        help: "A JSON Web Key Set file of an identity provider whose tokens are accepted too (EdDSA or RS256 keys with a kid); also PAHLAWAN_TOKEN_KEYS.")
+    var tokenKeys: String?
 
     func run() async throws {
         let running = try await ServiceSetup.open(data: data, policies: policies, vault: vault, secrets: secrets, announce: true, logLevel: .info)
+        if let path = tokenKeys ?? ProcessInfo.processInfo.environment["PAHLAWAN_TOKEN_KEYS"] {
+            do {
+                try await running.service.authority.trust(jwksJSON: String(contentsOfFile: path, encoding: .utf8))
+            } catch {
+                printError("pahlawan: error: \(path): not a usable JSON Web Key Set (\(error))")
+                throw ExitCode(1)
+            }
+            print("accepting tokens signed by the keys in \(path)")
+        }
         running.service.metrics.bootstrap()
         let app = Application(
             router: running.service.router(), configuration: .init(address: .hostname(host, port: port)),
