@@ -73,7 +73,7 @@ struct BenchHTTP: AsyncParsableCommand {
         let openOffers = readsOnly ? 0 : rate * duration + rate
         // Offers of earlier runs on a kept ledger are claimed already: this run's have its own names.
         let run = String(Ledger.wallClockMicroseconds() / 1_000_000, radix: 36)
-        log("posting \(wrkOffers + openOffers) offers to claim…")
+        log("posting \(wrkOffers + 2 * openOffers) offers to claim…")
         try await Self.prepareClaims(loop, run: run, wrkOffers: wrkOffers, openOffers: openOffers)
         _ = try await loop.ledger.checkpoint()
         let readable = loop.ledger.latestCheckpoint!.checkpoint.size
@@ -89,12 +89,20 @@ struct BenchHTTP: AsyncParsableCommand {
         var claimRun = Wrk.Result()
         var claimsWritten = 0
         var open = OpenLoop.Result()
+        var paced = Wrk.Result()
         if !readsOnly {
             log("wrk: POST /v1/claims…")
             let claimsBefore = loop.read { $0.offers.claims.count }
             claimRun = try Wrk(path: wrk, threads: threads, connections: connections, seconds: duration).run(
                 url: base + "/v1/claims", script: Self.claimScript(token: claimant, prefix: "off-bw-\(run)-", threads: threads))
             claimsWritten = loop.read { $0.offers.claims.count } - claimsBefore
+            // wrk paced near the rate (each of rate/40 connections waits 20 ms after an answer,
+            // so about 25 ms a round at 5 ms latency): a cheap client, but closed loop (a stall
+            // delays the next requests instead of showing), and the rate it reached is printed.
+            log("wrk paced at about \(rate) claims/s…")
+            let pacedConnections = max(1, rate / 40)
+            paced = try Wrk(path: wrk, threads: min(threads, pacedConnections), connections: pacedConnections, seconds: duration).run(
+                url: base + "/v1/claims", script: Self.claimScript(token: claimant, prefix: "off-bp-\(run)-", threads: min(threads, pacedConnections), delayMilliseconds: 20))
             log("open loop: \(rate) claims/s for \(duration) s…")
             // In its own process, so the load generator does not share the service's threads.
             open = try OpenLoop.inSubprocess(base: base, token: claimant, prefix: "off-bo-\(run)-", rate: rate, seconds: duration)
@@ -114,6 +122,9 @@ struct BenchHTTP: AsyncParsableCommand {
             ("ratio_entry_read_to_trivial", .number(readRun.requestsPerSecond / trivialRate, digits: 3)),
             ("entry_read_non_2xx", .integer(readRun.non2xx)),
             ("entry_read_wrk_p99_ms", .number(readRun.p99Milliseconds, digits: 2)),
+            ("paced_claims_per_second", .number(paced.requestsPerSecond, digits: 0)),
+            ("paced_claim_non_2xx", .integer(paced.non2xx)),
+            ("paced_claim_wrk_p99_ms", .number(paced.p99Milliseconds, digits: 2)),
             ("open_loop_claims_per_second", .integer(rate)),
             ("open_loop_claims_sent", .integer(open.sent)),
             ("open_loop_claims_failed", .integer(open.failed)),
@@ -167,7 +178,7 @@ struct BenchHTTP: AsyncParsableCommand {
         }
         // Entry times never go back: a simulated ledger may end after today.
         let expiresAt = max(Ledger.wallClockMicroseconds(), loop.ledger.lastEntryTime) + 6 * 3_600_000_000
-        let ids = (0..<wrkOffers).map { "off-bw-\(run)-\($0)" } + (0..<openOffers).map { "off-bo-\(run)-\($0)" }
+        let ids = (0..<wrkOffers).map { "off-bw-\(run)-\($0)" } + (0..<openOffers).flatMap { ["off-bo-\(run)-\($0)", "off-bp-\(run)-\($0)"] }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for part in 0..<64 {
                 group.addTask {
@@ -184,8 +195,8 @@ struct BenchHTTP: AsyncParsableCommand {
     }
 
     /// Each wrk thread claims its own share of the offers, in turn.
-    static func claimScript(token: String, prefix: String, threads: Int) -> String {
-        """
+    static func claimScript(token: String, prefix: String, threads: Int, delayMilliseconds: Int? = nil) -> String {
+        (delayMilliseconds.map { "function delay()\n  return \($0)\n end\n" } ?? "") + """
         local counter = 0
         local next_thread = 0
         function setup(thread)
