@@ -139,7 +139,7 @@ extension Demo {
               curl -s -H "Authorization: Bearer $TOKEN" \(base)/v1/entries/\(max(firstSeq, 1))
               curl -s -H "Authorization: Bearer $TOKEN" \(base)/v1/companies/\(company)/summary
               curl -s \(base)/metrics | grep -E '^(ledger_entries|food_waste)'
-            (tokens last 15 minutes; mint more with: pahlawan token --data-dir \(data.path) --role auditor --sub audit-1)
+            (tokens last 15 minutes; mint more with: \(CommandLine.arguments[0]) token --data-dir \(data.path) --role auditor --sub audit-1)
             """)
         fflush(nil)
         do {
