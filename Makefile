@@ -14,6 +14,10 @@ deps:
 		echo "installing libsodium-dev (apt)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libsodium-dev pkg-config >/dev/null; \
 	fi
+	@if ! pkg-config --exists libpq 2>/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "installing libpq-dev and postgresql (apt) for the Postgres mirror and its tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpq-dev postgresql >/dev/null; \
+	fi
 	@if ! /usr/bin/python3 -c 'import nacl' 2>/dev/null; then \
 		echo "installing python3-nacl (apt) for audit/verify.py"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-nacl >/dev/null; \
@@ -32,5 +36,6 @@ run: build
 demo: build
 	.build/release/pahlawan demo --serve --data-dir $(DATA_DIR) --port $(PORT) --seed $(SEED) --days $(DAYS)
 
+# Every test, beside a throwaway PostgreSQL server that .ci/with-postgres starts and removes.
 test: deps
-	$(SWIFT) test
+	.ci/with-postgres $(SWIFT) test

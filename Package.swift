@@ -32,6 +32,16 @@ let package = Package(
             name: "Ledger",
             dependencies: ["CSodium"]
         ),
+        .systemLibrary(
+            name: "CLibpq",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        // The Postgres mirror (issue 6): a projection of the ledger through libpq.
+        .target(
+            name: "Mirror",
+            dependencies: ["CLibpq", "Ledger"]
+        ),
         // The domain: pure state machines, no I/O, no clock, no randomness (all are arguments).
         .target(name: "Rescue"),
         // Policies (YAML, validated), and later the PII vault, masking and reports.
@@ -67,6 +77,7 @@ let package = Package(
                 "Compliance",
                 "Core",
                 "Server",
+                "Mirror",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -82,6 +93,11 @@ let package = Package(
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Yams", package: "Yams"),
             ]
+        ),
+        // Needs a PostgreSQL server: `make test` starts a throwaway one (.ci/with-postgres).
+        .testTarget(
+            name: "MirrorTests",
+            dependencies: ["Mirror", "Core", "Ledger", "Rescue", "Compliance"]
         ),
         .testTarget(
             name: "CoreTests",

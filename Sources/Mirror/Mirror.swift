@@ -1,0 +1,157 @@
+import Foundation
+import Ledger
+
+/// The Postgres mirror of the ledger (issue 6): a projection that is exactly-once, resumable and
+/// rebuildable. Every entry becomes one row of `ledger_entries`; the cursor (`mirror_cursor`:
+/// how many entries are applied, and the leaf hash of the last) changes in the same transaction
+/// as the rows it covers, so a crash or a Postgres restart at any instant neither duplicates nor
+/// skips an entry. The cursor's leaf hash also refuses to continue a mirror of another ledger.
+public final class Mirror {
+    /// Schema migrations, applied in order, each once (`mirror_migrations`).
+    static let migrations: [(version: Int, sql: String)] = [
+        (1, """
+            CREATE TABLE ledger_entries (
+                seq bigint PRIMARY KEY CHECK (seq >= 0),
+                time_us bigint NOT NULL,
+                kind text NOT NULL,
+                actor text NOT NULL,
+                policy text NOT NULL,
+                leaf_hash bytea NOT NULL,
+                signature bytea NOT NULL,
+                payload jsonb NOT NULL,
+                body text NOT NULL
+            );
+            CREATE INDEX ledger_entries_kind_seq ON ledger_entries (kind, seq);
+            CREATE INDEX ledger_entries_actor_seq ON ledger_entries (actor, seq);
+            CREATE TABLE mirror_cursor (
+                only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+                applied bigint NOT NULL,
+                last_leaf_hash bytea
+            );
+            INSERT INTO mirror_cursor (applied, last_leaf_hash) VALUES (0, NULL);
+            """),
+    ]
+
+    private let connection: PostgresConnection
+
+    public init(connection: PostgresConnection) {
+        self.connection = connection
+    }
+
+    /// Applies the migrations the database lacks, each in its own transaction.
+    public func migrate() throws(PostgresError) {
+        try connection.query("CREATE TABLE IF NOT EXISTS mirror_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
+        for migration in Self.migrations {
+            try connection.transaction { () throws(PostgresError) in
+                // The lock makes concurrent migrators wait rather than race.
+                try connection.query("LOCK TABLE mirror_migrations IN EXCLUSIVE MODE")
+                guard try connection.query("SELECT 1 FROM mirror_migrations WHERE version = $1", [String(migration.version)]).isEmpty else { return }
+                for statement in migration.sql.split(separator: ";") where !statement.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                    try connection.query(String(statement))
+                }
+                try connection.query("INSERT INTO mirror_migrations (version) VALUES ($1)", [String(migration.version)])
+            }
+        }
+    }
+
+    /// How many entries the mirror holds (seqs 0 ..< applied).
+    public func applied() throws(PostgresError) -> UInt64 {
+        guard let text = try connection.query("SELECT applied FROM mirror_cursor").first?[0] ?? nil, let value = UInt64(text) else {
+            throw PostgresError(state: nil, message: "mirror_cursor has no row; run migrate()")
+        }
+        return value
+    }
+
+    /// Applies the ledger's entries after the cursor, up to `end` (its size by default), in
+    /// transactions of `batch` entries; returns the new cursor. Safe to interrupt anywhere.
+    @discardableResult
+    public func catchUp(from ledger: Ledger, to end: UInt64? = nil, batch: Int = 10_000) throws(MirrorError) -> UInt64 {
+        let target = end ?? ledger.size
+        var cursor = try postgres { () throws(PostgresError) in try applied() }
+        while cursor < target {
+            let last = min(target, cursor + UInt64(batch))
+            var rows: [[String?]] = []
+            rows.reserveCapacity(Int(last - cursor))
+            var lastLeaf: Hash?
+            let previousLeaf = cursor == 0 ? nil : try storage { () throws(LedgerError) in try ledger.leafHash(cursor - 1) }
+            try storage { () throws(LedgerError) in
+                try ledger.forEachEntry(from: cursor, to: last) { entry in
+                    rows.append(Self.row(entry))
+                    lastLeaf = entry.leafHash
+                }
+            }
+            let from = cursor
+            try postgres { () throws(PostgresError) in
+                try connection.transaction { () throws(PostgresError) in
+                    // The cursor row is locked for the transaction: two mirrors of one database
+                    // take turns, and each sees the other's progress.
+                    let current = try connection.query("SELECT applied, encode(last_leaf_hash, 'hex') FROM mirror_cursor FOR UPDATE")
+                    guard let row = current.first, row[0] == String(from) else {
+                        throw PostgresError(state: nil, message: "the cursor moved to \(current.first?[0] ?? "nothing") meanwhile; retry")
+                    }
+                    guard row[1] == previousLeaf?.hex else {
+                        throw PostgresError(state: nil, message: "the mirror's last entry (seq \(from) − 1) is not this ledger's: it mirrors another ledger")
+                    }
+                    try connection.copy(into: "ledger_entries", columns: Self.columns, rows: rows)
+                    try connection.query(
+                        "UPDATE mirror_cursor SET applied = $1, last_leaf_hash = decode($2, 'hex')", [String(last), lastLeaf?.hex])
+                }
+            }
+            cursor = last
+        }
+        return cursor
+    }
+
+    /// Drops every mirrored row and the cursor, then catches up from the first entry.
+    @discardableResult
+    public func rebuild(from ledger: Ledger, batch: Int = 10_000) throws(MirrorError) -> UInt64 {
+        try postgres { () throws(PostgresError) in
+            try connection.transaction { () throws(PostgresError) in
+                try connection.query("SELECT 1 FROM mirror_cursor FOR UPDATE")
+                try connection.query("TRUNCATE ledger_entries")
+                try connection.query("UPDATE mirror_cursor SET applied = 0, last_leaf_hash = NULL")
+            }
+        }
+        return try catchUp(from: ledger, batch: batch)
+    }
+
+    static let columns = ["seq", "time_us", "kind", "actor", "policy", "leaf_hash", "signature", "payload", "body"]
+
+    static func row(_ entry: SignedEntry) -> [String?] {
+        let body = entry.body
+        return [
+            String(body.seq), String(body.time), body.kind, body.actor, body.policy.hex, "\\x" + entry.leafHash.hex,
+            "\\x" + Hex.encode(entry.signature), String(decoding: CanonicalJSON.encode(.object(body.payload)), as: UTF8.self),
+            String(decoding: entry.bodyBytes, as: UTF8.self),
+        ]
+    }
+
+    private func postgres<T>(_ body: () throws(PostgresError) -> T) throws(MirrorError) -> T {
+        do throws(PostgresError) {
+            return try body()
+        } catch {
+            throw .postgres(error)
+        }
+    }
+
+    private func storage<T>(_ body: () throws(LedgerError) -> T) throws(MirrorError) -> T {
+        do throws(LedgerError) {
+            return try body()
+        } catch {
+            throw .ledger(error)
+        }
+    }
+}
+
+/// Why mirroring stopped; nothing half-applied is left either way.
+public enum MirrorError: Error, CustomStringConvertible {
+    case postgres(PostgresError)
+    case ledger(LedgerError)
+
+    public var description: String {
+        switch self {
+        case .postgres(let error): "postgres: \(error)"
+        case .ledger(let error): "ledger: \(error)"
+        }
+    }
+}
