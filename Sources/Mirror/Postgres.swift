@@ -17,6 +17,8 @@ public final class PostgresConnection {
             connection = nil
             throw PostgresError(state: nil, message: "cannot connect: \(message)")
         }
+        // Notices ("already exists, skipping") are not for the user's terminal.
+        try query("SET client_min_messages = warning")
     }
 
     deinit { close() }

@@ -10,7 +10,7 @@ struct Pahlawan: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pahlawan",
         abstract: "Pahlawan Trust: the signed, verifiable ledger of Pahlawan Pangan's food rescues.",
-        subcommands: [Serve.self, Token.self, Keygen.self, Demo.self, Verify.self, CheckpointCommand.self, Proof.self, Export.self, Bench.self, ReindexCommand.self, PolicyCommand.self, CrashWriter.self]
+        subcommands: [Serve.self, Token.self, Keygen.self, Demo.self, Verify.self, CheckpointCommand.self, Proof.self, Export.self, Bench.self, ReindexCommand.self, PolicyCommand.self, MirrorCommand.self, CrashWriter.self]
     )
 }
 
@@ -28,6 +28,17 @@ struct DataDirectoryOptions: ParsableArguments {
                 throw LedgerError(.notFound, "no ledger here (no signing.key); run `pahlawan demo` or `pahlawan keygen --out \(path)`", file: path)
             }
             return try Ledger(directory: directory, signer: try directory.loadSigningKey())
+        }
+    }
+
+    /// Opens the ledger read-only with its verifier key, beside a service that may be writing
+    /// it (no lock is taken): what is durable now.
+    func openReadOnly() throws -> Ledger {
+        try report {
+            guard FileManager.default.fileExists(atPath: directory.verifierKeyFile) else {
+                throw LedgerError(.notFound, "no ledger here (no verifier.key)", file: path)
+            }
+            return try Ledger(directory: directory, signer: nil, verifier: try directory.loadVerifierKey())
         }
     }
 
