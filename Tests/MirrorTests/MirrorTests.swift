@@ -151,4 +151,33 @@ import Testing
         #expect(throws: MirrorError.self) { try mirror.catchUp(from: other.ledger) }
         #expect(try Self.rows(connection) == incremental, "the refused catch-up wrote nothing")
     }
+
+    /// The follower of `serve --postgres` keeps up with a live ledger, and catches up again
+    /// after PostgreSQL was restarted under it; writers never waited.
+    @Test func theFollowerKeepsUpWithALiveLedgerAcrossAPostgresRestart() throws {
+        guard let restart = ProcessInfo.processInfo.environment["PAHLAWAN_TEST_POSTGRES_RESTART"] else {
+            throw PostgresError(state: nil, message: "PAHLAWAN_TEST_POSTGRES_RESTART is not set: run the tests with `make test`")
+        }
+        let (path, loop) = try Self.simulatedLedger(seed: 7, commands: 300)
+        defer {
+            loop.ledger.close()
+            try? FileManager.default.removeItem(atPath: path)
+        }
+        let url = try Self.freshDatabase()
+        let follower = MirrorFollower()
+        follower.start(ledger: loop.ledger, url: url, interval: 0.05) { _ in }
+        defer { follower.stop() }
+        func waitUntilMirrored() -> Bool {
+            for _ in 0..<400 where follower.applied < loop.ledger.size { Thread.sleep(forTimeInterval: 0.05) }
+            return follower.applied == loop.ledger.size
+        }
+        #expect(waitUntilMirrored())
+        #expect(system(restart + " >/dev/null 2>&1") == 0)
+        for number in 0..<25 {
+            try loop.executeAndWait(.register(.init(id: "cmp-late-\(number)", role: .company, region: "ID-JK")), actor: "operator")
+        }
+        #expect(waitUntilMirrored(), "caught up after the restart: \(follower.applied) of \(loop.ledger.size); \(follower.failure ?? "")")
+        let counts = try PostgresConnection(url: url).query("SELECT count(*), count(DISTINCT seq) FROM ledger_entries").first ?? []
+        #expect(counts == [String(loop.ledger.size), String(loop.ledger.size)])
+    }
 }

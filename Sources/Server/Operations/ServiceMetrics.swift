@@ -2,6 +2,7 @@ import Foundation
 import Ledger
 import Metrics
 import Prometheus
+import Synchronization
 
 /// The service's Prometheus registry: its own metrics, Hummingbird's per-route request metrics
 /// (through swift-metrics, when `bootstrap` made this registry the process's backend) and the
@@ -19,9 +20,15 @@ public final class ServiceMetrics: Sendable {
     let saturation: Prometheus.Gauge
     let entries: Prometheus.Gauge
     let checkpointAge: Prometheus.Gauge
+    let mirrorLag: Prometheus.Gauge
+    let mirrorApplied: Prometheus.Counter
+    private let mirrorAppliedReported = Mutex<UInt64>(0)
+    /// How many entries the Postgres mirror holds, when one is configured.
+    public let mirrorProgress: (@Sendable () -> UInt64)?
 
-    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), mirrorProgress: (@Sendable () -> UInt64)? = nil) {
         self.registry = registry
+        self.mirrorProgress = mirrorProgress
         let buckets: [Duration] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000].map { .milliseconds($0) }
         claimLatency = registry.makeDurationHistogram(name: "surplus_claim_latency_seconds", buckets: buckets, help: "POST /v1/claims until the claim is durable")
         appendLatency = registry.makeDurationHistogram(name: "ledger_append_latency_seconds", buckets: buckets, help: "A command's entries from queued to durable")
@@ -29,6 +36,8 @@ public final class ServiceMetrics: Sendable {
         saturation = registry.makeGauge(name: "matching_engine_saturation_ratio", help: "Write commands in progress / concurrentRequestsMax")
         entries = registry.makeGauge(name: "ledger_entries", help: "Durable ledger entries")
         checkpointAge = registry.makeGauge(name: "ledger_checkpoint_age_seconds", help: "Seconds since the latest signed checkpoint")
+        mirrorLag = registry.makeGauge(name: "mirror_lag_entries", help: "Durable ledger entries not yet in the Postgres mirror")
+        mirrorApplied = registry.makeCounter(name: "mirror_applied_total", help: "Entries the Postgres mirror holds")
     }
 
     /// Makes this registry the backend of swift-metrics (once per process; Hummingbird's
@@ -42,6 +51,16 @@ public final class ServiceMetrics: Sendable {
         entries.set(Int64(ledger.size))
         let published = ledger.latestCheckpointPublishedAt
         if published > 0 { checkpointAge.set(Double(Ledger.wallClockMicroseconds() - published) / 1_000_000) }
+        if let mirrorProgress {
+            let applied = mirrorProgress()
+            mirrorLag.set(Double(ledger.size &- min(applied, ledger.size)))
+            mirrorAppliedReported.withLock { reported in
+                if applied > reported {
+                    mirrorApplied.increment(by: Int64(applied - reported))
+                    reported = applied
+                }
+            }
+        }
         return registry.emitToBuffer()
     }
 }

@@ -5,6 +5,7 @@ import Foundation
 import Hummingbird
 import Ledger
 import Logging
+import Mirror
 import Server
 
 struct Serve: AsyncParsableCommand {
@@ -26,9 +27,22 @@ struct Serve: AsyncParsableCommand {
         name: .customLong("token-keys"),
         help: "A JSON Web Key Set file of an identity provider whose tokens are accepted too (EdDSA or RS256 keys with a kid); also PAHLAWAN_TOKEN_KEYS.")
     var tokenKeys: String?
+    @Option(help: "Keep a PostgreSQL mirror of the ledger at this URL (or PAHLAWAN_POSTGRES_URL); writers never wait for it.")
+    var postgres: String?
 
     func run() async throws {
-        let running = try await ServiceSetup.open(data: data, policies: policies, vault: vault, secrets: secrets, announce: true, logLevel: .info)
+        let mirrorURL = postgres ?? ProcessInfo.processInfo.environment["PAHLAWAN_POSTGRES_URL"]
+        let follower: MirrorFollower? = mirrorURL == nil ? nil : MirrorFollower()
+        var progress: (@Sendable () -> UInt64)?
+        if let follower { progress = { follower.applied } }
+        let running = try await ServiceSetup.open(
+            data: data, policies: policies, vault: vault, secrets: secrets, announce: true, logLevel: .info,
+            metrics: ServiceMetrics(mirrorProgress: progress))
+        if let url = mirrorURL, let follower {
+            let logger = Logger(label: "pahlawan.mirror")
+            follower.start(ledger: running.service.loop.ledger, url: url) { logger.warning("\($0)") }
+            print("mirroring the ledger into PostgreSQL (mirror_lag_entries in /metrics)")
+        }
         if let path = tokenKeys ?? ProcessInfo.processInfo.environment["PAHLAWAN_TOKEN_KEYS"] {
             do {
                 try await running.service.authority.trust(jwksJSON: String(contentsOfFile: path, encoding: .utf8))
@@ -49,6 +63,7 @@ struct Serve: AsyncParsableCommand {
         fflush(nil)
         try await app.runService()
         ticker.cancel()
+        follower?.stop()
         running.service.loop.ledger.close()
         print("stopped; the ledger is closed with a final checkpoint")
     }
@@ -64,7 +79,7 @@ enum ServiceSetup {
 
     static func open(
         data: DataDirectoryOptions, policies: String, vault: String, secrets: String, announce: Bool,
-        clock: @escaping @Sendable () -> Int64 = Ledger.wallClockMicroseconds, logLevel: Logger.Level
+        clock: @escaping @Sendable () -> Int64 = Ledger.wallClockMicroseconds, logLevel: Logger.Level, metrics: ServiceMetrics = ServiceMetrics()
     ) async throws -> Running {
         let opened = try report { try Startup.open(data: data.directory, policies: policies, clock: clock) }
         if announce, opened.createdSigningKey { print("created a new signing key in \(data.directory.signingKeyFile) (mode 0600)") }
@@ -83,7 +98,7 @@ enum ServiceSetup {
         logger.logLevel = logLevel
         let service = Service(
             loop: opened.loop, authority: try await TokenAuthority(seed: seed), settings: settings, vault: piiVault, maskingSecret: maskingSecret,
-            logger: logger)
+            metrics: metrics, logger: logger)
         return Running(service: service, authSeed: seed)
     }
 }
