@@ -115,9 +115,11 @@ public final class Mirror {
         return try catchUp(from: ledger, batch: batch)
     }
 
-    static let columns = ["seq", "time_us", "kind", "actor", "policy", "leaf_hash", "signature", "payload", "body"]
+    /// The columns of `ledger_entries`, in the order of `row`.
+    public static let columns = ["seq", "time_us", "kind", "actor", "policy", "leaf_hash", "signature", "payload", "body"]
 
-    static func row(_ entry: SignedEntry) -> [String?] {
+    /// One entry as a row of `ledger_entries` (text form, for COPY).
+    public static func row(_ entry: SignedEntry) -> [String?] {
         let body = entry.body
         return [
             String(body.seq), String(body.time), body.kind, body.actor, body.policy.hex, "\\x" + entry.leafHash.hex,
