@@ -271,7 +271,8 @@ public enum EntryCodec {
         }
     }
 
-    static func rangeValue(_ range: SerialRange) -> JSONValue {
+    /// A serial range as entries (and the API) write it.
+    public static func rangeValue(_ range: SerialRange) -> JSONValue {
         ["vintage": .integer(Int64(range.vintage)), "first": .integer(range.first), "last": .integer(range.last), "serials": .string(range.description)]
     }
 }

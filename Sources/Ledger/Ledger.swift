@@ -223,26 +223,25 @@ final class LedgerEngine: @unchecked Sendable {
 
     /// The entry at `seq`, read from disk, checksum-checked and decoded strictly.
     public func entry(_ seq: UInt64) throws(LedgerError) -> SignedEntry {
-        let record = try stateLock.locked { () throws(LedgerError) in
+        let record = try publishedRecord(seq)
+        return try Self.decodeStored(seq: seq, signature: record.signature[...], body: record.body[...])
+    }
+
+    /// The stored record of a published seq, read under the state lock.
+    private func publishedRecord(_ seq: UInt64) throws(LedgerError) -> (signature: [UInt8], body: [UInt8]) {
+        try stateLock.locked { () throws(LedgerError) in
             guard seq < publishedSize else {
                 throw LedgerError(.notFound, "no entry with this seq (the log has \(publishedSize))", seq: seq)
             }
             return try store.record(seq)
         }
-        return try Self.decodeStored(seq: seq, signature: record.signature[...], body: record.body[...])
     }
 
     /// The stored bytes of `seq` (body, signature) and the body's leaf hash, without decoding
     /// the body: for serving entries as they are (the record's checksum is still checked).
     public func storedEntry(_ seq: UInt64) throws(LedgerError) -> (body: [UInt8], signature: [UInt8], leafHash: Hash) {
-        let record = try stateLock.locked { () throws(LedgerError) in
-            guard seq < publishedSize else {
-                throw LedgerError(.notFound, "no entry with this seq (the log has \(publishedSize))", seq: seq)
-            }
-            return try store.record(seq)
-        }
-        let body = Array(record.body)
-        return (body, Array(record.signature), MerkleHash.leaf(body))
+        let record = try publishedRecord(seq)
+        return (record.body, record.signature, MerkleHash.leaf(record.body))
     }
 
     /// Calls `visit` with every entry in `from..<to` in order, read sequentially. Reads the

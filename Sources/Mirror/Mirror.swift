@@ -68,12 +68,13 @@ public final class Mirror {
     public func catchUp(from ledger: Ledger, to end: UInt64? = nil, batch: Int = 10_000) throws(MirrorError) -> UInt64 {
         let target = end ?? ledger.size
         var cursor = try postgres { () throws(PostgresError) in try applied() }
+        // The leaf hash the cursor must show: read once, then carried from batch to batch.
+        var previousLeaf = cursor == 0 || cursor >= target ? nil : try storage { () throws(LedgerError) in try ledger.leafHash(cursor - 1) }
         while cursor < target {
             let last = min(target, cursor + UInt64(batch))
             var rows: [[String?]] = []
             rows.reserveCapacity(Int(last - cursor))
             var lastLeaf: Hash?
-            let previousLeaf = cursor == 0 ? nil : try storage { () throws(LedgerError) in try ledger.leafHash(cursor - 1) }
             try storage { () throws(LedgerError) in
                 try ledger.forEachEntry(from: cursor, to: last) { entry in
                     rows.append(Self.row(entry))
@@ -81,6 +82,7 @@ public final class Mirror {
                 }
             }
             let from = cursor
+            let expectedLeaf = previousLeaf
             try postgres { () throws(PostgresError) in
                 try connection.transaction { () throws(PostgresError) in
                     // The cursor row is locked for the transaction: two mirrors of one database
@@ -89,7 +91,7 @@ public final class Mirror {
                     guard let row = current.first, row[0] == String(from) else {
                         throw PostgresError(state: nil, message: "the cursor moved to \(current.first?[0] ?? "nothing") meanwhile; retry")
                     }
-                    guard row[1] == previousLeaf?.hex else {
+                    guard row[1] == expectedLeaf?.hex else {
                         throw PostgresError(state: nil, message: "the mirror's last entry (seq \(from) − 1) is not this ledger's: it mirrors another ledger")
                     }
                     try connection.copy(into: "ledger_entries", columns: Self.columns, rows: rows)
@@ -98,6 +100,7 @@ public final class Mirror {
                 }
             }
             cursor = last
+            previousLeaf = lastLeaf
         }
         return cursor
     }

@@ -45,12 +45,7 @@ struct DataDirectoryOptions: ParsableArguments {
     /// Opens the ledger read-only when only the public verifier key is present (an auditor's copy).
     func openForReading() throws -> Ledger {
         if FileManager.default.fileExists(atPath: directory.signingKeyFile) { return try openForWriting() }
-        return try report {
-            guard FileManager.default.fileExists(atPath: directory.verifierKeyFile) else {
-                throw LedgerError(.notFound, "no ledger here (neither signing.key nor verifier.key)", file: path)
-            }
-            return try Ledger(directory: directory, signer: nil, verifier: try directory.loadVerifierKey())
-        }
+        return try openReadOnly()
     }
 }
 

@@ -129,8 +129,9 @@ extension Service {
     }
 
     /// One entry as listed: seq, time, kind, actor, leaf hash and the exact body.
-    static func listed(_ seq: UInt64, _ body: [UInt8], leafHash: Hash? = nil) -> [String: JSONValue] {
-        let view = try? JSONObjectView(bytes: body)
+    /// `view` is the body's, when the caller has already read it.
+    static func listed(_ seq: UInt64, _ body: [UInt8], view given: JSONObjectView? = nil, leafHash: Hash? = nil) -> [String: JSONValue] {
+        let view = given ?? (try? JSONObjectView(bytes: body))
         return [
             "seq": .integer(Int64(seq)), "time": .integer(view?.integer("time") ?? 0), "kind": .string(view?.string("kind") ?? ""),
             "actor": .string(view?.string("actor") ?? ""), "leafHash": .string((leafHash ?? MerkleHash.leaf(body)).hex),
@@ -179,7 +180,7 @@ extension Service {
                         if let kind, view.string("kind") != kind { continue }
                         if let actor, view.string("actor") != actor { continue }
                         if !needles.isEmpty, !needles.contains(where: { body.contains(subsequence: $0) }) { continue }
-                        found.append(.object(listed(seq, body)))
+                        found.append(.object(listed(seq, body, view: view)))
                     }
                 }
             }
@@ -218,7 +219,7 @@ extension Service {
             if rescue.counted { counted += 1 }
         }
         let account = world.carbon.accounts[company]
-        let holdings = world.carbon.holdings.filter { $0.status == .held(by: company) }.map { SerialRangeValue.json($0.range) }
+        let holdings = world.carbon.holdings.filter { $0.status == .held(by: company) }.map { EntryCodec.rangeValue($0.range) }
         return [
             "company": .string(company), "region": .string(participant.region), "sites": .array(sites.sorted().map(JSONValue.string)),
             "rescues": [
@@ -232,13 +233,6 @@ extension Service {
             ],
             "asOfTime": .integer(world.time),
         ]
-    }
-}
-
-/// Serial ranges as the ledger writes them.
-enum SerialRangeValue {
-    static func json(_ range: SerialRange) -> JSONValue {
-        ["vintage": .integer(Int64(range.vintage)), "first": .integer(range.first), "last": .integer(range.last), "serials": .string(range.description)]
     }
 }
 

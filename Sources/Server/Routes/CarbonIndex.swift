@@ -54,23 +54,23 @@ final class CarbonIndex: @unchecked Sendable {
             answer["kind"] = "carbon.minted"
             answer["company"] = .string(minted.company)
             answer["rescue"] = .integer(Int64(minted.rescue))
-            answer["range"] = minted.range.map(SerialRangeValue.json)
-            answer["buffer"] = minted.buffer.map(SerialRangeValue.json)
+            answer["range"] = minted.range.map(EntryCodec.rangeValue)
+            answer["buffer"] = minted.buffer.map(EntryCodec.rangeValue)
         case .carbonTransferred(let from, let to, let range):
             answer["kind"] = "carbon.transferred"
             answer["from"] = .string(from)
             answer["to"] = .string(to)
-            answer["range"] = SerialRangeValue.json(range)
+            answer["range"] = EntryCodec.rangeValue(range)
         case .carbonRetired(let owner, let range, let beneficiary, let reason):
             answer["kind"] = "carbon.retired"
             answer["owner"] = .string(owner)
-            answer["range"] = SerialRangeValue.json(range)
+            answer["range"] = EntryCodec.rangeValue(range)
             answer["beneficiary"] = .string(beneficiary)
             answer["reason"] = .string(reason)
         case .carbonCancelled(let owner, let range, let reason):
             answer["kind"] = "carbon.cancelled"
             answer["owner"] = .string(owner)
-            answer["range"] = SerialRangeValue.json(range)
+            answer["range"] = EntryCodec.rangeValue(range)
             answer["reason"] = .string(reason)
         default: break
         }

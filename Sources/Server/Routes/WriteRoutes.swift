@@ -32,9 +32,7 @@ extension Service {
             // Accepting is claiming what remains at the version seen now; a claim racing it
             // makes this one stale (409), and the caller may accept again.
             guard let offer = loop.read({ $0.offers.offers[offerID] }) else { throw Problem.rejected(.offer(.offerNotFound)) }
-            return .claim(
-                id: Self.newID("clm"), offer: offerID, seenVersion: offer.version, portions: offer.remainingPortions,
-                pickupCodeDigest: "")
+            return Self.claim(loop, id: Self.newID("clm"), offer: offerID, seenVersion: offer.version, portions: offer.remainingPortions)
         } answer: { entries in
             Self.claimAnswer(loop, entries)
         }
@@ -46,7 +44,7 @@ extension Service {
         }
         routes.write(.post, "/v1/claims", status: .created) { bytes, _, _ in
             let body = try Responses.decode(bytes, as: ClaimBody.self)
-            return .claim(id: try Self.chosenID(body.id, "clm"), offer: body.offer, seenVersion: body.seenVersion, portions: body.portions, pickupCodeDigest: "")
+            return Self.claim(loop, id: try Self.chosenID(body.id, "clm"), offer: body.offer, seenVersion: body.seenVersion, portions: body.portions)
         } answer: { entries in
             Self.claimAnswer(loop, entries)
         }
@@ -127,6 +125,12 @@ extension Service {
         entries.first(where: { $0.body.kind == kind })?.body.payload[name]
     }
 
+    /// A claim command: its pickup code is derived from its id, and only the code's digest
+    /// enters the command (and the ledger).
+    static func claim(_ loop: CommandLoop, id: String, offer: String, seenVersion: Int64, portions: Int64) -> RescueCommand {
+        .claim(id: id, offer: offer, seenVersion: seenVersion, portions: portions, pickupCodeDigest: loop.pickupCodeDigest(claim: id, code: loop.pickupCode(claim: id)))
+    }
+
     /// A claim's answer: its id and pickup code (derived from the id, so a retry gets the same
     /// code), and the escrow it holds when paid.
     static func claimAnswer(_ loop: CommandLoop, _ entries: [SignedEntry]) -> [String: JSONValue] {
@@ -171,11 +175,7 @@ extension RouteBuilder {
                 }
                 idempotency = Idempotency(clientKey: key, request: Array("\(method.rawValue) \(request.uri.path)\n".utf8) + bytes)
             }
-            var issued = try command(bytes, context, principal)
-            // A claim's pickup code is derived from its id; only the digest enters the command.
-            if case .claim(let id, let offer, let version, let portions, _) = issued {
-                issued = .claim(id: id, offer: offer, seenVersion: version, portions: portions, pickupCodeDigest: loop.pickupCodeDigest(claim: id, code: loop.pickupCode(claim: id)))
-            }
+            let issued = try command(bytes, context, principal)
             let entries: [SignedEntry]
             do throws(CommandError) {
                 let queued = ContinuousClock.now
