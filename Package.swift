@@ -37,10 +37,11 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
-        // The Postgres mirror (issue 6): a projection of the ledger through libpq.
+        // The Postgres mirror (issue 6): a projection of the ledger through libpq, and the reports
+        // by SQL (their shape, `Report`, is Compliance's, so both sources answer alike).
         .target(
             name: "Mirror",
-            dependencies: ["CLibpq", "Ledger"]
+            dependencies: ["CLibpq", "Ledger", "Compliance"]
         ),
         // The domain: pure state machines, no I/O, no clock, no randomness (all are arguments).
         .target(name: "Rescue"),
@@ -59,7 +60,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Core", "Compliance", "Ledger", "Rescue",
+                "Core", "Compliance", "Ledger", "Rescue", "Mirror",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Logging", package: "swift-log"),

@@ -19,14 +19,18 @@ public enum EntryCodec {
             if !p.acceptedCategories.isEmpty { payload["acceptedCategories"] = .array(p.acceptedCategories.sorted().map(JSONValue.string)) }
             payload["serviceRadiusMetres"] = p.serviceRadiusMetres.map(JSONValue.integer)
             payload["headcountServed"] = p.headcountServed.map(JSONValue.integer)
+            payload["taxNumber"] = p.taxNumber.map(JSONValue.string)
+            payload["donationPurpose"] = p.donationPurpose.map { .string($0.rawValue) }
             return payload
         case .posted(let o):
-            return [
+            var payload: [String: JSONValue] = [
                 "offer": .string(o.id), "provider": .string(o.provider), "category": .string(o.category), "grams": .integer(o.grams),
                 "portions": .integer(o.portions), "latitude": .integer(o.latitude), "longitude": .integer(o.longitude),
                 "temperature": .string(o.temperature.rawValue), "postedAt": .integer(o.postedAt), "expiresAt": .integer(o.expiresAt),
                 "priceRupiah": .integer(o.priceRupiah), "version": .integer(o.version),
             ]
+            payload["costRupiah"] = o.costRupiah.map(JSONValue.integer)
+            return payload
         case .matchOffered(let offer, let recipient, let candidates, let expiresAt):
             var payload: [String: JSONValue] = ["offer": .string(offer), "recipient": .string(recipient), "expiresAt": .integer(expiresAt)]
             payload["candidates"] = candidates.map { .array($0.map(JSONValue.string)) }
@@ -161,6 +165,12 @@ public enum EntryCodec {
         return try event(seq: seq, time: time, kind: kind, payload: payload)
     }
 
+    private static func donationPurpose(_ p: PayloadReader) throws(CodecError) -> ParticipantRegistry.DonationPurpose? {
+        guard let name = try p.optionalString("donationPurpose") else { return nil }
+        guard let purpose = ParticipantRegistry.DonationPurpose(rawValue: name) else { throw p.error("donationPurpose", "is not a PP 93/2010 purpose") }
+        return purpose
+    }
+
     static func event(seq: UInt64, time: Int64, kind: String, payload: JSONObjectView) throws(CodecError) -> RescueEvent? {
         let p = PayloadReader(seq: seq, kind: kind, payload: payload)
         switch kind {
@@ -171,7 +181,8 @@ public enum EntryCodec {
                 latitude: try p.optionalInteger("latitude"), longitude: try p.optionalInteger("longitude"),
                 registrationNumber: try p.optionalString("registrationNumber"), capacityPortions: try p.optionalInteger("capacityPortions"),
                 acceptedCategories: Set(try p.optionalStrings("acceptedCategories") ?? []),
-                serviceRadiusMetres: try p.optionalInteger("serviceRadiusMetres"), headcountServed: try p.optionalInteger("headcountServed")))
+                serviceRadiusMetres: try p.optionalInteger("serviceRadiusMetres"), headcountServed: try p.optionalInteger("headcountServed"),
+                taxNumber: try p.optionalString("taxNumber"), donationPurpose: try donationPurpose(p)))
         case "surplus.posted":
             guard let temperature = OfferBook.Temperature(rawValue: try p.string("temperature")) else {
                 throw p.error("temperature", "is not ambient, chilled, frozen or hot")
@@ -182,7 +193,7 @@ public enum EntryCodec {
                 id: try p.string("offer"), provider: try p.string("provider"), category: try p.string("category"), grams: grams,
                 portions: portions, latitude: try p.integer("latitude"), longitude: try p.integer("longitude"), temperature: temperature,
                 postedAt: try p.integer("postedAt"), expiresAt: try p.integer("expiresAt"), priceRupiah: try p.integer("priceRupiah"),
-                version: try p.integer("version"), remainingPortions: portions, remainingGrams: grams))
+                version: try p.integer("version"), remainingPortions: portions, remainingGrams: grams, costRupiah: try p.optionalInteger("costRupiah")))
         case "match.offered":
             return .matchOffered(
                 offer: try p.string("offer"), recipient: try p.string("recipient"), candidates: try p.optionalStrings("candidates"),
@@ -262,14 +273,7 @@ public enum EntryCodec {
     }
 
     /// The name an outcome is written under (`fullRefund`, `partialRefund`, `noRefund`, `noRefundRelist`).
-    public static func outcomeName(_ outcome: DisputeBook.Outcome) -> String {
-        switch outcome {
-        case .fullRefund: "fullRefund"
-        case .partialRefund: "partialRefund"
-        case .noRefund: "noRefund"
-        case .noRefundRelist: "noRefundRelist"
-        }
-    }
+    public static func outcomeName(_ outcome: DisputeBook.Outcome) -> String { outcome.name }
 
     /// A serial range as entries (and the API) write it.
     public static func rangeValue(_ range: SerialRange) -> JSONValue {

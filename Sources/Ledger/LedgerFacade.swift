@@ -35,6 +35,23 @@ public final class Ledger: Sendable {
     /// What the writer has done since the ledger was opened.
     public var statistics: LedgerStatistics { engine.statistics }
 
+    /// Signs a statement about the log (an impact certificate, say) as a C2SP signed note under
+    /// the log's key. Its first line must not be the origin, so no statement can ever be read
+    /// as one of the log's checkpoints.
+    public func signStatement(_ text: String) throws(LedgerError) -> String {
+        guard let signer = engine.signer else { throw LedgerError(.readOnly, "a read-only ledger cannot sign") }
+        return try Self.signStatement(text, with: signer)
+    }
+
+    /// Signs a statement with the log's key `signer` (see `signStatement(_:)`), without opening
+    /// the ledger (a running service holds its lock).
+    public static func signStatement(_ text: String, with signer: SigningKey) throws(LedgerError) -> String {
+        guard text.hasSuffix("\n"), text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) != signer.verifier.name else {
+            throw LedgerError(.badNote, "a statement ends with a newline and does not start with the log's origin")
+        }
+        return try SignedNote.sign(text: text, with: signer).serialized
+    }
+
     /// Appends the drafts as consecutive entries, returning once they are durable.
     /// Throws `pushback` at once when the queue is full.
     @discardableResult

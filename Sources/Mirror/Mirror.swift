@@ -2,7 +2,8 @@ import Foundation
 import Ledger
 
 /// The Postgres mirror of the ledger (issue 6): a projection that is exactly-once, resumable and
-/// rebuildable. Every entry becomes one row of `ledger_entries`; the cursor (`mirror_cursor`:
+/// rebuildable. Every entry becomes one row of `ledger_entries` and feeds the typed tables of
+/// `Projections`; the cursor (`mirror_cursor`:
 /// how many entries are applied, and the leaf hash of the last) changes in the same transaction
 /// as the rows it covers, so a crash or a Postgres restart at any instant neither duplicates nor
 /// skips an entry. The cursor's leaf hash also refuses to continue a mirror of another ledger.
@@ -30,6 +31,8 @@ public final class Mirror {
             );
             INSERT INTO mirror_cursor (applied, last_leaf_hash) VALUES (0, NULL);
             """),
+        // The typed projections, filled from the entries already mirrored (see `Projections`).
+        (2, Projections.schema),
     ]
 
     private let connection: PostgresConnection
@@ -48,6 +51,10 @@ public final class Mirror {
                 guard try connection.query("SELECT 1 FROM mirror_migrations WHERE version = $1", [String(migration.version)]).isEmpty else { return }
                 for statement in migration.sql.split(separator: ";") where !statement.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
                     try connection.query(String(statement))
+                }
+                if migration.version == 2 {
+                    let applied = try connection.query("SELECT applied FROM mirror_cursor FOR UPDATE").first?[0] ?? "0"
+                    try project(from: "0", to: applied ?? "0")
                 }
                 try connection.query("INSERT INTO mirror_migrations (version) VALUES ($1)", [String(migration.version)])
             }
@@ -95,6 +102,7 @@ public final class Mirror {
                         throw PostgresError(state: nil, message: "the mirror's last entry (seq \(from) − 1) is not this ledger's: it mirrors another ledger")
                     }
                     try connection.copy(into: "ledger_entries", columns: Self.columns, rows: rows)
+                    try project(from: String(from), to: String(last))
                     try connection.query(
                         "UPDATE mirror_cursor SET applied = $1, last_leaf_hash = decode($2, 'hex')", [String(last), lastLeaf?.hex])
                 }
@@ -111,11 +119,16 @@ public final class Mirror {
         try postgres { () throws(PostgresError) in
             try connection.transaction { () throws(PostgresError) in
                 try connection.query("SELECT 1 FROM mirror_cursor FOR UPDATE")
-                try connection.query("TRUNCATE ledger_entries")
+                try connection.query("TRUNCATE ledger_entries, " + Projections.tables.joined(separator: ", "))
                 try connection.query("UPDATE mirror_cursor SET applied = 0, last_leaf_hash = NULL")
             }
         }
         return try catchUp(from: ledger, batch: batch)
+    }
+
+    /// Projects the mirrored entries `from ..< to` into the typed tables, in the caller's transaction.
+    private func project(from: String, to: String) throws(PostgresError) {
+        for statement in Projections.apply { try connection.query(statement, [from, to]) }
     }
 
     /// The columns of `ledger_entries`, in the order of `row`.

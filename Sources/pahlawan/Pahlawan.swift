@@ -3,6 +3,7 @@ import Compliance
 import Core
 import Foundation
 import Ledger
+import Mirror
 
 /// The `pahlawan` command line: keys, the demo, verification, checkpoints, proofs and export.
 @main
@@ -10,7 +11,7 @@ struct Pahlawan: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pahlawan",
         abstract: "Pahlawan Trust: the signed, verifiable ledger of Pahlawan Pangan's food rescues.",
-        subcommands: [Serve.self, Token.self, Keygen.self, Demo.self, Verify.self, CheckpointCommand.self, Proof.self, Export.self, Bench.self, ReindexCommand.self, PolicyCommand.self, MirrorCommand.self, CrashWriter.self]
+        subcommands: [Serve.self, Token.self, Keygen.self, Demo.self, Verify.self, CheckpointCommand.self, Proof.self, Export.self, Bench.self, ReindexCommand.self, PolicyCommand.self, MirrorCommand.self, ReportCommand.self, CrashWriter.self]
     )
 }
 
@@ -69,6 +70,12 @@ func report<T>(_ body: () throws -> T) throws -> T {
         throw ExitCode(1)
     } catch let error as CommandError {
         printError("pahlawan: error: \(error)")
+        throw ExitCode(1)
+    } catch let error as MirrorError {
+        printError("pahlawan: error: \(error)")
+        throw ExitCode(1)
+    } catch let error as PostgresError {
+        printError("pahlawan: error: postgres: \(error)")
         throw ExitCode(1)
     }
 }

@@ -10,8 +10,9 @@ public struct MaskingPolicy: Sendable, Equatable {
 
     /// The roles of DESIGN.md §6 (`access.yaml` grants them permissions).
     public static let roles = ["operator", "provider", "recipient", "courier", "auditor", "tax_authority", "carbon_trader", "admin"]
-    /// The kinds of personal data the vault holds.
-    public static let fields = ["name", "phone", "email", "address", "nik", "npwp"]
+    /// The kinds of personal data the vault holds, and `recipient`: who received a donation
+    /// (an organisation's or RT/RW group's pseudonymous id, registration and NPWP) in reports.
+    public static let fields = ["name", "phone", "email", "address", "nik", "npwp", "recipient"]
 
     private let treatments: [String: [String: Treatment]]
     private let defaults: [String: Treatment]

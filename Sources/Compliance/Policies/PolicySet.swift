@@ -23,6 +23,9 @@ public struct PolicySet: Sendable {
     public let fileHashes: [String: String]
     /// Per category: where its emission factors come from.
     public let factorSources: [String: String]
+    /// The impact certificate's tiers, lowest first: a company that retired at least `tokens`
+    /// tokens itself reaches the tier.
+    public let certificateTiers: [(name: String, tokens: Int64)]
     /// SHA-256 over, for each file in `fileNames` order: its name, a newline, its exact bytes, a
     /// zero byte. Anyone holding the files can recompute it.
     public let hash: Hash
@@ -75,6 +78,15 @@ public struct PolicySet: Sendable {
             hotFoodWindowMicroseconds: try file.integer("foodSafety.hotFoodHours", in: 1...24) * hour,
             otherFoodWindowMicroseconds: try file.integer("foodSafety.otherFoodHours", in: 1...72) * hour)
         factorSources = sources
+        var tiers: [(name: String, tokens: Int64)] = []
+        for name in try file.keys("certificateTiers") {
+            tiers.append((name, try file.integer("certificateTiers.\(name)", in: 1...1_000_000_000_000)))
+        }
+        tiers.sort { $0.tokens < $1.tokens }
+        for (lower, higher) in zip(tiers, tiers.dropFirst()) where lower.tokens == higher.tokens {
+            throw file.error("certificateTiers.\(higher.name)", "needs more tokens than \(lower.name)")
+        }
+        certificateTiers = tiers
 
         try rules.expectVersion()
         var automatic: [DisputeBook.Reason: DisputeBook.Outcome] = [:]

@@ -14,6 +14,16 @@ public struct DisputeBook: Sendable, Equatable {
         case noRefund
         /// No refund, and the food goes back on offer (the claimant did not come).
         case noRefundRelist
+
+        /// The name entries write (`dispute.resolved`'s `outcome`).
+        public var name: String {
+            switch self {
+            case .fullRefund: "fullRefund"
+            case .partialRefund: "partialRefund"
+            case .noRefund: "noRefund"
+            case .noRefundRelist: "noRefundRelist"
+            }
+        }
     }
 
     public struct Dispute: Hashable, Sendable {

@@ -24,8 +24,12 @@ public struct OfferBook: Sendable, Equatable {
         public var version: Int64
         public var remainingPortions: Int64
         public var remainingGrams: Int64
+        /// The donor's declared cost of the goods in rupiah (PP 93/2010 Art. 6 values in-kind
+        /// donations at cost), when declared.
+        public var costRupiah: Int64?
         public init(
-            id: String, provider: String, category: String, grams: Int64, portions: Int64, latitude: Int64, longitude: Int64, temperature: Temperature, postedAt: Int64, expiresAt: Int64, priceRupiah: Int64, version: Int64, remainingPortions: Int64, remainingGrams: Int64
+            id: String, provider: String, category: String, grams: Int64, portions: Int64, latitude: Int64, longitude: Int64, temperature: Temperature, postedAt: Int64, expiresAt: Int64, priceRupiah: Int64, version: Int64, remainingPortions: Int64, remainingGrams: Int64,
+            costRupiah: Int64? = nil
         ) {
             self.id = id
             self.provider = provider
@@ -41,6 +45,7 @@ public struct OfferBook: Sendable, Equatable {
             self.version = version
             self.remainingPortions = remainingPortions
             self.remainingGrams = remainingGrams
+            self.costRupiah = costRupiah
         }
     }
 
@@ -86,6 +91,7 @@ public struct OfferBook: Sendable, Equatable {
             guard offers[post.id] == nil else { return .failure(.offerAlreadyExists) }
             guard post.grams > 0, post.portions > 0 else { return .failure(.quantityMustBePositive) }
             guard post.priceRupiah >= 0 else { return .failure(.priceMustNotBeNegative) }
+            guard (post.costRupiah ?? 0) >= 0 else { return .failure(.costMustNotBeNegative) }
             guard policy.factors[post.category] != nil else { return .failure(.categoryIsUnknown) }
             guard post.expiresAt > post.now else { return .failure(.offerAlreadyExpired) }
             let window = post.temperature == .hot ? policy.hotFoodWindowMicroseconds : policy.otherFoodWindowMicroseconds
@@ -93,7 +99,7 @@ public struct OfferBook: Sendable, Equatable {
                 id: post.id, provider: post.provider, category: post.category, grams: post.grams, portions: post.portions,
                 latitude: post.latitude, longitude: post.longitude, temperature: post.temperature, postedAt: post.now,
                 expiresAt: min(post.expiresAt, post.now + window), priceRupiah: post.priceRupiah, version: 1,
-                remainingPortions: post.portions, remainingGrams: post.grams)))
+                remainingPortions: post.portions, remainingGrams: post.grams, costRupiah: post.costRupiah)))
         case .claim(let id, let offerID, let claimant, let seenVersion, let portions, let pickupCodeDigest, let now):
             guard claims[id] == nil else { return .failure(.claimAlreadyExists) }
             guard let offer = offers[offerID] else { return .failure(.offerNotFound) }
@@ -302,10 +308,12 @@ public struct OfferPost: Hashable, Sendable {
     public var expiresAt: Int64
     public var priceRupiah: Int64
     public var now: Int64
+    /// The donor's declared cost of the goods (see `Offer.costRupiah`).
+    public var costRupiah: Int64?
 
     public init(
         id: String, provider: String, category: String, grams: Int64, portions: Int64, latitude: Int64, longitude: Int64,
-        temperature: OfferBook.Temperature, expiresAt: Int64, priceRupiah: Int64, now: Int64
+        temperature: OfferBook.Temperature, expiresAt: Int64, priceRupiah: Int64, now: Int64, costRupiah: Int64? = nil
     ) {
         self.id = id
         self.provider = provider
@@ -318,6 +326,7 @@ public struct OfferPost: Hashable, Sendable {
         self.expiresAt = expiresAt
         self.priceRupiah = priceRupiah
         self.now = now
+        self.costRupiah = costRupiah
     }
 }
 
@@ -356,6 +365,7 @@ public enum OfferRejection: String, Error, Sendable {
     case offerAlreadyExists
     case quantityMustBePositive
     case priceMustNotBeNegative
+    case costMustNotBeNegative
     case categoryIsUnknown
     case offerAlreadyExpired
     case claimAlreadyExists

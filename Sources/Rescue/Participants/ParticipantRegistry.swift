@@ -14,6 +14,12 @@ public struct ParticipantRegistry: Sendable, Equatable {
         case group
     }
 
+    /// The purposes PP 93/2010 Art. 1 lists for deductible donations; a recipient declares the one
+    /// it serves (tax reports flag donations to any other purpose as not deductible).
+    public enum DonationPurpose: String, Hashable, Sendable, CaseIterable {
+        case disasterRelief, research, education, sports, socialInfrastructure
+    }
+
     public struct Participant: Hashable, Sendable {
         public var id: String
         public var role: Role
@@ -34,11 +40,16 @@ public struct ParticipantRegistry: Sendable, Equatable {
         public var serviceRadiusMetres: Int64?
         /// Recipients: how many people they feed.
         public var headcountServed: Int64?
+        /// Recipients: the organisation's NPWP (16 digits, starting with 0: an organisation's,
+        /// never a person's, whose NPWP is the NIK).
+        public var taxNumber: String?
+        /// Recipients: the PP 93/2010 purpose they serve, if any.
+        public var donationPurpose: DonationPurpose?
 
         public init(
             id: String, role: Role, company: String? = nil, region: String, latitude: Int64? = nil, longitude: Int64? = nil,
             registrationNumber: String? = nil, capacityPortions: Int64? = nil, acceptedCategories: Set<String> = [],
-            serviceRadiusMetres: Int64? = nil, headcountServed: Int64? = nil
+            serviceRadiusMetres: Int64? = nil, headcountServed: Int64? = nil, taxNumber: String? = nil, donationPurpose: DonationPurpose? = nil
         ) {
             self.id = id
             self.role = role
@@ -51,6 +62,8 @@ public struct ParticipantRegistry: Sendable, Equatable {
             self.acceptedCategories = acceptedCategories
             self.serviceRadiusMetres = serviceRadiusMetres
             self.headcountServed = headcountServed
+            self.taxNumber = taxNumber
+            self.donationPurpose = donationPurpose
         }
     }
 
@@ -66,6 +79,10 @@ public struct ParticipantRegistry: Sendable, Equatable {
                 return .failure(.locationIsOutOfRange)
             }
         }
+        if participant.role != .recipient, participant.taxNumber != nil || participant.donationPurpose != nil {
+            return .failure(.taxDetailsAreForRecipientsOnly)
+        }
+        if let taxNumber = participant.taxNumber, !Self.isOrganisationTaxNumber(taxNumber) { return .failure(.taxNumberIsNotAnOrganisationNPWP) }
         switch participant.role {
         case .site:
             guard let company = participant.company, participants[company]?.role == .company else { return .failure(.siteNeedsARegisteredCompany) }
@@ -87,6 +104,13 @@ public struct ParticipantRegistry: Sendable, Equatable {
     /// `participant.registered`.
     public mutating func apply(_ participant: Participant) {
         participants[participant.id] = participant
+    }
+
+    /// An organisation's 16-digit NPWP: a leading 0 then the 15 digits of the old format. A
+    /// person's NPWP is their NIK, which starts with a province code (11–94), so this rule keeps
+    /// personal numbers out of the ledger.
+    public static func isOrganisationTaxNumber(_ text: String) -> Bool {
+        text.utf8.count == 16 && text.utf8.first == UInt8(ascii: "0") && text.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
     }
 
     /// Ids are pseudonyms: 1–64 bytes of a-z, 0-9, '.', '_', ':', '-' (no names, e-mail
@@ -114,4 +138,6 @@ public enum ParticipantRejection: String, Error, Sendable {
     case serviceRadiusIsTooLarge
     case acceptedCategoriesAreEmpty
     case categoryIsUnknown
+    case taxDetailsAreForRecipientsOnly
+    case taxNumberIsNotAnOrganisationNPWP
 }

@@ -91,7 +91,11 @@ public struct CitySimulator: Sendable {
                 command: .register(.init(
                     id: id, role: .recipient, region: city.region, latitude: latitude, longitude: longitude,
                     registrationNumber: "AHU-\(10_000 + number)", capacityPortions: 20 + random.int(below: 200), acceptedCategories: categories,
-                    serviceRadiusMetres: 5_000 + random.int(below: 20_000), headcountServed: 30 + random.int(below: 400))),
+                    serviceRadiusMetres: 5_000 + random.int(below: 20_000), headcountServed: 30 + random.int(below: 400),
+                    // Tax details from the number, not the random stream, so earlier seeds keep
+                    // their runs: every fourth recipient has no NPWP, every third no listed purpose.
+                    taxNumber: number % 4 == 3 ? nil : "0" + String(100_000_000_000_000 + number),
+                    donationPurpose: number % 3 == 2 ? nil : (number % 2 == 0 ? .socialInfrastructure : .disasterRelief))),
                 actor: Self.operatorActor, now: start))
         }
         for number in 0..<buyerCount {
@@ -182,7 +186,9 @@ public struct CitySimulator: Sendable {
             command: .post(OfferPost(
                 id: id, provider: provider, category: pick(Self.categories), grams: grams, portions: max(1, grams / 400), latitude: latitude,
                 longitude: longitude, temperature: temperature, expiresAt: now + 3_600_000_000 + random.int(below: 5 * 3_600_000_000),
-                priceRupiah: paid ? 5_000 * (3 + random.int(below: 30)) : 0, now: now)),
+                priceRupiah: paid ? 5_000 * (3 + random.int(below: 30)) : 0, now: now,
+                // Donors declare their cost (about Rp 12 a gram) on most donations, as the tax register needs.
+                costRupiah: paid || grams % 5 == 0 ? nil : grams * 12 + 7)),
             actor: provider, now: now)
     }
 

@@ -8,7 +8,7 @@ protocol StrictBody: Decodable {
 struct ParticipantBody: StrictBody {
     static let fields: Set<String> = [
         "id", "role", "company", "region", "latitude", "longitude", "registrationNumber", "capacityPortions", "acceptedCategories",
-        "serviceRadiusMetres", "headcountServed",
+        "serviceRadiusMetres", "headcountServed", "taxNumber", "donationPurpose",
     ]
     var id: String
     var role: String
@@ -21,20 +21,29 @@ struct ParticipantBody: StrictBody {
     var acceptedCategories: [String]?
     var serviceRadiusMetres: Int64?
     var headcountServed: Int64?
+    var taxNumber: String?
+    var donationPurpose: String?
 
     func participant() throws -> ParticipantRegistry.Participant {
         guard let role = ParticipantRegistry.Role(rawValue: role) else {
             throw Problem(.badRequest, "unknownRole", "Not a participant role", detail: ParticipantRegistry.Role.allCases.map(\.rawValue).joined(separator: ", "))
         }
+        let purpose = try donationPurpose.map { name in
+            guard let purpose = ParticipantRegistry.DonationPurpose(rawValue: name) else {
+                throw Problem(.badRequest, "unknownDonationPurpose", "Not a PP 93/2010 donation purpose",
+                    detail: ParticipantRegistry.DonationPurpose.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            return purpose
+        }
         return .init(
             id: id, role: role, company: company, region: region, latitude: latitude, longitude: longitude, registrationNumber: registrationNumber,
             capacityPortions: capacityPortions, acceptedCategories: Set(acceptedCategories ?? []), serviceRadiusMetres: serviceRadiusMetres,
-            headcountServed: headcountServed)
+            headcountServed: headcountServed, taxNumber: taxNumber, donationPurpose: purpose)
     }
 }
 
 struct SurplusBody: StrictBody {
-    static let fields: Set<String> = ["id", "category", "grams", "portions", "latitude", "longitude", "temperature", "expiresAt", "priceRupiah"]
+    static let fields: Set<String> = ["id", "category", "grams", "portions", "latitude", "longitude", "temperature", "expiresAt", "priceRupiah", "costRupiah"]
     var id: String?
     var category: String
     var grams: Int64
@@ -45,6 +54,8 @@ struct SurplusBody: StrictBody {
     /// µs since the Unix epoch.
     var expiresAt: Int64
     var priceRupiah: Int64
+    /// The donor's declared cost of the goods (for the tax register).
+    var costRupiah: Int64?
 
     func temperatureValue() throws -> OfferBook.Temperature {
         guard let value = OfferBook.Temperature(rawValue: temperature) else {

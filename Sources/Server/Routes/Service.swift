@@ -20,6 +20,8 @@ public struct Service: Sendable {
     public let vault: PIIVault
     public let masker: Masker
     public let metrics: ServiceMetrics
+    /// The Postgres mirror the service keeps, for reports computed by SQL (`?source=mirror`).
+    public let mirrorURL: String?
     let limiter: RateLimiter
     let inFlight = AdmissionMiddleware.InFlight()
     let logger: Logger
@@ -28,8 +30,10 @@ public struct Service: Sendable {
     /// kept outside the ledger directory.
     public init(
         loop: CommandLoop, authority: TokenAuthority, settings: ServiceSettings, vault: PIIVault, maskingSecret: [UInt8],
-        metrics: ServiceMetrics = ServiceMetrics(), limiter: RateLimiter = RateLimiter(), logger: Logger = Logger(label: "pahlawan.http")
+        metrics: ServiceMetrics = ServiceMetrics(), limiter: RateLimiter = RateLimiter(), logger: Logger = Logger(label: "pahlawan.http"),
+        mirrorURL: String? = nil
     ) {
+        self.mirrorURL = mirrorURL
         self.loop = loop
         self.authority = authority
         self.settings = settings
@@ -55,6 +59,9 @@ public struct Service: Sendable {
         (.post, "/v1/carbon/cancellations", "carbon.cancel"),
         (.post, "/v1/subjects", "subjects.manage"), (.get, "/v1/subjects/{subject}", "subjects.read"),
         (.get, "/v1/subjects/{subject}/export", "subjects.self"), (.delete, "/v1/subjects/{subject}", "subjects.self"),
+        (.get, "/v1/reports/csr/{company}", "reports.read"), (.get, "/v1/reports/tax/{company}", "reports.read"),
+        (.get, "/v1/reports/carbon/{company}", "reports.read"), (.get, "/v1/reports/certificate/{company}", "reports.read"),
+        (.get, "/v1/reports/retirements", nil),
     ]
 
     /// The router with every route and the operations middleware (trace ids, metrics, limits).
@@ -72,6 +79,7 @@ public struct Service: Sendable {
         addAuditRoutes(routes)
         addWriteRoutes(routes)
         addSubjectRoutes(routes)
+        addReportRoutes(routes)
         return router
     }
 }

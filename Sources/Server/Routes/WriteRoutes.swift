@@ -22,7 +22,7 @@ extension Service {
                 OfferPost(
                     id: try Self.chosenID(body.id, "off"), provider: principal.subject, category: body.category, grams: body.grams, portions: body.portions,
                     latitude: body.latitude, longitude: body.longitude, temperature: try body.temperatureValue(), expiresAt: body.expiresAt,
-                    priceRupiah: body.priceRupiah, now: 0))
+                    priceRupiah: body.priceRupiah, now: 0, costRupiah: body.costRupiah))
         } answer: { entries in
             compact(["offer": Self.member("offer", of: "surplus.posted", in: entries), "offeredTo": Self.member("recipient", of: "match.offered", in: entries)])
         }

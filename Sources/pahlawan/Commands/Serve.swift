@@ -37,7 +37,7 @@ struct Serve: AsyncParsableCommand {
         if let follower { progress = { follower.applied } }
         let running = try await ServiceSetup.open(
             data: data, policies: policies, vault: vault, secrets: secrets, announce: true, logLevel: .info,
-            metrics: ServiceMetrics(mirrorProgress: progress))
+            metrics: ServiceMetrics(mirrorProgress: progress), mirrorURL: mirrorURL)
         if let url = mirrorURL, let follower {
             let logger = Logger(label: "pahlawan.mirror")
             follower.start(ledger: running.service.loop.ledger, url: url) { logger.warning("\($0)") }
@@ -79,7 +79,8 @@ enum ServiceSetup {
 
     static func open(
         data: DataDirectoryOptions, policies: String, vault: String, secrets: String, announce: Bool,
-        clock: @escaping @Sendable () -> Int64 = Ledger.wallClockMicroseconds, logLevel: Logger.Level, metrics: ServiceMetrics = ServiceMetrics()
+        clock: @escaping @Sendable () -> Int64 = Ledger.wallClockMicroseconds, logLevel: Logger.Level, metrics: ServiceMetrics = ServiceMetrics(),
+        mirrorURL: String? = nil
     ) async throws -> Running {
         let opened = try report { try Startup.open(data: data.directory, policies: policies, clock: clock) }
         if announce, opened.createdSigningKey { print("created a new signing key in \(data.directory.signingKeyFile) (mode 0600)") }
@@ -98,7 +99,7 @@ enum ServiceSetup {
         logger.logLevel = logLevel
         let service = Service(
             loop: opened.loop, authority: try await TokenAuthority(seed: seed), settings: settings, vault: piiVault, maskingSecret: maskingSecret,
-            metrics: metrics, logger: logger)
+            metrics: metrics, logger: logger, mirrorURL: mirrorURL)
         return Running(service: service, authSeed: seed)
     }
 }

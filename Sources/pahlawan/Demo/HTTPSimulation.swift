@@ -93,11 +93,13 @@ final class HTTPSimulation: @unchecked Sendable {
             body["id"] = body.removeValue(forKey: "participant")
             return Request(method: "POST", path: "/v1/participants", body: body)
         case .post(let post):
-            return Request(method: "POST", path: "/v1/surplus", body: [
+            var body: [String: JSONValue] = [
                 "id": .string(post.id), "category": .string(post.category), "grams": .integer(post.grams), "portions": .integer(post.portions),
                 "latitude": .integer(post.latitude), "longitude": .integer(post.longitude), "temperature": .string(post.temperature.rawValue),
                 "expiresAt": .integer(post.expiresAt), "priceRupiah": .integer(post.priceRupiah),
-            ])
+            ]
+            body["costRupiah"] = post.costRupiah.map(JSONValue.integer)
+            return Request(method: "POST", path: "/v1/surplus", body: body)
         case .declineMatch(let offer):
             return Request(method: "POST", path: "/v1/matches/\(offer)/decline", body: [:])
         case .claim(let id, let offer, let version, let portions, _):

@@ -1,0 +1,108 @@
+import Ledger
+import Rescue
+
+/// What the reports read from the ledger, folded entry by entry in seq order (`apply`): a
+/// projection of the ledger like the engines' state, but keeping the seqs every fact rests on, so
+/// each line of a report names the entries that prove it. Pure: the caller reads the ledger.
+public struct ReportFacts: Sendable {
+    /// A completed rescue and the policy set in force when it was written.
+    public struct RescueRecord: Sendable {
+        public let seq: UInt64
+        public let time: Int64
+        public let policy: String
+        public let completion: Completion
+    }
+
+    /// A dispute on a claim, and how it ended (nil while open).
+    public struct DisputeRecord: Sendable {
+        public let id: String
+        public let openedSeq: UInt64
+        public var resolvedSeq: UInt64?
+        public var outcome: String?
+    }
+
+    /// A carbon entry (mint, transfer, retirement or cancellation).
+    public struct Movement: Sendable {
+        public let seq: UInt64
+        public let time: Int64
+        public let event: RescueEvent
+    }
+
+    /// Entries folded so far (seqs 0 ..< size).
+    public private(set) var size: UInt64 = 0
+    public private(set) var participants: [String: ParticipantRegistry.Participant] = [:]
+    /// Sites by company.
+    public private(set) var sites: [String: [String]] = [:]
+    public private(set) var offers: [String: (seq: UInt64, offer: OfferBook.Offer)] = [:]
+    public private(set) var claims: [String: (seq: UInt64, claim: OfferBook.Claim)] = [:]
+    public private(set) var pickupSeqs: [String: UInt64] = [:]
+    public private(set) var deliverySeqs: [String: UInt64] = [:]
+    /// In seq order.
+    public private(set) var rescues: [RescueRecord] = []
+    /// By claim (a claim has at most one dispute).
+    public private(set) var disputes: [String: DisputeRecord] = [:]
+    /// Escrow refunds by claim (the escrow id is the claim id).
+    public private(set) var refunds: [String: [(seq: UInt64, rupiah: Int64)]] = [:]
+    /// In seq order.
+    public private(set) var movements: [Movement] = []
+    public private(set) var carbon = CarbonRegistry()
+    /// Each activated policy set's file hashes, by policy hash.
+    public private(set) var policyFiles: [String: [String: String]] = [:]
+    private var claimOfDispute: [String: String] = [:]
+
+    public init() {}
+
+    /// Folds in entry `seq` (which must be the next one); `event` is nil for entries outside the
+    /// rescue domain, `policy` is the entry's policy hash (hex).
+    public mutating func apply(seq: UInt64, time: Int64, policy: String, event: RescueEvent?) {
+        precondition(seq == size, "report facts are folded in seq order")
+        size = seq + 1
+        guard let event else { return }
+        switch event {
+        case .registered(let participant):
+            participants[participant.id] = participant
+            if participant.role == .site, let company = participant.company { sites[company, default: []].append(participant.id) }
+        case .posted(let offer):
+            offers[offer.id] = (seq, offer)
+        case .claimPlaced(let claim):
+            claims[claim.id] = (seq, claim)
+        case .pickedUp(let pickup):
+            pickupSeqs[pickup.claim] = seq
+        case .deliveryConfirmed(let claim, _):
+            deliverySeqs[claim] = seq
+        case .rescueCompleted(let completion):
+            rescues.append(RescueRecord(seq: seq, time: time, policy: policy, completion: completion))
+        case .disputeOpened(let dispute):
+            disputes[dispute.claim] = DisputeRecord(id: dispute.id, openedSeq: seq)
+            claimOfDispute[dispute.id] = dispute.claim
+        case .disputeResolved(let id, let resolution):
+            guard let claim = claimOfDispute[id] else { break }
+            disputes[claim]?.resolvedSeq = seq
+            disputes[claim]?.outcome = resolution.outcome.name
+        case .escrowRefunded(let escrow, let rupiah, _):
+            refunds[escrow, default: []].append((seq, rupiah))
+        case .carbonMinted(let minted):
+            carbon.apply(.minted(minted))
+            movements.append(Movement(seq: seq, time: time, event: event))
+        case .carbonTransferred(let from, let to, let range):
+            carbon.apply(.transferred(from: from, to: to, range: range))
+            movements.append(Movement(seq: seq, time: time, event: event))
+        case .carbonRetired(let owner, let range, let beneficiary, let reason):
+            carbon.apply(.retired(owner: owner, range: range, beneficiary: beneficiary, reason: reason))
+            movements.append(Movement(seq: seq, time: time, event: event))
+        case .carbonCancelled(let owner, let range, let reason):
+            carbon.apply(.cancelled(owner: owner, range: range, reason: reason))
+            movements.append(Movement(seq: seq, time: time, event: event))
+        case .policyActivated(let policy, let files):
+            policyFiles[policy] = files
+        case .matchOffered, .matchDeclined, .matchExpired, .claimCancelled, .escrowHeld, .escrowReleased:
+            break
+        }
+    }
+
+    /// The providers of `company`: the company itself (it may post) and its sites.
+    public func providers(of company: String) -> Set<String> {
+        Set([company] + (sites[company] ?? []))
+    }
+}
+

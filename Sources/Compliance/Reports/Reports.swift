@@ -1,0 +1,422 @@
+import Ledger
+import Rescue
+
+/// The reports auditors, tax offices and carbon traders ask for (`audit/README.md`, "Reports"),
+/// computed from the ledger's facts at one checkpoint. The Postgres mirror computes the same
+/// reports by SQL (`MirrorReports`); a test holds both equal.
+public struct Reports {
+    public let facts: ReportFacts
+    public let checkpointSize: UInt64
+    public let checkpointRoot: String
+
+    /// `facts` must be folded up to exactly `checkpointSize` entries.
+    public init(facts: ReportFacts, checkpointSize: UInt64, checkpointRoot: String) {
+        precondition(facts.size == checkpointSize, "reports are computed at a checkpoint")
+        self.facts = facts
+        self.checkpointSize = checkpointSize
+        self.checkpointRoot = checkpointRoot
+    }
+
+    /// Why a report cannot be computed; `name` is stable (the problem type of the HTTP API).
+    public enum Refusal: String, Error, Sendable {
+        case companyNotFound
+        case siteIsNotTheCompanys
+        case periodIsEmpty
+        case yearIsOutOfRange
+        case incomeMustNotBeNegative
+    }
+
+    /// The columns of each report's lines (the CSV header), in order.
+    public static let csrColumns = [
+        "seq", "time", "site", "claim", "offer", "recipient", "category", "destination", "gramsRescued", "portionsServed", "meals",
+        "lifecycleGramsCO2e", "downstreamGramsCO2e", "paid", "dispute", "disputeOutcome", "refundRupiah", "inTotals",
+    ]
+    public static let taxColumns = [
+        "date", "seq", "offerSeq", "claimSeq", "pickupSeq", "deliverySeq", "site", "recipient", "recipientRegistration",
+        "recipientTaxNumber", "recipientPurpose", "goods", "gramsRescued", "portionsServed", "costRupiah", "eligible", "reasons",
+    ]
+    public static let carbonColumns = ["seq", "time", "kind", "vintage", "first", "last", "tokens", "from", "to", "beneficiary", "reason"]
+    public static let retirementColumns = ["seq", "time", "owner", "vintage", "first", "last", "tokens", "beneficiary", "reason"]
+
+    /// Everything that is a destination of rescued food today: each rescue is delivered to a
+    /// recipient that feeds people (animal feed and compost are not yet events of the ledger).
+    public static let destinations = ["people"]
+    /// The WIB offset: fiscal years and donation dates are Indonesian calendar days (UTC+7).
+    static let wibOffsetMicroseconds: Int64 = 7 * 3_600_000_000
+    static let dayMicroseconds: Int64 = 86_400_000_000
+
+    func company(_ id: String) throws(Refusal) -> ParticipantRegistry.Participant {
+        guard let company = facts.participants[id], company.role == .company else { throw .companyNotFound }
+        return company
+    }
+
+    /// Whether a rescue's dispute leaves it in the totals, and how to describe it: no dispute or
+    /// one resolved without a refund keeps it; a refund or a dispute still open takes it out
+    /// (the rule the carbon registry applies before minting).
+    func disputeState(claim: String) -> (id: String, outcome: String, inTotals: Bool, seqs: [UInt64]) {
+        guard let dispute = facts.disputes[claim] else { return ("", "", true, []) }
+        let seqs = [dispute.openedSeq] + (dispute.resolvedSeq.map { [$0] } ?? [])
+        guard let outcome = dispute.outcome else { return (dispute.id, "open", false, seqs) }
+        return (dispute.id, outcome, outcome == "noRefund" || outcome == "noRefundRelist", seqs)
+    }
+
+    // MARK: CSR donation report
+
+    /// Per company (optionally one site) and period (entry times in µs, both ends inclusive):
+    /// every completed rescue, with the totals GRI 306-4 and the FLW Standard ask for.
+    public func csr(company id: String, site: String? = nil, from: Int64? = nil, until: Int64? = nil) throws(Refusal) -> Report {
+        _ = try company(id)
+        var providers = facts.providers(of: id)
+        if let site {
+            guard providers.contains(site) else { throw .siteIsNotTheCompanys }
+            providers = [site]
+        }
+        try ReportRequest.csr(company: id, site: site, from: from, until: until).checkParameters()
+        let start = from ?? Int64.min
+        let end = until ?? Int64.max
+        var lines: [[String: JSONValue]] = []
+        var seqs: [UInt64] = []
+        var rescues: Int64 = 0, grams: Int64 = 0, portions: Int64 = 0, meals: Int64 = 0, lifecycle: Int64 = 0, downstream: Int64 = 0
+        var excluded: Int64 = 0, excludedGrams: Int64 = 0, refunds: Int64 = 0
+        var byCategory: [String: Int64] = [:]
+        var recipients = Set<String>()
+        var factorSets: [String: Int64] = [:]
+        for rescue in facts.rescues where providers.contains(rescue.completion.provider) && (start...end).contains(rescue.time) {
+            let completion = rescue.completion
+            let dispute = disputeState(claim: completion.claim)
+            let refundEntries = facts.refunds[completion.claim] ?? []
+            let refund = refundEntries.reduce(0) { $0 + $1.rupiah }
+            refunds += refund
+            seqs += [rescue.seq] + dispute.seqs + refundEntries.map(\.seq)
+            lines.append([
+                "seq": .integer(Int64(rescue.seq)), "time": .integer(rescue.time), "site": .string(completion.provider),
+                "claim": .string(completion.claim), "offer": .string(completion.offer), "recipient": .string(completion.claimant),
+                "category": .string(completion.category), "destination": "people", "gramsRescued": .integer(completion.gramsRescued),
+                "portionsServed": .integer(completion.portionsServed), "meals": .integer(completion.meals),
+                "lifecycleGramsCO2e": .integer(completion.lifecycleGramsCO2e), "downstreamGramsCO2e": .integer(completion.downstreamGramsCO2e),
+                "paid": .bool((facts.claims[completion.claim]?.claim.priceRupiah ?? 0) > 0), "dispute": .string(dispute.id),
+                "disputeOutcome": .string(dispute.outcome), "refundRupiah": .integer(refund), "inTotals": .bool(dispute.inTotals),
+            ])
+            guard dispute.inTotals else {
+                excluded += 1
+                excludedGrams += completion.gramsRescued
+                continue
+            }
+            rescues += 1
+            grams += completion.gramsRescued
+            portions += completion.portionsServed
+            meals += completion.meals
+            lifecycle += completion.lifecycleGramsCO2e
+            downstream += completion.downstreamGramsCO2e
+            byCategory[completion.category, default: 0] += completion.gramsRescued
+            recipients.insert(completion.claimant)
+            factorSets[rescue.policy, default: 0] += 1
+        }
+        // Tokens are the company's (a mint pools the CO2e of all its sites), by entry time.
+        var minted: Int64 = 0, buffer: Int64 = 0, retired: Int64 = 0
+        for movement in facts.movements where (start...end).contains(movement.time) {
+            switch movement.event {
+            case .carbonMinted(let mint) where mint.company == id:
+                minted += mint.range?.count ?? 0
+                buffer += mint.buffer?.count ?? 0
+                if mint.range != nil || mint.buffer != nil { seqs.append(movement.seq) }
+            case .carbonRetired(let owner, let range, _, _) where owner == id:
+                retired += range.count
+                seqs.append(movement.seq)
+            default: break
+            }
+        }
+        var parameters: [String: JSONValue] = ["company": .string(id)]
+        parameters["site"] = site.map(JSONValue.string)
+        parameters["from"] = from.map(JSONValue.integer)
+        parameters["until"] = until.map(JSONValue.integer)
+        let sets: [JSONValue] = factorSets.keys.sorted().map { policy in
+            ["policy": .string(policy), "carbonPolicyFile": .string(facts.policyFiles[policy]?["carbon.yaml"] ?? ""), "rescues": .integer(factorSets[policy]!)]
+        }
+        return Report(
+            kind: "csr", parameters: parameters, checkpointSize: checkpointSize, checkpointRoot: checkpointRoot, columns: Self.csrColumns,
+            lines: lines,
+            totals: [
+                "rescues": .integer(rescues), "gramsRescued": .integer(grams), "portionsServed": .integer(portions), "meals": .integer(meals),
+                "lifecycleGramsCO2e": .integer(lifecycle), "downstreamGramsCO2e": .integer(downstream),
+                "gramsByCategory": .object(byCategory.mapValues(JSONValue.integer)), "gramsByDestination": ["people": .integer(grams)],
+                "recipients": .integer(Int64(recipients.count)), "excludedRescues": .integer(excluded), "excludedGrams": .integer(excludedGrams),
+                "refundsRupiah": .integer(refunds), "tokensMinted": .integer(minted), "bufferTokens": .integer(buffer), "tokensRetired": .integer(retired),
+                "factorSets": .array(sets),
+            ],
+            seqs: seqs)
+    }
+
+    // MARK: Tax donation evidence register
+
+    /// Per company and fiscal year (a WIB calendar year): every donation (a rescue of a free
+    /// offer) with its evidence seqs, the donor's declared cost and whether PP 93/2010 and
+    /// PMK 76/2011 let it be deducted. `priorYearNetIncomeRupiah`, when the donor declares it,
+    /// caps the deduction at 5 %.
+    public func taxRegister(company id: String, year: Int, priorYearNetIncomeRupiah: Int64? = nil) throws(Refusal) -> Report {
+        _ = try company(id)
+        try ReportRequest.tax(company: id, year: year, priorYearNetIncomeRupiah: priorYearNetIncomeRupiah).checkParameters()
+        let providers = facts.providers(of: id)
+        var lines: [[String: JSONValue]] = []
+        var seqs: [UInt64] = []
+        var donations: Int64 = 0, grams: Int64 = 0, declared: Int64 = 0, eligibleCount: Int64 = 0, eligibleCost: Int64 = 0
+        for rescue in facts.rescues where providers.contains(rescue.completion.provider) {
+            let completion = rescue.completion
+            let date = Self.civilDate(microseconds: rescue.time)
+            guard date.year == year, let claim = facts.claims[completion.claim], claim.claim.priceRupiah == 0,
+                let offer = facts.offers[completion.offer]
+            else { continue }
+            let recipient = facts.participants[completion.claimant]
+            var reasons: [String] = []
+            if recipient?.taxNumber == nil { reasons.append("recipientHasNoTaxNumber") }
+            if recipient?.donationPurpose == nil { reasons.append("recipientPurposeIsNotListed") }
+            let cost = offer.offer.costRupiah.map { Self.share(of: $0, grams: completion.gramsRescued, outOf: offer.offer.grams) }
+            if cost == nil { reasons.append("costIsNotDeclared") }
+            let dispute = disputeState(claim: completion.claim)
+            if !dispute.inTotals { reasons.append(dispute.outcome == "open" ? "disputeIsOpen" : "disputeRefunded") }
+            let evidence = [offer.seq, claim.seq] + [facts.pickupSeqs[completion.claim], facts.deliverySeqs[completion.claim]].compactMap { $0 }
+            seqs += evidence + [rescue.seq] + dispute.seqs
+            donations += 1
+            grams += completion.gramsRescued
+            declared += cost ?? 0
+            if reasons.isEmpty {
+                eligibleCount += 1
+                eligibleCost += cost ?? 0
+            }
+            var line: [String: JSONValue] = [
+                "date": .string(date.text), "seq": .integer(Int64(rescue.seq)), "offerSeq": .integer(Int64(offer.seq)),
+                "claimSeq": .integer(Int64(claim.seq)), "site": .string(completion.provider), "recipient": .string(completion.claimant),
+                "recipientRegistration": .string(recipient?.registrationNumber ?? ""), "recipientTaxNumber": .string(recipient?.taxNumber ?? ""),
+                "recipientPurpose": .string(recipient?.donationPurpose?.rawValue ?? ""), "goods": .string(completion.category),
+                "gramsRescued": .integer(completion.gramsRescued), "portionsServed": .integer(completion.portionsServed),
+                "eligible": .bool(reasons.isEmpty), "reasons": .array(reasons.map(JSONValue.string)),
+            ]
+            line["pickupSeq"] = facts.pickupSeqs[completion.claim].map { .integer(Int64($0)) }
+            line["deliverySeq"] = facts.deliverySeqs[completion.claim].map { .integer(Int64($0)) }
+            line["costRupiah"] = cost.map(JSONValue.integer)
+            lines.append(line)
+        }
+        var totals: [String: JSONValue] = [
+            "donations": .integer(donations), "gramsRescued": .integer(grams), "declaredCostRupiah": .integer(declared),
+            "eligibleDonations": .integer(eligibleCount), "eligibleCostRupiah": .integer(eligibleCost),
+        ]
+        var parameters: [String: JSONValue] = ["company": .string(id), "year": .integer(Int64(year))]
+        if let income = priorYearNetIncomeRupiah {
+            parameters["priorYearNetIncomeRupiah"] = .integer(income)
+            let cap = income / 20
+            totals["capRupiah"] = .integer(cap)
+            totals["deductibleRupiah"] = .integer(min(cap, eligibleCost))
+            totals["capExceeded"] = .bool(eligibleCost > cap)
+        }
+        return Report(
+            kind: "tax", parameters: parameters, checkpointSize: checkpointSize, checkpointRoot: checkpointRoot, columns: Self.taxColumns,
+            lines: lines, totals: totals, seqs: seqs)
+    }
+
+    /// `total × grams / outOf`, rounded down, without overflowing on the way.
+    static func share(of total: Int64, grams: Int64, outOf whole: Int64) -> Int64 {
+        guard whole > 0 else { return 0 }
+        let product = total.multipliedFullWidth(by: grams)
+        return whole.dividingFullWidth(product).quotient
+    }
+
+    /// The WIB calendar year of a time (µs since the Unix epoch): the fiscal year it falls in.
+    public static func civilYear(microseconds: Int64) -> Int { civilDate(microseconds: microseconds).year }
+
+    /// The WIB calendar date of a time (µs since the Unix epoch), by the days-from-civil algorithm.
+    static func civilDate(microseconds: Int64) -> (year: Int, text: String) {
+        let shifted = microseconds + wibOffsetMicroseconds
+        let days = shifted >= 0 ? shifted / dayMicroseconds : (shifted - dayMicroseconds + 1) / dayMicroseconds
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthPrime = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthPrime + 2) / 5 + 1
+        let month = monthPrime < 10 ? monthPrime + 3 : monthPrime - 9
+        let year = Int(yearOfEra + era * 400 + (month <= 2 ? 1 : 0))
+        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return (year, "\(year)-\(two(month))-\(two(day))")
+    }
+
+    // MARK: Carbon statement and retirement register
+
+    /// Per company: every carbon movement it took part in, its holdings by serial range and
+    /// vintage, its retirements with beneficiaries, its buffer contributions and the full
+    /// history of every range it holds or retired.
+    public func carbonStatement(company id: String) throws(Refusal) -> Report {
+        _ = try company(id)
+        var lines: [[String: JSONValue]] = []
+        var buffer: [JSONValue] = []
+        var retirements: [JSONValue] = []
+        var retiredRanges: [SerialRange] = []
+        var seqs: [UInt64] = []
+        var minted: Int64 = 0, received: Int64 = 0, sent: Int64 = 0, retired: Int64 = 0, cancelled: Int64 = 0, bufferTokens: Int64 = 0
+        func line(_ movement: ReportFacts.Movement, _ kind: String, _ range: SerialRange, from: String, to: String, beneficiary: String = "", reason: String = "") {
+            seqs.append(movement.seq)
+            lines.append([
+                "seq": .integer(Int64(movement.seq)), "time": .integer(movement.time), "kind": .string(kind), "vintage": .integer(Int64(range.vintage)),
+                "first": .integer(range.first), "last": .integer(range.last), "tokens": .integer(range.count), "from": .string(from), "to": .string(to),
+                "beneficiary": .string(beneficiary), "reason": .string(reason),
+            ])
+        }
+        for movement in facts.movements {
+            switch movement.event {
+            case .carbonMinted(let mint) where mint.company == id:
+                if let range = mint.range {
+                    minted += range.count
+                    line(movement, "carbon.minted", range, from: "", to: id)
+                }
+                if let range = mint.buffer {
+                    bufferTokens += range.count
+                    seqs.append(movement.seq)
+                    buffer.append(.object(Self.rangeObject(range, seq: movement.seq)))
+                }
+            case .carbonTransferred(let from, let to, let range) where from == id || to == id:
+                if from == id { sent += range.count }
+                if to == id { received += range.count }
+                line(movement, "carbon.transferred", range, from: from, to: to)
+            case .carbonRetired(let owner, let range, let beneficiary, let reason) where owner == id:
+                retired += range.count
+                retiredRanges.append(range)
+                line(movement, "carbon.retired", range, from: id, to: "", beneficiary: beneficiary, reason: reason)
+                var retirement = Self.rangeObject(range, seq: movement.seq)
+                retirement["time"] = .integer(movement.time)
+                retirement["beneficiary"] = .string(beneficiary)
+                retirement["reason"] = .string(reason)
+                retirements.append(.object(retirement))
+            case .carbonCancelled(let owner, let range, let reason) where owner == id:
+                cancelled += range.count
+                line(movement, "carbon.cancelled", range, from: id, to: "", reason: reason)
+            default: break
+            }
+        }
+        let holdings = Self.merged(facts.carbon.holdings.filter { $0.status == .held(by: id) }.map(\.range))
+        var histories: [JSONValue] = []
+        for (range, status) in holdings.map({ ($0, "held") }) + Self.merged(retiredRanges).map({ ($0, "retired") }) {
+            let touching = facts.movements.filter { movement in Self.ranges(of: movement.event).contains { Self.overlaps($0, range) } }.map(\.seq)
+            seqs += touching
+            var history = Self.rangeObject(range, seq: nil)
+            history["status"] = .string(status)
+            history["seqs"] = .array(touching.map { .integer(Int64($0)) })
+            histories.append(.object(history))
+        }
+        let balance = holdings.reduce(0) { $0 + $1.count }
+        return Report(
+            kind: "carbon", parameters: ["company": .string(id)], checkpointSize: checkpointSize, checkpointRoot: checkpointRoot,
+            columns: Self.carbonColumns, lines: lines,
+            totals: [
+                "minted": .integer(minted), "received": .integer(received), "sent": .integer(sent), "retired": .integer(retired),
+                "cancelled": .integer(cancelled), "balance": .integer(balance), "bufferTokens": .integer(bufferTokens),
+            ],
+            sections: [
+                "holdings": .array(holdings.map { .object(Self.rangeObject($0, seq: nil)) }), "bufferContributions": .array(buffer),
+                "retirements": .array(retirements), "serialHistories": .array(histories),
+            ],
+            seqs: seqs)
+    }
+
+    /// Every retirement of every company (public): who retired which serials, for whom and why.
+    public func retirementRegister() -> Report {
+        var lines: [[String: JSONValue]] = []
+        var tokens: Int64 = 0
+        for movement in facts.movements {
+            guard case .carbonRetired(let owner, let range, let beneficiary, let reason) = movement.event else { continue }
+            tokens += range.count
+            lines.append([
+                "seq": .integer(Int64(movement.seq)), "time": .integer(movement.time), "owner": .string(owner), "vintage": .integer(Int64(range.vintage)),
+                "first": .integer(range.first), "last": .integer(range.last), "tokens": .integer(range.count),
+                "beneficiary": .string(beneficiary), "reason": .string(reason),
+            ])
+        }
+        return Report(
+            kind: "retirements", parameters: [:], checkpointSize: checkpointSize, checkpointRoot: checkpointRoot, columns: Self.retirementColumns,
+            lines: lines, totals: ["retirements": .integer(Int64(lines.count)), "tokens": .integer(tokens)],
+            seqs: lines.compactMap { $0["seq"]?.integerValue.map(UInt64.init) })
+    }
+
+    static func rangeObject(_ range: SerialRange, seq: UInt64?) -> [String: JSONValue] {
+        var object: [String: JSONValue] = [
+            "vintage": .integer(Int64(range.vintage)), "first": .integer(range.first), "last": .integer(range.last), "tokens": .integer(range.count),
+        ]
+        object["seq"] = seq.map { .integer(Int64($0)) }
+        return object
+    }
+
+    /// Sorted, with adjacent ranges of one vintage joined: one canonical form of a set of serials.
+    static func merged(_ ranges: [SerialRange]) -> [SerialRange] {
+        var result: [SerialRange] = []
+        for range in ranges.sorted() {
+            if let last = result.last, last.vintage == range.vintage, last.last + 1 >= range.first {
+                result[result.count - 1] = SerialRange(vintage: last.vintage, first: last.first, last: max(last.last, range.last))!
+            } else {
+                result.append(range)
+            }
+        }
+        return result
+    }
+
+    static func ranges(of event: RescueEvent) -> [SerialRange] {
+        switch event {
+        case .carbonMinted(let mint): [mint.range, mint.buffer].compactMap { $0 }
+        case .carbonTransferred(_, _, let range), .carbonRetired(_, let range, _, _), .carbonCancelled(_, let range, _): [range]
+        default: []
+        }
+    }
+
+    static func overlaps(_ a: SerialRange, _ b: SerialRange) -> Bool {
+        a.vintage == b.vintage && a.first <= b.last && b.first <= a.last
+    }
+}
+
+/// One report asked for, by the CLI, the HTTP API or a test; the same request computed from the
+/// ledger (`Reports`) and from the mirror (`MirrorReports`) must give the same report.
+public enum ReportRequest: Sendable, Equatable {
+    case csr(company: String, site: String? = nil, from: Int64? = nil, until: Int64? = nil)
+    case tax(company: String, year: Int, priorYearNetIncomeRupiah: Int64? = nil)
+    case carbon(company: String)
+    case retirements
+    /// Built from `csr` and `carbon` of the company, then signed (`ImpactCertificate`).
+    case certificate(company: String)
+
+    /// Refuses parameters no report can answer (an empty period, a year out of range, a negative
+    /// income), whatever the ledger holds.
+    public func checkParameters() throws(Reports.Refusal) {
+        switch self {
+        case .csr(_, _, let from, let until):
+            if let from, let until, from > until { throw .periodIsEmpty }
+        case .tax(_, let year, let income):
+            guard (2000...2999).contains(year) else { throw .yearIsOutOfRange }
+            if let income, income < 0 { throw .incomeMustNotBeNegative }
+        case .carbon, .retirements, .certificate:
+            break
+        }
+    }
+
+    /// The report's kind, as `Report.kind` and the URL path name it.
+    public var kind: String {
+        switch self {
+        case .csr: "csr"
+        case .tax: "tax"
+        case .carbon: "carbon"
+        case .retirements: "retirements"
+        case .certificate: "certificate"
+        }
+    }
+}
+
+extension Reports {
+    /// The report `request` asks for; a certificate is signed by `sign`.
+    public func report(_ request: ReportRequest, tiers: [(name: String, tokens: Int64)] = [], sign: (String) throws -> String = { $0 }) throws -> Report {
+        try request.checkParameters()
+        return switch request {
+        case .csr(let company, let site, let from, let until): try csr(company: company, site: site, from: from, until: until)
+        case .tax(let company, let year, let income): try taxRegister(company: company, year: year, priorYearNetIncomeRupiah: income)
+        case .carbon(let company): try carbonStatement(company: company)
+        case .retirements: retirementRegister()
+        case .certificate(let company):
+            try ImpactCertificate.make(csr: try csr(company: company), carbon: try carbonStatement(company: company), tiers: tiers, sign: sign)
+        }
+    }
+}

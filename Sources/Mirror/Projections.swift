@@ -1,0 +1,145 @@
+/// The typed projections of the mirror (migration 2): offers, claims, rescues, escrows,
+/// disputes, carbon movements, participants and policy activations, derived *by SQL* from the
+/// payloads `ledger_entries` already holds. They are filled in the same transaction as the rows
+/// they come from (`apply(from:to:)`), so they are exactly as far as the cursor; each row keeps
+/// the seq of the entry it rests on. Deriving them in SQL rather than in Swift is deliberate: the
+/// SQL reports (`MirrorReports`) then share no decoding with the ledger's own reports, and a
+/// test that holds the two equal checks one against the other.
+enum Projections {
+    /// The tables, created by migration 2.
+    static let schema = """
+        CREATE TABLE participants (
+            participant text PRIMARY KEY, seq bigint NOT NULL, role text NOT NULL, company text, region text NOT NULL,
+            registration_number text, tax_number text, donation_purpose text
+        );
+        CREATE INDEX participants_company ON participants (company);
+        CREATE TABLE offers (
+            offer text PRIMARY KEY, seq bigint NOT NULL, provider text NOT NULL, category text NOT NULL, grams bigint NOT NULL,
+            portions bigint NOT NULL, price_rupiah bigint NOT NULL, cost_rupiah bigint, posted_at bigint NOT NULL, expires_at bigint NOT NULL
+        );
+        CREATE TABLE claims (
+            claim text PRIMARY KEY, seq bigint NOT NULL, offer text NOT NULL, claimant text NOT NULL, portions bigint NOT NULL,
+            grams bigint NOT NULL, price_rupiah bigint NOT NULL, cancelled_seq bigint, pickup_seq bigint, picked_up_grams bigint,
+            delivery_seq bigint
+        );
+        CREATE TABLE rescues (
+            claim text PRIMARY KEY, seq bigint NOT NULL UNIQUE, time_us bigint NOT NULL, policy text NOT NULL, offer text NOT NULL,
+            provider text NOT NULL, claimant text NOT NULL, category text NOT NULL, grams_rescued bigint NOT NULL,
+            portions_served bigint NOT NULL, meals bigint NOT NULL, lifecycle_grams_co2e bigint NOT NULL, downstream_grams_co2e bigint NOT NULL
+        );
+        CREATE INDEX rescues_provider ON rescues (provider, seq);
+        CREATE TABLE escrows (
+            escrow text PRIMARY KEY, seq bigint NOT NULL, claim text NOT NULL, buyer text NOT NULL, provider text NOT NULL, held_rupiah bigint NOT NULL
+        );
+        CREATE TABLE escrow_movements (
+            seq bigint PRIMARY KEY, escrow text NOT NULL, kind text NOT NULL, rupiah bigint NOT NULL, rule text
+        );
+        CREATE INDEX escrow_movements_escrow ON escrow_movements (escrow);
+        CREATE TABLE disputes (
+            dispute text PRIMARY KEY, seq bigint NOT NULL, claim text NOT NULL, claimant text NOT NULL, reason text NOT NULL,
+            held_rupiah bigint NOT NULL, resolved_seq bigint, outcome text, refund_rupiah bigint, rule text
+        );
+        CREATE INDEX disputes_claim ON disputes (claim);
+        CREATE TABLE carbon_movements (
+            seq bigint NOT NULL, part text NOT NULL CHECK (part IN ('range', 'buffer')), time_us bigint NOT NULL, kind text NOT NULL,
+            owner text NOT NULL, to_owner text, vintage integer NOT NULL, first_serial bigint NOT NULL, last_serial bigint NOT NULL,
+            tokens bigint NOT NULL CHECK (tokens = last_serial - first_serial + 1), beneficiary text, reason text,
+            PRIMARY KEY (seq, part)
+        );
+        CREATE INDEX carbon_movements_serials ON carbon_movements (vintage, first_serial);
+        CREATE TABLE policy_activations (
+            seq bigint PRIMARY KEY, policy text NOT NULL, carbon_policy_file text
+        );
+        CREATE VIEW escrow_balances AS
+            SELECT e.escrow, e.claim, e.buyer, e.provider, e.held_rupiah,
+                coalesce(sum(m.rupiah) FILTER (WHERE m.kind = 'escrow.released'), 0) AS released_rupiah,
+                coalesce(sum(m.rupiah) FILTER (WHERE m.kind = 'escrow.refunded'), 0) AS refunded_rupiah
+            FROM escrows e LEFT JOIN escrow_movements m ON m.escrow = e.escrow GROUP BY e.escrow;
+        CREATE VIEW company_balances AS
+            SELECT account, sum(delta) AS tokens FROM (
+                SELECT to_owner AS account, tokens AS delta FROM carbon_movements WHERE kind IN ('carbon.minted', 'carbon.transferred')
+                UNION ALL SELECT owner, -tokens FROM carbon_movements WHERE kind <> 'carbon.minted'
+            ) moves GROUP BY account
+        """
+
+    /// Tables the projections write, in the order `rebuild` empties them.
+    static let tables = ["participants", "offers", "claims", "rescues", "escrows", "escrow_movements", "disputes", "carbon_movements", "policy_activations"]
+
+    /// Statements that project the entries with seqs `$1 ..< $2` (already in `ledger_entries`).
+    /// Inserts come first, then the updates of rows the same batch may just have inserted.
+    static let apply: [String] = [
+        """
+        INSERT INTO participants SELECT payload->>'participant', seq, payload->>'role', payload->>'company', payload->>'region',
+            payload->>'registrationNumber', payload->>'taxNumber', payload->>'donationPurpose'
+        FROM ledger_entries WHERE seq >= $1 AND seq < $2 AND kind = 'participant.registered'
+        """,
+        """
+        INSERT INTO offers SELECT payload->>'offer', seq, payload->>'provider', payload->>'category', (payload->>'grams')::bigint,
+            (payload->>'portions')::bigint, (payload->>'priceRupiah')::bigint, (payload->>'costRupiah')::bigint,
+            (payload->>'postedAt')::bigint, (payload->>'expiresAt')::bigint
+        FROM ledger_entries WHERE seq >= $1 AND seq < $2 AND kind = 'surplus.posted'
+        """,
+        """
+        INSERT INTO claims (claim, seq, offer, claimant, portions, grams, price_rupiah)
+        SELECT payload->>'claim', seq, payload->>'offer', payload->>'claimant', (payload->>'portions')::bigint,
+            (payload->>'grams')::bigint, (payload->>'priceRupiah')::bigint
+        FROM ledger_entries WHERE seq >= $1 AND seq < $2 AND kind = 'claim.placed'
+        """,
+        """
+        INSERT INTO rescues SELECT payload->>'claim', seq, time_us, policy, payload->>'offer', payload->>'provider', payload->>'claimant',
+            payload->>'category', (payload->>'gramsRescued')::bigint, (payload->>'portionsServed')::bigint, (payload->>'meals')::bigint,
+            (payload->>'lifecycleGramsCO2e')::bigint, (payload->>'downstreamGramsCO2e')::bigint
+        FROM ledger_entries WHERE seq >= $1 AND seq < $2 AND kind = 'rescue.completed'
+        """,
+        """
+        INSERT INTO escrows SELECT payload->>'escrow', seq, payload->>'claim', payload->>'buyer', payload->>'provider', (payload->>'rupiah')::bigint
+        FROM ledger_entries WHERE seq >= $1 AND seq < $2 AND kind = 'escrow.held'
+        """,
+        """
+        INSERT INTO escrow_movements SELECT seq, payload->>'escrow', kind, (payload->>'rupiah')::bigint, payload->>'rule'
+        FROM ledger_entries WHERE seq >= $1 AND seq < $2 AND kind IN ('escrow.released', 'escrow.refunded')
+        """,
+        """
+        INSERT INTO disputes (dispute, seq, claim, claimant, reason, held_rupiah)
+        SELECT payload->>'dispute', seq, payload->>'claim', payload->>'claimant', payload->>'reason', (payload->>'heldRupiah')::bigint
+        FROM ledger_entries WHERE seq >= $1 AND seq < $2 AND kind = 'dispute.opened'
+        """,
+        // A mint writes up to two rows: the company's range and the buffer's.
+        """
+        INSERT INTO carbon_movements
+        SELECT seq, part, time_us, kind, payload->>'company', CASE part WHEN 'range' THEN payload->>'company' ELSE 'buffer' END,
+            (payload->part->>'vintage')::integer, (payload->part->>'first')::bigint, (payload->part->>'last')::bigint,
+            (payload->part->>'last')::bigint - (payload->part->>'first')::bigint + 1, NULL, NULL
+        FROM ledger_entries CROSS JOIN (VALUES ('range'), ('buffer')) AS parts (part)
+        WHERE seq >= $1 AND seq < $2 AND kind = 'carbon.minted' AND payload ? part
+        """,
+        """
+        INSERT INTO carbon_movements
+        SELECT seq, 'range', time_us, kind, coalesce(payload->>'from', payload->>'owner'), payload->>'to',
+            (payload->'range'->>'vintage')::integer, (payload->'range'->>'first')::bigint, (payload->'range'->>'last')::bigint,
+            (payload->'range'->>'last')::bigint - (payload->'range'->>'first')::bigint + 1, payload->>'beneficiary', payload->>'reason'
+        FROM ledger_entries WHERE seq >= $1 AND seq < $2 AND kind IN ('carbon.transferred', 'carbon.retired', 'carbon.cancelled')
+        """,
+        """
+        INSERT INTO policy_activations SELECT seq, payload->>'policy', payload->'files'->>'carbon.yaml'
+        FROM ledger_entries WHERE seq >= $1 AND seq < $2 AND kind = 'policy.activated'
+        """,
+        """
+        UPDATE claims c SET cancelled_seq = e.seq FROM ledger_entries e
+        WHERE e.seq >= $1 AND e.seq < $2 AND e.kind = 'claim.cancelled' AND c.claim = e.payload->>'claim'
+        """,
+        """
+        UPDATE claims c SET pickup_seq = e.seq, picked_up_grams = (e.payload->>'grams')::bigint FROM ledger_entries e
+        WHERE e.seq >= $1 AND e.seq < $2 AND e.kind = 'pickup.confirmed' AND c.claim = e.payload->>'claim'
+        """,
+        """
+        UPDATE claims c SET delivery_seq = e.seq FROM ledger_entries e
+        WHERE e.seq >= $1 AND e.seq < $2 AND e.kind = 'delivery.confirmed' AND c.claim = e.payload->>'claim'
+        """,
+        """
+        UPDATE disputes d SET resolved_seq = e.seq, outcome = e.payload->>'outcome', refund_rupiah = (e.payload->>'refundRupiah')::bigint,
+            rule = e.payload->>'rule'
+        FROM ledger_entries e WHERE e.seq >= $1 AND e.seq < $2 AND e.kind = 'dispute.resolved' AND d.dispute = e.payload->>'dispute'
+        """,
+    ]
+}

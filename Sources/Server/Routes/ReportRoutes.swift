@@ -1,0 +1,113 @@
+import Compliance
+import Core
+import Foundation
+import Hummingbird
+import Ledger
+import Mirror
+
+/// The reports (`audit/README.md`, "Reports") at the latest signed checkpoint, as JSON or CSV
+/// (`?format=csv` or `Accept: text/csv`), masked for the caller's role. `?source=mirror`
+/// computes them by SQL on the Postgres mirror instead (when the service keeps one), which must
+/// have caught up with the checkpoint. A provider or carbon trader gets only its own company's.
+extension Service {
+    func addReportRoutes(_ routes: RouteBuilder) {
+        let loop = loop
+        let book = ReportBook()
+        let service = self
+        let known: Set<String> = ["format", "source", "site", "from", "until", "year", "priorYearNetIncomeRupiah"]
+        @Sendable func answer(_ request: Request, _ principal: Principal?, _ build: (Parameters) throws -> ReportRequest) async throws -> Response {
+            let query = request.uri.queryParameters
+            if let unknown = query.map({ String($0.key) }).first(where: { !known.contains($0) }) {
+                throw Problem(.badRequest, "unknownParameter", "The query has a parameter this route does not take", detail: "\(unknown); known: \(known.sorted().joined(separator: ", "))")
+            }
+            let wanted = try build(query)
+            if let principal, [.provider, .carbonTrader].contains(principal.role), let company = Self.company(of: wanted) {
+                let own = loop.read { $0.participants.participants[principal.subject]?.company ?? principal.subject }
+                guard own == company else {
+                    throw Problem(.forbidden, "notYourCompany", "This caller may read only its own company's reports", detail: "\(principal.subject) is not part of \(company)")
+                }
+            }
+            let report = try service.compute(wanted, book: book, source: query.get("source"))
+            let masked = report.masked(for: principal?.role.rawValue ?? "public", by: service.masker)
+            let csv = query.get("format") == "csv" || (query.get("format") == nil && request.headers[.accept]?.contains("text/csv") == true)
+            if let format = query.get("format"), !["json", "csv"].contains(format) { throw Problem.badRequest("format must be json or csv") }
+            if csv {
+                return Response(
+                    status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"\(report.kind).csv\""],
+                    body: .init(byteBuffer: ByteBuffer(string: masked.csv)))
+            }
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: CanonicalJSON.encode(masked.json))))
+        }
+        routes.on(.get, "/v1/reports/csr/{company}") { request, context, principal in
+            let company = try Responses.id(context, "company")
+            return try await answer(request, principal) { query in
+                .csr(company: company, site: query.get("site"), from: try Self.integer(query, "from"), until: try Self.integer(query, "until"))
+            }
+        }
+        routes.on(.get, "/v1/reports/tax/{company}") { request, context, principal in
+            let company = try Responses.id(context, "company")
+            return try await answer(request, principal) { query in
+                guard let year = try Self.integer(query, "year") else { throw Problem.badRequest("year is required (the fiscal year, e.g. 2026)") }
+                return .tax(company: company, year: Int(year), priorYearNetIncomeRupiah: try Self.integer(query, "priorYearNetIncomeRupiah"))
+            }
+        }
+        routes.on(.get, "/v1/reports/carbon/{company}") { request, context, principal in
+            let company = try Responses.id(context, "company")
+            return try await answer(request, principal) { _ in .carbon(company: company) }
+        }
+        routes.on(.get, "/v1/reports/certificate/{company}") { request, context, principal in
+            let company = try Responses.id(context, "company")
+            return try await answer(request, principal) { _ in .certificate(company: company) }
+        }
+        routes.on(.get, "/v1/reports/retirements") { request, _, principal in
+            try await answer(request, principal) { _ in .retirements }
+        }
+    }
+
+    /// The company a report is about (nil for the public register).
+    static func company(of request: ReportRequest) -> String? {
+        switch request {
+        case .csr(let company, _, _, _), .tax(let company, _, _), .carbon(let company), .certificate(let company): company
+        case .retirements: nil
+        }
+    }
+
+    static func integer(_ query: Parameters, _ name: String) throws -> Int64? {
+        guard let text = query.get(name) else { return nil }
+        guard let value = Int64(text) else { throw Problem.badRequest("\(name) must be an integer") }
+        return value
+    }
+
+    /// Computes `request` at the latest checkpoint, from the ledger or (`source=mirror`) by SQL.
+    func compute(_ request: ReportRequest, book: ReportBook, source: String?) throws -> Report {
+        let ledger = loop.ledger
+        let tiers = loop.policies.certificateTiers
+        let sign: (String) throws -> String = { try ledger.signStatement($0) }
+        do {
+            switch source {
+            case nil, "ledger":
+                return try Self.ledgerRead { try book.reports(ledger) }.report(request, tiers: tiers, sign: sign)
+            case "mirror":
+                guard let mirrorURL else {
+                    throw Problem(.serviceUnavailable, "mirrorNotConfigured", "This service keeps no Postgres mirror", detail: "start it with --postgres URL")
+                }
+                let checkpoint = try Self.checkpoint(loop)
+                do {
+                    let connection = try PostgresConnection(url: mirrorURL)
+                    defer { connection.close() }
+                    return try MirrorReports(connection: connection).report(
+                        request, checkpointSize: checkpoint.size, checkpointRoot: checkpoint.root.hex,
+                        lastLeafHash: checkpoint.size == 0 ? nil : try Self.ledgerRead { try ledger.leafHash(checkpoint.size - 1) }.hex,
+                        tiers: tiers, sign: sign)
+                } catch let error as PostgresError {
+                    throw Problem(.serviceUnavailable, "mirrorUnavailable", "The Postgres mirror cannot answer now", detail: error.message)
+                }
+            default:
+                throw Problem.badRequest("source must be ledger or mirror")
+            }
+        } catch let refusal as Reports.Refusal {
+            let status: HTTPResponse.Status = refusal == .companyNotFound ? .notFound : .unprocessableContent
+            throw Problem(status, refusal.rawValue, "The report cannot be computed", detail: "\(request.kind) report")
+        }
+    }
+}
