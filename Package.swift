@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Core", "Ledger", "Rescue", "Compliance",
+                "Server", "Core", "Ledger", "Rescue", "Compliance", "Mirror",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Yams", package: "Yams"),

@@ -287,10 +287,67 @@ def verify_api_entry(answer, trusted_key_text):
     return failures
 
 
+# --- an impact certificate (GET /v1/reports/certificate/{company}, pahlawan report certificate) --
+
+CERTIFICATE_HEADER = "Pahlawan Trust impact certificate v1"
+
+
+def verify_certificate(report, trusted_key_text):
+    """The certificate is a signed note under the ledger's key; its lines must say what the
+    report's line says, and its checkpoint line must be the report's checkpoint."""
+    name, key_id, verify_key = parse_verifier_key(trusted_key_text)
+    note = report["sections"]["note"]
+    try:
+        text = open_note(note, name, key_id, verify_key)
+    except (ValueError, BadSignatureError) as error:
+        return ["note: " + (str(error) or "signature does not verify")]
+    lines = text.rstrip("\n").split("\n")
+    if lines[0] != CERTIFICATE_HEADER:
+        return ["note: not an impact certificate (first line %r)" % lines[0]]
+    stated = dict(line.split(" ", 1) for line in lines[1:])
+    failures = []
+    line = report["lines"][0]
+    for column in report["columns"]:
+        if stated.get(column) != str(line[column]):
+            failures.append("%s: the note says %r, the report %r" % (column, stated.get(column), line[column]))
+    checkpoint = "%d %s" % (report["checkpoint"]["size"], report["checkpoint"]["root"])
+    if stated.get("checkpoint") != checkpoint:
+        failures.append("checkpoint: the note says %r, the report %r" % (stated.get("checkpoint"), checkpoint))
+    return failures
+
+
+def main_certificate(args):
+    """verify.py --certificate REPORT.json --key VKEY: an impact certificate, against the key you trust."""
+    usage = "usage: verify.py --certificate REPORT.json --key VKEY"
+    try:
+        path = args[args.index("--certificate") + 1]
+        key = args[args.index("--key") + 1]
+    except (ValueError, IndexError):
+        sys.exit(usage)
+    if os.path.isfile(key):
+        with open(key) as f:
+            key = f.read().strip()
+    try:
+        with open(path, "rb") as f:
+            report = json.load(f)
+        failures = verify_certificate(report, key)
+    except (OSError, ValueError, KeyError, TypeError, IndexError, UnicodeDecodeError) as error:
+        failures = ["malformed certificate (%s)" % error]
+    for failure in failures:
+        print("FAIL %s: %s" % (path, failure))
+    if failures:
+        return 1
+    line = report["lines"][0]
+    print("OK %s: %s, tier %s, at the signed tree of size %d" % (path, line["company"], line["tier"], report["checkpoint"]["size"]))
+    return 0
+
+
 def main(argv):
     args = argv[1:]
     if "--entry" in args:
         return main_entry(args)
+    if "--certificate" in args:
+        return main_certificate(args)
     key = None
     if "--key" in args:
         i = args.index("--key")

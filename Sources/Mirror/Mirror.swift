@@ -35,7 +35,7 @@ public final class Mirror {
         (2, Projections.schema),
     ]
 
-    private let connection: PostgresConnection
+    let connection: PostgresConnection
 
     public init(connection: PostgresConnection) {
         self.connection = connection

@@ -1,3 +1,4 @@
+import Compliance
 import Foundation
 import Ledger
 import Synchronization
@@ -17,14 +18,16 @@ public final class MirrorFollower: Sendable {
     /// The last failure, until the next success.
     public var failure: String? { lastError.withLock { $0 } }
 
-    /// Starts following `ledger` into the database at `url`, checking every `interval` seconds.
-    public func start(ledger: Ledger, url: String, interval: Double = 0.2, report: @escaping @Sendable (String) -> Void) {
+    /// Starts following `ledger` into the database at `url`, checking every `interval` seconds;
+    /// with a `masker`, each (re)connection installs the role views masked by it.
+    public func start(ledger: Ledger, url: String, masker: Masker? = nil, interval: Double = 0.2, report: @escaping @Sendable (String) -> Void) {
         Thread.detachNewThread { [self] in
             var backoff = 0.5
             while !stopped.load(ordering: .relaxed) {
                 do {
                     let mirror = Mirror(connection: try PostgresConnection(url: url))
                     try mirror.migrate()
+                    if let masker { try mirror.installRoleViews(masker: masker) }
                     appliedCount.store(try mirror.applied(), ordering: .relaxed)
                     lastError.withLock { $0 = nil }
                     backoff = 0.5

@@ -9,9 +9,10 @@ import Testing
 /// Every report computed by SQL on the mirror equals the one computed from the ledger's own
 /// facts at the same checkpoint, also when the mirror is ahead of the checkpoint, and the
 /// reports are not vacuous (they hold exclusions, ineligible donations, holdings, retirements).
-@Suite(.serialized) struct MirrorReportTests {
+/// In the serialized `MirrorTests` suite: another of its tests restarts the server.
+extension MirrorTests {
     /// Both sources' reports for every company and the public register at tree size `size`.
-    static func compare(ledger: Ledger, facts: ReportFacts, size: UInt64, mirror: MirrorReports, year: Int) throws -> [Report] {
+    static func compareReports(ledger: Ledger, facts: ReportFacts, size: UInt64, mirror: MirrorReports, year: Int) throws -> [Report] {
         let root = try ledger.root(size: size).hex
         let reports = Reports(facts: facts, checkpointSize: size, checkpointRoot: root)
         let companies = facts.participants.values.filter { $0.role == .company }.map(\.id).sorted()
@@ -42,13 +43,13 @@ import Testing
     }
 
     @Test func everyReportBySQLOnTheMirrorEqualsTheLedgersAtTheSameCheckpoint() throws {
-        let (path, loop) = try MirrorTests.simulatedLedger(seed: 5, commands: 1_500)
+        let (path, loop) = try Self.simulatedLedger(seed: 5, commands: 1_500)
         defer {
             loop.ledger.close()
             try? FileManager.default.removeItem(atPath: path)
         }
         let ledger = loop.ledger
-        let connection = try PostgresConnection(url: try MirrorTests.freshDatabase())
+        let connection = try PostgresConnection(url: try Self.freshDatabase())
         let mirror = Mirror(connection: connection)
         try mirror.migrate()
         // Small batches: rows inserted by one batch are updated by later ones (and by the same one).
@@ -58,7 +59,7 @@ import Testing
 
         var facts = ReportFacts()
         try ReportBook.fold(ledger, into: &facts, to: ledger.size)
-        let all = try Self.compare(ledger: ledger, facts: facts, size: ledger.size, mirror: sql, year: year)
+        let all = try Self.compareReports(ledger: ledger, facts: facts, size: ledger.size, mirror: sql, year: year)
 
         // Not vacuous: the simulated day holds what each rule is about.
         let csr = all.filter { $0.kind == "csr" && $0.parameters["site"] == nil }
@@ -77,18 +78,18 @@ import Testing
         let earlier = ledger.size * 2 / 3
         var earlierFacts = ReportFacts()
         try ReportBook.fold(ledger, into: &earlierFacts, to: earlier)
-        let before = try Self.compare(ledger: ledger, facts: earlierFacts, size: earlier, mirror: sql, year: year)
+        let before = try Self.compareReports(ledger: ledger, facts: earlierFacts, size: earlier, mirror: sql, year: year)
         #expect(before.map(\.json) != all.map(\.json), "the earlier checkpoint's reports differ from the latest's")
         #expect(before.allSatisfy { $0.seqs.allSatisfy { $0 < earlier } })
     }
 
     @Test func aMirrorBehindTheCheckpointOrOfAnotherLedgerIsRefused() throws {
-        let (path, loop) = try MirrorTests.simulatedLedger(seed: 3, commands: 200)
+        let (path, loop) = try Self.simulatedLedger(seed: 3, commands: 200)
         defer {
             loop.ledger.close()
             try? FileManager.default.removeItem(atPath: path)
         }
-        let connection = try PostgresConnection(url: try MirrorTests.freshDatabase())
+        let connection = try PostgresConnection(url: try Self.freshDatabase())
         let mirror = Mirror(connection: connection)
         try mirror.migrate()
         let size = loop.ledger.size

@@ -18,16 +18,18 @@ import Testing
         return url.path + "/policies"
     }
 
-    static func serverURL() throws -> String {
-        guard let url = ProcessInfo.processInfo.environment["PAHLAWAN_TEST_POSTGRES_URL"] else {
-            throw PostgresError(state: nil, message: "PAHLAWAN_TEST_POSTGRES_URL is not set: run the tests with `make test`, which starts a throwaway PostgreSQL")
+    /// The shared test server, or (`restartable`) the one restart tests may restart.
+    static func serverURL(restartable: Bool = false) throws -> String {
+        let variable = restartable ? "PAHLAWAN_TEST_POSTGRES_RESTART_URL" : "PAHLAWAN_TEST_POSTGRES_URL"
+        guard let url = ProcessInfo.processInfo.environment[variable] else {
+            throw PostgresError(state: nil, message: "\(variable) is not set: run the tests with `make test`, which starts throwaway PostgreSQL servers")
         }
         return url
     }
 
-    /// A new, empty database on the test server, and its URL.
-    static func freshDatabase() throws -> String {
-        let server = try serverURL()
+    /// A new, empty database on a test server, and its URL.
+    static func freshDatabase(restartable: Bool = false) throws -> String {
+        let server = try serverURL(restartable: restartable)
         let name = "mirror_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
         try PostgresConnection(url: server).query("CREATE DATABASE \(name)")
         return server.replacingOccurrences(of: "/postgres", with: "/\(name)")
@@ -92,7 +94,7 @@ import Testing
             loop.ledger.close()
             try? FileManager.default.removeItem(atPath: path)
         }
-        let url = try Self.freshDatabase()
+        let url = try Self.freshDatabase(restartable: true)
         let ledger = loop.ledger
         try Mirror(connection: PostgresConnection(url: url)).migrate()
         final class Outcome: @unchecked Sendable { var error: Error? }
@@ -163,7 +165,7 @@ import Testing
             loop.ledger.close()
             try? FileManager.default.removeItem(atPath: path)
         }
-        let url = try Self.freshDatabase()
+        let url = try Self.freshDatabase(restartable: true)
         let follower = MirrorFollower()
         follower.start(ledger: loop.ledger, url: url, interval: 0.05) { _ in }
         defer { follower.stop() }

@@ -16,9 +16,9 @@ import Testing
     /// 2026-11-24 00:00 WIB.
     static let start: Int64 = 1_795_453_200_000_000
 
-    static func simulatedFixture() async throws -> Fixture {
+    static func simulatedFixture(mirrorURL: String? = nil) async throws -> Fixture {
         let clock = SimulatedClock(start)
-        let fixture = try await Fixture(clock: clock.function)
+        let fixture = try await Fixture(clock: clock.function, mirrorURL: mirrorURL)
         let loop = fixture.loop
         var simulator = CitySimulator(seed: 5, start: start, days: 1, commandsPerDay: 600) { loop.pickupCodeDigest(claim: $0, code: $1) }
         let report = try SimulationDriver.run(&simulator, through: fixture.loop, clock: clock)
@@ -162,7 +162,9 @@ import Testing
         }
     }
 
-    static func pythonVerdict(_ answer: Data, key: String) throws -> (status: Int32, output: String) {
+    /// `audit/verify.py MODE FILE --key KEY` on `answer` (`--entry` an entry answer,
+    /// `--certificate` a certificate report).
+    static func pythonVerdict(_ answer: Data, key: String, mode: String = "--entry") throws -> (status: Int32, output: String) {
         let path = NSTemporaryDirectory() + "pahlawan-entry-" + UUID().uuidString + ".json"
         FileManager.default.createFile(atPath: path, contents: answer)
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -170,7 +172,7 @@ import Testing
         for _ in 0..<3 { root.deleteLastPathComponent() }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [root.path + "/audit/verify.py", "--entry", path, "--key", key]
+        process.arguments = [root.path + "/audit/verify.py", mode, path, "--key", key]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Ledger
+import Mirror
 import Rescue
 import Server
 import Testing
@@ -81,6 +82,17 @@ import Testing
             #expect(opened.text.contains("\ntier \(tier)\n"))
             let forged = note.replacingOccurrences(of: "tier \(tier)", with: "tier gold-plated")
             #expect(throws: LedgerError.self) { try SignedNote.open(forged, verifier: fixture.loop.ledger.verifier) }
+            // The independent verifier checks it with the key alone, and refuses a report that
+            // claims more than its note says.
+            let key = fixture.loop.ledger.verifier.text
+            let verdict = try AuditAPITests.pythonVerdict(try JSONSerialization.data(withJSONObject: certificate), key: key, mode: "--certificate")
+            #expect(verdict.status == 0, "\(verdict.output)")
+            var inflated = certificate
+            var line = (certificate["lines"] as? [[String: Any]])?.first ?? [:]
+            line["tokensRetired"] = (line["tokensRetired"] as? Int ?? 0) + 1_000
+            inflated["lines"] = [line]
+            let refused = try AuditAPITests.pythonVerdict(try JSONSerialization.data(withJSONObject: inflated), key: key, mode: "--certificate")
+            #expect(refused.status == 1, "\(refused.output)")
         }
     }
 
@@ -127,6 +139,51 @@ import Testing
                 #expect((line["recipientTaxNumber"] as? String == "") == reasons.contains("recipientHasNoTaxNumber"))
             }
             #expect((tax["totals"] as? [String: Any])?["capRupiah"] as? Int == 50_000)
+        }
+    }
+
+    /// With the service's mirror caught up, `?source=mirror` answers byte for byte what the
+    /// ledger answers, in JSON and in CSV, for the caller's role.
+    @Test func theMirrorAnswersEveryReportAsTheLedgerDoes() async throws {
+        guard let server = ProcessInfo.processInfo.environment["PAHLAWAN_TEST_POSTGRES_URL"] else {
+            throw PostgresError(state: nil, message: "PAHLAWAN_TEST_POSTGRES_URL is not set: run the tests with `make test`, which starts a throwaway PostgreSQL")
+        }
+        let name = "reports_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+        try PostgresConnection(url: server).query("CREATE DATABASE \(name)")
+        let url = server.replacingOccurrences(of: "/postgres", with: "/\(name)")
+        let fixture = try await AuditAPITests.simulatedFixture(mirrorURL: url)
+        defer { fixture.close() }
+        let mirror = Mirror(connection: try PostgresConnection(url: url))
+        try mirror.migrate()
+        // Behind the checkpoint, the mirror refuses rather than answer from fewer entries.
+        try await fixture.app.test(.router) { client in
+            try await client.execute(uri: "/v1/reports/retirements?source=mirror", method: .get) { response in
+                #expect(response.status == .serviceUnavailable && ServiceTests.type(response) == "mirrorUnavailable")
+            }
+        }
+        try mirror.catchUp(from: fixture.loop.ledger)
+        let world = fixture.loop.read { $0 }
+        let companies = world.carbon.accounts.keys.filter { world.participants.participants[$0]?.role == .company }.sorted()
+        let company = try #require(companies.first)
+        let headers = [try await fixture.bearer("audit-1", .auditor), try await fixture.bearer(company, .provider)]
+        try await fixture.app.test(.router) { client in
+            for path in ["csr/\(company)", "tax/\(company)?year=2026&priorYearNetIncomeRupiah=9000000", "carbon/\(company)", "certificate/\(company)", "retirements"] {
+                for caller in headers {
+                    for format in ["json", "csv"] {
+                        let separator = path.contains("?") ? "&" : "?"
+                        let fromLedger = try await client.execute(uri: "/v1/reports/\(path)\(separator)format=\(format)", method: .get, headers: caller) { response in
+                            #expect(response.status == .ok, "\(path): \(String(buffer: response.body))")
+                            return String(buffer: response.body)
+                        }
+                        let fromMirror = try await client.execute(uri: "/v1/reports/\(path)\(separator)format=\(format)&source=mirror", method: .get, headers: caller) { response in
+                            #expect(response.status == .ok, "\(path) from the mirror: \(String(buffer: response.body))")
+                            return String(buffer: response.body)
+                        }
+                        #expect(fromMirror == fromLedger, "\(path) as \(format)")
+                        #expect(fromLedger.count > 200)
+                    }
+                }
+            }
         }
     }
 }

@@ -28,7 +28,7 @@ import Testing
         /// an earlier fixture, as after a restart.
         init(
             reopening earlier: String? = nil, limits: ((inout LimitsPolicy) -> Void)? = nil,
-            clock: @escaping @Sendable () -> Int64 = Ledger.wallClockMicroseconds
+            clock: @escaping @Sendable () -> Int64 = Ledger.wallClockMicroseconds, mirrorURL: String? = nil
         ) async throws {
             path = earlier ?? NSTemporaryDirectory() + "pahlawan-server-test-" + UUID().uuidString
             loop = try Startup.open(data: DataDirectory(path + "/data"), policies: ServiceTests.policies, clock: clock).loop
@@ -36,7 +36,8 @@ import Testing
             var settings = try ServiceSettings.load(policies: ServiceTests.policies)
             limits?(&settings.limits)
             let vault = try PIIVault(directory: path + "/vault", masterKey: [UInt8](repeating: 9, count: 32))
-            service = Service(loop: loop, authority: authority, settings: settings, vault: vault, maskingSecret: [UInt8](repeating: 5, count: 32))
+            service = Service(
+                loop: loop, authority: authority, settings: settings, vault: vault, maskingSecret: [UInt8](repeating: 5, count: 32), mirrorURL: mirrorURL)
             app = Application(router: service.router())
         }
 

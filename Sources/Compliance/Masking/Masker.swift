@@ -15,6 +15,10 @@ public struct Masker: Sendable {
         pseudonymKeys = keys
     }
 
+    /// The key `role`'s pseudonyms are made with, for the mirror's role views, which compute the
+    /// same pseudonyms in SQL (`Mirror.installRoleViews`).
+    public func pseudonymKey(role: String) -> [UInt8]? { pseudonymKeys[role] }
+
     /// A record as `role` may see it: every field through its treatment; fields the policy does
     /// not know are redacted (deny by default).
     public func mask(record: [String: JSONValue], role: String) -> [String: JSONValue] {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Compliance
 import Foundation
 import Ledger
 import Mirror
@@ -24,6 +25,21 @@ struct PostgresOptions: ParsableArguments {
     }
 }
 
+/// What the role views mask with: `masking.yaml` and the masking key (`pahlawan serve` makes it
+/// on first start), so the views give each role the pseudonyms the HTTP API gives it.
+struct MaskingOptions: ParsableArguments {
+    @Option(help: "The policy directory (masking.yaml).") var policies = "policies"
+    @Option(help: "Directory of the masking key.") var secrets = "ledger/secrets"
+
+    func masker() throws -> Masker {
+        try report {
+            let policy = try MaskingPolicy.load(path: policies + "/masking.yaml")
+            let (secret, _) = try DataDirectory(secrets).loadOrCreateSecret(named: "masking.key")
+            return Masker(policy: policy, secret: secret)
+        }
+    }
+}
+
 struct MirrorFollow: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "follow",
@@ -31,16 +47,19 @@ struct MirrorFollow: ParsableCommand {
 
     @OptionGroup var data: DataDirectoryOptions
     @OptionGroup var postgres: PostgresOptions
+    @OptionGroup var masking: MaskingOptions
     @Flag(help: "Catch up once and exit.") var once = false
     @Option(help: "Entries per transaction.") var batch = 10_000
 
     func run() throws {
         let url = try postgres.url()
+        let masker = try masking.masker()
         var backoff = 0.5
         while true {
             do {
                 let mirror = Mirror(connection: try PostgresConnection(url: url))
                 try mirror.migrate()
+                try mirror.installRoleViews(masker: masker)
                 backoff = 0.5
                 while true {
                     // A read-only view of the ledger as it is now; reopened each round so that
@@ -82,14 +101,17 @@ struct MirrorRebuild: ParsableCommand {
 
     @OptionGroup var data: DataDirectoryOptions
     @OptionGroup var postgres: PostgresOptions
+    @OptionGroup var masking: MaskingOptions
     @Option(help: "Entries per transaction.") var batch = 10_000
 
     func run() throws {
         let ledger = try data.openReadOnly()
         defer { ledger.close() }
+        let masker = try masking.masker()
         do {
             let mirror = Mirror(connection: try PostgresConnection(url: try postgres.url()))
             try mirror.migrate()
+            try mirror.installRoleViews(masker: masker)
             print("rebuilt: \(try mirror.rebuild(from: ledger, batch: batch)) entries")
         } catch let error as ValidationError {
             throw error

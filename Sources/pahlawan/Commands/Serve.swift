@@ -40,7 +40,7 @@ struct Serve: AsyncParsableCommand {
             metrics: ServiceMetrics(mirrorProgress: progress), mirrorURL: mirrorURL)
         if let url = mirrorURL, let follower {
             let logger = Logger(label: "pahlawan.mirror")
-            follower.start(ledger: running.service.loop.ledger, url: url) { logger.warning("\($0)") }
+            follower.start(ledger: running.service.loop.ledger, url: url, masker: running.service.masker) { logger.warning("\($0)") }
             print("mirroring the ledger into PostgreSQL (mirror_lag_entries in /metrics)")
         }
         if let path = tokenKeys ?? ProcessInfo.processInfo.environment["PAHLAWAN_TOKEN_KEYS"] {
