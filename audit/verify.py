@@ -5,6 +5,8 @@ It shares no code with the Swift implementation: it re-implements, from ledger/F
 public standards, RFC 8785 canonical JSON, RFC 6962/9162 inclusion proofs and C2SP signed notes.
 
 Usage: python3 audit/verify.py BUNDLE [--key VKEY]
+       python3 audit/verify.py --entry ANSWER.json --key VKEY        (GET /v1/entries/{seq})
+       python3 audit/verify.py --certificate REPORT.json --key VKEY  (an impact certificate)
   VKEY is the verifier key you trust, as text (name+keyid+base64) or a file holding it.
   Without --key, the bundle's own key is used and a warning says so.
 Exit status: 0 when everything verifies, 1 otherwise (one line per failure).
@@ -316,32 +318,6 @@ def verify_certificate(report, trusted_key_text):
     return failures
 
 
-def main_certificate(args):
-    """verify.py --certificate REPORT.json --key VKEY: an impact certificate, against the key you trust."""
-    usage = "usage: verify.py --certificate REPORT.json --key VKEY"
-    try:
-        path = args[args.index("--certificate") + 1]
-        key = args[args.index("--key") + 1]
-    except (ValueError, IndexError):
-        sys.exit(usage)
-    if os.path.isfile(key):
-        with open(key) as f:
-            key = f.read().strip()
-    try:
-        with open(path, "rb") as f:
-            report = json.load(f)
-        failures = verify_certificate(report, key)
-    except (OSError, ValueError, KeyError, TypeError, IndexError, UnicodeDecodeError) as error:
-        failures = ["malformed certificate (%s)" % error]
-    for failure in failures:
-        print("FAIL %s: %s" % (path, failure))
-    if failures:
-        return 1
-    line = report["lines"][0]
-    print("OK %s: %s, tier %s, at the signed tree of size %d" % (path, line["company"], line["tier"], report["checkpoint"]["size"]))
-    return 0
-
-
 def main(argv):
     args = argv[1:]
     if "--entry" in args:
@@ -381,11 +357,12 @@ def main(argv):
     return 0
 
 
-def main_entry(args):
-    """verify.py --entry ANSWER.json --key VKEY: one API answer, against the key you trust."""
-    usage = "usage: verify.py --entry ANSWER.json --key VKEY"
+def main_with_key(args, flag, verify, describe):
+    """verify.py FLAG FILE --key VKEY: one JSON answer checked by `verify` against the key you
+    trust; `describe` words the success."""
+    usage = "usage: verify.py %s FILE.json --key VKEY" % flag
     try:
-        path = args[args.index("--entry") + 1]
+        path = args[args.index(flag) + 1]
         key = args[args.index("--key") + 1]
     except (ValueError, IndexError):
         sys.exit(usage)
@@ -395,15 +372,27 @@ def main_entry(args):
     try:
         with open(path, "rb") as f:
             answer = json.load(f)
-        failures = verify_api_entry(answer, key)
-    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
+        failures = verify(answer, key)
+    except (OSError, ValueError, KeyError, TypeError, IndexError, UnicodeDecodeError) as error:
         failures = ["malformed answer (%s)" % error]
     for failure in failures:
         print("FAIL %s: %s" % (path, failure))
     if failures:
         return 1
-    print("OK %s: seq %d is in the signed tree of size %d" % (path, answer["seq"], answer["checkpoint"]["size"]))
+    print("OK %s: %s" % (path, describe(answer)))
     return 0
+
+
+def main_entry(args):
+    """verify.py --entry ANSWER.json --key VKEY: one API entry answer."""
+    return main_with_key(args, "--entry", verify_api_entry,
+                         lambda a: "seq %d is in the signed tree of size %d" % (a["seq"], a["checkpoint"]["size"]))
+
+
+def main_certificate(args):
+    """verify.py --certificate REPORT.json --key VKEY: an impact certificate."""
+    return main_with_key(args, "--certificate", verify_certificate,
+                         lambda r: "%s, tier %s, at the signed tree of size %d" % (r["lines"][0]["company"], r["lines"][0]["tier"], r["checkpoint"]["size"]))
 
 
 if __name__ == "__main__":
