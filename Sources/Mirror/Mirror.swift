@@ -33,6 +33,8 @@ public final class Mirror {
             """),
         // The typed projections, filled from the entries already mirrored (see `Projections`).
         (2, Projections.schema),
+        // Holdings by serial range at any tree size, and now.
+        (3, Projections.holdings),
     ]
 
     let connection: PostgresConnection

@@ -221,17 +221,8 @@ public struct MirrorReports {
                 SELECT * FROM m WHERE (kind = 'carbon.minted' AND part = 'range' AND owner = $2)
                     OR (kind = 'carbon.transferred' AND (owner = $2 OR to_owner = $2))
                     OR (kind IN ('carbon.retired', 'carbon.cancelled') AND owner = $2)
-            ), points AS (
-                SELECT vintage, f AS p FROM m UNION SELECT vintage, l + 1 FROM m
-            ), segments AS (
-                SELECT vintage, p AS f, lead(p) OVER (PARTITION BY vintage ORDER BY p) - 1 AS l FROM points
-            ), latest AS (
-                -- Every serial's state is the last movement covering it; movement ends are segment ends.
-                SELECT s.vintage, s.f, s.l, (SELECT CASE WHEN m.kind IN ('carbon.minted', 'carbon.transferred') THEN m.to_owner END FROM m
-                    WHERE m.vintage = s.vintage AND m.f <= s.f AND s.l <= m.l ORDER BY m.seq DESC LIMIT 1) AS holder
-                FROM segments s WHERE s.l IS NOT NULL
             ), holdings AS (
-                \(Self.merged("SELECT vintage, f, l FROM latest WHERE holder = $2"))
+                SELECT vintage, first_serial AS f, last_serial AS l FROM carbon_holdings_at($1) WHERE holder = $2
             ), retired AS (
                 \(Self.merged("SELECT vintage, f, l FROM m WHERE kind = 'carbon.retired' AND owner = $2"))
             ), histories AS (

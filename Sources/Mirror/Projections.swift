@@ -62,6 +62,38 @@ enum Projections {
             ) moves GROUP BY account
         """
 
+    /// Who holds which serials at a tree size (migration 3): each serial's state is that of the
+    /// last movement covering it below `size` (movement ends cut the serials into segments that
+    /// are wholly inside or outside every movement), and adjacent segments of one holder and
+    /// status are joined. `carbon_holdings` is the same for the whole mirror.
+    static let holdings = """
+        CREATE FUNCTION carbon_holdings_at(size bigint)
+        RETURNS TABLE (vintage integer, first_serial bigint, last_serial bigint, tokens bigint, holder text, status text)
+        -- As its owner: the role views call it for logins that may not read carbon_movements.
+        LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
+            WITH m AS (
+                SELECT seq, kind, to_owner, vintage, first_serial AS f, last_serial AS l FROM carbon_movements WHERE seq < size
+            ), points AS (
+                SELECT vintage, f AS p FROM m UNION SELECT vintage, l + 1 FROM m
+            ), segments AS (
+                SELECT vintage, p AS f, lead(p) OVER (PARTITION BY vintage ORDER BY p) - 1 AS l FROM points
+            ), states AS (
+                SELECT s.vintage, s.f, s.l,
+                    CASE WHEN last.kind IN ('carbon.minted', 'carbon.transferred') THEN last.to_owner END AS holder,
+                    CASE last.kind WHEN 'carbon.retired' THEN 'retired' WHEN 'carbon.cancelled' THEN 'cancelled' ELSE 'held' END AS status
+                FROM segments s CROSS JOIN LATERAL (
+                    SELECT kind, to_owner FROM m WHERE m.vintage = s.vintage AND m.f <= s.f AND s.l <= m.l ORDER BY m.seq DESC LIMIT 1
+                ) last WHERE s.l IS NOT NULL
+            ), runs AS (
+                SELECT *, sum(starts) OVER (PARTITION BY vintage, holder, status ORDER BY f) AS run FROM (
+                    SELECT *, CASE WHEN f = lag(l) OVER (PARTITION BY vintage, holder, status ORDER BY f) + 1 THEN 0 ELSE 1 END AS starts FROM states
+                ) marked
+            )
+            SELECT vintage, min(f), max(l), max(l) - min(f) + 1, holder, status FROM runs GROUP BY vintage, holder, status, run
+        $$;
+        CREATE VIEW carbon_holdings AS SELECT * FROM carbon_holdings_at((SELECT applied FROM mirror_cursor))
+        """
+
     /// Tables the projections write, in the order `rebuild` empties them.
     static let tables = ["participants", "offers", "claims", "rescues", "escrows", "escrow_movements", "disputes", "carbon_movements", "policy_activations"]
 

@@ -107,6 +107,7 @@ extension Mirror {
             // Beneficiaries and reasons are free text the service refused to record with personal data in it.
             ("carbon_movements", "SELECT * FROM public.carbon_movements"),
             ("company_balances", "SELECT * FROM public.company_balances"),
+            ("carbon_holdings", "SELECT * FROM public.carbon_holdings"),
             ("mirror_cursor", "SELECT applied, encode(last_leaf_hash, 'hex') AS last_leaf_hash FROM public.mirror_cursor"),
         ]
         if treatment == .keep {

@@ -61,6 +61,19 @@ extension MirrorTests {
         }
         #expect(pseudonymised.allSatisfy { $0[1]!.hasPrefix("psn_") })
         #expect(throws: PostgresError.self) { try trader.query("SELECT 1 FROM role_carbon_trader.entries") }
+        // Holdings by serial range, as the registry has them (its holdings, adjacent ones of one holder joined).
+        let holdings = try trader.query("SELECT vintage, first_serial, last_serial, holder, status FROM role_carbon_trader.carbon_holdings ORDER BY 1, 2")
+        #expect(!holdings.isEmpty)
+        let registry = loop.read { $0.carbon.holdings }
+        for holding in registry {
+            let covering = holdings.first { Int($0[0]!) == holding.range.vintage && Int64($0[1]!)! <= holding.range.first && holding.range.last <= Int64($0[2]!)! }
+            let state: [String?] = switch holding.status {
+            case .held(let owner): [owner, "held"]
+            case .retired: [nil, "retired"]
+            case .cancelled: [nil, "cancelled"]
+            }
+            #expect(covering.map { Array($0[3...4]) } == state, "\(holding)")
+        }
         let balances = try trader.query("SELECT account, tokens FROM role_carbon_trader.company_balances")
         let world = loop.read { $0.carbon }
         for row in balances where row[0] != CarbonRegistry.bufferAccount {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Compliance
 import Core
 import Foundation
 #if canImport(FoundationNetworking)
@@ -138,6 +139,9 @@ extension Demo {
               curl -s -H "Authorization: Bearer $TOKEN" '\(base)/v1/entries?kind=rescue.completed&limit=2'
               curl -s -H "Authorization: Bearer $TOKEN" \(base)/v1/entries/\(max(firstSeq, 1))
               curl -s -H "Authorization: Bearer $TOKEN" \(base)/v1/companies/\(company)/summary
+              curl -s -H "Authorization: Bearer $TOKEN" '\(base)/v1/reports/csr/\(company)?format=csv'
+              curl -s -H "Authorization: Bearer $TOKEN" '\(base)/v1/reports/tax/\(company)?year=\(Reports.civilYear(microseconds: Ledger.wallClockMicroseconds()))'
+              curl -s \(base)/v1/reports/retirements
               curl -s \(base)/metrics | grep -E '^(ledger_entries|food_waste)'
             (tokens last 15 minutes; mint more with: \(CommandLine.arguments[0]) token --data-dir \(data.path) --role auditor --sub audit-1)
             """)
