@@ -263,6 +263,16 @@ final class LedgerEngine: @unchecked Sendable {
         }
     }
 
+    /// Like `forEachBodySlice`, with each entry's stored signature.
+    public func forEachSignedBodySlice(
+        from: UInt64, to: UInt64, sliceCount: Int = 8_192,
+        _ visit: ([(seq: UInt64, signature: [UInt8], bytes: [UInt8])]) throws(LedgerError) -> Void
+    ) throws(LedgerError) {
+        try forEachRecordSlice(from: from, to: to, sliceCount: sliceCount) { (records) throws(LedgerError) in
+            try visit(records.map { (seq: $0.seq, signature: Array($0.signature), bytes: Array($0.body)) })
+        }
+    }
+
     /// The stored records of `from..<to` (published entries only), a slice at a time. The
     /// store's readers are shared, so each slice is read under the state lock and handed on
     /// outside it: a long range must not stall the writer.

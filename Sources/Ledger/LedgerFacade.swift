@@ -117,6 +117,15 @@ public final class Ledger: Sendable {
         try engine.forEachBodySlice(from: from, to: to, sliceCount: sliceCount, visit)
     }
 
+    /// Like `forEachBodySlice`, with each entry's stored signature (for projections that keep
+    /// whole entries, like the Postgres mirror).
+    public func forEachSignedBodySlice(
+        from: UInt64, to: UInt64, sliceCount: Int = 8_192,
+        _ visit: ([(seq: UInt64, signature: [UInt8], bytes: [UInt8])]) throws(LedgerError) -> Void
+    ) throws(LedgerError) {
+        try engine.forEachSignedBodySlice(from: from, to: to, sliceCount: sliceCount, visit)
+    }
+
     /// The leaf hash of `seq`, from the stored tiles.
     public func leafHash(_ seq: UInt64) throws(LedgerError) -> Hash { try engine.leafHash(seq) }
 

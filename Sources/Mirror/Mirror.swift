@@ -72,25 +72,20 @@ public final class Mirror {
     }
 
     /// Applies the ledger's entries after the cursor, up to `end` (its size by default), in
-    /// transactions of `batch` entries; returns the new cursor. Safe to interrupt anywhere.
+    /// transactions of `batch` entries; returns the new cursor. Safe to interrupt anywhere. The
+    /// next batch's rows are read and built on another thread while PostgreSQL takes this one.
     @discardableResult
     public func catchUp(from ledger: Ledger, to end: UInt64? = nil, batch: Int = 10_000) throws(MirrorError) -> UInt64 {
         let target = end ?? ledger.size
         var cursor = try postgres { () throws(PostgresError) in try applied() }
         // The leaf hash the cursor must show: read once, then carried from batch to batch.
         var previousLeaf = cursor == 0 || cursor >= target ? nil : try storage { () throws(LedgerError) in try ledger.leafHash(cursor - 1) }
-        while cursor < target {
-            let last = min(target, cursor + UInt64(batch))
-            var rows: [[String?]] = []
-            rows.reserveCapacity(Int(last - cursor))
-            var lastLeaf: Hash?
-            try storage { () throws(LedgerError) in
-                try ledger.forEachEntry(from: cursor, to: last) { entry in
-                    rows.append(Self.row(entry))
-                    lastLeaf = entry.leafHash
-                }
-            }
+        var next = cursor < target ? Batch(ledger, from: cursor, to: min(target, cursor + UInt64(batch))) : nil
+        while let current = next {
+            let (rows, lastLeaf) = try storage { () throws(LedgerError) in try current.wait() }
             let from = cursor
+            let last = current.end
+            next = last < target ? Batch(ledger, from: last, to: min(target, last + UInt64(batch))) : nil
             let expectedLeaf = previousLeaf
             try postgres { () throws(PostgresError) in
                 try connection.transaction { () throws(PostgresError) in
@@ -115,6 +110,40 @@ public final class Mirror {
         return cursor
     }
 
+    /// The rows of entries `from ..< end`, built on a thread of their own; `wait` hands them over.
+    private final class Batch: @unchecked Sendable {
+        let end: UInt64
+        private let done = DispatchSemaphore(value: 0)
+        private var result: Result<(rows: [[String?]], lastLeaf: Hash?), LedgerError> = .success(([], nil))
+
+        init(_ ledger: Ledger, from: UInt64, to end: UInt64) {
+            self.end = end
+            DispatchQueue.global().async { [self] in
+                do throws(LedgerError) {
+                    var rows: [[String?]] = []
+                    rows.reserveCapacity(Int(end - from))
+                    var lastLeaf: Hash?
+                    try ledger.forEachSignedBodySlice(from: from, to: end) { (slice) throws(LedgerError) in
+                        for (seq, signature, body) in slice {
+                            let built = try Mirror.row(seq: seq, signature: signature, body: body)
+                            rows.append(built.row)
+                            lastLeaf = built.leafHash
+                        }
+                    }
+                    result = .success((rows, lastLeaf))
+                } catch {
+                    result = .failure(error)
+                }
+                done.signal()
+            }
+        }
+
+        func wait() throws(LedgerError) -> (rows: [[String?]], lastLeaf: Hash?) {
+            done.wait()
+            return try result.get()
+        }
+    }
+
     /// Drops every mirrored row and the cursor, then catches up from the first entry.
     @discardableResult
     public func rebuild(from ledger: Ledger, batch: Int = 10_000) throws(MirrorError) -> UInt64 {
@@ -136,14 +165,23 @@ public final class Mirror {
     /// The columns of `ledger_entries`, in the order of `row`.
     public static let columns = ["seq", "time_us", "kind", "actor", "policy", "leaf_hash", "signature", "payload", "body"]
 
-    /// One entry as a row of `ledger_entries` (text form, for COPY).
-    public static func row(_ entry: SignedEntry) -> [String?] {
-        let body = entry.body
-        return [
-            String(body.seq), String(body.time), body.kind, body.actor, body.policy.hex, "\\x" + entry.leafHash.hex,
-            "\\x" + Hex.encode(entry.signature), String(decoding: CanonicalJSON.encode(.object(body.payload)), as: UTF8.self),
-            String(decoding: entry.bodyBytes, as: UTF8.self),
-        ]
+    /// One stored entry as a row of `ledger_entries` (text form, for COPY), read from its exact
+    /// body without decoding it into values: the payload column is the body's own payload text.
+    public static func row(seq: UInt64, signature: [UInt8], body: [UInt8]) throws(LedgerError) -> (row: [String?], leafHash: Hash) {
+        let view: JSONObjectView
+        do throws(JSONViewError) {
+            view = try JSONObjectView(bytes: body)
+        } catch {
+            throw LedgerError(.badEntry, "stored body: \(error)", seq: seq)
+        }
+        guard view.integer("seq") == Int64(seq), let time = view.integer("time"), let kind = view.string("kind"), let actor = view.string("actor"),
+            let policy = view.string("policy"), let payload = view.valueRange("payload")
+        else { throw LedgerError(.badEntry, "stored body lacks seq, time, kind, actor, policy or payload", seq: seq) }
+        let leafHash = MerkleHash.leaf(body)
+        return ([
+            String(seq), String(time), kind, actor, policy, "\\x" + leafHash.hex, "\\x" + Hex.encode(signature),
+            String(decoding: body[payload], as: UTF8.self), String(decoding: body, as: UTF8.self),
+        ], leafHash)
     }
 
     private func postgres<T>(_ body: () throws(PostgresError) -> T) throws(MirrorError) -> T {
