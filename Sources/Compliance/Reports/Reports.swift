@@ -394,6 +394,26 @@ public enum ReportRequest: Sendable, Equatable {
         }
     }
 
+    /// A sentence saying why `refusal` refuses this request, for the problem's detail.
+    public func explain(_ refusal: Reports.Refusal) -> String {
+        switch (refusal, self) {
+        case (.companyNotFound, _): "\(company ?? "?") is not a registered company in the checkpoint"
+        case (.siteIsNotTheCompanys, .csr(let company, let site, _, _)): "\(site ?? "?") is not a site of \(company)"
+        case (.periodIsEmpty, _): "from is after until"
+        case (.yearIsOutOfRange, _): "the fiscal year must be 2000…2999"
+        case (.incomeMustNotBeNegative, _): "the prior-year net income must be ≥ 0 rupiah"
+        default: refusal.rawValue
+        }
+    }
+
+    /// The company the report is about (nil for the public register).
+    public var company: String? {
+        switch self {
+        case .csr(let company, _, _, _), .tax(let company, _, _), .carbon(let company), .certificate(let company): company
+        case .retirements: nil
+        }
+    }
+
     /// The report's kind, as `Report.kind` and the URL path name it.
     public var kind: String {
         switch self {

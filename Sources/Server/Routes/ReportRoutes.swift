@@ -21,7 +21,7 @@ extension Service {
                 throw Problem(.badRequest, "unknownParameter", "The query has a parameter this route does not take", detail: "\(unknown); known: \(known.sorted().joined(separator: ", "))")
             }
             let wanted = try build(query)
-            if let principal, [.provider, .carbonTrader].contains(principal.role), let company = Self.company(of: wanted) {
+            if let principal, [.provider, .carbonTrader].contains(principal.role), let company = wanted.company {
                 let own = loop.read { $0.participants.participants[principal.subject]?.company ?? principal.subject }
                 guard own == company else {
                     throw Problem(.forbidden, "notYourCompany", "This caller may read only its own company's reports", detail: "\(principal.subject) is not part of \(company)")
@@ -64,14 +64,6 @@ extension Service {
         }
     }
 
-    /// The company a report is about (nil for the public register).
-    static func company(of request: ReportRequest) -> String? {
-        switch request {
-        case .csr(let company, _, _, _), .tax(let company, _, _), .carbon(let company), .certificate(let company): company
-        case .retirements: nil
-        }
-    }
-
     static func integer(_ query: Parameters, _ name: String) throws -> Int64? {
         guard let text = query.get(name) else { return nil }
         guard let value = Int64(text) else { throw Problem.badRequest("\(name) must be an integer") }
@@ -107,7 +99,7 @@ extension Service {
             }
         } catch let refusal as Reports.Refusal {
             let status: HTTPResponse.Status = refusal == .companyNotFound ? .notFound : .unprocessableContent
-            throw Problem(status, refusal.rawValue, "The report cannot be computed", detail: "\(request.kind) report")
+            throw Problem(status, refusal.rawValue, "The report cannot be computed", detail: request.explain(refusal))
         }
     }
 }

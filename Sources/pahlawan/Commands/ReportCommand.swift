@@ -82,7 +82,7 @@ struct ReportCommand: ParsableCommand {
         do {
             result = try compute(request, ledger: ledger, policySet: policySet)
         } catch let refusal as Reports.Refusal {
-            printError("pahlawan: error: the \(kind) report of \(company ?? "the register") cannot be computed: \(refusal.rawValue)")
+            printError("pahlawan: error: \(refusal.rawValue): \(request.explain(refusal)) (\(data.path))")
             throw ExitCode(1)
         }
         if let role {
