@@ -26,6 +26,17 @@ import Testing
         .claim(id: id, offer: offer, claimant: claimant, seenVersion: version, portions: portions, pickupCodeDigest: "d-\(id)", now: now + 1)
     }
 
+    /// The donor's declared cost is kept with the offer, and never negative.
+    @Test func aDeclaredCostIsKeptAndNeverNegative() {
+        var book = OfferBook()
+        guard case .post(var post) = post("off-cost") else { Issue.record("not a post"); return }
+        post.costRupiah = -1
+        #expect(run(&book, .post(post)) == .failure(.costMustNotBeNegative))
+        post.costRupiah = 50_400
+        #expect(run(&book, .post(post)).isSuccess)
+        #expect(book.offers["off-cost"]?.costRupiah == 50_400)
+    }
+
     @Test func aTranscriptOfPostingClaimingAndCancelling() {
         var book = OfferBook()
         #expect(run(&book, post("off-1")).isSuccess)

@@ -34,4 +34,23 @@ import Testing
         #expect(run(&registry, far) == .failure(.locationIsOutOfRange))
         #expect(registry.participants.count == 3)
     }
+
+    /// Tax details: only recipients carry them, and only an organisation's NPWP is accepted (a
+    /// person's NPWP is their NIK, which must never reach the ledger).
+    @Test func onlyRecipientsCarryTaxDetailsAndOnlyAnOrganisationsNPWP() {
+        var registry = ParticipantRegistry()
+        var organisation = recipient("rcp-01")
+        organisation.taxNumber = "0123456789012000"
+        organisation.donationPurpose = .socialInfrastructure
+        #expect(run(&registry, organisation).isSuccess)
+        for personal in ["3174015506900001", "012345678901200", "01234567890120000", "0123-45678901200"] {
+            var person = recipient("rcp-\(personal.count)-\(personal.prefix(2))")
+            person.taxNumber = personal
+            #expect(run(&registry, person) == .failure(.taxNumberIsNotAnOrganisationNPWP), "\(personal)")
+        }
+        var company = ParticipantRegistry.Participant(id: "cmp-01", role: .company, region: "ID-JK")
+        company.donationPurpose = .education
+        #expect(run(&registry, company) == .failure(.taxDetailsAreForRecipientsOnly))
+        #expect(registry.participants.count == 1)
+    }
 }
