@@ -190,6 +190,8 @@ public struct MirrorReports {
                     UNION SELECT dispute_seq FROM y WHERE dispute_seq IS NOT NULL UNION SELECT resolved_seq FROM y WHERE resolved_seq IS NOT NULL) s), '[]'))
             """, [at.size, company, String(year), income.map { String($0) }])
         var parameters: [String: JSONValue] = ["company": .string(company), "year": .integer(Int64(year))]
+        let donor = try connection.query("SELECT tax_number FROM participants WHERE participant = $2 AND seq < $1", [at.size, company]).first?[0] ?? nil
+        parameters["companyTaxNumber"] = donor.map(JSONValue.string)
         parameters["priorYearNetIncomeRupiah"] = income.map(JSONValue.integer)
         return Report(
             kind: "tax", parameters: parameters, checkpointSize: at.sizeValue, checkpointRoot: at.root, columns: Reports.taxColumns,

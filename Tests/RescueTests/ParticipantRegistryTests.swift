@@ -51,6 +51,12 @@ import Testing
         var company = ParticipantRegistry.Participant(id: "cmp-01", role: .company, region: "ID-JK")
         company.donationPurpose = .education
         #expect(run(&registry, company) == .failure(.taxDetailsAreForRecipientsOnly))
-        #expect(registry.participants.count == 1)
+        var site = ParticipantRegistry.Participant(id: "site-01", role: .site, company: "cmp-01", region: "ID-JK", latitude: 0, longitude: 0)
+        site.taxNumber = "0123456789012001"
+        company.donationPurpose = nil
+        company.taxNumber = "0123456789012001"
+        #expect(run(&registry, company).isSuccess, "a company names its NPWP as the donor")
+        #expect(run(&registry, site) == .failure(.taxDetailsAreForRecipientsOnly))
+        #expect(registry.participants.count == 2)
     }
 }

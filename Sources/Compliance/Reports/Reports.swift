@@ -153,6 +153,7 @@ public struct Reports {
     /// offer) with its evidence seqs, the donor's declared cost and whether PP 93/2010 and
     /// PMK 76/2011 let it be deducted. `priorYearNetIncomeRupiah`, when the donor declares it,
     /// caps the deduction at 5 %.
+    /// The parameters name the donor's own NPWP when it registered one.
     public func taxRegister(company id: String, year: Int, priorYearNetIncomeRupiah: Int64? = nil) throws(Refusal) -> Report {
         _ = try company(id)
         try ReportRequest.tax(company: id, year: year, priorYearNetIncomeRupiah: priorYearNetIncomeRupiah).checkParameters()
@@ -201,6 +202,7 @@ public struct Reports {
             "eligibleDonations": .integer(eligibleCount), "eligibleCostRupiah": .integer(eligibleCost),
         ]
         var parameters: [String: JSONValue] = ["company": .string(id), "year": .integer(Int64(year))]
+        parameters["companyTaxNumber"] = facts.participants[id]?.taxNumber.map(JSONValue.string)
         if let income = priorYearNetIncomeRupiah {
             parameters["priorYearNetIncomeRupiah"] = .integer(income)
             let cap = income / 20

@@ -40,8 +40,8 @@ public struct ParticipantRegistry: Sendable, Equatable {
         public var serviceRadiusMetres: Int64?
         /// Recipients: how many people they feed.
         public var headcountServed: Int64?
-        /// Recipients: the organisation's NPWP (16 digits, starting with 0: an organisation's,
-        /// never a person's, whose NPWP is the NIK).
+        /// Recipients and companies: the organisation's NPWP (16 digits, starting with 0: an
+        /// organisation's, never a person's, whose NPWP is the NIK).
         public var taxNumber: String?
         /// Recipients: the PP 93/2010 purpose they serve, if any.
         public var donationPurpose: DonationPurpose?
@@ -79,7 +79,8 @@ public struct ParticipantRegistry: Sendable, Equatable {
                 return .failure(.locationIsOutOfRange)
             }
         }
-        if participant.role != .recipient, participant.taxNumber != nil || participant.donationPurpose != nil {
+        // A company's NPWP names the donor in the tax register; a purpose is the recipient's.
+        if participant.role != .recipient, participant.donationPurpose != nil || (participant.taxNumber != nil && participant.role != .company) {
             return .failure(.taxDetailsAreForRecipientsOnly)
         }
         if let taxNumber = participant.taxNumber, !Self.isOrganisationTaxNumber(taxNumber) { return .failure(.taxNumberIsNotAnOrganisationNPWP) }

@@ -71,7 +71,10 @@ public struct CitySimulator: Sendable {
             let city = Self.cities[number % 2]
             let company = "cmp-\(city.code)-\(number)"
             companies.append(company)
-            setup.append(Step(command: .register(.init(id: company, role: .company, region: city.region)), actor: Self.operatorActor, now: start))
+            // Companies name their NPWP (from the number, not the random stream).
+            let npwp = "0" + String(200_000_000_000_000 + number)
+            setup.append(Step(
+                command: .register(.init(id: company, role: .company, region: city.region, taxNumber: npwp)), actor: Self.operatorActor, now: start))
             for site in 0..<2 {
                 let id = "site-\(city.code)-\(number)-\(site)"
                 providers.append(id)
