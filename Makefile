@@ -6,7 +6,7 @@ SEED ?= 1
 DAYS ?= 1
 PORT ?= 8080
 
-.PHONY: run demo test deps build bench-deps
+.PHONY: run demo test deps build bench-deps bench-mirror
 
 # System packages the build and the auditor's kit need, installed only when missing (Debian, as root).
 deps:
@@ -26,6 +26,10 @@ deps:
 # wrk, for `pahlawan bench http` only.
 bench-deps: deps
 	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
+
+# `pahlawan bench mirror` beside a throwaway PostgreSQL with its durable defaults (fsync on).
+bench-mirror: build
+	WITH_POSTGRES_DURABLE=1 .ci/with-postgres sh -c '.build/release/pahlawan bench mirror --postgres "$$PAHLAWAN_TEST_POSTGRES_URL"'
 
 build: deps
 	$(SWIFT) build -c release --product pahlawan
