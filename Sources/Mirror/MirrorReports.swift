@@ -224,7 +224,7 @@ public struct MirrorReports {
                     OR (kind = 'carbon.transferred' AND (owner = $2 OR to_owner = $2))
                     OR (kind IN ('carbon.retired', 'carbon.cancelled') AND owner = $2)
             ), holdings AS (
-                SELECT vintage, first_serial AS f, last_serial AS l FROM carbon_holdings_at($1) WHERE holder = $2
+                SELECT vintage, first_serial AS f, last_serial AS l FROM carbon_holdings_at($1) WHERE holder = $2 AND status = 'held'
             ), retired AS (
                 \(Self.merged("SELECT vintage, f, l FROM m WHERE kind = 'carbon.retired' AND owner = $2"))
             ), histories AS (

@@ -62,7 +62,8 @@ enum Projections {
             ) moves GROUP BY account
         """
 
-    /// Who holds which serials at a tree size (migration 3): each serial's state is that of the
+    /// Who holds which serials at a tree size (migration 3; for retired or cancelled serials, who
+    /// retired or cancelled them): each serial's state is that of the
     /// last movement covering it below `size` (movement ends cut the serials into segments that
     /// are wholly inside or outside every movement), and adjacent segments of one holder and
     /// status are joined. `carbon_holdings` is the same for the whole mirror.
@@ -72,17 +73,17 @@ enum Projections {
         -- As its owner: the role views call it for logins that may not read carbon_movements.
         LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
             WITH m AS (
-                SELECT seq, kind, to_owner, vintage, first_serial AS f, last_serial AS l FROM carbon_movements WHERE seq < size
+                SELECT seq, kind, owner, to_owner, vintage, first_serial AS f, last_serial AS l FROM carbon_movements WHERE seq < size
             ), points AS (
                 SELECT vintage, f AS p FROM m UNION SELECT vintage, l + 1 FROM m
             ), segments AS (
                 SELECT vintage, p AS f, lead(p) OVER (PARTITION BY vintage ORDER BY p) - 1 AS l FROM points
             ), states AS (
                 SELECT s.vintage, s.f, s.l,
-                    CASE WHEN last.kind IN ('carbon.minted', 'carbon.transferred') THEN last.to_owner END AS holder,
+                    CASE WHEN last.kind IN ('carbon.minted', 'carbon.transferred') THEN last.to_owner ELSE last.owner END AS holder,
                     CASE last.kind WHEN 'carbon.retired' THEN 'retired' WHEN 'carbon.cancelled' THEN 'cancelled' ELSE 'held' END AS status
                 FROM segments s CROSS JOIN LATERAL (
-                    SELECT kind, to_owner FROM m WHERE m.vintage = s.vintage AND m.f <= s.f AND s.l <= m.l ORDER BY m.seq DESC LIMIT 1
+                    SELECT kind, owner, to_owner FROM m WHERE m.vintage = s.vintage AND m.f <= s.f AND s.l <= m.l ORDER BY m.seq DESC LIMIT 1
                 ) last WHERE s.l IS NOT NULL
             ), runs AS (
                 SELECT *, sum(starts) OVER (PARTITION BY vintage, holder, status ORDER BY f) AS run FROM (
