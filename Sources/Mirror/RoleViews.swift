@@ -55,7 +55,11 @@ extension Mirror {
         do throws(PostgresError) {
             try connection.query("CREATE ROLE \(name) NOLOGIN")
         } catch {
-            guard try exists() else { throw error }
+            guard try exists() else {
+                throw PostgresError(
+                    state: error.state,
+                    message: "cannot create the group role \(name) (\(error.message)): have a superuser run CREATE ROLE \(name) NOLOGIN, or give the mirror's user CREATEROLE")
+            }
         }
     }
 
