@@ -82,7 +82,7 @@ public final class Mirror {
         var previousLeaf = cursor == 0 || cursor >= target ? nil : try storage { () throws(LedgerError) in try ledger.leafHash(cursor - 1) }
         var next = cursor < target ? Batch(ledger, from: cursor, to: min(target, cursor + UInt64(batch))) : nil
         while let current = next {
-            let (rows, lastLeaf) = try storage { () throws(LedgerError) in try current.wait() }
+            let (text, lastLeaf) = try storage { () throws(LedgerError) in try current.wait() }
             let from = cursor
             let last = current.end
             next = last < target ? Batch(ledger, from: last, to: min(target, last + UInt64(batch))) : nil
@@ -98,7 +98,7 @@ public final class Mirror {
                     guard row[1] == expectedLeaf?.hex else {
                         throw PostgresError(state: nil, message: "the mirror's last entry (seq \(from) − 1) is not this ledger's: it mirrors another ledger")
                     }
-                    try connection.copy(into: "ledger_entries", columns: Self.columns, rows: rows)
+                    try connection.copy(into: "ledger_entries", columns: Self.columns, text: text)
                     try project(from: String(from), to: String(last))
                     try connection.query(
                         "UPDATE mirror_cursor SET applied = $1, last_leaf_hash = decode($2, 'hex')", [String(last), lastLeaf?.hex])
@@ -110,27 +110,23 @@ public final class Mirror {
         return cursor
     }
 
-    /// The rows of entries `from ..< end`, built on a thread of their own; `wait` hands them over.
+    /// The COPY text of entries `from ..< end`, built on a thread of their own; `wait` hands it over.
     private final class Batch: @unchecked Sendable {
         let end: UInt64
         private let done = DispatchSemaphore(value: 0)
-        private var result: Result<(rows: [[String?]], lastLeaf: Hash?), LedgerError> = .success(([], nil))
+        private var result: Result<(text: [UInt8], lastLeaf: Hash?), LedgerError> = .success(([], nil))
 
         init(_ ledger: Ledger, from: UInt64, to end: UInt64) {
             self.end = end
             DispatchQueue.global().async { [self] in
                 do throws(LedgerError) {
-                    var rows: [[String?]] = []
-                    rows.reserveCapacity(Int(end - from))
+                    var text: [UInt8] = []
                     var lastLeaf: Hash?
                     try ledger.forEachSignedBodySlice(from: from, to: end) { (slice) throws(LedgerError) in
-                        for (seq, signature, body) in slice {
-                            let built = try Mirror.row(seq: seq, signature: signature, body: body)
-                            rows.append(built.row)
-                            lastLeaf = built.leafHash
-                        }
+                        if text.isEmpty { text.reserveCapacity(Int(end - from) * (slice.first.map { $0.bytes.count * 2 + 300 } ?? 1_024)) }
+                        for (seq, signature, body) in slice { lastLeaf = try Mirror.appendRow(seq: seq, signature: signature, body: body, to: &text) }
                     }
-                    result = .success((rows, lastLeaf))
+                    result = .success((text, lastLeaf))
                 } catch {
                     result = .failure(error)
                 }
@@ -138,7 +134,7 @@ public final class Mirror {
             }
         }
 
-        func wait() throws(LedgerError) -> (rows: [[String?]], lastLeaf: Hash?) {
+        func wait() throws(LedgerError) -> (text: [UInt8], lastLeaf: Hash?) {
             done.wait()
             return try result.get()
         }
@@ -165,9 +161,11 @@ public final class Mirror {
     /// The columns of `ledger_entries`, in the order of `row`.
     public static let columns = ["seq", "time_us", "kind", "actor", "policy", "leaf_hash", "signature", "payload", "body"]
 
-    /// One stored entry as a row of `ledger_entries` (text form, for COPY), read from its exact
-    /// body without decoding it into values: the payload column is the body's own payload text.
-    public static func row(seq: UInt64, signature: [UInt8], body: [UInt8]) throws(LedgerError) -> (row: [String?], leafHash: Hash) {
+    /// Appends one stored entry as a COPY text line of `ledger_entries` (`columns`' order) and
+    /// returns its leaf hash. It is read from the exact body without decoding it into values:
+    /// the payload column is the body's own payload text.
+    @discardableResult
+    public static func appendRow(seq: UInt64, signature: [UInt8], body: [UInt8], to text: inout [UInt8]) throws(LedgerError) -> Hash {
         let view: JSONObjectView
         do throws(JSONViewError) {
             view = try JSONObjectView(bytes: body)
@@ -178,10 +176,25 @@ public final class Mirror {
             let policy = view.string("policy"), let payload = view.valueRange("payload")
         else { throw LedgerError(.badEntry, "stored body lacks seq, time, kind, actor, policy or payload", seq: seq) }
         let leafHash = MerkleHash.leaf(body)
-        return ([
-            String(seq), String(time), kind, actor, policy, "\\x" + leafHash.hex, "\\x" + Hex.encode(signature),
-            String(decoding: body[payload], as: UTF8.self), String(decoding: body, as: UTF8.self),
-        ], leafHash)
+        let tab: UInt8 = 0x09
+        text += String(seq).utf8
+        text.append(tab)
+        text += String(time).utf8
+        for field in [kind, actor, policy] {
+            text.append(tab)
+            PostgresConnection.appendField(field.utf8, to: &text)
+        }
+        // bytea in hex form: the backslash of `\x` is itself escaped in COPY text.
+        for bytes in [leafHash.bytes, signature] {
+            text += [tab, 0x5C, 0x5C, UInt8(ascii: "x")]
+            text += Hex.encode(bytes).utf8
+        }
+        text.append(tab)
+        PostgresConnection.appendField(body[payload], to: &text)
+        text.append(tab)
+        PostgresConnection.appendField(body, to: &text)
+        text.append(0x0A)
+        return leafHash
     }
 
     private func postgres<T>(_ body: () throws(PostgresError) -> T) throws(MirrorError) -> T {

@@ -72,33 +72,23 @@ public final class PostgresConnection {
         }
     }
 
-    /// `COPY table (columns) FROM STDIN` in text format: each row's fields tab-separated and
-    /// escaped (`\N` for NULL), sent in one stream.
-    public func copy(into table: String, columns: [String], rows: [[String?]]) throws(PostgresError) {
+    /// `COPY table (columns) FROM STDIN` in text format: `text` holds the rows, each a line of
+    /// tab-separated, escaped fields (`appendField`, `\N` for NULL), sent in 1 MiB pieces.
+    public func copy(into table: String, columns: [String], text: [UInt8]) throws(PostgresError) {
         guard let connection else { throw PostgresError(state: nil, message: "the connection is closed") }
         let start = PQexec(connection, "COPY \(table) (\(columns.joined(separator: ", "))) FROM STDIN")
         let status = PQresultStatus(start)
         defer { PQclear(start) }
         guard status == PGRES_COPY_IN else { throw Self.error(start, connection) }
-        var buffer = [UInt8]()
-        buffer.reserveCapacity(rows.count * 256)
-        func flush() throws(PostgresError) {
-            guard !buffer.isEmpty else { return }
-            let sent = buffer.withUnsafeBufferPointer { bytes in
+        var offset = 0
+        while offset < text.count {
+            let end = min(text.count, offset + (1 << 20))
+            let sent = text[offset..<end].withUnsafeBufferPointer { bytes in
                 bytes.withMemoryRebound(to: CChar.self) { PQputCopyData(connection, $0.baseAddress, Int32($0.count)) }
             }
             guard sent == 1 else { throw PostgresError(state: nil, message: "COPY: \(Self.message(connection))") }
-            buffer.removeAll(keepingCapacity: true)
+            offset = end
         }
-        for row in rows {
-            for (index, field) in row.enumerated() {
-                if index > 0 { buffer.append(0x09) }
-                if let field { Self.appendEscaped(field, to: &buffer) } else { buffer += [0x5C, 0x4E] }
-            }
-            buffer.append(0x0A)
-            if buffer.count > 1 << 20 { try flush() }
-        }
-        try flush()
         guard PQputCopyEnd(connection, nil) == 1 else { throw PostgresError(state: nil, message: "COPY: \(Self.message(connection))") }
         while let result = PQgetResult(connection) {
             defer { PQclear(result) }
@@ -106,9 +96,9 @@ public final class PostgresConnection {
         }
     }
 
-    /// COPY text format: backslash, tab, newline and carriage return are escaped.
-    static func appendEscaped(_ text: String, to buffer: inout [UInt8]) {
-        for byte in text.utf8 {
+    /// Appends one COPY text field (escaped) to a row being built in `buffer`.
+    public static func appendField(_ bytes: some Collection<UInt8>, to buffer: inout [UInt8]) {
+        for byte in bytes {
             switch byte {
             case 0x5C: buffer += [0x5C, 0x5C]
             case 0x09: buffer += [0x5C, 0x74]

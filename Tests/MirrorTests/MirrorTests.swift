@@ -78,6 +78,8 @@ import Testing
             let entry = try loop.ledger.entry(UInt64(index))
             #expect(row[0] == String(index) && row[5] == entry.leafHash.hex && row[2] == entry.body.kind, "seq \(index)")
             #expect(row[8] == String(decoding: entry.bodyBytes, as: UTF8.self))
+            #expect(row[1] == String(entry.body.time) && row[3] == entry.body.actor && row[4] == entry.body.policy.hex, "seq \(index)")
+            #expect(row[6] == Hex.encode(entry.signature), "seq \(index)")
         }
         // The payload is queryable JSON: the claims' portions add up as in the ledger.
         let portions = try connection.query("SELECT sum((payload->>'portions')::bigint) FROM ledger_entries WHERE kind = 'claim.placed'").first?[0] ?? nil
