@@ -112,6 +112,7 @@ import Testing
                 ("/v1/reports/csr/\(companies[0])?site=site-elsewhere", auditor, .unprocessableContent, "siteIsNotTheCompanys"),
                 ("/v1/reports/csr/\(companies[0])?from=10&until=5", auditor, .unprocessableContent, "periodIsEmpty"),
                 ("/v1/reports/csr/\(companies[0])?colour=red", auditor, .badRequest, "unknownParameter"),
+                ("/v1/reports/carbon/\(companies[0])?year=2026", auditor, .badRequest, "unknownParameter"),
                 ("/v1/reports/csr/\(companies[0])?format=pdf", auditor, .badRequest, "malformedRequest"),
                 ("/v1/reports/carbon/\(companies[0])", stranger, .forbidden, "notYourCompany"),
                 ("/v1/reports/carbon/\(companies[0])?source=mirror", auditor, .serviceUnavailable, "mirrorNotConfigured"),

@@ -14,12 +14,16 @@ extension Service {
         let loop = loop
         let book = ReportBook()
         let service = self
-        let known: Set<String> = ["format", "source", "site", "from", "until", "year", "priorYearNetIncomeRupiah"]
-        @Sendable func answer(_ request: Request, _ principal: Principal?, _ build: (Parameters) throws -> ReportRequest) async throws -> Response {
+        /// Every report takes `format` and `source`; `accepts` are the route's own parameters.
+        @Sendable func answer(
+            _ request: Request, _ principal: Principal?, accepts: Set<String> = [], _ build: (Parameters) throws -> ReportRequest
+        ) async throws -> Response {
             let query = request.uri.queryParameters
+            let known = accepts.union(["format", "source"])
             if let unknown = query.map({ String($0.key) }).first(where: { !known.contains($0) }) {
                 throw Problem(.badRequest, "unknownParameter", "The query has a parameter this route does not take", detail: "\(unknown); known: \(known.sorted().joined(separator: ", "))")
             }
+            if let format = query.get("format"), !["json", "csv"].contains(format) { throw Problem.badRequest("format must be json or csv") }
             let wanted = try build(query)
             if let principal, [.provider, .carbonTrader].contains(principal.role), let company = wanted.company {
                 let own = loop.read { $0.participants.participants[principal.subject]?.company ?? principal.subject }
@@ -27,10 +31,13 @@ extension Service {
                     throw Problem(.forbidden, "notYourCompany", "This caller may read only its own company's reports", detail: "\(principal.subject) is not part of \(company)")
                 }
             }
-            let report = try service.compute(wanted, book: book, source: query.get("source"))
+            let source = query.get("source")
+            // Off the cooperative pool: the first report folds the whole ledger, and SQL may take a while.
+            let report = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Report, Error>) in
+                DispatchQueue.global().async { continuation.resume(with: Result { try service.compute(wanted, book: book, source: source) }) }
+            }
             let masked = report.masked(for: principal?.role.rawValue ?? "public", by: service.masker)
             let csv = query.get("format") == "csv" || (query.get("format") == nil && request.headers[.accept]?.contains("text/csv") == true)
-            if let format = query.get("format"), !["json", "csv"].contains(format) { throw Problem.badRequest("format must be json or csv") }
             if csv {
                 return Response(
                     status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"\(report.kind).csv\""],
@@ -40,13 +47,13 @@ extension Service {
         }
         routes.on(.get, "/v1/reports/csr/{company}") { request, context, principal in
             let company = try Responses.id(context, "company")
-            return try await answer(request, principal) { query in
+            return try await answer(request, principal, accepts: ["site", "from", "until"]) { query in
                 .csr(company: company, site: query.get("site"), from: try Self.integer(query, "from"), until: try Self.integer(query, "until"))
             }
         }
         routes.on(.get, "/v1/reports/tax/{company}") { request, context, principal in
             let company = try Responses.id(context, "company")
-            return try await answer(request, principal) { query in
+            return try await answer(request, principal, accepts: ["year", "priorYearNetIncomeRupiah"]) { query in
                 guard let year = try Self.integer(query, "year") else { throw Problem.badRequest("year is required (the fiscal year, e.g. 2026)") }
                 return .tax(company: company, year: Int(year), priorYearNetIncomeRupiah: try Self.integer(query, "priorYearNetIncomeRupiah"))
             }
