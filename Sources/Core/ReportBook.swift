@@ -13,6 +13,13 @@ public final class ReportBook: @unchecked Sendable {
 
     public init() {}
 
+    /// How many entries the facts cover so far.
+    public var foldedSize: UInt64 {
+        lock.lock()
+        defer { lock.unlock() }
+        return facts.size
+    }
+
     /// The reports at the latest checkpoint of `ledger`.
     public func reports(_ ledger: Ledger) throws(LedgerError) -> Reports {
         guard let checkpoint = ledger.latestCheckpoint?.checkpoint else { throw LedgerError(.notFound, "the ledger has no checkpoint yet") }

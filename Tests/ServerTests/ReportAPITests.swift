@@ -59,6 +59,17 @@ import Testing
         }
     }
 
+    /// `serve` warms the report facts at start, so the first report reads no whole ledger.
+    @Test func warmingFoldsTheFactsUpToTheCheckpointInTheBackground() async throws {
+        let fixture = try await AuditAPITests.simulatedFixture()
+        defer { fixture.close() }
+        let size = try #require(fixture.loop.ledger.latestCheckpoint?.checkpoint.size)
+        #expect(fixture.service.reportBook.foldedSize == 0)
+        fixture.service.warmReports()
+        for _ in 0..<200 where fixture.service.reportBook.foldedSize < size { try await Task.sleep(for: .milliseconds(25)) }
+        #expect(fixture.service.reportBook.foldedSize == size)
+    }
+
     @Test func recipientsAreMaskedPerRoleAndTheCertificateVerifiesWithTheKeyAlone() async throws {
         let fixture = try await AuditAPITests.simulatedFixture()
         defer { fixture.close() }

@@ -12,7 +12,7 @@ import Mirror
 extension Service {
     func addReportRoutes(_ routes: RouteBuilder) {
         let loop = loop
-        let book = ReportBook()
+        let book = reportBook
         let service = self
         /// Every report takes `format` and `source`; `accepts` are the route's own parameters.
         @Sendable func answer(

@@ -22,6 +22,8 @@ public struct Service: Sendable {
     public let metrics: ServiceMetrics
     /// The Postgres mirror the service keeps, for reports computed by SQL (`?source=mirror`).
     public let mirrorURL: String?
+    /// The facts the reports read, folded from the ledger (see `warmReports`).
+    public let reportBook = ReportBook()
     let limiter: RateLimiter
     let inFlight = AdmissionMiddleware.InFlight()
     let logger: Logger
@@ -133,6 +135,22 @@ struct RouteBuilder {
 }
 
 extension Service {
+    /// Folds the report facts up to the latest checkpoint in the background, so the first
+    /// report request does not pay for reading the whole ledger (which could outlast the
+    /// request timeout on a large ledger).
+    public func warmReports() {
+        let book = reportBook
+        let ledger = loop.ledger
+        let logger = logger
+        DispatchQueue.global().async {
+            do {
+                _ = try book.reports(ledger)
+            } catch {
+                logger.warning("warming the report facts failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
     /// Lets time pass once a second (match time-outs, dispute deadlines, escrow releases, carbon
     /// counts); cancel the task to stop.
     public func startTicker() -> Task<Void, Never> {

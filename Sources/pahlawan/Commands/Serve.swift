@@ -57,6 +57,7 @@ struct Serve: AsyncParsableCommand {
             router: running.service.router(), configuration: .init(address: .hostname(host, port: port)),
             logger: Logger(label: "pahlawan.server"))
         let ticker = running.service.startTicker()
+        running.service.warmReports()
         print("serving \(data.path) (\(running.service.loop.ledger.size) entries) on http://\(host):\(port)")
         print("try: curl http://\(host):\(port)/health/ready ; tokens: \(CommandLine.arguments[0]) token --data-dir \(data.path) --role auditor --sub audit-1")
         // At once, even into a file or pipe, so a supervisor sees where to look.
