@@ -71,7 +71,7 @@ public enum EntryCodec {
                 "evidence": .array(d.evidence.map(JSONValue.string)), "decideBy": .integer(d.decideBy ?? d.openedAt), "heldRupiah": .integer(d.heldRupiah),
             ]
         case .disputeResolved(let id, let r):
-            return ["dispute": .string(id), "outcome": .string(outcomeName(r.outcome)), "refundRupiah": .integer(r.refundRupiah), "rule": .string(r.rule)]
+            return ["dispute": .string(id), "outcome": .string(r.outcome.name), "refundRupiah": .integer(r.refundRupiah), "rule": .string(r.rule)]
         case .carbonMinted(let m):
             var payload: [String: JSONValue] = [
                 "company": .string(m.company), "vintage": .integer(Int64(m.vintage)), "rescue": .integer(Int64(m.rescue)),
@@ -271,9 +271,6 @@ public enum EntryCodec {
             return nil
         }
     }
-
-    /// The name an outcome is written under (`fullRefund`, `partialRefund`, `noRefund`, `noRefundRelist`).
-    public static func outcomeName(_ outcome: DisputeBook.Outcome) -> String { outcome.name }
 
     /// A serial range as entries (and the API) write it.
     public static func rangeValue(_ range: SerialRange) -> JSONValue {

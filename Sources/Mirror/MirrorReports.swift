@@ -40,6 +40,18 @@ public struct MirrorReports {
         }
     }
 
+    /// The report `request` asks for at the latest checkpoint of `ledger`, which must be the
+    /// ledger this database mirrors.
+    public func report(
+        _ request: ReportRequest, atLatestCheckpointOf ledger: Ledger, tiers: [(name: String, tokens: Int64)] = [],
+        sign: (String) throws -> String = { $0 }
+    ) throws -> Report {
+        guard let checkpoint = ledger.latestCheckpoint?.checkpoint else { throw LedgerError(.notFound, "the ledger has no checkpoint yet") }
+        return try report(
+            request, checkpointSize: checkpoint.size, checkpointRoot: checkpoint.root.hex,
+            lastLeafHash: checkpoint.size == 0 ? nil : try ledger.leafHash(checkpoint.size - 1).hex, tiers: tiers, sign: sign)
+    }
+
     private struct At {
         let size: String
         let root: String

@@ -56,26 +56,13 @@ struct DataDirectoryOptions: ParsableArguments {
 func report<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
-    } catch let error as LedgerError {
-        printError("pahlawan: error: \(error)")
-        throw ExitCode(1)
-    } catch let error as PolicyError {
-        printError("pahlawan: error: \(error)")
-        throw ExitCode(1)
-    } catch let error as CoreError {
-        printError("pahlawan: error: \(error)")
-        throw ExitCode(1)
-    } catch let error as VaultError {
-        printError("pahlawan: error: \(error)")
-        throw ExitCode(1)
-    } catch let error as CommandError {
-        printError("pahlawan: error: \(error)")
-        throw ExitCode(1)
-    } catch let error as MirrorError {
-        printError("pahlawan: error: \(error)")
-        throw ExitCode(1)
     } catch let error as PostgresError {
         printError("pahlawan: error: postgres: \(error)")
+        throw ExitCode(1)
+    } catch where error is LedgerError || error is PolicyError || error is CoreError || error is VaultError || error is CommandError
+        || error is MirrorError
+    {
+        printError("pahlawan: error: \(error)")
         throw ExitCode(1)
     }
 }

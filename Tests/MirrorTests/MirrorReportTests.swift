@@ -49,9 +49,7 @@ extension MirrorTests {
             try? FileManager.default.removeItem(atPath: path)
         }
         let ledger = loop.ledger
-        let connection = try PostgresConnection(url: try Self.freshDatabase())
-        let mirror = Mirror(connection: connection)
-        try mirror.migrate()
+        let (connection, mirror) = try Self.freshMirror()
         // Small batches: rows inserted by one batch are updated by later ones (and by the same one).
         try mirror.catchUp(from: ledger, batch: 97)
         let year = Int(Reports.civilYear(microseconds: ledger.lastEntryTime))
@@ -89,9 +87,7 @@ extension MirrorTests {
             loop.ledger.close()
             try? FileManager.default.removeItem(atPath: path)
         }
-        let connection = try PostgresConnection(url: try Self.freshDatabase())
-        let mirror = Mirror(connection: connection)
-        try mirror.migrate()
+        let (connection, mirror) = try Self.freshMirror()
         let size = loop.ledger.size
         try mirror.catchUp(from: loop.ledger, to: size - 1)
         let sql = MirrorReports(connection: connection)

@@ -35,6 +35,14 @@ import Testing
         return server.replacingOccurrences(of: "/postgres", with: "/\(name)")
     }
 
+    /// A migrated, empty mirror in a new database on the shared server.
+    static func freshMirror() throws -> (connection: PostgresConnection, mirror: Mirror) {
+        let connection = try PostgresConnection(url: try freshDatabase())
+        let mirror = Mirror(connection: connection)
+        try mirror.migrate()
+        return (connection, mirror)
+    }
+
     /// A ledger with a simulated city day in it.
     static func simulatedLedger(seed: UInt64 = 3, commands: Int = 500) throws -> (path: String, loop: CommandLoop) {
         let path = NSTemporaryDirectory() + "pahlawan-mirror-test-" + UUID().uuidString
@@ -63,9 +71,7 @@ import Testing
             loop.ledger.close()
             try? FileManager.default.removeItem(atPath: path)
         }
-        let connection = try PostgresConnection(url: try Self.freshDatabase())
-        let mirror = Mirror(connection: connection)
-        try mirror.migrate()
+        let (connection, mirror) = try Self.freshMirror()
         try mirror.migrate()  // idempotent
         let size = loop.ledger.size
         #expect(try mirror.catchUp(from: loop.ledger, to: size / 2, batch: 97) == size / 2)
@@ -158,9 +164,7 @@ import Testing
             try? FileManager.default.removeItem(atPath: path)
             try? FileManager.default.removeItem(atPath: otherPath)
         }
-        let connection = try PostgresConnection(url: try Self.freshDatabase())
-        let mirror = Mirror(connection: connection)
-        try mirror.migrate()
+        let (connection, mirror) = try Self.freshMirror()
         try mirror.catchUp(from: loop.ledger, batch: 64)
         let incremental = try Self.rows(connection)
         let incrementalProjections = try Self.projections(connection)

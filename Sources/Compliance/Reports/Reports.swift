@@ -297,7 +297,7 @@ public struct Reports {
         let holdings = Self.merged(facts.carbon.holdings.filter { $0.status == .held(by: id) }.map(\.range))
         var histories: [JSONValue] = []
         for (range, status) in holdings.map({ ($0, "held") }) + Self.merged(retiredRanges).map({ ($0, "retired") }) {
-            let touching = facts.movements.filter { movement in Self.ranges(of: movement.event).contains { Self.overlaps($0, range) } }.map(\.seq)
+            let touching = facts.movements.filter { movement in movement.event.serialRanges.contains { Self.overlaps($0, range) } }.map(\.seq)
             seqs += touching
             var history = Self.rangeObject(range, seq: nil)
             history["status"] = .string(status)
@@ -357,14 +357,6 @@ public struct Reports {
             }
         }
         return result
-    }
-
-    static func ranges(of event: RescueEvent) -> [SerialRange] {
-        switch event {
-        case .carbonMinted(let mint): [mint.range, mint.buffer].compactMap { $0 }
-        case .carbonTransferred(_, _, let range), .carbonRetired(_, let range, _, _), .carbonCancelled(_, let range, _): [range]
-        default: []
-        }
     }
 
     static func overlaps(_ a: SerialRange, _ b: SerialRange) -> Bool {
@@ -431,7 +423,7 @@ public enum ReportRequest: Sendable, Equatable {
 extension Reports {
     /// The report `request` asks for; a certificate is signed by `sign`.
     public func report(_ request: ReportRequest, tiers: [(name: String, tokens: Int64)] = [], sign: (String) throws -> String = { $0 }) throws -> Report {
-        try request.checkParameters()
+        // Each builder checks its own parameters.
         return switch request {
         case .csr(let company, let site, let from, let until): try csr(company: company, site: site, from: from, until: until)
         case .tax(let company, let year, let income): try taxRegister(company: company, year: year, priorYearNetIncomeRupiah: income)

@@ -58,6 +58,16 @@ public enum RescueEvent: Hashable, Sendable {
         }
     }
 
+    /// The carbon serial ranges this event issues or moves (a mint's range and buffer share);
+    /// empty for every other kind.
+    public var serialRanges: [SerialRange] {
+        switch self {
+        case .carbonMinted(let minted): [minted.range, minted.buffer].compactMap { $0 }
+        case .carbonTransferred(_, _, let range), .carbonRetired(_, let range, _, _), .carbonCancelled(_, let range, _): [range]
+        default: []
+        }
+    }
+
     init(_ event: MatchEvent) {
         switch event {
         case .offered(let offer, let recipient, let candidates, let expiresAt):

@@ -26,7 +26,7 @@ final class CarbonIndex: @unchecked Sendable {
             try ledger.forEachBodySlice(from: indexed, to: size) { slice in
                 for (seq, body) in slice where body.contains(subsequence: Self.carbonKindPrefix) {
                     guard let decoded = try? EntryCodec.decode(bodyBytes: body, seq: seq) else { continue }
-                    let ranges = Self.ranges(of: decoded.event)
+                    let ranges = decoded.event.serialRanges
                     if !ranges.isEmpty { movements.append(Movement(seq: seq, time: decoded.time, event: decoded.event, ranges: ranges)) }
                 }
             }
@@ -38,14 +38,6 @@ final class CarbonIndex: @unchecked Sendable {
     }
 
     private static let carbonKindPrefix = Array(#""kind":"carbon."#.utf8)
-
-    private static func ranges(of event: RescueEvent) -> [SerialRange] {
-        switch event {
-        case .carbonMinted(let minted): [minted.range, minted.buffer].compactMap { $0 }
-        case .carbonTransferred(_, _, let range), .carbonRetired(_, let range, _, _), .carbonCancelled(_, let range, _): [range]
-        default: []
-        }
-    }
 
     private static func describe(_ movement: Movement) -> [String: JSONValue] {
         var answer: [String: JSONValue] = ["seq": .integer(Int64(movement.seq)), "time": .integer(movement.time)]

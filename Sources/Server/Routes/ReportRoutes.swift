@@ -90,14 +90,10 @@ extension Service {
                 guard let mirrorURL else {
                     throw Problem(.serviceUnavailable, "mirrorNotConfigured", "This service keeps no Postgres mirror", detail: "start it with --postgres URL")
                 }
-                let checkpoint = try Self.checkpoint(loop)
                 do {
                     let connection = try PostgresConnection(url: mirrorURL)
                     defer { connection.close() }
-                    return try MirrorReports(connection: connection).report(
-                        request, checkpointSize: checkpoint.size, checkpointRoot: checkpoint.root.hex,
-                        lastLeafHash: checkpoint.size == 0 ? nil : try Self.ledgerRead { try ledger.leafHash(checkpoint.size - 1) }.hex,
-                        tiers: tiers, sign: sign)
+                    return try Self.ledgerRead { try MirrorReports(connection: connection).report(request, atLatestCheckpointOf: ledger, tiers: tiers, sign: sign) }
                 } catch let error as PostgresError {
                     throw Problem(.serviceUnavailable, "mirrorUnavailable", "The Postgres mirror cannot answer now", detail: error.message)
                 }

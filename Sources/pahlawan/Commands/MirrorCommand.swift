@@ -28,7 +28,7 @@ struct PostgresOptions: ParsableArguments {
 /// What the role views mask with: `masking.yaml` and the masking key (`pahlawan serve` makes it
 /// on first start), so the views give each role the pseudonyms the HTTP API gives it.
 struct MaskingOptions: ParsableArguments {
-    @Option(help: "The policy directory (masking.yaml).") var policies = "policies"
+    @Option(help: "The policy directory (masking.yaml among them).") var policies = "policies"
     @Option(help: "Directory of the masking key.") var secrets = "ledger/secrets"
 
     func masker() throws -> Masker {

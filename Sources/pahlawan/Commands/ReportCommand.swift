@@ -29,8 +29,8 @@ struct ReportCommand: ParsableCommand {
     var priorYearNetIncome: Int64?
     @Option(help: "json or csv.") var format = "json"
     @Option(help: "Mask for this role (masking.yaml).") var role: String?
-    @Option(help: "The policy directory.") var policies = "policies"
-    @Option(help: "Directory of the masking key (with --role).") var secrets = "ledger/secrets"
+    /// `--policies` (all of them, masking.yaml among them) and `--secrets` (the masking key, with --role).
+    @OptionGroup var masking: MaskingOptions
     @Option(help: "Compute by SQL on this PostgreSQL mirror (or PAHLAWAN_POSTGRES_URL with --mirror).") var postgres: String?
     @Flag(help: "Compute by SQL on the mirror at PAHLAWAN_POSTGRES_URL.") var mirror = false
 
@@ -65,17 +65,14 @@ struct ReportCommand: ParsableCommand {
             let url = postgres ?? (mirror ? ProcessInfo.processInfo.environment["PAHLAWAN_POSTGRES_URL"] : nil)
             if mirror, url == nil { throw ValidationError("--mirror needs PAHLAWAN_POSTGRES_URL") }
             guard let url else { return try ReportBook().reports(ledger).report(request, tiers: policySet.certificateTiers, sign: sign) }
-            guard let checkpoint = ledger.latestCheckpoint?.checkpoint else { throw LedgerError(.notFound, "the ledger has no checkpoint yet") }
-            return try MirrorReports(connection: try PostgresConnection(url: url)).report(
-                request, checkpointSize: checkpoint.size, checkpointRoot: checkpoint.root.hex,
-                lastLeafHash: checkpoint.size == 0 ? nil : try ledger.leafHash(checkpoint.size - 1).hex,
-                tiers: policySet.certificateTiers, sign: sign)
+            return try MirrorReports(connection: try PostgresConnection(url: url))
+                .report(request, atLatestCheckpointOf: ledger, tiers: policySet.certificateTiers, sign: sign)
         }
     }
 
     func run() throws {
         let request = try request()
-        let policySet = try report { try PolicySet.load(directory: policies) }
+        let policySet = try report { try PolicySet.load(directory: masking.policies) }
         let ledger = try data.openReadOnly()
         defer { ledger.close() }
         var result: Report
@@ -87,9 +84,7 @@ struct ReportCommand: ParsableCommand {
         }
         if let role {
             guard MaskingPolicy.roles.contains(role) else { throw ValidationError("--role must be one of \(MaskingPolicy.roles.joined(separator: ", "))") }
-            let masking = try report { try MaskingPolicy.load(path: policies + "/masking.yaml") }
-            let (secret, _) = try report { try DataDirectory(secrets).loadOrCreateSecret(named: "masking.key") }
-            result = result.masked(for: role, by: Masker(policy: masking, secret: secret))
+            result = result.masked(for: role, by: try masking.masker())
         }
         if format == "csv" {
             print(result.csv, terminator: "")

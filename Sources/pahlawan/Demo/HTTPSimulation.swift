@@ -119,7 +119,7 @@ final class HTTPSimulation: @unchecked Sendable {
                 "id": .string(id), "claim": .string(claim), "reason": .string(reason.rawValue), "evidence": .array(evidence.map(JSONValue.string)),
             ])
         case .decideDispute(let id, let outcome):
-            var body: [String: JSONValue] = ["outcome": .string(EntryCodec.outcomeName(outcome))]
+            var body: [String: JSONValue] = ["outcome": .string(outcome.name)]
             if case .partialRefund(let rupiah) = outcome { body["refundRupiah"] = .integer(rupiah) }
             return Request(method: "POST", path: "/v1/disputes/\(id)/decision", body: body)
         case .transferCarbon(let to, let serials):
