@@ -277,7 +277,9 @@ public final class CommandLoop: @unchecked Sendable {
             completion(.success([]))
             return
         }
-        var drafts = events.map { EntryDraft(time: now, kind: $0.kind, actor: actor, payload: EntryCodec.payload(of: $0), policy: policies.hash) }
+        var drafts = events.map {
+            EntryDraft(time: now, kind: $0.kind, actor: $0.isWrittenBySystem ? Self.systemActor : actor, payload: EntryCodec.payload(of: $0), policy: policies.hash)
+        }
         if let key { drafts[0].payload[IdempotencyRecord.member] = IdempotencyRecord.payloadValue(key, entries: drafts.count) }
         let first = nextSeq
         try enqueue(drafts, now: now, completion: completion)

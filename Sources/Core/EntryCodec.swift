@@ -55,7 +55,7 @@ public enum EntryCodec {
                 "claim": .string(p.claim), "grams": .integer(p.grams), "portions": .integer(p.portions),
                 "returnedGrams": .integer(p.returnedGrams), "returnedPortions": .integer(p.returnedPortions), "afterExpiry": .bool(p.afterExpiry),
             ]
-            payload["freshnessScore"] = p.freshnessScore.map(JSONValue.integer)
+            payload["declaredFreshnessScore"] = p.declaredFreshnessScore.map(JSONValue.integer)
             return payload
         case .deliveryConfirmed(let claim, let served):
             return ["claim": .string(claim), "portionsServed": .integer(served)]
@@ -218,10 +218,13 @@ public enum EntryCodec {
         case "escrow.refunded":
             return .escrowRefunded(escrow: try p.string("escrow"), rupiah: try p.integer("rupiah"), rule: try p.string("rule"))
         case "pickup.confirmed":
+            // Entries before FORMAT §9 called the declared score `freshnessScore`.
+            let declared = try p.optionalInteger("declaredFreshnessScore")
+            let legacy = try p.optionalInteger("freshnessScore")
             return .pickedUp(Pickup(
                 claim: try p.string("claim"), grams: try p.integer("grams"), portions: try p.integer("portions"),
                 returnedGrams: try p.integer("returnedGrams"), returnedPortions: try p.integer("returnedPortions"),
-                afterExpiry: try p.bool("afterExpiry"), at: time, freshnessScore: try p.optionalInteger("freshnessScore")))
+                afterExpiry: try p.bool("afterExpiry"), at: time, declaredFreshnessScore: declared ?? legacy))
         case "delivery.confirmed":
             return .deliveryConfirmed(claim: try p.string("claim"), portionsServed: try p.integer("portionsServed"))
         case "rescue.completed":

@@ -31,6 +31,13 @@ let simulationStart: Int64 = 1_795_453_200_000_000
         #expect(replayedSize == size)
         let same = replayed == live  // a Bool: a failure should not print two whole worlds
         #expect(same, "seed \(seed): the replayed state differs from the live one")
+        // FORMAT §7.9: every mint is the system's, also one that follows an operator's decision.
+        var mintActors: Set<String> = []
+        for seq in 0..<size {
+            let body = try reopened.entry(seq).body
+            if body.kind == "carbon.minted" { mintActors.insert(body.actor) }
+        }
+        #expect(mintActors == [CommandLoop.systemActor])
                 #expect(LedgerVerifier.verify(directory: DataDirectory(path), key: verifier, checkSignatures: true, checkBodies: true).failure == nil)
     }
 

@@ -40,11 +40,13 @@ import Testing
         #expect(run(&registry, .transfer(from: "cmp-a", to: "cmp-b", range: range(3, 4))) == .success(.transferred(from: "cmp-a", to: "cmp-b", range: range(3, 4))))
         // 2…5 now spans two holdings (a's 2, b's 3–4, a's 5): refused as a whole.
         #expect(run(&registry, .transfer(from: "cmp-a", to: "cmp-c", range: range(2, 5))) == .failure(.rangeNotIssuedAsOneHolding))
-        #expect(run(&registry, .retire(owner: "cmp-b", range: range(4, 4), beneficiary: "", reason: "CSR 2026")) == .failure(.beneficiaryMissing))
-        #expect(run(&registry, .retire(owner: "cmp-b", range: range(4, 4), beneficiary: "PT Contoh", reason: "CSR 2026")).isSuccess)
+        #expect(run(&registry, .retire(owner: "cmp-b", range: range(4, 4), beneficiary: "", reason: "csrCommitment")) == .failure(.beneficiaryMissing))
+        #expect(run(&registry, .retire(owner: "cmp-b", range: range(4, 4), beneficiary: "Budi Santoso", reason: "csrCommitment")) == .failure(.beneficiaryIsNotAnID))
+        #expect(run(&registry, .retire(owner: "cmp-b", range: range(4, 4), beneficiary: "pt-contoh", reason: "birthday gift for Siti")) == .failure(.reasonIsNotACode))
+        #expect(run(&registry, .retire(owner: "cmp-b", range: range(4, 4), beneficiary: "pt-contoh", reason: "csrCommitment")).isSuccess)
         #expect(run(&registry, .transfer(from: "cmp-b", to: "cmp-c", range: range(4, 4))) == .failure(.serialAlreadyRetired))
-        #expect(run(&registry, .cancel(owner: CarbonRegistry.bufferAccount, range: range(20, 20), reason: "reversal of rescue 12")).isSuccess)
-        #expect(run(&registry, .retire(owner: CarbonRegistry.bufferAccount, range: range(20, 20), beneficiary: "x", reason: "y")) == .failure(.serialAlreadyCancelled))
+        #expect(run(&registry, .cancel(owner: CarbonRegistry.bufferAccount, range: range(20, 20), reason: "reversal")).isSuccess)
+        #expect(run(&registry, .retire(owner: CarbonRegistry.bufferAccount, range: range(20, 20), beneficiary: "x", reason: "voluntaryOffset")) == .failure(.serialAlreadyCancelled))
         #expect(run(&registry, .transfer(from: "cmp-a", to: "cmp-b", range: range(21, 21))) == .failure(.rangeNotIssuedAsOneHolding))
         #expect(registry.balance(of: "cmp-b") == 1 && registry.accounts["cmp-b"]?.retired == 1)
         #expect(registry.invariantViolations().isEmpty)
@@ -67,7 +69,7 @@ import Testing
                 let command: CarbonCommand = switch draw[4] % 4 {
                 case 0: .countRescue(company: company, rescue: UInt64(draw[5] % 40), gramsCO2e: Int64(draw[5]) * 1_700, vintage: 2026)
                 case 1: .transfer(from: company, to: other, range: span)
-                case 2: .retire(owner: company, range: span, beneficiary: draw[5] % 9 == 0 ? "" : "ben-\(draw[5])", reason: "csr")
+                case 2: .retire(owner: company, range: span, beneficiary: draw[5] % 9 == 0 ? "" : "ben-\(draw[5])", reason: "csrCommitment")
                 default: .cancel(owner: company, range: span, reason: draw[5] % 11 == 0 ? "" : "reversal")
                 }
                 let before = registry

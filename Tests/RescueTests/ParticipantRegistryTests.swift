@@ -59,4 +59,30 @@ import Testing
         #expect(run(&registry, site) == .failure(.taxDetailsAreForRecipientsOnly))
         #expect(registry.participants.count == 2)
     }
+
+    /// Issue 13: every one of these was accepted and signed into the ledger.
+    @Test func personalDataCannotBeRegistered() {
+        var registry = ParticipantRegistry()
+        for id in ["3174011201900001", "081234567890", "nik3174011201900001"] {
+            #expect(run(&registry, .init(id: id, role: .buyer, region: "ID-JK")) == .failure(.idIsNotPseudonymous), "\(id)")
+        }
+        for region in ["ID-JK 081234567890", String(repeating: "x", count: 20_000), "ID-JK\u{7}", "id-jk", ""] {
+            #expect(run(&registry, .init(id: "buyer-1", role: .buyer, region: region)) == .failure(.regionIsUnknown))
+        }
+        for number in ["3174011201900001", "budi@example.id", "Budi Santoso, 081234567890, budi@example.id, Jl. Melati 5"] {
+            var person = recipient("rcp-01")
+            person.registrationNumber = number
+            #expect(run(&registry, person) == .failure(.registrationNumberIsMalformed), "\(number)")
+        }
+        var negative = recipient("rcp-01")
+        negative.headcountServed = -5
+        #expect(run(&registry, negative) == .failure(.headcountIsOutOfRange))
+        var buyer = ParticipantRegistry.Participant(id: "buyer-1", role: .buyer, region: "ID-JK")
+        buyer.registrationNumber = "AHU-1"
+        #expect(run(&registry, buyer) == .failure(.fieldIsForRecipientsOnly))
+        buyer.registrationNumber = nil
+        buyer.latitude = 0
+        #expect(run(&registry, buyer) == .failure(.locationIsForSitesAndRecipientsOnly))
+        #expect(registry.participants.isEmpty)
+    }
 }

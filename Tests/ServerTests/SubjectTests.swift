@@ -18,11 +18,22 @@ import Testing
          "nik":"3174011203900001","npwp":"09.254.294.3-407.000"}
         """#
 
+    /// The data subject is a registered participant (its own data is kept under its id).
+    static func registerBudi(_ client: some TestClientProtocol, _ fixture: Fixture) async throws {
+        try await client.execute(
+            uri: "/v1/participants", method: .post, headers: try await fixture.bearer("op-1", .operator),
+            body: ByteBuffer(string: #"{"id":"buyer-jkt-7","role":"buyer","region":"ID-JK"}"#)
+        ) { response in
+            #expect(response.status == .created, "\(String(buffer: response.body))")
+        }
+    }
+
     @Test func eachRoleSeesItsMaskingAndAnOperatorReadIsRecordedWithItsReason() async throws {
         let fixture = try await Fixture()
         defer { fixture.close() }
         let operatorHeaders = try await fixture.bearer("op-1", .operator)
         try await fixture.app.test(.router) { client in
+            try await Self.registerBudi(client, fixture)
             try await client.execute(uri: "/v1/subjects", method: .post, headers: operatorHeaders, body: ByteBuffer(string: Self.budi)) { response in
                 #expect(response.status == .created, "\(String(buffer: response.body))")
             }
@@ -91,6 +102,7 @@ import Testing
         let operatorHeaders = try await fixture.bearer("op-1", .operator)
         let buyer = try await fixture.bearer("buyer-jkt-7", .recipient)
         try await fixture.app.test(.router) { client in
+            try await Self.registerBudi(client, fixture)
             try await client.execute(uri: "/v1/subjects", method: .post, headers: operatorHeaders, body: ByteBuffer(string: Self.budi)) { #expect($0.status == .created) }
             _ = try await client.execute(uri: "/v1/subjects/buyer-jkt-7?reason=support%20ticket%2042", method: .get, headers: operatorHeaders) { $0.status }
             // Someone else may not erase Budi.

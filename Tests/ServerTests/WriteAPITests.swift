@@ -134,19 +134,19 @@ import Testing
             }
             let claim = try #require(claimed["claim"] as? String)
             let size = fixture.loop.ledger.size
-            for evidence in ["call me on 0812-3456-7889", "budi.santoso@example.id", "NIK 3174011203900001"] {
+            for evidence in ["call me on 0812-3456-7889", "budi.santoso@example.id", "NIK 3174011203900001", "sha256:9f2c"] {
                 try await client.execute(
                     uri: "/v1/disputes", method: .post, headers: ngo,
                     body: ByteBuffer(string: #"{"claim":"\#(claim)","reason":"providerNoShow","evidence":["\#(evidence)"]}"#)
                 ) { response in
-                    #expect(response.status == .unprocessableContent)
-                    #expect(ServiceTests.type(response) == "personalDataInFreeText", "\(evidence)")
+                    #expect(response.status == .badRequest)
+                    #expect(ServiceTests.type(response) == "evidenceIsNotAReference", "\(evidence)")
                 }
             }
             #expect(fixture.loop.ledger.size == size)
             let opened = try await client.execute(
                 uri: "/v1/disputes", method: .post, headers: ngo,
-                body: ByteBuffer(string: #"{"claim":"\#(claim)","reason":"providerNoShow","evidence":["sha256:9f2c"]}"#)
+                body: ByteBuffer(string: #"{"claim":"\#(claim)","reason":"providerNoShow","evidence":["sha256:9f2c9f2c9f2c9f2c9f2c9f2c9f2c9f2c9f2c9f2c9f2c9f2c9f2c9f2c9f2c9f2c"]}"#)
             ) { response in
                 #expect(response.status == .created, "\(String(buffer: response.body))")
                 return ServiceTests.json(response)
@@ -181,9 +181,10 @@ import Testing
             try await ServiceTests.registerCity(client, fixture)
             let size = fixture.loop.ledger.size
             for (body, type) in [
-                (#"{"range":{"vintage":2026,"first":5,"last":1},"beneficiary":"PT Maju","reason":"CSR 2026"}"#, "badSerialRange"),
-                (#"{"range":{"vintage":2026,"first":1,"last":1},"beneficiary":"Ibu Sari +62 812-3456-7889","reason":"CSR"}"#, "personalDataInFreeText"),
-                (#"{"range":{"vintage":2026,"first":1,"last":1},"beneficiary":"PT Maju","reason":"CSR 2026"}"#, "rangeNotIssuedAsOneHolding"),
+                (#"{"range":{"vintage":2026,"first":5,"last":1},"beneficiary":"pt-maju","reason":"csrCommitment"}"#, "badSerialRange"),
+                (#"{"range":{"vintage":2026,"first":1,"last":1},"beneficiary":"Ibu Sari +62 812-3456-7889","reason":"csrCommitment"}"#, "beneficiaryIsNotAnID"),
+                (#"{"range":{"vintage":2026,"first":1,"last":1},"beneficiary":"pt-maju","reason":"CSR 2026"}"#, "reasonIsNotACode"),
+                (#"{"range":{"vintage":2026,"first":1,"last":1},"beneficiary":"pt-maju","reason":"csrCommitment"}"#, "rangeNotIssuedAsOneHolding"),
             ] {
                 try await client.execute(uri: "/v1/carbon/retirements", method: .post, headers: trader, body: ByteBuffer(string: body)) { response in
                     #expect(ServiceTests.type(response) == type, "\(String(buffer: response.body))")

@@ -64,10 +64,15 @@ public struct CarbonRegistry: Sendable, Equatable {
             return holdingCheck(range, actor: from).map { _ in .transferred(from: from, to: to, range: range) }
         case .retire(let owner, let range, let beneficiary, let reason):
             guard !beneficiary.isEmpty else { return .failure(.beneficiaryMissing) }
+            // The public retirement register republishes both fields forever: the beneficiary
+            // is an id (a participant, or a person's vault subject), the reason a code.
+            guard InputDomain.isID(beneficiary) else { return .failure(.beneficiaryIsNotAnID) }
             guard !reason.isEmpty else { return .failure(.reasonMissing) }
+            guard RetirementReason(rawValue: reason) != nil else { return .failure(.reasonIsNotACode) }
             return holdingCheck(range, actor: owner).map { _ in .retired(owner: owner, range: range, beneficiary: beneficiary, reason: reason) }
         case .cancel(let owner, let range, let reason):
             guard !reason.isEmpty else { return .failure(.reasonMissing) }
+            guard CancellationReason(rawValue: reason) != nil else { return .failure(.reasonIsNotACode) }
             return holdingCheck(range, actor: owner).map { _ in .cancelled(owner: owner, range: range, reason: reason) }
         }
     }
@@ -304,4 +309,33 @@ public enum CarbonRejection: String, Error, Sendable {
     case rangeNotHeldByActor
     case serialAlreadyRetired
     case serialAlreadyCancelled
+    case beneficiaryIsNotAnID
+    case reasonIsNotACode
+}
+
+/// Why tokens are retired (`carbon.retired`'s `reason`): a code, never free text, because the
+/// public retirement register republishes it forever.
+public enum RetirementReason: String, Hashable, Sendable, CaseIterable {
+    /// Offsetting the holder's own emissions.
+    case voluntaryOffset
+    /// A published CSR or sustainability commitment.
+    case csrCommitment
+    /// A product or service sold as carbon-neutral.
+    case productClaim
+    /// An event's emissions.
+    case eventOffset
+    /// A regulatory obligation.
+    case regulatoryCompliance
+    /// On behalf of the beneficiary (a participant or a vault subject).
+    case onBehalfOfBeneficiary
+}
+
+/// Why tokens are cancelled (`carbon.cancelled`'s `reason`).
+public enum CancellationReason: String, Hashable, Sendable, CaseIterable {
+    /// The rescue behind them was reversed after issuance.
+    case reversal
+    /// They were issued in error.
+    case issuanceError
+    /// The holder withdraws them without claiming them.
+    case holderRequest
 }

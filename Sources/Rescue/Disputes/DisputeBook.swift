@@ -15,6 +15,11 @@ public struct DisputeBook: Sendable, Equatable {
         /// No refund, and the food goes back on offer (the claimant did not come).
         case noRefundRelist
 
+        /// Whether a completed rescue with a dispute resolved this way still counts, in the
+        /// carbon registry and in every report: the dispute was decided for the provider. The
+        /// one definition of that rule.
+        public var keepsRescueCounted: Bool { self == .noRefund || self == .noRefundRelist }
+
         /// The name entries write (`dispute.resolved`'s `outcome`).
         public var name: String {
             switch self {
@@ -77,10 +82,31 @@ public struct DisputeBook: Sendable, Equatable {
         case .open(let id, let facts, let actor, let reason, let evidence, let now):
             guard disputes[id] == nil else { return .failure(.disputeAlreadyExists) }
             guard !disputedClaims.contains(facts.claim) else { return .failure(.claimIsAlreadyDisputed) }
-            guard actor == facts.claimant || reason == .claimantNoShow && actor == facts.provider else {
-                return .failure(.actorMayNotDisputeThisClaim)
+            guard evidence.count <= InputDomain.evidenceCountMax, evidence.allSatisfy(InputDomain.isEvidenceReference) else {
+                return .failure(.evidenceIsNotAReference)
             }
-            guard now <= facts.windowStart + policy.windowMicroseconds else { return .failure(.disputeWindowHasClosed) }
+            guard InputDomain.isID(id) else { return .failure(.idIsNotPseudonymous) }
+            guard actor == (reason == .claimantNoShow ? facts.provider : facts.claimant) else { return .failure(.actorMayNotDisputeThisClaim) }
+            // Which claims a reason fits, and from when: a no-show is about a claim nobody picked
+            // up, and the claimant's no-show only once the pickup time is over; the food's
+            // quality only once it was picked up.
+            let windowStart: Int64
+            switch (reason, facts.status) {
+            case (_, .cancelled):
+                return .failure(.claimIsCancelled)
+            case (.claimantNoShow, .placed):
+                guard now >= facts.offerExpiresAt else { return .failure(.claimantNoShowBeforeExpiry) }
+                windowStart = facts.offerExpiresAt
+            case (.providerNoShow, .placed):
+                windowStart = facts.offerExpiresAt
+            case (.claimantNoShow, _), (.providerNoShow, _):
+                return .failure(.noShowAfterPickup)
+            case (_, .placed):
+                return .failure(.disputeNeedsAPickup)
+            case (_, .pickedUp), (_, .delivered):
+                windowStart = facts.deliveredAt ?? facts.pickedUpAt ?? facts.offerExpiresAt
+            }
+            guard policy.isWithinWindow(openedAt: windowStart, now: now) else { return .failure(.disputeWindowHasClosed) }
             let dispute = Dispute(
                 id: id, claim: facts.claim, claimant: facts.claimant, reason: reason, evidence: evidence, openedAt: now,
                 decideBy: now + policy.decisionDeadlineMicroseconds, heldRupiah: facts.heldRupiah, resolution: nil)
@@ -92,7 +118,7 @@ public struct DisputeBook: Sendable, Equatable {
         case .decide(let id, let outcome, let now):
             guard let dispute = disputes[id] else { return .failure(.disputeNotFound) }
             guard dispute.resolution == nil else { return .failure(.disputeAlreadyResolved) }
-            guard now <= dispute.decideBy! else { return .failure(.decisionDeadlineHasPassed) }
+            guard let decideBy = dispute.decideBy, now < decideBy else { return .failure(.decisionDeadlineHasPassed) }
             if case .partialRefund(let rupiah) = outcome, rupiah <= 0 || rupiah > dispute.heldRupiah {
                 return .failure(.refundExceedsHeld)
             }
@@ -100,7 +126,7 @@ public struct DisputeBook: Sendable, Equatable {
         case .expire(let id, let now):
             guard let dispute = disputes[id] else { return .failure(.disputeNotFound) }
             guard dispute.resolution == nil else { return .failure(.disputeAlreadyResolved) }
-            guard now > dispute.decideBy! else { return .failure(.decisionDeadlineHasNotPassed) }
+            guard let decideBy = dispute.decideBy, now >= decideBy else { return .failure(.decisionDeadlineHasNotPassed) }
             let outcome = policy.outcomeWhenUndecided
             return .success([.resolved(dispute: id, Resolution(outcome: outcome, refundRupiah: refund(outcome, held: dispute.heldRupiah), rule: "policy.undecidedByDeadline"))])
         }
@@ -131,25 +157,32 @@ public struct ClaimFacts: Hashable, Sendable {
     public var claim: String
     public var claimant: String
     public var provider: String
-    /// Rupiah held in escrow for the claim (0 for a donation).
+    /// Rupiah still held in escrow for the claim (0 for a donation, or once settled): a
+    /// resolution can never refund more than this.
     public var heldRupiah: Int64
-    /// When the dispute window opened: delivery, or the offer's expiry for a no-show.
-    public var windowStart: Int64
+    public var status: OfferBook.ClaimStatus
+    public var offerExpiresAt: Int64
+    public var pickedUpAt: Int64?
+    public var deliveredAt: Int64?
     public var pickupAfterExpiry: Bool
-    /// The device-attested freshness score at pickup (0–100), when there was one.
-    public var freshnessScore: Int64?
+    /// A device-attested freshness score at pickup (0–100). A score the provider merely
+    /// declared is never here: it decides nothing.
+    public var attestedFreshnessScore: Int64?
 
     public init(
-        claim: String, claimant: String, provider: String, heldRupiah: Int64, windowStart: Int64, pickupAfterExpiry: Bool,
-        freshnessScore: Int64?
+        claim: String, claimant: String, provider: String, heldRupiah: Int64, status: OfferBook.ClaimStatus, offerExpiresAt: Int64,
+        pickedUpAt: Int64? = nil, deliveredAt: Int64? = nil, pickupAfterExpiry: Bool = false, attestedFreshnessScore: Int64? = nil
     ) {
         self.claim = claim
         self.claimant = claimant
         self.provider = provider
         self.heldRupiah = heldRupiah
-        self.windowStart = windowStart
+        self.status = status
+        self.offerExpiresAt = offerExpiresAt
+        self.pickedUpAt = pickedUpAt
+        self.deliveredAt = deliveredAt
         self.pickupAfterExpiry = pickupAfterExpiry
-        self.freshnessScore = freshnessScore
+        self.attestedFreshnessScore = attestedFreshnessScore
     }
 }
 
@@ -177,12 +210,25 @@ public struct DisputePolicy: Hashable, Sendable {
         self.outcomeWhenUndecided = outcomeWhenUndecided
     }
 
+    /// Whether a dispute window that opened at `openedAt` is still open at `now`: windows are
+    /// half-open, `[openedAt, openedAt + window)`. Disputes are accepted inside; settlements
+    /// and carbon counts that wait for the window happen from its end on, so no instant allows
+    /// both.
+    public func isWithinWindow(openedAt: Int64, now: Int64) -> Bool {
+        now < windowEnd(openedAt: openedAt)
+    }
+
+    /// When a window that opened at `openedAt` closes (saturating, so no time can trap).
+    public func windowEnd(openedAt: Int64) -> Int64 {
+        openedAt.adding(windowMicroseconds) ?? .max
+    }
+
     /// The automatic outcome and the name of the rule that gives it, if any rule applies.
     /// Facts are checked before reasons: a late pickup or a failed freshness check decides
     /// whatever reason the claimant gave.
     func automaticOutcome(reason: DisputeBook.Reason, facts: ClaimFacts) -> (DisputeBook.Outcome, String)? {
         if facts.pickupAfterExpiry, reason != .claimantNoShow { return (.fullRefund, "auto.pickupAfterExpiry") }
-        if let score = facts.freshnessScore, score < freshnessThreshold, reason != .claimantNoShow {
+        if let score = facts.attestedFreshnessScore, score < freshnessThreshold, reason != .claimantNoShow {
             return (.fullRefund, "auto.freshnessBelowThreshold")
         }
         if let outcome = automaticByReason[reason] { return (outcome, "auto.\(reason.rawValue)") }
@@ -222,4 +268,11 @@ public enum DisputeRejection: String, Error, Sendable {
     case decisionDeadlineHasPassed
     case decisionDeadlineHasNotPassed
     case refundExceedsHeld
+    case idIsNotPseudonymous
+    case evidenceIsNotAReference
+    case claimIsCancelled
+    case claimantNoShowBeforeExpiry
+    case noShowAfterPickup
+    case disputeNeedsAPickup
+    case relistNeedsAClaimNotPickedUp
 }

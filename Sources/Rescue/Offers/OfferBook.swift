@@ -89,10 +89,19 @@ public struct OfferBook: Sendable, Equatable {
         switch command {
         case .post(let post):
             guard offers[post.id] == nil else { return .failure(.offerAlreadyExists) }
+            guard InputDomain.isID(post.id) else { return .failure(.idIsNotPseudonymous) }
             guard post.grams > 0, post.portions > 0 else { return .failure(.quantityMustBePositive) }
+            guard InputDomain.grams.contains(post.grams), InputDomain.portions.contains(post.portions) else { return .failure(.quantityIsTooLarge) }
             guard post.priceRupiah >= 0 else { return .failure(.priceMustNotBeNegative) }
             guard (post.costRupiah ?? 0) >= 0 else { return .failure(.costMustNotBeNegative) }
+            guard InputDomain.rupiah.contains(post.priceRupiah), InputDomain.rupiah.contains(post.costRupiah ?? 0) else {
+                return .failure(.amountIsTooLarge)
+            }
+            guard InputDomain.latitude.contains(post.latitude), InputDomain.longitude.contains(post.longitude) else {
+                return .failure(.locationIsOutOfRange)
+            }
             guard policy.factors[post.category] != nil else { return .failure(.categoryIsUnknown) }
+            guard InputDomain.microseconds.contains(post.expiresAt) else { return .failure(.expiryIsOutOfRange) }
             guard post.expiresAt > post.now else { return .failure(.offerAlreadyExpired) }
             let window = post.temperature == .hot ? policy.hotFoodWindowMicroseconds : policy.otherFoodWindowMicroseconds
             return .success(.posted(Offer(
@@ -102,6 +111,7 @@ public struct OfferBook: Sendable, Equatable {
                 remainingPortions: post.portions, remainingGrams: post.grams, costRupiah: post.costRupiah)))
         case .claim(let id, let offerID, let claimant, let seenVersion, let portions, let pickupCodeDigest, let now):
             guard claims[id] == nil else { return .failure(.claimAlreadyExists) }
+            guard InputDomain.isID(id) else { return .failure(.idIsNotPseudonymous) }
             guard let offer = offers[offerID] else { return .failure(.offerNotFound) }
             guard offer.provider != claimant else { return .failure(.providerCannotClaimOwnOffer) }
             guard now < offer.expiresAt else { return .failure(.offerHasExpired) }
@@ -111,7 +121,8 @@ public struct OfferBook: Sendable, Equatable {
             guard portions <= offer.remainingPortions else { return .failure(.claimExceedsRemaining) }
             guard offer.priceRupiah == 0 || portions == offer.portions else { return .failure(.paidOfferMustBeClaimedWhole) }
             // Grams follow portions; the last claim takes whatever rounding left.
-            let grams = portions == offer.remainingPortions ? offer.remainingGrams : offer.grams * portions / offer.portions
+            let share = portions == offer.remainingPortions ? offer.remainingGrams : offer.grams.multiplied(by: portions, dividedBy: offer.portions)
+            guard let grams = share else { return .failure(.quantityIsTooLarge) }
             return .success(.claimPlaced(Claim(
                 id: id, offer: offerID, claimant: claimant, portions: portions, grams: grams, priceRupiah: offer.priceRupiah,
                 pickupCodeDigest: pickupCodeDigest, status: .placed)))
@@ -131,7 +142,8 @@ public struct OfferBook: Sendable, Equatable {
             guard grams > 0 else { return .failure(.quantityMustBePositive) }
             guard grams <= claim.grams else { return .failure(.pickupExceedsClaim) }
             // Portions follow grams, rounded up; what was not taken goes back on offer.
-            let portions = min(claim.portions, max(1, (grams * claim.portions + claim.grams - 1) / claim.grams))
+            guard let share = grams.multiplied(by: claim.portions, dividedBy: claim.grams, roundingUp: true) else { return .failure(.quantityIsTooLarge) }
+            let portions = min(claim.portions, max(1, share))
             return .success(.pickedUp(Pickup(
                 claim: id, grams: grams, portions: portions, returnedGrams: claim.grams - grams,
                 returnedPortions: claim.portions - portions, afterExpiry: now >= offer.expiresAt, at: now)))
@@ -145,11 +157,13 @@ public struct OfferBook: Sendable, Equatable {
             let offer = offers[claim.offer]!
             guard let factors = policy.factors[offer.category] else { return .failure(.categoryIsUnknown) }
             // Integer grams CO2e: grams × (grams CO2e per kg) ÷ 1,000, rounded down.
+            guard let lifecycle = claim.grams.multiplied(by: factors.lifecycle, dividedBy: 1_000),
+                let downstream = claim.grams.multiplied(by: factors.downstream, dividedBy: 1_000)
+            else { return .failure(.quantityIsTooLarge) }
             return .success(.delivered(Completion(
                 claim: id, offer: offer.id, provider: offer.provider, claimant: claim.claimant, category: offer.category,
                 gramsRescued: claim.grams, portionsServed: portionsServed, meals: claim.grams / policy.mealGrams,
-                lifecycleGramsCO2e: claim.grams * factors.lifecycle / 1_000,
-                downstreamGramsCO2e: claim.grams * factors.downstream / 1_000, at: now)))
+                lifecycleGramsCO2e: lifecycle, downstreamGramsCO2e: downstream, at: now)))
         }
     }
 
@@ -249,10 +263,11 @@ public struct Pickup: Hashable, Sendable {
     /// Picked up at or after the offer's expiry (grounds for a full refund in a dispute).
     public var afterExpiry: Bool
     public var at: Int64
-    /// The device-attested freshness score (0–100) at pickup, when one was scanned.
-    public var freshnessScore: Int64? = nil
+    /// A freshness score (0–100) the provider declared at pickup. Recorded, never used to
+    /// decide anything: only a device-attested scan may.
+    public var declaredFreshnessScore: Int64? = nil
     public init(
-        claim: String, grams: Int64, portions: Int64, returnedGrams: Int64, returnedPortions: Int64, afterExpiry: Bool, at: Int64, freshnessScore: Int64? = nil
+        claim: String, grams: Int64, portions: Int64, returnedGrams: Int64, returnedPortions: Int64, afterExpiry: Bool, at: Int64, declaredFreshnessScore: Int64? = nil
     ) {
         self.claim = claim
         self.grams = grams
@@ -261,7 +276,7 @@ public struct Pickup: Hashable, Sendable {
         self.returnedPortions = returnedPortions
         self.afterExpiry = afterExpiry
         self.at = at
-        self.freshnessScore = freshnessScore
+        self.declaredFreshnessScore = declaredFreshnessScore
     }
 }
 
@@ -387,4 +402,9 @@ public enum OfferRejection: String, Error, Sendable {
     case pickupNotConfirmed
     case deliveryAlreadyConfirmed
     case servedExceedsPickedUp
+    case idIsNotPseudonymous
+    case quantityIsTooLarge
+    case amountIsTooLarge
+    case locationIsOutOfRange
+    case expiryIsOutOfRange
 }

@@ -73,11 +73,29 @@ public struct ParticipantRegistry: Sendable, Equatable {
 
     public func decide(_ participant: Participant, categories: Set<String>) -> Result<Participant, ParticipantRejection> {
         guard participants[participant.id] == nil else { return .failure(.participantAlreadyRegistered) }
-        guard Self.isPseudonymous(participant.id) else { return .failure(.idIsNotPseudonymous) }
-        if let latitude = participant.latitude, let longitude = participant.longitude {
-            guard (-90_000_000...90_000_000).contains(latitude), (-180_000_000...180_000_000).contains(longitude) else {
-                return .failure(.locationIsOutOfRange)
-            }
+        guard InputDomain.isID(participant.id) else { return .failure(.idIsNotPseudonymous) }
+        guard InputDomain.regions.contains(participant.region) else { return .failure(.regionIsUnknown) }
+        if let latitude = participant.latitude, !InputDomain.latitude.contains(latitude) { return .failure(.locationIsOutOfRange) }
+        if let longitude = participant.longitude, !InputDomain.longitude.contains(longitude) { return .failure(.locationIsOutOfRange) }
+        if let capacity = participant.capacityPortions, !InputDomain.capacityPortions.contains(capacity) { return .failure(.capacityMustBePositive) }
+        if let headcount = participant.headcountServed, !InputDomain.headcountServed.contains(headcount) { return .failure(.headcountIsOutOfRange) }
+        if let radius = participant.serviceRadiusMetres, !(1...CandidateSearch.serviceRadiusMetresMax).contains(radius) {
+            return .failure(radius <= 0 ? .serviceRadiusMustBePositive : .serviceRadiusIsTooLarge)
+        }
+        if let registration = participant.registrationNumber, !InputDomain.isRegistrationNumber(registration) {
+            return .failure(.registrationNumberIsMalformed)
+        }
+        // Only recipients have a place in the matching engine and a registration; only a site
+        // belongs to a company. Anything else is a field nobody checks, so it is refused.
+        if participant.role != .recipient,
+            participant.registrationNumber != nil || participant.capacityPortions != nil || participant.serviceRadiusMetres != nil
+                || participant.headcountServed != nil || !participant.acceptedCategories.isEmpty
+        {
+            return .failure(.fieldIsForRecipientsOnly)
+        }
+        if participant.role != .site, participant.company != nil { return .failure(.companyIsForSitesOnly) }
+        if participant.role != .site && participant.role != .recipient, participant.latitude != nil || participant.longitude != nil {
+            return .failure(.locationIsForSitesAndRecipientsOnly)
         }
         // A company's NPWP names the donor in the tax register; a purpose is the recipient's.
         if participant.role != .recipient, participant.donationPurpose != nil || (participant.taxNumber != nil && participant.role != .company) {
@@ -90,7 +108,7 @@ public struct ParticipantRegistry: Sendable, Equatable {
             guard participant.latitude != nil, participant.longitude != nil else { return .failure(.locationIsMissing) }
         case .recipient:
             guard participant.latitude != nil, participant.longitude != nil else { return .failure(.locationIsMissing) }
-            guard let registration = participant.registrationNumber, !registration.isEmpty else { return .failure(.registrationNumberIsMissing) }
+            guard participant.registrationNumber != nil else { return .failure(.registrationNumberIsMissing) }
             guard (participant.capacityPortions ?? 0) > 0 else { return .failure(.capacityMustBePositive) }
             guard (participant.serviceRadiusMetres ?? 0) > 0 else { return .failure(.serviceRadiusMustBePositive) }
             guard participant.serviceRadiusMetres! <= CandidateSearch.serviceRadiusMetresMax else { return .failure(.serviceRadiusIsTooLarge) }
@@ -114,8 +132,9 @@ public struct ParticipantRegistry: Sendable, Equatable {
         text.utf8.count == 16 && text.utf8.first == UInt8(ascii: "0") && text.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
     }
 
-    /// Ids are pseudonyms: 1–64 bytes of a-z, 0-9, '.', '_', ':', '-' (no names, e-mail
-    /// addresses or phone numbers: no '@', '+', spaces or capitals).
+    /// The characters of an id already in the ledger, for looking one up: 1–64 bytes of a-z,
+    /// 0-9, '.', '_', ':', '-'. A new id must also meet `InputDomain.isID` (ids written before
+    /// that rule keep working as references).
     public static func isPseudonymous(_ id: String) -> Bool {
         let utf8 = id.utf8
         guard !utf8.isEmpty, utf8.count <= 64 else { return false }
@@ -141,4 +160,10 @@ public enum ParticipantRejection: String, Error, Sendable {
     case categoryIsUnknown
     case taxDetailsAreForRecipientsOnly
     case taxNumberIsNotAnOrganisationNPWP
+    case regionIsUnknown
+    case headcountIsOutOfRange
+    case registrationNumberIsMalformed
+    case fieldIsForRecipientsOnly
+    case companyIsForSitesOnly
+    case locationIsForSitesAndRecipientsOnly
 }

@@ -59,7 +59,8 @@ public struct CitySimulator: Sendable {
         self.seed = seed
         random = SplitMix64(seed: seed)
         // The start minute makes ids unique across runs; a run from the epoch keeps them short.
-        run = start / 60_000_000 == 0 ? "" : "\(start / 60_000_000)-"
+        // Written in letters: an id holds at most 8 digits (InputDomain.isID).
+        run = start / 60_000_000 == 0 ? "" : Self.letters(start / 60_000_000) + "-"
         self.digest = digest
         now = start
         lastTick = start
@@ -118,6 +119,17 @@ public struct CitySimulator: Sendable {
 
     /// Offer, claim and dispute ids: unique per run (`run` names it), so that runs can follow
     /// one another into the same ledger.
+    /// A non-negative number in base 26, `a` to `z`.
+    static func letters(_ number: Int64) -> String {
+        var number = max(0, number)
+        var text = ""
+        repeat {
+            text.insert(Character(Unicode.Scalar(UInt8(ascii: "a") + UInt8(number % 26))), at: text.startIndex)
+            number /= 26
+        } while number > 0
+        return text
+    }
+
     private mutating func nextID(_ prefix: String) -> String {
         counter += 1
         return "\(prefix)-\(run)\(counter)"
@@ -162,7 +174,8 @@ public struct CitySimulator: Sendable {
     }
 
     private mutating func propose(world: RescueWorld) -> Step? {
-        switch random.int(below: 100) {
+        // 0–99 is the day's ordinary traffic; the rest are hostile or careless actors.
+        switch random.int(below: 104) {
         case 0..<16: return post()
         case 16..<36: return respondToMatch(world: world)
         case 36..<54: return claim(world: world)
@@ -171,7 +184,102 @@ public struct CitySimulator: Sendable {
         case 86..<92: return dispute(world: world)
         case 92..<95: return decide(world: world)
         case 95..<97: return cancel(world: world)
-        default: return carbonTrade(world: world)
+        case 97..<100: return carbonTrade(world: world)
+        default: return hostile(world: world)
+        }
+    }
+
+    /// Hostile and careless actors (issue 13): each tries what the rules forbid, or does the
+    /// rare legitimate thing at an awkward moment. The engines must refuse the first kind with a
+    /// named rejection and write the second correctly; the reference model checks both.
+    private mutating func hostile(world: RescueWorld) -> Step? {
+        switch random.int(below: 12) {
+        case 0:
+            // A provider reports a no-show while the claimant may still come (refused), or
+            // after the offer's expiry (accepted: no refund, nothing to relist).
+            guard let (_, claim) = Self.live(&placed, random: &random, world: world, status: .placed), let offer = world.offers.offers[claim.offer] else { return nil }
+            return Step(
+                command: .openDispute(id: nextID("dsp"), claim: claim.id, reason: .claimantNoShow, evidence: []), actor: offer.provider, now: now)
+        case 1:
+            // A claimant claims the provider never came, after the food was handed over.
+            guard let (_, claim) = Self.live(&pickedUp, random: &random, world: world, status: .pickedUp) else { return nil }
+            return Step(command: .openDispute(id: nextID("dsp"), claim: claim.id, reason: .providerNoShow, evidence: []), actor: claim.claimant, now: now)
+        case 2:
+            // A complaint before delivery, about food picked up.
+            guard let (_, claim) = Self.live(&pickedUp, random: &random, world: world, status: .pickedUp) else { return nil }
+            let id = nextID("dsp")
+            disputes.append(id)
+            return Step(command: .openDispute(id: id, claim: claim.id, reason: .spoiled, evidence: ["photo:\(id)"]), actor: claim.claimant, now: now)
+        case 3:
+            // The offered recipient accepts late: refused once its window is over.
+            guard let offerID = world.matches.active.sorted().first(where: { world.matches.matches[$0]!.expiresAt <= now }),
+                let recipient = world.matches.matches[offerID]?.offeredTo, let offer = world.offers.offers[offerID]
+            else { return nil }
+            return claimStep(offer: offer, claimant: recipient, portions: offer.remainingPortions, version: offer.version)
+        case 4:
+            // A holder cancels tokens (a reversal); and sometimes gives no reason code.
+            guard world.carbon.holdingCount > 0 else { return nil }
+            let holding = world.carbon.recentHoldings(50).last!
+            guard case .held(let owner) = holding.status, owner != CarbonRegistry.bufferAccount else { return nil }
+            let range = SerialRange(vintage: holding.range.vintage, first: holding.range.first, last: holding.range.first)!
+            return Step(command: .cancelCarbon(range: range, reason: random.chance(percent: 80) ? "reversal" : "oops, wrong batch"), actor: owner, now: now)
+        case 5:
+            // Personal data through a registration: a NIK or phone number as the id, a phone
+            // number in the region, a person's details as a registration number.
+            let tries: [ParticipantRegistry.Participant] = [
+                .init(id: "3174011201900001", role: .buyer, region: "ID-JK"),
+                .init(id: "hp-081234567890", role: .buyer, region: "ID-JK"),
+                .init(id: nextID("buyer"), role: .buyer, region: "ID-JK 081234567890"),
+                .init(id: nextID("ngo"), role: .recipient, region: "ID-JK", latitude: -6_200_000, longitude: 106_800_000,
+                      registrationNumber: "Budi Santoso, 081234567890, budi@example.id, Jl. Melati 5", capacityPortions: 10,
+                      acceptedCategories: ["bakery"], serviceRadiusMetres: 5_000),
+            ]
+            return Step(command: .register(pick(tries)), actor: Self.operatorActor, now: now)
+        case 6:
+            // Personal data through a retirement: a person's name, an address in the reason.
+            guard world.carbon.holdingCount > 0, case .held(let owner) = world.carbon.recentHoldings(50).last!.status, owner != CarbonRegistry.bufferAccount
+            else { return nil }
+            let range = world.carbon.recentHoldings(50).last!.range
+            let (beneficiary, reason) = pick([
+                ("Budi Santoso", RetirementReason.csrCommitment.rawValue),
+                ("pt-contoh", "birthday gift for Siti Rahayu, Jl. Melati No. 5 RT 03/RW 07, Kebayoran Baru"),
+                ("pt-contoh", "NIK 3174-0112-0485-0001"),
+            ])
+            return Step(command: .retireCarbon(range: range, beneficiary: beneficiary, reason: reason), actor: owner, now: now)
+        case 7:
+            // Extreme quantities, prices and places, one field at a time.
+            let provider = pick(providers)
+            let extreme = pick([Int64.max, Int64.min, 9_007_199_254_740_991, 200_000_000])
+            var post = OfferPost(
+                id: nextID("off"), provider: provider, category: pick(Self.categories), grams: 4_200, portions: 10, latitude: -6_200_000,
+                longitude: 106_800_000, temperature: .ambient, expiresAt: now + 3_600_000_000, priceRupiah: 0, now: now)
+            switch random.int(below: 4) {
+            case 0: post.grams = extreme
+            case 1: post.portions = extreme
+            case 2: post.latitude = extreme
+            default: post.priceRupiah = extreme == 200_000_000 ? -1 : extreme
+            }
+            return Step(command: .post(post), actor: provider, now: now)
+        case 8:
+            guard !offers.isEmpty, let offer = world.offers.offers[recentOffer()] else { return nil }
+            return Step(
+                command: .claim(id: nextID("clm"), offer: offer.id, seenVersion: offer.version, portions: pick([Int64.max, Int64.min, -1]), pickupCodeDigest: "x"),
+                actor: offer.priceRupiah > 0 ? pick(buyers) : pick(recipients), now: now)
+        case 9:
+            // An operator relists food somebody already took.
+            guard let id = disputes.last, let dispute = world.disputes.disputes[id], dispute.resolution == nil else { return nil }
+            return Step(command: .decideDispute(id: id, outcome: .noRefundRelist), actor: Self.operatorActor, now: now)
+        case 10:
+            // A claimant cancels a claim it disputed (refused: the dispute settles its money, or
+            // the food was already picked up).
+            guard let claim = world.disputeOfClaim.keys.sorted().last, let placedClaim = world.offers.claims[claim] else { return nil }
+            return Step(command: .cancelClaim(claim: claim), actor: placedClaim.claimant, now: now)
+        default:
+            // Personal data as evidence, written with separators.
+            guard let (_, claim) = Self.live(&pickedUp, random: &random, world: world, status: .pickedUp) else { return nil }
+            return Step(
+                command: .openDispute(id: nextID("dsp"), claim: claim.id, reason: .notAsDescribed, evidence: ["3174 0112 0190 0001"]),
+                actor: claim.claimant, now: now)
         }
     }
 
@@ -243,7 +351,7 @@ public struct CitySimulator: Sendable {
                 actor: byProvider ? offer.provider : claim.claimant, now: now)
         case 8..<12:
             return Step(
-                command: .confirmPickup(claim: claim.id, pickupCodeDigest: digest(claim.id, "WRONG"), grams: claim.grams, freshnessScore: nil),
+                command: .confirmPickup(claim: claim.id, pickupCodeDigest: digest(claim.id, "WRONG"), grams: claim.grams, declaredFreshnessScore: nil),
                 actor: offer.provider, now: now)
         default:
             placed.remove(at: index)
@@ -253,7 +361,7 @@ public struct CitySimulator: Sendable {
             return Step(
                 command: .confirmPickup(
                     claim: claim.id, pickupCodeDigest: digest(claim.id, codes[claim.id] ?? ""),
-                    grams: partial ? max(1, claim.grams / 2) : claim.grams, freshnessScore: freshness),
+                    grams: partial ? max(1, claim.grams / 2) : claim.grams, declaredFreshnessScore: freshness),
                 actor: offer.provider, now: now)
         }
     }
@@ -310,7 +418,7 @@ public struct CitySimulator: Sendable {
                 return Step(command: .transferCarbon(to: pick(buyers), range: range), actor: owner, now: now)
             }
             if random.chance(percent: 50) {
-                return Step(command: .retireCarbon(range: range, beneficiary: "csr-report-\(owner)", reason: "offset FY\(holding.range.vintage)"), actor: owner, now: now)
+                return Step(command: .retireCarbon(range: range, beneficiary: "csr-report-\(owner)", reason: RetirementReason.csrCommitment.rawValue), actor: owner, now: now)
             }
         }
         return nil

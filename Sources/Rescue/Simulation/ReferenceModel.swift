@@ -5,7 +5,15 @@
 /// - a rescue's CO2e is counted once, only after its dispute window, and never when refunded;
 /// - every serial is issued once and contiguously, has one owner at a time, and a retired or
 ///   cancelled serial never moves again;
-/// - every company's balance equals minted + received − sent − retired − cancelled.
+/// - every company's balance equals minted + received − sent − retired − cancelled;
+/// - who was paid what: a provider never receives more than its offer's price, nor more than
+///   the share of the price for the grams picked up, nor anything for food nobody took unless a
+///   dispute was decided for it; every rupiah held moves once;
+/// - disputes fit their reason: a claimant no-show only after the offer's expiry and before any
+///   pickup, a provider no-show only before a pickup, a quality dispute only after one; a
+///   dispute sees what the escrow still holds, and a resolution refunds no more than that;
+/// - every mint's company, CO2e, tokens, buffer share and carry-over, recomputed from the
+///   rescues' own figures and the carbon policy.
 public struct ReferenceModel: Sendable {
     enum SerialState: Hashable, Sendable {
         case held(String)
@@ -18,6 +26,11 @@ public struct ReferenceModel: Sendable {
         var grams: Int64
         var claimedPortions: Int64 = 0
         var claimedGrams: Int64 = 0
+        var provider = ""
+        var priceRupiah: Int64 = 0
+        var expiresAt: Int64 = .max
+        /// Rupiah released to the provider over every claim on the offer.
+        var paidToProvider: Int64 = 0
     }
 
     struct ClaimFacts: Sendable {
@@ -25,15 +38,39 @@ public struct ReferenceModel: Sendable {
         var portions: Int64
         var grams: Int64
         var live = true
+        /// Grams claimed (before a pickup changes `grams`) and picked up.
+        var claimedGrams: Int64 = 0
+        var pickedUpGrams: Int64?
+        var delivered = false
+        /// A dispute on the claim was decided for the provider.
+        var decidedForProvider = false
+    }
+
+    /// A completed rescue's own figures, for recomputing its mint.
+    struct CompletionFacts: Sendable {
+        var claim: String
+        var at: Int64
+        var provider: String
+        var gramsCO2e: Int64
     }
 
     struct EscrowFacts: Sendable {
         var held: Int64
         var paidOut: Int64 = 0
+        /// The part of `paidOut` released to the provider.
+        var released: Int64 = 0
         var closings = 0
     }
 
     private let disputeWindow: Int64
+    private let carbonPolicy: CarbonPolicy
+    private var companyOfSite: [String: String] = [:]
+    private var completionFacts: [UInt64: CompletionFacts] = [:]
+    private var carriedGrams: [String: Int64] = [:]
+    private var mintedFromRescues: [String: Int64] = [:]
+    /// Escrow id → claim id, and what each dispute was about.
+    private var escrowClaims: [String: String] = [:]
+    private var disputeReasons: [String: DisputeBook.Reason] = [:]
     private var offers: [String: OfferFacts] = [:]
     private var claims: [String: ClaimFacts] = [:]
     private var escrows: [String: EscrowFacts] = [:]
@@ -55,7 +92,10 @@ public struct ReferenceModel: Sendable {
         let serial: Int64
     }
 
-    public init(policy: RescuePolicy) { disputeWindow = policy.disputes.windowMicroseconds }
+    public init(policy: RescuePolicy) {
+        disputeWindow = policy.disputes.windowMicroseconds
+        carbonPolicy = policy.carbon
+    }
 
     /// A model that starts from `world` as it stands (a simulation continuing an existing
     /// ledger): what is already there is taken as given, and only later events are checked.
@@ -64,14 +104,23 @@ public struct ReferenceModel: Sendable {
         for offer in world.offers.offers.values {
             offers[offer.id] = OfferFacts(
                 portions: offer.portions, grams: offer.grams, claimedPortions: offer.portions - offer.remainingPortions,
-                claimedGrams: offer.grams - offer.remainingGrams)
+                claimedGrams: offer.grams - offer.remainingGrams, provider: offer.provider, priceRupiah: offer.priceRupiah, expiresAt: offer.expiresAt)
         }
         for claim in world.offers.claims.values {
-            claims[claim.id] = ClaimFacts(offer: claim.offer, portions: claim.portions, grams: claim.grams, live: !claim.isCancelled)
+            claims[claim.id] = ClaimFacts(
+                offer: claim.offer, portions: claim.portions, grams: claim.grams, live: !claim.isCancelled, claimedGrams: claim.grams,
+                pickedUpGrams: world.pickups[claim.id]?.grams, delivered: claim.status == .delivered)
         }
         for escrow in world.escrows.escrows.values {
             escrows[escrow.id] = EscrowFacts(held: escrow.heldRupiah, paidOut: escrow.releasedRupiah + escrow.refundedRupiah, closings: escrow.isClosed ? 1 : 0)
+            escrowClaims[escrow.id] = escrow.claim
+            if let offer = world.offers.claims[escrow.claim]?.offer { offers[offer]?.paidToProvider += escrow.releasedRupiah }
         }
+        for participant in world.participants.participants.values where participant.role == .site {
+            companyOfSite[participant.id] = participant.company
+        }
+        carriedGrams = world.carbon.carriedGrams
+        mintedFromRescues = world.carbon.mintedFromRescues
         for holding in world.carbon.holdings {
             let state: SerialState =
                 switch holding.status {
@@ -87,7 +136,10 @@ public struct ReferenceModel: Sendable {
         for rescue in world.rescues.values { completions[rescue.seq] = (rescue.completion.claim, rescue.completion.at) }
         for dispute in world.disputes.disputes.values {
             disputeClaims[dispute.id] = dispute.claim
-            if let outcome = dispute.resolution?.outcome, outcome != .noRefund && outcome != .noRefundRelist { refundedClaims.insert(dispute.claim) }
+            disputeReasons[dispute.id] = dispute.reason
+            if let outcome = dispute.resolution?.outcome {
+                if !outcome.keepsRescueCounted { refundedClaims.insert(dispute.claim) } else { claims[dispute.claim]?.decidedForProvider = true }
+            }
         }
     }
 
@@ -106,8 +158,11 @@ public struct ReferenceModel: Sendable {
     private mutating func observe(_ event: RescueEvent, seq: UInt64, time: Int64) -> [String] {
         var violations = [String]()
         switch event {
+        case .registered(let participant):
+            if participant.role == .site { companyOfSite[participant.id] = participant.company }
         case .posted(let offer):
-            offers[offer.id] = OfferFacts(portions: offer.portions, grams: offer.grams)
+            offers[offer.id] = OfferFacts(
+                portions: offer.portions, grams: offer.grams, provider: offer.provider, priceRupiah: offer.priceRupiah, expiresAt: offer.expiresAt)
             touchedOffers.insert(offer.id)
         case .claimPlaced(let claim):
             guard var offer = offers[claim.offer] else { return ["claim \(claim.id) names an offer never posted"] }
@@ -117,7 +172,8 @@ public struct ReferenceModel: Sendable {
                 violations.append("claim \(claim.id) takes offer \(claim.offer) beyond what was offered")
             }
             offers[claim.offer] = offer
-            claims[claim.id] = ClaimFacts(offer: claim.offer, portions: claim.portions, grams: claim.grams)
+            claims[claim.id] = ClaimFacts(offer: claim.offer, portions: claim.portions, grams: claim.grams, claimedGrams: claim.grams)
+            if claim.priceRupiah != offer.priceRupiah { violations.append("claim \(claim.id) priced \(claim.priceRupiah), its offer \(offer.priceRupiah)") }
             touchedOffers.insert(claim.offer)
         case .claimCancelled(let id):
             guard var claim = claims[id], claim.live else { return ["claim \(id) cancelled twice or never placed"] }
@@ -133,13 +189,24 @@ public struct ReferenceModel: Sendable {
             offers[claim.offer]!.claimedGrams -= claim.grams - pickup.grams
             claim.portions = pickup.portions
             claim.grams = pickup.grams
+            claim.pickedUpGrams = pickup.grams
             claims[pickup.claim] = claim
             touchedOffers.insert(claim.offer)
         case .rescueCompleted(let completion):
             completions[seq] = (completion.claim, time)
+            claims[completion.claim]?.delivered = true
+            // A rescue counts exactly the grams that were picked up; its CO2e on the policy's
+            // basis is what its mint must count.
+            if let claim = claims[completion.claim], completion.gramsRescued != claim.pickedUpGrams {
+                violations.append("rescue \(seq) counts \(completion.gramsRescued) g, \(claim.pickedUpGrams ?? 0) g were picked up")
+            }
+            completionFacts[seq] = CompletionFacts(
+                claim: completion.claim, at: time, provider: completion.provider,
+                gramsCO2e: carbonPolicy.basis == .lifecycle ? completion.lifecycleGramsCO2e : completion.downstreamGramsCO2e)
         case .escrowHeld(let escrow):
             if escrows[escrow.id] != nil { violations.append("escrow \(escrow.id) held twice") }
             escrows[escrow.id] = EscrowFacts(held: escrow.heldRupiah)
+            escrowClaims[escrow.id] = escrow.claim
             touchedEscrows.insert(escrow.id)
         case .escrowReleased(let id, let rupiah), .escrowRefunded(let id, let rupiah, _):
             guard var escrow = escrows[id] else { return ["escrow \(id) moved before it was held"] }
@@ -147,19 +214,30 @@ public struct ReferenceModel: Sendable {
             if rupiah <= 0 { violations.append("escrow \(id) moved \(rupiah)") }
             escrow.paidOut += rupiah
             if escrow.paidOut > escrow.held { violations.append("escrow \(id) paid out \(escrow.paidOut) of \(escrow.held) held") }
+            if case .escrowReleased = event, let claimID = escrowClaims[id], let claim = claims[claimID], var offer = offers[claim.offer] {
+                escrow.released += rupiah
+                violations += payment(rupiah, escrow: id, releasedSoFar: escrow.released, held: escrow.held, claim: claim, offer: &offer)
+                offers[claim.offer] = offer
+            }
             if escrow.paidOut == escrow.held { escrow.closings += 1 }
             escrows[id] = escrow
             touchedEscrows.insert(id)
         case .disputeOpened(let dispute):
             disputeClaims[dispute.id] = dispute.claim
+            disputeReasons[dispute.id] = dispute.reason
+            violations += fits(dispute, time: time)
         case .disputeResolved(let id, let resolution):
             guard let claim = disputeClaims[id] else { return ["dispute \(id) resolved before it was opened"] }
-            if resolution.outcome != .noRefund && resolution.outcome != .noRefundRelist { refundedClaims.insert(claim) }
+            if !resolution.outcome.keepsRescueCounted { refundedClaims.insert(claim) } else { claims[claim]?.decidedForProvider = true }
+            let stillHeld = escrows[claim].map { $0.held - $0.paidOut } ?? 0
+            if resolution.refundRupiah > stillHeld { violations.append("dispute \(id) states a refund of \(resolution.refundRupiah), only \(stillHeld) is held") }
+            if resolution.outcome == .noRefundRelist, claims[claim]?.pickedUpGrams != nil { violations.append("dispute \(id) relists food that was picked up") }
             if let counted = completions.first(where: { $0.value.claim == claim && counted.contains($0.key) }) {
                 if resolution.outcome != .noRefund { violations.append("rescue \(counted.key) was refunded after its tokens were minted") }
             }
         case .carbonMinted(let minted):
             if !counted.insert(minted.rescue).inserted { violations.append("rescue \(minted.rescue) counted twice") }
+            violations += recompute(minted)
             if let completion = completions[minted.rescue] {
                 if time < completion.at + disputeWindow { violations.append("rescue \(minted.rescue) counted before its dispute window closed") }
                 if refundedClaims.contains(completion.claim) { violations.append("rescue \(minted.rescue) counted although refunded") }
@@ -191,9 +269,74 @@ public struct ReferenceModel: Sendable {
             violations += move(range, from: owner, to: .cancelled)
             accounts[owner, default: .init()].cancelled += range.count
             touchedOwners.insert(owner)
-        case .registered, .matchOffered, .matchDeclined, .matchExpired, .deliveryConfirmed, .policyActivated:
+        case .matchOffered, .matchDeclined, .matchExpired, .deliveryConfirmed, .policyActivated:
             break
         }
+        return violations
+    }
+
+    /// A release to the provider: never more than the offer's price in all, nor more than the
+    /// price's share for the grams picked up, nor anything for food nobody took unless a
+    /// dispute was decided for the provider.
+    private func payment(_ rupiah: Int64, escrow: String, releasedSoFar: Int64, held: Int64, claim: ClaimFacts, offer: inout OfferFacts) -> [String] {
+        var violations = [String]()
+        offer.paidToProvider += rupiah
+        if offer.paidToProvider > offer.priceRupiah {
+            violations.append("offer \(claim.offer) paid its provider \(offer.paidToProvider), its price is \(offer.priceRupiah)")
+        }
+        if let picked = claim.pickedUpGrams {
+            let due = held.multiplied(by: picked, dividedBy: max(1, claim.claimedGrams)) ?? held
+            if releasedSoFar > due {
+                violations.append("escrow \(escrow) released \(releasedSoFar) for \(picked) of \(claim.claimedGrams) g, at most \(due) is due")
+            }
+        } else if !claim.decidedForProvider {
+            violations.append("escrow \(escrow) released \(rupiah) for food nobody picked up, without a dispute decided for the provider")
+        }
+        return violations
+    }
+
+    /// Whether a dispute fits its reason: who opens it is the engine's check; when, and on
+    /// which claim, is recomputed here.
+    private func fits(_ dispute: DisputeBook.Dispute, time: Int64) -> [String] {
+        guard let claim = claims[dispute.claim], let offer = offers[claim.offer] else { return ["dispute \(dispute.id) on an unknown claim"] }
+        var violations = [String]()
+        switch dispute.reason {
+        case .claimantNoShow:
+            if time < offer.expiresAt { violations.append("claimant no-show \(dispute.id) opened before the offer expired") }
+            if claim.pickedUpGrams != nil { violations.append("claimant no-show \(dispute.id) on food that was picked up") }
+        case .providerNoShow:
+            if claim.pickedUpGrams != nil { violations.append("provider no-show \(dispute.id) on food that was picked up") }
+        case .spoiled, .notAsDescribed, .safety:
+            if claim.pickedUpGrams == nil { violations.append("dispute \(dispute.id) about food nobody picked up") }
+        }
+        let stillHeld = escrows[dispute.claim].map { $0.held - $0.paidOut } ?? 0
+        if dispute.heldRupiah != stillHeld { violations.append("dispute \(dispute.id) says \(dispute.heldRupiah) is held, the escrow holds \(stillHeld)") }
+        if !claim.live { violations.append("dispute \(dispute.id) on a cancelled claim") }
+        return violations
+    }
+
+    /// Recomputes a mint from the carbon policy and the rescue's own figures: the company (a
+    /// site's company), the CO2e on the policy's basis, whole tokens from the company's running
+    /// remainder, the buffer's share of everything minted from its rescues, the carry-over.
+    private mutating func recompute(_ minted: Minted) -> [String] {
+        guard let rescue = completionFacts[minted.rescue] else { return [] }
+        var violations = [String]()
+        let company = companyOfSite[rescue.provider] ?? rescue.provider
+        if minted.company != company { violations.append("mint for rescue \(minted.rescue) credits \(minted.company), the provider's company is \(company)") }
+        if minted.gramsCO2e != rescue.gramsCO2e { violations.append("mint for rescue \(minted.rescue) counts \(minted.gramsCO2e) g CO2e, the rescue \(rescue.gramsCO2e)") }
+        let total = (carriedGrams[company] ?? 0) + rescue.gramsCO2e
+        let tokens = total / carbonPolicy.tokenGrams
+        let before = mintedFromRescues[company] ?? 0
+        let buffer = (before + tokens) * carbonPolicy.bufferPercent / 100 - before * carbonPolicy.bufferPercent / 100
+        if (minted.range?.count ?? 0) != tokens - buffer || (minted.buffer?.count ?? 0) != buffer {
+            violations.append("mint for rescue \(minted.rescue): \(minted.range?.count ?? 0) + \(minted.buffer?.count ?? 0) buffer tokens, the policy gives \(tokens - buffer) + \(buffer)")
+        }
+        if minted.carriedGrams != total - tokens * carbonPolicy.tokenGrams {
+            violations.append("mint for rescue \(minted.rescue) carries \(minted.carriedGrams) g, the policy \(total - tokens * carbonPolicy.tokenGrams)")
+        }
+        if minted.vintage != RescueWorld.year(ofMicroseconds: rescue.at) { violations.append("mint for rescue \(minted.rescue) has vintage \(minted.vintage)") }
+        carriedGrams[company] = minted.carriedGrams
+        mintedFromRescues[company] = before + (minted.range?.count ?? 0) + (minted.buffer?.count ?? 0)
         return violations
     }
 

@@ -58,6 +58,12 @@ public enum RescueEvent: Hashable, Sendable {
         }
     }
 
+    /// Entries nobody's command asked for, written as `system` whichever command caused them
+    /// (FORMAT §7.9): a mint follows from a window closing, not from the decision that closed it.
+    public var isWrittenBySystem: Bool {
+        if case .carbonMinted = self { true } else { false }
+    }
+
     /// The carbon serial ranges this event issues or moves (a mint's range and buffer share);
     /// empty for every other kind.
     public var serialRanges: [SerialRange] {
@@ -112,7 +118,8 @@ public enum RescueCommand: Hashable, Sendable {
     case declineMatch(offer: String)
     case claim(id: String, offer: String, seenVersion: Int64, portions: Int64, pickupCodeDigest: String)
     case cancelClaim(claim: String)
-    case confirmPickup(claim: String, pickupCodeDigest: String, grams: Int64, freshnessScore: Int64?)
+    /// `declaredFreshnessScore` is what the provider says; it is recorded and decides nothing.
+    case confirmPickup(claim: String, pickupCodeDigest: String, grams: Int64, declaredFreshnessScore: Int64?)
     case confirmDelivery(claim: String, portionsServed: Int64)
     case openDispute(id: String, claim: String, reason: DisputeBook.Reason, evidence: [String])
     /// An operator's decision on a dispute the automatic rules left open.
@@ -143,6 +150,8 @@ public enum RescueRejection: Error, Hashable, Sendable, CustomStringConvertible 
     case recipientMayNotHoldCarbon
     case disputeClaimNotFound
     case timeMustNotGoBackwards
+    case acceptWindowHasClosed
+    case claimIsDisputed
 
     public var name: String {
         switch self {
@@ -161,6 +170,8 @@ public enum RescueRejection: Error, Hashable, Sendable, CustomStringConvertible 
         case .recipientMayNotHoldCarbon: "recipientMayNotHoldCarbon"
         case .disputeClaimNotFound: "disputeClaimNotFound"
         case .timeMustNotGoBackwards: "timeMustNotGoBackwards"
+        case .acceptWindowHasClosed: "acceptWindowHasClosed"
+        case .claimIsDisputed: "claimIsDisputed"
         }
     }
 

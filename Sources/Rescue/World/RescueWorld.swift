@@ -98,8 +98,9 @@ public struct RescueWorld: Sendable, Equatable {
             }
             return .success(events)
         case .declineMatch(let offer):
+            if let match = matches.matches[offer], match.offeredTo == actor, now >= match.expiresAt { return .failure(.acceptWindowHasClosed) }
             return matches.decide(.decline(offer: offer, recipient: actor, now: now), acceptWindowMicroseconds: policy.matchAcceptWindowMicroseconds)
-                .map { $0.map(RescueEvent.init) }.mapError { .match($0) }
+                .map { unexpired($0, now: now).map(RescueEvent.init) }.mapError { .match($0) }
         case .claim(let id, let offerID, let seenVersion, let portions, let digest):
             guard let claimant = participants.participants[actor] else { return .failure(.actorIsNotRegistered) }
             guard [.recipient, .group, .buyer].contains(claimant.role) else { return .failure(.actorMayNotClaim) }
@@ -107,10 +108,14 @@ public struct RescueWorld: Sendable, Equatable {
                 .claim(id: id, offer: offerID, claimant: actor, seenVersion: seenVersion, portions: portions, pickupCodeDigest: digest, now: now),
                 policy: policy.offers)
             guard case .success(.claimPlaced(let claim)) = decided else { return decided.map { _ in [] }.mapError { .offer($0) } }
-            if let offeredTo = matches.matches[offerID]?.offeredTo, offeredTo != actor { return .failure(.offerIsReservedForAnotherRecipient) }
+            if let match = matches.matches[offerID], let offeredTo = match.offeredTo {
+                // The window is half-open like every other: from its end the match belongs to
+                // the time-out (and the next candidate), even before a tick has written it.
+                guard offeredTo == actor else { return .failure(.offerIsReservedForAnotherRecipient) }
+                guard now < match.expiresAt else { return .failure(.acceptWindowHasClosed) }
+            }
             var events = [RescueEvent.claimPlaced(claim)]
-            if claim.priceRupiah > 0 {
-                let provider = offers.offers[offerID]!.provider
+            if claim.priceRupiah > 0, let provider = offers.offers[offerID]?.provider {
                 switch escrows.decide(.hold(id: id, claim: id, buyer: actor, provider: provider, rupiah: claim.priceRupiah)) {
                 case .success(let held): events.append(RescueEvent(held))
                 case .failure(let rejection): return .failure(.escrow(rejection))
@@ -118,15 +123,29 @@ public struct RescueWorld: Sendable, Equatable {
             }
             return .success(events)
         case .cancelClaim(let id):
+            // An open dispute settles the claim's money; cancelling under it would move the
+            // escrow twice.
+            if disputeOfClaim[id] != nil, offers.claims[id]?.claimant == actor, offers.claims[id]?.status == .placed {
+                return .failure(.claimIsDisputed)
+            }
             return offers.decide(.cancelClaim(id: id, actor: actor), policy: policy.offers).mapError { .offer($0) }.map { _ in
                 [.claimCancelled(claim: id)] + escrowSettlement(claim: id, refund: Int64.max, rule: "claim.cancelledBeforePickup")
             }
         case .confirmPickup(let claim, let digest, let grams, let freshness):
-            if let freshness, !(0...100).contains(freshness) { return .failure(.freshnessScoreIsOutOfRange) }
+            if let freshness, !InputDomain.freshnessScore.contains(freshness) { return .failure(.freshnessScoreIsOutOfRange) }
             let decided = offers.decide(.confirmPickup(claim: claim, actor: actor, pickupCodeDigest: digest, grams: grams, now: now), policy: policy.offers)
             guard case .success(.pickedUp(var pickup)) = decided else { return decided.map { _ in [] }.mapError { .offer($0) } }
-            pickup.freshnessScore = freshness
-            return .success([.pickedUp(pickup)])
+            if disputeOfClaim[claim] != nil { return .failure(.claimIsDisputed) }
+            pickup.declaredFreshnessScore = freshness
+            var events = [RescueEvent.pickedUp(pickup)]
+            // A provider is paid for what was taken: the share of the price for the grams left
+            // behind goes back to the buyer at once (the provider's share rounded down).
+            if let escrow = escrows.escrows[claim], !escrow.isClosed, let taken = offers.claims[claim], pickup.grams < taken.grams {
+                guard let kept = escrow.heldRupiah.multiplied(by: pickup.grams, dividedBy: taken.grams) else { return .failure(.offer(.amountIsTooLarge)) }
+                let refund = escrow.openRupiah - kept
+                if refund > 0 { events.append(.escrowRefunded(escrow: claim, rupiah: refund, rule: "pickup.partial")) }
+            }
+            return .success(events)
         case .confirmDelivery(let claim, let served):
             let decided = offers.decide(.confirmDelivery(claim: claim, actor: actor, portionsServed: served, now: now), policy: policy.offers)
             guard case .success(.delivered(let completion)) = decided else { return decided.map { _ in [] }.mapError { .offer($0) } }
@@ -137,6 +156,10 @@ public struct RescueWorld: Sendable, Equatable {
             return decided.mapError { .dispute($0) }.flatMap { withSettlement(of: $0, claim: claimID, now: now, policy: policy) }
         case .decideDispute(let id, let outcome):
             let claim = disputes.disputes[id]?.claim ?? ""
+            // Relisting puts food back on offer: only food nobody took can go back.
+            if outcome == .noRefundRelist, disputes.disputes[id]?.resolution == nil, offers.claims[claim]?.status != .placed {
+                return .failure(.dispute(.relistNeedsAClaimNotPickedUp))
+            }
             return disputes.decide(.decide(id: id, outcome: outcome, now: now), policy: policy.disputes).mapError { .dispute($0) }
                 .flatMap { withSettlement(of: $0, claim: claim, now: now, policy: policy) }
         case .transferCarbon(let to, let range):
@@ -158,9 +181,18 @@ public struct RescueWorld: Sendable, Equatable {
     private func facts(of claimID: String) -> ClaimFacts? {
         guard let claim = offers.claims[claimID], let offer = offers.offers[claim.offer] else { return nil }
         return ClaimFacts(
-            claim: claimID, claimant: claim.claimant, provider: offer.provider, heldRupiah: escrows.escrows[claimID]?.heldRupiah ?? 0,
-            windowStart: rescues[claimID]?.completion.at ?? offer.expiresAt, pickupAfterExpiry: pickups[claimID]?.afterExpiry ?? false,
-            freshnessScore: pickups[claimID]?.freshnessScore)
+            claim: claimID, claimant: claim.claimant, provider: offer.provider, heldRupiah: escrows.escrows[claimID]?.openRupiah ?? 0,
+            status: claim.status, offerExpiresAt: offer.expiresAt, pickedUpAt: pickups[claimID]?.at, deliveredAt: rescues[claimID]?.completion.at,
+            pickupAfterExpiry: pickups[claimID]?.afterExpiry ?? false, attestedFreshnessScore: nil)
+    }
+
+    /// Escalation stops with the food: a candidate is never offered an offer past its expiry
+    /// (the match just ends, open to nobody, since nobody can claim expired food).
+    private func unexpired(_ events: [MatchEvent], now: Int64) -> [MatchEvent] {
+        events.filter { event in
+            guard case .offered(let offer, _, _, _) = event, let expiresAt = offers.offers[offer]?.expiresAt else { return true }
+            return now < expiresAt
+        }
     }
 
     /// Dispute events followed by what a resolution among them settles: escrow, the claim, carbon.
@@ -180,8 +212,8 @@ public struct RescueWorld: Sendable, Equatable {
     ) -> [RescueEvent] {
         var events = escrowSettlement(claim: claim, refund: resolution.refundRupiah, rule: resolution.rule)
         if offers.claims[claim]?.status == .placed { events.append(.claimCancelled(claim: claim)) }
-        if resolution.outcome == .noRefund, let rescue = rescues[claim], !rescue.counted,
-            rescue.completion.at + policy.disputes.windowMicroseconds <= now
+        if resolution.outcome.keepsRescueCounted, let rescue = rescues[claim], !rescue.counted,
+            !policy.disputes.isWithinWindow(openedAt: rescue.completion.at, now: now)
         {
             counts.append(count(rescue, policy: policy))
         }
@@ -208,18 +240,20 @@ public struct RescueWorld: Sendable, Equatable {
     private func tick(now: Int64, policy: RescuePolicy) -> Result<[RescueEvent], RescueRejection> {
         var events = [RescueEvent]()
         if case .success(let matched) = matches.decide(.tick(now: now), acceptWindowMicroseconds: policy.matchAcceptWindowMicroseconds) {
-            events += matched.map(RescueEvent.init)
+            events += unexpired(matched, now: now).map(RescueEvent.init)
         }
         var counts = [RescueCount]()
-        for item in disputeDeadlines.due(by: now - 1) where undecidedDisputes.contains(item.key) {
+        for item in disputeDeadlines.due(by: now) where undecidedDisputes.contains(item.key) {
             guard case .success(let decided) = disputes.decide(.expire(id: item.key, now: now), policy: policy.disputes),
-                case .resolved(_, let resolution)? = decided.first
+                case .resolved(let id, var resolution)? = decided.first, let claim = disputes.disputes[item.key]?.claim
             else { continue }
-            events.append(RescueEvent(decided[0]))
-            events += resolutionEvents(claim: disputes.disputes[item.key]!.claim, resolution, now: now, policy: policy, counts: &counts)
+            // A policy default of relisting cannot put back food somebody took.
+            if resolution.outcome == .noRefundRelist, offers.claims[claim]?.status != .placed { resolution.outcome = .noRefund }
+            events.append(.disputeResolved(dispute: id, resolution))
+            events += resolutionEvents(claim: claim, resolution, now: now, policy: policy, counts: &counts)
         }
         let window = policy.disputes.windowMicroseconds
-        for item in paidClaimWindows.due(by: now - window - 1)
+        for item in paidClaimWindows.due(by: now.adding(-window) ?? .min)
         where unsettledPaidClaims[item.key] == item.deadline && disputeOfClaim[item.key] == nil {
             if offers.claims[item.key]?.status == .placed {
                 events += escrowSettlement(claim: item.key, refund: Int64.max, rule: "policy.notPickedUpInTime")
@@ -228,14 +262,14 @@ public struct RescueWorld: Sendable, Equatable {
                 events += escrowSettlement(claim: item.key, refund: 0, rule: "")
             }
         }
-        for item in settlements.due(by: now - window) {
+        for item in settlements.due(by: now.adding(-window) ?? .min) {
             let rescue = rescues[item.key]!
             // A disputed rescue is settled by its dispute's resolution instead.
             guard !rescue.counted, disputeOfClaim[item.key] == nil else { continue }
             events += escrowSettlement(claim: item.key, refund: 0, rule: "")
             counts.append(count(rescue, policy: policy))
         }
-        for item in countsAfterDispute.due(by: now - window) where !rescues[item.key]!.counted {
+        for item in countsAfterDispute.due(by: now.adding(-window) ?? .min) where !rescues[item.key]!.counted {
             counts.append(count(rescues[item.key]!, policy: policy))
         }
         return carbon.decideCounts(counts, policy: policy.carbon).mapError { .carbon($0) }.map { events + $0.map(RescueEvent.init) }
@@ -301,6 +335,11 @@ public struct RescueWorld: Sendable, Equatable {
             rescues[completion.claim] = Rescue(seq: seq, completion: completion, counted: false)
             claimOfRescue[seq] = completion.claim
             settlements.insert(completion.claim, deadline: completion.at)
+            // Disputed and decided for the provider before delivery: counted when the window
+            // after delivery closes, like any other rescue.
+            if let dispute = disputeOfClaim[completion.claim], disputes.disputes[dispute]?.resolution?.outcome.keepsRescueCounted == true {
+                countsAfterDispute.insert(completion.claim, deadline: completion.at)
+            }
             unsettledPaidClaims[completion.claim] = nil
             dropSettledPaidClaims()
         case .disputeOpened(let dispute):
@@ -315,7 +354,7 @@ public struct RescueWorld: Sendable, Equatable {
             undecidedDisputes.remove(id)
             disputeDeadlines.dropFront { !undecidedDisputes.contains($0.key) }
             let claim = disputes.disputes[id]!.claim
-            if resolution.outcome == .noRefund, let rescue = rescues[claim], !rescue.counted {
+            if resolution.outcome.keepsRescueCounted, let rescue = rescues[claim], !rescue.counted {
                 countsAfterDispute.insert(claim, deadline: rescue.completion.at)
             }
         case .carbonMinted(let minted):
@@ -361,7 +400,7 @@ public struct RescueWorld: Sendable, Equatable {
             }
         }
         for (claim, rescue) in rescues where rescue.counted {
-            if let dispute = disputeOfClaim[claim], disputes.disputes[dispute]?.resolution?.outcome != .noRefund {
+            if let dispute = disputeOfClaim[claim], disputes.disputes[dispute]?.resolution?.outcome.keepsRescueCounted != true {
                 violations.append("rescue \(rescue.seq) was counted although its dispute refunded or is open")
             }
         }

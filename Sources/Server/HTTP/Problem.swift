@@ -42,7 +42,8 @@ public struct Problem: HTTPResponseError, Sendable {
             } else if ["offerVersionIsStale", "claimAlreadyExists", "offerAlreadyExists", "participantAlreadyRegistered", "disputeAlreadyExists",
                 "claimIsAlreadyDisputed", "offerIsFullyClaimed", "claimExceedsRemaining", "offerIsReservedForAnotherRecipient",
                 "claimIsAlreadyPickedUp", "deliveryAlreadyConfirmed", "escrowAlreadyClosed", "serialAlreadyRetired", "serialAlreadyCancelled",
-                "disputeAlreadyResolved"].contains(name)
+                "disputeAlreadyResolved", "claimIsDisputed", "acceptWindowHasClosed", "claimIsCancelled", "noShowAfterPickup", "disputeNeedsAPickup",
+                "claimantNoShowBeforeExpiry", "relistNeedsAClaimNotPickedUp"].contains(name)
             {
                 .conflict
             } else if ["actorIsNotTheProvider", "claimBelongsToAnotherClaimant", "actorMayNotPostOffers", "actorMayNotClaim",

@@ -54,10 +54,10 @@ enum Responses {
     /// Refuses free text that holds personal data (a NIK, phone number or e-mail address): the
     /// ledger never records it; put personal data in the vault (`POST /v1/subjects`).
     static func requireNoPersonalData(_ text: String, field: String) throws {
-        guard PIIFormats.maskFreeText(text) == text else {
+        guard !PersonalDataScreen.holdsPersonalData(text), PIIFormats.maskFreeText(text) == text else {
             throw Problem(
                 .unprocessableContent, "personalDataInFreeText", "Free text may not hold personal data",
-                detail: "\(field) holds a NIK, phone number or e-mail address; the ledger records pseudonymous ids only")
+                detail: "\(field) holds what looks like a NIK, phone number, e-mail or street address; the ledger records pseudonymous ids only")
         }
     }
 }

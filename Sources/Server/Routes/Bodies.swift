@@ -5,6 +5,36 @@ protocol StrictBody: Decodable {
     static var fields: Set<String> { get }
 }
 
+/// The boundary's half of the input domains (FORMAT §9): a value outside its field's domain is
+/// refused with 400 naming the field, before any engine sees it. The engines check the same
+/// `InputDomain` again and refuse with 422, so a caller that is not this server is held to it too.
+enum Field {
+    static func range<Value: Comparable & Sendable>(_ value: Value?, _ domain: ClosedRange<Value>, _ field: String) throws {
+        guard let value, !domain.contains(value) else { return }
+        throw Problem(.badRequest, "fieldOutOfRange", "A field is outside its range", detail: "\(field) must be \(domain.lowerBound)…\(domain.upperBound)")
+    }
+
+    /// A new id the caller chose: the pseudonymous grammar.
+    static func id(_ value: String?, _ field: String) throws {
+        guard let value, !InputDomain.isID(value) else { return }
+        throw Problem(
+            .badRequest, "idIsNotPseudonymous", "An id must be pseudonymous",
+            detail: "\(field): 1–64 bytes, a lowercase letter first, then a-z 0-9 . _ : -, at most \(InputDomain.idDigitsMax) digits in all")
+    }
+
+    /// A code from a closed list (never free text).
+    static func code<Code: RawRepresentable & CaseIterable>(_ value: String, _ type: Code.Type, _ field: String) throws where Code.RawValue == String {
+        guard Code(rawValue: value) == nil else { return }
+        throw Problem(.badRequest, "reasonIsNotACode", "Not one of the codes", detail: "\(field): " + Code.allCases.map(\.rawValue).joined(separator: ", "))
+    }
+
+    /// An id naming something that already exists (looked up, never stored as given unless found).
+    static func reference(_ value: String, _ field: String) throws {
+        guard !ParticipantRegistry.isPseudonymous(value) else { return }
+        throw Problem(.badRequest, "idIsNotPseudonymous", "An id must be pseudonymous", detail: "\(field) is not an id")
+    }
+}
+
 struct ParticipantBody: StrictBody {
     static let fields: Set<String> = [
         "id", "role", "company", "region", "latitude", "longitude", "registrationNumber", "capacityPortions", "acceptedCategories",
@@ -25,6 +55,27 @@ struct ParticipantBody: StrictBody {
     var donationPurpose: String?
 
     func participant() throws -> ParticipantRegistry.Participant {
+        try Field.id(id, "id")
+        if let company { try Field.reference(company, "company") }
+        guard InputDomain.regions.contains(region) else {
+            throw Problem(.badRequest, "regionIsUnknown", "Not a province of Indonesia", detail: "region must be an ISO 3166-2:ID province code, e.g. ID-JK")
+        }
+        try Field.range(latitude, InputDomain.latitude, "latitude")
+        try Field.range(longitude, InputDomain.longitude, "longitude")
+        try Field.range(capacityPortions, InputDomain.capacityPortions, "capacityPortions")
+        try Field.range(serviceRadiusMetres, 1...CandidateSearch.serviceRadiusMetresMax, "serviceRadiusMetres")
+        try Field.range(headcountServed, InputDomain.headcountServed, "headcountServed")
+        if let registrationNumber, !InputDomain.isRegistrationNumber(registrationNumber) {
+            throw Problem(
+                .badRequest, "registrationNumberIsMalformed", "Not an organisation's registration number",
+                detail: "a registry prefix of 2–10 capitals, '-', then 1–53 of A-Z 0-9 . / - (e.g. AHU-0012345.AH.01.04), holding no NIK or phone number")
+        }
+        if let taxNumber, !ParticipantRegistry.isOrganisationTaxNumber(taxNumber) {
+            throw Problem(.badRequest, "taxNumberIsNotAnOrganisationNPWP", "Not an organisation's NPWP", detail: "16 digits starting with 0")
+        }
+        if let acceptedCategories, acceptedCategories.count > 64 || Set(acceptedCategories).count != acceptedCategories.count {
+            throw Problem(.badRequest, "fieldOutOfRange", "A field is outside its range", detail: "acceptedCategories: distinct categories of carbon.yaml")
+        }
         guard let role = ParticipantRegistry.Role(rawValue: role) else {
             throw Problem(.badRequest, "unknownRole", "Not a participant role", detail: ParticipantRegistry.Role.allCases.map(\.rawValue).joined(separator: ", "))
         }
@@ -57,6 +108,19 @@ struct SurplusBody: StrictBody {
     /// The donor's declared cost of the goods (for the tax register).
     var costRupiah: Int64?
 
+    /// The domains of FORMAT §9, checked before the command is built.
+    func check() throws {
+        try Field.id(id, "id")
+        try Field.range(grams, InputDomain.grams, "grams")
+        try Field.range(portions, InputDomain.portions, "portions")
+        try Field.range(latitude, InputDomain.latitude, "latitude")
+        try Field.range(longitude, InputDomain.longitude, "longitude")
+        try Field.range(expiresAt, InputDomain.microseconds, "expiresAt")
+        try Field.range(priceRupiah, InputDomain.rupiah, "priceRupiah")
+        try Field.range(costRupiah, InputDomain.rupiah, "costRupiah")
+        guard category.utf8.count <= 64 else { throw Problem(.badRequest, "fieldOutOfRange", "A field is outside its range", detail: "category: a carbon.yaml category") }
+    }
+
     func temperatureValue() throws -> OfferBook.Temperature {
         guard let value = OfferBook.Temperature(rawValue: temperature) else {
             throw Problem(.badRequest, "unknownTemperature", "Not a temperature class", detail: "ambient, chilled, frozen or hot")
@@ -72,18 +136,36 @@ struct ClaimBody: StrictBody {
     var offer: String
     var seenVersion: Int64
     var portions: Int64
+
+    func check() throws {
+        try Field.id(id, "id")
+        try Field.reference(offer, "offer")
+        try Field.range(seenVersion, InputDomain.version, "seenVersion")
+        try Field.range(portions, InputDomain.portions, "portions")
+    }
 }
 
 struct PickupBody: StrictBody {
-    static let fields: Set<String> = ["pickupCode", "grams", "freshnessScore"]
+    static let fields: Set<String> = ["pickupCode", "grams", "declaredFreshnessScore"]
     var pickupCode: String
     var grams: Int64
-    var freshnessScore: Int64?
+    /// What the provider says of the food's freshness (0–100): recorded as declared, decides nothing.
+    var declaredFreshnessScore: Int64?
+
+    func check() throws {
+        guard (1...InputDomain.pickupCodeBytesMax).contains(pickupCode.utf8.count) else {
+            throw Problem(.badRequest, "fieldOutOfRange", "A field is outside its range", detail: "pickupCode: 1–\(InputDomain.pickupCodeBytesMax) bytes")
+        }
+        try Field.range(grams, InputDomain.grams, "grams")
+        try Field.range(declaredFreshnessScore, InputDomain.freshnessScore, "declaredFreshnessScore")
+    }
 }
 
 struct DeliveryBody: StrictBody {
     static let fields: Set<String> = ["portionsServed"]
     var portionsServed: Int64
+
+    func check() throws { try Field.range(portionsServed, 0...InputDomain.portions.upperBound, "portionsServed") }
 }
 
 /// A route that takes no fields: `{}` (or an empty body).
@@ -98,6 +180,19 @@ struct DisputeBody: StrictBody {
     var reason: String
     /// References to evidence (digests of photos, document ids); never personal data.
     var evidence: [String]
+
+    func check() throws {
+        try Field.id(id, "id")
+        try Field.reference(claim, "claim")
+        guard evidence.count <= InputDomain.evidenceCountMax else {
+            throw Problem(.badRequest, "fieldOutOfRange", "A field is outside its range", detail: "evidence: at most \(InputDomain.evidenceCountMax) references")
+        }
+        for (index, item) in evidence.enumerated() where !InputDomain.isEvidenceReference(item) {
+            throw Problem(
+                .badRequest, "evidenceIsNotAReference", "Evidence is given by reference",
+                detail: "evidence[\(index)] must be sha256:<64 hex digits> (a photo's or document's digest) or an id")
+        }
+    }
 }
 
 struct DecisionBody: StrictBody {
@@ -106,6 +201,7 @@ struct DecisionBody: StrictBody {
     var refundRupiah: Int64?
 
     func outcomeValue() throws -> DisputeBook.Outcome {
+        try Field.range(refundRupiah, 1...InputDomain.rupiah.upperBound, "refundRupiah")
         switch (outcome, refundRupiah) {
         case ("fullRefund", nil): return .fullRefund
         case ("partialRefund", let rupiah?): return .partialRefund(rupiah: rupiah)
@@ -126,6 +222,9 @@ struct RangeBody: Decodable {
     var last: Int64
 
     func value() throws -> SerialRange {
+        try Field.range(vintage, InputDomain.vintage, "range.vintage")
+        try Field.range(first, InputDomain.serial, "range.first")
+        try Field.range(last, InputDomain.serial, "range.last")
         guard let range = SerialRange(vintage: vintage, first: first, last: last) else {
             throw Problem(.badRequest, "badSerialRange", "Not a serial range", detail: "needs 1 ≤ first ≤ last")
         }
@@ -137,18 +236,34 @@ struct TransferBody: StrictBody {
     static let fields: Set<String> = ["to", "range"]
     var to: String
     var range: RangeBody
+
+    func check() throws { try Field.reference(to, "to") }
 }
 
 struct RetirementBody: StrictBody {
     static let fields: Set<String> = ["range", "beneficiary", "reason"]
     var range: RangeBody
-    /// Who the retirement is for (an organisation or a pseudonymous id, never a person's data).
+    /// Who the retirement is for: an id (a participant, or for a person a vault subject),
+    /// because the public retirement register republishes it forever.
     var beneficiary: String
+    /// A `RetirementReason` code.
     var reason: String
+
+    func check() throws {
+        guard InputDomain.isID(beneficiary) else {
+            throw Problem(
+                .badRequest, "beneficiaryIsNotAnID", "The beneficiary must be an id",
+                detail: "a participant id, or for a person the subject id the vault gave (POST /v1/subjects); never a name")
+        }
+        try Field.code(reason, RetirementReason.self, "reason")
+    }
 }
 
 struct CancellationBody: StrictBody {
     static let fields: Set<String> = ["range", "reason"]
     var range: RangeBody
+    /// A `CancellationReason` code.
     var reason: String
+
+    func check() throws { try Field.code(reason, CancellationReason.self, "reason") }
 }

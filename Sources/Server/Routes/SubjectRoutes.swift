@@ -25,8 +25,23 @@ extension Service {
         routes.on(.post, "/v1/subjects") { request, context, _ in
             let body = try Responses.decode(try await Responses.bytes(request, context), as: SubjectBody.self)
             let record = try body.validatedRecord()
-            try Self.vault { () throws(VaultError) in try vault.store(subject: body.subject, record: record) }
-            return Responses.json(.created, ["subject": .string(body.subject), "fields": .array(record.keys.sorted().map(JSONValue.string))])
+            // The vault names subjects itself, so a subject id (which `pii.accessed` and
+            // `subject.erased` write into the ledger) can never be a NIK or a phone number. A
+            // registered participant's own data is kept under its participant id instead.
+            let subject: String
+            if let given = body.subject {
+                guard loop.read({ $0.participants.participants[given] }) != nil else {
+                    try Field.id(given, "subject")
+                    throw Problem(
+                        .unprocessableContent, "subjectIsNotAParticipant", "Only a registered participant's id may name a subject",
+                        detail: "leave subject out and the vault names one (sub-…)")
+                }
+                subject = given
+            } else {
+                subject = Self.newID("sub")
+            }
+            try Self.vault { () throws(VaultError) in try vault.store(subject: subject, record: record) }
+            return Responses.json(.created, ["subject": .string(subject), "fields": .array(record.keys.sorted().map(JSONValue.string))])
         }
         routes.on(.get, "/v1/subjects/{subject}") { request, context, principal in
             let subject = try Responses.id(context, "subject")
@@ -36,10 +51,13 @@ extension Service {
                 return Responses.json(.ok, ["subject": .string(subject), "record": .object(masker.mask(record: record, role: principal.role.rawValue)), "masked": true])
             }
             // Unmasked reads are never silent: a stated reason, recorded before the data leaves.
-            guard let reason = request.uri.queryParameters.get("reason"), !reason.trimmingCharacters(in: .whitespaces).isEmpty, reason.count <= 200 else {
-                throw Problem(.badRequest, "reasonRequired", "Reading personal data unmasked needs a stated reason", detail: "add ?reason=… (at most 200 characters)")
+            guard let reason = request.uri.queryParameters.get("reason"), !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw Problem(.badRequest, "reasonRequired", "Reading personal data unmasked needs a stated reason", detail: "add ?reason=… (at most \(InputDomain.reasonBytesMax) bytes)")
             }
             try Responses.requireNoPersonalData(reason, field: "reason")
+            guard InputDomain.isStatedReason(reason) else {
+                throw Problem(.badRequest, "fieldOutOfRange", "A field is outside its range", detail: "reason: 1–\(InputDomain.reasonBytesMax) bytes of printable text")
+            }
             let entry = try await Self.record(loop, kind: "pii.accessed", actor: principal.subject, payload: [
                 "subject": .string(subject), "reason": .string(reason), "fields": .array(record.keys.sorted().map(JSONValue.string)),
             ])
@@ -135,7 +153,8 @@ final class SubjectLog: @unchecked Sendable {
 /// `POST /v1/subjects`: a data subject's personal data, keyed by the kinds `masking.yaml` knows.
 struct SubjectBody: StrictBody {
     static let fields: Set<String> = ["subject", "name", "phone", "email", "address", "nik", "npwp"]
-    var subject: String
+    /// A registered participant's id for its own data; left out, the vault names the subject.
+    var subject: String?
     var name: String?
     var phone: String?
     var email: String?
@@ -146,9 +165,7 @@ struct SubjectBody: StrictBody {
     static let addressParts: Set<String> = ["street", "kelurahan", "kecamatan", "kota", "province", "postalCode"]
 
     func validatedRecord() throws -> [String: JSONValue] {
-        guard ParticipantRegistry.isPseudonymous(subject) else {
-            throw Problem(.badRequest, "idIsNotPseudonymous", "The subject id must be pseudonymous", detail: "lowercase letters, digits and dashes")
-        }
+        if let subject { try Field.reference(subject, "subject") }
         if let nik, !PIIFormats.isNIK(nik) {
             throw Problem(.badRequest, "invalidNIK", "Not a NIK", detail: "16 digits starting with a valid province code")
         }

@@ -18,6 +18,7 @@ extension Service {
         }
         routes.write(.post, "/v1/surplus", status: .created) { bytes, _, principal in
             let body = try Responses.decode(bytes, as: SurplusBody.self)
+            try body.check()
             return .post(
                 OfferPost(
                     id: try Self.chosenID(body.id, "off"), provider: principal.subject, category: body.category, grams: body.grams, portions: body.portions,
@@ -44,6 +45,7 @@ extension Service {
         }
         routes.write(.post, "/v1/claims", status: .created) { bytes, _, _ in
             let body = try Responses.decode(bytes, as: ClaimBody.self)
+            try body.check()
             return Self.claim(loop, id: try Self.chosenID(body.id, "clm"), offer: body.offer, seenVersion: body.seenVersion, portions: body.portions)
         } answer: { entries in
             Self.claimAnswer(loop, entries)
@@ -57,15 +59,18 @@ extension Service {
         routes.write(.post, "/v1/claims/{claim}/pickup", status: .ok) { bytes, context, _ in
             let claim = try Responses.id(context, "claim")
             let body = try Responses.decode(bytes, as: PickupBody.self)
+            try body.check()
             return .confirmPickup(
                 claim: claim, pickupCodeDigest: loop.pickupCodeDigest(claim: claim, code: body.pickupCode), grams: body.grams,
-                freshnessScore: body.freshnessScore)
+                declaredFreshnessScore: body.declaredFreshnessScore)
         } answer: { entries in
             compact(["claim": entries.first?.body.payload["claim"]])
         }
         routes.write(.post, "/v1/claims/{claim}/delivery", status: .ok) { bytes, context, _ in
             let claim = try Responses.id(context, "claim")
-            return .confirmDelivery(claim: claim, portionsServed: try Responses.decode(bytes, as: DeliveryBody.self).portionsServed)
+            let body = try Responses.decode(bytes, as: DeliveryBody.self)
+            try body.check()
+            return .confirmDelivery(claim: claim, portionsServed: body.portionsServed)
         } answer: { entries in
             compact(["claim": entries.first?.body.payload["claim"], "gramsRescued": Self.member("gramsRescued", of: "rescue.completed", in: entries)])
         }
@@ -74,7 +79,7 @@ extension Service {
             guard let reason = DisputeBook.Reason(rawValue: body.reason) else {
                 throw Problem(.badRequest, "unknownReason", "Not a dispute reason", detail: DisputeBook.Reason.allCases.map(\.rawValue).joined(separator: ", "))
             }
-            for (index, item) in body.evidence.enumerated() { try Responses.requireNoPersonalData(item, field: "evidence[\(index)]") }
+            try body.check()
             return .openDispute(id: try Self.chosenID(body.id, "dsp"), claim: body.claim, reason: reason, evidence: body.evidence)
         } answer: { entries in
             Self.disputeAnswer(entries)
@@ -87,21 +92,21 @@ extension Service {
         }
         routes.write(.post, "/v1/carbon/transfers", status: .created) { bytes, _, _ in
             let body = try Responses.decode(bytes, as: TransferBody.self)
+            try body.check()
             return .transferCarbon(to: body.to, range: try body.range.value())
         } answer: { entries in
             compact(["range": entries.first?.body.payload["range"], "to": entries.first?.body.payload["to"]])
         }
         routes.write(.post, "/v1/carbon/retirements", status: .created) { bytes, _, _ in
             let body = try Responses.decode(bytes, as: RetirementBody.self)
-            try Responses.requireNoPersonalData(body.beneficiary, field: "beneficiary")
-            try Responses.requireNoPersonalData(body.reason, field: "reason")
+            try body.check()
             return .retireCarbon(range: try body.range.value(), beneficiary: body.beneficiary, reason: body.reason)
         } answer: { entries in
             compact(["range": entries.first?.body.payload["range"], "retired": .bool(true)])
         }
         routes.write(.post, "/v1/carbon/cancellations", status: .created) { bytes, _, _ in
             let body = try Responses.decode(bytes, as: CancellationBody.self)
-            try Responses.requireNoPersonalData(body.reason, field: "reason")
+            try body.check()
             return .cancelCarbon(range: try body.range.value(), reason: body.reason)
         } answer: { entries in
             compact(["range": entries.first?.body.payload["range"], "cancelled": .bool(true)])
@@ -111,14 +116,16 @@ extension Service {
     /// The caller's id when it gave a pseudonymous one, else a new one.
     static func chosenID(_ given: String?, _ prefix: String) throws -> String {
         guard let given else { return newID(prefix) }
-        guard ParticipantRegistry.isPseudonymous(given) else {
-            throw Problem(.badRequest, "idIsNotPseudonymous", "An id must be pseudonymous", detail: "1–64 of a-z 0-9 . _ : -")
-        }
+        try Field.id(given, "id")
         return given
     }
 
-    /// A new server-chosen id: prefix and 16 random hex digits.
-    static func newID(_ prefix: String) -> String { prefix + "-" + Hex.encode(Sodium.randomBytes(8)) }
+    /// A new server-chosen id: prefix and 16 random letters a–p (64 bits; letters, so the id
+    /// meets the digit limit of `InputDomain.isID` however the bytes fall).
+    static func newID(_ prefix: String) -> String {
+        let letters = Sodium.randomBytes(8).flatMap { [UInt8(ascii: "a") + $0 >> 4, UInt8(ascii: "a") + $0 & 0x0F] }
+        return prefix + "-" + String(decoding: letters, as: UTF8.self)
+    }
 
     /// A payload member of the first entry of `kind`.
     static func member(_ name: String, of kind: String, in entries: [SignedEntry]) -> JSONValue? {

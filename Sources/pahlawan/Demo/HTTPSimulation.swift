@@ -110,7 +110,7 @@ final class HTTPSimulation: @unchecked Sendable {
             return Request(method: "POST", path: "/v1/claims/\(claim)/cancel", body: [:])
         case .confirmPickup(let claim, let digest, let grams, let freshness):
             var body: [String: JSONValue] = ["pickupCode": .string(codes.code(claim: claim, digest: digest)), "grams": .integer(grams)]
-            body["freshnessScore"] = freshness.map(JSONValue.integer)
+            body["declaredFreshnessScore"] = freshness.map(JSONValue.integer)
             return Request(method: "POST", path: "/v1/claims/\(claim)/pickup", body: body)
         case .confirmDelivery(let claim, let served):
             return Request(method: "POST", path: "/v1/claims/\(claim)/delivery", body: ["portionsServed": .integer(served)])

@@ -1,0 +1,164 @@
+/// The domain of every value a caller can send (ledger/FORMAT.md §9 is the table users read).
+/// The HTTP boundary refuses a value outside its domain with 400 and the engines refuse it again
+/// with a named rejection, both from these definitions, so the two can never disagree. The
+/// bounds also keep every product the engines compute (grams × portions, price × grams,
+/// grams × emission factor) far inside `Int64`.
+public enum InputDomain {
+    /// Grams in one offer: up to 10 tonnes.
+    public static let grams: ClosedRange<Int64> = 1...10_000_000
+    /// Portions in one offer.
+    public static let portions: ClosedRange<Int64> = 1...100_000
+    /// A price or a declared cost, rupiah: up to one billion.
+    public static let rupiah: ClosedRange<Int64> = 0...1_000_000_000
+    /// Micro-degrees (WGS 84).
+    public static let latitude: ClosedRange<Int64> = -90_000_000...90_000_000
+    public static let longitude: ClosedRange<Int64> = -180_000_000...180_000_000
+    /// A recipient's daily capacity, portions.
+    public static let capacityPortions: ClosedRange<Int64> = 1...1_000_000
+    /// People a recipient feeds.
+    public static let headcountServed: ClosedRange<Int64> = 0...10_000_000
+    /// A time in µs since the Unix epoch: 2000-01-01 to 2100-01-01 UTC.
+    public static let microseconds: ClosedRange<Int64> = 946_684_800_000_000...4_102_444_800_000_000
+    /// A freshness score, percent.
+    public static let freshnessScore: ClosedRange<Int64> = 0...100
+    /// A carbon vintage (calendar year) and serials (JSON's exact integers).
+    public static let vintage: ClosedRange<Int> = 2000...2100
+    public static let serial: ClosedRange<Int64> = 1...9_007_199_254_740_991
+    /// An offer version a claimant saw.
+    public static let version: ClosedRange<Int64> = 1...9_007_199_254_740_991
+    /// Evidence references on one dispute.
+    public static let evidenceCountMax = 16
+    /// A pickup code as the claimant shows it.
+    public static let pickupCodeBytesMax = 64
+    /// A stated reason for reading personal data.
+    public static let reasonBytesMax = 200
+    /// Decimal digits an id may hold in all: fewer than any phone number (10–13) or NIK (16),
+    /// however they are spread through the id.
+    public static let idDigitsMax = 8
+    public static let idBytesMax = 64
+
+    /// A new id: 1–64 bytes, a lowercase letter first, then `a-z 0-9 . _ : -`, at most 8
+    /// digits in all. It cannot hold an e-mail address (no `@`), a name with capitals, a
+    /// phone number or a NIK.
+    public static func isID(_ id: String) -> Bool {
+        let utf8 = id.utf8
+        guard let first = utf8.first, utf8.count <= idBytesMax, isLowercaseLetter(first) else { return false }
+        var digits = 0
+        for byte in utf8 {
+            if isDigit(byte) {
+                digits += 1
+            } else if !(isLowercaseLetter(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ":") || byte == UInt8(ascii: "-")) {
+                return false
+            }
+        }
+        return digits <= idDigitsMax
+    }
+
+    /// The ISO 3166-2:ID codes of Indonesia's 38 provinces (2022 and later).
+    public static let regions: Set<String> = [
+        "ID-AC", "ID-SU", "ID-SB", "ID-RI", "ID-KR", "ID-JA", "ID-SS", "ID-BB", "ID-BE", "ID-LA", "ID-JK", "ID-JB", "ID-JT",
+        "ID-YO", "ID-JI", "ID-BT", "ID-BA", "ID-NB", "ID-NT", "ID-KB", "ID-KT", "ID-KS", "ID-KI", "ID-KU", "ID-SA", "ID-ST",
+        "ID-SG", "ID-SN", "ID-GO", "ID-SR", "ID-MA", "ID-MU", "ID-PA", "ID-PB", "ID-PD", "ID-PE", "ID-PS", "ID-PT",
+    ]
+
+    /// An organisation's registration number: a registry prefix of 2–10 capitals, `-`, then
+    /// 1–53 of `A-Z 0-9 . / -` (e.g. `AHU-0012345.AH.01.04`), holding no NIK or phone number.
+    public static func isRegistrationNumber(_ text: String) -> Bool {
+        let utf8 = Array(text.utf8)
+        guard let dash = utf8.firstIndex(of: UInt8(ascii: "-")), (2...10).contains(dash), (1...53).contains(utf8.count - dash - 1) else { return false }
+        guard utf8[..<dash].allSatisfy(isUppercaseLetter) else { return false }
+        guard utf8[(dash + 1)...].allSatisfy({ isUppercaseLetter($0) || isDigit($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "-") })
+        else { return false }
+        return !PersonalDataScreen.holdsPersonalData(text)
+    }
+
+    /// A reference to evidence: `sha256:` and 64 lowercase hex digits (a photo's or document's
+    /// digest), or an id (`isID`).
+    public static func isEvidenceReference(_ text: String) -> Bool {
+        if text.hasPrefix("sha256:") {
+            let hex = text.utf8.dropFirst(7)
+            return hex.count == 64 && hex.allSatisfy { isDigit($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+        }
+        return isID(text)
+    }
+
+    /// A stated reason (free text): 1–200 bytes of printable characters (no control
+    /// characters), holding no personal data the screen recognises.
+    public static func isStatedReason(_ text: String) -> Bool {
+        guard (1...reasonBytesMax).contains(text.utf8.count), text.unicodeScalars.allSatisfy({ !$0.properties.generalCategory.isControlOrFormat }),
+            text.contains(where: { !$0.isWhitespace })
+        else { return false }
+        return !PersonalDataScreen.holdsPersonalData(text)
+    }
+
+    static func isDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
+    static func isLowercaseLetter(_ byte: UInt8) -> Bool { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) }
+    static func isUppercaseLetter(_ byte: UInt8) -> Bool { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) }
+}
+
+extension Unicode.GeneralCategory {
+    fileprivate var isControlOrFormat: Bool {
+        switch self {
+        case .control, .format, .lineSeparator, .paragraphSeparator, .privateUse, .surrogate, .unassigned: true
+        default: false
+        }
+    }
+}
+
+/// Recognises personal data in text however it is written: digits in any script (Arabic-Indic,
+/// fullwidth, …) count as digits, and spaces, dots, dashes, slashes and brackets between them
+/// do not break a number. Recognised: a run of 9 or more digits (every Indonesian phone number
+/// has 10–13, a NIK 16, a personal NPWP 15–16), an `@` in any form (e-mail), and the words of
+/// an Indonesian street address (`Jl.`, `Jalan`, `Gang`/`Gg.`, `RT 03`, `RW 07`, `Kelurahan`,
+/// `Kecamatan`, `Desa`). Names cannot be recognised by pattern: that is why free text exists
+/// only where a person must state something (FORMAT §9).
+public enum PersonalDataScreen {
+    /// Digits in a row (separators allowed) from which a number is treated as personal.
+    public static let digitRunMin = 9
+
+    public static func holdsPersonalData(_ text: String) -> Bool {
+        var digits = 0
+        var separators = 0
+        var word = ""
+        var words = [String]()
+        for scalar in text.unicodeScalars {
+            if scalar == "@" || scalar == "\u{FF20}" || scalar == "\u{FE6B}" { return true }
+            if scalar.properties.numericType == .decimal {
+                digits += 1
+                separators = 0
+                if digits >= digitRunMin { return true }
+            } else if separatorScalars.contains(scalar) || scalar.properties.isWhitespace {
+                separators += 1
+                // Up to three separators in a row still join ("0812 - 3456"); more end the number.
+                if separators > 3 { digits = 0 }
+            } else {
+                digits = 0
+                separators = 0
+            }
+            if scalar.properties.isAlphabetic || scalar.properties.numericType == .decimal {
+                word.unicodeScalars.append(scalar)
+            } else if !word.isEmpty {
+                words.append(word.lowercased())
+                word = ""
+            }
+        }
+        if !word.isEmpty { words.append(word.lowercased()) }
+        for (index, word) in words.enumerated() {
+            if addressWords.contains(word) { return true }
+            // "RT 03", "RW07", "rt/rw 03/07": a neighbourhood unit followed by its number.
+            if word == "rt" || word == "rw" {
+                if index + 1 < words.count, words[index + 1].unicodeScalars.allSatisfy({ $0.properties.numericType == .decimal }) { return true }
+                if index + 1 < words.count, words[index + 1] == "rw" || words[index + 1] == "rt" { return true }
+            }
+            if word.hasPrefix("rt") || word.hasPrefix("rw"), word.count > 2,
+                word.unicodeScalars.dropFirst(2).allSatisfy({ $0.properties.numericType == .decimal })
+            {
+                return true
+            }
+        }
+        return false
+    }
+
+    static let separatorScalars: Set<Unicode.Scalar> = [".", "-", "/", "(", ")", "_", "+", ",", "\u{2010}", "\u{2011}", "\u{2012}", "\u{2013}", "\u{2014}", "\u{FF0D}", "\u{FF0E}"]
+    static let addressWords: Set<String> = ["jl", "jln", "jalan", "gg", "gang", "kelurahan", "kecamatan", "kel", "kec", "desa", "kavling", "blok"]
+}
