@@ -25,6 +25,21 @@ import Testing
         #expect(Self.report(lines: []).seqs == [1, 3], "seqs are unique and ascending")
     }
 
+    /// OWASP's CSV-injection list is = + - @, TAB and CR: a cell starting with any of them is
+    /// quoted and prefixed with `'`, judged by its first code point (a CRLF, or an = carrying a
+    /// combining mark, is one Swift `Character` but starts with CR or =). A quote or line break
+    /// inside any cell is quoted and escaped, whatever characters it joins.
+    @Test func csvNeutralisesTabAndCarriageReturnAsItDoesFormulas() {
+        let cells = ["\tcmd", "\r=1+1", "\r\n=1+1", "=\u{301}1+1", "-\u{301}", "a\r\nb", "x\"\u{301}y", "@\u{301}", "plain"]
+        let expected = ["\"'\tcmd\"", "\"'\r=1+1\"", "\"'\r\n=1+1\"", "\"'=\u{301}1+1\"", "\"'-\u{301}\"", "\"a\r\nb\"", "\"x\"\"\u{301}y\"", "\"'@\u{301}\"", "plain"]
+        for (cell, want) in zip(cells, expected) {
+            let csv = Self.report(lines: [["seq": 1, "recipient": "ngo-1", "note": .string(cell), "flags": .array([])]]).csv
+            let scalars = Array(csv.unicodeScalars)
+            let row = Array(scalars[(scalars.firstIndex(of: "\n")! + 1)...])
+            #expect(row == Array(("1,ngo-1," + want + ",,7,ab\r\n").unicodeScalars), "\(Array(cell.unicodeScalars)) → \(row)")
+        }
+    }
+
     @Test func datesAreWIBCalendarDays() {
         // 2026-12-31 17:00 UTC is 2027-01-01 00:00 WIB; one µs earlier is still 2026.
         let newYear: Int64 = 1_798_736_400_000_000
