@@ -33,7 +33,8 @@ public struct Reports {
     ]
     public static let taxColumns = [
         "date", "seq", "offerSeq", "claimSeq", "pickupSeq", "deliverySeq", "site", "recipient", "recipientRegistration",
-        "recipientTaxNumber", "recipientPurpose", "goods", "gramsRescued", "portionsServed", "costRupiah", "eligible", "reasons",
+        "recipientTaxNumber", "recipientPurpose", "recipientSeq", "goods", "gramsRescued", "portionsServed", "costRupiah", "inTotals", "eligible",
+        "reasons",
     ]
     public static let carbonColumns = ["seq", "time", "kind", "vintage", "first", "last", "tokens", "from", "to", "beneficiary", "reason"]
     public static let retirementColumns = ["seq", "time", "owner", "vintage", "first", "last", "tokens", "beneficiary", "reason"]
@@ -50,14 +51,29 @@ public struct Reports {
         return company
     }
 
-    /// Whether a rescue's dispute leaves it in the totals, and how to describe it: no dispute or
-    /// one resolved without a refund keeps it; a refund or a dispute still open takes it out
-    /// (the rule the carbon registry applies before minting).
-    func disputeState(claim: String) -> (id: String, outcome: String, inTotals: Bool, seqs: [UInt64]) {
-        guard let dispute = facts.disputes[claim] else { return ("", "", true, []) }
-        let seqs = [dispute.openedSeq] + (dispute.resolvedSeq.map { [$0] } ?? [])
-        guard let outcome = dispute.outcome else { return (dispute.id, "open", false, seqs) }
-        return (dispute.id, outcome, outcome == "noRefund" || outcome == "noRefundRelist", seqs)
+    /// The counting rule, written once for every report and the same as the carbon registry's
+    /// (`audit/README.md`, "Reports"): a completed rescue counts (in the CSR totals, and as a
+    /// donation in the tax register's) iff it has no dispute, or its dispute was resolved in the
+    /// provider's favour (`noRefund`, `noRefundRelist`). A dispute still open, or resolved with
+    /// a full or partial refund (whatever the amount, 0 rupiah for a donation too), keeps it out.
+    /// `MirrorReports.rescueCounts` is the same rule in SQL.
+    public static func rescueCounts(dispute: ReportFacts.DisputeRecord?) -> Bool {
+        guard let dispute else { return true }
+        return dispute.outcome == DisputeBook.Outcome.noRefund.name || dispute.outcome == DisputeBook.Outcome.noRefundRelist.name
+    }
+
+    /// A rescue's dispute as the lines describe it (`outcome`: "" when none, "open" while open),
+    /// whether the rescue counts, and the seqs of the dispute's entries.
+    func disputeState(claim: String) -> (id: String, outcome: String, counts: Bool, seqs: [UInt64]) {
+        let dispute = facts.disputes[claim]
+        let seqs = dispute.map { [$0.openedSeq] + ($0.resolvedSeq.map { [$0] } ?? []) } ?? []
+        return (dispute?.id ?? "", dispute.map { $0.outcome ?? "open" } ?? "", Self.rescueCounts(dispute: dispute), seqs)
+    }
+
+    /// The seq of `participant`'s registration: every participant a report names is registered
+    /// before any entry that names it, so below the checkpoint whenever that entry is.
+    func registrationSeq(_ participant: String) -> [UInt64] {
+        facts.registrationSeqs[participant].map { [$0] } ?? []
     }
 
     // MARK: CSR donation report
@@ -75,7 +91,8 @@ public struct Reports {
         let start = from ?? Int64.min
         let end = until ?? Int64.max
         var lines: [[String: JSONValue]] = []
-        var seqs: [UInt64] = []
+        // The company's registration (the parameter), and the one site asked for (its company).
+        var seqs: [UInt64] = registrationSeq(id) + (site.map(registrationSeq) ?? [])
         var rescues: Int64 = 0, grams: Int64 = 0, portions: Int64 = 0, meals: Int64 = 0, lifecycle: Int64 = 0, downstream: Int64 = 0
         var excluded: Int64 = 0, excludedGrams: Int64 = 0, refunds: Int64 = 0
         var byCategory: [String: Int64] = [:]
@@ -87,7 +104,8 @@ public struct Reports {
             let refundEntries = facts.refunds[completion.claim] ?? []
             let refund = refundEntries.reduce(0) { $0 + $1.rupiah }
             refunds += refund
-            seqs += [rescue.seq] + dispute.seqs + refundEntries.map(\.seq)
+            // The line's site (its company) and recipient are named by their registrations.
+            seqs += [rescue.seq] + dispute.seqs + refundEntries.map(\.seq) + registrationSeq(completion.provider) + registrationSeq(completion.claimant)
             lines.append([
                 "seq": .integer(Int64(rescue.seq)), "time": .integer(rescue.time), "site": .string(completion.provider),
                 "claim": .string(completion.claim), "offer": .string(completion.offer), "recipient": .string(completion.claimant),
@@ -95,9 +113,9 @@ public struct Reports {
                 "portionsServed": .integer(completion.portionsServed), "meals": .integer(completion.meals),
                 "lifecycleGramsCO2e": .integer(completion.lifecycleGramsCO2e), "downstreamGramsCO2e": .integer(completion.downstreamGramsCO2e),
                 "paid": .bool((facts.claims[completion.claim]?.claim.priceRupiah ?? 0) > 0), "dispute": .string(dispute.id),
-                "disputeOutcome": .string(dispute.outcome), "refundRupiah": .integer(refund), "inTotals": .bool(dispute.inTotals),
+                "disputeOutcome": .string(dispute.outcome), "refundRupiah": .integer(refund), "inTotals": .bool(dispute.counts),
             ])
-            guard dispute.inTotals else {
+            guard dispute.counts else {
                 excluded += 1
                 excludedGrams += completion.gramsRescued
                 continue
@@ -130,6 +148,8 @@ public struct Reports {
         parameters["site"] = site.map(JSONValue.string)
         parameters["from"] = from.map(JSONValue.integer)
         parameters["until"] = until.map(JSONValue.integer)
+        // Each factor set's carbon.yaml hash is read from the policy set's (latest) activation.
+        seqs += factorSets.keys.compactMap { facts.activationSeqs[$0] }
         let sets: [JSONValue] = factorSets.keys.sorted().map { policy in
             ["policy": .string(policy), "carbonPolicyFile": .string(facts.policyFiles[policy]?["carbon.yaml"] ?? ""), "rescues": .integer(factorSets[policy]!)]
         }
@@ -149,18 +169,22 @@ public struct Reports {
 
     // MARK: Tax donation evidence register
 
-    /// Per company and fiscal year (a WIB calendar year): every donation (a rescue of a free
-    /// offer) with its evidence seqs, the donor's declared cost and whether PP 93/2010 and
-    /// PMK 76/2011 let it be deducted. `priorYearNetIncomeRupiah`, when the donor declares it,
-    /// caps the deduction at 5 %.
+    /// Per company and fiscal year (a WIB calendar year, of the `rescue.completed` entry's time,
+    /// which is the delivery's): every completed rescue of a free offer, with its evidence seqs,
+    /// the donor's declared cost and whether PP 93/2010 and PMK 76/2011 let it be deducted.
+    /// Only a rescue that counts (`rescueCounts`) is a donation in the totals; the others are
+    /// listed (`inTotals` false, with the dispute as a reason) and counted apart (`excluded…`).
+    /// `priorYearNetIncomeRupiah`, when the donor declares it, caps the deduction at 5 %.
     /// The parameters name the donor's own NPWP when it registered one.
     public func taxRegister(company id: String, year: Int, priorYearNetIncomeRupiah: Int64? = nil) throws(Refusal) -> Report {
         _ = try company(id)
         try ReportRequest.tax(company: id, year: year, priorYearNetIncomeRupiah: priorYearNetIncomeRupiah).checkParameters()
         let providers = facts.providers(of: id)
         var lines: [[String: JSONValue]] = []
-        var seqs: [UInt64] = []
+        // The company's registration: the donor's NPWP in the parameters.
+        var seqs: [UInt64] = registrationSeq(id)
         var donations: Int64 = 0, grams: Int64 = 0, declared: Int64 = 0, eligibleCount: Int64 = 0, eligibleCost: Int64 = 0
+        var excluded: Int64 = 0, excludedGrams: Int64 = 0
         for rescue in facts.rescues where providers.contains(rescue.completion.provider) {
             let completion = rescue.completion
             let date = Self.civilDate(microseconds: rescue.time)
@@ -168,18 +192,24 @@ public struct Reports {
                 let offer = facts.offers[completion.offer]
             else { continue }
             let recipient = facts.participants[completion.claimant]
+            let recipientSeq = facts.registrationSeqs[completion.claimant]
             var reasons: [String] = []
             if recipient?.taxNumber == nil { reasons.append("recipientHasNoTaxNumber") }
             if recipient?.donationPurpose == nil { reasons.append("recipientPurposeIsNotListed") }
             let cost = offer.offer.costRupiah.map { Self.share(of: $0, grams: completion.gramsRescued, outOf: offer.offer.grams) }
             if cost == nil { reasons.append("costIsNotDeclared") }
             let dispute = disputeState(claim: completion.claim)
-            if !dispute.inTotals { reasons.append(dispute.outcome == "open" ? "disputeIsOpen" : "disputeRefunded") }
-            let evidence = [offer.seq, claim.seq] + [facts.pickupSeqs[completion.claim], facts.deliverySeqs[completion.claim]].compactMap { $0 }
-            seqs += evidence + [rescue.seq] + dispute.seqs
-            donations += 1
-            grams += completion.gramsRescued
-            declared += cost ?? 0
+            if !dispute.counts { reasons.append(dispute.outcome == "open" ? "disputeIsOpen" : "disputeRefunded") }
+            let evidence = [offer.seq, claim.seq] + [facts.pickupSeqs[completion.claim], facts.deliverySeqs[completion.claim], recipientSeq].compactMap { $0 }
+            seqs += evidence + [rescue.seq] + dispute.seqs + registrationSeq(completion.provider)
+            if dispute.counts {
+                donations += 1
+                grams += completion.gramsRescued
+                declared += cost ?? 0
+            } else {
+                excluded += 1
+                excludedGrams += completion.gramsRescued
+            }
             if reasons.isEmpty {
                 eligibleCount += 1
                 eligibleCost += cost ?? 0
@@ -190,16 +220,18 @@ public struct Reports {
                 "recipientRegistration": .string(recipient?.registrationNumber ?? ""), "recipientTaxNumber": .string(recipient?.taxNumber ?? ""),
                 "recipientPurpose": .string(recipient?.donationPurpose?.rawValue ?? ""), "goods": .string(completion.category),
                 "gramsRescued": .integer(completion.gramsRescued), "portionsServed": .integer(completion.portionsServed),
-                "eligible": .bool(reasons.isEmpty), "reasons": .array(reasons.map(JSONValue.string)),
+                "inTotals": .bool(dispute.counts), "eligible": .bool(reasons.isEmpty), "reasons": .array(reasons.map(JSONValue.string)),
             ]
             line["pickupSeq"] = facts.pickupSeqs[completion.claim].map { .integer(Int64($0)) }
             line["deliverySeq"] = facts.deliverySeqs[completion.claim].map { .integer(Int64($0)) }
+            line["recipientSeq"] = recipientSeq.map { .integer(Int64($0)) }
             line["costRupiah"] = cost.map(JSONValue.integer)
             lines.append(line)
         }
         var totals: [String: JSONValue] = [
             "donations": .integer(donations), "gramsRescued": .integer(grams), "declaredCostRupiah": .integer(declared),
             "eligibleDonations": .integer(eligibleCount), "eligibleCostRupiah": .integer(eligibleCost),
+            "excludedRescues": .integer(excluded), "excludedGrams": .integer(excludedGrams),
         ]
         var parameters: [String: JSONValue] = ["company": .string(id), "year": .integer(Int64(year))]
         parameters["companyTaxNumber"] = facts.participants[id]?.taxNumber.map(JSONValue.string)
@@ -253,7 +285,8 @@ public struct Reports {
         var buffer: [JSONValue] = []
         var retirements: [JSONValue] = []
         var retiredRanges: [SerialRange] = []
-        var seqs: [UInt64] = []
+        // The company's registration: the statement is about a registered company.
+        var seqs: [UInt64] = registrationSeq(id)
         var minted: Int64 = 0, received: Int64 = 0, sent: Int64 = 0, retired: Int64 = 0, cancelled: Int64 = 0, bufferTokens: Int64 = 0
         func line(_ movement: ReportFacts.Movement, _ kind: String, _ range: SerialRange, from: String, to: String, beneficiary: String = "", reason: String = "") {
             seqs.append(movement.seq)
