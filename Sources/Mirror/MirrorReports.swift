@@ -68,10 +68,19 @@ public struct MirrorReports {
         var sizeValue: UInt64 { UInt64(size)! }
     }
 
-    /// Runs a query whose one row and column is a JSON object, parsed.
+    /// Runs a query whose one row and column is a JSON object, parsed. PostgreSQL sums integers
+    /// as `numeric`, exactly; a sum beyond ±(2^53 − 1) cannot be read back as a report's integer,
+    /// and that refuses the report as the ledger's side does (`Reports.add`): every figure of an
+    /// entry is within that bound, so only a total can pass it.
     private func object(_ sql: String, _ parameters: [String?]) throws -> [String: JSONValue] {
         guard let text = try connection.query(sql, parameters).first?[0] ?? nil else { throw PostgresError(state: nil, message: "a report query returned nothing") }
-        guard let object = try CanonicalJSON.parse(Array(text.utf8)).objectValue else { throw PostgresError(state: nil, message: "a report query returned no object") }
+        let value: JSONValue
+        do {
+            value = try CanonicalJSON.parse(Array(text.utf8))
+        } catch let error where error.reason == .integerOutOfRange {
+            throw Reports.Refusal.totalIsOutOfRange
+        }
+        guard let object = value.objectValue else { throw PostgresError(state: nil, message: "a report query returned no object") }
         return object
     }
 

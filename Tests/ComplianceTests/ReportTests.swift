@@ -56,6 +56,49 @@ import Testing
         #expect(Reports.share(of: 5, grams: 1, outOf: 0) == 0)
     }
 
+    /// Events whose figures are each the largest an entry may hold (2^53 − 1) but whose sums are
+    /// not: two donations of that many grams (and rupiah of cost) by one company, and two
+    /// retirements of that many tokens (two companies, two vintages).
+    static func oversizedFacts() -> ReportFacts {
+        var facts = ReportFacts()
+        let time: Int64 = 1_795_453_200_000_000
+        let huge = JSONValue.integerMagnitudeMax
+        var events: [RescueEvent] = [
+            .registered(.init(id: "cmp-big", role: .company, region: "ID-JK")), .registered(.init(id: "cmp-x", role: .company, region: "ID-JK")),
+            .registered(.init(id: "ngo-1", role: .recipient, region: "ID-JK", registrationNumber: "AHU-1")),
+        ]
+        for n in 1...2 {
+            events += [
+                .posted(.init(id: "off-\(n)", provider: "cmp-big", category: "mixedMeals", grams: huge, portions: 1, latitude: 0, longitude: 0, temperature: .ambient,
+                              postedAt: time, expiresAt: time + 1, priceRupiah: 0, version: 1, remainingPortions: 1, remainingGrams: huge, costRupiah: huge)),
+                .claimPlaced(.init(id: "clm-\(n)", offer: "off-\(n)", claimant: "ngo-1", portions: 1, grams: huge, priceRupiah: 0, pickupCodeDigest: "", status: .placed)),
+                .rescueCompleted(Completion(claim: "clm-\(n)", offer: "off-\(n)", provider: "cmp-big", claimant: "ngo-1", category: "mixedMeals", gramsRescued: huge,
+                                            portionsServed: 1, meals: 1, lifecycleGramsCO2e: 1, downstreamGramsCO2e: 1, at: time)),
+            ]
+        }
+        for (owner, vintage) in [("cmp-big", 2026), ("cmp-x", 2027)] {
+            let range = SerialRange(vintage: vintage, first: 1, last: huge)!
+            events += [
+                .carbonMinted(Minted(company: owner, vintage: vintage, range: range, buffer: nil, rescue: 0, basedOn: [], gramsCO2e: 0, carriedGrams: 0, basis: .lifecycle)),
+                .carbonRetired(owner: owner, range: range, beneficiary: "b", reason: "r"),
+            ]
+        }
+        for (seq, event) in events.enumerated() { facts.apply(seq: UInt64(seq), time: time, policy: "", event: event) }
+        return facts
+    }
+
+    /// A total beyond ±(2^53 − 1) refuses the report (`totalIsOutOfRange`) rather than state a
+    /// figure JSON readers round, or (past Int64.max, a thousand such rescues) trap the service.
+    @Test func totalsBeyondTheReportIntegerRangeRefuseTheReport() throws {
+        let facts = Self.oversizedFacts()
+        let reports = Reports(facts: facts, checkpointSize: facts.size, checkpointRoot: "ab")
+        for request: ReportRequest in [.csr(company: "cmp-big"), .tax(company: "cmp-big", year: 2026), .certificate(company: "cmp-big"), .retirements] {
+            let error = #expect(throws: (any Error).self, "\(request)") { try reports.report(request) }
+            #expect((error as? Reports.Refusal)?.rawValue == "totalIsOutOfRange", "\(request)")
+        }
+        #expect(try reports.report(.carbon(company: "cmp-x")).totals["retired"] == .integer(JSONValue.integerMagnitudeMax), "a total at the bound is stated")
+    }
+
     @Test func rangesMergeOnlyWhenTheyTouchInOneVintage() {
         let ranges = [(2026, 5, 9), (2026, 1, 4), (2026, 11, 12), (2027, 13, 20)].map { SerialRange(vintage: $0.0, first: Int64($0.1), last: Int64($0.2))! }
         #expect(Reports.merged(ranges).map(\.description) == ["PPG-2026-1-9", "PPG-2026-11-12", "PPG-2027-13-20"])

@@ -20,12 +20,12 @@ extension MirrorTests {
         return inLines.allSatisfy { cited.contains(UInt64($0)) } && report.seqs.allSatisfy { $0 < report.checkpointSize }
     }
 
-    static func compareReports(ledger: Ledger, facts: ReportFacts, size: UInt64, mirror: MirrorReports, year: Int, companies only: [String]? = nil) throws -> [Report] {
+    static func compareReports(ledger: Ledger, facts: ReportFacts, size: UInt64, mirror: MirrorReports, year: Int, companies only: [String]? = nil, withRetirements: Bool = true) throws -> [Report] {
         let root = try ledger.root(size: size).hex
         let reports = Reports(facts: facts, checkpointSize: size, checkpointRoot: root)
         let companies = only ?? facts.participants.values.filter { $0.role == .company }.map(\.id).sorted()
         #expect(!companies.isEmpty)
-        var requests: [ReportRequest] = [.retirements]
+        var requests: [ReportRequest] = withRetirements ? [.retirements] : []
         for company in companies {
             let firstSite = facts.sites[company]?.sorted().first
             requests += [
@@ -227,6 +227,43 @@ extension MirrorTests {
             .report(.csr(company: "cmp-a", site: "site-a2"))
         #expect(oneSite.lines.isEmpty && oneSite.seqs == [r["cmp-a"]!, r["site-a2"]!])
         #expect(try MirrorReports(connection: connection).report(.csr(company: "cmp-a", site: "site-a2"), checkpointSize: size, checkpointRoot: oneSite.checkpointRoot) == oneSite)
+    }
+
+    /// Totals beyond ±(2^53 − 1), the integers reports are written in (each entry's figures are
+    /// within it, their sums need not be), refuse the report on both sources alike
+    /// (`totalIsOutOfRange`): the ledger's side used to state them, the mirror's failed to parse.
+    @Test func totalsBeyondTheReportIntegerRangeAreRefusedByBothSources() throws {
+        var book = try Handwritten()
+        defer {
+            book.ledger.close()
+            try? FileManager.default.removeItem(atPath: book.path)
+        }
+        try book.register(.init(id: "cmp-big", role: .company, region: "ID-JK"))
+        try book.register(.init(id: "cmp-x", role: .company, region: "ID-JK"))
+        try book.register(.init(id: "ngo-1", role: .recipient, region: "ID-JK", registrationNumber: "AHU-1"))
+        for n: Int64 in 1...2 { try book.donate(n, site: "cmp-big", recipient: "ngo-1", grams: JSONValue.integerMagnitudeMax, cost: JSONValue.integerMagnitudeMax, dispute: nil) }
+        for (owner, vintage) in [("cmp-big", 2026), ("cmp-x", 2027)] {
+            let range = SerialRange(vintage: vintage, first: 1, last: JSONValue.integerMagnitudeMax)!
+            try book.append(.carbonMinted(Minted(company: owner, vintage: vintage, range: range, buffer: nil, rescue: 0, basedOn: [], gramsCO2e: 0,
+                                                 carriedGrams: 0, basis: .lifecycle)), at: Handwritten.start + 600_000_000)
+            try book.append(.carbonRetired(owner: owner, range: range, beneficiary: "b", reason: "r"), at: Handwritten.start + 600_000_000)
+        }
+        try book.ledger.checkpoint()
+        let (connection, mirror) = try Self.freshMirror()
+        try mirror.catchUp(from: book.ledger)
+        var facts = ReportFacts()
+        try ReportBook.fold(book.ledger, into: &facts, to: book.ledger.size)
+        let size = book.ledger.size
+        let root = try book.ledger.root(size: size).hex
+        let reports = Reports(facts: facts, checkpointSize: size, checkpointRoot: root)
+        let sql = MirrorReports(connection: connection)
+        for request: ReportRequest in [.csr(company: "cmp-big"), .tax(company: "cmp-big", year: 2026), .certificate(company: "cmp-big"), .retirements] {
+            let fromLedger = #expect(throws: (any Error).self, "\(request)") { try reports.report(request) }
+            let fromMirror = #expect(throws: (any Error).self, "\(request)") { try sql.report(request, checkpointSize: size, checkpointRoot: root) }
+            #expect((fromLedger as? Reports.Refusal)?.rawValue == "totalIsOutOfRange", "\(request): \(String(describing: fromLedger))")
+            #expect((fromMirror as? Reports.Refusal)?.rawValue == "totalIsOutOfRange", "\(request): \(String(describing: fromMirror))")
+        }
+        _ = try Self.compareReports(ledger: book.ledger, facts: facts, size: size, mirror: sql, year: 2026, companies: ["cmp-x"], withRetirements: false)
     }
 
     @Test func aMirrorBehindTheCheckpointOrOfAnotherLedgerIsRefused() throws {

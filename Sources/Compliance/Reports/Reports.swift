@@ -24,6 +24,11 @@ public struct Reports {
         case periodIsEmpty
         case yearIsOutOfRange
         case incomeMustNotBeNegative
+        /// A total of figures taken from entries (grams, rupiah, grams CO2e, tokens) is beyond
+        /// the integers reports are written in, ±(2^53 − 1) (`JSONValue.integerMagnitudeMax`,
+        /// which every JSON reader reproduces exactly): the engines bound each figure by it,
+        /// but not their sums.
+        case totalIsOutOfRange
     }
 
     /// The columns of each report's lines (the CSV header), in order.
@@ -70,6 +75,19 @@ public struct Reports {
         return (dispute?.id ?? "", dispute.map { $0.outcome ?? "open" } ?? "", Self.rescueCounts(dispute: dispute), seqs)
     }
 
+    /// Adds a figure taken from entries to a total. An entry's integers are at most 2^53 − 1
+    /// (the ledger contract), but nothing bounds their sums: a total beyond what a report can
+    /// state exactly (`JSONValue.integerMagnitudeMax`) refuses the report rather than state a
+    /// figure JSON readers would round (or, past Int64.max, trap: a trap would stop the service
+    /// for every caller). Every figure added is ≥ 0, so a running total passes the bound iff the
+    /// final one does, which is what the SQL side checks (`MirrorReports`: the total cannot be
+    /// read back). Counts of entries and seqs need no check: there are fewer than 2^53 entries.
+    static func add(_ figure: Int64, to total: inout Int64) throws(Refusal) {
+        let (sum, overflow) = total.addingReportingOverflow(figure)
+        guard !overflow, sum <= JSONValue.integerMagnitudeMax else { throw .totalIsOutOfRange }
+        total = sum
+    }
+
     /// The seq of `participant`'s registration: every participant a report names is registered
     /// before any entry that names it, so below the checkpoint whenever that entry is.
     func registrationSeq(_ participant: String) -> [UInt64] {
@@ -102,8 +120,9 @@ public struct Reports {
             let completion = rescue.completion
             let dispute = disputeState(claim: completion.claim)
             let refundEntries = facts.refunds[completion.claim] ?? []
-            let refund = refundEntries.reduce(0) { $0 + $1.rupiah }
-            refunds += refund
+            var refund: Int64 = 0
+            for entry in refundEntries { try Self.add(entry.rupiah, to: &refund) }
+            try Self.add(refund, to: &refunds)
             // The line's site (its company) and recipient are named by their registrations.
             seqs += [rescue.seq] + dispute.seqs + refundEntries.map(\.seq) + registrationSeq(completion.provider) + registrationSeq(completion.claimant)
             lines.append([
@@ -117,15 +136,16 @@ public struct Reports {
             ])
             guard dispute.counts else {
                 excluded += 1
-                excludedGrams += completion.gramsRescued
+                try Self.add(completion.gramsRescued, to: &excludedGrams)
                 continue
             }
             rescues += 1
-            grams += completion.gramsRescued
-            portions += completion.portionsServed
-            meals += completion.meals
-            lifecycle += completion.lifecycleGramsCO2e
-            downstream += completion.downstreamGramsCO2e
+            try Self.add(completion.gramsRescued, to: &grams)
+            try Self.add(completion.portionsServed, to: &portions)
+            try Self.add(completion.meals, to: &meals)
+            try Self.add(completion.lifecycleGramsCO2e, to: &lifecycle)
+            try Self.add(completion.downstreamGramsCO2e, to: &downstream)
+            // A category's grams are part of `grams`, which did not overflow.
             byCategory[completion.category, default: 0] += completion.gramsRescued
             recipients.insert(completion.claimant)
             factorSets[rescue.policy, default: 0] += 1
@@ -135,11 +155,11 @@ public struct Reports {
         for movement in facts.movements where (start...end).contains(movement.time) {
             switch movement.event {
             case .carbonMinted(let mint) where mint.company == id:
-                minted += mint.range?.count ?? 0
-                buffer += mint.buffer?.count ?? 0
+                try Self.add(mint.range?.count ?? 0, to: &minted)
+                try Self.add(mint.buffer?.count ?? 0, to: &buffer)
                 if mint.range != nil || mint.buffer != nil { seqs.append(movement.seq) }
             case .carbonRetired(let owner, let range, _, _) where owner == id:
-                retired += range.count
+                try Self.add(range.count, to: &retired)
                 seqs.append(movement.seq)
             default: break
             }
@@ -204,14 +224,15 @@ public struct Reports {
             seqs += evidence + [rescue.seq] + dispute.seqs + registrationSeq(completion.provider)
             if dispute.counts {
                 donations += 1
-                grams += completion.gramsRescued
-                declared += cost ?? 0
+                try Self.add(completion.gramsRescued, to: &grams)
+                try Self.add(cost ?? 0, to: &declared)
             } else {
                 excluded += 1
-                excludedGrams += completion.gramsRescued
+                try Self.add(completion.gramsRescued, to: &excludedGrams)
             }
             if reasons.isEmpty {
                 eligibleCount += 1
+                // Eligible costs are part of `declared`, which did not overflow.
                 eligibleCost += cost ?? 0
             }
             var line: [String: JSONValue] = [
@@ -300,20 +321,20 @@ public struct Reports {
             switch movement.event {
             case .carbonMinted(let mint) where mint.company == id:
                 if let range = mint.range {
-                    minted += range.count
+                    try Self.add(range.count, to: &minted)
                     line(movement, "carbon.minted", range, from: "", to: id)
                 }
                 if let range = mint.buffer {
-                    bufferTokens += range.count
+                    try Self.add(range.count, to: &bufferTokens)
                     seqs.append(movement.seq)
                     buffer.append(.object(Self.rangeObject(range, seq: movement.seq)))
                 }
             case .carbonTransferred(let from, let to, let range) where from == id || to == id:
-                if from == id { sent += range.count }
-                if to == id { received += range.count }
+                if from == id { try Self.add(range.count, to: &sent) }
+                if to == id { try Self.add(range.count, to: &received) }
                 line(movement, "carbon.transferred", range, from: from, to: to)
             case .carbonRetired(let owner, let range, let beneficiary, let reason) where owner == id:
-                retired += range.count
+                try Self.add(range.count, to: &retired)
                 retiredRanges.append(range)
                 line(movement, "carbon.retired", range, from: id, to: "", beneficiary: beneficiary, reason: reason)
                 var retirement = Self.rangeObject(range, seq: movement.seq)
@@ -322,7 +343,7 @@ public struct Reports {
                 retirement["reason"] = .string(reason)
                 retirements.append(.object(retirement))
             case .carbonCancelled(let owner, let range, let reason) where owner == id:
-                cancelled += range.count
+                try Self.add(range.count, to: &cancelled)
                 line(movement, "carbon.cancelled", range, from: id, to: "", reason: reason)
             default: break
             }
@@ -337,7 +358,8 @@ public struct Reports {
             history["seqs"] = .array(touching.map { .integer(Int64($0)) })
             histories.append(.object(history))
         }
-        let balance = holdings.reduce(0) { $0 + $1.count }
+        var balance: Int64 = 0
+        for range in holdings { try Self.add(range.count, to: &balance) }
         return Report(
             kind: "carbon", parameters: ["company": .string(id)], checkpointSize: checkpointSize, checkpointRoot: checkpointRoot,
             columns: Self.carbonColumns, lines: lines,
@@ -353,12 +375,12 @@ public struct Reports {
     }
 
     /// Every retirement of every company (public): who retired which serials, for whom and why.
-    public func retirementRegister() -> Report {
+    public func retirementRegister() throws(Refusal) -> Report {
         var lines: [[String: JSONValue]] = []
         var tokens: Int64 = 0
         for movement in facts.movements {
             guard case .carbonRetired(let owner, let range, let beneficiary, let reason) = movement.event else { continue }
-            tokens += range.count
+            try Self.add(range.count, to: &tokens)
             lines.append([
                 "seq": .integer(Int64(movement.seq)), "time": .integer(movement.time), "owner": .string(owner), "vintage": .integer(Int64(range.vintage)),
                 "first": .integer(range.first), "last": .integer(range.last), "tokens": .integer(range.count),
@@ -429,6 +451,7 @@ public enum ReportRequest: Sendable, Equatable {
         case (.periodIsEmpty, _): "from is after until"
         case (.yearIsOutOfRange, _): "the fiscal year must be 2000…2999"
         case (.incomeMustNotBeNegative, _): "the prior-year net income must be ≥ 0 rupiah"
+        case (.totalIsOutOfRange, _): "a total of this report is beyond ±(2^53 − 1), the integers reports are written in"
         default: refusal.rawValue
         }
     }
@@ -461,7 +484,7 @@ extension Reports {
         case .csr(let company, let site, let from, let until): try csr(company: company, site: site, from: from, until: until)
         case .tax(let company, let year, let income): try taxRegister(company: company, year: year, priorYearNetIncomeRupiah: income)
         case .carbon(let company): try carbonStatement(company: company)
-        case .retirements: retirementRegister()
+        case .retirements: try retirementRegister()
         case .certificate(let company):
             try ImpactCertificate.make(csr: try csr(company: company), carbon: try carbonStatement(company: company), tiers: tiers, sign: sign)
         }
