@@ -30,15 +30,25 @@ public struct MirrorReports {
             guard stored == lastLeafHash else { throw PostgresError(state: nil, message: "the mirror's entry \(checkpointSize - 1) is not this ledger's: it mirrors another ledger") }
         }
         let at = At(size: String(checkpointSize), root: checkpointRoot)
-        switch request {
-        case .csr(let company, let site, let from, let until): return try csr(at, company: company, site: site, from: from, until: until)
-        case .tax(let company, let year, let income): return try tax(at, company: company, year: year, income: income)
-        case .carbon(let company): return try carbon(at, company: company)
-        case .retirements: return try retirements(at)
-        case .certificate(let company):
-            return try ImpactCertificate.make(csr: try csr(at, company: company, site: nil, from: nil, until: nil), carbon: try carbon(at, company: company), tiers: tiers, sign: sign)
+        let report: Report
+        do {
+            switch request {
+            case .csr(let company, let site, let from, let until): report = try csr(at, company: company, site: site, from: from, until: until)
+            case .tax(let company, let year, let income): report = try tax(at, company: company, year: year, income: income)
+            case .carbon(let company): report = try carbon(at, company: company)
+            case .retirements: report = try retirements(at)
+            case .certificate(let company):
+                report = try ImpactCertificate.make(
+                    csr: try csr(at, company: company, site: nil, from: nil, until: nil), carbon: try carbon(at, company: company), tiers: tiers, sign: sign)
+            }
         }
+        // Checked just after the read: a report cites only entries its checkpoint covers.
+        guard report.seqs.allSatisfy({ $0 < checkpointSize }) else {
+            throw PostgresError(state: nil, message: "a report query cited a seq at or beyond the checkpoint \(checkpointSize)")
+        }
+        return report
     }
+
 
     /// The report `request` asks for at the latest checkpoint of `ledger`, which must be the
     /// ledger this database mirrors.
@@ -58,10 +68,19 @@ public struct MirrorReports {
         var sizeValue: UInt64 { UInt64(size)! }
     }
 
-    /// Runs a query whose one row and column is a JSON object, parsed.
+    /// Runs a query whose one row and column is a JSON object, parsed. PostgreSQL sums integers
+    /// as `numeric`, exactly; a sum beyond ±(2^53 − 1) cannot be read back as a report's integer,
+    /// and that refuses the report as the ledger's side does (`Reports.add`): every figure of an
+    /// entry is within that bound, so only a total can pass it.
     private func object(_ sql: String, _ parameters: [String?]) throws -> [String: JSONValue] {
         guard let text = try connection.query(sql, parameters).first?[0] ?? nil else { throw PostgresError(state: nil, message: "a report query returned nothing") }
-        guard let object = try CanonicalJSON.parse(Array(text.utf8)).objectValue else { throw PostgresError(state: nil, message: "a report query returned no object") }
+        let value: JSONValue
+        do {
+            value = try CanonicalJSON.parse(Array(text.utf8))
+        } catch let error where error.reason == .integerOutOfRange {
+            throw Reports.Refusal.totalIsOutOfRange
+        }
+        guard let object = value.objectValue else { throw PostgresError(state: nil, message: "a report query returned no object") }
         return object
     }
 
@@ -83,6 +102,17 @@ public struct MirrorReports {
     private static let disputeOutcome = """
         CASE WHEN d.dispute IS NULL THEN '' WHEN d.resolved_seq IS NULL OR d.resolved_seq >= $1 THEN 'open' ELSE d.outcome END
         """
+
+    /// The counting rule (`Reports.rescueCounts`), written once in SQL over the `outcome`
+    /// column (`disputeOutcome`): a rescue counts iff it has no dispute or its dispute was
+    /// resolved in the provider's favour (`noRefund`, `noRefundRelist`); an open dispute or any
+    /// refund outcome (`fullRefund`, `partialRefund` of any amount, 0 included) keeps it out.
+    private static let rescueCounts = "(outcome IN ('', 'noRefund', 'noRefundRelist'))"
+
+    /// The registration seqs of the participants `ids` (a SQL expression of text values).
+    private static func registrations(_ ids: String) -> String {
+        "SELECT seq FROM participants WHERE seq < $1 AND participant IN (\(ids))"
+    }
 
     // MARK: CSR donation report
 
@@ -107,7 +137,7 @@ public struct MirrorReports {
                     LEFT JOIN refunds f ON f.escrow = r.claim
                 WHERE r.seq < $1 AND r.provider IN (\(scope)) AND r.time_us BETWEEN $3 AND $4
             ), t AS (
-                SELECT *, outcome IN ('', 'noRefund', 'noRefundRelist') AS in_totals FROM l
+                SELECT *, \(Self.rescueCounts) AS in_totals FROM l
             ), tokens AS (
                 SELECT * FROM carbon_movements WHERE seq < $1 AND time_us BETWEEN $3 AND $4 AND owner = $2
                     AND (kind = 'carbon.minted' OR kind = 'carbon.retired')
@@ -144,7 +174,10 @@ public struct MirrorReports {
                 'seqs', coalesce((SELECT jsonb_agg(s) FROM (
                     SELECT seq AS s FROM t UNION SELECT dispute_seq FROM t WHERE dispute_seq IS NOT NULL
                     UNION SELECT resolved_seq FROM t WHERE resolved_seq IS NOT NULL UNION SELECT unnest(refund_seqs) FROM t
-                    UNION SELECT seq FROM tokens) s), '[]'))
+                    UNION SELECT seq FROM tokens
+                    UNION \(Self.registrations("SELECT $2::text UNION SELECT $5::text UNION SELECT provider FROM t UNION SELECT claimant FROM t"))
+                    UNION SELECT max(seq) FROM policy_activations WHERE seq < $1 AND policy IN (SELECT policy FROM t WHERE in_totals) GROUP BY policy
+                    ) s), '[]'))
             """, [at.size, company, String(from ?? Int64.min), String(until ?? Int64.max), site])
         var parameters: [String: JSONValue] = ["company": .string(company)]
         parameters["site"] = site.map(JSONValue.string)
@@ -164,7 +197,7 @@ public struct MirrorReports {
                 SELECT r.seq, r.claim, r.provider, r.claimant, r.category, r.grams_rescued, r.portions_served, o.seq AS offer_seq,
                     c.seq AS claim_seq, CASE WHEN c.pickup_seq < $1 THEN c.pickup_seq END AS pickup_seq,
                     CASE WHEN c.delivery_seq < $1 THEN c.delivery_seq END AS delivery_seq,
-                    p.registration_number, p.tax_number, p.donation_purpose,
+                    p.seq AS recipient_seq, p.registration_number, p.tax_number, p.donation_purpose,
                     floor(o.cost_rupiah::numeric * r.grams_rescued / o.grams)::bigint AS cost,
                     d.seq AS dispute_seq, CASE WHEN d.resolved_seq < $1 THEN d.resolved_seq END AS resolved_seq, \(Self.disputeOutcome) AS outcome,
                     to_char(date '1970-01-01' + floor((r.time_us + 25200000000)::numeric / 86400000000)::integer, 'YYYY-MM-DD') AS day
@@ -174,11 +207,11 @@ public struct MirrorReports {
                 WHERE r.seq < $1 AND c.price_rupiah = 0 AND r.provider IN (
                     SELECT $2::text UNION SELECT participant FROM participants WHERE role = 'site' AND company = $2 AND seq < $1)
             ), y AS (
-                SELECT *, array_remove(ARRAY[
+                SELECT *, \(Self.rescueCounts) AS in_totals, array_remove(ARRAY[
                     CASE WHEN tax_number IS NULL THEN 'recipientHasNoTaxNumber' END,
                     CASE WHEN donation_purpose IS NULL THEN 'recipientPurposeIsNotListed' END,
                     CASE WHEN cost IS NULL THEN 'costIsNotDeclared' END,
-                    CASE WHEN outcome = 'open' THEN 'disputeIsOpen' WHEN outcome NOT IN ('', 'noRefund', 'noRefundRelist') THEN 'disputeRefunded' END
+                    CASE WHEN outcome = 'open' THEN 'disputeIsOpen' WHEN NOT \(Self.rescueCounts) THEN 'disputeRefunded' END
                 ], NULL) AS reasons FROM l WHERE substr(day, 1, 4) = $3
             ), e AS (
                 SELECT coalesce(sum(cost) FILTER (WHERE cardinality(reasons) = 0), 0) AS eligible FROM y
@@ -187,11 +220,15 @@ public struct MirrorReports {
                 'lines', coalesce((SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
                     'date', day, 'seq', seq, 'offerSeq', offer_seq, 'claimSeq', claim_seq, 'pickupSeq', pickup_seq, 'deliverySeq', delivery_seq,
                     'site', provider, 'recipient', claimant, 'recipientRegistration', coalesce(registration_number, ''),
-                    'recipientTaxNumber', coalesce(tax_number, ''), 'recipientPurpose', coalesce(donation_purpose, ''), 'goods', category,
-                    'gramsRescued', grams_rescued, 'portionsServed', portions_served, 'costRupiah', cost,
+                    'recipientTaxNumber', coalesce(tax_number, ''), 'recipientPurpose', coalesce(donation_purpose, ''), 'recipientSeq', recipient_seq,
+                    'goods', category, 'gramsRescued', grams_rescued, 'portionsServed', portions_served, 'costRupiah', cost, 'inTotals', in_totals,
                     'eligible', cardinality(reasons) = 0, 'reasons', to_jsonb(reasons))) ORDER BY seq) FROM y), '[]'),
                 'totals', (SELECT jsonb_strip_nulls(jsonb_build_object(
-                    'donations', count(*), 'gramsRescued', coalesce(sum(grams_rescued), 0), 'declaredCostRupiah', coalesce(sum(cost), 0),
+                    'donations', count(*) FILTER (WHERE in_totals),
+                    'gramsRescued', coalesce(sum(grams_rescued) FILTER (WHERE in_totals), 0),
+                    'declaredCostRupiah', coalesce(sum(cost) FILTER (WHERE in_totals), 0),
+                    'excludedRescues', count(*) FILTER (WHERE NOT in_totals),
+                    'excludedGrams', coalesce(sum(grams_rescued) FILTER (WHERE NOT in_totals), 0),
                     'eligibleDonations', count(*) FILTER (WHERE cardinality(reasons) = 0), 'eligibleCostRupiah', (SELECT eligible FROM e),
                     'capRupiah', $4::bigint / 20,
                     'deductibleRupiah', CASE WHEN $4::bigint IS NOT NULL THEN least($4::bigint / 20, (SELECT eligible FROM e)) END,
@@ -199,7 +236,9 @@ public struct MirrorReports {
                 'seqs', coalesce((SELECT jsonb_agg(s) FROM (
                     SELECT seq AS s FROM y UNION SELECT offer_seq FROM y UNION SELECT claim_seq FROM y
                     UNION SELECT pickup_seq FROM y WHERE pickup_seq IS NOT NULL UNION SELECT delivery_seq FROM y WHERE delivery_seq IS NOT NULL
-                    UNION SELECT dispute_seq FROM y WHERE dispute_seq IS NOT NULL UNION SELECT resolved_seq FROM y WHERE resolved_seq IS NOT NULL) s), '[]'))
+                    UNION SELECT dispute_seq FROM y WHERE dispute_seq IS NOT NULL UNION SELECT resolved_seq FROM y WHERE resolved_seq IS NOT NULL
+                    UNION SELECT recipient_seq FROM y WHERE recipient_seq IS NOT NULL
+                    UNION \(Self.registrations("SELECT $2::text UNION SELECT provider FROM y"))) s), '[]'))
             """, [at.size, company, String(year), income.map { String($0) }])
         var parameters: [String: JSONValue] = ["company": .string(company), "year": .integer(Int64(year))]
         let donor = try connection.query("SELECT tax_number FROM participants WHERE participant = $2 AND seq < $1", [at.size, company]).first?[0] ?? nil
@@ -271,7 +310,8 @@ public struct MirrorReports {
                         'tokens', l - f + 1, 'status', status, 'seqs', seqs) ORDER BY ord, vintage, f) FROM histories), '[]')),
                 'seqs', coalesce((SELECT jsonb_agg(s) FROM (
                     SELECT seq AS s FROM mine UNION SELECT seq FROM buffer
-                    UNION SELECT jsonb_array_elements(seqs)::text::bigint FROM histories) s), '[]'))
+                    UNION SELECT jsonb_array_elements(seqs)::text::bigint FROM histories
+                    UNION \(Self.registrations("SELECT $2::text"))) s), '[]'))
             """, [at.size, company])
         return Report(
             kind: "carbon", parameters: ["company": .string(company)], checkpointSize: at.sizeValue, checkpointRoot: at.root,

@@ -109,11 +109,25 @@ public struct Report: Sendable, Equatable {
         return csvField(csvText(value))
     }
 
-    private static func csvField(_ text: String) -> String {
-        // A leading = + - @ would make a spreadsheet evaluate the field; quote-and-prefix it.
-        let risky = text.first.map { "=+-@".contains($0) } ?? false
-        guard risky || text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" }) else { return text }
-        let escaped = (risky ? "'" : "") + text.replacingOccurrences(of: "\"", with: "\"\"")
-        return "\"" + escaped + "\""
+    /// First code points that make a spreadsheet read a cell as a formula (OWASP's CSV injection
+    /// list: = + - @, TAB and CR). Such a cell is quoted and prefixed with `'`.
+    static let formulaStarts: Set<Unicode.Scalar> = ["=", "+", "-", "@", "\t", "\r"]
+
+    /// Works on code points, not characters: "\r\n", or "=" followed by a combining mark, is one
+    /// `Character` that equals none of the characters checked, yet a spreadsheet or CSV reader
+    /// sees its first code point.
+    static func csvField(_ text: String) -> String {
+        let scalars = text.unicodeScalars
+        let risky = scalars.first.map { formulaStarts.contains($0) } ?? false
+        guard risky || scalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" }) else { return text }
+        var quoted = String.UnicodeScalarView()
+        quoted.append("\"")
+        if risky { quoted.append("'") }
+        for scalar in scalars {
+            if scalar == "\"" { quoted.append("\"") }
+            quoted.append(scalar)
+        }
+        quoted.append("\"")
+        return String(quoted)
     }
 }

@@ -31,6 +31,9 @@ public struct ReportFacts: Sendable {
     /// Entries folded so far (seqs 0 ..< size).
     public private(set) var size: UInt64 = 0
     public private(set) var participants: [String: ParticipantRegistry.Participant] = [:]
+    /// The seq of each participant's `participant.registered` (a participant registers once):
+    /// what a report cites for a company's NPWP, a site's company, a recipient's details.
+    public private(set) var registrationSeqs: [String: UInt64] = [:]
     /// Sites by company.
     public private(set) var sites: [String: [String]] = [:]
     public private(set) var offers: [String: (seq: UInt64, offer: OfferBook.Offer)] = [:]
@@ -48,6 +51,8 @@ public struct ReportFacts: Sendable {
     public private(set) var carbon = CarbonRegistry()
     /// Each activated policy set's file hashes, by policy hash.
     public private(set) var policyFiles: [String: [String: String]] = [:]
+    /// The seq of the latest activation of each policy set (where `policyFiles` comes from).
+    public private(set) var activationSeqs: [String: UInt64] = [:]
     private var claimOfDispute: [String: String] = [:]
 
     public init() {}
@@ -61,6 +66,7 @@ public struct ReportFacts: Sendable {
         switch event {
         case .registered(let participant):
             participants[participant.id] = participant
+            registrationSeqs[participant.id] = seq
             if participant.role == .site, let company = participant.company { sites[company, default: []].append(participant.id) }
         case .posted(let offer):
             offers[offer.id] = (seq, offer)
@@ -95,6 +101,7 @@ public struct ReportFacts: Sendable {
             movements.append(Movement(seq: seq, time: time, event: event))
         case .policyActivated(let policy, let files):
             policyFiles[policy] = files
+            activationSeqs[policy] = seq
         case .matchOffered, .matchDeclined, .matchExpired, .claimCancelled, .escrowHeld, .escrowReleased:
             break
         }

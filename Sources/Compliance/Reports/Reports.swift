@@ -24,6 +24,11 @@ public struct Reports {
         case periodIsEmpty
         case yearIsOutOfRange
         case incomeMustNotBeNegative
+        /// A total of figures taken from entries (grams, rupiah, grams CO2e, tokens) is beyond
+        /// the integers reports are written in, ±(2^53 − 1) (`JSONValue.integerMagnitudeMax`,
+        /// which every JSON reader reproduces exactly): the engines bound each figure by it,
+        /// but not their sums.
+        case totalIsOutOfRange
     }
 
     /// The columns of each report's lines (the CSV header), in order.
@@ -33,7 +38,8 @@ public struct Reports {
     ]
     public static let taxColumns = [
         "date", "seq", "offerSeq", "claimSeq", "pickupSeq", "deliverySeq", "site", "recipient", "recipientRegistration",
-        "recipientTaxNumber", "recipientPurpose", "goods", "gramsRescued", "portionsServed", "costRupiah", "eligible", "reasons",
+        "recipientTaxNumber", "recipientPurpose", "recipientSeq", "goods", "gramsRescued", "portionsServed", "costRupiah", "inTotals", "eligible",
+        "reasons",
     ]
     public static let carbonColumns = ["seq", "time", "kind", "vintage", "first", "last", "tokens", "from", "to", "beneficiary", "reason"]
     public static let retirementColumns = ["seq", "time", "owner", "vintage", "first", "last", "tokens", "beneficiary", "reason"]
@@ -50,14 +56,42 @@ public struct Reports {
         return company
     }
 
-    /// Whether a rescue's dispute leaves it in the totals, and how to describe it: no dispute or
-    /// one resolved without a refund keeps it; a refund or a dispute still open takes it out
-    /// (the rule the carbon registry applies before minting).
-    func disputeState(claim: String) -> (id: String, outcome: String, inTotals: Bool, seqs: [UInt64]) {
-        guard let dispute = facts.disputes[claim] else { return ("", "", true, []) }
-        let seqs = [dispute.openedSeq] + (dispute.resolvedSeq.map { [$0] } ?? [])
-        guard let outcome = dispute.outcome else { return (dispute.id, "open", false, seqs) }
-        return (dispute.id, outcome, outcome == "noRefund" || outcome == "noRefundRelist", seqs)
+    /// The counting rule, written once for every report and the same as the carbon registry's
+    /// (`audit/README.md`, "Reports"): a completed rescue counts (in the CSR totals, and as a
+    /// donation in the tax register's) iff it has no dispute, or its dispute was resolved in the
+    /// provider's favour (`noRefund`, `noRefundRelist`). A dispute still open, or resolved with
+    /// a full or partial refund (whatever the amount, 0 rupiah for a donation too), keeps it out.
+    /// `MirrorReports.rescueCounts` is the same rule in SQL.
+    public static func rescueCounts(dispute: ReportFacts.DisputeRecord?) -> Bool {
+        guard let dispute else { return true }
+        return dispute.outcome == DisputeBook.Outcome.noRefund.name || dispute.outcome == DisputeBook.Outcome.noRefundRelist.name
+    }
+
+    /// A rescue's dispute as the lines describe it (`outcome`: "" when none, "open" while open),
+    /// whether the rescue counts, and the seqs of the dispute's entries.
+    func disputeState(claim: String) -> (id: String, outcome: String, counts: Bool, seqs: [UInt64]) {
+        let dispute = facts.disputes[claim]
+        let seqs = dispute.map { [$0.openedSeq] + ($0.resolvedSeq.map { [$0] } ?? []) } ?? []
+        return (dispute?.id ?? "", dispute.map { $0.outcome ?? "open" } ?? "", Self.rescueCounts(dispute: dispute), seqs)
+    }
+
+    /// Adds a figure taken from entries to a total. An entry's integers are at most 2^53 − 1
+    /// (the ledger contract), but nothing bounds their sums: a total beyond what a report can
+    /// state exactly (`JSONValue.integerMagnitudeMax`) refuses the report rather than state a
+    /// figure JSON readers would round (or, past Int64.max, trap: a trap would stop the service
+    /// for every caller). Every figure added is ≥ 0, so a running total passes the bound iff the
+    /// final one does, which is what the SQL side checks (`MirrorReports`: the total cannot be
+    /// read back). Counts of entries and seqs need no check: there are fewer than 2^53 entries.
+    static func add(_ figure: Int64, to total: inout Int64) throws(Refusal) {
+        let (sum, overflow) = total.addingReportingOverflow(figure)
+        guard !overflow, sum <= JSONValue.integerMagnitudeMax else { throw .totalIsOutOfRange }
+        total = sum
+    }
+
+    /// The seq of `participant`'s registration: every participant a report names is registered
+    /// before any entry that names it, so below the checkpoint whenever that entry is.
+    func registrationSeq(_ participant: String) -> [UInt64] {
+        facts.registrationSeqs[participant].map { [$0] } ?? []
     }
 
     // MARK: CSR donation report
@@ -75,7 +109,8 @@ public struct Reports {
         let start = from ?? Int64.min
         let end = until ?? Int64.max
         var lines: [[String: JSONValue]] = []
-        var seqs: [UInt64] = []
+        // The company's registration (the parameter), and the one site asked for (its company).
+        var seqs: [UInt64] = registrationSeq(id) + (site.map(registrationSeq) ?? [])
         var rescues: Int64 = 0, grams: Int64 = 0, portions: Int64 = 0, meals: Int64 = 0, lifecycle: Int64 = 0, downstream: Int64 = 0
         var excluded: Int64 = 0, excludedGrams: Int64 = 0, refunds: Int64 = 0
         var byCategory: [String: Int64] = [:]
@@ -85,9 +120,11 @@ public struct Reports {
             let completion = rescue.completion
             let dispute = disputeState(claim: completion.claim)
             let refundEntries = facts.refunds[completion.claim] ?? []
-            let refund = refundEntries.reduce(0) { $0 + $1.rupiah }
-            refunds += refund
-            seqs += [rescue.seq] + dispute.seqs + refundEntries.map(\.seq)
+            var refund: Int64 = 0
+            for entry in refundEntries { try Self.add(entry.rupiah, to: &refund) }
+            try Self.add(refund, to: &refunds)
+            // The line's site (its company) and recipient are named by their registrations.
+            seqs += [rescue.seq] + dispute.seqs + refundEntries.map(\.seq) + registrationSeq(completion.provider) + registrationSeq(completion.claimant)
             lines.append([
                 "seq": .integer(Int64(rescue.seq)), "time": .integer(rescue.time), "site": .string(completion.provider),
                 "claim": .string(completion.claim), "offer": .string(completion.offer), "recipient": .string(completion.claimant),
@@ -95,19 +132,20 @@ public struct Reports {
                 "portionsServed": .integer(completion.portionsServed), "meals": .integer(completion.meals),
                 "lifecycleGramsCO2e": .integer(completion.lifecycleGramsCO2e), "downstreamGramsCO2e": .integer(completion.downstreamGramsCO2e),
                 "paid": .bool((facts.claims[completion.claim]?.claim.priceRupiah ?? 0) > 0), "dispute": .string(dispute.id),
-                "disputeOutcome": .string(dispute.outcome), "refundRupiah": .integer(refund), "inTotals": .bool(dispute.inTotals),
+                "disputeOutcome": .string(dispute.outcome), "refundRupiah": .integer(refund), "inTotals": .bool(dispute.counts),
             ])
-            guard dispute.inTotals else {
+            guard dispute.counts else {
                 excluded += 1
-                excludedGrams += completion.gramsRescued
+                try Self.add(completion.gramsRescued, to: &excludedGrams)
                 continue
             }
             rescues += 1
-            grams += completion.gramsRescued
-            portions += completion.portionsServed
-            meals += completion.meals
-            lifecycle += completion.lifecycleGramsCO2e
-            downstream += completion.downstreamGramsCO2e
+            try Self.add(completion.gramsRescued, to: &grams)
+            try Self.add(completion.portionsServed, to: &portions)
+            try Self.add(completion.meals, to: &meals)
+            try Self.add(completion.lifecycleGramsCO2e, to: &lifecycle)
+            try Self.add(completion.downstreamGramsCO2e, to: &downstream)
+            // A category's grams are part of `grams`, which did not overflow.
             byCategory[completion.category, default: 0] += completion.gramsRescued
             recipients.insert(completion.claimant)
             factorSets[rescue.policy, default: 0] += 1
@@ -117,11 +155,11 @@ public struct Reports {
         for movement in facts.movements where (start...end).contains(movement.time) {
             switch movement.event {
             case .carbonMinted(let mint) where mint.company == id:
-                minted += mint.range?.count ?? 0
-                buffer += mint.buffer?.count ?? 0
+                try Self.add(mint.range?.count ?? 0, to: &minted)
+                try Self.add(mint.buffer?.count ?? 0, to: &buffer)
                 if mint.range != nil || mint.buffer != nil { seqs.append(movement.seq) }
             case .carbonRetired(let owner, let range, _, _) where owner == id:
-                retired += range.count
+                try Self.add(range.count, to: &retired)
                 seqs.append(movement.seq)
             default: break
             }
@@ -130,6 +168,8 @@ public struct Reports {
         parameters["site"] = site.map(JSONValue.string)
         parameters["from"] = from.map(JSONValue.integer)
         parameters["until"] = until.map(JSONValue.integer)
+        // Each factor set's carbon.yaml hash is read from the policy set's (latest) activation.
+        seqs += factorSets.keys.compactMap { facts.activationSeqs[$0] }
         let sets: [JSONValue] = factorSets.keys.sorted().map { policy in
             ["policy": .string(policy), "carbonPolicyFile": .string(facts.policyFiles[policy]?["carbon.yaml"] ?? ""), "rescues": .integer(factorSets[policy]!)]
         }
@@ -149,18 +189,22 @@ public struct Reports {
 
     // MARK: Tax donation evidence register
 
-    /// Per company and fiscal year (a WIB calendar year): every donation (a rescue of a free
-    /// offer) with its evidence seqs, the donor's declared cost and whether PP 93/2010 and
-    /// PMK 76/2011 let it be deducted. `priorYearNetIncomeRupiah`, when the donor declares it,
-    /// caps the deduction at 5 %.
+    /// Per company and fiscal year (a WIB calendar year, of the `rescue.completed` entry's time,
+    /// which is the delivery's): every completed rescue of a free offer, with its evidence seqs,
+    /// the donor's declared cost and whether PP 93/2010 and PMK 76/2011 let it be deducted.
+    /// Only a rescue that counts (`rescueCounts`) is a donation in the totals; the others are
+    /// listed (`inTotals` false, with the dispute as a reason) and counted apart (`excluded…`).
+    /// `priorYearNetIncomeRupiah`, when the donor declares it, caps the deduction at 5 %.
     /// The parameters name the donor's own NPWP when it registered one.
     public func taxRegister(company id: String, year: Int, priorYearNetIncomeRupiah: Int64? = nil) throws(Refusal) -> Report {
         _ = try company(id)
         try ReportRequest.tax(company: id, year: year, priorYearNetIncomeRupiah: priorYearNetIncomeRupiah).checkParameters()
         let providers = facts.providers(of: id)
         var lines: [[String: JSONValue]] = []
-        var seqs: [UInt64] = []
+        // The company's registration: the donor's NPWP in the parameters.
+        var seqs: [UInt64] = registrationSeq(id)
         var donations: Int64 = 0, grams: Int64 = 0, declared: Int64 = 0, eligibleCount: Int64 = 0, eligibleCost: Int64 = 0
+        var excluded: Int64 = 0, excludedGrams: Int64 = 0
         for rescue in facts.rescues where providers.contains(rescue.completion.provider) {
             let completion = rescue.completion
             let date = Self.civilDate(microseconds: rescue.time)
@@ -168,20 +212,27 @@ public struct Reports {
                 let offer = facts.offers[completion.offer]
             else { continue }
             let recipient = facts.participants[completion.claimant]
+            let recipientSeq = facts.registrationSeqs[completion.claimant]
             var reasons: [String] = []
             if recipient?.taxNumber == nil { reasons.append("recipientHasNoTaxNumber") }
             if recipient?.donationPurpose == nil { reasons.append("recipientPurposeIsNotListed") }
             let cost = offer.offer.costRupiah.map { Self.share(of: $0, grams: completion.gramsRescued, outOf: offer.offer.grams) }
             if cost == nil { reasons.append("costIsNotDeclared") }
             let dispute = disputeState(claim: completion.claim)
-            if !dispute.inTotals { reasons.append(dispute.outcome == "open" ? "disputeIsOpen" : "disputeRefunded") }
-            let evidence = [offer.seq, claim.seq] + [facts.pickupSeqs[completion.claim], facts.deliverySeqs[completion.claim]].compactMap { $0 }
-            seqs += evidence + [rescue.seq] + dispute.seqs
-            donations += 1
-            grams += completion.gramsRescued
-            declared += cost ?? 0
+            if !dispute.counts { reasons.append(dispute.outcome == "open" ? "disputeIsOpen" : "disputeRefunded") }
+            let evidence = [offer.seq, claim.seq] + [facts.pickupSeqs[completion.claim], facts.deliverySeqs[completion.claim], recipientSeq].compactMap { $0 }
+            seqs += evidence + [rescue.seq] + dispute.seqs + registrationSeq(completion.provider)
+            if dispute.counts {
+                donations += 1
+                try Self.add(completion.gramsRescued, to: &grams)
+                try Self.add(cost ?? 0, to: &declared)
+            } else {
+                excluded += 1
+                try Self.add(completion.gramsRescued, to: &excludedGrams)
+            }
             if reasons.isEmpty {
                 eligibleCount += 1
+                // Eligible costs are part of `declared`, which did not overflow.
                 eligibleCost += cost ?? 0
             }
             var line: [String: JSONValue] = [
@@ -190,16 +241,18 @@ public struct Reports {
                 "recipientRegistration": .string(recipient?.registrationNumber ?? ""), "recipientTaxNumber": .string(recipient?.taxNumber ?? ""),
                 "recipientPurpose": .string(recipient?.donationPurpose?.rawValue ?? ""), "goods": .string(completion.category),
                 "gramsRescued": .integer(completion.gramsRescued), "portionsServed": .integer(completion.portionsServed),
-                "eligible": .bool(reasons.isEmpty), "reasons": .array(reasons.map(JSONValue.string)),
+                "inTotals": .bool(dispute.counts), "eligible": .bool(reasons.isEmpty), "reasons": .array(reasons.map(JSONValue.string)),
             ]
             line["pickupSeq"] = facts.pickupSeqs[completion.claim].map { .integer(Int64($0)) }
             line["deliverySeq"] = facts.deliverySeqs[completion.claim].map { .integer(Int64($0)) }
+            line["recipientSeq"] = recipientSeq.map { .integer(Int64($0)) }
             line["costRupiah"] = cost.map(JSONValue.integer)
             lines.append(line)
         }
         var totals: [String: JSONValue] = [
             "donations": .integer(donations), "gramsRescued": .integer(grams), "declaredCostRupiah": .integer(declared),
             "eligibleDonations": .integer(eligibleCount), "eligibleCostRupiah": .integer(eligibleCost),
+            "excludedRescues": .integer(excluded), "excludedGrams": .integer(excludedGrams),
         ]
         var parameters: [String: JSONValue] = ["company": .string(id), "year": .integer(Int64(year))]
         parameters["companyTaxNumber"] = facts.participants[id]?.taxNumber.map(JSONValue.string)
@@ -253,7 +306,8 @@ public struct Reports {
         var buffer: [JSONValue] = []
         var retirements: [JSONValue] = []
         var retiredRanges: [SerialRange] = []
-        var seqs: [UInt64] = []
+        // The company's registration: the statement is about a registered company.
+        var seqs: [UInt64] = registrationSeq(id)
         var minted: Int64 = 0, received: Int64 = 0, sent: Int64 = 0, retired: Int64 = 0, cancelled: Int64 = 0, bufferTokens: Int64 = 0
         func line(_ movement: ReportFacts.Movement, _ kind: String, _ range: SerialRange, from: String, to: String, beneficiary: String = "", reason: String = "") {
             seqs.append(movement.seq)
@@ -267,20 +321,20 @@ public struct Reports {
             switch movement.event {
             case .carbonMinted(let mint) where mint.company == id:
                 if let range = mint.range {
-                    minted += range.count
+                    try Self.add(range.count, to: &minted)
                     line(movement, "carbon.minted", range, from: "", to: id)
                 }
                 if let range = mint.buffer {
-                    bufferTokens += range.count
+                    try Self.add(range.count, to: &bufferTokens)
                     seqs.append(movement.seq)
                     buffer.append(.object(Self.rangeObject(range, seq: movement.seq)))
                 }
             case .carbonTransferred(let from, let to, let range) where from == id || to == id:
-                if from == id { sent += range.count }
-                if to == id { received += range.count }
+                if from == id { try Self.add(range.count, to: &sent) }
+                if to == id { try Self.add(range.count, to: &received) }
                 line(movement, "carbon.transferred", range, from: from, to: to)
             case .carbonRetired(let owner, let range, let beneficiary, let reason) where owner == id:
-                retired += range.count
+                try Self.add(range.count, to: &retired)
                 retiredRanges.append(range)
                 line(movement, "carbon.retired", range, from: id, to: "", beneficiary: beneficiary, reason: reason)
                 var retirement = Self.rangeObject(range, seq: movement.seq)
@@ -289,7 +343,7 @@ public struct Reports {
                 retirement["reason"] = .string(reason)
                 retirements.append(.object(retirement))
             case .carbonCancelled(let owner, let range, let reason) where owner == id:
-                cancelled += range.count
+                try Self.add(range.count, to: &cancelled)
                 line(movement, "carbon.cancelled", range, from: id, to: "", reason: reason)
             default: break
             }
@@ -304,7 +358,8 @@ public struct Reports {
             history["seqs"] = .array(touching.map { .integer(Int64($0)) })
             histories.append(.object(history))
         }
-        let balance = holdings.reduce(0) { $0 + $1.count }
+        var balance: Int64 = 0
+        for range in holdings { try Self.add(range.count, to: &balance) }
         return Report(
             kind: "carbon", parameters: ["company": .string(id)], checkpointSize: checkpointSize, checkpointRoot: checkpointRoot,
             columns: Self.carbonColumns, lines: lines,
@@ -320,12 +375,12 @@ public struct Reports {
     }
 
     /// Every retirement of every company (public): who retired which serials, for whom and why.
-    public func retirementRegister() -> Report {
+    public func retirementRegister() throws(Refusal) -> Report {
         var lines: [[String: JSONValue]] = []
         var tokens: Int64 = 0
         for movement in facts.movements {
             guard case .carbonRetired(let owner, let range, let beneficiary, let reason) = movement.event else { continue }
-            tokens += range.count
+            try Self.add(range.count, to: &tokens)
             lines.append([
                 "seq": .integer(Int64(movement.seq)), "time": .integer(movement.time), "owner": .string(owner), "vintage": .integer(Int64(range.vintage)),
                 "first": .integer(range.first), "last": .integer(range.last), "tokens": .integer(range.count),
@@ -396,6 +451,7 @@ public enum ReportRequest: Sendable, Equatable {
         case (.periodIsEmpty, _): "from is after until"
         case (.yearIsOutOfRange, _): "the fiscal year must be 2000…2999"
         case (.incomeMustNotBeNegative, _): "the prior-year net income must be ≥ 0 rupiah"
+        case (.totalIsOutOfRange, _): "a total of this report is beyond ±(2^53 − 1), the integers reports are written in"
         default: refusal.rawValue
         }
     }
@@ -428,7 +484,7 @@ extension Reports {
         case .csr(let company, let site, let from, let until): try csr(company: company, site: site, from: from, until: until)
         case .tax(let company, let year, let income): try taxRegister(company: company, year: year, priorYearNetIncomeRupiah: income)
         case .carbon(let company): try carbonStatement(company: company)
-        case .retirements: retirementRegister()
+        case .retirements: try retirementRegister()
         case .certificate(let company):
             try ImpactCertificate.make(csr: try csr(company: company), carbon: try carbonStatement(company: company), tiers: tiers, sign: sign)
         }
