@@ -64,7 +64,7 @@ public struct Reports {
     /// `MirrorReports.rescueCounts` is the same rule in SQL.
     public static func rescueCounts(dispute: ReportFacts.DisputeRecord?) -> Bool {
         guard let dispute else { return true }
-        return dispute.outcome == DisputeBook.Outcome.noRefund.name || dispute.outcome == DisputeBook.Outcome.noRefundRelist.name
+        return dispute.outcome.map(DisputeBook.Outcome.keepsRescueCounted(named:)) ?? false
     }
 
     /// A rescue's dispute as the lines describe it (`outcome`: "" when none, "open" while open),

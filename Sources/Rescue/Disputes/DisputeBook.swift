@@ -18,7 +18,10 @@ public struct DisputeBook: Sendable, Equatable {
         /// Whether a completed rescue with a dispute resolved this way still counts, in the
         /// carbon registry and in every report: the dispute was decided for the provider. The
         /// one definition of that rule.
-        public var keepsRescueCounted: Bool { self == .noRefund || self == .noRefundRelist }
+        public var keepsRescueCounted: Bool { Self.keepsRescueCounted(named: name) }
+
+        /// `keepsRescueCounted` for an outcome as entries name it (`dispute.resolved`'s `outcome`).
+        public static func keepsRescueCounted(named name: String) -> Bool { name == "noRefund" || name == "noRefundRelist" }
 
         /// The name entries write (`dispute.resolved`'s `outcome`).
         public var name: String {
