@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Ledger
+import Logging
 import Rescue
 import Server
 import Testing
@@ -16,11 +17,11 @@ import Testing
     /// 2026-11-24 00:00 WIB.
     static let start: Int64 = 1_795_453_200_000_000
 
-    static func simulatedFixture(mirrorURL: String? = nil) async throws -> Fixture {
+    static func simulatedFixture(mirrorURL: String? = nil, logger: Logger = Logger(label: "pahlawan.http"), seed: UInt64 = 5) async throws -> Fixture {
         let clock = SimulatedClock(start)
-        let fixture = try await Fixture(clock: clock.function, mirrorURL: mirrorURL)
+        let fixture = try await Fixture(clock: clock.function, mirrorURL: mirrorURL, logger: logger)
         let loop = fixture.loop
-        var simulator = CitySimulator(seed: 5, start: start, days: 1, commandsPerDay: 600) { loop.pickupCodeDigest(claim: $0, code: $1) }
+        var simulator = CitySimulator(seed: seed, start: start, days: 1, commandsPerDay: 600) { loop.pickupCodeDigest(claim: $0, code: $1) }
         let report = try SimulationDriver.run(&simulator, through: fixture.loop, clock: clock)
         #expect(report.violations.isEmpty && report.kinds["carbon.minted", default: 0] > 0)
         _ = try await fixture.loop.ledger.checkpoint()

@@ -3,6 +3,8 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Ledger
+import Logging
+import Mirror
 import Rescue
 import Server
 import Testing
@@ -93,6 +95,112 @@ import Testing
         // The sweep: no NIK, phone number or e-mail address anywhere in the ledger's files.
         let found = try Self.personalData(inFilesUnder: fixture.path + "/data")
         #expect(found.isEmpty, "\(found)")
+    }
+
+    /// The sweep of issue 13: a simulated city whose hostile actors try personal data through
+    /// the engines, then every smuggling request over HTTP (and the same values in paths and
+    /// query strings), then a search for every smuggled value in the ledger's files, the public
+    /// entry bundles, every table of the Postgres mirror and every log line the service wrote.
+    @Test func aHostileCitysPersonalDataIsNowhereInTheLedgerTilesMirrorOrLogs() async throws {
+        guard let server = ProcessInfo.processInfo.environment["PAHLAWAN_TEST_POSTGRES_URL"] else {
+            throw PostgresError(state: nil, message: "PAHLAWAN_TEST_POSTGRES_URL is not set: run the tests with `make test`, which starts a throwaway PostgreSQL")
+        }
+        final class Lines: @unchecked Sendable {
+            private let lock = NSLock()
+            private var lines: [String] = []
+            func append(_ line: String) { lock.withLock { lines.append(line) } }
+            var all: [String] { lock.withLock { lines } }
+        }
+        let lines = Lines()
+        let masking = try MaskingPolicy.load(path: ServiceTests.policies + "/masking.yaml")
+        let handler = MaskingLogHandler(label: "sweep", masker: Masker(policy: masking, secret: [UInt8](repeating: 1, count: 32))) {
+            lines.append(String(decoding: $0, as: UTF8.self))
+        }
+        var logger = Logger(label: "sweep", factory: { _ in handler })
+        logger.logLevel = .trace
+        let fixture = try await AuditAPITests.simulatedFixture(logger: logger, seed: 13)
+        defer { fixture.close() }
+        try await fixture.app.test(.router) { client in
+            // The simulated city has its own participants; the smuggling requests act as these.
+            let operatorHeaders = try await fixture.bearer("op-1", .operator)
+            for body in [
+                #"{"id":"cmp-jkt-1","role":"company","region":"ID-JK"}"#,
+                #"{"id":"site-jkt-1","role":"site","company":"cmp-jkt-1","region":"ID-JK","latitude":-6208800,"longitude":106845600}"#,
+                #"{"id":"ngo-jkt-1","role":"recipient","region":"ID-JK","latitude":-6209800,"longitude":106846600,"registrationNumber":"AHU-1","capacityPortions":50,"acceptedCategories":["mixedMeals"],"serviceRadiusMetres":10000,"headcountServed":80}"#,
+            ] {
+                try await client.execute(uri: "/v1/participants", method: .post, headers: operatorHeaders, body: ByteBuffer(string: body)) { response in
+                    #expect(response.status == .created || ServiceTests.type(response) == "participantAlreadyRegistered")
+                }
+            }
+            let provider = try await fixture.bearer("site-jkt-1", .provider)
+            let ngo = try await fixture.bearer("ngo-jkt-1", .recipient)
+            let posted = try await client.execute(uri: "/v1/surplus", method: .post, headers: provider, body: ServiceTests.surplusBody(portions: 10)) { ServiceTests.json($0) }
+            let offer = posted["offer"] as? String ?? ""
+            let claimed = try await client.execute(
+                uri: "/v1/claims", method: .post, headers: ngo, body: ByteBuffer(string: #"{"offer":"\#(offer)","seenVersion":1,"portions":2}"#)
+            ) { ServiceTests.json($0) }
+            let claim = claimed["claim"] as? String ?? ""
+            for request in Self.smuggling(offer: offer, claim: claim) {
+                let headers = try await fixture.bearer(request.subject, request.role)
+                try await client.execute(uri: request.path, method: .post, headers: headers, body: ByteBuffer(string: request.body)) { response in
+                    #expect((400..<500).contains(Int(response.status.code)), "\(request.path) \(request.body.prefix(80))")
+                }
+            }
+            let auditor = try await fixture.bearer("audit-1", .auditor)
+            for path in ["/v1/subjects/3174011201900001", "/v1/companies/081234567890/summary", "/v1/entries?actor=budi@example.id", "/v1/subjects/sub-x?reason=0812-3456-7890"] {
+                _ = try await client.execute(uri: path, method: .get, headers: auditor) { $0.status }
+            }
+        }
+        _ = try await fixture.loop.ledger.checkpoint()
+        // The public entry bundles, as anyone reads them without a token.
+        let size = fixture.loop.ledger.size
+        var found = try await fixture.app.test(.router) { client in
+            var found = [String]()
+            for index in 0...(size / 256) {
+                let width = min(256, size - index * 256)
+                guard width > 0 else { continue }
+                let path = "/tile/entries/" + Self.tileIndex(index) + (width < 256 ? ".p/\(width)" : "")
+                let text = try await client.execute(uri: path, method: .get) { response in
+                    #expect(response.status == .ok, "\(path)")
+                    return String(decoding: response.body.readableBytesView.map { $0 < 0x20 || $0 > 0x7E ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
+                }
+                found += Self.smuggledValues.filter(text.contains).map { "\(path): \($0)" }
+            }
+            return found
+        }
+        // The mirror: every table, every row, as text.
+        let name = "sweep_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+        try PostgresConnection(url: server).query("CREATE DATABASE \(name)")
+        let connection = try PostgresConnection(url: server.replacingOccurrences(of: "/postgres", with: "/\(name)"))
+        let mirror = Mirror(connection: connection)
+        try mirror.migrate()
+        try mirror.catchUp(from: fixture.loop.ledger)
+        let tables = try connection.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").compactMap { $0.first ?? nil }
+        #expect(tables.contains("ledger_entries") && tables.contains("participants"))
+        for table in tables {
+            for row in try connection.query("SELECT t::text FROM \(table) t") {
+                let text = row.first.flatMap { $0 } ?? ""
+                found += Self.smuggledValues.filter(text.contains).map { "mirror \(table): \($0)" }
+            }
+        }
+        // The log lines, masked as the service writes them.
+        let logged = lines.all
+        #expect(logged.count > 10, "the service logged its requests")
+        for line in logged { found += Self.smuggledValues.filter(line.contains).map { "log: \($0) in \(line.prefix(160))" } }
+        fixture.loop.ledger.close()
+        found += try Self.personalData(inFilesUnder: fixture.path + "/data")
+        #expect(found.isEmpty, "\(found.prefix(10))")
+    }
+
+    /// A tile index in C2SP's 3-digit groups (`1234067` → `x001/x234/067`).
+    static func tileIndex(_ index: UInt64) -> String {
+        var groups = [String(format: "%03d", Int(index % 1_000))]
+        var rest = index / 1_000
+        while rest > 0 {
+            groups.insert("x" + String(format: "%03d", Int(rest % 1_000)), at: 0)
+            rest /= 1_000
+        }
+        return groups.joined(separator: "/")
     }
 
     static let smuggledValues = [
