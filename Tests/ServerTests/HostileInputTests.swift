@@ -70,4 +70,29 @@ import Testing
             }
         }
     }
+
+    // MARK: Tokens
+
+    /// A token "issued" ten years ahead passed (only exp − iat was bounded), and so did one
+    /// whose `nbf` is in the future.
+    @Test func tokensIssuedOrValidOnlyInTheFutureAreInvalid() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.close() }
+        let tenYears = Date().addingTimeInterval(10 * 365 * 24 * 3600)
+        let future = try await fixture.authority.mint(subject: "audit-1", role: .auditor, lifetime: 600, now: tenYears)
+        let notYet = try await fixture.authority.mint(subject: "audit-1", role: .auditor, lifetime: 600, notBefore: Date().addingTimeInterval(300))
+        let skewed = try await fixture.authority.mint(subject: "audit-1", role: .auditor, lifetime: 600, now: Date().addingTimeInterval(30))
+        await #expect(throws: AuthError.self) { try await fixture.authority.principal(fromBearer: future) }
+        await #expect(throws: AuthError.self) { try await fixture.authority.principal(fromBearer: notYet) }
+        // Within the allowed clock skew: still good.
+        #expect(try await fixture.authority.principal(fromBearer: skewed) == Principal(subject: "audit-1", role: .auditor))
+        try await fixture.app.test(.router) { client in
+            for (token, reason) in [(future, "issued in the future"), (notYet, "not valid yet")] {
+                try await client.execute(uri: "/v1/entries", method: .get, headers: [.authorization: "Bearer " + token]) { response in
+                    #expect(response.status == .unauthorized && Self.type(response) == "invalidToken")
+                    #expect((ServiceTests.json(response)["detail"] as? String)?.contains(reason) == true, "\(String(buffer: response.body))")
+                }
+            }
+        }
+    }
 }
