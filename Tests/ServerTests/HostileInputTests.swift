@@ -95,4 +95,143 @@ import Testing
             }
         }
     }
+
+    // MARK: Connections (slowloris, idle, declared lengths)
+
+    /// A declared Content-Length over the body limit is 413 `bodyTooLarge` at once, from the
+    /// header, without waiting for the body; before, it waited out the request timeout and
+    /// answered 503.
+    @Test func aDeclaredBodyOverTheLimitIsRefusedAtOnceWith413() async throws {
+        let fixture = try await Fixture(limits: { $0.requestTimeoutSeconds = 30 })
+        defer { fixture.close() }
+        let token = try await fixture.authority.mint(subject: "op-1", role: .operator)
+        try await fixture.app.test(.live) { client in
+            let port = try #require(client.port)
+            let raw = try RawHTTP(port: port)
+            let started = ContinuousClock.now
+            try raw.send(
+                "POST /v1/participants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n{")
+            let answer = try await raw.receive()
+            #expect(answer.hasPrefix("HTTP/1.1 413") && answer.contains("bodyTooLarge") && answer.contains("application/problem+json"), "\(answer.prefix(300))")
+            #expect(ContinuousClock.now - started < .seconds(3))
+        }
+        #expect(AdmissionMiddleware.declares("99999999999999999999999", moreThan: 65_536))
+        #expect(!AdmissionMiddleware.declares("65536", moreThan: 65_536) && !AdmissionMiddleware.declares("", moreThan: 1))
+    }
+
+    // MARK: Bodies
+
+    /// Each hostile body gets its own 400 problem naming the field (before: big integers were
+    /// 503 `ledgerUnavailable`, duplicate keys passed with the first value, fractions of whole
+    /// numbers passed, nested unknown fields passed) and nothing is written.
+    @Test func hostileBodiesGetNamedProblemsAndWriteNothing() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.close() }
+        let operatorHeaders = try await fixture.bearer("op-1", .operator)
+        let trader = try await fixture.bearer("cmp-1", .carbonTrader)
+        let size = fixture.loop.ledger.size
+        let site = #""id":"site-1","role":"site","company":"cmp-1","region":"ID-JK""#
+        try await fixture.app.test(.router) { client in
+            for (body, type, detail) in [
+                (#"{\#(site),"latitude":9007199254740993,"longitude":1}"#, "numberOutOfRange", "latitude"),
+                (#"{\#(site),"latitude":-9223372036854775808,"longitude":1}"#, "numberOutOfRange", "latitude"),
+                (#"{\#(site),"latitude":1,"longitude":123456789012345678901234567890}"#, "numberOutOfRange", "longitude"),
+                (#"{"id":"cmp-1","role":"company","region":"ID-JK","region":"ID-JI"}"#, "duplicateField", "region"),
+                (#"{\#(site),"latitude":1.0,"longitude":1}"#, "wrongType", "latitude"),
+                (#"{\#(site),"latitude":1e3,"longitude":1}"#, "wrongType", "latitude"),
+                (#"{\#(site),"latitude":null,"longitude":1}"#, "wrongType", "latitude"),
+                (#"{"id":"cmp-1","role":"company","region":["ID-JK"]}"#, "wrongType", "region"),
+                (#"{"id":"cmp-1","role":"company","region":"ID-JK","acceptedCategories":["a",7]}"#, "wrongType", "acceptedCategories[1]"),
+                (#"{"id":"cmp-1","role":"company","region":"ID-JK","acceptedCategories":"#, "malformedRequest", "ends too early"),
+                (#"{"id":"cmp-1","role":"company","region":"ID-JK"} {}"#, "malformedRequest", "after the JSON value"),
+                (#"{"id":"cmp-1","role":"company","region":"ID-\#u{1}JK"}"#, "malformedRequest", "control character"),
+                (#"{"id":"cmp-1","role":"company","region":"\uD800"}"#, "malformedRequest", "surrogate"),
+                (#"{"id":"cmp-1","role":"company","region":"ID-JK","acceptedCategories":"# + String(repeating: "[", count: 10_000), "malformedRequest", "nesting"),
+                (#"{"id":01,"role":"company","region":"ID-JK"}"#, "malformedRequest", "leading zero"),
+                ("[]", "malformedRequest", "JSON object"),
+            ] {
+                try await client.execute(uri: "/v1/participants", method: .post, headers: operatorHeaders, body: ByteBuffer(string: body)) { response in
+                    #expect(response.status == .badRequest && Self.type(response) == type, "\(body.prefix(80)): \(String(buffer: response.body))")
+                    #expect((ServiceTests.json(response)["detail"] as? String)?.contains(detail) == true, "\(body.prefix(80)): \(String(buffer: response.body))")
+                }
+            }
+            // Invalid UTF-8 inside a string.
+            var invalid = ByteBuffer(string: #"{"id":"cmp-1","role":"company","region":""#)
+            invalid.writeBytes([0xC3, 0x28])
+            invalid.writeString(#""}"#)
+            try await client.execute(uri: "/v1/participants", method: .post, headers: operatorHeaders, body: invalid) { response in
+                #expect(response.status == .badRequest && Self.type(response) == "malformedRequest")
+                #expect((ServiceTests.json(response)["detail"] as? String)?.contains("UTF-8") == true)
+            }
+            // A nested object is as strict as its body: an unknown key in a serial range.
+            let range = #"{"to":"cmp-2","range":{"vintage":2026,"first":1,"last":2,"owner":"cmp-9"}}"#
+            try await client.execute(uri: "/v1/carbon/transfers", method: .post, headers: trader, body: ByteBuffer(string: range)) { response in
+                #expect(response.status == .badRequest && Self.type(response) == "unknownField", "\(String(buffer: response.body))")
+                #expect(ServiceTests.json(response)["detail"] as? String == "range.owner")
+            }
+            try await client.execute(
+                uri: "/v1/carbon/transfers", method: .post, headers: trader, body: ByteBuffer(string: #"{"to":"cmp-2","range":{"vintage":2026,"first":1}}"#)
+            ) { response in
+                #expect(response.status == .badRequest && Self.type(response) == "missingField" && ServiceTests.json(response)["detail"] as? String == "range.last")
+            }
+        }
+        #expect(fixture.loop.ledger.size == size)
+    }
+
+    /// POST bodies must say they are JSON: `curl -d` (form-encoded) and text/plain are 415
+    /// `unsupportedMediaType`; JSON (with or without charset=utf-8) and an empty body pass.
+    @Test func postBodiesThatAreNotDeclaredJSONAre415() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.close() }
+        let token = "Bearer " + (try await fixture.authority.mint(subject: "op-1", role: .operator))
+        let size = fixture.loop.ledger.size
+        try await fixture.app.test(.router) { client in
+            let body = #"{"id":"cmp-1","role":"company","region":"ID-JK"}"#
+            for contentType in ["application/x-www-form-urlencoded", "text/plain", "application/json; charset=latin-1", "application/jsonx", nil] {
+                var headers: HTTPFields = [.authorization: token]
+                if let contentType { headers[.contentType] = contentType }
+                try await client.execute(uri: "/v1/participants", method: .post, headers: headers, body: ByteBuffer(string: body)) { response in
+                    #expect(response.status == .unsupportedMediaType && Self.type(response) == "unsupportedMediaType", "\(contentType ?? "none")")
+                }
+            }
+            #expect(fixture.loop.ledger.size == size)
+            for (index, contentType) in ["application/json", "Application/JSON; charset=UTF-8"].enumerated() {
+                let body = #"{"id":"cmp-\#(index)","role":"company","region":"ID-JK"}"#
+                try await client.execute(uri: "/v1/participants", method: .post, headers: [.authorization: token, .contentType: contentType], body: ByteBuffer(string: body)) { response in
+                    #expect(response.status == .created, "\(contentType): \(String(buffer: response.body))")
+                }
+            }
+            // No body at all (a route that takes none) needs no Content-Type.
+            try await client.execute(uri: "/v1/claims/clm-none/cancel", method: .post, headers: [.authorization: token]) { response in
+                #expect(response.status != .unsupportedMediaType, "\(String(buffer: response.body))")
+            }
+        }
+    }
+
+    // MARK: Routing
+
+    /// Unknown routes were a bare 404 and wrong methods too; now 404 `routeNotFound` and 405
+    /// `methodNotAllowed` with `Allow`, both problem+json.
+    @Test func unknownRoutesAndMethodsGetProblems() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.close() }
+        try await fixture.app.test(.router) { client in
+            for uri in ["/nope", "/v1/entriez", "/v1/entries/1/extra", "/v2/entries"] {
+                try await client.execute(uri: uri, method: .get) { response in
+                    #expect(response.status == .notFound && Self.type(response) == "routeNotFound", "\(uri)")
+                    #expect(response.headers[.contentType] == "application/problem+json")
+                }
+            }
+            for (method, uri, allow) in [
+                (HTTPRequest.Method.delete, "/v1/entries", "GET"), (.post, "/checkpoint", "GET"), (.put, "/v1/subjects/sub-1", "GET, DELETE"),
+                (.get, "/v1/claims", "POST"), (.patch, "/tile/0/000", "GET"), (.head, "/health/live", "GET"),
+            ] {
+                try await client.execute(uri: uri, method: method, headers: [.contentType: "application/json"]) { response in
+                    #expect(response.status == .methodNotAllowed, "\(method) \(uri)")
+                    #expect(response.headers[.allow] == allow, "\(method) \(uri)")
+                    if method != .head { #expect(Self.type(response) == "methodNotAllowed") }
+                }
+            }
+        }
+    }
 }
