@@ -98,6 +98,45 @@ import Testing
 
     // MARK: Connections (slowloris, idle, declared lengths)
 
+    /// A client trickling its request head one byte at a time, and one that sends nothing,
+    /// are both closed by the server after the head deadline (here 1 s); before, 2,000 of
+    /// them stayed open.
+    @Test func slowHeaderAndIdleConnectionsAreClosedAtTheHeadDeadline() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.close() }
+        let app = Service.application(router: fixture.service.router(), requestHeadSeconds: 1)
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let slow = try LoopbackSocket(port: port)
+            let idle = try LoopbackSocket(port: port)
+            let started = ContinuousClock.now
+            let head = Array("GET /health/live HTTP/1.1\r\nHost: x\r\nX-Padding: ".utf8) + Array(repeating: UInt8(ascii: "a"), count: 100)
+            var slowClosedAfter: Duration?
+            for byte in head {
+                guard slow.send([byte]), !slow.isClosedByPeer() else {
+                    slowClosedAfter = ContinuousClock.now - started
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(200))
+                if ContinuousClock.now - started > .seconds(6) { break }
+            }
+            #expect(slowClosedAfter != nil, "a slow-header connection stayed open for 6 s")
+            #expect((slowClosedAfter ?? .seconds(99)) < .seconds(4))
+            var idleClosed = idle.isClosedByPeer()
+            while !idleClosed, ContinuousClock.now - started < .seconds(6) {
+                try await Task.sleep(for: .milliseconds(100))
+                idleClosed = idle.isClosedByPeer()
+            }
+            #expect(idleClosed, "an idle connection stayed open for 6 s")
+            // The server still answers a well-behaved client (on a new connection: the test
+            // client's own one sat idle past the deadline too).
+            let prompt = try RawHTTP(port: port)
+            try prompt.send("GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+            let answer = try await prompt.receive()
+            #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer.prefix(200))")
+        }
+    }
+
     /// A declared Content-Length over the body limit is 413 `bodyTooLarge` at once, from the
     /// header, without waiting for the body; before, it waited out the request timeout and
     /// answered 503.
@@ -233,5 +272,37 @@ import Testing
                 }
             }
         }
+    }
+}
+
+/// A raw loopback socket that never raises SIGPIPE and can tell whether the server closed it.
+final class LoopbackSocket: Sendable {
+    let descriptor: Int32
+
+    init(port: Int) throws {
+        descriptor = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+    }
+
+    deinit { close(descriptor) }
+
+    /// False once the peer has closed (EPIPE or ECONNRESET).
+    func send(_ bytes: [UInt8]) -> Bool { Glibc.send(descriptor, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count }
+
+    /// Whether the server has closed the connection (end of stream or reset), without waiting
+    /// (a blocking wait on a cooperative thread could starve the server under test).
+    func isClosedByPeer() -> Bool {
+        var poll = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        guard Glibc.poll(&poll, 1, 0) > 0 else { return false }
+        var byte: UInt8 = 0
+        let count = recv(descriptor, &byte, 1, Int32(MSG_DONTWAIT))
+        return count == 0 || (count < 0 && errno != EAGAIN)
     }
 }
