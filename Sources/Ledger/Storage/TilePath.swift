@@ -37,6 +37,8 @@ public enum TilePath {
             let isLast = position == parts.count - 1
             let digits = isLast ? group : String(group.dropFirst())
             guard isLast || group.hasPrefix("x"), digits.count == 3, digits.allSatisfy(\.isNumber), let value = UInt64(digits) else { return nil }
+            // `x000/005` is not how any index is written (it is `005`): one tile, one path.
+            guard position > 0 || isLast || value > 0 else { return nil }
             // Seven groups already reach 10^21 > 2^64: an index that does not fit is no tile.
             let (shifted, overflowed) = index.multipliedReportingOverflow(by: 1000)
             let (sum, carried) = shifted.addingReportingOverflow(value)
