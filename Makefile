@@ -6,7 +6,7 @@ SEED ?= 1
 DAYS ?= 1
 PORT ?= 8080
 
-.PHONY: run demo test deps build bench-deps bench-mirror
+.PHONY: run demo test deps build bench-deps bench-mirror schemathesis-deps
 
 # System packages the build and the auditor's kit need, installed only when missing (Debian, as root).
 deps:
@@ -40,6 +40,20 @@ run: build
 demo: build
 	.build/release/pahlawan demo --serve --data-dir $(DATA_DIR) --port $(PORT) --seed $(SEED) --days $(DAYS)
 
-# Every test, beside a throwaway PostgreSQL server that .ci/with-postgres starts and removes.
-test: deps
+# Schemathesis (PyPI, pinned) in a venv of its own under .build-venv (not committed).
+SCHEMATHESIS_VERSION = 4.32.5
+schemathesis-deps:
+	@if ! /usr/bin/python3 -c 'import venv, ensurepip' 2>/dev/null; then \
+		echo "installing python3-venv (apt) for schemathesis"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; \
+	fi
+	@if ! .build-venv/bin/schemathesis --version 2>/dev/null | grep -q "version $(SCHEMATHESIS_VERSION)$$"; then \
+		echo "installing schemathesis $(SCHEMATHESIS_VERSION) (pip) into .build-venv"; \
+		/usr/bin/python3 -m venv .build-venv && .build-venv/bin/pip install -q "schemathesis==$(SCHEMATHESIS_VERSION)"; \
+	fi
+
+# Every test, beside a throwaway PostgreSQL server that .ci/with-postgres starts and removes;
+# then schemathesis against audit/openapi.yaml on a live service (.ci/schemathesis).
+test: deps schemathesis-deps
 	.ci/with-postgres $(SWIFT) test
+	.ci/schemathesis

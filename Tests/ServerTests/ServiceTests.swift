@@ -304,8 +304,9 @@ import Testing
                         if allowed {
                             #expect(response.status != .forbidden && response.status != .unauthorized, "\(role) \(route.method) \(route.path)")
                             // Served by our handler (a route missing from the router would get
-                            // Hummingbird's bare 404, with no content type).
+                            // 404 routeNotFound or 405 methodNotAllowed).
                             #expect(response.headers[.contentType] != nil, "\(route.method) \(route.path) is not routed")
+                            #expect(!["routeNotFound", "methodNotAllowed"].contains(Self.type(response)), "\(route.method) \(route.path) is not routed")
                         } else {
                             #expect(response.status == .forbidden, "\(role) \(route.method) \(route.path)")
                         }

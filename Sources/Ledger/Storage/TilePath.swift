@@ -12,7 +12,8 @@ public enum TilePath {
     public static let width = 256
 
     /// Parses the part after `tile/`, e.g. `0/x001/234` or `entries/005.p/17`; nil unless it is
-    /// exactly a C2SP path (canonical groups, width 1–255 for a partial tile).
+    /// exactly a C2SP path (canonical groups, width 1–255 for a partial tile) whose index fits in
+    /// 64 bits. Never traps: the path comes from any caller.
     public static func parse(_ rest: String) -> Parsed? {
         var parts = rest.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard parts.count >= 2 else { return nil }
@@ -36,7 +37,13 @@ public enum TilePath {
             let isLast = position == parts.count - 1
             let digits = isLast ? group : String(group.dropFirst())
             guard isLast || group.hasPrefix("x"), digits.count == 3, digits.allSatisfy(\.isNumber), let value = UInt64(digits) else { return nil }
-            index = index * 1000 + value
+            // `x000/005` is not how any index is written (it is `005`): one tile, one path.
+            guard position > 0 || isLast || value > 0 else { return nil }
+            // Seven groups already reach 10^21 > 2^64: an index that does not fit is no tile.
+            let (shifted, overflowed) = index.multipliedReportingOverflow(by: 1000)
+            let (sum, carried) = shifted.addingReportingOverflow(value)
+            guard !overflowed, !carried else { return nil }
+            index = sum
         }
         return Parsed(level: level, index: index, width: width)
     }

@@ -15,6 +15,8 @@ struct AccessClaims: JWTPayload {
     var iat: IssuedAtClaim
     var sub: SubjectClaim
     var role: String
+    /// Optional (RFC 7519 §4.1.5); when present it must not be in the future.
+    var nbf: NotBeforeClaim?
 
     func verify(using algorithm: some JWTAlgorithm) async throws {
         try exp.verifyNotExpired()
@@ -38,6 +40,9 @@ public struct TokenAuthority: Sendable {
     public static let audience = "pahlawan-trust-api"
     /// Tokens may live at most this long (`exp − iat`).
     public static let lifetimeMaxSeconds: Double = 15 * 60
+    /// How far ahead of our clock an issuer's clock may run (`iat`, `nbf`). Without this bound
+    /// a token "issued" years ahead would pass the lifetime check and stay valid for years.
+    public static let clockSkewMaxSeconds: Double = 60
 
     private let keys: JWTKeyCollection
     private let verified = VerifiedTokens()
@@ -57,11 +62,12 @@ public struct TokenAuthority: Sendable {
     }
 
     /// A signed token for `subject` in `role`, valid for `lifetime` seconds from now.
-    public func mint(subject: String, role: Role, lifetime: Double = 15 * 60, now: Date = Date()) async throws -> String {
+    /// `notBefore` sets the optional `nbf` claim.
+    public func mint(subject: String, role: Role, lifetime: Double = 15 * 60, now: Date = Date(), notBefore: Date? = nil) async throws -> String {
         let claims = AccessClaims(
             iss: IssuerClaim(value: Self.issuer), aud: AudienceClaim(value: [Self.audience]),
             exp: ExpirationClaim(value: now.addingTimeInterval(lifetime)), iat: IssuedAtClaim(value: now), sub: SubjectClaim(value: subject),
-            role: role.rawValue)
+            role: role.rawValue, nbf: notBefore.map { NotBeforeClaim(value: $0) })
         return try await keys.sign(claims)
     }
 
@@ -85,6 +91,13 @@ public struct TokenAuthority: Sendable {
         guard claims.aud.value.contains(Self.audience) else { throw AuthError(reason: "the token is not for this service") }
         guard claims.exp.value.timeIntervalSince(claims.iat.value) <= Self.lifetimeMaxSeconds + 1 else {
             throw AuthError(reason: "the token lives longer than 15 minutes")
+        }
+        let now = Date()
+        guard claims.iat.value.timeIntervalSince(now) <= Self.clockSkewMaxSeconds else {
+            throw AuthError(reason: "the token is issued in the future (iat is more than \(Int(Self.clockSkewMaxSeconds)) s ahead)")
+        }
+        if let notBefore = claims.nbf?.value, notBefore.timeIntervalSince(now) > Self.clockSkewMaxSeconds {
+            throw AuthError(reason: "the token is not valid yet (nbf is in the future)")
         }
         guard let role = Role(rawValue: claims.role) else { throw AuthError(reason: "unknown role \(claims.role)") }
         let principal = Principal(subject: claims.sub.value, role: role)

@@ -14,6 +14,8 @@ public struct Problem: HTTPResponseError, Sendable {
     public let title: String
     public let detail: String
     public var retryAfterSeconds: Int?
+    /// More response headers (`Allow` for 405).
+    public var headers: HTTPFields = [:]
 
     public init(_ status: HTTPResponse.Status, _ name: String, _ title: String, detail: String, retryAfterSeconds: Int? = nil) {
         self.status = status
@@ -28,7 +30,8 @@ public struct Problem: HTTPResponseError, Sendable {
             "type": .string(Self.typeBase + name), "title": .string(title), "status": .integer(Int64(status.code)),
             "detail": .string(detail), "instance": .string(request.uri.path),
         ]
-        var headers: HTTPFields = [.contentType: "application/problem+json"]
+        var headers = self.headers
+        headers[.contentType] = "application/problem+json"
         if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: CanonicalJSON.encode(.object(body)))))
     }
@@ -82,4 +85,15 @@ public struct Problem: HTTPResponseError, Sendable {
     }
 
     public static func badRequest(_ detail: String) -> Problem { Problem(.badRequest, "malformedRequest", "The request could not be read", detail: detail) }
+
+    /// A body larger than the limit of `limits.yaml` (declared or real).
+    public static func bodyTooLarge(_ bytesMax: Int) -> Problem {
+        Problem(.contentTooLarge, "bodyTooLarge", "The request body is too large", detail: "at most \(bytesMax) bytes")
+    }
+
+    /// An integer outside the domain its field allows (for every caller's integer at least
+    /// ±(2^53 − 1), what every JSON reader reproduces exactly).
+    public static func numberOutOfRange(_ field: String) -> Problem {
+        Problem(.badRequest, "numberOutOfRange", "A number is out of range", detail: "\(field) must be an integer within ±(2^53 − 1)")
+    }
 }

@@ -2,39 +2,63 @@ import Core
 import Compliance
 import Foundation
 import Hummingbird
+import NIOCore
 import Ledger
 import Rescue
 
 /// Reading request bodies strictly and writing JSON answers.
 enum Responses {
-    /// The body's bytes, refused with 413 above the context's limit.
+    /// The body's bytes, refused with 413 above the context's limit (a declared Content-Length
+    /// above it was refused before the route ran, by `AdmissionMiddleware`), and with 415
+    /// unless it is empty or declared JSON: reading a form-encoded or text body as JSON would
+    /// take what the caller did not mean to send.
     static func bytes(_ request: Request, _ context: ServiceContext) async throws -> [UInt8] {
+        let bytes: [UInt8]
         do {
-            return Array(try await request.body.collect(upTo: context.maxUploadSize).readableBytesView)
+            bytes = Array(try await request.body.collect(upTo: context.maxUploadSize).readableBytesView)
+        } catch is NIOTooManyBytesError {
+            throw Problem.bodyTooLarge(context.maxUploadSize)
+        } catch let cancelled as CancellationError {
+            // The request timed out; AdmissionMiddleware answers that.
+            throw cancelled
         } catch {
-            throw Problem(.contentTooLarge, "bodyTooLarge", "The request body is too large", detail: "at most \(context.maxUploadSize) bytes")
+            // Only a body that really is too large is 413; a broken one (bad chunk framing, a
+            // connection cut mid-body) is the caller's malformed request.
+            throw Problem.badRequest("the body could not be read")
         }
+        guard bytes.isEmpty || request.headers[.contentType].map(RouteBuilder.isJSON) == true else {
+            throw Problem(
+                .unsupportedMediaType, "unsupportedMediaType", "The body must be JSON",
+                detail: "send Content-Type: application/json (got \(request.headers[.contentType].map { String($0.prefix(100)) } ?? "none"))")
+        }
+        return bytes
     }
 
-    /// Decodes a JSON body strictly: unknown fields and wrong types are refused with 400.
+    /// Decodes a JSON body strictly, parsing it once (`StrictJSON`): a body that is not one
+    /// JSON object, has a duplicated key, nests too deeply or is not UTF-8 is `malformedRequest`
+    /// or `duplicateField`; then `unknownField` (at any depth), `missingField`, `wrongType`
+    /// (null, a fraction or exponent where an integer is wanted) and `numberOutOfRange`
+    /// (beyond ±(2^53 − 1)), each 400 naming the field. An empty body is `{}` for a route that
+    /// takes no fields.
     static func decode<Body: StrictBody>(_ bytes: [UInt8], as type: Body.Type) throws -> Body {
-        if bytes.isEmpty, Body.fields.isEmpty, let empty = try? JSONDecoder().decode(Body.self, from: Data("{}".utf8)) { return empty }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
-            throw Problem.badRequest("the body must be a JSON object")
+        let value: StrictJSON.Value
+        if bytes.isEmpty, Body.fields.isEmpty {
+            value = .object([:])
+        } else {
+            value = try StrictJSON.parse(bytes)
         }
-        let unknown = Set(object.keys).subtracting(Body.fields)
+        guard case .object(let members) = value else { throw Problem.badRequest("the body must be a JSON object") }
+        // Unknown fields first: a misspelt optional field must not pass as absent.
+        let unknown = Set(members.keys).subtracting(Body.fields)
         guard unknown.isEmpty else {
             throw Problem(.badRequest, "unknownField", "The body has fields this route does not take", detail: unknown.sorted().joined(separator: ", "))
         }
         do {
-            return try JSONDecoder().decode(Body.self, from: Data(bytes))
-        } catch let DecodingError.keyNotFound(key, _) {
-            throw Problem(.badRequest, "missingField", "A required field is missing", detail: key.stringValue)
-        } catch let DecodingError.typeMismatch(_, context) {
-            throw Problem(.badRequest, "wrongType", "A field has the wrong type", detail: context.codingPath.map(\.stringValue).joined(separator: "."))
-        } catch let DecodingError.valueNotFound(_, context) {
-            throw Problem(.badRequest, "wrongType", "A field has the wrong type", detail: context.codingPath.map(\.stringValue).joined(separator: ".") + " is null")
+            return try StrictJSON.decode(Body.self, from: value)
+        } catch let problem as Problem {
+            throw problem
         } catch {
+            // A body type's own validation (none today) failing some other way.
             throw Problem.badRequest("the body does not match this route")
         }
     }

@@ -64,6 +64,11 @@ struct AdmissionMiddleware: RouterMiddleware {
     }
 
     func handle(_ request: Request, context: ServiceContext, next: (Request, ServiceContext) async throws -> Response) async throws -> Response {
+        // A declared length over the limit is refused from the header, at once: waiting for
+        // (or reading) a body we will refuse anyway only holds a slot until the timeout.
+        if let declared = request.headers[.contentLength], Self.declares(declared, moreThan: bodyBytesMax) {
+            throw Problem.bodyTooLarge(bodyBytesMax)
+        }
         let now = inFlight.count.wrappingAdd(1, ordering: .relaxed).newValue
         saturation.set(Double(now) / Double(concurrentMax))
         defer { inFlight.count.wrappingSubtract(1, ordering: .relaxed) }
@@ -94,6 +99,15 @@ struct AdmissionMiddleware: RouterMiddleware {
                 return response
             }
         }
+    }
+}
+
+extension AdmissionMiddleware {
+    /// Whether a Content-Length value declares more than `bytesMax` bytes (digits too many for
+    /// an Int do); a value that is not a length is left to the HTTP parser.
+    static func declares(_ contentLength: String, moreThan bytesMax: Int) -> Bool {
+        guard !contentLength.isEmpty, contentLength.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return false }
+        return Int(contentLength).map { $0 > bytesMax } ?? true
     }
 }
 

@@ -38,9 +38,13 @@ extension Service {
                     }
                     for hash in hashes { hash.withUnsafeBytes { bytes += $0 } }
                 } else {
-                    let first = tile.index * UInt64(TilePath.width)
+                    // The index is the caller's: checked arithmetic, so a huge one is a 404, not a trap.
+                    let size = loop.ledger.size
+                    let (first, overflowed) = tile.index.multipliedReportingOverflow(by: UInt64(TilePath.width))
+                    guard !overflowed, first <= size, UInt64(tile.width) <= size - first else {
+                        throw Problem(.notFound, "tileNotFound", "No such entry bundle", detail: rest)
+                    }
                     let end = first + UInt64(tile.width)
-                    guard end <= loop.ledger.size else { throw Problem(.notFound, "tileNotFound", "No such entry bundle", detail: rest) }
                     try loop.ledger.forEachBodySlice(from: first, to: end) { slice in
                         for (_, body) in slice {
                             bytes.append(UInt8(body.count >> 8))
@@ -53,6 +57,7 @@ extension Service {
             }
         }
         routes.on(.get, "/v1/proofs/consistency") { request, _, _ in
+            try Self.refuseUnknownParameters(request.uri.queryParameters, known: ["from", "to"])
             guard let from = request.uri.queryParameters.get("from", as: UInt64.self), let to = request.uri.queryParameters.get("to", as: UInt64.self),
                 from <= to, to <= loop.ledger.size
             else { throw Problem.badRequest("from and to must be tree sizes with from ≤ to ≤ \(loop.ledger.size)") }
@@ -64,7 +69,8 @@ extension Service {
                 ])
             }
         }
-        routes.on(.get, "/v1/entries/{seq}") { _, context, _ in
+        routes.on(.get, "/v1/entries/{seq}") { request, context, _ in
+            try Self.refuseUnknownParameters(request.uri.queryParameters, known: [])
             guard let seq = context.parameters.get("seq", as: UInt64.self) else { throw Problem.badRequest("seq must be a non-negative integer") }
             guard let (note, checkpoint) = loop.ledger.latestCheckpoint else { throw Problem(.notFound, "noCheckpoint", "No checkpoint yet", detail: "") }
             guard seq < checkpoint.size else {
@@ -83,9 +89,13 @@ extension Service {
         routes.on(.get, "/v1/entries") { request, _, _ in
             try Self.listEntries(loop, request.uri.queryParameters)
         }
-        routes.on(.get, "/v1/carbon/serials/{vintage}/{serial}") { _, context, _ in
-            guard let vintage = context.parameters.get("vintage", as: Int.self), let serial = context.parameters.get("serial", as: Int64.self), serial >= 1 else {
-                throw Problem.badRequest("vintage and serial must be integers, serial ≥ 1")
+        routes.on(.get, "/v1/carbon/serials/{vintage}/{serial}") { request, context, _ in
+            try Self.refuseUnknownParameters(request.uri.queryParameters, known: [])
+            // Both are echoed in the JSON answer, so they stay in its integer domain.
+            guard let vintage = context.parameters.get("vintage", as: Int.self), let serial = context.parameters.get("serial", as: Int64.self), serial >= 1,
+                (-JSONValue.integerMagnitudeMax...JSONValue.integerMagnitudeMax).contains(Int64(vintage)), serial <= JSONValue.integerMagnitudeMax
+            else {
+                throw Problem.badRequest("vintage and serial must be integers within ±(2^53 − 1), serial ≥ 1")
             }
             let checkpoint = try Self.checkpoint(loop)
             let history = try Self.ledgerRead { try carbonIndex.history(vintage: vintage, serial: serial, ledger: loop.ledger, upTo: checkpoint.size) }
@@ -95,7 +105,8 @@ extension Service {
                 "history": .array(history.map { .object($0) }),
             ])
         }
-        routes.on(.get, "/v1/companies/{company}/summary") { _, context, principal in
+        routes.on(.get, "/v1/companies/{company}/summary") { request, context, principal in
+            try Self.refuseUnknownParameters(request.uri.queryParameters, known: [])
             let company = try Responses.id(context, "company")
             // Object-level: a provider or carbon trader sees only its own company.
             if let principal, [.provider, .carbonTrader].contains(principal.role) {
@@ -107,6 +118,16 @@ extension Service {
             let summary = loop.read { Self.summary(of: company, in: $0) }
             guard let summary else { throw Problem(.notFound, "companyNotFound", "No such company", detail: company) }
             return Responses.json(.ok, summary)
+        }
+    }
+
+    /// A misspelt parameter (`untill=`) must not pass as absent: the answer would look right
+    /// and be for another question.
+    static func refuseUnknownParameters(_ query: Parameters, known: Set<String>) throws {
+        if let unknown = query.map({ String($0.key) }).first(where: { !known.contains($0) }) {
+            throw Problem(
+                .badRequest, "unknownParameter", "The query has a parameter this route does not take",
+                detail: "\(unknown.prefix(100)); known: \(known.isEmpty ? "none" : known.sorted().joined(separator: ", "))")
         }
     }
 
@@ -149,10 +170,7 @@ extension Service {
             guard let value = Int64(text), value >= 0 else { throw Problem.badRequest("\(name) must be a non-negative integer") }
             return value
         }
-        let known: Set<String> = ["kind", "actor", "company", "since", "until", "cursor", "limit"]
-        if let unknown = query.map({ String($0.key) }).first(where: { !known.contains($0) }) {
-            throw Problem(.badRequest, "unknownParameter", "The query has a parameter this route does not take", detail: "\(unknown); known: \(known.sorted().joined(separator: ", "))")
-        }
+        try refuseUnknownParameters(query, known: ["kind", "actor", "company", "since", "until", "cursor", "limit"])
         let limit = Int(try integer("limit") ?? 100)
         guard (1...listingLimitMax).contains(limit) else { throw Problem.badRequest("limit must be 1…\(listingLimitMax)") }
         let kind = query.get("kind")
@@ -168,7 +186,8 @@ extension Service {
             var start = UInt64(try integer("cursor") ?? 0)
             var end = checkpoint.size
             if let since = try integer("since") { start = max(start, try firstSeq(loop.ledger, atOrAfter: since, size: end)) }
-            if let until = try integer("until") { end = min(end, try firstSeq(loop.ledger, atOrAfter: until + 1, size: end)) }
+            // `until` is inclusive; at Int64.max no entry is after it (and + 1 would trap).
+            if let until = try integer("until"), until < Int64.max { end = min(end, try firstSeq(loop.ledger, atOrAfter: until + 1, size: end)) }
             var found: [JSONValue] = []
             var next = min(max(start, 0), end)
             let scanEnd = min(end, next + listingScanMax)

@@ -71,9 +71,16 @@ extension Service {
         }
     }
 
+    /// A query integer in the JSON integer domain, ±(2^53 − 1): reports echo their parameters,
+    /// and the reports compute with them (a year's bounds in µs, a 5 % cap) without overflowing.
     static func integer(_ query: Parameters, _ name: String) throws -> Int64? {
         guard let text = query.get(name) else { return nil }
-        guard let value = Int64(text) else { throw Problem.badRequest("\(name) must be an integer") }
+        guard let value = Int64(text) else {
+            let digits = text.utf8.drop(while: { $0 == UInt8(ascii: "-") })
+            let isInteger = !digits.isEmpty && digits.count + 1 >= text.utf8.count && digits.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+            throw isInteger ? Problem.numberOutOfRange(name) : Problem.badRequest("\(name) must be an integer")
+        }
+        guard (-JSONValue.integerMagnitudeMax...JSONValue.integerMagnitudeMax).contains(value) else { throw Problem.numberOutOfRange(name) }
         return value
     }
 

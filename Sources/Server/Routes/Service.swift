@@ -71,6 +71,7 @@ public struct Service: Sendable {
         let router = Router(context: ServiceContext.self)
         let limits = settings.limits
         router.add(middleware: TraceMiddleware(logger: logger))
+        router.add(middleware: UnroutedMiddleware())
         router.add(middleware: MetricsMiddleware())
         router.add(
             middleware: AdmissionMiddleware(
@@ -121,6 +122,13 @@ struct RouteBuilder {
         }
     }
 
+    /// `application/json` with at most the parameter `charset=utf-8` (RFC 8259 §11: JSON is UTF-8).
+    static func isJSON(_ contentType: String) -> Bool {
+        let parts = contentType.split(separator: ";", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        guard parts.first == "application/json" else { return false }
+        return parts.dropFirst().allSatisfy { $0 == "charset=utf-8" || $0 == "charset=\"utf-8\"" }
+    }
+
     /// The verified caller of a protected route, or 401.
     static func principal(_ request: Request, _ authority: TokenAuthority) async throws -> Principal {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
@@ -166,5 +174,46 @@ extension Service {
                 }
             }
         }
+    }
+}
+
+extension Service {
+    /// The methods `Service.routes` takes at `path` (a request path), for 405's `Allow`.
+    static func methods(at path: String) -> [HTTPRequest.Method] {
+        let segments = path.split(separator: "/")
+        var methods: [HTTPRequest.Method] = []
+        for route in routes where matches(route.path.split(separator: "/"), segments) && !methods.contains(route.method) {
+            methods.append(route.method)
+        }
+        return methods
+    }
+
+    /// `{name}` matches one segment, a final `**` one or more.
+    private static func matches(_ pattern: [Substring], _ segments: [Substring]) -> Bool {
+        if pattern.last == "**" { return segments.count >= pattern.count && zip(pattern.dropLast(), segments).allSatisfy(segmentMatches) }
+        return pattern.count == segments.count && zip(pattern, segments).allSatisfy(segmentMatches)
+    }
+
+    private static func segmentMatches(_ pattern: Substring, _ segment: Substring) -> Bool {
+        (pattern.hasPrefix("{") && pattern.hasSuffix("}")) || pattern == segment
+    }
+}
+
+/// Requests the router did not match get a problem like every other error: 405
+/// `methodNotAllowed` with `Allow` when the path takes other methods, else 404 `routeNotFound`.
+/// Middleware runs after routing, so an unmatched request is one with no endpoint path.
+struct UnroutedMiddleware: RouterMiddleware {
+    func handle(_ request: Request, context: ServiceContext, next: (Request, ServiceContext) async throws -> Response) async throws -> Response {
+        guard context.endpointPath == nil else { return try await next(request, context) }
+        let path = request.uri.path
+        let allowed = Service.methods(at: path)
+        guard allowed.isEmpty else {
+            var problem = Problem(
+                .methodNotAllowed, "methodNotAllowed", "This route does not take this method",
+                detail: "\(request.method.rawValue) \(path.prefix(200)); allowed: \(allowed.map(\.rawValue).joined(separator: ", "))")
+            problem.headers[.allow] = allowed.map(\.rawValue).joined(separator: ", ")
+            throw problem
+        }
+        throw Problem(.notFound, "routeNotFound", "No such route", detail: "\(request.method.rawValue) \(path.prefix(200)); the API is audit/openapi.yaml")
     }
 }

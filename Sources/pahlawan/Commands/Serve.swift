@@ -53,9 +53,8 @@ struct Serve: AsyncParsableCommand {
             print("accepting tokens signed by the keys in \(path)")
         }
         running.service.metrics.bootstrap()
-        let app = Application(
-            router: running.service.router(), configuration: .init(address: .hostname(host, port: port)),
-            logger: Logger(label: "pahlawan.server"))
+        let app = Service.application(
+            router: running.service.router(), configuration: .init(address: .hostname(host, port: port)), logger: Logger(label: "pahlawan.server"))
         let ticker = running.service.startTicker()
         running.service.warmReports()
         print("serving \(data.path) (\(running.service.loop.ledger.size) entries) on http://\(host):\(port)")
