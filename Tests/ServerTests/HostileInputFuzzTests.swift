@@ -36,7 +36,7 @@ import Testing
             (#"{"category":"mixedMeals","grams":4200,"portions":10,"latitude":-6208800,"longitude":106845600,"temperature":"ambient","expiresAt":\#(expiresAt),"priceRupiah":0,"costRupiah":5}"#,
                 { try Responses.decode($0, as: SurplusBody.self) }),
             (#"{"id":"clm-1","offer":"off-1","seenVersion":1,"portions":4}"#, { try Responses.decode($0, as: ClaimBody.self) }),
-            (#"{"pickupCode":"7KQ2AB","grams":1680,"freshnessScore":90}"#, { try Responses.decode($0, as: PickupBody.self) }),
+            (#"{"pickupCode":"7KQ2AB","grams":1680,"declaredFreshnessScore":90}"#, { try Responses.decode($0, as: PickupBody.self) }),
             (#"{"portionsServed":4}"#, { try Responses.decode($0, as: DeliveryBody.self) }),
             ("{}", { try Responses.decode($0, as: EmptyBody.self) }),
             (#"{"id":"dsp-1","claim":"clm-1","reason":"spoiled","evidence":["sha256:00ff"]}"#, { try Responses.decode($0, as: DisputeBody.self) }),

@@ -59,7 +59,7 @@ struct BenchHTTP: AsyncParsableCommand {
         let vault = try report { try PIIVault(directory: directory.path + "/vault", masterKey: Sodium.randomBytes(32)) }
         let authority = try await TokenAuthority(seed: Sodium.randomBytes(32))
         let service = Service(loop: loop, authority: authority, settings: settings, vault: vault, maskingSecret: Sodium.randomBytes(32), logger: quiet)
-        let app = Application(router: service.router(), configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: quiet)
+        let app = Service.application(router: service.router(), configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: quiet)
         let trivialRouter = Router()
         trivialRouter.get("/trivial") { _, _ in "ok" }
         let trivial = Application(router: trivialRouter, configuration: .init(address: .hostname("127.0.0.1", port: port + 1)), logger: quiet)

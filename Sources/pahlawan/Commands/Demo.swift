@@ -110,7 +110,7 @@ extension Demo {
         service.metrics.bootstrap()
         let loop = service.loop
         clock.set(max(clock.read(), loop.ledger.lastEntryTime + 1))
-        let app = Application(router: service.router(), configuration: .init(address: .hostname(host, port: port)), logger: logger)
+        let app = Service.application(router: service.router(), configuration: .init(address: .hostname(host, port: port)), logger: logger)
         let server = Task { try await app.runService() }
         let base = "http://\(host):\(port)"
         try await Self.waitUntilLive(base)
