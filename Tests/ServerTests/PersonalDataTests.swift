@@ -73,6 +73,17 @@ import Testing
                 }
             }
             #expect(fixture.loop.ledger.size == size, "a refusal writes nothing")
+            // A token's subject is the actor of what its caller writes: an identity provider's
+            // e-mail address or phone number as `sub` never acts.
+            for subject in ["budi@example.id", "081234567890", "Budi Santoso"] {
+                let headers = try await fixture.bearer(subject, .operator)
+                try await client.execute(
+                    uri: "/v1/participants", method: .post, headers: headers, body: ByteBuffer(string: #"{"id":"buyer-z","role":"buyer","region":"ID-JK"}"#)
+                ) { response in
+                    #expect(response.status == .unauthorized && ServiceTests.type(response) == "invalidToken", "\(subject)")
+                }
+            }
+            #expect(fixture.loop.ledger.size == size)
             // An unmasked read whose stated reason holds a phone number written with separators.
             let operatorHeaders = try await fixture.bearer("op-1", .operator)
             let stored = try await client.execute(uri: "/v1/subjects", method: .post, headers: operatorHeaders, body: ByteBuffer(string: #"{"name":"Budi Santoso","phone":"081234567890"}"#)) { response in

@@ -1,4 +1,5 @@
 import Foundation
+import Rescue
 import JWTKit
 import Ledger
 
@@ -100,6 +101,12 @@ public struct TokenAuthority: Sendable {
             throw AuthError(reason: "the token is not valid yet (nbf is in the future)")
         }
         guard let role = Role(rawValue: claims.role) else { throw AuthError(reason: "unknown role \(claims.role)") }
+        // The subject becomes the actor of every entry the caller writes: an identity
+        // provider's e-mail address or phone number as `sub` would sign personal data into
+        // the ledger. Only a pseudonymous id (FORMAT §9) may act.
+        guard InputDomain.isID(claims.sub.value) else {
+            throw AuthError(reason: "the token's subject is not a pseudonymous id (FORMAT §9: a lowercase letter first, a-z 0-9 . _ : -, at most 8 digits)")
+        }
         let principal = Principal(subject: claims.sub.value, role: role)
         verified.remember(token, principal, until: claims.exp.value)
         return principal

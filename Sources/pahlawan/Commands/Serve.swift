@@ -6,6 +6,7 @@ import Hummingbird
 import Ledger
 import Logging
 import Mirror
+import Rescue
 import Server
 
 struct Serve: AsyncParsableCommand {
@@ -115,6 +116,9 @@ struct Token: AsyncParsableCommand {
     func validate() throws {
         guard Role(rawValue: role) != nil else { throw ValidationError("--role must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))") }
         guard (1...15).contains(minutes) else { throw ValidationError("--minutes must be 1…15") }
+        guard InputDomain.isID(sub) else {
+            throw ValidationError("--sub must be a pseudonymous id (a lowercase letter first, then a-z 0-9 . _ : -, at most 8 digits): the service refuses any other subject")
+        }
     }
 
     func run() async throws {
