@@ -179,7 +179,7 @@ public final class CommandLoop: @unchecked Sendable {
     /// data), in order with the commands and under the policies in force; returns once durable.
     /// The payload must hold pseudonymous ids and digests only, never personal data.
     @discardableResult
-    public func record(kind: String, actor: String, payload: [String: JSONValue]) async throws(CommandError) -> SignedEntry {
+    public func record(kind: EntryKind, actor: String, payload: [String: JSONValue]) async throws(CommandError) -> SignedEntry {
         let result: Result<[SignedEntry], CommandError> = await withCheckedContinuation { continuation in
             do throws(CommandError) {
                 try enqueueRecord(kind: kind, actor: actor, payload: payload) { continuation.resume(returning: $0.mapError(CommandError.ledger)) }
@@ -192,18 +192,18 @@ public final class CommandLoop: @unchecked Sendable {
 
     /// `record`, blocking until durable (command-line tools and tests).
     @discardableResult
-    public func recordAndWait(kind: String, actor: String, payload: [String: JSONValue]) throws(CommandError) -> SignedEntry {
+    public func recordAndWait(kind: EntryKind, actor: String, payload: [String: JSONValue]) throws(CommandError) -> SignedEntry {
         try wait { completion throws(CommandError) in try enqueueRecord(kind: kind, actor: actor, payload: payload, completion: completion) }[0]
     }
 
     private func enqueueRecord(
-        kind: String, actor: String, payload: [String: JSONValue], completion: @escaping @Sendable (Result<[SignedEntry], LedgerError>) -> Void
+        kind: EntryKind, actor: String, payload: [String: JSONValue], completion: @escaping @Sendable (Result<[SignedEntry], LedgerError>) -> Void
     ) throws(CommandError) {
         lock.lock()
         defer { lock.unlock() }
         if let failure { throw .loopStopped(failure) }
         let now = max(clock(), lastTime)
-        try enqueue([EntryDraft(time: now, kind: kind, actor: actor, payload: payload, policy: policies.hash)], now: now, completion: completion)
+        try enqueue([EntryDraft(time: now, kind: kind.rawValue, actor: actor, payload: payload, policy: policies.hash)], now: now, completion: completion)
     }
 
     /// Whether commands are taken (false once a write failed, until the ledger is reopened).
@@ -278,7 +278,7 @@ public final class CommandLoop: @unchecked Sendable {
             return
         }
         var drafts = events.map {
-            EntryDraft(time: now, kind: $0.kind, actor: $0.isWrittenBySystem ? Self.systemActor : actor, payload: EntryCodec.payload(of: $0), policy: policies.hash)
+            EntryDraft(time: now, kind: $0.kind.rawValue, actor: $0.isWrittenBySystem ? Self.systemActor : actor, payload: EntryCodec.payload(of: $0), policy: policies.hash)
         }
         if let key { drafts[0].payload[IdempotencyRecord.member] = IdempotencyRecord.payloadValue(key, entries: drafts.count) }
         let first = nextSeq

@@ -131,36 +131,35 @@ public enum EntryCodec {
         // Matched on the bytes: most kinds are longer than Swift's inline strings, and creating
         // one per entry is a measurable share of a replay.
         guard let kind = domainKind(bodyBytes, kindRange) else { return nil }
-        guard let payload = body.object("payload") else { throw CodecError(seq: seq, kind: kind, field: "payload", reason: "must be an object") }
+        guard let payload = body.object("payload") else { throw CodecError(seq: seq, kind: kind.rawValue, field: "payload", reason: "must be an object") }
         guard let event = try event(seq: seq, time: time, kind: kind, payload: payload) else { return nil }
         var idempotency: IdempotencyRecord?
         if let member = payload.object(IdempotencyRecord.member) {
             guard let actor = body.string("actor"), let record = IdempotencyRecord(member, actor: actor, firstSeq: seq, time: time) else {
-                throw CodecError(seq: seq, kind: kind, field: IdempotencyRecord.member, reason: "needs key, request (64 hex digits each) and entries ≥ 1")
+                throw CodecError(seq: seq, kind: kind.rawValue, field: IdempotencyRecord.member, reason: "needs key, request (64 hex digits each) and entries ≥ 1")
             }
             idempotency = record
         }
         return Replayed(event: event, time: time, idempotency: idempotency)
     }
 
-    static let domainKinds = Set(RescueEvent.kinds)
-    private static let quotedKinds = RescueEvent.kinds.map { (kind: $0, bytes: Array("\"\($0)\"".utf8)) }
+    private static let quotedKinds = EntryKind.domainEvents.map { (kind: $0, bytes: Array("\"\($0.rawValue)\"".utf8)) }
 
     /// The domain kind whose quoted name is at `range`, if it is one.
-    private static func domainKind(_ bytes: [UInt8], _ range: Range<Int>) -> String? {
+    private static func domainKind(_ bytes: [UInt8], _ range: Range<Int>) -> EntryKind? {
         for candidate in quotedKinds where candidate.bytes.count == range.count {
             if bytes[range].elementsEqual(candidate.bytes) { return candidate.kind }
         }
         return nil
     }
 
-    static func event(seq: UInt64, time: Int64, kind: String, payloadBytes: [UInt8]) throws(CodecError) -> RescueEvent? {
-        guard domainKinds.contains(kind) else { return nil }
+    static func event(seq: UInt64, time: Int64, kind name: String, payloadBytes: [UInt8]) throws(CodecError) -> RescueEvent? {
+        guard let kind = EntryKind(rawValue: name), kind.isDomainEvent else { return nil }
         let payload: JSONObjectView
         do throws(JSONViewError) {
             payload = try JSONObjectView(bytes: payloadBytes)
         } catch {
-            throw CodecError(seq: seq, kind: kind, field: "payload", reason: error.description)
+            throw CodecError(seq: seq, kind: kind.rawValue, field: "payload", reason: error.description)
         }
         return try event(seq: seq, time: time, kind: kind, payload: payload)
     }
@@ -171,10 +170,10 @@ public enum EntryCodec {
         return purpose
     }
 
-    static func event(seq: UInt64, time: Int64, kind: String, payload: JSONObjectView) throws(CodecError) -> RescueEvent? {
-        let p = PayloadReader(seq: seq, kind: kind, payload: payload)
+    static func event(seq: UInt64, time: Int64, kind: EntryKind, payload: JSONObjectView) throws(CodecError) -> RescueEvent? {
+        let p = PayloadReader(seq: seq, kind: kind.rawValue, payload: payload)
         switch kind {
-        case "participant.registered":
+        case .participantRegistered:
             guard let role = ParticipantRegistry.Role(rawValue: try p.string("role")) else { throw p.error("role", "is not a participant role") }
             return .registered(ParticipantRegistry.Participant(
                 id: try p.string("participant"), role: role, company: try p.optionalString("company"), region: try p.string("region"),
@@ -183,7 +182,7 @@ public enum EntryCodec {
                 acceptedCategories: Set(try p.optionalStrings("acceptedCategories") ?? []),
                 serviceRadiusMetres: try p.optionalInteger("serviceRadiusMetres"), headcountServed: try p.optionalInteger("headcountServed"),
                 taxNumber: try p.optionalString("taxNumber"), donationPurpose: try donationPurpose(p)))
-        case "surplus.posted":
+        case .surplusPosted:
             guard let temperature = OfferBook.Temperature(rawValue: try p.string("temperature")) else {
                 throw p.error("temperature", "is not ambient, chilled, frozen or hot")
             }
@@ -194,30 +193,30 @@ public enum EntryCodec {
                 portions: portions, latitude: try p.integer("latitude"), longitude: try p.integer("longitude"), temperature: temperature,
                 postedAt: try p.integer("postedAt"), expiresAt: try p.integer("expiresAt"), priceRupiah: try p.integer("priceRupiah"),
                 version: try p.integer("version"), remainingPortions: portions, remainingGrams: grams, costRupiah: try p.optionalInteger("costRupiah")))
-        case "match.offered":
+        case .matchOffered:
             return .matchOffered(
                 offer: try p.string("offer"), recipient: try p.string("recipient"), candidates: try p.optionalStrings("candidates"),
                 expiresAt: try p.integer("expiresAt"))
-        case "match.declined":
+        case .matchDeclined:
             return .matchDeclined(offer: try p.string("offer"), recipient: try p.string("recipient"))
-        case "match.expired":
+        case .matchExpired:
             return .matchExpired(offer: try p.string("offer"), recipient: try p.string("recipient"))
-        case "claim.placed":
+        case .claimPlaced:
             return .claimPlaced(OfferBook.Claim(
                 id: try p.string("claim"), offer: try p.string("offer"), claimant: try p.string("claimant"), portions: try p.integer("portions"),
                 grams: try p.integer("grams"), priceRupiah: try p.integer("priceRupiah"), pickupCodeDigest: try p.string("pickupCodeDigest"),
                 status: .placed))
-        case "claim.cancelled":
+        case .claimCancelled:
             return .claimCancelled(claim: try p.string("claim"))
-        case "escrow.held":
+        case .escrowHeld:
             return .escrowHeld(EscrowBook.Escrow(
                 id: try p.string("escrow"), claim: try p.string("claim"), buyer: try p.string("buyer"), provider: try p.string("provider"),
                 heldRupiah: try p.integer("rupiah")))
-        case "escrow.released":
+        case .escrowReleased:
             return .escrowReleased(escrow: try p.string("escrow"), rupiah: try p.integer("rupiah"))
-        case "escrow.refunded":
+        case .escrowRefunded:
             return .escrowRefunded(escrow: try p.string("escrow"), rupiah: try p.integer("rupiah"), rule: try p.string("rule"))
-        case "pickup.confirmed":
+        case .pickupConfirmed:
             // Entries before FORMAT §9 called the declared score `freshnessScore`.
             let declared = try p.optionalInteger("declaredFreshnessScore")
             let legacy = try p.optionalInteger("freshnessScore")
@@ -225,21 +224,21 @@ public enum EntryCodec {
                 claim: try p.string("claim"), grams: try p.integer("grams"), portions: try p.integer("portions"),
                 returnedGrams: try p.integer("returnedGrams"), returnedPortions: try p.integer("returnedPortions"),
                 afterExpiry: try p.bool("afterExpiry"), at: time, declaredFreshnessScore: declared ?? legacy))
-        case "delivery.confirmed":
+        case .deliveryConfirmed:
             return .deliveryConfirmed(claim: try p.string("claim"), portionsServed: try p.integer("portionsServed"))
-        case "rescue.completed":
+        case .rescueCompleted:
             return .rescueCompleted(Completion(
                 claim: try p.string("claim"), offer: try p.string("offer"), provider: try p.string("provider"), claimant: try p.string("claimant"),
                 category: try p.string("category"), gramsRescued: try p.integer("gramsRescued"), portionsServed: try p.integer("portionsServed"),
                 meals: try p.integer("meals"), lifecycleGramsCO2e: try p.integer("lifecycleGramsCO2e"),
                 downstreamGramsCO2e: try p.integer("downstreamGramsCO2e"), at: time))
-        case "dispute.opened":
+        case .disputeOpened:
             guard let reason = DisputeBook.Reason(rawValue: try p.string("reason")) else { throw p.error("reason", "is not a dispute reason") }
             return .disputeOpened(DisputeBook.Dispute(
                 id: try p.string("dispute"), claim: try p.string("claim"), claimant: try p.string("claimant"), reason: reason,
                 evidence: try p.strings("evidence"), openedAt: time, decideBy: try p.integer("decideBy"),
                 heldRupiah: try p.integer("heldRupiah"), resolution: nil))
-        case "dispute.resolved":
+        case .disputeResolved:
             let refund = try p.integer("refundRupiah")
             let outcome: DisputeBook.Outcome
             switch try p.string("outcome") {
@@ -250,19 +249,19 @@ public enum EntryCodec {
             default: throw p.error("outcome", "is not a dispute outcome")
             }
             return .disputeResolved(dispute: try p.string("dispute"), DisputeBook.Resolution(outcome: outcome, refundRupiah: refund, rule: try p.string("rule")))
-        case "carbon.minted":
+        case .carbonMinted:
             guard let basis = CarbonPolicy.Basis(rawValue: try p.string("basis")) else { throw p.error("basis", "is not lifecycle or downstream") }
             return .carbonMinted(Minted(
                 company: try p.string("company"), vintage: Int(try p.integer("vintage")), range: try p.optionalRange("range"),
                 buffer: try p.optionalRange("buffer"), rescue: try p.seq("rescue"), basedOn: try p.seqs("basedOn"),
                 gramsCO2e: try p.integer("gramsCO2e"), carriedGrams: try p.integer("carriedGrams"), basis: basis))
-        case "carbon.transferred":
+        case .carbonTransferred:
             return .carbonTransferred(from: try p.string("from"), to: try p.string("to"), range: try p.range("range"))
-        case "carbon.retired":
+        case .carbonRetired:
             return .carbonRetired(owner: try p.string("owner"), range: try p.range("range"), beneficiary: try p.string("beneficiary"), reason: try p.string("reason"))
-        case "carbon.cancelled":
+        case .carbonCancelled:
             return .carbonCancelled(owner: try p.string("owner"), range: try p.range("range"), reason: try p.string("reason"))
-        case "policy.activated":
+        case .policyActivated:
             guard let files = payload.object("files") else { throw p.error("files", "must be an object of file hashes") }
             var hashes: [String: String] = [:]
             for name in files.keys {
@@ -270,7 +269,7 @@ public enum EntryCodec {
                 hashes[name] = hash
             }
             return .policyActivated(policy: try p.string("policy"), files: hashes)
-        default:
+        case .piiAccessed, .subjectErased:
             return nil
         }
     }

@@ -30,7 +30,7 @@ import Testing
 
         let digest = try vault.erase(subject: "buyer-jkt-7", at: Ledger.wallClockMicroseconds())
         let entry = try loop.recordAndWait(
-            kind: "subject.erased", actor: "operator", payload: ["subject": "buyer-jkt-7", "sealedKeySHA256": .string(digest.hex)])
+            kind: .subjectErased, actor: "operator", payload: ["subject": "buyer-jkt-7", "sealedKeySHA256": .string(digest.hex)])
         #expect(entry.body.kind == "subject.erased")
         #expect(throws: VaultError.self) { try vault.read(subject: "buyer-jkt-7") }
         do {

@@ -111,7 +111,7 @@ extension MirrorTests {
 
         @discardableResult
         mutating func append(_ event: RescueEvent, at time: Int64) throws -> UInt64 {
-            let draft = EntryDraft(time: time, kind: event.kind, actor: "system", payload: EntryCodec.payload(of: event), policy: Self.policy)
+            let draft = EntryDraft(time: time, kind: event.kind.rawValue, actor: "system", payload: EntryCodec.payload(of: event), policy: Self.policy)
             return try ledger.append([draft])[0].body.seq
         }
 

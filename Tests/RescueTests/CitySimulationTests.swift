@@ -38,7 +38,7 @@ struct SimulationRun {
                 let first = seq
                 for event in events {
                     run.world.apply(event, seq: seq, time: step.now)
-                    run.kinds[event.kind, default: 0] += 1
+                    run.kinds[event.kind.rawValue, default: 0] += 1
                     if keepEvents { run.events.append((event, step.now)) }
                     seq += 1
                 }
@@ -63,7 +63,7 @@ struct SimulationRun {
         let run = SimulationRun.run(seed: seed)
         #expect(run.violations.isEmpty, "seed \(seed) (replay with this seed): \(run.violations.prefix(5).joined(separator: "\n"))")
         // The day must actually exercise the rules, or the check above proves little.
-        for kind in RescueEvent.kinds where kind != "policy.activated" {
+        for kind in EntryKind.domainEvents.map(\.rawValue) where kind != "policy.activated" {
             #expect(run.kinds[kind, default: 0] > 0, "seed \(seed): the simulated days never wrote \(kind)")
         }
         // The hostile and careless actors (issue 13) were refused, each for its own reason.

@@ -93,7 +93,8 @@ import Testing
             Issue.record("delivery must succeed")
             return
         }
-        #expect(event.kinds == ["delivery.confirmed", "rescue.completed"])
+        // A delivery is written as two entries: the confirmation, then the completed rescue.
+        #expect([RescueEvent.deliveryConfirmed(claim: "c-2", portionsServed: 8), .rescueCompleted(done)].map(\.kind.rawValue) == ["delivery.confirmed", "rescue.completed"])
         // 3,000 g: 7 meals of 420 g; 2.5 kg and 0.75 kg CO2e per kg.
         #expect(done.gramsRescued == 3_000 && done.meals == 7 && done.lifecycleGramsCO2e == 7_500 && done.downstreamGramsCO2e == 2_250)
         #expect(run(&book, .confirmDelivery(claim: "c-2", actor: "rcp-jkt-01", portionsServed: 8, now: now)) == .failure(.deliveryAlreadyConfirmed))

@@ -309,10 +309,10 @@ public struct Reports {
         // The company's registration: the statement is about a registered company.
         var seqs: [UInt64] = registrationSeq(id)
         var minted: Int64 = 0, received: Int64 = 0, sent: Int64 = 0, retired: Int64 = 0, cancelled: Int64 = 0, bufferTokens: Int64 = 0
-        func line(_ movement: ReportFacts.Movement, _ kind: String, _ range: SerialRange, from: String, to: String, beneficiary: String = "", reason: String = "") {
+        func line(_ movement: ReportFacts.Movement, _ kind: EntryKind, _ range: SerialRange, from: String, to: String, beneficiary: String = "", reason: String = "") {
             seqs.append(movement.seq)
             lines.append([
-                "seq": .integer(Int64(movement.seq)), "time": .integer(movement.time), "kind": .string(kind), "vintage": .integer(Int64(range.vintage)),
+                "seq": .integer(Int64(movement.seq)), "time": .integer(movement.time), "kind": .string(kind.rawValue), "vintage": .integer(Int64(range.vintage)),
                 "first": .integer(range.first), "last": .integer(range.last), "tokens": .integer(range.count), "from": .string(from), "to": .string(to),
                 "beneficiary": .string(beneficiary), "reason": .string(reason),
             ])
@@ -322,7 +322,7 @@ public struct Reports {
             case .carbonMinted(let mint) where mint.company == id:
                 if let range = mint.range {
                     try Self.add(range.count, to: &minted)
-                    line(movement, "carbon.minted", range, from: "", to: id)
+                    line(movement, .carbonMinted, range, from: "", to: id)
                 }
                 if let range = mint.buffer {
                     try Self.add(range.count, to: &bufferTokens)
@@ -332,11 +332,11 @@ public struct Reports {
             case .carbonTransferred(let from, let to, let range) where from == id || to == id:
                 if from == id { try Self.add(range.count, to: &sent) }
                 if to == id { try Self.add(range.count, to: &received) }
-                line(movement, "carbon.transferred", range, from: from, to: to)
+                line(movement, .carbonTransferred, range, from: from, to: to)
             case .carbonRetired(let owner, let range, let beneficiary, let reason) where owner == id:
                 try Self.add(range.count, to: &retired)
                 retiredRanges.append(range)
-                line(movement, "carbon.retired", range, from: id, to: "", beneficiary: beneficiary, reason: reason)
+                line(movement, .carbonRetired, range, from: id, to: "", beneficiary: beneficiary, reason: reason)
                 var retirement = Self.rangeObject(range, seq: movement.seq)
                 retirement["time"] = .integer(movement.time)
                 retirement["beneficiary"] = .string(beneficiary)
@@ -344,7 +344,7 @@ public struct Reports {
                 retirements.append(.object(retirement))
             case .carbonCancelled(let owner, let range, let reason) where owner == id:
                 try Self.add(range.count, to: &cancelled)
-                line(movement, "carbon.cancelled", range, from: id, to: "", reason: reason)
+                line(movement, .carbonCancelled, range, from: id, to: "", reason: reason)
             default: break
             }
         }

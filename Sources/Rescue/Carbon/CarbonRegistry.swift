@@ -285,15 +285,6 @@ public enum CarbonEvent: Hashable, Sendable {
     case retired(owner: String, range: SerialRange, beneficiary: String, reason: String)
     case cancelled(owner: String, range: SerialRange, reason: String)
 
-    /// The ledger entry kind.
-    public var kind: String {
-        switch self {
-        case .minted: "carbon.minted"
-        case .transferred: "carbon.transferred"
-        case .retired: "carbon.retired"
-        case .cancelled: "carbon.cancelled"
-        }
-    }
 }
 
 /// Why the registry refused a command; names read as sentences and never change meaning.

@@ -251,13 +251,6 @@ public enum DisputeEvent: Hashable, Sendable {
     case opened(DisputeBook.Dispute)
     case resolved(dispute: String, DisputeBook.Resolution)
 
-    /// The ledger entry kind.
-    public var kind: String {
-        switch self {
-        case .opened: "dispute.opened"
-        case .resolved: "dispute.resolved"
-        }
-    }
 }
 
 /// Why the dispute book refused a command; names read as sentences and never change meaning.

@@ -85,14 +85,6 @@ public enum EscrowEvent: Hashable, Sendable {
     case released(escrow: String, rupiah: Int64)
     case refunded(escrow: String, rupiah: Int64, rule: String)
 
-    /// The ledger entry kind.
-    public var kind: String {
-        switch self {
-        case .held: "escrow.held"
-        case .released: "escrow.released"
-        case .refunded: "escrow.refunded"
-        }
-    }
 }
 
 /// Why the escrow book refused a command; names read as sentences and never change meaning.

@@ -103,14 +103,6 @@ public enum MatchEvent: Hashable, Sendable {
     case declined(offer: String, recipient: String)
     case expired(offer: String, recipient: String)
 
-    /// The ledger entry kind.
-    public var kind: String {
-        switch self {
-        case .offered: "match.offered"
-        case .declined: "match.declined"
-        case .expired: "match.expired"
-        }
-    }
 }
 
 /// Why the match book refused a command; names read as sentences and never change meaning.

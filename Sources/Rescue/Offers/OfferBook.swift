@@ -363,16 +363,6 @@ public enum OfferEvent: Hashable, Sendable {
     case pickedUp(Pickup)
     case delivered(Completion)
 
-    /// The ledger entry kinds this event is written as, in order.
-    public var kinds: [String] {
-        switch self {
-        case .posted: ["surplus.posted"]
-        case .claimPlaced: ["claim.placed"]
-        case .claimCancelled: ["claim.cancelled"]
-        case .pickedUp: ["pickup.confirmed"]
-        case .delivered: ["delivery.confirmed", "rescue.completed"]
-        }
-    }
 }
 
 /// Why the offer book refused a command; names read as sentences and never change meaning.

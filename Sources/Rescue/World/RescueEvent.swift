@@ -24,37 +24,29 @@ public enum RescueEvent: Hashable, Sendable {
     /// A policy set came into force; `policy` is its hash (hex), `files` each file's SHA-256.
     case policyActivated(policy: String, files: [String: String])
 
-    /// Every kind this module writes, in the order of the life of a rescue (the ledger contract).
-    public static let kinds = [
-        "participant.registered", "surplus.posted", "match.offered", "match.declined", "match.expired", "claim.placed",
-        "claim.cancelled", "escrow.held", "escrow.released", "escrow.refunded", "pickup.confirmed", "delivery.confirmed",
-        "rescue.completed", "dispute.opened", "dispute.resolved", "carbon.minted", "carbon.transferred", "carbon.retired",
-        "carbon.cancelled", "policy.activated",
-    ]
-
     /// The ledger entry kind.
-    public var kind: String {
+    public var kind: EntryKind {
         switch self {
-        case .registered: "participant.registered"
-        case .posted: "surplus.posted"
-        case .matchOffered: "match.offered"
-        case .matchDeclined: "match.declined"
-        case .matchExpired: "match.expired"
-        case .claimPlaced: "claim.placed"
-        case .claimCancelled: "claim.cancelled"
-        case .escrowHeld: "escrow.held"
-        case .escrowReleased: "escrow.released"
-        case .escrowRefunded: "escrow.refunded"
-        case .pickedUp: "pickup.confirmed"
-        case .deliveryConfirmed: "delivery.confirmed"
-        case .rescueCompleted: "rescue.completed"
-        case .disputeOpened: "dispute.opened"
-        case .disputeResolved: "dispute.resolved"
-        case .carbonMinted: "carbon.minted"
-        case .carbonTransferred: "carbon.transferred"
-        case .carbonRetired: "carbon.retired"
-        case .carbonCancelled: "carbon.cancelled"
-        case .policyActivated: "policy.activated"
+        case .registered: .participantRegistered
+        case .posted: .surplusPosted
+        case .matchOffered: .matchOffered
+        case .matchDeclined: .matchDeclined
+        case .matchExpired: .matchExpired
+        case .claimPlaced: .claimPlaced
+        case .claimCancelled: .claimCancelled
+        case .escrowHeld: .escrowHeld
+        case .escrowReleased: .escrowReleased
+        case .escrowRefunded: .escrowRefunded
+        case .pickedUp: .pickupConfirmed
+        case .deliveryConfirmed: .deliveryConfirmed
+        case .rescueCompleted: .rescueCompleted
+        case .disputeOpened: .disputeOpened
+        case .disputeResolved: .disputeResolved
+        case .carbonMinted: .carbonMinted
+        case .carbonTransferred: .carbonTransferred
+        case .carbonRetired: .carbonRetired
+        case .carbonCancelled: .carbonCancelled
+        case .policyActivated: .policyActivated
         }
     }
 

@@ -37,30 +37,27 @@ final class CarbonIndex: @unchecked Sendable {
         }.map(Self.describe)
     }
 
+    /// Every carbon kind starts so (`EntryKind.carbon…`): a cheap filter before decoding.
     private static let carbonKindPrefix = Array(#""kind":"carbon."#.utf8)
 
     private static func describe(_ movement: Movement) -> [String: JSONValue] {
-        var answer: [String: JSONValue] = ["seq": .integer(Int64(movement.seq)), "time": .integer(movement.time)]
+        var answer: [String: JSONValue] = ["seq": .integer(Int64(movement.seq)), "time": .integer(movement.time), "kind": .string(movement.event.kind.rawValue)]
         switch movement.event {
         case .carbonMinted(let minted):
-            answer["kind"] = "carbon.minted"
             answer["company"] = .string(minted.company)
             answer["rescue"] = .integer(Int64(minted.rescue))
             answer["range"] = minted.range.map(EntryCodec.rangeValue)
             answer["buffer"] = minted.buffer.map(EntryCodec.rangeValue)
         case .carbonTransferred(let from, let to, let range):
-            answer["kind"] = "carbon.transferred"
             answer["from"] = .string(from)
             answer["to"] = .string(to)
             answer["range"] = EntryCodec.rangeValue(range)
         case .carbonRetired(let owner, let range, let beneficiary, let reason):
-            answer["kind"] = "carbon.retired"
             answer["owner"] = .string(owner)
             answer["range"] = EntryCodec.rangeValue(range)
             answer["beneficiary"] = .string(beneficiary)
             answer["reason"] = .string(reason)
         case .carbonCancelled(let owner, let range, let reason):
-            answer["kind"] = "carbon.cancelled"
             answer["owner"] = .string(owner)
             answer["range"] = EntryCodec.rangeValue(range)
             answer["reason"] = .string(reason)

@@ -58,7 +58,7 @@ extension Service {
             guard InputDomain.isStatedReason(reason) else {
                 throw Problem(.badRequest, "fieldOutOfRange", "A field is outside its range", detail: "reason: 1–\(InputDomain.reasonBytesMax) bytes of printable text")
             }
-            let entry = try await Self.record(loop, kind: "pii.accessed", actor: principal.subject, payload: [
+            let entry = try await Self.record(loop, kind: .piiAccessed, actor: principal.subject, payload: [
                 "subject": .string(subject), "reason": .string(reason), "fields": .array(record.keys.sorted().map(JSONValue.string)),
             ])
             return Responses.json(.ok, ["subject": .string(subject), "record": .object(record), "masked": false, "accessSeq": .integer(Int64(entry.seq))])
@@ -73,8 +73,8 @@ extension Service {
                 answer["record"] = .object(try Self.vault { () throws(VaultError) in try vault.read(subject: subject) })
             }
             let events = try Self.ledgerRead { try log.events(of: subject, ledger: loop.ledger) }
-            answer["accesses"] = .array(events.filter { $0["kind"] == "pii.accessed" }.map { .object($0) })
-            answer["erasures"] = .array(events.filter { $0["kind"] == "subject.erased" }.map { .object($0) })
+            answer["accesses"] = .array(events.filter { $0["kind"] == .string(EntryKind.piiAccessed.rawValue) }.map { .object($0) })
+            answer["erasures"] = .array(events.filter { $0["kind"] == .string(EntryKind.subjectErased.rawValue) }.map { .object($0) })
             return Responses.json(.ok, answer)
         }
         routes.on(.delete, "/v1/subjects/{subject}") { _, context, principal in
@@ -88,18 +88,18 @@ extension Service {
                 _ = try Self.vault { () throws(VaultError) in try vault.erase(subject: subject, at: Ledger.wallClockMicroseconds()) }
             }
             guard let erased = vault.erasure(of: subject) else { throw Problem(.serviceUnavailable, "vaultUnavailable", "The vault failed", detail: "the erasure note is missing") }
-            let recorded = try Self.ledgerRead { try log.events(of: subject, ledger: loop.ledger) }.first { $0["kind"] == "subject.erased" }
+            let recorded = try Self.ledgerRead { try log.events(of: subject, ledger: loop.ledger) }.first { $0["kind"] == .string(EntryKind.subjectErased.rawValue) }
             if let recorded {
                 return Responses.json(.ok, ["subject": .string(subject), "erasureSeq": recorded["seq"]!, "sealedKeySHA256": .string(erased.sealedKeyDigest.hex)])
             }
-            let entry = try await Self.record(loop, kind: "subject.erased", actor: principal.subject, payload: [
+            let entry = try await Self.record(loop, kind: .subjectErased, actor: principal.subject, payload: [
                 "subject": .string(subject), "sealedKeySHA256": .string(erased.sealedKeyDigest.hex),
             ])
             return Responses.json(.ok, ["subject": .string(subject), "erasureSeq": .integer(Int64(entry.seq)), "sealedKeySHA256": .string(erased.sealedKeyDigest.hex)])
         }
     }
 
-    static func record(_ loop: CommandLoop, kind: String, actor: String, payload: [String: JSONValue]) async throws -> SignedEntry {
+    static func record(_ loop: CommandLoop, kind: EntryKind, actor: String, payload: [String: JSONValue]) async throws -> SignedEntry {
         do throws(CommandError) {
             return try await loop.record(kind: kind, actor: actor, payload: payload)
         } catch {
@@ -126,7 +126,7 @@ final class SubjectLog: @unchecked Sendable {
     private let lock = NSLock()
     private var indexed: UInt64 = 0
     private var bySubject: [String: [[String: JSONValue]]] = [:]
-    private static let markers = [Array(#""kind":"pii.accessed""#.utf8), Array(#""kind":"subject.erased""#.utf8)]
+    private static let markers = [EntryKind.piiAccessed, .subjectErased].map { Array(#""kind":"\#($0.rawValue)""#.utf8) }
 
     func events(of subject: String, ledger: Ledger) throws -> [[String: JSONValue]] {
         lock.lock()

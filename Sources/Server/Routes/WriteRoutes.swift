@@ -25,7 +25,7 @@ extension Service {
                     latitude: body.latitude, longitude: body.longitude, temperature: try body.temperatureValue(), expiresAt: body.expiresAt,
                     priceRupiah: body.priceRupiah, now: 0, costRupiah: body.costRupiah))
         } answer: { entries in
-            compact(["offer": Self.member("offer", of: "surplus.posted", in: entries), "offeredTo": Self.member("recipient", of: "match.offered", in: entries)])
+            compact(["offer": Self.member("offer", of: .surplusPosted, in: entries), "offeredTo": Self.member("recipient", of: .matchOffered, in: entries)])
         }
         routes.write(.post, "/v1/matches/{offer}/accept", status: .created) { bytes, context, _ in
             _ = try Responses.decode(bytes, as: EmptyBody.self)
@@ -41,7 +41,7 @@ extension Service {
             _ = try Responses.decode(bytes, as: EmptyBody.self)
             return .declineMatch(offer: try Responses.id(context, "offer"))
         } answer: { entries in
-            compact(["offer": entries.first?.body.payload["offer"], "escalatedTo": Self.member("recipient", of: "match.offered", in: entries)])
+            compact(["offer": entries.first?.body.payload["offer"], "escalatedTo": Self.member("recipient", of: .matchOffered, in: entries)])
         }
         routes.write(.post, "/v1/claims", status: .created) { bytes, _, _ in
             let body = try Responses.decode(bytes, as: ClaimBody.self)
@@ -72,7 +72,7 @@ extension Service {
             try body.check()
             return .confirmDelivery(claim: claim, portionsServed: body.portionsServed)
         } answer: { entries in
-            compact(["claim": entries.first?.body.payload["claim"], "gramsRescued": Self.member("gramsRescued", of: "rescue.completed", in: entries)])
+            compact(["claim": entries.first?.body.payload["claim"], "gramsRescued": Self.member("gramsRescued", of: .rescueCompleted, in: entries)])
         }
         routes.write(.post, "/v1/disputes", status: .created) { bytes, _, _ in
             let body = try Responses.decode(bytes, as: DisputeBody.self)
@@ -128,8 +128,8 @@ extension Service {
     }
 
     /// A payload member of the first entry of `kind`.
-    static func member(_ name: String, of kind: String, in entries: [SignedEntry]) -> JSONValue? {
-        entries.first(where: { $0.body.kind == kind })?.body.payload[name]
+    static func member(_ name: String, of kind: EntryKind, in entries: [SignedEntry]) -> JSONValue? {
+        entries.first(where: { $0.body.kind == kind.rawValue })?.body.payload[name]
     }
 
     /// A claim command: its pickup code is derived from its id, and only the code's digest
@@ -141,15 +141,15 @@ extension Service {
     /// A claim's answer: its id and pickup code (derived from the id, so a retry gets the same
     /// code), and the escrow it holds when paid.
     static func claimAnswer(_ loop: CommandLoop, _ entries: [SignedEntry]) -> [String: JSONValue] {
-        guard case .string(let claim)? = member("claim", of: "claim.placed", in: entries) else { return [:] }
+        guard case .string(let claim)? = member("claim", of: .claimPlaced, in: entries) else { return [:] }
         var answer: [String: JSONValue] = ["claim": .string(claim), "pickupCode": .string(loop.pickupCode(claim: claim))]
-        if case .integer(let rupiah)? = member("rupiah", of: "escrow.held", in: entries) { answer["escrowRupiah"] = .integer(rupiah) }
+        if case .integer(let rupiah)? = member("rupiah", of: .escrowHeld, in: entries) { answer["escrowRupiah"] = .integer(rupiah) }
         return answer
     }
 
     static func disputeAnswer(_ entries: [SignedEntry]) -> [String: JSONValue] {
         var answer = compact(["dispute": entries.first?.body.payload["dispute"]])
-        if let resolved = entries.first(where: { $0.body.kind == "dispute.resolved" }) {
+        if let resolved = entries.first(where: { $0.body.kind == EntryKind.disputeResolved.rawValue }) {
             answer["outcome"] = resolved.body.payload["outcome"]
             answer["refundRupiah"] = resolved.body.payload["refundRupiah"]
         }
@@ -192,7 +192,7 @@ extension RouteBuilder {
                 throw Problem.command(error)
             }
             if isClaim { metrics.claimLatency.record(ContinuousClock.now - started) }
-            if case .integer(let grams)? = Service.member("gramsRescued", of: "rescue.completed", in: entries), grams > 0 {
+            if case .integer(let grams)? = Service.member("gramsRescued", of: .rescueCompleted, in: entries), grams > 0 {
                 metrics.foodWastePrevented.increment(by: Double(grams) / 1_000_000)
             }
             var members = answer(entries)

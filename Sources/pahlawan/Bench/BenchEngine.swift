@@ -123,7 +123,7 @@ struct BenchEngine: ParsableCommand {
         let averageBody = bodyBytes / max(1, written.count)
         let leafHashes = PhysicalLimits.leafHashesPerSecond(byteCount: averageBody)
         if !bench.json {
-            let kinds = written.reduce(into: [String: Int]()) { $0[$1.event.kind, default: 0] += 1 }
+            let kinds = written.reduce(into: [String: Int]()) { $0[$1.event.kind.rawValue, default: 0] += 1 }
             print("events by kind: " + kinds.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         }
         bench.emit(

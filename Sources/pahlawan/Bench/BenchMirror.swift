@@ -101,7 +101,7 @@ struct BenchMirror: ParsableCommand {
             let due = lagStart + Double(index) / Double(rate)
             let wait = due - monotonicSeconds()
             if wait > 0 { usleep(useconds_t(wait * 1_000_000)) }
-            let draft = EntryDraft(kind: item.event.kind, actor: item.actor, payload: EntryCodec.payload(of: item.event), policy: policySet.hash)
+            let draft = EntryDraft(kind: item.event.kind.rawValue, actor: item.actor, payload: EntryCodec.payload(of: item.event), policy: policySet.hash)
             try report {
                 try live.enqueue([draft]) { result in
                     let at = monotonicSeconds()

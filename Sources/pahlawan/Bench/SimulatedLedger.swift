@@ -44,7 +44,7 @@ enum SimulatedLedger {
         var batch = [EntryDraft]()
         batch.reserveCapacity(4_096)
         for item in written {
-            batch.append(EntryDraft(time: item.time, kind: item.event.kind, actor: item.actor, payload: EntryCodec.payload(of: item.event), policy: policy))
+            batch.append(EntryDraft(time: item.time, kind: item.event.kind.rawValue, actor: item.actor, payload: EntryCodec.payload(of: item.event), policy: policy))
             if batch.count == 4_096 {
                 bodyBytes += try ledger.append(batch).reduce(0) { $0 + $1.bodyBytes.count }
                 batch.removeAll(keepingCapacity: true)

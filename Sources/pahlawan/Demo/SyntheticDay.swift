@@ -33,7 +33,7 @@ struct SyntheticDay {
         couriers = (0..<30).map { participantID("cou", $0 < 20 ? "jkt" : "sby", $0) }
         for (role, ids) in [("provider", providers), ("recipient", recipients), ("courier", couriers)] {
             for id in ids {
-                emit("participant.registered", actor: "operator", [
+                emit(.participantRegistered, actor: "operator", [
                     "participant": .string(id), "role": .string(role),
                     "region": .string(id.contains("jkt") ? "ID-JK" : "ID-JI"),
                 ])
@@ -49,9 +49,9 @@ struct SyntheticDay {
         return batch
     }
 
-    private mutating func emit(_ kind: String, actor: String, _ payload: [String: JSONValue]) {
+    private mutating func emit(_ kind: EntryKind, actor: String, _ payload: [String: JSONValue]) {
         clock += Int64(random.next(below: UInt64(2 * step))) + 1
-        pending.append(EntryDraft(time: clock, kind: kind, actor: actor, payload: payload))
+        pending.append(EntryDraft(time: clock, kind: kind.rawValue, actor: actor, payload: payload))
     }
 
     private mutating func rescue() {
@@ -66,37 +66,37 @@ struct SyntheticDay {
         let portions = max(1, grams / Self.mealGrams)
         let isPaid = random.next(below: 10) < 3
         let price = isPaid ? Int64(5_000 + random.next(below: 20) * 1_000) * portions : 0
-        emit("surplus.posted", actor: provider, [
+        emit(.surplusPosted, actor: provider, [
             "offer": .string(offer), "category": .string(category.name), "grams": .integer(grams),
             "portions": .integer(portions), "priceRupiah": .integer(price), "version": 1,
         ])
-        emit("claim.placed", actor: recipient, [
+        emit(.claimPlaced, actor: recipient, [
             "offer": .string(offer), "offerVersion": 1, "portions": .integer(portions),
         ])
         if isPaid {
-            emit("escrow.held", actor: recipient, ["offer": .string(offer), "amountRupiah": .integer(price)])
+            emit(.escrowHeld, actor: recipient, ["offer": .string(offer), "amountRupiah": .integer(price)])
         }
-        emit("pickup.confirmed", actor: courier, ["offer": .string(offer), "grams": .integer(grams)])
-        emit("delivery.confirmed", actor: recipient, ["offer": .string(offer), "portionsServed": .integer(portions)])
+        emit(.pickupConfirmed, actor: courier, ["offer": .string(offer), "grams": .integer(grams)])
+        emit(.deliveryConfirmed, actor: recipient, ["offer": .string(offer), "portionsServed": .integer(portions)])
         if random.next(below: 100) < 4 {
-            emit("dispute.opened", actor: recipient, ["offer": .string(offer), "reason": "spoiled"])
-            emit("dispute.resolved", actor: "operator", [
+            emit(.disputeOpened, actor: recipient, ["offer": .string(offer), "reason": "spoiled"])
+            emit(.disputeResolved, actor: "operator", [
                 "offer": .string(offer), "outcome": "fullRefund", "rule": "freshnessBelowThreshold",
             ])
             if isPaid {
-                emit("escrow.refunded", actor: "operator", ["offer": .string(offer), "amountRupiah": .integer(price)])
+                emit(.escrowRefunded, actor: "operator", ["offer": .string(offer), "amountRupiah": .integer(price)])
             }
             return
         }
         rescueCount += 1
         let lifecycle = grams * category.lifecycleGramsPerKilogram / 1_000
         let downstream = grams * category.downstreamGramsPerKilogram / 1_000
-        emit("rescue.completed", actor: "operator", [
+        emit(.rescueCompleted, actor: "operator", [
             "offer": .string(offer), "grams": .integer(grams), "meals": .integer(grams / Self.mealGrams),
             "co2eLifecycleGrams": .integer(lifecycle), "co2eDownstreamGrams": .integer(downstream),
         ])
         if isPaid {
-            emit("escrow.released", actor: "operator", ["offer": .string(offer), "amountRupiah": .integer(price)])
+            emit(.escrowReleased, actor: "operator", ["offer": .string(offer), "amountRupiah": .integer(price)])
         }
         // 1 token = 10 kg CO2e on the downstream basis; remainders carry over per company.
         let company = provider
@@ -106,7 +106,7 @@ struct SyntheticDay {
         if tokens > 0 {
             let first = serialNext
             serialNext += Int(tokens)
-            emit("carbon.minted", actor: "operator", [
+            emit(.carbonMinted, actor: "operator", [
                 "owner": .string(company), "tokens": .integer(tokens),
                 "serials": .string("PPG-2026-\(first)-\(serialNext - 1)"), "vintage": 2026,
             ])
