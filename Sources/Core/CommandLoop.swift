@@ -235,6 +235,15 @@ public final class CommandLoop: @unchecked Sendable {
         Hex.encode(Sodium.hmacSHA256(key: pickupKey, message: Array(claim.utf8) + [0] + Array(code.uppercased().utf8)))
     }
 
+    /// What a dispute records for a piece of evidence the caller named: `hmac:` and the
+    /// HMAC-SHA-256 of the caller's reference under the pickup key (with its own label). The
+    /// ledger is public and forever, and anything a caller sends could hold personal data (a
+    /// digest's 64 hex digits can spell a NIK); a keyed digest commits to the reference (the
+    /// service can confirm one) without letting anyone read or guess it from the entry.
+    public func evidenceDigest(_ reference: String) -> String {
+        "hmac:" + Hex.encode(Sodium.hmacSHA256(key: pickupKey, message: Array("evidence\u{0}".utf8) + Array(reference.utf8)))
+    }
+
     /// Decides and queues `command`; or, for a key this actor already used, returns that
     /// command's record without calling `completion`.
     private func submit(

@@ -205,7 +205,7 @@ public enum EntryCodec {
             return .claimPlaced(OfferBook.Claim(
                 id: try p.string("claim"), offer: try p.string("offer"), claimant: try p.string("claimant"), portions: try p.integer("portions"),
                 grams: try p.integer("grams"), priceRupiah: try p.integer("priceRupiah"), pickupCodeDigest: try p.string("pickupCodeDigest"),
-                status: .placed))
+                status: .placed, placedAt: time))
         case .claimCancelled:
             return .claimCancelled(claim: try p.string("claim"))
         case .escrowHeld:

@@ -27,7 +27,7 @@ import Testing
         var book = DisputeBook()
         run(&book, .open(id: "d-1", facts: facts("c-1", status: .placed), actor: "rcp-1", reason: .providerNoShow, evidence: [], now: delivered + Self.hour))
         #expect(resolution(book, "d-1") == DisputeBook.Resolution(outcome: .fullRefund, refundRupiah: 40_000, rule: "auto.providerNoShow"))
-        run(&book, .open(id: "d-2", facts: facts("c-2", attested: 41), actor: "rcp-1", reason: .spoiled, evidence: ["photo:1"], now: delivered))
+        run(&book, .open(id: "d-2", facts: facts("c-2", attested: 41), actor: "rcp-1", reason: .spoiled, evidence: [CitySimulator.evidence("photo:1")], now: delivered))
         #expect(resolution(book, "d-2")?.rule == "auto.freshnessBelowThreshold")
         run(&book, .open(id: "d-3", facts: facts("c-3", late: true), actor: "rcp-1", reason: .notAsDescribed, evidence: [], now: delivered))
         #expect(resolution(book, "d-3")?.rule == "auto.pickupAfterExpiry")
@@ -40,7 +40,7 @@ import Testing
         var book = DisputeBook()
         #expect(run(&book, .open(id: "d-1", facts: facts(), actor: "rcp-2", reason: .spoiled, evidence: [], now: delivered)) == .failure(.actorMayNotDisputeThisClaim))
         #expect(run(&book, .open(id: "d-1", facts: facts(), actor: "rcp-1", reason: .spoiled, evidence: [], now: delivered + 25 * Self.hour)) == .failure(.disputeWindowHasClosed))
-        #expect(run(&book, .open(id: "d-1", facts: facts(attested: 90), actor: "rcp-1", reason: .spoiled, evidence: ["photo:7"], now: delivered + Self.hour)).isSuccess)
+        #expect(run(&book, .open(id: "d-1", facts: facts(attested: 90), actor: "rcp-1", reason: .spoiled, evidence: [CitySimulator.evidence("photo:7")], now: delivered + Self.hour)).isSuccess)
         #expect(resolution(book, "d-1") == nil)
         #expect(run(&book, .open(id: "d-2", facts: facts(), actor: "rcp-1", reason: .safety, evidence: [], now: delivered)) == .failure(.claimIsAlreadyDisputed))
         #expect(run(&book, .decide(id: "d-1", outcome: .partialRefund(rupiah: 40_001), now: delivered + 2 * Self.hour)) == .failure(.refundExceedsHeld))
@@ -95,12 +95,15 @@ import Testing
     /// Issue 13: evidence and dispute ids were free strings; a NIK written with spaces was accepted.
     @Test func evidenceIsAReferenceAndIdsArePseudonymous() {
         var book = DisputeBook()
-        for evidence in ["3174 0112 0190 0001", "081234567890", "budi@example.id", "Budi Santoso", "sha256:abc"] {
+        // The engine records keyed digests only; anything else (even a plain file digest, whose 64
+        // hex digits could spell a NIK) is refused.
+        for evidence in ["3174 0112 0190 0001", "081234567890", "budi@example.id", "Budi Santoso", "sha256:abc", "photo:clm-7",
+            "sha256:" + String(repeating: "31740112019000010812345678900000", count: 2), "hmac:" + String(repeating: "G", count: 64)] {
             #expect(run(&book, .open(id: "d-1", facts: facts(), actor: "rcp-1", reason: .spoiled, evidence: [evidence], now: delivered)) == .failure(.evidenceIsNotAReference))
         }
-        #expect(run(&book, .open(id: "d-1", facts: facts(), actor: "rcp-1", reason: .spoiled, evidence: Array(repeating: "photo:1", count: 17), now: delivered))
+        #expect(run(&book, .open(id: "d-1", facts: facts(), actor: "rcp-1", reason: .spoiled, evidence: Array(repeating: CitySimulator.evidence("photo:1"), count: 17), now: delivered))
             == .failure(.evidenceIsNotAReference))
         #expect(run(&book, .open(id: "081234567890", facts: facts(), actor: "rcp-1", reason: .spoiled, evidence: [], now: delivered)) == .failure(.idIsNotPseudonymous))
-        #expect(run(&book, .open(id: "d-1", facts: facts(), actor: "rcp-1", reason: .spoiled, evidence: ["sha256:" + String(repeating: "ab", count: 32), "photo:clm-7"], now: delivered)).isSuccess)
+        #expect(run(&book, .open(id: "d-1", facts: facts(), actor: "rcp-1", reason: .spoiled, evidence: [CitySimulator.evidence("photo:1"), "hmac:" + String(repeating: "ab", count: 32)], now: delivered)).isSuccess)
     }
 }

@@ -62,18 +62,22 @@ import Testing
             try await client.execute(uri: "/v1/subjects/buyer-jkt-7", method: .get, headers: operatorHeaders) { response in
                 #expect(ServiceTests.type(response) == "reasonRequired")
             }
+            // The purpose is a code and the case a ticket id: there is no free text to hold a number.
             try await client.execute(uri: "/v1/subjects/buyer-jkt-7?reason=call%200812-3456-7889", method: .get, headers: operatorHeaders) { response in
-                #expect(ServiceTests.type(response) == "personalDataInFreeText")
+                #expect(ServiceTests.type(response) == "reasonIsNotACode")
+            }
+            try await client.execute(uri: "/v1/subjects/buyer-jkt-7?reason=deliveryContact&ticket=0812-3456-7889", method: .get, headers: operatorHeaders) { response in
+                #expect(ServiceTests.type(response) == "idIsNotPseudonymous")
             }
             #expect(fixture.loop.ledger.size == size)
-            let unmasked = try await client.execute(uri: "/v1/subjects/buyer-jkt-7?reason=dispute%20dsp-77%20refund%20call", method: .get, headers: operatorHeaders) { response in
+            let unmasked = try await client.execute(uri: "/v1/subjects/buyer-jkt-7?reason=disputeInvestigation&ticket=dsp-77", method: .get, headers: operatorHeaders) { response in
                 #expect(response.status == .ok)
                 return ServiceTests.json(response)
             }
             #expect((unmasked["record"] as? [String: Any])?["nik"] as? String == "3174011203900001")
             let access = try fixture.loop.ledger.entry(UInt64(unmasked["accessSeq"] as? Int ?? -1))
             #expect(access.body.kind == "pii.accessed" && access.body.actor == "op-1")
-            #expect(access.body.payload["reason"] == "dispute dsp-77 refund call" && access.body.payload["subject"] == "buyer-jkt-7")
+            #expect(access.body.payload["reason"] == "disputeInvestigation" && access.body.payload["ticket"] == "dsp-77" && access.body.payload["subject"] == "buyer-jkt-7")
 
             // The subject's export: its data and the access, not someone else's.
             let buyer = try await fixture.bearer("buyer-jkt-7", .recipient)
@@ -83,7 +87,7 @@ import Testing
             }
             #expect((export["record"] as? [String: Any])?["name"] as? String == "Budi Santoso")
             let accesses = export["accesses"] as? [[String: Any]] ?? []
-            #expect(accesses.count == 1 && accesses.first?["actor"] as? String == "op-1" && accesses.first?["reason"] as? String == "dispute dsp-77 refund call")
+            #expect(accesses.count == 1 && accesses.first?["actor"] as? String == "op-1" && accesses.first?["reason"] as? String == "disputeInvestigation")
             try await client.execute(uri: "/v1/subjects/buyer-jkt-7/export", method: .get, headers: try await fixture.bearer("buyer-jkt-8", .recipient)) { response in
                 #expect(response.status == .forbidden && ServiceTests.type(response) == "notYourData")
             }
@@ -104,7 +108,7 @@ import Testing
         try await fixture.app.test(.router) { client in
             try await Self.registerBudi(client, fixture)
             try await client.execute(uri: "/v1/subjects", method: .post, headers: operatorHeaders, body: ByteBuffer(string: Self.budi)) { #expect($0.status == .created) }
-            _ = try await client.execute(uri: "/v1/subjects/buyer-jkt-7?reason=support%20ticket%2042", method: .get, headers: operatorHeaders) { $0.status }
+            _ = try await client.execute(uri: "/v1/subjects/buyer-jkt-7?reason=subjectRequest&ticket=tkt-42", method: .get, headers: operatorHeaders) { $0.status }
             // Someone else may not erase Budi.
             try await client.execute(uri: "/v1/subjects/buyer-jkt-7", method: .delete, headers: try await fixture.bearer("buyer-jkt-8", .recipient)) { response in
                 #expect(response.status == .forbidden)
@@ -122,7 +126,7 @@ import Testing
                 #expect(ServiceTests.json(response)["erasureSeq"] as? Int == seq)
             }
             #expect(fixture.loop.ledger.size == size)
-            try await client.execute(uri: "/v1/subjects/buyer-jkt-7?reason=audit", method: .get, headers: operatorHeaders) { response in
+            try await client.execute(uri: "/v1/subjects/buyer-jkt-7?reason=legalObligation", method: .get, headers: operatorHeaders) { response in
                 #expect(response.status == .gone && ServiceTests.type(response) == "subjectErased")
             }
             // The export still lists who read the data, and when it was erased.

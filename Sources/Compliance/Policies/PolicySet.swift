@@ -100,7 +100,8 @@ public struct PolicySet: Sendable {
             windowMicroseconds: try rules.integer("windowHours", in: 1...720) * hour,
             decisionDeadlineMicroseconds: try rules.integer("decisionDeadlineHours", in: 1...720) * hour,
             freshnessThreshold: try rules.integer("freshnessThreshold", in: 0...100),
-            automaticByReason: automatic, outcomeWhenUndecided: try rules.outcome("undecided"))
+            automaticByReason: automatic, outcomeWhenUndecided: try rules.outcome("undecided"),
+            claimantNoShowNoticeMicroseconds: try rules.integer("claimantNoShowNoticeMinutes", in: 0...1_440) * 60_000_000)
         try matching.expectVersion()
         matchAcceptWindowMicroseconds = try matching.integer("acceptWindowMinutes", in: 1...1_440) * 60_000_000
         self.hash = hash

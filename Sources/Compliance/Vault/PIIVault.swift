@@ -46,6 +46,11 @@ public final class PIIVault: Sendable {
         try write(recordPath(subject), Self.seal(CanonicalJSON.encode(.object(record)), key: key, context: Self.recordContext + Array(subject.utf8)))
     }
 
+    /// Whether the vault holds (or held, before an erasure) a subject of this id.
+    public func knows(subject: String) -> Bool {
+        (try? checkID(subject)) != nil && (FileIO.exists(recordPath(subject)) || FileIO.exists(erasedPath(subject)))
+    }
+
     /// The subject's record, unsealed.
     public func read(subject: String) throws(VaultError) -> [String: JSONValue] {
         try checkID(subject)
@@ -173,4 +178,19 @@ public struct VaultError: Error, CustomStringConvertible, Equatable {
     }
 
     public var description: String { "\(code.rawValue): \(reason)" }
+}
+
+/// Why personal data is read unmasked (`pii.accessed`'s `reason`; UU PDP asks for the purpose of
+/// every processing): a code, with the case named by a ticket id, never free text.
+public enum UnmaskedReadReason: String, Hashable, Sendable, CaseIterable {
+    /// Settling a dispute between a provider and a claimant.
+    case disputeInvestigation
+    /// Reaching a participant to hand over food.
+    case deliveryContact
+    /// The data subject asked (access, correction, export).
+    case subjectRequest
+    /// A legal obligation: a tax office's or a court's request.
+    case legalObligation
+    /// Investigating fraud or abuse.
+    case fraudInvestigation
 }

@@ -85,7 +85,7 @@ public struct DisputeBook: Sendable, Equatable {
         case .open(let id, let facts, let actor, let reason, let evidence, let now):
             guard disputes[id] == nil else { return .failure(.disputeAlreadyExists) }
             guard !disputedClaims.contains(facts.claim) else { return .failure(.claimIsAlreadyDisputed) }
-            guard evidence.count <= InputDomain.evidenceCountMax, evidence.allSatisfy(InputDomain.isEvidenceReference) else {
+            guard evidence.count <= InputDomain.evidenceCountMax, evidence.allSatisfy(InputDomain.isEvidenceDigest) else {
                 return .failure(.evidenceIsNotAReference)
             }
             guard InputDomain.isID(id) else { return .failure(.idIsNotPseudonymous) }
@@ -99,6 +99,11 @@ public struct DisputeBook: Sendable, Equatable {
                 return .failure(.claimIsCancelled)
             case (.claimantNoShow, .placed):
                 guard now >= facts.offerExpiresAt else { return .failure(.claimantNoShowBeforeExpiry) }
+                // The provider sets the expiry: a claim placed too close to it was never a fair
+                // chance to collect, and its buyer is refunded by the time-out instead.
+                guard let latest = facts.claimedAt.adding(policy.claimantNoShowNoticeMicroseconds), latest <= facts.offerExpiresAt else {
+                    return .failure(.claimWasNotGivenTimeToCollect)
+                }
                 windowStart = facts.offerExpiresAt
             case (.providerNoShow, .placed):
                 windowStart = facts.offerExpiresAt
@@ -165,6 +170,8 @@ public struct ClaimFacts: Hashable, Sendable {
     public var heldRupiah: Int64
     public var status: OfferBook.ClaimStatus
     public var offerExpiresAt: Int64
+    /// When the claim was placed.
+    public var claimedAt: Int64
     public var pickedUpAt: Int64?
     public var deliveredAt: Int64?
     public var pickupAfterExpiry: Bool
@@ -174,7 +181,7 @@ public struct ClaimFacts: Hashable, Sendable {
 
     public init(
         claim: String, claimant: String, provider: String, heldRupiah: Int64, status: OfferBook.ClaimStatus, offerExpiresAt: Int64,
-        pickedUpAt: Int64? = nil, deliveredAt: Int64? = nil, pickupAfterExpiry: Bool = false, attestedFreshnessScore: Int64? = nil
+        claimedAt: Int64 = .min, pickedUpAt: Int64? = nil, deliveredAt: Int64? = nil, pickupAfterExpiry: Bool = false, attestedFreshnessScore: Int64? = nil
     ) {
         self.claim = claim
         self.claimant = claimant
@@ -182,6 +189,7 @@ public struct ClaimFacts: Hashable, Sendable {
         self.heldRupiah = heldRupiah
         self.status = status
         self.offerExpiresAt = offerExpiresAt
+        self.claimedAt = claimedAt
         self.pickedUpAt = pickedUpAt
         self.deliveredAt = deliveredAt
         self.pickupAfterExpiry = pickupAfterExpiry
@@ -199,13 +207,16 @@ public struct DisputePolicy: Hashable, Sendable {
     public var automaticByReason: [DisputeBook.Reason: DisputeBook.Outcome]
     /// What happens when no operator decides in time.
     public var outcomeWhenUndecided: DisputeBook.Outcome
+    /// A claimant no-show needs the claim placed at least this long before the offer's expiry.
+    public var claimantNoShowNoticeMicroseconds: Int64
 
     public init(
         windowMicroseconds: Int64 = 24 * 3_600_000_000, decisionDeadlineMicroseconds: Int64 = 72 * 3_600_000_000,
         freshnessThreshold: Int64 = 60,
         automaticByReason: [DisputeBook.Reason: DisputeBook.Outcome] = [.providerNoShow: .fullRefund, .claimantNoShow: .noRefundRelist],
-        outcomeWhenUndecided: DisputeBook.Outcome = .fullRefund
+        outcomeWhenUndecided: DisputeBook.Outcome = .fullRefund, claimantNoShowNoticeMicroseconds: Int64 = 30 * 60_000_000
     ) {
+        self.claimantNoShowNoticeMicroseconds = claimantNoShowNoticeMicroseconds
         self.windowMicroseconds = windowMicroseconds
         self.decisionDeadlineMicroseconds = decisionDeadlineMicroseconds
         self.freshnessThreshold = freshnessThreshold
@@ -271,4 +282,5 @@ public enum DisputeRejection: String, Error, Sendable {
     case noShowAfterPickup
     case disputeNeedsAPickup
     case relistNeedsAClaimNotPickedUp
+    case claimWasNotGivenTimeToCollect
 }

@@ -59,10 +59,14 @@ public struct OfferBook: Sendable, Equatable {
         /// A digest of the single-use pickup code (the code itself is never stored).
         public var pickupCodeDigest: String
         public var status: ClaimStatus
+        /// When it was placed (its entry's time).
+        public var placedAt: Int64
         public var isCancelled: Bool { status == .cancelled }
         public init(
-            id: String, offer: String, claimant: String, portions: Int64, grams: Int64, priceRupiah: Int64, pickupCodeDigest: String, status: ClaimStatus
+            id: String, offer: String, claimant: String, portions: Int64, grams: Int64, priceRupiah: Int64, pickupCodeDigest: String, status: ClaimStatus,
+            placedAt: Int64 = 0
         ) {
+            self.placedAt = placedAt
             self.id = id
             self.offer = offer
             self.claimant = claimant
@@ -125,7 +129,7 @@ public struct OfferBook: Sendable, Equatable {
             guard let grams = share else { return .failure(.quantityIsTooLarge) }
             return .success(.claimPlaced(Claim(
                 id: id, offer: offerID, claimant: claimant, portions: portions, grams: grams, priceRupiah: offer.priceRupiah,
-                pickupCodeDigest: pickupCodeDigest, status: .placed)))
+                pickupCodeDigest: pickupCodeDigest, status: .placed, placedAt: now)))
         case .cancelClaim(let id, let actor):
             guard let claim = claims[id] else { return .failure(.claimNotFound) }
             guard claim.claimant == actor else { return .failure(.claimBelongsToAnotherClaimant) }

@@ -119,6 +119,19 @@ public struct CitySimulator: Sendable {
 
     /// Offer, claim and dispute ids: unique per run (`run` names it), so that runs can follow
     /// one another into the same ledger.
+    /// Evidence as the service records it (`hmac:` and 64 hex digits), made up for a name: the
+    /// service keys a real HMAC; a simulation only needs a stable digest of the right form.
+    public static func evidence(_ name: String) -> String {
+        var hex = "hmac:"
+        for round in 0..<4 {
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(round)
+            for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+            let digits = String(hash, radix: 16)
+            hex += String(repeating: "0", count: 16 - digits.count) + digits
+        }
+        return hex
+    }
+
     /// A non-negative number in base 26, `a` to `z`.
     static func letters(_ number: Int64) -> String {
         var number = max(0, number)
@@ -209,7 +222,7 @@ public struct CitySimulator: Sendable {
             guard let (_, claim) = Self.live(&pickedUp, random: &random, world: world, status: .pickedUp) else { return nil }
             let id = nextID("dsp")
             disputes.append(id)
-            return Step(command: .openDispute(id: id, claim: claim.id, reason: .spoiled, evidence: ["photo:\(id)"]), actor: claim.claimant, now: now)
+            return Step(command: .openDispute(id: id, claim: claim.id, reason: .spoiled, evidence: [Self.evidence("photo:\(id)")]), actor: claim.claimant, now: now)
         case 3:
             // The offered recipient accepts late: refused once its window is over.
             guard let offerID = world.matches.active.sorted().first(where: { world.matches.matches[$0]!.expiresAt <= now }),
@@ -242,8 +255,10 @@ public struct CitySimulator: Sendable {
             let range = world.carbon.recentHoldings(50).last!.range
             let (beneficiary, reason) = pick([
                 ("Budi Santoso", RetirementReason.csrCommitment.rawValue),
-                ("pt-contoh", "birthday gift for Siti Rahayu, Jl. Melati No. 5 RT 03/RW 07, Kebayoran Baru"),
-                ("pt-contoh", "NIK 3174-0112-0485-0001"),
+                (owner, "birthday gift for Siti Rahayu, Jl. Melati No. 5 RT 03/RW 07, Kebayoran Baru"),
+                (owner, "NIK 3174-0112-0485-0001"),
+                ("siti.rahayu.jl-melati", RetirementReason.onBehalfOfBeneficiary.rawValue),
+                ("budi-santoso", RetirementReason.onBehalfOfBeneficiary.rawValue),
             ])
             return Step(command: .retireCarbon(range: range, beneficiary: beneficiary, reason: reason), actor: owner, now: now)
         case 7:
@@ -347,7 +362,7 @@ public struct CitySimulator: Sendable {
             let byProvider = random.chance(percent: 50)
             return Step(
                 command: .openDispute(
-                    id: nextID("dsp"), claim: claim.id, reason: byProvider ? .claimantNoShow : .providerNoShow, evidence: ["photo:\(claim.id)"]),
+                    id: nextID("dsp"), claim: claim.id, reason: byProvider ? .claimantNoShow : .providerNoShow, evidence: [Self.evidence("photo:\(claim.id)")]),
                 actor: byProvider ? offer.provider : claim.claimant, now: now)
         case 8..<12:
             return Step(
@@ -381,7 +396,7 @@ public struct CitySimulator: Sendable {
         let id = nextID("dsp")
         disputes.append(id)
         let reason = pick([DisputeBook.Reason.spoiled, .notAsDescribed, .safety])
-        return Step(command: .openDispute(id: id, claim: claimID, reason: reason, evidence: ["photo:\(id)", "scan:\(id)"]), actor: claim.claimant, now: now)
+        return Step(command: .openDispute(id: id, claim: claimID, reason: reason, evidence: [Self.evidence("photo:\(id)"), Self.evidence("scan:\(id)")]), actor: claim.claimant, now: now)
     }
 
     private mutating func decide(world: RescueWorld) -> Step? {
@@ -418,7 +433,7 @@ public struct CitySimulator: Sendable {
                 return Step(command: .transferCarbon(to: pick(buyers), range: range), actor: owner, now: now)
             }
             if random.chance(percent: 50) {
-                return Step(command: .retireCarbon(range: range, beneficiary: "csr-report-\(owner)", reason: RetirementReason.csrCommitment.rawValue), actor: owner, now: now)
+                return Step(command: .retireCarbon(range: range, beneficiary: owner, reason: RetirementReason.csrCommitment.rawValue), actor: owner, now: now)
             }
         }
         return nil

@@ -30,8 +30,6 @@ public enum InputDomain {
     public static let evidenceCountMax = 16
     /// A pickup code as the claimant shows it.
     public static let pickupCodeBytesMax = 64
-    /// A stated reason for reading personal data.
-    public static let reasonBytesMax = 200
     /// Decimal digits an id may hold in all: fewer than any phone number (10–13) or NIK (16),
     /// however they are spread through the id.
     public static let idDigitsMax = 8
@@ -51,7 +49,22 @@ public enum InputDomain {
                 return false
             }
         }
-        return digits <= idDigitsMax
+        guard digits <= idDigitsMax else { return false }
+        // `budi:example.id` is an e-mail address with `@` spelt otherwise; `jl-melati-5.rt03`
+        // an address.
+        let labels = id.split(whereSeparator: { $0 == "." || $0 == ":" || $0 == "_" || $0 == "-" })
+        if labels.count > 1, id.contains("."), let last = id.split(separator: ".").last, mailDomains.contains(String(last)) { return false }
+        return !PersonalDataScreen.holdsPersonalData(id)
+    }
+
+    /// Last labels that make an id read as an e-mail address or a web domain.
+    static let mailDomains: Set<String> = ["id", "com", "net", "org", "co", "io", "ac", "go", "sch", "info", "biz", "me", "app"]
+
+    /// The form of a subject id the vault chooses: `sub-` and 16 letters `a`–`p` (64 random
+    /// bits). A beneficiary that is a person is named by one.
+    public static func isVaultSubjectID(_ id: String) -> Bool {
+        let utf8 = id.utf8
+        return utf8.count == 20 && id.hasPrefix("sub-") && utf8.dropFirst(4).allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "p")).contains($0) }
     }
 
     /// The ISO 3166-2:ID codes of Indonesia's 38 provinces (2022 and later).
@@ -72,37 +85,21 @@ public enum InputDomain {
         return !PersonalDataScreen.holdsPersonalData(text)
     }
 
-    /// A reference to evidence: `sha256:` and 64 lowercase hex digits (a photo's or document's
-    /// digest), or an id (`isID`).
-    public static func isEvidenceReference(_ text: String) -> Bool {
-        if text.hasPrefix("sha256:") {
-            let hex = text.utf8.dropFirst(7)
-            return hex.count == 64 && hex.allSatisfy { isDigit($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
-        }
-        return isID(text)
+    /// Evidence as a dispute records it: `hmac:` and 64 lowercase hex digits, the service's keyed
+    /// digest of the reference the caller sent (`CommandLoop.evidenceDigest`), never the
+    /// reference itself.
+    public static func isEvidenceDigest(_ text: String) -> Bool {
+        guard text.hasPrefix("hmac:") else { return false }
+        let hex = text.utf8.dropFirst(5)
+        return hex.count == 64 && hex.allSatisfy { isDigit($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
     }
 
-    /// A stated reason (free text): 1–200 bytes of printable characters (no control
-    /// characters), holding no personal data the screen recognises.
-    public static func isStatedReason(_ text: String) -> Bool {
-        guard (1...reasonBytesMax).contains(text.utf8.count), text.unicodeScalars.allSatisfy({ !$0.properties.generalCategory.isControlOrFormat }),
-            text.contains(where: { !$0.isWhitespace })
-        else { return false }
-        return !PersonalDataScreen.holdsPersonalData(text)
-    }
+    /// Bytes of one evidence reference a caller sends (a file's digest, a document id, a URL).
+    public static let evidenceReferenceBytesMax = 256
 
     static func isDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
     static func isLowercaseLetter(_ byte: UInt8) -> Bool { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) }
     static func isUppercaseLetter(_ byte: UInt8) -> Bool { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) }
-}
-
-extension Unicode.GeneralCategory {
-    fileprivate var isControlOrFormat: Bool {
-        switch self {
-        case .control, .format, .lineSeparator, .paragraphSeparator, .privateUse, .surrogate, .unassigned: true
-        default: false
-        }
-    }
 }
 
 /// Recognises personal data in text however it is written: digits in any script (Arabic-Indic,
@@ -118,24 +115,27 @@ public enum PersonalDataScreen {
 
     public static func holdsPersonalData(_ text: String) -> Bool {
         var digits = 0
-        var separators = 0
+        // What stands between this digit and the last: up to three separators, of which at
+        // most one letter ("0812a3456b7890"), still join one number.
+        var gap = 0
+        var lettersInGap = 0
         var word = ""
         var words = [String]()
+        let lowered = text.lowercased()
+        if lowered.contains("%40") || lowered.contains("[at]") || lowered.contains("(at)") || lowered.contains("{at}") { return true }
         for scalar in text.unicodeScalars {
             if scalar == "@" || scalar == "\u{FF20}" || scalar == "\u{FE6B}" { return true }
-            if scalar.properties.numericType == .decimal {
+            if isDigit(scalar) {
+                if gap > 3 || lettersInGap > 1 { digits = 0 }
                 digits += 1
-                separators = 0
+                gap = 0
+                lettersInGap = 0
                 if digits >= digitRunMin { return true }
-            } else if separatorScalars.contains(scalar) || scalar.properties.isWhitespace {
-                separators += 1
-                // Up to three separators in a row still join ("0812 - 3456"); more end the number.
-                if separators > 3 { digits = 0 }
             } else {
-                digits = 0
-                separators = 0
+                gap += 1
+                if scalar.properties.isAlphabetic { lettersInGap += 1 }
             }
-            if scalar.properties.isAlphabetic || scalar.properties.numericType == .decimal {
+            if scalar.properties.isAlphabetic || isDigit(scalar) {
                 word.unicodeScalars.append(scalar)
             } else if !word.isEmpty {
                 words.append(word.lowercased())
@@ -143,22 +143,27 @@ public enum PersonalDataScreen {
             }
         }
         if !word.isEmpty { words.append(word.lowercased()) }
+        if words.contains("at"), words.contains("dot") { return true }
         for (index, word) in words.enumerated() {
             if addressWords.contains(word) { return true }
-            // "RT 03", "RW07", "rt/rw 03/07": a neighbourhood unit followed by its number.
-            if word == "rt" || word == "rw" {
-                if index + 1 < words.count, words[index + 1].unicodeScalars.allSatisfy({ $0.properties.numericType == .decimal }) { return true }
-                if index + 1 < words.count, words[index + 1] == "rw" || words[index + 1] == "rt" { return true }
-            }
-            if word.hasPrefix("rt") || word.hasPrefix("rw"), word.count > 2,
-                word.unicodeScalars.dropFirst(2).allSatisfy({ $0.properties.numericType == .decimal })
-            {
-                return true
-            }
+            let next = index + 1 < words.count ? words[index + 1] : ""
+            let nextIsNumber = !next.isEmpty && next.unicodeScalars.allSatisfy(isDigit)
+            // "RT 03", "RW07", "rt/rw 03/07", "No. 5": a neighbourhood unit or house number.
+            if (word == "rt" || word == "rw" || word == "no"), nextIsNumber { return true }
+            if (word == "rt" && next == "rw") || (word == "rw" && next == "rt") { return true }
+            if word.hasPrefix("rt") || word.hasPrefix("rw"), word.count > 2, word.unicodeScalars.dropFirst(2).allSatisfy(isDigit) { return true }
         }
         return false
     }
 
-    static let separatorScalars: Set<Unicode.Scalar> = [".", "-", "/", "(", ")", "_", "+", ",", "\u{2010}", "\u{2011}", "\u{2012}", "\u{2013}", "\u{2014}", "\u{FF0D}", "\u{FF0E}"]
-    static let addressWords: Set<String> = ["jl", "jln", "jalan", "gg", "gang", "kelurahan", "kecamatan", "kel", "kec", "desa", "kavling", "blok"]
+    /// A digit in any script or form (Arabic-Indic, fullwidth, superscript, circled, …).
+    static func isDigit(_ scalar: Unicode.Scalar) -> Bool {
+        guard let value = scalar.properties.numericValue, scalar.properties.numericType != nil else { return false }
+        return value >= 0 && value <= 9 && value == value.rounded()
+    }
+
+    static let addressWords: Set<String> = [
+        "jl", "jln", "jalan", "gg", "gang", "kelurahan", "kecamatan", "kel", "kec", "desa", "kavling", "blok", "komplek", "kompleks", "perumahan", "perum",
+        "apartemen", "rusun", "dusun",
+    ]
 }

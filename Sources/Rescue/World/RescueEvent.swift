@@ -144,6 +144,7 @@ public enum RescueRejection: Error, Hashable, Sendable, CustomStringConvertible 
     case timeMustNotGoBackwards
     case acceptWindowHasClosed
     case claimIsDisputed
+    case beneficiaryIsNotKnown
 
     public var name: String {
         switch self {
@@ -164,6 +165,7 @@ public enum RescueRejection: Error, Hashable, Sendable, CustomStringConvertible 
         case .timeMustNotGoBackwards: "timeMustNotGoBackwards"
         case .acceptWindowHasClosed: "acceptWindowHasClosed"
         case .claimIsDisputed: "claimIsDisputed"
+        case .beneficiaryIsNotKnown: "beneficiaryIsNotKnown"
         }
     }
 

@@ -167,6 +167,11 @@ public struct RescueWorld: Sendable, Equatable {
             guard recipient.role == .company || recipient.role == .buyer else { return .failure(.recipientMayNotHoldCarbon) }
             return carbon.decide(.transfer(from: actor, to: to, range: range), policy: policy.carbon).map { [RescueEvent($0)] }.mapError { .carbon($0) }
         case .retireCarbon(let range, let beneficiary, let reason):
+            // The public register republishes the beneficiary forever: it must name someone
+            // known, a participant or a person the vault holds (never free text in id form).
+            if InputDomain.isID(beneficiary), participants.participants[beneficiary] == nil, !InputDomain.isVaultSubjectID(beneficiary) {
+                return .failure(.beneficiaryIsNotKnown)
+            }
             return carbon.decide(.retire(owner: actor, range: range, beneficiary: beneficiary, reason: reason), policy: policy.carbon)
                 .map { [RescueEvent($0)] }.mapError { .carbon($0) }
         case .cancelCarbon(let range, let reason):
@@ -182,7 +187,7 @@ public struct RescueWorld: Sendable, Equatable {
         guard let claim = offers.claims[claimID], let offer = offers.offers[claim.offer] else { return nil }
         return ClaimFacts(
             claim: claimID, claimant: claim.claimant, provider: offer.provider, heldRupiah: escrows.escrows[claimID]?.openRupiah ?? 0,
-            status: claim.status, offerExpiresAt: offer.expiresAt, pickedUpAt: pickups[claimID]?.at, deliveredAt: rescues[claimID]?.completion.at,
+            status: claim.status, offerExpiresAt: offer.expiresAt, claimedAt: claim.placedAt, pickedUpAt: pickups[claimID]?.at, deliveredAt: rescues[claimID]?.completion.at,
             pickupAfterExpiry: pickups[claimID]?.afterExpiry ?? false, attestedFreshnessScore: nil)
     }
 

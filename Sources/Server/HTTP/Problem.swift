@@ -46,7 +46,7 @@ public struct Problem: HTTPResponseError, Sendable {
                 "claimIsAlreadyDisputed", "offerIsFullyClaimed", "claimExceedsRemaining", "offerIsReservedForAnotherRecipient",
                 "claimIsAlreadyPickedUp", "deliveryAlreadyConfirmed", "escrowAlreadyClosed", "serialAlreadyRetired", "serialAlreadyCancelled",
                 "disputeAlreadyResolved", "claimIsDisputed", "acceptWindowHasClosed", "claimIsCancelled", "noShowAfterPickup", "disputeNeedsAPickup",
-                "claimantNoShowBeforeExpiry", "relistNeedsAClaimNotPickedUp"].contains(name)
+                "claimantNoShowBeforeExpiry", "relistNeedsAClaimNotPickedUp", "claimWasNotGivenTimeToCollect"].contains(name)
             {
                 .conflict
             } else if ["actorIsNotTheProvider", "claimBelongsToAnotherClaimant", "actorMayNotPostOffers", "actorMayNotClaim",

@@ -187,10 +187,18 @@ struct DisputeBody: StrictBody {
         guard evidence.count <= InputDomain.evidenceCountMax else {
             throw Problem(.badRequest, "fieldOutOfRange", "A field is outside its range", detail: "evidence: at most \(InputDomain.evidenceCountMax) references")
         }
-        for (index, item) in evidence.enumerated() where !InputDomain.isEvidenceReference(item) {
-            throw Problem(
-                .badRequest, "evidenceIsNotAReference", "Evidence is given by reference",
-                detail: "evidence[\(index)] must be sha256:<64 hex digits> (a photo's or document's digest) or an id")
+        for (index, item) in evidence.enumerated() {
+            let isDigest = item.hasPrefix("sha256:")
+            guard (1...InputDomain.evidenceReferenceBytesMax).contains(item.utf8.count), item.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F }),
+                !isDigest || (item.utf8.count == 71 && item.utf8.dropFirst(7).allSatisfy { (48...57).contains($0) || (97...102).contains($0) })
+            else {
+                throw Problem(
+                    .badRequest, "evidenceIsNotAReference", "Evidence is given by reference",
+                    detail: "evidence[\(index)]: 1–\(InputDomain.evidenceReferenceBytesMax) bytes without spaces or control characters, e.g. sha256:<64 hex digits> of a photo or a document id")
+            }
+            // Recorded only as a keyed digest, but a reference that is plainly personal data is
+            // a mistake worth saying so (a file digest is exempt: its hex digits are random).
+            if !isDigest { try Responses.requireNoPersonalData(item, field: "evidence[\(index)]") }
         }
     }
 }

@@ -50,17 +50,22 @@ extension Service {
             guard access.allows(role: principal.role.rawValue, "pii.unmasked") else {
                 return Responses.json(.ok, ["subject": .string(subject), "record": .object(masker.mask(record: record, role: principal.role.rawValue)), "masked": true])
             }
-            // Unmasked reads are never silent: a stated reason, recorded before the data leaves.
-            guard let reason = request.uri.queryParameters.get("reason"), !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
-                throw Problem(.badRequest, "reasonRequired", "Reading personal data unmasked needs a stated reason", detail: "add ?reason=… (at most \(InputDomain.reasonBytesMax) bytes)")
+            // Unmasked reads are never silent: a stated purpose, recorded before the data leaves.
+            // The purpose is a code and the case a ticket id: free text here was the last field
+            // through which a name or an address could reach the signed ledger.
+            let codes = UnmaskedReadReason.allCases.map(\.rawValue).joined(separator: ", ")
+            guard let reason = request.uri.queryParameters.get("reason") else {
+                throw Problem(.badRequest, "reasonRequired", "Reading personal data unmasked needs a stated purpose", detail: "add ?reason= one of \(codes) (and ?ticket=<id>)")
             }
-            try Responses.requireNoPersonalData(reason, field: "reason")
-            guard InputDomain.isStatedReason(reason) else {
-                throw Problem(.badRequest, "fieldOutOfRange", "A field is outside its range", detail: "reason: 1–\(InputDomain.reasonBytesMax) bytes of printable text")
+            guard UnmaskedReadReason(rawValue: reason) != nil else {
+                throw Problem(.badRequest, "reasonIsNotACode", "Not one of the codes", detail: "reason: \(codes)")
             }
-            let entry = try await Self.record(loop, kind: .piiAccessed, actor: principal.subject, payload: [
-                "subject": .string(subject), "reason": .string(reason), "fields": .array(record.keys.sorted().map(JSONValue.string)),
-            ])
+            var payload: [String: JSONValue] = ["subject": .string(subject), "reason": .string(reason), "fields": .array(record.keys.sorted().map(JSONValue.string))]
+            if let ticket = request.uri.queryParameters.get("ticket") {
+                try Field.id(ticket, "ticket")
+                payload["ticket"] = .string(ticket)
+            }
+            let entry = try await Self.record(loop, kind: .piiAccessed, actor: principal.subject, payload: payload)
             return Responses.json(.ok, ["subject": .string(subject), "record": .object(record), "masked": false, "accessSeq": .integer(Int64(entry.seq))])
         }
         routes.on(.get, "/v1/subjects/{subject}/export") { _, context, principal in

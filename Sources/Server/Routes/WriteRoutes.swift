@@ -80,7 +80,7 @@ extension Service {
                 throw Problem(.badRequest, "unknownReason", "Not a dispute reason", detail: DisputeBook.Reason.allCases.map(\.rawValue).joined(separator: ", "))
             }
             try body.check()
-            return .openDispute(id: try Self.chosenID(body.id, "dsp"), claim: body.claim, reason: reason, evidence: body.evidence)
+            return .openDispute(id: try Self.chosenID(body.id, "dsp"), claim: body.claim, reason: reason, evidence: body.evidence.map(loop.evidenceDigest))
         } answer: { entries in
             Self.disputeAnswer(entries)
         }
@@ -97,9 +97,16 @@ extension Service {
         } answer: { entries in
             compact(["range": entries.first?.body.payload["range"], "to": entries.first?.body.payload["to"]])
         }
+        let vault = vault
         routes.write(.post, "/v1/carbon/retirements", status: .created) { bytes, _, _ in
             let body = try Responses.decode(bytes, as: RetirementBody.self)
             try body.check()
+            // A person is named by the vault's subject id, and only one the vault holds.
+            if loop.read({ $0.participants.participants[body.beneficiary] }) == nil, !vault.knows(subject: body.beneficiary) {
+                throw Problem(
+                    .unprocessableContent, "beneficiaryIsNotKnown", "The beneficiary must be a participant or a vault subject",
+                    detail: "register the organisation, or store the person in the vault (POST /v1/subjects) and name the subject id it answers")
+            }
             return .retireCarbon(range: try body.range.value(), beneficiary: body.beneficiary, reason: body.reason)
         } answer: { entries in
             compact(["range": entries.first?.body.payload["range"], "retired": .bool(true)])
@@ -148,7 +155,7 @@ extension Service {
     }
 
     static func disputeAnswer(_ entries: [SignedEntry]) -> [String: JSONValue] {
-        var answer = compact(["dispute": entries.first?.body.payload["dispute"]])
+        var answer = compact(["dispute": entries.first?.body.payload["dispute"], "evidence": entries.first?.body.payload["evidence"]])
         if let resolved = entries.first(where: { $0.body.kind == EntryKind.disputeResolved.rawValue }) {
             answer["outcome"] = resolved.body.payload["outcome"]
             answer["refundRupiah"] = resolved.body.payload["refundRupiah"]
