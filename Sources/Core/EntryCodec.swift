@@ -68,7 +68,7 @@ public enum EntryCodec {
         case .disputeOpened(let d):
             return [
                 "dispute": .string(d.id), "claim": .string(d.claim), "claimant": .string(d.claimant), "reason": .string(d.reason.rawValue),
-                "evidence": .array(d.evidence.map(JSONValue.string)), "decideBy": .integer(d.decideBy ?? d.openedAt), "heldRupiah": .integer(d.heldRupiah),
+                "evidence": .array(d.evidence.map(JSONValue.string)), "decideBy": .integer(d.decideBy), "heldRupiah": .integer(d.heldRupiah),
             ]
         case .disputeResolved(let id, let r):
             return ["dispute": .string(id), "outcome": .string(r.outcome.name), "refundRupiah": .integer(r.refundRupiah), "rule": .string(r.rule)]

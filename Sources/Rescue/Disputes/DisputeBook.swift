@@ -41,12 +41,12 @@ public struct DisputeBook: Sendable, Equatable {
         public var reason: Reason
         public var evidence: [String]
         public var openedAt: Int64
-        /// Till when an operator may decide; nil once resolved.
-        public var decideBy: Int64?
+        /// Till when an operator may decide (kept after the resolution, which says it is decided).
+        public var decideBy: Int64
         public var heldRupiah: Int64
         public var resolution: Resolution?
         public init(
-            id: String, claim: String, claimant: String, reason: Reason, evidence: [String], openedAt: Int64, decideBy: Int64?, heldRupiah: Int64, resolution: Resolution?
+            id: String, claim: String, claimant: String, reason: Reason, evidence: [String], openedAt: Int64, decideBy: Int64, heldRupiah: Int64, resolution: Resolution?
         ) {
             self.id = id
             self.claim = claim
@@ -75,8 +75,8 @@ public struct DisputeBook: Sendable, Equatable {
     }
 
     public private(set) var disputes: [String: Dispute] = [:]
-    /// At most one dispute per claim.
-    public private(set) var disputedClaims: Set<String> = []
+    /// The dispute of each disputed claim (at most one per claim): the one claim → dispute index.
+    public private(set) var disputeOfClaim: [String: String] = [:]
 
     public init() {}
 
@@ -84,7 +84,7 @@ public struct DisputeBook: Sendable, Equatable {
         switch command {
         case .open(let id, let facts, let actor, let reason, let evidence, let now):
             guard disputes[id] == nil else { return .failure(.disputeAlreadyExists) }
-            guard !disputedClaims.contains(facts.claim) else { return .failure(.claimIsAlreadyDisputed) }
+            guard disputeOfClaim[facts.claim] == nil else { return .failure(.claimIsAlreadyDisputed) }
             guard evidence.count <= InputDomain.evidenceCountMax, evidence.allSatisfy(InputDomain.isEvidenceDigest) else {
                 return .failure(.evidenceIsNotAReference)
             }
@@ -126,7 +126,7 @@ public struct DisputeBook: Sendable, Equatable {
         case .decide(let id, let outcome, let now):
             guard let dispute = disputes[id] else { return .failure(.disputeNotFound) }
             guard dispute.resolution == nil else { return .failure(.disputeAlreadyResolved) }
-            guard let decideBy = dispute.decideBy, now < decideBy else { return .failure(.decisionDeadlineHasPassed) }
+            guard now < dispute.decideBy else { return .failure(.decisionDeadlineHasPassed) }
             if case .partialRefund(let rupiah) = outcome, rupiah <= 0 || rupiah > dispute.heldRupiah {
                 return .failure(.refundExceedsHeld)
             }
@@ -134,7 +134,7 @@ public struct DisputeBook: Sendable, Equatable {
         case .expire(let id, let now):
             guard let dispute = disputes[id] else { return .failure(.disputeNotFound) }
             guard dispute.resolution == nil else { return .failure(.disputeAlreadyResolved) }
-            guard let decideBy = dispute.decideBy, now >= decideBy else { return .failure(.decisionDeadlineHasNotPassed) }
+            guard now >= dispute.decideBy else { return .failure(.decisionDeadlineHasNotPassed) }
             let outcome = policy.outcomeWhenUndecided
             return .success([.resolved(dispute: id, Resolution(outcome: outcome, refundRupiah: refund(outcome, held: dispute.heldRupiah), rule: "policy.undecidedByDeadline"))])
         }
@@ -152,10 +152,9 @@ public struct DisputeBook: Sendable, Equatable {
         switch event {
         case .opened(let dispute):
             disputes[dispute.id] = dispute
-            disputedClaims.insert(dispute.claim)
+            disputeOfClaim[dispute.claim] = dispute.id
         case .resolved(let id, let resolution):
             disputes[id]!.resolution = resolution
-            disputes[id]!.decideBy = nil
         }
     }
 }

@@ -51,7 +51,6 @@ public struct RescueWorld: Sendable, Equatable {
     /// Paid claims not yet delivered or cancelled, with when their dispute window starts: the
     /// offer's expiry until pickup, then the pickup.
     public private(set) var unsettledPaidClaims: [String: Int64] = [:]
-    public private(set) var undecidedDisputes: Set<String> = []
     /// Deadlines, so a tick touches only what is due: paid claims by the start of their window,
     /// undecided disputes by their decision deadline, undisputed rescues by delivery time, and
     /// rescues whose dispute ended without a refund (waiting for their window) by delivery time.
@@ -59,7 +58,8 @@ public struct RescueWorld: Sendable, Equatable {
     private var disputeDeadlines = DeadlineQueue<String>()
     private var settlements = DeadlineQueue<String>()
     private var countsAfterDispute = DeadlineQueue<String>()
-    public private(set) var disputeOfClaim: [String: String] = [:]
+    /// The dispute of each disputed claim (the dispute book's own index).
+    public var disputeOfClaim: [String: String] { disputes.disputeOfClaim }
     /// The time of the last event applied.
     public private(set) var time: Int64 = 0
     private var claimOfRescue: [UInt64: String] = [:]
@@ -143,7 +143,12 @@ public struct RescueWorld: Sendable, Equatable {
             if let escrow = escrows.escrows[claim], !escrow.isClosed, let taken = offers.claims[claim], pickup.grams < taken.grams {
                 guard let kept = escrow.heldRupiah.multiplied(by: pickup.grams, dividedBy: taken.grams) else { return .failure(.offer(.amountIsTooLarge)) }
                 let refund = escrow.openRupiah - kept
-                if refund > 0 { events.append(.escrowRefunded(escrow: claim, rupiah: refund, rule: "pickup.partial")) }
+                if refund > 0 {
+                    switch escrows.decide(.refund(id: claim, rupiah: refund, rule: "pickup.partial")) {
+                    case .success(let event): events.append(RescueEvent(event))
+                    case .failure(let rejection): return .failure(.escrow(rejection))
+                    }
+                }
             }
             return .success(events)
         case .confirmDelivery(let claim, let served):
@@ -226,13 +231,28 @@ public struct RescueWorld: Sendable, Equatable {
     }
 
     /// Refunds up to `refund` of what the claim's escrow still holds and releases the rest.
+    /// Through the escrow book's own decisions, so its rules (never more than is held, a refund
+    /// names its rule, a closed escrow never moves) hold for every settlement too.
     private func escrowSettlement(claim: String, refund: Int64, rule: String) -> [RescueEvent] {
         guard let escrow = escrows.escrows[claim], !escrow.isClosed else { return [] }
         var events = [RescueEvent]()
         let refunded = min(refund, escrow.openRupiah)
-        if refunded > 0 { events.append(.escrowRefunded(escrow: claim, rupiah: refunded, rule: rule)) }
-        if escrow.openRupiah > refunded { events.append(.escrowReleased(escrow: claim, rupiah: escrow.openRupiah - refunded)) }
+        // Decided against the escrow as it stands: the refund and the release together are
+        // exactly what is open, so each alone is within it.
+        if refunded > 0 { events += settled(escrows.decide(.refund(id: claim, rupiah: refunded, rule: rule))) }
+        if escrow.openRupiah > refunded { events += settled(escrows.decide(.release(id: claim, rupiah: escrow.openRupiah - refunded))) }
         return events
+    }
+
+    /// A settlement's escrow event. The amounts come from the escrow itself, so a refusal here is
+    /// a programming error: tests stop on it, and a release build writes nothing for it.
+    private func settled(_ decided: Result<EscrowEvent, EscrowRejection>) -> [RescueEvent] {
+        switch decided {
+        case .success(let event): return [RescueEvent(event)]
+        case .failure(let rejection):
+            assertionFailure("a settlement the escrow book refuses: \(rejection)")
+            return []
+        }
     }
 
     private func count(_ rescue: Rescue, policy: RescuePolicy) -> RescueCount {
@@ -248,7 +268,7 @@ public struct RescueWorld: Sendable, Equatable {
             events += unexpired(matched, now: now).map(RescueEvent.init)
         }
         var counts = [RescueCount]()
-        for item in disputeDeadlines.due(by: now) where undecidedDisputes.contains(item.key) {
+        for item in disputeDeadlines.due(by: now) where disputes.disputes[item.key]?.resolution == nil {
             guard case .success(let decided) = disputes.decide(.expire(id: item.key, now: now), policy: policy.disputes),
                 case .resolved(let id, var resolution)? = decided.first, let claim = disputes.disputes[item.key]?.claim
             else { continue }
@@ -349,15 +369,12 @@ public struct RescueWorld: Sendable, Equatable {
             dropSettledPaidClaims()
         case .disputeOpened(let dispute):
             disputes.apply(.opened(dispute))
-            undecidedDisputes.insert(dispute.id)
-            disputeOfClaim[dispute.claim] = dispute.id
-            disputeDeadlines.insert(dispute.id, deadline: dispute.decideBy ?? dispute.openedAt)
+            disputeDeadlines.insert(dispute.id, deadline: dispute.decideBy)
             dropSettledRescues()
             dropSettledPaidClaims()
         case .disputeResolved(let id, let resolution):
             disputes.apply(.resolved(dispute: id, resolution))
-            undecidedDisputes.remove(id)
-            disputeDeadlines.dropFront { !undecidedDisputes.contains($0.key) }
+            disputeDeadlines.dropFront { disputes.disputes[$0.key]?.resolution != nil }
             let claim = disputes.disputes[id]!.claim
             if resolution.outcome.keepsRescueCounted, let rescue = rescues[claim], !rescue.counted {
                 countsAfterDispute.insert(claim, deadline: rescue.completion.at)
@@ -379,13 +396,15 @@ public struct RescueWorld: Sendable, Equatable {
 
     /// Forgets counted rescues (and, in the undisputed queue, disputed ones) at the queues' fronts.
     private mutating func dropSettledRescues() {
-        settlements.dropFront { rescues[$0.key]!.counted || disputeOfClaim[$0.key] != nil }
+        let disputed = disputes.disputeOfClaim
+        settlements.dropFront { rescues[$0.key]!.counted || disputed[$0.key] != nil }
         countsAfterDispute.dropFront { rescues[$0.key]!.counted }
     }
 
     /// Forgets paid-claim deadlines that no longer apply (settled, moved by a pickup, or disputed).
     private mutating func dropSettledPaidClaims() {
-        paidClaimWindows.dropFront { unsettledPaidClaims[$0.key] != $0.deadline || disputeOfClaim[$0.key] != nil }
+        let disputed = disputes.disputeOfClaim
+        paidClaimWindows.dropFront { unsettledPaidClaims[$0.key] != $0.deadline || disputed[$0.key] != nil }
     }
 
     // MARK: Reading
