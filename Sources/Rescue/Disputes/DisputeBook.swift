@@ -279,3 +279,18 @@ public enum DisputeRejection: String, Error, Sendable {
     case disputeNeedsAPickup
     case relistNeedsAClaimNotPickedUp
 }
+
+extension DisputeRejection: CaseIterable {
+    /// The kind of this refusal (`RefusalKind`).
+    public var kind: RefusalKind {
+        switch self {
+        case .disputeNotFound: .notFound
+        case .disputeAlreadyExists, .claimIsAlreadyDisputed, .disputeWindowHasClosed, .disputeAlreadyResolved, .decisionDeadlineHasPassed,
+            .decisionDeadlineHasNotPassed, .claimIsCancelled, .claimantNoShowBeforeExpiry, .noShowAfterPickup, .disputeNeedsAPickup,
+            .relistNeedsAClaimNotPickedUp:
+            .conflict
+        case .actorMayNotDisputeThisClaim: .forbidden
+        case .refundExceedsHeld, .idIsNotPseudonymous, .evidenceIsNotAReference: .invalid
+        }
+    }
+}
