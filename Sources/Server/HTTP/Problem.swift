@@ -69,6 +69,9 @@ public struct Problem: HTTPResponseError, Sendable {
         return Problem(.serviceUnavailable, "ledgerUnavailable", "The ledger cannot take writes", detail: error.description)
     }
 
+    /// A protected route was called without a bearer token.
+    public static let missingToken = Problem(.unauthorized, "missingToken", "A bearer token is required", detail: "send Authorization: Bearer <token>")
+
     /// The rate limit of `limits.yaml` was reached.
     public static func tooManyRequests(_ retryAfterSeconds: Int) -> Problem {
         Problem(.tooManyRequests, "rateLimited", "Too many requests", detail: "retry after \(retryAfterSeconds) s", retryAfterSeconds: retryAfterSeconds)

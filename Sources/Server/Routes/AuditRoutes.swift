@@ -21,13 +21,13 @@ extension Service {
     func addAuditRoutes(_ routes: RouteBuilder) {
         let loop = loop
         let carbonIndex = CarbonIndex()
-        routes.on(.get, "/checkpoint") { _, _, _ in
+        routes.on(.get, "/checkpoint", .public) { _, _ in
             guard let checkpoint = loop.ledger.latestCheckpoint else { throw Problem(.notFound, "noCheckpoint", "No checkpoint yet", detail: "") }
             return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: checkpoint.note)))
         }
         // C2SP tlog-tiles static reads, public like the checkpoint: hash tiles and entry bundles
         // (each entry: its length as a big-endian uint16, then its exact body).
-        routes.on(.get, "/tile/**") { request, _, _ in
+        routes.on(.get, "/tile/**", .public) { request, _ in
             let rest = String(request.uri.path.dropFirst("/tile/".count))
             guard let tile = TilePath.parse(rest) else { throw Problem.badRequest("not a C2SP tile path: \(rest)") }
             return try Self.ledgerRead {
@@ -56,7 +56,7 @@ extension Service {
                 return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
             }
         }
-        routes.on(.get, "/v1/proofs/consistency") { request, _, _ in
+        routes.on(.get, "/v1/proofs/consistency", .needs(.entriesRead)) { request, _ in
             try Self.refuseUnknownParameters(request.uri.queryParameters, known: ["from", "to"])
             guard let from = request.uri.queryParameters.get("from", as: UInt64.self), let to = request.uri.queryParameters.get("to", as: UInt64.self),
                 from <= to, to <= loop.ledger.size
@@ -69,7 +69,7 @@ extension Service {
                 ])
             }
         }
-        routes.on(.get, "/v1/entries/{seq}") { request, context, _ in
+        routes.on(.get, "/v1/entries/{seq}", .needs(.entriesRead)) { request, context in
             try Self.refuseUnknownParameters(request.uri.queryParameters, known: [])
             guard let seq = context.parameters.get("seq", as: UInt64.self) else { throw Problem.badRequest("seq must be a non-negative integer") }
             guard let (note, checkpoint) = loop.ledger.latestCheckpoint else { throw Problem(.notFound, "noCheckpoint", "No checkpoint yet", detail: "") }
@@ -86,10 +86,10 @@ extension Service {
                 return Responses.json(.ok, answer)
             }
         }
-        routes.on(.get, "/v1/entries") { request, _, _ in
+        routes.on(.get, "/v1/entries", .needs(.entriesRead)) { request, _ in
             try Self.listEntries(loop, request.uri.queryParameters)
         }
-        routes.on(.get, "/v1/carbon/serials/{vintage}/{serial}") { request, context, _ in
+        routes.on(.get, "/v1/carbon/serials/{vintage}/{serial}", .needs(.carbonRead)) { request, context in
             try Self.refuseUnknownParameters(request.uri.queryParameters, known: [])
             // Both are echoed in the JSON answer, so they stay in its integer domain.
             guard let vintage = context.parameters.get("vintage", as: Int.self), let serial = context.parameters.get("serial", as: Int64.self), serial >= 1,
@@ -105,11 +105,11 @@ extension Service {
                 "history": .array(history.map { .object($0) }),
             ])
         }
-        routes.on(.get, "/v1/companies/{company}/summary") { request, context, principal in
+        routes.on(.get, "/v1/companies/{company}/summary", .needs(.companiesRead)) { request, context in
             try Self.refuseUnknownParameters(request.uri.queryParameters, known: [])
             let company = try Responses.id(context, "company")
             // Object-level: a provider or carbon trader sees only its own company.
-            if let principal, [.provider, .carbonTrader].contains(principal.role) {
+            if let principal = context.principal, [.provider, .carbonTrader].contains(principal.role) {
                 let own = loop.read { $0.participants.participants[principal.subject]?.company ?? principal.subject }
                 guard own == company else {
                     throw Problem(.forbidden, "notYourCompany", "This caller may read only its own company", detail: "\(principal.subject) is not part of \(company)")

@@ -18,11 +18,11 @@ extension Service {
         let log = SubjectLog()
         /// Self, or a role that manages subjects.
         @Sendable func requireSelfOrManager(_ principal: Principal, _ subject: String) throws {
-            guard principal.subject == subject || access.allows(role: principal.role.rawValue, "subjects.manage") else {
+            guard principal.subject == subject || access.allows(principal.role, .subjectsManage) else {
                 throw Problem(.forbidden, "notYourData", "Only the data subject or a manager of subjects may do this", detail: subject)
             }
         }
-        routes.on(.post, "/v1/subjects") { request, context, _ in
+        routes.on(.post, "/v1/subjects", .needs(.subjectsManage)) { request, context in
             let body = try Responses.decode(try await Responses.bytes(request, context), as: SubjectBody.self)
             let record = try body.validatedRecord()
             // The vault names subjects itself, so a subject id (which `pii.accessed` and
@@ -43,11 +43,11 @@ extension Service {
             try Self.vault { () throws(VaultError) in try vault.store(subject: subject, record: record) }
             return Responses.json(.created, ["subject": .string(subject), "fields": .array(record.keys.sorted().map(JSONValue.string))])
         }
-        routes.on(.get, "/v1/subjects/{subject}") { request, context, principal in
+        routes.on(.get, "/v1/subjects/{subject}", .needs(.subjectsRead)) { request, context in
             let subject = try Responses.id(context, "subject")
-            let principal = principal!
+            let principal = try context.requirePrincipal()
             let record = try Self.vault { () throws(VaultError) in try vault.read(subject: subject) }
-            guard access.allows(role: principal.role.rawValue, "pii.unmasked") else {
+            guard access.allows(principal.role, .piiUnmasked) else {
                 return Responses.json(.ok, ["subject": .string(subject), "record": .object(masker.mask(record: record, role: principal.role.rawValue)), "masked": true])
             }
             // Unmasked reads are never silent: a stated reason, recorded before the data leaves.
@@ -63,9 +63,9 @@ extension Service {
             ])
             return Responses.json(.ok, ["subject": .string(subject), "record": .object(record), "masked": false, "accessSeq": .integer(Int64(entry.seq))])
         }
-        routes.on(.get, "/v1/subjects/{subject}/export") { _, context, principal in
+        routes.on(.get, "/v1/subjects/{subject}/export", .needs(.subjectsSelf)) { _, context in
             let subject = try Responses.id(context, "subject")
-            try requireSelfOrManager(principal!, subject)
+            try requireSelfOrManager(try context.requirePrincipal(), subject)
             var answer: [String: JSONValue] = ["subject": .string(subject)]
             if let erased = vault.erasure(of: subject) {
                 answer["erasedAt"] = .integer(erased.time)
@@ -77,9 +77,9 @@ extension Service {
             answer["erasures"] = .array(events.filter { $0["kind"] == "subject.erased" }.map { .object($0) })
             return Responses.json(.ok, answer)
         }
-        routes.on(.delete, "/v1/subjects/{subject}") { _, context, principal in
+        routes.on(.delete, "/v1/subjects/{subject}", .needs(.subjectsSelf)) { _, context in
             let subject = try Responses.id(context, "subject")
-            let principal = principal!
+            let principal = try context.requirePrincipal()
             try requireSelfOrManager(principal, subject)
             // The key is destroyed first, then the erasure recorded: a crash in between leaves
             // the vault's own note, and repeating the DELETE records it (never a recorded
