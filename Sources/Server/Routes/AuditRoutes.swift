@@ -63,7 +63,7 @@ extension Service {
             else { throw Problem.badRequest("from and to must be tree sizes with from ≤ to ≤ \(loop.ledger.size)") }
             return try Self.ledgerRead {
                 let proof = try loop.ledger.consistencyProof(from: from, to: to)
-                return Responses.json(.ok, [
+                return Response.json(.ok, [
                     "from": .integer(Int64(from)), "to": .integer(Int64(to)), "fromRoot": .string(try loop.ledger.root(size: from).hex),
                     "toRoot": .string(try loop.ledger.root(size: to).hex), "proof": .array(proof.map { .string($0.hex) }),
                 ])
@@ -83,7 +83,7 @@ extension Service {
                 // The signed note itself, so the proof can be checked against the key alone.
                 answer["checkpoint"] = ["size": .integer(Int64(checkpoint.size)), "root": .string(checkpoint.root.hex), "note": .string(note)]
                 answer["inclusionProof"] = .array(try loop.ledger.inclusionProof(seq: seq, size: checkpoint.size).map { .string($0.hex) })
-                return Responses.json(.ok, answer)
+                return Response.json(.ok, answer)
             }
         }
         routes.on(.get, "/v1/entries", .needs(.entriesRead)) { request, _ in
@@ -100,14 +100,14 @@ extension Service {
             let checkpoint = try Self.checkpoint(loop)
             let history = try Self.ledgerRead { try carbonIndex.history(vintage: vintage, serial: serial, ledger: loop.ledger, upTo: checkpoint.size) }
             guard !history.isEmpty else { throw Problem(.notFound, "serialNotFound", "No such serial has been issued", detail: "vintage \(vintage) serial \(serial)") }
-            return Responses.json(.ok, [
+            return Response.json(.ok, [
                 "vintage": .integer(Int64(vintage)), "serial": .integer(serial), "checkpoint": Self.checkpointValue(checkpoint),
                 "history": .array(history.map { .object($0) }),
             ])
         }
         routes.on(.get, "/v1/companies/{company}/summary", .needs(.companiesRead)) { request, context in
             try Self.refuseUnknownParameters(request.uri.queryParameters, known: [])
-            let company = try Responses.id(context, "company")
+            let company = try PathParameters.id(context, "company")
             // Object-level: a provider or carbon trader sees only its own company.
             if let principal = context.principal, [.provider, .carbonTrader].contains(principal.role) {
                 let own = loop.read { $0.participants.participants[principal.subject]?.company ?? principal.subject }
@@ -117,7 +117,7 @@ extension Service {
             }
             let summary = loop.read { Self.summary(of: company, in: $0) }
             guard let summary else { throw Problem(.notFound, "companyNotFound", "No such company", detail: company) }
-            return Responses.json(.ok, summary)
+            return Response.json(.ok, summary)
         }
     }
 
@@ -204,7 +204,7 @@ extension Service {
                 }
             }
             // No nextCursor: the range is exhausted.
-            return Responses.json(.ok, compact([
+            return Response.json(.ok, compact([
                 "checkpoint": checkpointValue(checkpoint), "entries": .array(found),
                 "nextCursor": next < end ? .string(String(next)) : nil,
             ]))

@@ -46,24 +46,24 @@ extension Service {
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: CanonicalJSON.encode(masked.json))))
         }
         routes.on(.get, "/v1/reports/csr/{company}", .needs(.reportsRead)) { request, context in
-            let company = try Responses.id(context, "company")
+            let company = try PathParameters.id(context, "company")
             return try await answer(request, context.principal, accepts: ["site", "from", "until"]) { query in
                 .csr(company: company, site: query.get("site"), from: try Self.integer(query, "from"), until: try Self.integer(query, "until"))
             }
         }
         routes.on(.get, "/v1/reports/tax/{company}", .needs(.reportsRead)) { request, context in
-            let company = try Responses.id(context, "company")
+            let company = try PathParameters.id(context, "company")
             return try await answer(request, context.principal, accepts: ["year", "priorYearNetIncomeRupiah"]) { query in
                 guard let year = try Self.integer(query, "year") else { throw Problem.badRequest("year is required (the fiscal year, e.g. 2026)") }
                 return .tax(company: company, year: Int(year), priorYearNetIncomeRupiah: try Self.integer(query, "priorYearNetIncomeRupiah"))
             }
         }
         routes.on(.get, "/v1/reports/carbon/{company}", .needs(.reportsRead)) { request, context in
-            let company = try Responses.id(context, "company")
+            let company = try PathParameters.id(context, "company")
             return try await answer(request, context.principal) { _ in .carbon(company: company) }
         }
         routes.on(.get, "/v1/reports/certificate/{company}", .needs(.reportsRead)) { request, context in
-            let company = try Responses.id(context, "company")
+            let company = try PathParameters.id(context, "company")
             return try await answer(request, context.principal) { _ in .certificate(company: company) }
         }
         routes.on(.get, "/v1/reports/retirements", .public) { request, context in

@@ -93,13 +93,6 @@ struct RouteBuilder {
         }
         group.on(RouterPath(path), method: method, use: handler)
     }
-
-    /// `application/json` with at most the parameter `charset=utf-8` (RFC 8259 §11: JSON is UTF-8).
-    static func isJSON(_ contentType: String) -> Bool {
-        let parts = contentType.split(separator: ";", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        guard parts.first == "application/json" else { return false }
-        return parts.dropFirst().allSatisfy { $0 == "charset=utf-8" || $0 == "charset=\"utf-8\"" }
-    }
 }
 
 extension Service {

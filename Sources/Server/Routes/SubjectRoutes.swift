@@ -23,7 +23,7 @@ extension Service {
             }
         }
         routes.on(.post, "/v1/subjects", .needs(.subjectsManage)) { request, context in
-            let body = try Responses.decode(try await Responses.bytes(request, context), as: SubjectBody.self)
+            let body = try RequestBodies.decode(try await RequestBodies.bytes(request, context), as: SubjectBody.self)
             let record = try body.validatedRecord()
             // The vault names subjects itself, so a subject id (which `pii.accessed` and
             // `subject.erased` write into the ledger) can never be a NIK or a phone number. A
@@ -41,30 +41,30 @@ extension Service {
                 subject = Self.newID("sub")
             }
             try Self.vault { () throws(VaultError) in try vault.store(subject: subject, record: record) }
-            return Responses.json(.created, ["subject": .string(subject), "fields": .array(record.keys.sorted().map(JSONValue.string))])
+            return Response.json(.created, ["subject": .string(subject), "fields": .array(record.keys.sorted().map(JSONValue.string))])
         }
         routes.on(.get, "/v1/subjects/{subject}", .needs(.subjectsRead)) { request, context in
-            let subject = try Responses.id(context, "subject")
+            let subject = try PathParameters.id(context, "subject")
             let principal = try context.requirePrincipal()
             let record = try Self.vault { () throws(VaultError) in try vault.read(subject: subject) }
             guard access.allows(principal.role, .piiUnmasked) else {
-                return Responses.json(.ok, ["subject": .string(subject), "record": .object(masker.mask(record: record, role: principal.role.rawValue)), "masked": true])
+                return Response.json(.ok, ["subject": .string(subject), "record": .object(masker.mask(record: record, role: principal.role.rawValue)), "masked": true])
             }
             // Unmasked reads are never silent: a stated reason, recorded before the data leaves.
             guard let reason = request.uri.queryParameters.get("reason"), !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw Problem(.badRequest, "reasonRequired", "Reading personal data unmasked needs a stated reason", detail: "add ?reason=… (at most \(InputDomain.reasonBytesMax) bytes)")
             }
-            try Responses.requireNoPersonalData(reason, field: "reason")
+            try RequestBodies.requireNoPersonalData(reason, field: "reason")
             guard InputDomain.isStatedReason(reason) else {
                 throw Problem(.badRequest, "fieldOutOfRange", "A field is outside its range", detail: "reason: 1–\(InputDomain.reasonBytesMax) bytes of printable text")
             }
             let entry = try await Self.record(loop, kind: "pii.accessed", actor: principal.subject, payload: [
                 "subject": .string(subject), "reason": .string(reason), "fields": .array(record.keys.sorted().map(JSONValue.string)),
             ])
-            return Responses.json(.ok, ["subject": .string(subject), "record": .object(record), "masked": false, "accessSeq": .integer(Int64(entry.seq))])
+            return Response.json(.ok, ["subject": .string(subject), "record": .object(record), "masked": false, "accessSeq": .integer(Int64(entry.seq))])
         }
         routes.on(.get, "/v1/subjects/{subject}/export", .needs(.subjectsSelf)) { _, context in
-            let subject = try Responses.id(context, "subject")
+            let subject = try PathParameters.id(context, "subject")
             try requireSelfOrManager(try context.requirePrincipal(), subject)
             var answer: [String: JSONValue] = ["subject": .string(subject)]
             if let erased = vault.erasure(of: subject) {
@@ -75,10 +75,10 @@ extension Service {
             let events = try Self.ledgerRead { try log.events(of: subject, ledger: loop.ledger) }
             answer["accesses"] = .array(events.filter { $0["kind"] == "pii.accessed" }.map { .object($0) })
             answer["erasures"] = .array(events.filter { $0["kind"] == "subject.erased" }.map { .object($0) })
-            return Responses.json(.ok, answer)
+            return Response.json(.ok, answer)
         }
         routes.on(.delete, "/v1/subjects/{subject}", .needs(.subjectsSelf)) { _, context in
-            let subject = try Responses.id(context, "subject")
+            let subject = try PathParameters.id(context, "subject")
             let principal = try context.requirePrincipal()
             try requireSelfOrManager(principal, subject)
             // The key is destroyed first, then the erasure recorded: a crash in between leaves
@@ -90,12 +90,12 @@ extension Service {
             guard let erased = vault.erasure(of: subject) else { throw Problem(.serviceUnavailable, "vaultUnavailable", "The vault failed", detail: "the erasure note is missing") }
             let recorded = try Self.ledgerRead { try log.events(of: subject, ledger: loop.ledger) }.first { $0["kind"] == "subject.erased" }
             if let recorded {
-                return Responses.json(.ok, ["subject": .string(subject), "erasureSeq": recorded["seq"]!, "sealedKeySHA256": .string(erased.sealedKeyDigest.hex)])
+                return Response.json(.ok, ["subject": .string(subject), "erasureSeq": recorded["seq"]!, "sealedKeySHA256": .string(erased.sealedKeyDigest.hex)])
             }
             let entry = try await Self.record(loop, kind: "subject.erased", actor: principal.subject, payload: [
                 "subject": .string(subject), "sealedKeySHA256": .string(erased.sealedKeyDigest.hex),
             ])
-            return Responses.json(.ok, ["subject": .string(subject), "erasureSeq": .integer(Int64(entry.seq)), "sealedKeySHA256": .string(erased.sealedKeyDigest.hex)])
+            return Response.json(.ok, ["subject": .string(subject), "erasureSeq": .integer(Int64(entry.seq)), "sealedKeySHA256": .string(erased.sealedKeyDigest.hex)])
         }
     }
 

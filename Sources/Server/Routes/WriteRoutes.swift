@@ -12,12 +12,12 @@ extension Service {
     func addWriteRoutes(_ routes: RouteBuilder) {
         let loop = loop
         routes.write(.post, "/v1/participants", .needs(.participantsRegister), status: .created) { bytes, _ in
-            .register(try Responses.decode(bytes, as: ParticipantBody.self).participant())
+            .register(try RequestBodies.decode(bytes, as: ParticipantBody.self).participant())
         } answer: { entries in
             compact(["participant": entries.first?.body.payload["participant"]])
         }
         routes.write(.post, "/v1/surplus", .needs(.surplusPost), status: .created) { bytes, context in
-            let body = try Responses.decode(bytes, as: SurplusBody.self)
+            let body = try RequestBodies.decode(bytes, as: SurplusBody.self)
             try body.check()
             return .post(
                 OfferPost(
@@ -28,8 +28,8 @@ extension Service {
             compact(["offer": Self.member("offer", of: "surplus.posted", in: entries), "offeredTo": Self.member("recipient", of: "match.offered", in: entries)])
         }
         routes.write(.post, "/v1/matches/{offer}/accept", .needs(.matchesRespond), status: .created, timedAsClaim: true) { bytes, context in
-            _ = try Responses.decode(bytes, as: EmptyBody.self)
-            let offerID = try Responses.id(context, "offer")
+            _ = try RequestBodies.decode(bytes, as: EmptyBody.self)
+            let offerID = try PathParameters.id(context, "offer")
             // Accepting is claiming what remains at the version seen now; a claim racing it
             // makes this one stale (409), and the caller may accept again.
             guard let offer = loop.read({ $0.offers.offers[offerID] }) else { throw Problem.rejected(.offer(.offerNotFound)) }
@@ -38,27 +38,27 @@ extension Service {
             Self.claimAnswer(loop, entries)
         }
         routes.write(.post, "/v1/matches/{offer}/decline", .needs(.matchesRespond), status: .ok) { bytes, context in
-            _ = try Responses.decode(bytes, as: EmptyBody.self)
-            return .declineMatch(offer: try Responses.id(context, "offer"))
+            _ = try RequestBodies.decode(bytes, as: EmptyBody.self)
+            return .declineMatch(offer: try PathParameters.id(context, "offer"))
         } answer: { entries in
             compact(["offer": entries.first?.body.payload["offer"], "escalatedTo": Self.member("recipient", of: "match.offered", in: entries)])
         }
         routes.write(.post, "/v1/claims", .needs(.claimsPlace), status: .created, timedAsClaim: true) { bytes, _ in
-            let body = try Responses.decode(bytes, as: ClaimBody.self)
+            let body = try RequestBodies.decode(bytes, as: ClaimBody.self)
             try body.check()
             return Self.claim(loop, id: try Self.chosenID(body.id, "clm"), offer: body.offer, seenVersion: body.seenVersion, portions: body.portions)
         } answer: { entries in
             Self.claimAnswer(loop, entries)
         }
         routes.write(.post, "/v1/claims/{claim}/cancel", .needs(.claimsCancel), status: .ok) { bytes, context in
-            _ = try Responses.decode(bytes, as: EmptyBody.self)
-            return .cancelClaim(claim: try Responses.id(context, "claim"))
+            _ = try RequestBodies.decode(bytes, as: EmptyBody.self)
+            return .cancelClaim(claim: try PathParameters.id(context, "claim"))
         } answer: { entries in
             compact(["claim": entries.first?.body.payload["claim"]])
         }
         routes.write(.post, "/v1/claims/{claim}/pickup", .needs(.claimsPickup), status: .ok) { bytes, context in
-            let claim = try Responses.id(context, "claim")
-            let body = try Responses.decode(bytes, as: PickupBody.self)
+            let claim = try PathParameters.id(context, "claim")
+            let body = try RequestBodies.decode(bytes, as: PickupBody.self)
             try body.check()
             return .confirmPickup(
                 claim: claim, pickupCodeDigest: loop.pickupCodeDigest(claim: claim, code: body.pickupCode), grams: body.grams,
@@ -67,15 +67,15 @@ extension Service {
             compact(["claim": entries.first?.body.payload["claim"]])
         }
         routes.write(.post, "/v1/claims/{claim}/delivery", .needs(.claimsDeliver), status: .ok) { bytes, context in
-            let claim = try Responses.id(context, "claim")
-            let body = try Responses.decode(bytes, as: DeliveryBody.self)
+            let claim = try PathParameters.id(context, "claim")
+            let body = try RequestBodies.decode(bytes, as: DeliveryBody.self)
             try body.check()
             return .confirmDelivery(claim: claim, portionsServed: body.portionsServed)
         } answer: { entries in
             compact(["claim": entries.first?.body.payload["claim"], "gramsRescued": Self.member("gramsRescued", of: "rescue.completed", in: entries)])
         }
         routes.write(.post, "/v1/disputes", .needs(.disputesOpen), status: .created) { bytes, _ in
-            let body = try Responses.decode(bytes, as: DisputeBody.self)
+            let body = try RequestBodies.decode(bytes, as: DisputeBody.self)
             guard let reason = DisputeBook.Reason(rawValue: body.reason) else {
                 throw Problem(.badRequest, "unknownReason", "Not a dispute reason", detail: DisputeBook.Reason.allCases.map(\.rawValue).joined(separator: ", "))
             }
@@ -85,27 +85,27 @@ extension Service {
             Self.disputeAnswer(entries)
         }
         routes.write(.post, "/v1/disputes/{dispute}/decision", .needs(.disputesDecide), status: .ok) { bytes, context in
-            let dispute = try Responses.id(context, "dispute")
-            return .decideDispute(id: dispute, outcome: try Responses.decode(bytes, as: DecisionBody.self).outcomeValue())
+            let dispute = try PathParameters.id(context, "dispute")
+            return .decideDispute(id: dispute, outcome: try RequestBodies.decode(bytes, as: DecisionBody.self).outcomeValue())
         } answer: { entries in
             Self.disputeAnswer(entries)
         }
         routes.write(.post, "/v1/carbon/transfers", .needs(.carbonTransfer), status: .created) { bytes, _ in
-            let body = try Responses.decode(bytes, as: TransferBody.self)
+            let body = try RequestBodies.decode(bytes, as: TransferBody.self)
             try body.check()
             return .transferCarbon(to: body.to, range: try body.range.value())
         } answer: { entries in
             compact(["range": entries.first?.body.payload["range"], "to": entries.first?.body.payload["to"]])
         }
         routes.write(.post, "/v1/carbon/retirements", .needs(.carbonRetire), status: .created) { bytes, _ in
-            let body = try Responses.decode(bytes, as: RetirementBody.self)
+            let body = try RequestBodies.decode(bytes, as: RetirementBody.self)
             try body.check()
             return .retireCarbon(range: try body.range.value(), beneficiary: body.beneficiary, reason: body.reason)
         } answer: { entries in
             compact(["range": entries.first?.body.payload["range"], "retired": .bool(true)])
         }
         routes.write(.post, "/v1/carbon/cancellations", .needs(.carbonCancel), status: .created) { bytes, _ in
-            let body = try Responses.decode(bytes, as: CancellationBody.self)
+            let body = try RequestBodies.decode(bytes, as: CancellationBody.self)
             try body.check()
             return .cancelCarbon(range: try body.range.value(), reason: body.reason)
         } answer: { entries in
@@ -175,7 +175,7 @@ extension RouteBuilder {
         on(method, path, access) { request, context in
             let started = ContinuousClock.now
             let principal = try context.requirePrincipal()
-            let bytes = try await Responses.bytes(request, context)
+            let bytes = try await RequestBodies.bytes(request, context)
             var idempotency: Idempotency?
             if let key = request.headers[.idempotencyKey] {
                 guard (1...255).contains(key.utf8.count), key.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value <= 0x7E }) else {
@@ -198,7 +198,7 @@ extension RouteBuilder {
             }
             var members = answer(entries)
             members["entries"] = .array(entries.map { .object(["seq": .integer(Int64($0.seq)), "kind": .string($0.body.kind)]) })
-            return Responses.json(status, members)
+            return Response.json(status, members)
         }
     }
 }
