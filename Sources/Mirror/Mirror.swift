@@ -64,20 +64,23 @@ public final class Mirror {
     }
 
     /// How many entries the mirror holds (seqs 0 ..< applied).
-    public func applied() throws(PostgresError) -> UInt64 {
-        guard let text = try connection.query("SELECT applied FROM mirror_cursor").first?[0] ?? nil, let value = UInt64(text) else {
-            throw PostgresError(state: nil, message: "mirror_cursor has no row; run migrate()")
-        }
+    /// - Throws: `MirrorError` `.notMigrated` when the cursor has no row, `.postgresFailed`.
+    public func applied() throws(MirrorError) -> UInt64 {
+        let rows = try postgres { () throws(PostgresError) in try connection.query("SELECT applied FROM mirror_cursor") }
+        guard let text = rows.first?[0] ?? nil, let value = UInt64(text) else { throw MirrorError(.notMigrated, "mirror_cursor has no row; run migrate()") }
         return value
     }
 
     /// Applies the ledger's entries after the cursor, up to `end` (its size by default), in
     /// transactions of `batch` entries; returns the new cursor. Safe to interrupt anywhere. The
     /// next batch's rows are read and built on another thread while PostgreSQL takes this one.
+    /// - Throws: `MirrorError` `.anotherLedger` when the database mirrors another ledger,
+    ///   `.cursorMoved` when another mirror moved the cursor meanwhile (retry), `.notMigrated`,
+    ///   `.postgresFailed`, `.ledgerFailed`.
     @discardableResult
     public func catchUp(from ledger: Ledger, to end: UInt64? = nil, batch: Int = 10_000) throws(MirrorError) -> UInt64 {
         let target = end ?? ledger.size
-        var cursor = try postgres { () throws(PostgresError) in try applied() }
+        var cursor = try applied()
         // The leaf hash the cursor must show: read once, then carried from batch to batch.
         var previousLeaf = cursor == 0 || cursor >= target ? nil : try storage { () throws(LedgerError) in try ledger.leafHash(cursor - 1) }
         var next = cursor < target ? Batch(ledger, from: cursor, to: min(target, cursor + UInt64(batch))) : nil
@@ -87,23 +90,27 @@ public final class Mirror {
             let last = current.end
             next = last < target ? Batch(ledger, from: last, to: min(target, last + UInt64(batch))) : nil
             let expectedLeaf = previousLeaf
-            try postgres { () throws(PostgresError) in
-                try connection.transaction { () throws(PostgresError) in
+            // A refusal is returned, not thrown, from the transaction: it has only read and
+            // locked the cursor when it refuses, so committing writes nothing.
+            let refusal = try postgres { () throws(PostgresError) in
+                try connection.transaction { () throws(PostgresError) -> MirrorError? in
                     // The cursor row is locked for the transaction: two mirrors of one database
                     // take turns, and each sees the other's progress.
                     let current = try connection.query("SELECT applied, encode(last_leaf_hash, 'hex') FROM mirror_cursor FOR UPDATE")
                     guard let row = current.first, row[0] == String(from) else {
-                        throw PostgresError(state: nil, message: "the cursor moved to \(current.first?[0] ?? "nothing") meanwhile; retry")
+                        return MirrorError(.cursorMoved, "the cursor moved to \(current.first?[0] ?? "nothing") meanwhile; retry")
                     }
                     guard row[1] == expectedLeaf?.hex else {
-                        throw PostgresError(state: nil, message: "the mirror's last entry (seq \(from) − 1) is not this ledger's: it mirrors another ledger")
+                        return MirrorError(.anotherLedger, "the mirror's last entry (seq \(from) − 1) is not this ledger's: it mirrors another ledger")
                     }
                     try connection.copy(into: "ledger_entries", columns: Self.columns, text: text)
                     try project(from: String(from), to: String(last))
                     try connection.query(
                         "UPDATE mirror_cursor SET applied = $1, last_leaf_hash = decode($2, 'hex')", [String(last), lastLeaf?.hex])
+                    return nil
                 }
             }
+            if let refusal { throw refusal }
             cursor = last
             previousLeaf = lastLeaf
         }
@@ -141,6 +148,7 @@ public final class Mirror {
     }
 
     /// Drops every mirrored row and the cursor, then catches up from the first entry.
+    /// - Throws: `MirrorError`, as `catchUp`.
     @discardableResult
     public func rebuild(from ledger: Ledger, batch: Int = 10_000) throws(MirrorError) -> UInt64 {
         try postgres { () throws(PostgresError) in
@@ -214,15 +222,3 @@ public final class Mirror {
     }
 }
 
-/// Why mirroring stopped; nothing half-applied is left either way.
-public enum MirrorError: Error, CustomStringConvertible {
-    case postgres(PostgresError)
-    case ledger(LedgerError)
-
-    public var description: String {
-        switch self {
-        case .postgres(let error): "postgres: \(error)"
-        case .ledger(let error): "ledger: \(error)"
-        }
-    }
-}

@@ -15,6 +15,9 @@ public struct MirrorReports {
 
     /// The report `request` asks for at the checkpoint (`checkpointSize`, `checkpointRoot`). With
     /// `lastLeafHash` (hex, of seq `checkpointSize − 1`) a mirror of another ledger is refused.
+    /// - Throws: `MirrorError` `.behindCheckpoint` (catch the mirror up first), `.anotherLedger`,
+    ///   `.reportQueryFailed`; `Reports.Refusal` for a report that cannot be computed;
+    ///   `PostgresError` when PostgreSQL fails.
     public func report(
         _ request: ReportRequest, checkpointSize: UInt64, checkpointRoot: String, lastLeafHash: String? = nil,
         tiers: [(name: String, tokens: Int64)] = [], sign: (String) throws -> String = { $0 }
@@ -23,11 +26,11 @@ public struct MirrorReports {
         let cursor = try connection.query("SELECT applied FROM mirror_cursor").first?[0] ?? nil
         let applied = cursor.flatMap { UInt64($0) } ?? 0
         guard applied >= checkpointSize else {
-            throw PostgresError(state: nil, message: "the mirror holds \(applied) entries and the checkpoint \(checkpointSize): catch it up first (pahlawan mirror --once)")
+            throw MirrorError(.behindCheckpoint, "the mirror holds \(applied) entries and the checkpoint \(checkpointSize): catch it up first (pahlawan mirror --once)")
         }
         if let lastLeafHash, checkpointSize > 0 {
             let stored = try connection.query("SELECT encode(leaf_hash, 'hex') FROM ledger_entries WHERE seq = $1", [String(checkpointSize - 1)]).first?[0] ?? nil
-            guard stored == lastLeafHash else { throw PostgresError(state: nil, message: "the mirror's entry \(checkpointSize - 1) is not this ledger's: it mirrors another ledger") }
+            guard stored == lastLeafHash else { throw MirrorError(.anotherLedger, "the mirror's entry \(checkpointSize - 1) is not this ledger's: it mirrors another ledger") }
         }
         let at = At(size: String(checkpointSize), root: checkpointRoot)
         let report: Report
@@ -44,7 +47,7 @@ public struct MirrorReports {
         }
         // Checked just after the read: a report cites only entries its checkpoint covers.
         guard report.seqs.allSatisfy({ $0 < checkpointSize }) else {
-            throw PostgresError(state: nil, message: "a report query cited a seq at or beyond the checkpoint \(checkpointSize)")
+            throw MirrorError(.reportQueryFailed, "a report query cited a seq at or beyond the checkpoint \(checkpointSize)")
         }
         return report
     }
@@ -52,6 +55,7 @@ public struct MirrorReports {
 
     /// The report `request` asks for at the latest checkpoint of `ledger`, which must be the
     /// ledger this database mirrors.
+    /// - Throws: as `report(_:checkpointSize:…)`, and `LedgerError` `.notFound` before the first checkpoint.
     public func report(
         _ request: ReportRequest, atLatestCheckpointOf ledger: Ledger, tiers: [(name: String, tokens: Int64)] = [],
         sign: (String) throws -> String = { $0 }
@@ -73,14 +77,14 @@ public struct MirrorReports {
     /// and that refuses the report as the ledger's side does (`Reports.add`): every figure of an
     /// entry is within that bound, so only a total can pass it.
     private func object(_ sql: String, _ parameters: [String?]) throws -> [String: JSONValue] {
-        guard let text = try connection.query(sql, parameters).first?[0] ?? nil else { throw PostgresError(state: nil, message: "a report query returned nothing") }
+        guard let text = try connection.query(sql, parameters).first?[0] ?? nil else { throw MirrorError(.reportQueryFailed, "a report query returned nothing") }
         let value: JSONValue
         do {
             value = try CanonicalJSON.parse(Array(text.utf8))
         } catch let error where error.reason == .integerOutOfRange {
             throw Reports.Refusal.totalIsOutOfRange
         }
-        guard let object = value.objectValue else { throw PostgresError(state: nil, message: "a report query returned no object") }
+        guard let object = value.objectValue else { throw MirrorError(.reportQueryFailed, "a report query returned no object") }
         return object
     }
 

@@ -33,6 +33,8 @@ public final class PostgresConnection {
 
     /// Runs one statement with text parameters (nil is SQL NULL) and returns its rows as text
     /// (nil for NULL).
+    /// - Throws: `PostgresError` with the server's SQLSTATE in `state` (nil when the
+    ///   connection failed or is closed), which callers match to tell conditions apart.
     @discardableResult
     public func query(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> [[String?]] {
         guard let connection else { throw PostgresError(state: nil, message: "the connection is closed") }

@@ -14,6 +14,7 @@ extension Mirror {
 
     /// (Re)creates every audit role's schema and views, and grants its group role read access,
     /// in one transaction. Called at each start, so a changed `masking.yaml` takes effect.
+    /// - Throws: `MirrorError` `.postgresFailed`.
     public func installRoleViews(masker: Masker) throws(MirrorError) {
         do throws(PostgresError) {
             for role in Self.auditRoles { try ensureGroupRole("pahlawan_" + role) }

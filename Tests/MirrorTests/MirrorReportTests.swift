@@ -277,11 +277,13 @@ extension MirrorTests {
         try mirror.catchUp(from: loop.ledger, to: size - 1)
         let sql = MirrorReports(connection: connection)
         let root = try loop.ledger.root(size: size).hex
-        #expect(throws: PostgresError.self) { try sql.report(.retirements, checkpointSize: size, checkpointRoot: root) }
+        let behind = #expect(throws: MirrorError.self) { try sql.report(.retirements, checkpointSize: size, checkpointRoot: root) }
+        #expect(behind?.code == .behindCheckpoint)
         try mirror.catchUp(from: loop.ledger)
-        #expect(throws: PostgresError.self) {
+        let another = #expect(throws: MirrorError.self) {
             try sql.report(.retirements, checkpointSize: size, checkpointRoot: root, lastLeafHash: String(repeating: "0", count: 64))
         }
+        #expect(another?.code == .anotherLedger)
         #expect(throws: Reports.Refusal.companyNotFound) { try sql.report(.carbon(company: "cmp-nowhere"), checkpointSize: size, checkpointRoot: root) }
     }
 }

@@ -32,20 +32,20 @@ import Testing
         let expiresAt = 1_900_000_000_000_000
         let corpus: [(String, ([UInt8]) throws -> Any)] = [
             (#"{"id":"site-1","role":"site","company":"cmp-1","region":"ID-JK","latitude":-6208800,"longitude":106845600,"acceptedCategories":["mixedMeals"],"taxNumber":"0123","donationPurpose":"education"}"#,
-                { try Responses.decode($0, as: ParticipantBody.self) }),
+                { try RequestBodies.decode($0, as: ParticipantBody.self) }),
             (#"{"category":"mixedMeals","grams":4200,"portions":10,"latitude":-6208800,"longitude":106845600,"temperature":"ambient","expiresAt":\#(expiresAt),"priceRupiah":0,"costRupiah":5}"#,
-                { try Responses.decode($0, as: SurplusBody.self) }),
-            (#"{"id":"clm-1","offer":"off-1","seenVersion":1,"portions":4}"#, { try Responses.decode($0, as: ClaimBody.self) }),
-            (#"{"pickupCode":"7KQ2AB","grams":1680,"declaredFreshnessScore":90}"#, { try Responses.decode($0, as: PickupBody.self) }),
-            (#"{"portionsServed":4}"#, { try Responses.decode($0, as: DeliveryBody.self) }),
-            ("{}", { try Responses.decode($0, as: EmptyBody.self) }),
-            (#"{"id":"dsp-1","claim":"clm-1","reason":"spoiled","evidence":["sha256:00ff"]}"#, { try Responses.decode($0, as: DisputeBody.self) }),
-            (#"{"outcome":"partialRefund","refundRupiah":500}"#, { try Responses.decode($0, as: DecisionBody.self) }),
-            (#"{"to":"cmp-2","range":{"vintage":2026,"first":1,"last":10}}"#, { try Responses.decode($0, as: TransferBody.self) }),
-            (#"{"range":{"vintage":2026,"first":1,"last":10},"beneficiary":"cmp-1","reason":"offset"}"#, { try Responses.decode($0, as: RetirementBody.self) }),
-            (#"{"range":{"vintage":2026,"first":1,"last":10},"reason":"reversal"}"#, { try Responses.decode($0, as: CancellationBody.self) }),
+                { try RequestBodies.decode($0, as: SurplusBody.self) }),
+            (#"{"id":"clm-1","offer":"off-1","seenVersion":1,"portions":4}"#, { try RequestBodies.decode($0, as: ClaimBody.self) }),
+            (#"{"pickupCode":"7KQ2AB","grams":1680,"declaredFreshnessScore":90}"#, { try RequestBodies.decode($0, as: PickupBody.self) }),
+            (#"{"portionsServed":4}"#, { try RequestBodies.decode($0, as: DeliveryBody.self) }),
+            ("{}", { try RequestBodies.decode($0, as: EmptyBody.self) }),
+            (#"{"id":"dsp-1","claim":"clm-1","reason":"spoiled","evidence":["sha256:00ff"]}"#, { try RequestBodies.decode($0, as: DisputeBody.self) }),
+            (#"{"outcome":"partialRefund","refundRupiah":500}"#, { try RequestBodies.decode($0, as: DecisionBody.self) }),
+            (#"{"to":"cmp-2","range":{"vintage":2026,"first":1,"last":10}}"#, { try RequestBodies.decode($0, as: TransferBody.self) }),
+            (#"{"range":{"vintage":2026,"first":1,"last":10},"beneficiary":"cmp-1","reason":"offset"}"#, { try RequestBodies.decode($0, as: RetirementBody.self) }),
+            (#"{"range":{"vintage":2026,"first":1,"last":10},"reason":"reversal"}"#, { try RequestBodies.decode($0, as: CancellationBody.self) }),
             (#"{"subject":"sub-1","name":"Budi","phone":"+6281234567890","address":{"street":"Jl. Merdeka 1","postcode":"10110"}}"#,
-                { try Responses.decode($0, as: SubjectBody.self) }),
+                { try RequestBodies.decode($0, as: SubjectBody.self) }),
         ]
         // The seeds are accepted: the properties below are not vacuous.
         for (body, decode) in corpus { _ = try decode(Array(body.utf8)) }

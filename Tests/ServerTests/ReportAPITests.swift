@@ -170,7 +170,8 @@ import Testing
         // Behind the checkpoint, the mirror refuses rather than answer from fewer entries.
         try await fixture.app.test(.router) { client in
             try await client.execute(uri: "/v1/reports/retirements?source=mirror", method: .get) { response in
-                #expect(response.status == .serviceUnavailable && ServiceTests.type(response) == "mirrorUnavailable")
+                #expect(response.status == .serviceUnavailable && ServiceTests.type(response) == "mirrorBehind")
+                #expect(response.headers[.retryAfter] == "1")
             }
         }
         try mirror.catchUp(from: fixture.loop.ledger)

@@ -78,6 +78,45 @@ import Testing
         #expect(body.contains(#""idempotency":{"#) && !body.contains("claim-attempt-1"))
     }
 
+    /// A claim's stage is one kind of refusal however it is reached: cancelling twice was 422
+    /// while cancelling after pickup was 409; both are 409 now, and a wrong pickup code stays 422.
+    @Test func cancellingTwiceAndCancellingAfterPickupAreBothConflicts() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.close() }
+        let provider = try await fixture.bearer("site-jkt-1", .provider)
+        try await fixture.app.test(.router) { client in
+            try await ServiceTests.registerCity(client, fixture)
+            var claims: [(claim: String, code: String, claimant: HTTPFields)] = []
+            for _ in 0..<2 {
+                let posted = try await client.execute(uri: "/v1/surplus", method: .post, headers: provider, body: ServiceTests.surplusBody(portions: 6)) { ServiceTests.json($0) }
+                let offer = try #require(posted["offer"] as? String)
+                let claimant = try await fixture.bearer(try #require(posted["offeredTo"] as? String), .recipient)
+                let accepted = try await client.execute(uri: "/v1/matches/\(offer)/accept", method: .post, headers: claimant) { response in
+                    #expect(response.status == .created, "\(String(buffer: response.body))")
+                    return ServiceTests.json(response)
+                }
+                claims.append((try #require(accepted["claim"] as? String), try #require(accepted["pickupCode"] as? String), claimant))
+            }
+            let cancelled = claims[0]
+            try await client.execute(uri: "/v1/claims/\(cancelled.claim)/cancel", method: .post, headers: cancelled.claimant) { response in
+                #expect(response.status == .ok, "\(String(buffer: response.body))")
+            }
+            try await client.execute(uri: "/v1/claims/\(cancelled.claim)/cancel", method: .post, headers: cancelled.claimant) { response in
+                #expect(response.status == .conflict && ServiceTests.type(response) == "claimAlreadyCancelled", "\(String(buffer: response.body))")
+            }
+            let picked = claims[1]
+            try await client.execute(uri: "/v1/claims/\(picked.claim)/pickup", method: .post, headers: provider, body: ByteBuffer(string: #"{"pickupCode":"WRONG123","grams":2520}"#)) { response in
+                #expect(response.status == .unprocessableContent && ServiceTests.type(response) == "pickupCodeIsWrong", "\(String(buffer: response.body))")
+            }
+            try await client.execute(uri: "/v1/claims/\(picked.claim)/pickup", method: .post, headers: provider, body: ByteBuffer(string: #"{"pickupCode":"\#(picked.code)","grams":2520}"#)) { response in
+                #expect(response.status == .ok, "\(String(buffer: response.body))")
+            }
+            try await client.execute(uri: "/v1/claims/\(picked.claim)/cancel", method: .post, headers: picked.claimant) { response in
+                #expect(response.status == .conflict && ServiceTests.type(response) == "claimIsAlreadyPickedUp", "\(String(buffer: response.body))")
+            }
+        }
+    }
+
     @Test func aDeclinedMatchEscalatesAndTheNextRecipientAcceptsItWithAWorkingPickupCode() async throws {
         let fixture = try await Fixture()
         defer { fixture.close() }
@@ -91,6 +130,8 @@ import Testing
             // Only the offered recipient may answer; the other is refused while it is reserved.
             try await client.execute(uri: "/v1/matches/\(offer)/accept", method: .post, headers: try await fixture.bearer(second, .recipient)) { response in
                 #expect(ServiceTests.type(response) == "offerIsReservedForAnotherRecipient", "\(String(buffer: response.body))")
+                // Not this caller's to answer: 403, like every refusal of what is someone else's (it was 409).
+                #expect(response.status == .forbidden)
             }
             let declined = try await client.execute(uri: "/v1/matches/\(offer)/decline", method: .post, headers: try await fixture.bearer(first, .recipient)) { response in
                 #expect(response.status == .ok, "\(String(buffer: response.body))")

@@ -304,6 +304,19 @@ public enum CarbonRejection: String, Error, Sendable {
     case reasonIsNotACode
 }
 
+extension CarbonRejection: CaseIterable {
+    /// The kind of this refusal (`RefusalKind`).
+    public var kind: RefusalKind {
+        switch self {
+        case .rescueAlreadyCounted, .serialAlreadyRetired, .serialAlreadyCancelled: .conflict
+        case .rangeNotHeldByActor: .forbidden
+        case .gramsMustNotBeNegative, .bufferCannotEarnTokens, .transferToSelf, .beneficiaryMissing, .reasonMissing, .rangeNotIssuedAsOneHolding,
+            .beneficiaryIsNotAnID, .reasonIsNotACode:
+            .invalid
+        }
+    }
+}
+
 /// Why tokens are retired (`carbon.retired`'s `reason`): a code, never free text, because the
 /// public retirement register republishes it forever.
 public enum RetirementReason: String, Hashable, Sendable, CaseIterable {

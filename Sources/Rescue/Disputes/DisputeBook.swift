@@ -283,3 +283,18 @@ public enum DisputeRejection: String, Error, Sendable {
     case relistNeedsAClaimNotPickedUp
     case claimWasNotGivenTimeToCollect
 }
+
+extension DisputeRejection: CaseIterable {
+    /// The kind of this refusal (`RefusalKind`).
+    public var kind: RefusalKind {
+        switch self {
+        case .disputeNotFound: .notFound
+        case .disputeAlreadyExists, .claimIsAlreadyDisputed, .disputeWindowHasClosed, .disputeAlreadyResolved, .decisionDeadlineHasPassed,
+            .decisionDeadlineHasNotPassed, .claimIsCancelled, .claimantNoShowBeforeExpiry, .noShowAfterPickup, .disputeNeedsAPickup,
+            .relistNeedsAClaimNotPickedUp, .claimWasNotGivenTimeToCollect:
+            .conflict
+        case .actorMayNotDisputeThisClaim: .forbidden
+        case .refundExceedsHeld, .idIsNotPseudonymous, .evidenceIsNotAReference: .invalid
+        }
+    }
+}

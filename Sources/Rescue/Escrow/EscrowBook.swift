@@ -98,3 +98,15 @@ public enum EscrowRejection: String, Error, Sendable {
     case refundExceedsHeld
     case refundNamesNoRule
 }
+
+extension EscrowRejection: CaseIterable {
+    /// The kind of this refusal (`RefusalKind`).
+    public var kind: RefusalKind {
+        switch self {
+        case .escrowNotFound: .notFound
+        case .escrowAlreadyExists, .escrowAlreadyClosed: .conflict
+        case .buyerIsTheProvider: .forbidden
+        case .amountMustBePositive, .releaseExceedsHeld, .refundExceedsHeld, .refundNamesNoRule: .invalid
+        }
+    }
+}

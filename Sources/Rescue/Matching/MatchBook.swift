@@ -112,3 +112,15 @@ public enum MatchRejection: String, Error, Sendable {
     case matchNotFound
     case recipientWasNotOffered
 }
+
+extension MatchRejection: CaseIterable {
+    /// The kind of this refusal (`RefusalKind`).
+    public var kind: RefusalKind {
+        switch self {
+        case .matchNotFound: .notFound
+        case .matchingAlreadyStarted: .conflict
+        case .recipientWasNotOffered: .forbidden
+        case .noCandidates: .invalid
+        }
+    }
+}

@@ -402,3 +402,21 @@ public enum OfferRejection: String, Error, Sendable {
     case locationIsOutOfRange
     case expiryIsOutOfRange
 }
+
+extension OfferRejection: CaseIterable {
+    /// The kind of this refusal (`RefusalKind`).
+    public var kind: RefusalKind {
+        switch self {
+        case .offerNotFound, .claimNotFound: .notFound
+        case .offerAlreadyExists, .claimAlreadyExists, .offerHasExpired, .offerVersionIsStale, .offerIsFullyClaimed, .claimExceedsRemaining,
+            .claimAlreadyCancelled, .claimIsAlreadyPickedUp, .claimWasCancelled, .pickupNotConfirmed, .deliveryAlreadyConfirmed:
+            .conflict
+        case .providerCannotClaimOwnOffer, .claimBelongsToAnotherClaimant, .actorIsNotTheProvider: .forbidden
+        // `offerAlreadyExpired` is a new offer whose own expiry is not in the future: the body is wrong, not the state.
+        case .quantityMustBePositive, .priceMustNotBeNegative, .costMustNotBeNegative, .categoryIsUnknown, .offerAlreadyExpired,
+            .paidOfferMustBeClaimedWhole, .pickupCodeIsWrong, .pickupExceedsClaim, .servedExceedsPickedUp, .idIsNotPseudonymous,
+            .quantityIsTooLarge, .amountIsTooLarge, .locationIsOutOfRange, .expiryIsOutOfRange:
+            .invalid
+        }
+    }
+}

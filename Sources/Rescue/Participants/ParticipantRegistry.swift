@@ -167,3 +167,18 @@ public enum ParticipantRejection: String, Error, Sendable {
     case companyIsForSitesOnly
     case locationIsForSitesAndRecipientsOnly
 }
+
+extension ParticipantRejection: CaseIterable {
+    /// The kind of this refusal (`RefusalKind`).
+    public var kind: RefusalKind {
+        switch self {
+        case .participantAlreadyRegistered: .conflict
+        // A site naming an unregistered company is a body that refers to nothing, not a missing target.
+        case .idIsNotPseudonymous, .locationIsOutOfRange, .locationIsMissing, .siteNeedsARegisteredCompany, .registrationNumberIsMissing,
+            .capacityMustBePositive, .serviceRadiusMustBePositive, .serviceRadiusIsTooLarge, .acceptedCategoriesAreEmpty, .categoryIsUnknown,
+            .taxDetailsAreForRecipientsOnly, .taxNumberIsNotAnOrganisationNPWP, .regionIsUnknown, .headcountIsOutOfRange,
+            .registrationNumberIsMalformed, .fieldIsForRecipientsOnly, .companyIsForSitesOnly, .locationIsForSitesAndRecipientsOnly:
+            .invalid
+        }
+    }
+}

@@ -36,27 +36,17 @@ public struct Problem: HTTPResponseError, Sendable {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: CanonicalJSON.encode(.object(body)))))
     }
 
-    /// The problem for an engine refusal: its sentence-named rejection is the `type`.
+    /// The problem for an engine refusal: its sentence-named rejection is the `type`, its kind
+    /// the status.
     public static func rejected(_ rejection: RescueRejection) -> Problem {
-        let name = rejection.name
         let status: HTTPResponse.Status =
-            if name.hasSuffix("NotFound") {
-                .notFound
-            } else if ["offerVersionIsStale", "claimAlreadyExists", "offerAlreadyExists", "participantAlreadyRegistered", "disputeAlreadyExists",
-                "claimIsAlreadyDisputed", "offerIsFullyClaimed", "claimExceedsRemaining", "offerIsReservedForAnotherRecipient",
-                "claimIsAlreadyPickedUp", "deliveryAlreadyConfirmed", "escrowAlreadyClosed", "serialAlreadyRetired", "serialAlreadyCancelled",
-                "disputeAlreadyResolved", "claimIsDisputed", "acceptWindowHasClosed", "claimIsCancelled", "noShowAfterPickup", "disputeNeedsAPickup",
-                "claimantNoShowBeforeExpiry", "relistNeedsAClaimNotPickedUp", "claimWasNotGivenTimeToCollect"].contains(name)
-            {
-                .conflict
-            } else if ["actorIsNotTheProvider", "claimBelongsToAnotherClaimant", "actorMayNotPostOffers", "actorMayNotClaim",
-                "actorMayNotDisputeThisClaim", "rangeNotHeldByActor", "providerCannotClaimOwnOffer", "actorIsNotRegistered"].contains(name)
-            {
-                .forbidden
-            } else {
-                .unprocessableContent
+            switch rejection.kind {
+            case .notFound: .notFound
+            case .conflict: .conflict
+            case .forbidden: .forbidden
+            case .invalid: .unprocessableContent
             }
-        return Problem(status, name, "The command was refused; nothing was written.", detail: name)
+        return Problem(status, rejection.name, "The command was refused; nothing was written.", detail: rejection.name)
     }
 
     /// The problem for a command that did not take effect.
@@ -78,6 +68,9 @@ public struct Problem: HTTPResponseError, Sendable {
         }
         return Problem(.serviceUnavailable, "ledgerUnavailable", "The ledger cannot take writes", detail: error.description)
     }
+
+    /// A protected route was called without a bearer token.
+    public static let missingToken = Problem(.unauthorized, "missingToken", "A bearer token is required", detail: "send Authorization: Bearer <token>")
 
     /// The rate limit of `limits.yaml` was reached.
     public static func tooManyRequests(_ retryAfterSeconds: Int) -> Problem {

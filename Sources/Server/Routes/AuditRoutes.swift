@@ -21,13 +21,13 @@ extension Service {
     func addAuditRoutes(_ routes: RouteBuilder) {
         let loop = loop
         let carbonIndex = CarbonIndex()
-        routes.on(.get, "/checkpoint") { _, _, _ in
+        routes.on(.get, "/checkpoint", .public) { _, _ in
             guard let checkpoint = loop.ledger.latestCheckpoint else { throw Problem(.notFound, "noCheckpoint", "No checkpoint yet", detail: "") }
             return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: checkpoint.note)))
         }
         // C2SP tlog-tiles static reads, public like the checkpoint: hash tiles and entry bundles
         // (each entry: its length as a big-endian uint16, then its exact body).
-        routes.on(.get, "/tile/**") { request, _, _ in
+        routes.on(.get, "/tile/**", .public) { request, _ in
             let rest = String(request.uri.path.dropFirst("/tile/".count))
             guard let tile = TilePath.parse(rest) else { throw Problem.badRequest("not a C2SP tile path: \(rest)") }
             return try Self.ledgerRead {
@@ -56,20 +56,20 @@ extension Service {
                 return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
             }
         }
-        routes.on(.get, "/v1/proofs/consistency") { request, _, _ in
+        routes.on(.get, "/v1/proofs/consistency", .needs(.entriesRead)) { request, _ in
             try Self.refuseUnknownParameters(request.uri.queryParameters, known: ["from", "to"])
             guard let from = request.uri.queryParameters.get("from", as: UInt64.self), let to = request.uri.queryParameters.get("to", as: UInt64.self),
                 from <= to, to <= loop.ledger.size
             else { throw Problem.badRequest("from and to must be tree sizes with from ≤ to ≤ \(loop.ledger.size)") }
             return try Self.ledgerRead {
                 let proof = try loop.ledger.consistencyProof(from: from, to: to)
-                return Responses.json(.ok, [
+                return Response.json(.ok, [
                     "from": .integer(Int64(from)), "to": .integer(Int64(to)), "fromRoot": .string(try loop.ledger.root(size: from).hex),
                     "toRoot": .string(try loop.ledger.root(size: to).hex), "proof": .array(proof.map { .string($0.hex) }),
                 ])
             }
         }
-        routes.on(.get, "/v1/entries/{seq}") { request, context, _ in
+        routes.on(.get, "/v1/entries/{seq}", .needs(.entriesRead)) { request, context in
             try Self.refuseUnknownParameters(request.uri.queryParameters, known: [])
             guard let seq = context.parameters.get("seq", as: UInt64.self) else { throw Problem.badRequest("seq must be a non-negative integer") }
             guard let (note, checkpoint) = loop.ledger.latestCheckpoint else { throw Problem(.notFound, "noCheckpoint", "No checkpoint yet", detail: "") }
@@ -83,13 +83,13 @@ extension Service {
                 // The signed note itself, so the proof can be checked against the key alone.
                 answer["checkpoint"] = ["size": .integer(Int64(checkpoint.size)), "root": .string(checkpoint.root.hex), "note": .string(note)]
                 answer["inclusionProof"] = .array(try loop.ledger.inclusionProof(seq: seq, size: checkpoint.size).map { .string($0.hex) })
-                return Responses.json(.ok, answer)
+                return Response.json(.ok, answer)
             }
         }
-        routes.on(.get, "/v1/entries") { request, _, _ in
+        routes.on(.get, "/v1/entries", .needs(.entriesRead)) { request, _ in
             try Self.listEntries(loop, request.uri.queryParameters)
         }
-        routes.on(.get, "/v1/carbon/serials/{vintage}/{serial}") { request, context, _ in
+        routes.on(.get, "/v1/carbon/serials/{vintage}/{serial}", .needs(.carbonRead)) { request, context in
             try Self.refuseUnknownParameters(request.uri.queryParameters, known: [])
             // Both are echoed in the JSON answer, so they stay in its integer domain.
             guard let vintage = context.parameters.get("vintage", as: Int.self), let serial = context.parameters.get("serial", as: Int64.self), serial >= 1,
@@ -100,16 +100,16 @@ extension Service {
             let checkpoint = try Self.checkpoint(loop)
             let history = try Self.ledgerRead { try carbonIndex.history(vintage: vintage, serial: serial, ledger: loop.ledger, upTo: checkpoint.size) }
             guard !history.isEmpty else { throw Problem(.notFound, "serialNotFound", "No such serial has been issued", detail: "vintage \(vintage) serial \(serial)") }
-            return Responses.json(.ok, [
+            return Response.json(.ok, [
                 "vintage": .integer(Int64(vintage)), "serial": .integer(serial), "checkpoint": Self.checkpointValue(checkpoint),
                 "history": .array(history.map { .object($0) }),
             ])
         }
-        routes.on(.get, "/v1/companies/{company}/summary") { request, context, principal in
+        routes.on(.get, "/v1/companies/{company}/summary", .needs(.companiesRead)) { request, context in
             try Self.refuseUnknownParameters(request.uri.queryParameters, known: [])
-            let company = try Responses.id(context, "company")
+            let company = try PathParameters.id(context, "company")
             // Object-level: a provider or carbon trader sees only its own company.
-            if let principal, [.provider, .carbonTrader].contains(principal.role) {
+            if let principal = context.principal, [.provider, .carbonTrader].contains(principal.role) {
                 let own = loop.read { $0.participants.participants[principal.subject]?.company ?? principal.subject }
                 guard own == company else {
                     throw Problem(.forbidden, "notYourCompany", "This caller may read only its own company", detail: "\(principal.subject) is not part of \(company)")
@@ -117,7 +117,7 @@ extension Service {
             }
             let summary = loop.read { Self.summary(of: company, in: $0) }
             guard let summary else { throw Problem(.notFound, "companyNotFound", "No such company", detail: company) }
-            return Responses.json(.ok, summary)
+            return Response.json(.ok, summary)
         }
     }
 
@@ -204,7 +204,7 @@ extension Service {
                 }
             }
             // No nextCursor: the range is exhausted.
-            return Responses.json(.ok, compact([
+            return Response.json(.ok, compact([
                 "checkpoint": checkpointValue(checkpoint), "entries": .array(found),
                 "nextCursor": next < end ? .string(String(next)) : nil,
             ]))

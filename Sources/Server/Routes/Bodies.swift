@@ -198,7 +198,7 @@ struct DisputeBody: StrictBody {
             }
             // Recorded only as a keyed digest, but a reference that is plainly personal data is
             // a mistake worth saying so (a file digest is exempt: its hex digits are random).
-            if !isDigest { try Responses.requireNoPersonalData(item, field: "evidence[\(index)]") }
+            if !isDigest { try RequestBodies.requireNoPersonalData(item, field: "evidence[\(index)]") }
         }
     }
 }

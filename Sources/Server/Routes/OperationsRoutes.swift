@@ -8,15 +8,15 @@ extension Service {
     func addOperationsRoutes(_ routes: RouteBuilder) {
         let loop = loop
         let metrics = metrics
-        routes.on(.get, "/health/live") { _, _, _ in Responses.json(.ok, ["status": "live"]) }
-        routes.on(.get, "/health/ready") { _, _, _ in
+        routes.on(.get, "/health/live", .public) { _, _ in Response.json(.ok, ["status": "live"]) }
+        routes.on(.get, "/health/ready", .public) { _, _ in
             // Ready means writes would be taken: the ledger is open and the loop has not stopped.
             guard loop.acceptsWrites else {
                 throw Problem(.serviceUnavailable, "notReady", "The service cannot take writes", detail: "the command loop stopped after a failed write; restart it")
             }
-            return Responses.json(.ok, ["status": "ready", "entries": .integer(Int64(loop.ledger.size))])
+            return Response.json(.ok, ["status": "ready", "entries": .integer(Int64(loop.ledger.size))])
         }
-        routes.on(.get, "/metrics") { _, _, _ in
+        routes.on(.get, "/metrics", .public) { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition(ledger: loop.ledger))))

@@ -45,29 +45,29 @@ extension Service {
             }
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: CanonicalJSON.encode(masked.json))))
         }
-        routes.on(.get, "/v1/reports/csr/{company}") { request, context, principal in
-            let company = try Responses.id(context, "company")
-            return try await answer(request, principal, accepts: ["site", "from", "until"]) { query in
+        routes.on(.get, "/v1/reports/csr/{company}", .needs(.reportsRead)) { request, context in
+            let company = try PathParameters.id(context, "company")
+            return try await answer(request, context.principal, accepts: ["site", "from", "until"]) { query in
                 .csr(company: company, site: query.get("site"), from: try Self.integer(query, "from"), until: try Self.integer(query, "until"))
             }
         }
-        routes.on(.get, "/v1/reports/tax/{company}") { request, context, principal in
-            let company = try Responses.id(context, "company")
-            return try await answer(request, principal, accepts: ["year", "priorYearNetIncomeRupiah"]) { query in
+        routes.on(.get, "/v1/reports/tax/{company}", .needs(.reportsRead)) { request, context in
+            let company = try PathParameters.id(context, "company")
+            return try await answer(request, context.principal, accepts: ["year", "priorYearNetIncomeRupiah"]) { query in
                 guard let year = try Self.integer(query, "year") else { throw Problem.badRequest("year is required (the fiscal year, e.g. 2026)") }
                 return .tax(company: company, year: Int(year), priorYearNetIncomeRupiah: try Self.integer(query, "priorYearNetIncomeRupiah"))
             }
         }
-        routes.on(.get, "/v1/reports/carbon/{company}") { request, context, principal in
-            let company = try Responses.id(context, "company")
-            return try await answer(request, principal) { _ in .carbon(company: company) }
+        routes.on(.get, "/v1/reports/carbon/{company}", .needs(.reportsRead)) { request, context in
+            let company = try PathParameters.id(context, "company")
+            return try await answer(request, context.principal) { _ in .carbon(company: company) }
         }
-        routes.on(.get, "/v1/reports/certificate/{company}") { request, context, principal in
-            let company = try Responses.id(context, "company")
-            return try await answer(request, principal) { _ in .certificate(company: company) }
+        routes.on(.get, "/v1/reports/certificate/{company}", .needs(.reportsRead)) { request, context in
+            let company = try PathParameters.id(context, "company")
+            return try await answer(request, context.principal) { _ in .certificate(company: company) }
         }
-        routes.on(.get, "/v1/reports/retirements") { request, _, principal in
-            try await answer(request, principal) { _ in .retirements }
+        routes.on(.get, "/v1/reports/retirements", .public) { request, context in
+            try await answer(request, context.principal) { _ in .retirements }
         }
     }
 
@@ -101,8 +101,10 @@ extension Service {
                     let connection = try PostgresConnection(url: mirrorURL)
                     defer { connection.close() }
                     return try Self.ledgerRead { try MirrorReports(connection: connection).report(request, atLatestCheckpointOf: ledger, tiers: tiers, sign: sign) }
+                } catch let error as MirrorError {
+                    throw Problem.mirror(error)
                 } catch let error as PostgresError {
-                    throw Problem(.serviceUnavailable, "mirrorUnavailable", "The Postgres mirror cannot answer now", detail: error.message)
+                    throw Problem.mirror(.postgres(error))
                 }
             default:
                 throw Problem.badRequest("source must be ledger or mirror")
@@ -110,6 +112,28 @@ extension Service {
         } catch let refusal as Reports.Refusal {
             let status: HTTPResponse.Status = refusal == .companyNotFound ? .notFound : .unprocessableContent
             throw Problem(status, refusal.rawValue, "The report cannot be computed", detail: request.explain(refusal))
+        }
+    }
+}
+
+extension Problem {
+    /// The problem for a mirror that cannot answer: each condition has its own type, and only
+    /// one that passes by itself (catching up, another mirror's turn) says when to retry. All
+    /// are 503: the mirror is a service this one depends on, and the caller's request was fine.
+    static func mirror(_ error: MirrorError) -> Problem {
+        switch error.code {
+        case .behindCheckpoint:
+            Problem(.serviceUnavailable, "mirrorBehind", "The Postgres mirror has not caught up with the checkpoint", detail: error.reason, retryAfterSeconds: 1)
+        case .cursorMoved:
+            Problem(.serviceUnavailable, "mirrorBusy", "Another mirror is writing the Postgres mirror", detail: error.reason, retryAfterSeconds: 1)
+        case .anotherLedger:
+            Problem(.serviceUnavailable, "mirrorOfAnotherLedger", "The Postgres mirror holds another ledger's entries", detail: "rebuild it from this ledger (pahlawan mirror rebuild)")
+        case .notMigrated:
+            Problem(.serviceUnavailable, "mirrorNotMigrated", "The Postgres mirror has no tables yet", detail: error.reason)
+        case .reportQueryFailed:
+            Problem(.serviceUnavailable, "mirrorReportFailed", "The Postgres mirror answered what no report can be", detail: error.reason)
+        default:
+            Problem(.serviceUnavailable, "mirrorUnavailable", "The Postgres mirror cannot answer now", detail: error.postgres?.message ?? error.reason)
         }
     }
 }

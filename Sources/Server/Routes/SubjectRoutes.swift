@@ -18,12 +18,12 @@ extension Service {
         let log = SubjectLog()
         /// Self, or a role that manages subjects.
         @Sendable func requireSelfOrManager(_ principal: Principal, _ subject: String) throws {
-            guard principal.subject == subject || access.allows(role: principal.role.rawValue, "subjects.manage") else {
+            guard principal.subject == subject || access.allows(principal.role, .subjectsManage) else {
                 throw Problem(.forbidden, "notYourData", "Only the data subject or a manager of subjects may do this", detail: subject)
             }
         }
-        routes.on(.post, "/v1/subjects") { request, context, _ in
-            let body = try Responses.decode(try await Responses.bytes(request, context), as: SubjectBody.self)
+        routes.on(.post, "/v1/subjects", .needs(.subjectsManage)) { request, context in
+            let body = try RequestBodies.decode(try await RequestBodies.bytes(request, context), as: SubjectBody.self)
             let record = try body.validatedRecord()
             // The vault names subjects itself, so a subject id (which `pii.accessed` and
             // `subject.erased` write into the ledger) can never be a NIK or a phone number. A
@@ -41,14 +41,14 @@ extension Service {
                 subject = Self.newID("sub")
             }
             try Self.vault { () throws(VaultError) in try vault.store(subject: subject, record: record) }
-            return Responses.json(.created, ["subject": .string(subject), "fields": .array(record.keys.sorted().map(JSONValue.string))])
+            return Response.json(.created, ["subject": .string(subject), "fields": .array(record.keys.sorted().map(JSONValue.string))])
         }
-        routes.on(.get, "/v1/subjects/{subject}") { request, context, principal in
-            let subject = try Responses.id(context, "subject")
-            let principal = principal!
+        routes.on(.get, "/v1/subjects/{subject}", .needs(.subjectsRead)) { request, context in
+            let subject = try PathParameters.id(context, "subject")
+            let principal = try context.requirePrincipal()
             let record = try Self.vault { () throws(VaultError) in try vault.read(subject: subject) }
-            guard access.allows(role: principal.role.rawValue, "pii.unmasked") else {
-                return Responses.json(.ok, ["subject": .string(subject), "record": .object(masker.mask(record: record, role: principal.role.rawValue)), "masked": true])
+            guard access.allows(principal.role, .piiUnmasked) else {
+                return Response.json(.ok, ["subject": .string(subject), "record": .object(masker.mask(record: record, role: principal.role.rawValue)), "masked": true])
             }
             // Unmasked reads are never silent: a stated purpose, recorded before the data leaves.
             // The purpose is a code and the case a ticket id: free text here was the last field
@@ -66,11 +66,11 @@ extension Service {
                 payload["ticket"] = .string(ticket)
             }
             let entry = try await Self.record(loop, kind: .piiAccessed, actor: principal.subject, payload: payload)
-            return Responses.json(.ok, ["subject": .string(subject), "record": .object(record), "masked": false, "accessSeq": .integer(Int64(entry.seq))])
+            return Response.json(.ok, ["subject": .string(subject), "record": .object(record), "masked": false, "accessSeq": .integer(Int64(entry.seq))])
         }
-        routes.on(.get, "/v1/subjects/{subject}/export") { _, context, principal in
-            let subject = try Responses.id(context, "subject")
-            try requireSelfOrManager(principal!, subject)
+        routes.on(.get, "/v1/subjects/{subject}/export", .needs(.subjectsSelf)) { _, context in
+            let subject = try PathParameters.id(context, "subject")
+            try requireSelfOrManager(try context.requirePrincipal(), subject)
             var answer: [String: JSONValue] = ["subject": .string(subject)]
             if let erased = vault.erasure(of: subject) {
                 answer["erasedAt"] = .integer(erased.time)
@@ -80,11 +80,11 @@ extension Service {
             let events = try Self.ledgerRead { try log.events(of: subject, ledger: loop.ledger) }
             answer["accesses"] = .array(events.filter { $0["kind"] == .string(EntryKind.piiAccessed.rawValue) }.map { .object($0) })
             answer["erasures"] = .array(events.filter { $0["kind"] == .string(EntryKind.subjectErased.rawValue) }.map { .object($0) })
-            return Responses.json(.ok, answer)
+            return Response.json(.ok, answer)
         }
-        routes.on(.delete, "/v1/subjects/{subject}") { _, context, principal in
-            let subject = try Responses.id(context, "subject")
-            let principal = principal!
+        routes.on(.delete, "/v1/subjects/{subject}", .needs(.subjectsSelf)) { _, context in
+            let subject = try PathParameters.id(context, "subject")
+            let principal = try context.requirePrincipal()
             try requireSelfOrManager(principal, subject)
             // The key is destroyed first, then the erasure recorded: a crash in between leaves
             // the vault's own note, and repeating the DELETE records it (never a recorded
@@ -95,12 +95,12 @@ extension Service {
             guard let erased = vault.erasure(of: subject) else { throw Problem(.serviceUnavailable, "vaultUnavailable", "The vault failed", detail: "the erasure note is missing") }
             let recorded = try Self.ledgerRead { try log.events(of: subject, ledger: loop.ledger) }.first { $0["kind"] == .string(EntryKind.subjectErased.rawValue) }
             if let recorded {
-                return Responses.json(.ok, ["subject": .string(subject), "erasureSeq": recorded["seq"]!, "sealedKeySHA256": .string(erased.sealedKeyDigest.hex)])
+                return Response.json(.ok, ["subject": .string(subject), "erasureSeq": recorded["seq"]!, "sealedKeySHA256": .string(erased.sealedKeyDigest.hex)])
             }
             let entry = try await Self.record(loop, kind: .subjectErased, actor: principal.subject, payload: [
                 "subject": .string(subject), "sealedKeySHA256": .string(erased.sealedKeyDigest.hex),
             ])
-            return Responses.json(.ok, ["subject": .string(subject), "erasureSeq": .integer(Int64(entry.seq)), "sealedKeySHA256": .string(erased.sealedKeyDigest.hex)])
+            return Response.json(.ok, ["subject": .string(subject), "erasureSeq": .integer(Int64(entry.seq)), "sealedKeySHA256": .string(erased.sealedKeyDigest.hex)])
         }
     }
 

@@ -11,25 +11,25 @@ import Rescue
 extension Service {
     func addWriteRoutes(_ routes: RouteBuilder) {
         let loop = loop
-        routes.write(.post, "/v1/participants", status: .created) { bytes, _, _ in
-            .register(try Responses.decode(bytes, as: ParticipantBody.self).participant())
+        routes.write(.post, "/v1/participants", .needs(.participantsRegister), status: .created) { bytes, _ in
+            .register(try RequestBodies.decode(bytes, as: ParticipantBody.self).participant())
         } answer: { entries in
             compact(["participant": entries.first?.body.payload["participant"]])
         }
-        routes.write(.post, "/v1/surplus", status: .created) { bytes, _, principal in
-            let body = try Responses.decode(bytes, as: SurplusBody.self)
+        routes.write(.post, "/v1/surplus", .needs(.surplusPost), status: .created) { bytes, context in
+            let body = try RequestBodies.decode(bytes, as: SurplusBody.self)
             try body.check()
             return .post(
                 OfferPost(
-                    id: try Self.chosenID(body.id, "off"), provider: principal.subject, category: body.category, grams: body.grams, portions: body.portions,
+                    id: try Self.chosenID(body.id, "off"), provider: try context.requirePrincipal().subject, category: body.category, grams: body.grams, portions: body.portions,
                     latitude: body.latitude, longitude: body.longitude, temperature: try body.temperatureValue(), expiresAt: body.expiresAt,
                     priceRupiah: body.priceRupiah, now: 0, costRupiah: body.costRupiah))
         } answer: { entries in
             compact(["offer": Self.member("offer", of: .surplusPosted, in: entries), "offeredTo": Self.member("recipient", of: .matchOffered, in: entries)])
         }
-        routes.write(.post, "/v1/matches/{offer}/accept", status: .created) { bytes, context, _ in
-            _ = try Responses.decode(bytes, as: EmptyBody.self)
-            let offerID = try Responses.id(context, "offer")
+        routes.write(.post, "/v1/matches/{offer}/accept", .needs(.matchesRespond), status: .created, timedAsClaim: true) { bytes, context in
+            _ = try RequestBodies.decode(bytes, as: EmptyBody.self)
+            let offerID = try PathParameters.id(context, "offer")
             // Accepting is claiming what remains at the version seen now; a claim racing it
             // makes this one stale (409), and the caller may accept again.
             guard let offer = loop.read({ $0.offers.offers[offerID] }) else { throw Problem.rejected(.offer(.offerNotFound)) }
@@ -37,28 +37,28 @@ extension Service {
         } answer: { entries in
             Self.claimAnswer(loop, entries)
         }
-        routes.write(.post, "/v1/matches/{offer}/decline", status: .ok) { bytes, context, _ in
-            _ = try Responses.decode(bytes, as: EmptyBody.self)
-            return .declineMatch(offer: try Responses.id(context, "offer"))
+        routes.write(.post, "/v1/matches/{offer}/decline", .needs(.matchesRespond), status: .ok) { bytes, context in
+            _ = try RequestBodies.decode(bytes, as: EmptyBody.self)
+            return .declineMatch(offer: try PathParameters.id(context, "offer"))
         } answer: { entries in
             compact(["offer": entries.first?.body.payload["offer"], "escalatedTo": Self.member("recipient", of: .matchOffered, in: entries)])
         }
-        routes.write(.post, "/v1/claims", status: .created) { bytes, _, _ in
-            let body = try Responses.decode(bytes, as: ClaimBody.self)
+        routes.write(.post, "/v1/claims", .needs(.claimsPlace), status: .created, timedAsClaim: true) { bytes, _ in
+            let body = try RequestBodies.decode(bytes, as: ClaimBody.self)
             try body.check()
             return Self.claim(loop, id: try Self.chosenID(body.id, "clm"), offer: body.offer, seenVersion: body.seenVersion, portions: body.portions)
         } answer: { entries in
             Self.claimAnswer(loop, entries)
         }
-        routes.write(.post, "/v1/claims/{claim}/cancel", status: .ok) { bytes, context, _ in
-            _ = try Responses.decode(bytes, as: EmptyBody.self)
-            return .cancelClaim(claim: try Responses.id(context, "claim"))
+        routes.write(.post, "/v1/claims/{claim}/cancel", .needs(.claimsCancel), status: .ok) { bytes, context in
+            _ = try RequestBodies.decode(bytes, as: EmptyBody.self)
+            return .cancelClaim(claim: try PathParameters.id(context, "claim"))
         } answer: { entries in
             compact(["claim": entries.first?.body.payload["claim"]])
         }
-        routes.write(.post, "/v1/claims/{claim}/pickup", status: .ok) { bytes, context, _ in
-            let claim = try Responses.id(context, "claim")
-            let body = try Responses.decode(bytes, as: PickupBody.self)
+        routes.write(.post, "/v1/claims/{claim}/pickup", .needs(.claimsPickup), status: .ok) { bytes, context in
+            let claim = try PathParameters.id(context, "claim")
+            let body = try RequestBodies.decode(bytes, as: PickupBody.self)
             try body.check()
             return .confirmPickup(
                 claim: claim, pickupCodeDigest: loop.pickupCodeDigest(claim: claim, code: body.pickupCode), grams: body.grams,
@@ -66,16 +66,16 @@ extension Service {
         } answer: { entries in
             compact(["claim": entries.first?.body.payload["claim"]])
         }
-        routes.write(.post, "/v1/claims/{claim}/delivery", status: .ok) { bytes, context, _ in
-            let claim = try Responses.id(context, "claim")
-            let body = try Responses.decode(bytes, as: DeliveryBody.self)
+        routes.write(.post, "/v1/claims/{claim}/delivery", .needs(.claimsDeliver), status: .ok) { bytes, context in
+            let claim = try PathParameters.id(context, "claim")
+            let body = try RequestBodies.decode(bytes, as: DeliveryBody.self)
             try body.check()
             return .confirmDelivery(claim: claim, portionsServed: body.portionsServed)
         } answer: { entries in
             compact(["claim": entries.first?.body.payload["claim"], "gramsRescued": Self.member("gramsRescued", of: .rescueCompleted, in: entries)])
         }
-        routes.write(.post, "/v1/disputes", status: .created) { bytes, _, _ in
-            let body = try Responses.decode(bytes, as: DisputeBody.self)
+        routes.write(.post, "/v1/disputes", .needs(.disputesOpen), status: .created) { bytes, _ in
+            let body = try RequestBodies.decode(bytes, as: DisputeBody.self)
             guard let reason = DisputeBook.Reason(rawValue: body.reason) else {
                 throw Problem(.badRequest, "unknownReason", "Not a dispute reason", detail: DisputeBook.Reason.allCases.map(\.rawValue).joined(separator: ", "))
             }
@@ -84,22 +84,22 @@ extension Service {
         } answer: { entries in
             Self.disputeAnswer(entries)
         }
-        routes.write(.post, "/v1/disputes/{dispute}/decision", status: .ok) { bytes, context, _ in
-            let dispute = try Responses.id(context, "dispute")
-            return .decideDispute(id: dispute, outcome: try Responses.decode(bytes, as: DecisionBody.self).outcomeValue())
+        routes.write(.post, "/v1/disputes/{dispute}/decision", .needs(.disputesDecide), status: .ok) { bytes, context in
+            let dispute = try PathParameters.id(context, "dispute")
+            return .decideDispute(id: dispute, outcome: try RequestBodies.decode(bytes, as: DecisionBody.self).outcomeValue())
         } answer: { entries in
             Self.disputeAnswer(entries)
         }
-        routes.write(.post, "/v1/carbon/transfers", status: .created) { bytes, _, _ in
-            let body = try Responses.decode(bytes, as: TransferBody.self)
+        routes.write(.post, "/v1/carbon/transfers", .needs(.carbonTransfer), status: .created) { bytes, _ in
+            let body = try RequestBodies.decode(bytes, as: TransferBody.self)
             try body.check()
             return .transferCarbon(to: body.to, range: try body.range.value())
         } answer: { entries in
             compact(["range": entries.first?.body.payload["range"], "to": entries.first?.body.payload["to"]])
         }
         let vault = vault
-        routes.write(.post, "/v1/carbon/retirements", status: .created) { bytes, _, _ in
-            let body = try Responses.decode(bytes, as: RetirementBody.self)
+        routes.write(.post, "/v1/carbon/retirements", .needs(.carbonRetire), status: .created) { bytes, _ in
+            let body = try RequestBodies.decode(bytes, as: RetirementBody.self)
             try body.check()
             // A person is named by the vault's subject id, and only one the vault holds.
             if loop.read({ $0.participants.participants[body.beneficiary] }) == nil, !vault.knows(subject: body.beneficiary) {
@@ -111,8 +111,8 @@ extension Service {
         } answer: { entries in
             compact(["range": entries.first?.body.payload["range"], "retired": .bool(true)])
         }
-        routes.write(.post, "/v1/carbon/cancellations", status: .created) { bytes, _, _ in
-            let body = try Responses.decode(bytes, as: CancellationBody.self)
+        routes.write(.post, "/v1/carbon/cancellations", .needs(.carbonCancel), status: .created) { bytes, _ in
+            let body = try RequestBodies.decode(bytes, as: CancellationBody.self)
             try body.check()
             return .cancelCarbon(range: try body.range.value(), reason: body.reason)
         } answer: { entries in
@@ -169,19 +169,20 @@ extension RouteBuilder {
     /// `answer` builds the response's members from the command's durable entries. The response
     /// also lists the entries (`seq`, `kind`). With an `Idempotency-Key` header a retry (same
     /// caller, key, method, path and body) returns the original answer and writes nothing; the
-    /// same key with a different request is refused.
+    /// same key with a different request is refused. `timedAsClaim` puts the route's latency in
+    /// the claim-latency metric (what `bench http` and the claim SLO watch).
     func write(
-        _ method: HTTPRequest.Method, _ path: String, status: HTTPResponse.Status,
-        command: @escaping @Sendable (_ body: [UInt8], ServiceContext, Principal) throws -> RescueCommand,
+        _ method: HTTPRequest.Method, _ path: String, _ access: RouteAccess, status: HTTPResponse.Status,
+        timedAsClaim: Bool = false,
+        command: @escaping @Sendable (_ body: [UInt8], ServiceContext) throws -> RescueCommand,
         answer: @escaping @Sendable ([SignedEntry]) -> [String: JSONValue]
     ) {
         let loop = service.loop
         let metrics = service.metrics
-        let isClaim = path == "/v1/claims" || path == "/v1/matches/{offer}/accept"
-        on(method, path) { request, context, principal in
+        on(method, path, access) { request, context in
             let started = ContinuousClock.now
-            let principal = principal!
-            let bytes = try await Responses.bytes(request, context)
+            let principal = try context.requirePrincipal()
+            let bytes = try await RequestBodies.bytes(request, context)
             var idempotency: Idempotency?
             if let key = request.headers[.idempotencyKey] {
                 guard (1...255).contains(key.utf8.count), key.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value <= 0x7E }) else {
@@ -189,7 +190,7 @@ extension RouteBuilder {
                 }
                 idempotency = Idempotency(clientKey: key, request: Array("\(method.rawValue) \(request.uri.path)\n".utf8) + bytes)
             }
-            let issued = try command(bytes, context, principal)
+            let issued = try command(bytes, context)
             let entries: [SignedEntry]
             do throws(CommandError) {
                 let queued = ContinuousClock.now
@@ -198,13 +199,13 @@ extension RouteBuilder {
             } catch {
                 throw Problem.command(error)
             }
-            if isClaim { metrics.claimLatency.record(ContinuousClock.now - started) }
+            if timedAsClaim { metrics.claimLatency.record(ContinuousClock.now - started) }
             if case .integer(let grams)? = Service.member("gramsRescued", of: .rescueCompleted, in: entries), grams > 0 {
                 metrics.foodWastePrevented.increment(by: Double(grams) / 1_000_000)
             }
             var members = answer(entries)
             members["entries"] = .array(entries.map { .object(["seq": .integer(Int64($0.seq)), "kind": .string($0.body.kind)]) })
-            return Responses.json(status, members)
+            return Response.json(status, members)
         }
     }
 }

@@ -74,7 +74,9 @@ struct MirrorFollow: ParsableCommand {
                     Thread.sleep(forTimeInterval: 0.2)
                 }
             } catch let error as MirrorError {
-                guard !once, case .postgres = error else { throw fail(error) }
+                // What PostgreSQL or another mirror did may pass (as before these had codes, every
+                // condition but a ledger failure is retried); a failing ledger will not.
+                guard !once, error.code != .ledgerFailed else { throw fail(error) }
                 printError("pahlawan: mirror: \(error); retrying in \(backoff) s")
             } catch let error as PostgresError {
                 guard !once else { throw fail(error) }

@@ -1,13 +1,12 @@
-import Core
 import Compliance
 import Foundation
 import Hummingbird
 import NIOCore
-import Ledger
 import Rescue
 
-/// Reading request bodies strictly and writing JSON answers.
-enum Responses {
+/// Reading request bodies: at most the context's size, declared JSON, decoded strictly, free
+/// text screened for personal data.
+enum RequestBodies {
     /// The body's bytes, refused with 413 above the context's limit (a declared Content-Length
     /// above it was refused before the route ran, by `AdmissionMiddleware`), and with 415
     /// unless it is empty or declared JSON: reading a form-encoded or text body as JSON would
@@ -26,12 +25,19 @@ enum Responses {
             // connection cut mid-body) is the caller's malformed request.
             throw Problem.badRequest("the body could not be read")
         }
-        guard bytes.isEmpty || request.headers[.contentType].map(RouteBuilder.isJSON) == true else {
+        guard bytes.isEmpty || request.headers[.contentType].map(Self.isJSON) == true else {
             throw Problem(
                 .unsupportedMediaType, "unsupportedMediaType", "The body must be JSON",
                 detail: "send Content-Type: application/json (got \(request.headers[.contentType].map { String($0.prefix(100)) } ?? "none"))")
         }
         return bytes
+    }
+
+    /// `application/json` with at most the parameter `charset=utf-8` (RFC 8259 §11: JSON is UTF-8).
+    static func isJSON(_ contentType: String) -> Bool {
+        let parts = contentType.split(separator: ";", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        guard parts.first == "application/json" else { return false }
+        return parts.dropFirst().allSatisfy { $0 == "charset=utf-8" || $0 == "charset=\"utf-8\"" }
     }
 
     /// Decodes a JSON body strictly, parsing it once (`StrictJSON`): a body that is not one
@@ -61,18 +67,6 @@ enum Responses {
             // A body type's own validation (none today) failing some other way.
             throw Problem.badRequest("the body does not match this route")
         }
-    }
-
-    static func json(_ status: HTTPResponse.Status, _ object: [String: JSONValue]) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: CanonicalJSON.encode(.object(object)))))
-    }
-
-    /// A path parameter that must be a pseudonymous id.
-    static func id(_ context: ServiceContext, _ name: String) throws -> String {
-        guard let value = context.parameters.get(name), ParticipantRegistry.isPseudonymous(value) else {
-            throw Problem.badRequest("the \(name) id in the path is not an id")
-        }
-        return value
     }
 
     /// Refuses free text that holds personal data (a NIK, phone number or e-mail address): the

@@ -1,0 +1,35 @@
+import Compliance
+
+/// A permission, as `policies/access.yaml` names it. Every route needs one of these or is
+/// public; the file may grant only these (checked when it is loaded), so a misspelt grant fails
+/// at start instead of silently denying.
+public enum Permission: String, CaseIterable, Sendable {
+    case participantsRegister = "participants.register"
+    case surplusPost = "surplus.post"
+    case matchesRespond = "matches.respond"
+    case claimsPlace = "claims.place"
+    case claimsCancel = "claims.cancel"
+    case claimsPickup = "claims.pickup"
+    case claimsDeliver = "claims.deliver"
+    case disputesOpen = "disputes.open"
+    case disputesDecide = "disputes.decide"
+    case carbonTransfer = "carbon.transfer"
+    case carbonRetire = "carbon.retire"
+    case carbonCancel = "carbon.cancel"
+    case carbonRead = "carbon.read"
+    case entriesRead = "entries.read"
+    case companiesRead = "companies.read"
+    case reportsRead = "reports.read"
+    /// Stores subjects; on the `subjects.self` routes it also reaches other subjects' data.
+    case subjectsManage = "subjects.manage"
+    case subjectsRead = "subjects.read"
+    case subjectsSelf = "subjects.self"
+    /// No route's own: reads personal data unmasked on `subjects.read`, with a recorded reason.
+    case piiUnmasked = "pii.unmasked"
+}
+
+extension AccessPolicy {
+    /// Whether `role` has `permission`. Compliance keeps the file's strings (it knows no
+    /// routes); the service asks only in its own vocabulary.
+    public func allows(_ role: Role, _ permission: Permission) -> Bool { allows(role: role.rawValue, permission.rawValue) }
+}
