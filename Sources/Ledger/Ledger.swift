@@ -164,33 +164,26 @@ final class LedgerEngine: @unchecked Sendable {
     /// signatures, rewriting their index entries and hash tiles.
     private func recoverTail() throws(LedgerError) {
         var signatures = SignatureBatch(key: verifier)
-        var prev = lastLeaf
-        var time = lastTime
+        var chain = ChainCursor(nextSeq: publishedSize, lastLeaf: lastLeaf, lastTime: lastTime, key: verifier.id)
         do throws(LedgerError) {
             try store.recoverTail { (seq, signature, body) throws(LedgerError) in
+                assert(seq == chain.nextSeq, "the store resumes reading at the checkpoint's size")
                 let leaf = MerkleHash.leaf(body)
                 try body.withRawBytes { (raw) throws(LedgerError) in
                     guard let tail = BodyLayout.readTail(raw), let key = BodyLayout.readKey(raw) else {
                         throw LedgerError(.badEntry, "stored body does not have the canonical layout", seq: seq)
                     }
-                    guard tail.seq == seq else { throw LedgerError(.wrongSeq, "stored seq is \(tail.seq)", seq: seq) }
-                    guard tail.prev == prev else {
-                        throw LedgerError(.wrongPrev, "prev does not equal the previous entry's leaf hash", seq: seq)
-                    }
-                    guard tail.time >= time else { throw LedgerError(.timeGoesBackwards, "time goes backwards", seq: seq) }
-                    guard key == verifier.id else { throw LedgerError(.wrongKey, "signed by key \(key), not \(verifier.id)", seq: seq) }
-                    time = tail.time
+                    try chain.advance(over: ChainCursor.Link(tail, key: key), leaf: leaf)
                 }
                 try signatures.add(seq: seq, leaf: leaf, signature: Array(signature))
                 try tiles.append(leaf)
-                prev = leaf
             }
             try signatures.flush()
         } catch {
             throw LedgerError(error.code, "recovering after the checkpoint: " + error.reason, seq: error.seq, file: error.file)
         }
-        lastLeaf = prev
-        lastTime = time
+        lastLeaf = chain.lastLeaf
+        lastTime = chain.lastTime
         publishedSize = store.count
     }
 
