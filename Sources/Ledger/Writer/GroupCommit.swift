@@ -429,11 +429,12 @@ extension LedgerEngine {
         let signer = signer!
         let workers = slots.count >= 4 ? Self.cores : 1
         buffer.withUnsafeMutableBytes { raw in
+            // Safe to share: each slot's frame is a disjoint range of the buffer, written by one worker.
             nonisolated(unsafe) let raw = raw
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            Parallel.forEachChunk(of: slots.count, chunkCount: workers) { range in
                 var message = SignedEntry.signatureContext + [UInt8](repeating: 0, count: Hash.byteCount)
                 let contextLength = SignedEntry.signatureContext.count
-                for index in (slots.count * worker / workers)..<(slots.count * (worker + 1) / workers) {
+                for index in range {
                     let slot = slots[index]
                     slot.leaf.withUnsafeBytes { leaf in
                         message.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: contextLength).copyMemory(from: leaf.baseAddress!, byteCount: 32) }
