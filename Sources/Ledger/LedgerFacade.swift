@@ -11,6 +11,13 @@ public final class Ledger: Sendable {
     /// Opens the ledger in `directory`, creating it when empty. With a `signer` it can append;
     /// without one it is read-only and checked against `verifier`. See `ledger/FORMAT.md` for
     /// what open checks and what it recovers.
+    ///
+    /// - Throws: `LedgerError` with `locked` when another writer holds the directory; `badNote`,
+    ///   `badCheckpoint` or `badSignature` for a stored checkpoint that does not open under the key;
+    ///   `checkpointMismatch`, `damagedIndex`, `damagedTile`, `damagedRecord` or `missingSegment`
+    ///   when the stored log disagrees with it; `wrongSeq`, `wrongPrev`, `timeGoesBackwards`,
+    ///   `wrongKey`, `badEntry` or `badSignature` for an entry after the checkpoint that breaks the
+    ///   chain or its signature (with its `seq`); `storageFailure` when the file system fails.
     public init(
         directory: DataDirectory, signer: SigningKey?, verifier: VerifierKey? = nil, options: LedgerOptions = LedgerOptions()
     ) throws(LedgerError) {
@@ -53,37 +60,59 @@ public final class Ledger: Sendable {
     }
 
     /// Appends the drafts as consecutive entries, returning once they are durable.
-    /// Throws `pushback` at once when the queue is full.
+    ///
+    /// - Throws: `LedgerError` with `pushback` at once when the queue is full (retry later);
+    ///   `readOnly` without a signing key; `badEntry` or `bodyTooLarge` for an invalid draft, and
+    ///   `timeGoesBackwards` for a draft time earlier than the previous entry's (nothing of the
+    ///   call is written); `closed` or `storageFailure` once the ledger has stopped.
     @discardableResult
     public func append(_ drafts: [EntryDraft]) async throws(LedgerError) -> [SignedEntry] { try await engine.append(drafts) }
 
     /// Appends one draft, returning once it is durable.
+    ///
+    /// - Throws: `LedgerError` as `append(_:)` with an array does.
     @discardableResult
     public func append(_ draft: EntryDraft) async throws(LedgerError) -> SignedEntry { try await engine.append([draft])[0] }
 
     /// Appends the drafts, blocking the calling thread until they are durable (for command-line
     /// tools and tests; async code uses the async form).
+    ///
+    /// - Throws: `LedgerError` as the async form does.
     @discardableResult
     public func append(_ drafts: [EntryDraft]) throws(LedgerError) -> [SignedEntry] { try engine.append(drafts) }
 
     /// Queues the drafts and returns at once; `completion` runs once they are durable (or failed).
     /// Throws, queueing nothing, when the drafts are invalid or the queue is full (`pushback`).
     /// Requests are written in the order they are queued.
+    ///
+    /// - Throws: `LedgerError` with `pushback`, `readOnly`, `closed` or a draft's validation code;
+    ///   failures after queueing (`timeGoesBackwards`, `storageFailure`) reach `completion` instead.
     public func enqueue(_ drafts: [EntryDraft], completion: @escaping @Sendable (Result<[SignedEntry], LedgerError>) -> Void) throws(LedgerError) {
         try engine.enqueue(drafts, completion: completion)
     }
 
     /// Appends caller-built bodies after checking each against the contract: canonical form,
     /// size, no floats or nulls, the next seq, the right `prev`, non-decreasing time, our key id.
+    ///
+    /// - Throws: `LedgerError` with `wrongSeq`, `wrongPrev`, `timeGoesBackwards` or `wrongKey` (and
+    ///   the seq that was due) for a body that does not continue the chain; the decoder's codes
+    ///   (`bodyNotCanonical`, `bodyTooLarge`, `floatNotAllowed`, `nullNotAllowed`, `badEntry`) for
+    ///   one that breaks the contract; `pushback`, `readOnly`, `closed` or `storageFailure` as
+    ///   `append(_:)` does. A rejected call writes none of its bodies.
     @discardableResult
     public func appendBodies(_ bodies: [[UInt8]]) throws(LedgerError) -> [SignedEntry] { try engine.appendBodies(bodies) }
 
     /// Signs and durably stores a checkpoint of everything appended before the call, after
     /// checking that it extends the previous checkpoint.
+    ///
+    /// - Throws: `LedgerError` with `inconsistentCheckpoint` (the ledger then stops rather than
+    ///   sign two inconsistent checkpoints), `readOnly`, `closed` or `storageFailure`.
     @discardableResult
     public func checkpoint() throws(LedgerError) -> String { try engine.checkpoint() }
 
     /// The async form of `checkpoint()`.
+    ///
+    /// - Throws: `LedgerError` as `checkpoint()` does.
     @discardableResult
     public func checkpoint() async throws(LedgerError) -> String { try await engine.checkpoint() }
 
