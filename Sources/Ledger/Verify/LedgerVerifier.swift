@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 
 /// Checks a ledger directory end to end without opening it for writing (nothing is repaired):
@@ -27,9 +26,9 @@ public enum LedgerVerifier {
     }
 }
 
-/// One verification pass. Per segment: a sequential walk finds the frames, a parallel pass
-/// checksums and hashes them (and folds each 256-leaf tile), then a sequential pass checks them in
-/// seq order, so the failure reported is always the lowest seq.
+/// One verification run. Per segment: a sequential walk finds the frames, parallel passes
+/// checksum, hash and link them (and fold each 256-leaf tile), then a sequential pass walks the
+/// chain in seq order, so the failure reported is always the lowest seq.
 private struct Run {
     let directory: DataDirectory
     let key: VerifierKey
@@ -39,8 +38,8 @@ private struct Run {
     typealias Report = LedgerVerifier.Report
 
     var count: UInt64 = 0
-    var lastLeaf = Hash.zero
-    var lastTime: Int64 = 0
+    /// The chain as far as verified; keys are checked only alongside signatures.
+    var chain: ChainCursor
     /// The tree so far: full 256-leaf tiles as level-8 nodes, then the leaves of the open tile.
     var range = CompactRange()
     var openTile = [Hash]()
@@ -53,6 +52,7 @@ private struct Run {
         self.key = key
         self.checkSignatures = checkSignatures
         self.checkBodies = checkBodies
+        chain = ChainCursor(key: checkSignatures ? key.id : nil)
         report.signaturesChecked = checkSignatures
         report.bodiesChecked = checkBodies
     }
@@ -136,92 +136,109 @@ private struct Run {
         var bodyError: LedgerError?
     }
 
+    /// The root of a 256-leaf tile, and what is wrong with its stored copy (if anything).
+    typealias TileCheck = (root: Hash, problem: String?)
+
+    /// The tiles that lie wholly inside one segment, folded ahead of the sequential pass.
+    struct WholeTiles {
+        var first: UInt64
+        var checks: [TileCheck]
+
+        /// The check of the tile that `seq` completes, when that tile is one of these.
+        func check(completedBy seq: UInt64) -> TileCheck? {
+            guard seq % 256 == 255, seq / 256 >= first, seq / 256 < first + UInt64(checks.count) else { return nil }
+            return checks[Int(seq / 256 - first)]
+        }
+    }
+
     mutating func checkSegment(_ bytes: [UInt8], path: String, isLast: Bool) throws(LedgerError) {
         let firstSeq = count
         let (offsets, stop) = SegmentFormat.walk(bytes)
-        var checked = [Checked](repeating: Checked(), count: offsets.count)
-        // Tiles wholly inside this segment are folded (and compared with the stored tile) in parallel.
-        let firstTile = (firstSeq + 255) / 256
-        let endTile = (firstSeq + UInt64(offsets.count)) / 256
-        let tileCount = endTile > firstTile ? Int(endTile - firstTile) : 0
-        var tileResults = [(root: Hash, problem: String?)](repeating: (.zero, nil), count: tileCount)
-        let checkBodies = checkBodies
-        let checkSignatures = checkSignatures
-        let signatureKey = checkSignatures ? key : nil
-        let trusted = trusted
-        let tileDirectory = directory.tileDirectory
         let chunkCount = max(1, min(64, offsets.count / 512))
-        checked.withUnsafeMutableBufferPointer { results in
-            nonisolated(unsafe) let results = results
-            DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
-                let start = offsets.count * chunk / chunkCount
-                let end = offsets.count * (chunk + 1) / chunkCount
-                bytes.withUnsafeBytes { raw in
-                    for index in start..<end {
-                        results[index] = Self.check(
-                            raw, frameAt: offsets[index], seq: firstSeq + UInt64(index), signatureKey: signatureKey,
-                            checkBodies: checkBodies)
-                    }
-                }
-            }
-        }
-        tileResults.withUnsafeMutableBufferPointer { tiles in
-            nonisolated(unsafe) let tiles = tiles
-            checked.withUnsafeBufferPointer { results in
-                nonisolated(unsafe) let results = results
-                DispatchQueue.concurrentPerform(iterations: tileCount) { position in
-                    let tile = firstTile + UInt64(position)
-                    let first = Int(tile * 256 - firstSeq)
-                    let leaves = (first..<first + 256).map { results[$0].leaf }
-                    let root = TileStore.root(of: leaves)
-                    let problem = (tile + 1) * 256 <= trusted
-                        ? Self.compareTile(leaves, directory: tileDirectory, level: 0, index: tile) : nil
-                    tiles[position] = (root, problem)
-                }
-            }
-        }
+        let checked = Self.checkRecords(
+            bytes, offsets: offsets, firstSeq: firstSeq, signatureKey: checkSignatures ? key : nil, checkBodies: checkBodies,
+            chunkCount: chunkCount)
+        let tiles = Self.foldWholeTiles(checked, firstSeq: firstSeq, trusted: trusted, tileDirectory: directory.tileDirectory)
         let indexPath = SegmentStore.indexPath(forSegment: path)
         let index = FileIO.exists(indexPath) ? try FileIO.readAll(indexPath) : []
-        // Second parallel pass: every check that needs only this entry and the one before it.
-        // The sequential pass below then re-checks, with exact errors, only entries marked here.
-        var fine = [Bool](repeating: false, count: checked.count)
-        let keyID = key.id
-        fine.withUnsafeMutableBufferPointer { fine in
-            nonisolated(unsafe) let fine = fine
-            checked.withUnsafeBufferPointer { results in
-                nonisolated(unsafe) let results = results
-                DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
-                    let start = max(1, offsets.count * chunk / chunkCount)
-                    let end = offsets.count * (chunk + 1) / chunkCount
-                    guard start < end else { return }
-                    for position in start..<end {
-                        let item = results[position]
-                        let seq = firstSeq + UInt64(position)
-                        guard item.checksumOK, item.signatureOK, item.bodyError == nil, let tail = item.tail, tail.seq == seq,
-                            tail.prev == results[position - 1].leaf, let before = results[position - 1].tail, tail.time >= before.time,
-                            !checkSignatures || item.key == keyID
-                        else { continue }
-                        if seq < trusted {
-                            guard (position + 1) * 4 <= index.count, Int(index.readLittleEndianUInt32(at: position * 4)) == offsets[position]
-                            else { continue }
-                        }
-                        fine[position] = true
-                    }
-                }
+        let linked = Self.findEntriesLinkedToTheirPredecessors(
+            checked, offsets: offsets, index: index, firstSeq: firstSeq, trusted: trusted, key: chain.key, chunkCount: chunkCount)
+        try checkInSeqOrder(
+            checked, linked: linked, tiles: tiles, offsets: offsets, index: index, indexPath: indexPath, bytes: bytes, path: path,
+            isLast: isLast)
+        // Zeros after the last record of the live segment are preallocated space, not damage.
+        if let stop, !(isLast && SegmentFormat.isZero(bytes, from: stop.offset)) {
+            try damage(at: count, offset: stop.offset, reason: stop.reason, bytes: bytes, path: path, isLast: isLast)
+        }
+    }
+
+    /// First parallel pass: each record's checksum, leaf hash, tail and (when asked) signature and
+    /// strict decoding. Signatures are checked here so they use every core alongside the hashing.
+    static func checkRecords(
+        _ bytes: [UInt8], offsets: [Int], firstSeq: UInt64, signatureKey: VerifierKey?, checkBodies: Bool, chunkCount: Int
+    ) -> [Checked] {
+        Parallel.map(count: offsets.count, chunkCount: chunkCount) { index in
+            bytes.withUnsafeBytes { raw in
+                check(raw, frameAt: offsets[index], seq: firstSeq + UInt64(index), signatureKey: signatureKey, checkBodies: checkBodies)
             }
         }
+    }
+
+    /// Second parallel pass: folds each tile wholly inside the segment and compares it with the
+    /// stored tile when the checkpoint covers it.
+    static func foldWholeTiles(_ checked: [Checked], firstSeq: UInt64, trusted: UInt64, tileDirectory: String) -> WholeTiles {
+        let firstTile = (firstSeq + 255) / 256
+        let endTile = (firstSeq + UInt64(checked.count)) / 256
+        let tileCount = endTile > firstTile ? Int(endTile - firstTile) : 0
+        let checks = Parallel.map(count: tileCount, chunkCount: max(1, tileCount)) { position -> TileCheck in
+            let tile = firstTile + UInt64(position)
+            let first = Int(tile * 256 - firstSeq)
+            let leaves = (first..<first + 256).map { checked[$0].leaf }
+            let problem = (tile + 1) * 256 <= trusted ? compareTile(leaves, directory: tileDirectory, level: 0, index: tile) : nil
+            return (TileStore.root(of: leaves), problem)
+        }
+        return WholeTiles(first: firstTile, checks: checks)
+    }
+
+    /// Third parallel pass: every check that needs only an entry and the one before it (the chain
+    /// rule from its predecessor, and its index entry). The sequential pass re-checks, with exact
+    /// errors, only the entries not marked here; the first entry of a segment is always among them.
+    static func findEntriesLinkedToTheirPredecessors(
+        _ checked: [Checked], offsets: [Int], index: [UInt8], firstSeq: UInt64, trusted: UInt64, key: KeyID?, chunkCount: Int
+    ) -> [Bool] {
+        Parallel.map(count: checked.count, chunkCount: chunkCount) { position in
+            guard position > 0 else { return false }
+            let item = checked[position]
+            let before = checked[position - 1]
+            guard item.checksumOK, item.signatureOK, item.bodyError == nil, let tail = item.tail, let beforeTail = before.tail else {
+                return false
+            }
+            let seq = firstSeq + UInt64(position)
+            let chain = ChainCursor(nextSeq: seq, lastLeaf: before.leaf, lastTime: beforeTail.time, key: key)
+            guard chain.brokenRule(ChainCursor.Link(tail, key: item.key)) == nil else { return false }
+            return seq >= trusted || indexedOffset(index, position: position) == offsets[position]
+        }
+    }
+
+    /// The sequential pass: advances the chain and the tree over every entry in seq order, checking
+    /// in full each entry the parallel passes did not mark as linked.
+    mutating func checkInSeqOrder(
+        _ checked: [Checked], linked: [Bool], tiles: WholeTiles, offsets: [Int], index: [UInt8], indexPath: String,
+        bytes: [UInt8], path: String, isLast: Bool
+    ) throws(LedgerError) {
+        let firstSeq = count
         for (position, item) in checked.enumerated() {
             let seq = firstSeq + UInt64(position)
-            if fine[position] {
-                lastLeaf = item.leaf
-                lastTime = item.tail!.time
+            assert(seq == chain.nextSeq, "the chain and the tree advance together")
+            if linked[position], let tail = item.tail {
+                try chain.advance(over: ChainCursor.Link(tail, key: item.key), leaf: item.leaf)
             } else {
                 if !item.checksumOK {
                     try damage(at: seq, offset: offsets[position], reason: "record checksum mismatch", bytes: bytes, path: path, isLast: isLast)
                 }
-                try checkEntry(item, seq: seq, bytes: bytes, offset: offsets[position])
+                try checkEntry(item, seq: seq)
                 if seq < trusted {
-                    let stated = (position + 1) * 4 <= index.count ? Int(index.readLittleEndianUInt32(at: position * 4)) : nil
+                    let stated = Self.indexedOffset(index, position: position)
                     guard stated == offsets[position] else {
                         throw LedgerError(
                             .damagedIndex,
@@ -230,13 +247,13 @@ private struct Run {
                     }
                 }
             }
-            try addLeaf(item.leaf, seq: seq, precomputed: seq % 256 == 255 && seq / 256 >= firstTile && seq / 256 < endTile
-                ? tileResults[Int(seq / 256 - firstTile)] : nil)
+            try addLeaf(item.leaf, seq: seq, precomputed: tiles.check(completedBy: seq))
         }
-        // Zeros after the last record of the live segment are preallocated space, not damage.
-        if let stop, !(isLast && SegmentFormat.isZero(bytes, from: stop.offset)) {
-            try damage(at: count, offset: stop.offset, reason: stop.reason, bytes: bytes, path: path, isLast: isLast)
-        }
+    }
+
+    /// The frame offset the index states for the segment's entry at `position`, nil past its end.
+    static func indexedOffset(_ index: [UInt8], position: Int) -> Int? {
+        (position + 1) * 4 <= index.count ? Int(index.readLittleEndianUInt32(at: position * 4)) : nil
     }
 
     static func check(
@@ -277,26 +294,16 @@ private struct Run {
         return nil
     }
 
-    mutating func checkEntry(_ item: Checked, seq: UInt64, bytes: [UInt8], offset: Int) throws(LedgerError) {
+    /// Checks one entry in full against the chain so far and advances it.
+    mutating func checkEntry(_ item: Checked, seq: UInt64) throws(LedgerError) {
         if let error = item.bodyError { throw error }
         guard let tail = item.tail else {
             throw LedgerError(.badEntry, "the body does not end as a canonical entry body does", seq: seq)
         }
-        guard tail.seq == seq else { throw LedgerError(.wrongSeq, "the body says seq \(tail.seq)", seq: seq) }
-        guard tail.prev == lastLeaf else {
-            throw LedgerError(.wrongPrev, "prev does not equal the previous entry's leaf hash", seq: seq)
+        try chain.advance(over: ChainCursor.Link(tail, key: item.key), leaf: item.leaf)
+        if checkSignatures, !item.signatureOK {
+            throw LedgerError(.badSignature, "the entry signature does not verify", seq: seq)
         }
-        guard tail.time >= lastTime else {
-            throw LedgerError(.timeGoesBackwards, "time \(tail.time) is earlier than the previous entry's \(lastTime)", seq: seq)
-        }
-        if checkSignatures {
-            guard item.key == key.id else {
-                throw LedgerError(.wrongKey, "signed by key \(item.key.map { "\($0)" } ?? "?"), not \(key.id)", seq: seq)
-            }
-            guard item.signatureOK else { throw LedgerError(.badSignature, "the entry signature does not verify", seq: seq) }
-        }
-        lastLeaf = item.leaf
-        lastTime = tail.time
     }
 
     mutating func addLeaf(_ leaf: Hash, seq: UInt64, precomputed: (root: Hash, problem: String?)?) throws(LedgerError) {
@@ -393,18 +400,8 @@ struct SignatureBatch {
         let work = pending
         pending.removeAll(keepingCapacity: true)
         let key = self.key
-        let chunkCount = min(work.count, 64)
-        var valid = [Bool](repeating: true, count: work.count)
-        valid.withUnsafeMutableBufferPointer { results in
-            nonisolated(unsafe) let results = results
-            DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
-                var index = chunk
-                while index < work.count {
-                    let item = work[index]
-                    results[index] = key.isValidSignature(item.signature, for: SignedEntry.signatureMessage(leafHash: item.leaf))
-                    index += chunkCount
-                }
-            }
+        let valid = Parallel.map(count: work.count, chunkCount: min(work.count, 64)) { index in
+            key.isValidSignature(work[index].signature, for: SignedEntry.signatureMessage(leafHash: work[index].leaf))
         }
         if let bad = valid.firstIndex(of: false) {
             throw LedgerError(.badSignature, "the entry signature does not verify", seq: work[bad].seq)

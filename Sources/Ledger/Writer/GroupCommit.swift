@@ -166,7 +166,7 @@ extension LedgerEngine {
     /// never caps the append rate. `storageSlot` bounds the batches in between.
     private func runWriter() {
         let ledger = self
-        var chain = (seq: publishedSize, prev: lastLeaf, time: lastTime)
+        var chain = ChainCursor(nextSeq: publishedSize, lastLeaf: lastLeaf, lastTime: lastTime, key: signer!.verifier.id)
         var lastCheckpointRequest = Self.monotonicMicroseconds()
         var uncheckpointed = false
         while true {
@@ -291,35 +291,36 @@ extension LedgerEngine {
         var accepted: [(request: Request, slots: Range<Int>)]
         /// Caller-built bodies, decoded once while checking them, by slot index.
         var decodedBodies: [Int: EntryBody]
-        var end: (seq: UInt64, prev: Hash, time: Int64)
+        /// The chain after the batch's last entry.
+        var end: ChainCursor
     }
 
     /// Builds the batch's frames on the chain (rejected requests are answered at once and leave
     /// no trace) and signs them; nil when nothing was accepted.
-    private func build(_ batch: [Request], chain: inout (seq: UInt64, prev: Hash, time: Int64)) -> SignedBatch? {
+    private func build(_ batch: [Request], chain: inout ChainCursor) -> SignedBatch? {
         var buffer = [UInt8]()
         buffer.reserveCapacity(batch.reduce(0) { $0 + $1.entryCount } * 400)
         var slots = [Slot]()
         var accepted = [(request: Request, slots: Range<Int>)]()
         var decodedBodies: [Int: EntryBody] = [:]
-        var (seq, prev, time) = chain
+        var cursor = chain
         for request in batch {
-            let mark = (buffer: buffer.count, slots: slots.count, seq: seq, prev: prev, time: time)
+            let mark = (buffer: buffer.count, slots: slots.count, cursor: cursor)
             do throws(LedgerError) {
-                try build(request, into: &buffer, slots: &slots, decodedBodies: &decodedBodies, seq: &seq, prev: &prev, time: &time)
+                try build(request, into: &buffer, slots: &slots, decodedBodies: &decodedBodies, chain: &cursor)
                 accepted.append((request, mark.slots..<slots.count))
             } catch {
                 buffer.removeSubrange(mark.buffer...)
                 slots.removeSubrange(mark.slots...)
                 decodedBodies = decodedBodies.filter { $0.key < mark.slots }
-                (seq, prev, time) = (mark.seq, mark.prev, mark.time)
+                cursor = mark.cursor
                 request.complete(.failure(error))
             }
         }
         guard !slots.isEmpty else { return nil }
         signAndChecksum(&buffer, slots)
-        chain = (seq, prev, time)
-        return SignedBatch(buffer: buffer, slots: slots, accepted: accepted, decodedBodies: decodedBodies, end: (seq, prev, time))
+        chain = cursor
+        return SignedBatch(buffer: buffer, slots: slots, accepted: accepted, decodedBodies: decodedBodies, end: cursor)
     }
 
     /// Stage two: every signed batch waiting, written with one `fdatasync`, then the tiles, then
@@ -348,10 +349,10 @@ extension LedgerEngine {
                     counters.entries += batch.slots.count
                 }
                 let last = batches[batches.count - 1].end
-                publishedSize = last.seq
+                publishedSize = last.nextSeq
                 counters.batches += 1
-                lastLeaf = last.prev
-                lastTime = last.time
+                lastLeaf = last.lastLeaf
+                lastTime = last.lastTime
             }
         } catch {
             stop(error)
@@ -370,10 +371,13 @@ extension LedgerEngine {
     /// Appends one request's frames (signature and checksum left blank) and advances the chain.
     private func build(
         _ request: Request, into buffer: inout [UInt8], slots: inout [Slot], decodedBodies: inout [Int: EntryBody],
-        seq: inout UInt64, prev: inout Hash,
-        time: inout Int64
+        chain: inout ChainCursor
     ) throws(LedgerError) {
-        func frame(_ writeBody: (inout [UInt8]) -> Void, entryTime: Int64) throws(LedgerError) {
+        // The chain is checked once the body is framed, as its leaf hash needs the bytes; a broken
+        // rule rejects the whole request and `build(_:chain:)` removes what it framed.
+        func frame(_ link: ChainCursor.Link, _ writeBody: (inout [UInt8]) -> Void) throws(LedgerError) {
+            let seq = chain.nextSeq
+            let prev = chain.lastLeaf
             let frameStart = buffer.count
             buffer.append(contentsOf: repeatElement(0, count: SegmentFormat.frameHeaderByteCount + SegmentFormat.signatureByteCount))
             let bodyStart = buffer.count
@@ -385,23 +389,20 @@ extension LedgerEngine {
             let length = UInt32(SegmentFormat.signatureByteCount + bodyLength)
             withUnsafeBytes(of: length.littleEndian) { buffer.replaceSubrange(frameStart..<frameStart + 4, with: $0) }
             let leaf = buffer.withUnsafeBytes { MerkleHash.leaf(UnsafeRawBufferPointer(rebasing: $0[bodyStart...])) }
-            slots.append(Slot(frameStart: frameStart, bodyLength: bodyLength, leaf: leaf, seq: seq, time: entryTime, prev: prev))
-            prev = leaf
-            time = entryTime
-            seq += 1
+            try chain.advance(over: link, leaf: leaf)
+            slots.append(Slot(frameStart: frameStart, bodyLength: bodyLength, leaf: leaf, seq: seq, time: link.time, prev: prev))
         }
         switch request.work {
         case .drafts(let drafts, let heads):
             for (draft, head) in zip(drafts, heads) {
-                let entryTime = draft.time ?? max(options.clock(), time)
-                guard entryTime >= time else {
-                    throw LedgerError(.timeGoesBackwards, "time \(entryTime) is earlier than the previous entry's \(time)", seq: seq)
-                }
-                let (entryPrev, entrySeq) = (prev, seq)
-                try frame({ out in
+                // The writer chooses seq and prev itself; only a draft's own time can break the chain.
+                let link = ChainCursor.Link(
+                    seq: chain.nextSeq, prev: chain.lastLeaf, time: draft.time ?? max(options.clock(), chain.lastTime),
+                    key: chain.key)
+                try frame(link) { out in
                     out.append(contentsOf: head)
-                    BodyLayout.appendTail(prev: entryPrev, seq: entrySeq, time: entryTime, to: &out)
-                }, entryTime: entryTime)
+                    BodyLayout.appendTail(prev: link.prev, seq: link.seq, time: link.time, to: &out)
+                }
             }
         case .bodies(let bodies):
             for bytes in bodies {
@@ -409,19 +410,9 @@ extension LedgerEngine {
                 do {
                     body = try EntryBody.decode(bytes)
                 } catch {
-                    throw LedgerError(error.code, error.reason, seq: seq)
+                    throw LedgerError(error.code, error.reason, seq: chain.nextSeq)
                 }
-                guard body.seq == seq else { throw LedgerError(.wrongSeq, "seq is \(body.seq) but \(seq) comes next", seq: seq) }
-                guard body.prev == prev else {
-                    throw LedgerError(.wrongPrev, "prev does not equal the previous entry's leaf hash", seq: seq)
-                }
-                guard body.time >= time else {
-                    throw LedgerError(.timeGoesBackwards, "time \(body.time) is earlier than the previous entry's \(time)", seq: seq)
-                }
-                guard body.key == signer!.verifier.id else {
-                    throw LedgerError(.wrongKey, "key is \(body.key) but this ledger signs with \(signer!.verifier.id)", seq: seq)
-                }
-                try frame({ $0.append(contentsOf: bytes) }, entryTime: body.time)
+                try frame(ChainCursor.Link(body)) { $0.append(contentsOf: bytes) }
                 decodedBodies[slots.count - 1] = body
             }
         case .checkpoint:
@@ -438,11 +429,12 @@ extension LedgerEngine {
         let signer = signer!
         let workers = slots.count >= 4 ? Self.cores : 1
         buffer.withUnsafeMutableBytes { raw in
+            // Safe to share: each slot's frame is a disjoint range of the buffer, written by one worker.
             nonisolated(unsafe) let raw = raw
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            Parallel.forEachChunk(of: slots.count, chunkCount: workers) { range in
                 var message = SignedEntry.signatureContext + [UInt8](repeating: 0, count: Hash.byteCount)
                 let contextLength = SignedEntry.signatureContext.count
-                for index in (slots.count * worker / workers)..<(slots.count * (worker + 1) / workers) {
+                for index in range {
                     let slot = slots[index]
                     slot.leaf.withUnsafeBytes { leaf in
                         message.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: contextLength).copyMemory(from: leaf.baseAddress!, byteCount: 32) }
