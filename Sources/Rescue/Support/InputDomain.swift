@@ -50,12 +50,39 @@ public enum InputDomain {
             }
         }
         guard digits <= idDigitsMax else { return false }
-        // `budi:example.id` is an e-mail address with `@` spelt otherwise; `jl-melati-5.rt03`
-        // an address.
-        let labels = id.split(whereSeparator: { $0 == "." || $0 == ":" || $0 == "_" || $0 == "-" })
-        if labels.count > 1, id.contains("."), let last = id.split(separator: ".").last, mailDomains.contains(String(last)) { return false }
-        return !PersonalDataScreen.holdsPersonalData(id)
+        return !readsAsAnAddress(utf8)
     }
+
+    /// Whether an id (already `a-z 0-9 . _ : -`) reads as an e-mail or web address
+    /// (`budi:example.id`) or a street address (`jl-melati-5.rt03`). On the bytes, without
+    /// building strings: it runs for every id a command creates.
+    static func readsAsAnAddress(_ utf8: String.UTF8View) -> Bool {
+        var labels: [ArraySlice<UInt8>] = []
+        var lastDotLabel: ArraySlice<UInt8>?
+        let bytes = Array(utf8)
+        var start = 0
+        var sawDot = false
+        for index in 0...bytes.count {
+            let isEnd = index == bytes.count
+            if isEnd || !(isLowercaseLetter(bytes[index]) || isDigit(bytes[index])) {
+                if index > start { labels.append(bytes[start..<index]) }
+                if !isEnd && bytes[index] == UInt8(ascii: ".") { sawDot = true }
+                start = index + 1
+            }
+        }
+        if sawDot, labels.count > 1, let dot = bytes.lastIndex(of: UInt8(ascii: ".")) { lastDotLabel = bytes[(dot + 1)...] }
+        if let lastDotLabel, mailDomainBytes.contains(where: { $0.elementsEqual(lastDotLabel) }) { return true }
+        for (index, label) in labels.enumerated() {
+            if addressWordBytes.contains(where: { $0.elementsEqual(label) }) { return true }
+            let isUnit = label.elementsEqual("rt".utf8) || label.elementsEqual("rw".utf8) || label.elementsEqual("no".utf8)
+            if isUnit, index + 1 < labels.count, labels[index + 1].allSatisfy(isDigit) { return true }
+            if label.count > 2, label.starts(with: "rt".utf8) || label.starts(with: "rw".utf8), label.dropFirst(2).allSatisfy(isDigit) { return true }
+        }
+        return false
+    }
+
+    static let mailDomainBytes = mailDomains.map { Array($0.utf8) }
+    static let addressWordBytes = PersonalDataScreen.addressWords.map { Array($0.utf8) }
 
     /// Last labels that make an id read as an e-mail address or a web domain.
     static let mailDomains: Set<String> = ["id", "com", "net", "org", "co", "io", "ac", "go", "sch", "info", "biz", "me", "app"]
