@@ -6,35 +6,27 @@ import Rescue
 /// The carbon entries of the ledger (mints, transfers, retirements, cancellations) with the
 /// serial ranges they touch, so a serial's history does not rescan the ledger: the first
 /// request reads it once, later ones only what was appended since.
-final class CarbonIndex: @unchecked Sendable {
-    private struct Movement {
+final class CarbonIndex: Sendable {
+    struct Movement {
         let seq: UInt64
         let time: Int64
         let event: RescueEvent
         let ranges: [SerialRange]
     }
 
-    private let lock = NSLock()
-    private var indexed: UInt64 = 0
-    private var movements: [Movement] = []
+    private let movements = LedgerFold([Movement]()) { movements, seq, body in
+        guard body.contains(subsequence: CarbonIndex.carbonKindPrefix), let decoded = try? EntryCodec.decode(bodyBytes: body, seq: seq) else { return }
+        let ranges = decoded.event.serialRanges
+        if !ranges.isEmpty { movements.append(Movement(seq: seq, time: decoded.time, event: decoded.event, ranges: ranges)) }
+    }
 
     /// Every movement of one serial up to tree size `size`, oldest first.
     func history(vintage: Int, serial: Int64, ledger: Ledger, upTo size: UInt64) throws -> [[String: JSONValue]] {
-        lock.lock()
-        defer { lock.unlock() }
-        if indexed < size {
-            try ledger.forEachBodySlice(from: indexed, to: size) { slice in
-                for (seq, body) in slice where body.contains(subsequence: Self.carbonKindPrefix) {
-                    guard let decoded = try? EntryCodec.decode(bodyBytes: body, seq: seq) else { continue }
-                    let ranges = decoded.event.serialRanges
-                    if !ranges.isEmpty { movements.append(Movement(seq: seq, time: decoded.time, event: decoded.event, ranges: ranges)) }
-                }
-            }
-            indexed = size
+        try movements.read(ledger, upTo: size) { movements in
+            movements.filter { movement in
+                movement.seq < size && movement.ranges.contains { $0.vintage == vintage && $0.first <= serial && serial <= $0.last }
+            }.map(Self.describe)
         }
-        return movements.filter { movement in
-            movement.seq < size && movement.ranges.contains { $0.vintage == vintage && $0.first <= serial && serial <= $0.last }
-        }.map(Self.describe)
     }
 
     /// Every carbon kind starts so (`EntryKind.carbon…`): a cheap filter before decoding.

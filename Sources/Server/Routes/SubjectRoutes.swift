@@ -127,31 +127,23 @@ extension Service {
 }
 
 /// The ledger's `pii.accessed` and `subject.erased` entries by subject, read incrementally.
-final class SubjectLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var indexed: UInt64 = 0
-    private var bySubject: [String: [[String: JSONValue]]] = [:]
+final class SubjectLog: Sendable {
     private static let markers = [EntryKind.piiAccessed, .subjectErased].map { Array(#""kind":"\#($0.rawValue)""#.utf8) }
 
+    private let bySubject = LedgerFold([String: [[String: JSONValue]]]()) { bySubject, seq, bytes in
+        guard SubjectLog.markers.contains(where: { bytes.contains(subsequence: $0) }), let body = try? EntryBody.decodeVerified(bytes),
+            case .string(let subject)? = body.payload["subject"]
+        else { return }
+        var event = body.payload
+        event["seq"] = .integer(Int64(seq))
+        event["time"] = .integer(body.time)
+        event["kind"] = .string(body.kind)
+        event["actor"] = .string(body.actor)
+        bySubject[subject, default: []].append(event)
+    }
+
     func events(of subject: String, ledger: Ledger) throws -> [[String: JSONValue]] {
-        lock.lock()
-        defer { lock.unlock() }
-        let size = ledger.size
-        if indexed < size {
-            try ledger.forEachBodySlice(from: indexed, to: size) { slice in
-                for (seq, bytes) in slice where Self.markers.contains(where: { bytes.contains(subsequence: $0) }) {
-                    guard let body = try? EntryBody.decodeVerified(bytes), case .string(let subject)? = body.payload["subject"] else { continue }
-                    var event = body.payload
-                    event["seq"] = .integer(Int64(seq))
-                    event["time"] = .integer(body.time)
-                    event["kind"] = .string(body.kind)
-                    event["actor"] = .string(body.actor)
-                    bySubject[subject, default: []].append(event)
-                }
-            }
-            indexed = size
-        }
-        return bySubject[subject] ?? []
+        try bySubject.read(ledger, upTo: ledger.size) { $0[subject] ?? [] }
     }
 }
 
