@@ -72,17 +72,10 @@ public enum InputDomain {
         }
         if sawDot, labels.count > 1, let dot = bytes.lastIndex(of: UInt8(ascii: ".")) { lastDotLabel = bytes[(dot + 1)...] }
         if let lastDotLabel, mailDomainBytes.contains(where: { $0.elementsEqual(lastDotLabel) }) { return true }
-        for (index, label) in labels.enumerated() {
-            if addressWordBytes.contains(where: { $0.elementsEqual(label) }) { return true }
-            let isUnit = label.elementsEqual("rt".utf8) || label.elementsEqual("rw".utf8) || label.elementsEqual("no".utf8)
-            if isUnit, index + 1 < labels.count, labels[index + 1].allSatisfy(isDigit) { return true }
-            if label.count > 2, label.starts(with: "rt".utf8) || label.starts(with: "rw".utf8), label.dropFirst(2).allSatisfy(isDigit) { return true }
-        }
-        return false
+        return PersonalDataScreen.wordsReadAsAnAddress(labels)
     }
 
     static let mailDomainBytes = mailDomains.map { Array($0.utf8) }
-    static let addressWordBytes = PersonalDataScreen.addressWords.map { Array($0.utf8) }
 
     /// Last labels that make an id read as an e-mail address or a web domain.
     static let mailDomains: Set<String> = ["id", "com", "net", "org", "co", "io", "ac", "go", "sch", "info", "biz", "me", "app"]
@@ -162,7 +155,10 @@ public enum PersonalDataScreen {
                 gap += 1
                 if scalar.properties.isAlphabetic { lettersInGap += 1 }
             }
-            if scalar.properties.isAlphabetic || isDigit(scalar) {
+            if let value = digitValue(scalar) {
+                // As an ASCII digit, so the word rules below see one kind of digit.
+                word.unicodeScalars.append(Unicode.Scalar(UInt8(ascii: "0") + value))
+            } else if scalar.properties.isAlphabetic {
                 word.unicodeScalars.append(scalar)
             } else if !word.isEmpty {
                 words.append(word.lowercased())
@@ -171,23 +167,38 @@ public enum PersonalDataScreen {
         }
         if !word.isEmpty { words.append(word.lowercased()) }
         if words.contains("at"), words.contains("dot") { return true }
+        return wordsReadAsAnAddress(words.map(\.utf8))
+    }
+
+    /// The street-address rules over a text's words (lowercase, digits in ASCII): an address
+    /// word; a neighbourhood unit or house number ("RT 03", "RW07", "rt/rw 03/07", "No. 5").
+    /// The one definition, for free text and, on their bytes, for ids.
+    static func wordsReadAsAnAddress<Word: Collection<UInt8>>(_ words: [Word]) -> Bool {
+        func isNumber(_ word: Word) -> Bool { !word.isEmpty && word.allSatisfy(InputDomain.isDigit) }
         for (index, word) in words.enumerated() {
-            if addressWords.contains(word) { return true }
-            let next = index + 1 < words.count ? words[index + 1] : ""
-            let nextIsNumber = !next.isEmpty && next.unicodeScalars.allSatisfy(isDigit)
-            // "RT 03", "RW07", "rt/rw 03/07", "No. 5": a neighbourhood unit or house number.
-            if (word == "rt" || word == "rw" || word == "no"), nextIsNumber { return true }
-            if (word == "rt" && next == "rw") || (word == "rw" && next == "rt") { return true }
-            if word.hasPrefix("rt") || word.hasPrefix("rw"), word.count > 2, word.unicodeScalars.dropFirst(2).allSatisfy(isDigit) { return true }
+            if addressWordBytes.contains(where: { $0.elementsEqual(word) }) { return true }
+            let next = index + 1 < words.count ? words[index + 1] : nil
+            let isRT = word.elementsEqual("rt".utf8)
+            let isRW = word.elementsEqual("rw".utf8)
+            if isRT || isRW || word.elementsEqual("no".utf8), let next, isNumber(next) { return true }
+            if let next, isRT && next.elementsEqual("rw".utf8) || isRW && next.elementsEqual("rt".utf8) { return true }
+            if word.count > 2, word.starts(with: "rt".utf8) || word.starts(with: "rw".utf8), word.dropFirst(2).allSatisfy(InputDomain.isDigit) { return true }
         }
         return false
     }
 
     /// A digit in any script or form (Arabic-Indic, fullwidth, superscript, circled, …).
-    static func isDigit(_ scalar: Unicode.Scalar) -> Bool {
-        guard let value = scalar.properties.numericValue, scalar.properties.numericType != nil else { return false }
-        return value >= 0 && value <= 9 && value == value.rounded()
+    static func isDigit(_ scalar: Unicode.Scalar) -> Bool { digitValue(scalar) != nil }
+
+    /// The value 0–9 of a digit in any script or form; nil for anything else.
+    static func digitValue(_ scalar: Unicode.Scalar) -> UInt8? {
+        guard let value = scalar.properties.numericValue, scalar.properties.numericType != nil, value >= 0, value <= 9, value == value.rounded() else {
+            return nil
+        }
+        return UInt8(value)
     }
+
+    static let addressWordBytes = addressWords.map { Array($0.utf8) }
 
     static let addressWords: Set<String> = [
         "jl", "jln", "jalan", "gg", "gang", "kelurahan", "kecamatan", "kel", "kec", "desa", "kavling", "blok", "komplek", "kompleks", "perumahan", "perum",
