@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "pahlawan-trust",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "pahlawan", targets: ["pahlawan"]),
         .library(name: "Ledger", targets: ["Ledger"]),

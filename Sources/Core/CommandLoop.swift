@@ -2,6 +2,7 @@ import Compliance
 import Foundation
 import Ledger
 import Rescue
+import Synchronization
 
 /// The application's one command loop: every command runs through the rescue engines and its
 /// events are appended to the ledger, in one order. Under one lock a command is decided against
@@ -13,7 +14,7 @@ import Rescue
 /// State a caller reads (`read`) may include the effects of commands whose entries are not yet
 /// durable; nobody has been told they succeeded until they are. A storage failure stops the
 /// loop (`loopStopped`): the ledger refuses appends until reopened, and reopening replays it.
-public final class CommandLoop: @unchecked Sendable {
+public final class CommandLoop: Sendable {
     /// The actor of entries the loop writes on its own (time-outs, settlements, activations).
     public static let systemActor = "system"
 
@@ -21,12 +22,18 @@ public final class CommandLoop: @unchecked Sendable {
     public let policies: PolicySet
     private let clock: @Sendable () -> Int64
     private let pickupKey: [UInt8]
-    private let lock = NSLock()
-    private var world: RescueWorld
-    private var nextSeq: UInt64
-    private var lastTime: Int64
-    private var failure: LedgerError?
-    private var idempotency: IdempotencyIndex
+    /// What commands are decided against; one lock, so the ledger's order is the order applied.
+    private struct State {
+        var world: RescueWorld
+        var idempotency: IdempotencyIndex
+        /// The seq and time the next write continues from.
+        var nextSeq: UInt64
+        var lastTime: Int64
+        /// The write failure that stopped the loop.
+        var failure: LedgerError?
+    }
+
+    private let state: Mutex<State>
 
     /// Replays `ledger` into the engines, then activates `policies` if they are not the ones in
     /// force (a `policy.activated` entry). `pickupKey` keys the pickup-code digests.
@@ -38,11 +45,11 @@ public final class CommandLoop: @unchecked Sendable {
         self.clock = clock
         self.pickupKey = pickupKey
         let replayed = try Self.replayWithIndex(ledger)
-        world = replayed.world
-        idempotency = replayed.idempotency
-        nextSeq = replayed.size
-        lastTime = max(ledger.lastEntryTime, world.time)
-        if world.activePolicy != policies.hash.hex {
+        let activePolicy = replayed.world.activePolicy
+        state = Mutex(State(
+            world: replayed.world, idempotency: replayed.idempotency, nextSeq: replayed.size,
+            lastTime: max(ledger.lastEntryTime, replayed.world.time)))
+        if activePolicy != policies.hash.hex {
             let activation = RescueEvent.policyActivated(policy: policies.hash.hex, files: policies.fileHashes)
             do throws(CommandError) {
                 _ = try executeAndWait(events: [activation], actor: Self.systemActor)
@@ -61,16 +68,12 @@ public final class CommandLoop: @unchecked Sendable {
     }
 
     static func replayWithIndex(_ ledger: Ledger) throws(CoreError) -> (world: RescueWorld, idempotency: IdempotencyIndex, size: UInt64) {
-        final class Decoding: @unchecked Sendable {
-            let done = DispatchSemaphore(value: 0)
-            var result: Result<[(seq: UInt64, replayed: EntryCodec.Replayed)?], LedgerError> = .success([])
-        }
+        typealias Decoding = Handoff<Result<[(seq: UInt64, replayed: EntryCodec.Replayed)?], LedgerError>>
         var world = RescueWorld()
         var idempotency = IdempotencyIndex()
         let size = ledger.size
         func apply(_ decoding: Decoding) throws(LedgerError) {
-            decoding.done.wait()
-            for decoded in try decoding.result.get() {
+            for decoded in try decoding.wait().get() {
                 guard let (seq, replayed) = decoded else { continue }
                 world.apply(replayed.event, seq: seq, time: replayed.time)
                 if let record = replayed.idempotency { idempotency.insert(record) }
@@ -81,12 +84,7 @@ public final class CommandLoop: @unchecked Sendable {
             try ledger.forEachBodySlice(from: 0, to: size) { (slice) throws(LedgerError) in
                 let decoding = Decoding()
                 DispatchQueue.global().async {
-                    do throws(LedgerError) {
-                        decoding.result = .success(try decodeConcurrently(slice))
-                    } catch {
-                        decoding.result = .failure(error)
-                    }
-                    decoding.done.signal()
+                    decoding.fulfil(Result { () throws(LedgerError) in try decodeConcurrently(slice) })
                 }
                 if let previous { try apply(previous) }
                 previous = decoding
@@ -104,33 +102,20 @@ public final class CommandLoop: @unchecked Sendable {
     private static func decodeConcurrently(
         _ slice: [(seq: UInt64, bytes: [UInt8])]
     ) throws(LedgerError) -> [(seq: UInt64, replayed: EntryCodec.Replayed)?] {
-        final class Results: @unchecked Sendable {
-            var decoded: [(seq: UInt64, replayed: EntryCodec.Replayed)?]
-            var failures: [CodecError?]
-            init(_ count: Int) {
-                decoded = Array(repeating: nil, count: count)
-                failures = Array(repeating: nil, count: count)
+        let decoded = Parallel.map(count: slice.count, chunkCount: min(ProcessInfo.processInfo.activeProcessorCount, max(1, slice.count / 512))) {
+            index -> Result<(seq: UInt64, replayed: EntryCodec.Replayed)?, CodecError> in
+            let (seq, bytes) = slice[index]
+            return Result { () throws(CodecError) in try EntryCodec.decodeForReplay(bodyBytes: bytes, seq: seq).map { (seq, $0) } }
+        }
+        var events: [(seq: UInt64, replayed: EntryCodec.Replayed)?] = []
+        events.reserveCapacity(decoded.count)
+        for result in decoded {
+            switch result {
+            case .success(let event): events.append(event)
+            case .failure(let failure): throw LedgerError(.badEntry, failure.description, seq: failure.seq)
             }
         }
-        let results = Results(slice.count)
-        let parts = min(ProcessInfo.processInfo.activeProcessorCount, max(1, slice.count / 512))
-        results.decoded.withUnsafeMutableBufferPointer { decoded in
-            results.failures.withUnsafeMutableBufferPointer { failures in
-                nonisolated(unsafe) let (decoded, failures) = (decoded, failures)
-                DispatchQueue.concurrentPerform(iterations: parts) { part in
-                    for index in stride(from: part, to: slice.count, by: parts) {
-                        let (seq, bytes) = slice[index]
-                        do throws(CodecError) {
-                            decoded[index] = try EntryCodec.decodeForReplay(bodyBytes: bytes, seq: seq).map { (seq, $0) }
-                        } catch {
-                            failures[index] = error
-                        }
-                    }
-                }
-            }
-        }
-        if let failure = results.failures.lazy.compactMap({ $0 }).first { throw LedgerError(.badEntry, failure.description, seq: failure.seq) }
-        return results.decoded
+        return events
     }
 
     // MARK: Commands
@@ -199,25 +184,19 @@ public final class CommandLoop: @unchecked Sendable {
     private func enqueueRecord(
         kind: EntryKind, actor: String, payload: [String: JSONValue], completion: @escaping @Sendable (Result<[SignedEntry], LedgerError>) -> Void
     ) throws(CommandError) {
-        lock.lock()
-        defer { lock.unlock() }
-        if let failure { throw .loopStopped(failure) }
-        let now = max(clock(), lastTime)
-        try enqueue([EntryDraft(time: now, kind: kind.rawValue, actor: actor, payload: payload, policy: policies.hash)], now: now, completion: completion)
+        try state.withLock { (state) throws(CommandError) in
+            if let failure = state.failure { throw .loopStopped(failure) }
+            let now = max(clock(), state.lastTime)
+            try enqueue([EntryDraft(time: now, kind: kind.rawValue, actor: actor, payload: payload, policy: policies.hash)], now: now, state: &state, completion: completion)
+        }
     }
 
     /// Whether commands are taken (false once a write failed, until the ledger is reopened).
-    public var acceptsWrites: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return failure == nil
-    }
+    public var acceptsWrites: Bool { state.withLock { $0.failure == nil } }
 
     /// Reads the current state under the loop's lock.
-    public func read<T>(_ body: (RescueWorld) throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(world)
+    public func read<T: Sendable, E: Error>(_ body: (RescueWorld) throws(E) -> T) throws(E) -> T {
+        try state.withLock { (state) throws(E) in try body(state.world) }
     }
 
     /// The pickup code of a claim: 8 characters from an alphabet without 0/O and 1/I (40 bits),
@@ -250,36 +229,36 @@ public final class CommandLoop: @unchecked Sendable {
         _ command: RescueCommand, actor: String, idempotency key: Idempotency?,
         completion: @escaping @Sendable (Result<[SignedEntry], LedgerError>) -> Void
     ) throws(CommandError) -> IdempotencyRecord? {
-        lock.lock()
-        defer { lock.unlock() }
-        if let failure { throw .loopStopped(failure) }
-        if let key, let earlier = idempotency.record(actor: actor, key: key.key) {
-            guard earlier.idempotency.request == key.request else { throw .idempotencyKeyReused }
-            guard earlier.firstSeq + earlier.entries <= ledger.size else { throw .idempotentRequestInProgress }
-            return earlier
+        try state.withLock { (state) throws(CommandError) -> IdempotencyRecord? in
+            if let failure = state.failure { throw .loopStopped(failure) }
+            if let key, let earlier = state.idempotency.record(actor: actor, key: key.key) {
+                guard earlier.idempotency.request == key.request else { throw .idempotencyKeyReused }
+                guard earlier.firstSeq + earlier.entries <= ledger.size else { throw .idempotentRequestInProgress }
+                return earlier
+            }
+            let now = max(clock(), state.lastTime)
+            let events: [RescueEvent]
+            switch state.world.decide(command, actor: actor, now: now, policy: policies.rescue) {
+            case .success(let decided): events = decided
+            case .failure(let rejection): throw .rejected(rejection)
+            }
+            try enqueueAndApply(events, actor: actor, now: now, idempotency: key, state: &state, completion: completion)
+            return nil
         }
-        let now = max(clock(), lastTime)
-        let events: [RescueEvent]
-        switch world.decide(command, actor: actor, now: now, policy: policies.rescue) {
-        case .success(let decided): events = decided
-        case .failure(let rejection): throw .rejected(rejection)
-        }
-        try enqueueAndApply(events, actor: actor, now: now, idempotency: key, completion: completion)
-        return nil
     }
 
     /// Writes events that need no deciding (the policy activation).
     private func executeAndWait(events: [RescueEvent], actor: String) throws(CommandError) -> [SignedEntry] {
         try wait { completion throws(CommandError) in
-            lock.lock()
-            defer { lock.unlock() }
-            try enqueueAndApply(events, actor: actor, now: max(clock(), lastTime), completion: completion)
+            try state.withLock { (state) throws(CommandError) in
+                try enqueueAndApply(events, actor: actor, now: max(clock(), state.lastTime), state: &state, completion: completion)
+            }
         }
     }
 
     /// Under the lock: queue the entries, then apply the events at the seqs they will get.
     private func enqueueAndApply(
-        _ events: [RescueEvent], actor: String, now: Int64, idempotency key: Idempotency? = nil,
+        _ events: [RescueEvent], actor: String, now: Int64, idempotency key: Idempotency? = nil, state: inout State,
         completion: @escaping @Sendable (Result<[SignedEntry], LedgerError>) -> Void
     ) throws(CommandError) {
         if events.isEmpty {
@@ -290,18 +269,18 @@ public final class CommandLoop: @unchecked Sendable {
             EntryDraft(time: now, kind: $0.kind.rawValue, actor: $0.isWrittenBySystem ? Self.systemActor : actor, payload: EntryCodec.payload(of: $0), policy: policies.hash)
         }
         if let key { drafts[0].payload[IdempotencyRecord.member] = IdempotencyRecord.payloadValue(key, entries: drafts.count) }
-        let first = nextSeq
-        try enqueue(drafts, now: now, completion: completion)
-        for (offset, event) in events.enumerated() { world.apply(event, seq: first + UInt64(offset), time: now) }
+        let first = state.nextSeq
+        try enqueue(drafts, now: now, state: &state, completion: completion)
+        for (offset, event) in events.enumerated() { state.world.apply(event, seq: first + UInt64(offset), time: now) }
         if let key {
-            idempotency.insert(IdempotencyRecord(actor: actor, idempotency: key, firstSeq: first, entries: UInt64(drafts.count), time: now))
+            state.idempotency.insert(IdempotencyRecord(actor: actor, idempotency: key, firstSeq: first, entries: UInt64(drafts.count), time: now))
         }
     }
 
     /// Under the lock: queues the drafts (all stamped `now`) and advances the seq and time the
     /// next write continues from. A write that fails later stops the loop.
     private func enqueue(
-        _ drafts: [EntryDraft], now: Int64, completion: @escaping @Sendable (Result<[SignedEntry], LedgerError>) -> Void
+        _ drafts: [EntryDraft], now: Int64, state: inout State, completion: @escaping @Sendable (Result<[SignedEntry], LedgerError>) -> Void
     ) throws(CommandError) {
         do throws(LedgerError) {
             try ledger.enqueue(drafts) { [weak self] result in
@@ -311,30 +290,24 @@ public final class CommandLoop: @unchecked Sendable {
         } catch {
             throw .ledger(error)
         }
-        nextSeq += UInt64(drafts.count)
-        lastTime = now
+        state.nextSeq += UInt64(drafts.count)
+        state.lastTime = now
     }
 
     /// A write the state already reflects failed: nothing more may be accepted until the ledger
     /// is reopened and replayed.
     private func stop(_ error: LedgerError) {
-        lock.lock()
-        defer { lock.unlock() }
-        if failure == nil { failure = error }
+        state.withLock { state in
+            if state.failure == nil { state.failure = error }
+        }
     }
 
     private func wait(
         _ start: (@escaping @Sendable (Result<[SignedEntry], LedgerError>) -> Void) throws(CommandError) -> Void
     ) throws(CommandError) -> [SignedEntry] {
-        final class Box: @unchecked Sendable { var result: Result<[SignedEntry], LedgerError>? }
-        let box = Box()
-        let done = DispatchSemaphore(value: 0)
-        try start { result in
-            box.result = result
-            done.signal()
-        }
-        done.wait()
-        return try box.result!.mapError(CommandError.ledger).get()
+        let written = Handoff<Result<[SignedEntry], LedgerError>>()
+        try start { written.fulfil($0) }
+        return try written.wait().mapError(CommandError.ledger).get()
     }
 }
 

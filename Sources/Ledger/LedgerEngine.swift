@@ -28,6 +28,12 @@ public struct LedgerStatistics: Sendable {
 /// Everything behind `Ledger`: storage, tiles, the writer pipeline. The writer thread holds it
 /// strongly until `close()`, which the `Ledger` facade calls from its deinit, so the engine is
 /// never torn down under a running writer.
+///
+/// The one type whose locking the compiler does not check: its writer is a three-stage pipeline
+/// (signing, durable writes, checkpoints) whose queue needs a condition variable, which `Mutex`
+/// does not offer, and its storage state is read by every reader and written by two stages under
+/// one lock (`stateLock`), each guarded field marked below. Everything else in the service holds
+/// shared state in a `Mutex` (or `Locked`, when closures share it).
 final class LedgerEngine: @unchecked Sendable {
     public let directory: DataDirectory
     public let verifier: VerifierKey

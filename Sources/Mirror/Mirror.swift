@@ -118,32 +118,27 @@ public final class Mirror {
     }
 
     /// The COPY text of entries `from ..< end`, built on a thread of their own; `wait` hands it over.
-    private final class Batch: @unchecked Sendable {
+    private final class Batch: Sendable {
         let end: UInt64
-        private let done = DispatchSemaphore(value: 0)
-        private var result: Result<(text: [UInt8], lastLeaf: Hash?), LedgerError> = .success(([], nil))
+        private let built = Handoff<Result<(text: [UInt8], lastLeaf: Hash?), LedgerError>>()
 
         init(_ ledger: Ledger, from: UInt64, to end: UInt64) {
             self.end = end
-            DispatchQueue.global().async { [self] in
-                do throws(LedgerError) {
+            DispatchQueue.global().async { [built] in
+                built.fulfil(Result { () throws(LedgerError) in
                     var text: [UInt8] = []
                     var lastLeaf: Hash?
                     try ledger.forEachSignedBodySlice(from: from, to: end) { (slice) throws(LedgerError) in
                         if text.isEmpty { text.reserveCapacity(Int(end - from) * (slice.first.map { $0.bytes.count * 2 + 300 } ?? 1_024)) }
                         for (seq, signature, body) in slice { lastLeaf = try Mirror.appendRow(seq: seq, signature: signature, body: body, to: &text) }
                     }
-                    result = .success((text, lastLeaf))
-                } catch {
-                    result = .failure(error)
-                }
-                done.signal()
+                    return (text, lastLeaf)
+                })
             }
         }
 
         func wait() throws(LedgerError) -> (text: [UInt8], lastLeaf: Hash?) {
-            done.wait()
-            return try result.get()
+            try built.wait().get()
         }
     }
 

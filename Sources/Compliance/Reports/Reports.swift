@@ -4,7 +4,7 @@ import Rescue
 /// The reports auditors, tax offices and carbon traders ask for (`audit/README.md`, "Reports"),
 /// computed from the ledger's facts at one checkpoint. The Postgres mirror computes the same
 /// reports by SQL (`MirrorReports`); a test holds both equal.
-public struct Reports {
+public struct Reports: Sendable {
     public let facts: ReportFacts
     public let checkpointSize: UInt64
     public let checkpointRoot: String

@@ -219,6 +219,9 @@ final class File {
 
 /// Files and folders whose writes must be made durable together (before a checkpoint covers
 /// them); performing it syncs and closes the files, then syncs the folders (deepest first).
+/// Unchecked because its `File`s are handed over, not shared: the writer gives up the set when it
+/// queues it for the checkpointer, which alone performs it (ownership the compiler cannot see
+/// through a dispatch queue).
 struct PendingSync: @unchecked Sendable {
     var files: [File]
     var directories: [String]

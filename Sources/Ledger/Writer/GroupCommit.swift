@@ -6,8 +6,8 @@ import Foundation
 /// batch with one `fdatasync`, and only then answers each caller. A request is all-or-nothing: a
 /// rejected one writes nothing and does not disturb the others in its batch.
 extension LedgerEngine {
-    final class Request: @unchecked Sendable {
-        enum Work {
+    final class Request: Sendable {
+        enum Work: Sendable {
             /// Drafts with their heads already encoded by the caller (see `BodyLayout`).
             case drafts([EntryDraft], heads: [[UInt8]])
             /// Caller-built bodies, checked strictly against the contract.
@@ -15,7 +15,7 @@ extension LedgerEngine {
             case checkpoint
         }
 
-        enum Outcome {
+        enum Outcome: Sendable {
             case entries([SignedEntry])
             case checkpoint(String)
         }
@@ -122,16 +122,9 @@ extension LedgerEngine {
     }
 
     private func submitAndWait(_ work: Request.Work) throws(LedgerError) -> Request.Outcome {
-        final class Box: @unchecked Sendable { var result: Result<Request.Outcome, LedgerError>? }
-        let box = Box()
-        let done = DispatchSemaphore(value: 0)
-        try enqueue(
-            Request(work: work) { result in
-                box.result = result
-                done.signal()
-            })
-        done.wait()
-        return try box.result!.get()
+        let outcome = Handoff<Result<Request.Outcome, LedgerError>>()
+        try enqueue(Request(work: work) { outcome.fulfil($0) })
+        return try outcome.wait().get()
     }
 
     private func enqueue(_ request: Request) throws(LedgerError) {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Rescue
 import JWTKit
 import Ledger
@@ -115,27 +116,26 @@ public struct TokenAuthority: Sendable {
 
 /// Tokens that verified, until their expiry; at most `capacity` (all are forgotten when full,
 /// which costs only re-verification).
-final class VerifiedTokens: @unchecked Sendable {
+final class VerifiedTokens: Sendable {
     static let capacity = 100_000
-    private let lock = NSLock()
-    private var known: [String: (principal: Principal, expires: Date)] = [:]
+    private let known = Mutex<[String: (principal: Principal, expires: Date)]>([:])
 
     func principal(_ token: String) -> Principal? {
-        lock.lock()
-        defer { lock.unlock() }
-        guard let entry = known[token] else { return nil }
-        guard entry.expires > Date() else {
-            known[token] = nil
-            return nil
+        known.withLock { known in
+            guard let entry = known[token] else { return nil }
+            guard entry.expires > Date() else {
+                known[token] = nil
+                return nil
+            }
+            return entry.principal
         }
-        return entry.principal
     }
 
     func remember(_ token: String, _ principal: Principal, until expires: Date) {
-        lock.lock()
-        defer { lock.unlock() }
-        if known.count >= Self.capacity { known.removeAll(keepingCapacity: true) }
-        known[token] = (principal, expires)
+        known.withLock { known in
+            if known.count >= Self.capacity { known.removeAll(keepingCapacity: true) }
+            known[token] = (principal, expires)
+        }
     }
 }
 

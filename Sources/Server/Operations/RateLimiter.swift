@@ -1,16 +1,27 @@
 import Foundation
+import Synchronization
 
 /// Token buckets keyed by caller: each key may burst up to its per-minute figure, then goes on
 /// at that rate. Integer arithmetic in micro-tokens; idle buckets are dropped once full again.
-public final class RateLimiter: @unchecked Sendable {
+public final class RateLimiter: Sendable {
     private struct Bucket {
         var microTokens: Int64
         var updated: Int64
     }
 
-    private let lock = NSLock()
-    private var buckets: [String: Bucket] = [:]
-    private var lastSweep: Int64 = 0
+    private struct Buckets {
+        var byKey: [String: Bucket] = [:]
+        var lastSweep: Int64 = 0
+
+        /// Once a minute, forgets buckets untouched for a minute (they would be full again).
+        mutating func sweep(now: Int64) {
+            guard now - lastSweep > 60_000_000 else { return }
+            lastSweep = now
+            byKey = byKey.filter { now - $0.value.updated < 60_000_000 }
+        }
+    }
+
+    private let buckets = Mutex(Buckets())
     private let clock: @Sendable () -> Int64
 
     /// `clock` gives microseconds (monotonic enough for refills; tests pass their own).
@@ -23,28 +34,21 @@ public final class RateLimiter: @unchecked Sendable {
     public func take(_ key: String, perMinute: Int64) -> Int? {
         let capacity = perMinute * 1_000_000
         let now = clock()
-        lock.lock()
-        defer { lock.unlock() }
-        sweep(now: now)
-        var bucket = buckets[key] ?? Bucket(microTokens: capacity, updated: now)
-        // perMinute tokens per 60 s = perMinute / 60 tokens per s = perMinute / 60 micro-tokens per µs.
-        let refill = (now - bucket.updated) * perMinute / 60
-        bucket.microTokens = min(capacity, bucket.microTokens + refill)
-        bucket.updated = now
-        guard bucket.microTokens >= 1_000_000 else {
-            buckets[key] = bucket
-            let missing = 1_000_000 - bucket.microTokens
-            return Int((missing * 60 / perMinute + 999_999) / 1_000_000)
+        return buckets.withLock { buckets in
+            buckets.sweep(now: now)
+            var bucket = buckets.byKey[key] ?? Bucket(microTokens: capacity, updated: now)
+            // perMinute tokens per 60 s = perMinute / 60 tokens per s = perMinute / 60 micro-tokens per µs.
+            let refill = (now - bucket.updated) * perMinute / 60
+            bucket.microTokens = min(capacity, bucket.microTokens + refill)
+            bucket.updated = now
+            guard bucket.microTokens >= 1_000_000 else {
+                buckets.byKey[key] = bucket
+                let missing = 1_000_000 - bucket.microTokens
+                return Int((missing * 60 / perMinute + 999_999) / 1_000_000)
+            }
+            bucket.microTokens -= 1_000_000
+            buckets.byKey[key] = bucket
+            return nil
         }
-        bucket.microTokens -= 1_000_000
-        buckets[key] = bucket
-        return nil
-    }
-
-    /// Once a minute, forgets buckets untouched for a minute (they would be full again).
-    private func sweep(now: Int64) {
-        guard now - lastSweep > 60_000_000 else { return }
-        lastSweep = now
-        buckets = buckets.filter { now - $0.value.updated < 60_000_000 }
     }
 }

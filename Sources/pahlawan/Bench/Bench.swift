@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import Ledger
 
 /// `pahlawan bench …`: performance figures, each with the machine limit measured in the same run.
@@ -94,38 +95,29 @@ func fillLedger(_ directory: DataDirectory, to target: UInt64, quiet: Bool) thro
 
 /// Runs `body(0..<count)` on `count` threads of their own (callers may block); returns the first error.
 func runConcurrently(_ count: Int, _ body: @escaping @Sendable (Int) throws -> Void) -> Error? {
-    final class Failure: @unchecked Sendable {
-        let lock = NSLock()
-        var error: Error?
-    }
-    let failure = Failure()
+    let failure = Locked<Error?>(nil)
     let group = DispatchGroup()
     for index in 0..<count {
         group.enter()
         Thread {
             do { try body(index) } catch {
-                failure.lock.withLock { if failure.error == nil { failure.error = error } }
+                failure.withLock { if $0 == nil { $0 = error } }
             }
             group.leave()
         }.start()
     }
     group.wait()
-    return failure.error
+    return failure.withLock { $0 }
 }
 
 /// Runs async work from a synchronous command and waits for it.
 func runAsync<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    let box = AsyncResultBox<T>()
-    let done = DispatchSemaphore(value: 0)
+    let result = Handoff<Result<T, Error>>()
     Task {
-        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
-        done.signal()
+        do { result.fulfil(.success(try await body())) } catch { result.fulfil(.failure(error)) }
     }
-    done.wait()
-    return try box.result!.get()
+    return try result.wait().get()
 }
-
-final class AsyncResultBox<T>: @unchecked Sendable { var result: Result<T, Error>? }
 
 /// Sorted-sample percentile (nearest rank).
 func percentile(_ sorted: [Double], _ fraction: Double) -> Double {

@@ -73,12 +73,11 @@ struct BenchMirror: ParsableCommand {
         let live = try report { try Ledger(directory: lagData, signer: lagKey) }
         let lagURL = try Self.freshDatabase(server)
         let total = rate * seconds
-        final class Times: @unchecked Sendable {
-            let lock = NSLock()
+        struct Times {
             var durable: [UInt64: Double] = [:]
             var mirrored: [UInt64: Double] = [:]
         }
-        let times = Times()
+        let times = Locked(Times())
         let follower = MirrorFollower()
         follower.start(ledger: live, url: lagURL, interval: 0.02) { printError("pahlawan: bench mirror: \($0)") }
         // Marks each entry's mirroring time as the follower's count passes it.
@@ -89,7 +88,7 @@ struct BenchMirror: ParsableCommand {
                 let now = follower.applied
                 if now > seen {
                     let at = monotonicSeconds()
-                    times.lock.withLock { for seq in seen..<now { times.mirrored[seq] = at } }
+                    times.withLock { for seq in seen..<now { $0.mirrored[seq] = at } }
                     seen = now
                 }
                 usleep(1_000)
@@ -105,7 +104,7 @@ struct BenchMirror: ParsableCommand {
             try report {
                 try live.enqueue([draft]) { result in
                     let at = monotonicSeconds()
-                    if case .success(let entries) = result { times.lock.withLock { for entry in entries { times.durable[entry.seq] = at } } }
+                    if case .success(let entries) = result { times.withLock { for entry in entries { $0.durable[entry.seq] = at } } }
                 }
             }
         }
@@ -115,7 +114,7 @@ struct BenchMirror: ParsableCommand {
         watching.store(false, ordering: .relaxed)
         follower.stop()
         usleep(50_000)
-        let lags = times.lock.withLock { times.durable.compactMap { seq, durable in times.mirrored[seq].map { ($0 - durable) * 1000 } } }.sorted()
+        let lags = times.withLock { times in times.durable.compactMap { seq, durable in times.mirrored[seq].map { ($0 - durable) * 1000 } } }.sorted()
         live.close()
         func percentile(_ p: Double) -> Double { lags.isEmpty ? 0 : lags[min(lags.count - 1, Int(Double(lags.count) * p))] }
 

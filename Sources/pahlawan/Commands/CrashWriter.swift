@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import Foundation
+import Synchronization
 import Ledger
 
 /// The child process of the crash test harness (`Tests/LedgerTests/Storage/CrashHarnessTests.swift`):
@@ -25,7 +26,7 @@ struct CrashWriter: ParsableCommand {
         options.checkpointIntervalMicroseconds = Int64(checkpointMs) * 1_000
         let ledger = try report { try Ledger(directory: directory, signer: key, options: options) }
         let writers = writers
-        let output = NSLock()
+        let output = Locked(())
         try runAsync {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for writer in 0..<writers {
@@ -39,7 +40,7 @@ struct CrashWriter: ParsableCommand {
                             }
                             let entries = try await ledger.append(drafts)
                             let lines = entries.map { "\($0.seq) \(writer) \($0.body.payload["i"]!.integerValue!)\n" }.joined()
-                            output.withLock { _ = lines.utf8CString.withUnsafeBufferPointer { write(1, $0.baseAddress, $0.count - 1) } }
+                            output.withLock { _ in _ = lines.utf8CString.withUnsafeBufferPointer { write(1, $0.baseAddress, $0.count - 1) } }
                             number += count
                         }
                     }

@@ -6,12 +6,13 @@ import FoundationNetworking
 import Ledger
 import Rescue
 import Server
+import Synchronization
 
 /// Sends the city simulator's commands to a running service over real HTTP, each as its
 /// participant would: with a token for its own id and role, an Idempotency-Key, and the write
 /// route of the command. Only the passing of time (`tick`) is not an API call: the service's
 /// own clock does it, here stepped through the simulated day.
-final class HTTPSimulation: @unchecked Sendable {
+final class HTTPSimulation: Sendable {
     /// What the simulated participants did over HTTP.
     struct Report {
         var requests = 0
@@ -23,7 +24,7 @@ final class HTTPSimulation: @unchecked Sendable {
     private let authority: TokenAuthority
     private let loop: CommandLoop
     private let session = URLSession(configuration: .ephemeral)
-    private var tokens: [String: (token: String, minted: Date)] = [:]
+    private let tokens = Mutex<[String: (token: String, minted: Date)]>([:])
     private let codes = CodeBook()
 
     init(base: String, authority: TokenAuthority, loop: CommandLoop) {
@@ -160,9 +161,9 @@ final class HTTPSimulation: @unchecked Sendable {
     /// A token per actor, minted again well before its 15 minutes are up.
     private func token(_ actor: String, _ role: Role) async throws -> String {
         let key = "\(role.rawValue) \(actor)"
-        if let cached = tokens[key], Date().timeIntervalSince(cached.minted) < 600 { return cached.token }
+        if let cached = tokens.withLock({ $0[key] }), Date().timeIntervalSince(cached.minted) < 600 { return cached.token }
         let token = try await authority.mint(subject: actor, role: role)
-        tokens[key] = (token, Date())
+        tokens.withLock { $0[key] = (token, Date()) }
         return token
     }
 }
@@ -170,25 +171,28 @@ final class HTTPSimulation: @unchecked Sendable {
 /// The pickup codes behind the simulator's digests. The service derives a claim's code from
 /// its id; the simulator made up its own, so a pickup with the simulator's right code sends
 /// the service's code instead, and a deliberately wrong one is sent as it is.
-final class CodeBook: @unchecked Sendable {
-    private let lock = NSLock()
-    private var codeOfDigest: [String: String] = [:]
-    private var claimDigest: [String: String] = [:]
-    private var serverCode: [String: String] = [:]
+final class CodeBook: Sendable {
+    private struct Codes {
+        var codeOfDigest: [String: String] = [:]
+        var claimDigest: [String: String] = [:]
+        var serverCode: [String: String] = [:]
+    }
 
-    func note(digest: String, code: String) { lock.withLock { codeOfDigest[digest] = code } }
+    private let codes = Mutex(Codes())
+
+    func note(digest: String, code: String) { codes.withLock { $0.codeOfDigest[digest] = code } }
 
     func claimed(_ claim: String, digest: String, serverCode code: String) {
-        lock.withLock {
-            claimDigest[claim] = digest
-            serverCode[claim] = code
+        codes.withLock {
+            $0.claimDigest[claim] = digest
+            $0.serverCode[claim] = code
         }
     }
 
     func code(claim: String, digest: String) -> String {
-        lock.withLock {
-            if claimDigest[claim] == digest, let code = serverCode[claim] { return code }
-            return codeOfDigest[digest] ?? "UNKNOWN"
+        codes.withLock { codes in
+            if codes.claimDigest[claim] == digest, let code = codes.serverCode[claim] { return code }
+            return codes.codeOfDigest[digest] ?? "UNKNOWN"
         }
     }
 }
