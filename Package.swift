@@ -55,12 +55,25 @@ let package = Package(
             name: "Core",
             dependencies: ["Ledger", "Rescue", "Compliance"]
         ),
+        // Trust beyond our key (issue 15): the C2SP witness (server), the log's witness client
+        // and the monitor. Depends on the Ledger only, so an outside party runs it without the rest.
+        .target(
+            name: "Witness",
+            dependencies: [
+                "Ledger",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         // HTTP: routes, auth, problem+json errors, limits, metrics and logs (Hummingbird 2,
         // jwt-kit, swift-log, swift-metrics with swift-prometheus).
         .target(
             name: "Server",
             dependencies: [
-                "Core", "Compliance", "Ledger", "Rescue", "Mirror",
+                "Core", "Compliance", "Ledger", "Rescue", "Mirror", "Witness",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Logging", package: "swift-log"),
@@ -79,6 +92,7 @@ let package = Package(
                 "Core",
                 "Server",
                 "Mirror",
+                "Witness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -7,8 +7,16 @@ public standards, RFC 8785 canonical JSON, RFC 6962/9162 inclusion proofs and C2
 Usage: python3 audit/verify.py BUNDLE [--key VKEY]
        python3 audit/verify.py --entry ANSWER.json --key VKEY        (GET /v1/entries/{seq})
        python3 audit/verify.py --certificate REPORT.json --key VKEY  (an impact certificate)
+       python3 audit/verify.py --proof FILE.tlog-proof --key VKEY [--witness WKEY ...] [--quorum Q]
+                                                   (an offline proof, C2SP tlog-proof v1, FORMAT.md §10.5)
+       python3 audit/verify.py --consistency PROOF.json --old OLD.note --new NEW.note --key VKEY
+                               [--witness WKEY ...] [--quorum Q]
+                                                   (GET /v1/proofs/consistency between two signed checkpoints)
   VKEY is the verifier key you trust, as text (name+keyid+base64) or a file holding it.
   Without --key, the bundle's own key is used and a warning says so.
+  WKEY is a witness's verifier key (signature type 0x04, FORMAT.md §10.1), as text or a file
+  holding it; repeat --witness for each witness you trust. Q is how many distinct trusted
+  witnesses must have cosigned each checkpoint: by default all of them (0 without --witness).
 Exit status: 0 when everything verifies, 1 otherwise (one line per failure).
 Needs PyNaCl (Debian: python3-nacl; PyPI: pynacl).
 """
@@ -16,7 +24,9 @@ import base64
 import hashlib
 import json
 import os
+import re
 import sys
+import time
 
 try:
     from nacl.signing import VerifyKey
@@ -49,6 +59,28 @@ def parse_verifier_key(text):
     if key_id.hex() != key_id_hex:
         raise ValueError("key id does not match the key")
     return name, key_id, VerifyKey(public_key)
+
+
+WITNESS_KEY_TYPE = 0x04  # C2SP tlog-cosignature v1, Ed25519 (FORMAT.md §10.1)
+
+
+def parse_witness_key(text):
+    """A witness's verifier key `<name>+<key id>+<base64(0x04 ‖ public key)>`. Returns
+    (name, key id, VerifyKey, public key bytes)."""
+    parts = text.strip().split("+", 2)  # base64 may contain "+"
+    if len(parts) != 3:
+        raise ValueError("not name+keyid+key")
+    name, key_id_hex, key_b64 = parts
+    if not name or any(ch.isspace() for ch in name):
+        raise ValueError("the key name is empty or holds a space")
+    material = b64(key_b64)
+    if len(material) != 33 or material[0] != WITNESS_KEY_TYPE:
+        raise ValueError("not an Ed25519 witness key (signature type 0x04)")
+    public_key = material[1:]
+    key_id = hashlib.sha256(name.encode() + b"\n" + bytes([WITNESS_KEY_TYPE]) + public_key).digest()[:4]
+    if key_id.hex() != key_id_hex:
+        raise ValueError("key id does not match the key")
+    return name, key_id, VerifyKey(public_key), public_key
 
 
 def open_note(note, name, key_id, verify_key):
@@ -318,8 +350,473 @@ def verify_certificate(report, trusted_key_text):
     return failures
 
 
+# --- witnesses, cosigned checkpoints, offline proofs and consistency (FORMAT.md §10) ------------
+
+COSIGNATURE_CONTEXT = b"cosignature/v1\n"
+CLOCK_LEEWAY_SECONDS = 600          # cosignatures dated further in the future are refused
+TIMESTAMP_MAX = 2**63 - 1
+NOTE_SIGNATURES_MAX = 100           # C2SP signed-note: verifiers MUST accept at least 16
+PROOF_HASHES_MAX = 63
+TLOG_PROOF_HEADER = "c2sp.org/tlog-proof@v1"
+EMPTY_TREE_ROOT = hashlib.sha256(b"").digest()
+
+
+def split_signed_note(note):
+    """C2SP signed-note, read strictly: (text, [(signer name, signature bytes)]). The text ends
+    in a newline and is separated from the signature lines by the last empty line; every line
+    after it is `— <name> <base64>` and the note ends with a newline."""
+    if any(ord(ch) < 0x20 and ch != "\n" for ch in note):
+        raise ValueError("a control character other than newline")
+    if not note.endswith("\n"):
+        raise ValueError("it does not end with a newline")
+    split = note.rfind("\n\n")
+    if split < 0:
+        raise ValueError("no empty line between the text and the signatures")
+    text, block = note[: split + 1], note[split + 2 :]
+    if not block:
+        raise ValueError("nothing after the last empty line (a trailing empty line?)")
+    lines = block[:-1].split("\n")
+    if len(lines) > NOTE_SIGNATURES_MAX:
+        raise ValueError("more than %d signature lines" % NOTE_SIGNATURES_MAX)
+    signatures = []
+    for number, line in enumerate(lines, 1):
+        fields = line[2:].split(" ") if line.startswith("\u2014 ") else []
+        if len(fields) != 2 or not fields[0] or "+" in fields[0] or any(ch.isspace() for ch in fields[0]):
+            raise ValueError("signature line %d is not '\u2014 <name> <base64>' (trailing garbage?): %r"
+                             % (number, line[:80]))
+        try:
+            signature = b64(fields[1])
+        except ValueError:
+            raise ValueError("signature line %d is not canonical base64" % number)
+        if len(signature) < 5:
+            raise ValueError("signature line %d is too short" % number)
+        signatures.append((fields[0], signature))
+    return text, signatures
+
+
+def cosignature_problem(verify_key, signature, text, now):
+    """None when `signature` (key id ‖ u64 time ‖ Ed25519) is a valid tlog-cosignature v1 over the
+    checkpoint text, else what is wrong with it."""
+    if len(signature) != 4 + 8 + 64:
+        return "it is %d bytes, not 76" % len(signature)
+    timestamp = int.from_bytes(signature[4:12], "big")
+    if timestamp > TIMESTAMP_MAX:
+        return "its timestamp %d is above 2^63-1" % timestamp
+    if timestamp > now + CLOCK_LEEWAY_SECONDS:
+        return "its timestamp %d is %d s in the future (more than %d s)" % (
+            timestamp, timestamp - int(now), CLOCK_LEEWAY_SECONDS)
+    message = COSIGNATURE_CONTEXT + b"time %d\n" % timestamp + text.encode("utf-8")
+    try:
+        verify_key.verify(message, signature[12:])
+    except BadSignatureError:
+        return "it does not verify"
+    return None
+
+
+def verify_cosigned_checkpoint(note, log_key, witnesses, quorum, now, label="checkpoint"):
+    """Checks a checkpoint note against a policy: our signature (log_key = name, key id,
+    VerifyKey), the origin, and at least `quorum` distinct trusted witnesses' cosignatures.
+    Signature lines by keys in neither are ignored (C2SP signed-note); a line by a trusted key
+    that does not verify is a failure. Returns ((origin, size, root) or None, the number of
+    distinct witnesses whose cosignature verifies, [failures])."""
+    failures = []
+    fail = failures.append
+    try:
+        text, signatures = split_signed_note(note)
+    except ValueError as error:
+        return None, 0, ["%s: malformed signed note: %s" % (label, error)]
+    try:
+        checkpoint = parse_checkpoint(text)
+    except ValueError as error:
+        return None, 0, ["%s: %s" % (label, error)]
+    name, key_id, verify_key = log_key
+    origin = checkpoint[0]
+    ours = [sig for signer, sig in signatures if signer == name and sig[:4] == key_id]
+    if not ours:
+        fail("%s signature: no signature by %s (key id %s)" % (label, name, key_id.hex()))
+    for sig in ours:
+        try:
+            if len(sig) != 4 + 64:
+                raise BadSignatureError()
+            verify_key.verify(text.encode("utf-8"), sig[4:])
+        except BadSignatureError:
+            fail("%s signature: the signature by %s does not verify" % (label, name))
+    if origin != name:
+        fail("%s: origin %s is not the key name %s" % (label, origin, name))
+    cosigned = set()
+    for signer, sig in signatures:
+        for number, (w_name, w_key_id, w_verify_key, _) in enumerate(witnesses):
+            if signer == w_name and sig[:4] == w_key_id:
+                problem = cosignature_problem(w_verify_key, sig, text, now)
+                if problem:
+                    fail("%s cosignature by %s: %s" % (label, w_name, problem))
+                else:
+                    cosigned.add(number)  # a witness counts once, however many lines it has
+    if len(cosigned) < quorum:
+        fail("%s quorum: %d of %d trusted witnesses cosigned it, the quorum is %d"
+             % (label, len(cosigned), len(witnesses), quorum))
+    return checkpoint, len(cosigned), failures
+
+
+def inclusion_proof_length(index, size):
+    """The number of hashes RFC 9162 §2.1.3 needs for leaf `index` in a tree of `size` leaves."""
+    inner = (index ^ (size - 1)).bit_length()
+    return inner + bin(index >> inner).count("1")
+
+
+def parse_tlog_proof(data):
+    """C2SP tlog-proof v1 as FORMAT.md §10.5 profiles it (extra is required). Returns
+    (extra bytes, index, [proof hashes], the checkpoint note text)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8")
+    position = 0
+
+    def line(what):
+        nonlocal position
+        end = text.find("\n", position)
+        if end < 0:
+            raise ValueError("the file ends before %s" % what)
+        found, position = text[position:end], end + 1
+        if any(ord(ch) < 0x20 for ch in found):
+            raise ValueError("a control character in %s" % what)
+        return found
+
+    if line("the first line") != TLOG_PROOF_HEADER:
+        raise ValueError("the first line is not %s" % TLOG_PROOF_HEADER)
+    extra = line("the extra line")
+    if not extra.startswith("extra "):
+        raise ValueError("no 'extra' line: it must carry the entry's signature and body")
+    try:
+        extra = b64(extra[len("extra "):])
+    except ValueError:
+        raise ValueError("extra is not canonical base64")
+    index = line("the index line")
+    if not re.fullmatch(r"index (0|[1-9][0-9]{0,18})", index):
+        raise ValueError("the third line is not 'index <n>' in decimal without leading zeros")
+    index = int(index[len("index "):])
+    if index > TIMESTAMP_MAX:
+        raise ValueError("index above 2^63-1")
+    proof = []
+    while True:
+        hash_line = line("the empty line before the checkpoint")
+        if hash_line == "":
+            break
+        if len(proof) == PROOF_HASHES_MAX:
+            raise ValueError("more than %d proof lines" % PROOF_HASHES_MAX)
+        try:
+            digest = b64(hash_line)
+        except ValueError:
+            digest = b""
+        if len(digest) != 32:
+            raise ValueError("proof line %d is not a canonical base64 SHA-256 hash "
+                             "(or the empty line before the checkpoint is missing)" % (len(proof) + 1))
+        proof.append(digest)
+    return extra, index, proof, text[position:]
+
+
+def verify_tlog_proof(data, trusted_key_text, witnesses, quorum, now):
+    """An offline proof of one entry (FORMAT.md §10.5). Returns ([failures], a description of
+    what verified)."""
+    failures = []
+    fail = failures.append
+    name, key_id, verify_key = log_key = parse_verifier_key(trusted_key_text)
+    try:
+        extra, index, proof, note = parse_tlog_proof(data)
+    except ValueError as error:
+        return ["format: %s" % error], None
+    if len(extra) <= 64:
+        return ["format: extra holds %d bytes, not a 64-byte signature and a body" % len(extra)], None
+    signature, raw = extra[:64], extra[64:]
+    leaf = leaf_hash(raw)
+    try:
+        body = decode_body(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        fail("body: %s" % error)
+        body = None
+    if body is not None:
+        seq = body["seq"]
+        if type(seq) is not int or seq < 0:
+            fail("body: seq is not a non-negative integer")
+        elif seq != index:
+            fail("index: the proof says index %d, the body says seq %d" % (index, seq))
+        if body["key"] != key_id.hex():
+            fail("body: signed by key %s, not %s" % (body["key"], key_id.hex()))
+        if seq == 0 and body["prev"] != "0" * 64:
+            fail("body: seq 0 but prev is not all zeros")
+    try:
+        verify_key.verify(ENTRY_CONTEXT + leaf, signature)
+    except BadSignatureError:
+        fail("entry signature: it does not verify with %s" % name)
+    checkpoint, cosigned, problems = verify_cosigned_checkpoint(note, log_key, witnesses, quorum, now)
+    if checkpoint is not None:
+        _, size, root = checkpoint
+        if index >= size:
+            fail("inclusion proof: index %d is not below the tree size %d" % (index, size))
+        elif len(proof) != inclusion_proof_length(index, size):
+            fail("inclusion proof: %d hashes, but index %d in a tree of size %d needs %d"
+                 % (len(proof), index, size, inclusion_proof_length(index, size)))
+        elif not verify_inclusion(leaf, index, size, proof, root):
+            fail("inclusion proof: it does not lead from the entry's leaf hash to the checkpoint root")
+    failures += problems
+    if failures:
+        return failures, None
+    return [], "seq %d is in the tree of size %d signed by %s and cosigned by %d of %d witnesses (quorum %d)" % (
+        index, checkpoint[1], name, cosigned, len(witnesses), quorum)
+
+
+def consistency_proof_length(size1, size2):
+    """The number of hashes RFC 9162 §2.1.4 needs between trees of 0 < size1 < size2 leaves:
+    the path from the last old leaf's subtree of 2^k leaves (k = trailing zero bits of size1),
+    plus that subtree's root unless it is the whole old tree."""
+    shift = (size1 & -size1).bit_length() - 1
+    index = size1 - 1
+    inner = (index ^ (size2 - 1)).bit_length()
+    border = bin(index >> inner).count("1")
+    return (0 if size1 == 1 << shift else 1) + inner - shift + border
+
+
+def verify_consistency(size1, size2, proof, root1, root2):
+    """RFC 9162 §2.1.4.2, with the exact proof length checked. Returns None or the problem."""
+    if size1 > size2:
+        return "the old size %d is larger than the new size %d" % (size1, size2)
+    if size1 == size2:
+        if proof:
+            return "equal sizes need an empty proof, not %d hashes" % len(proof)
+        return None if root1 == root2 else "equal sizes %d but different roots (a fork)" % size1
+    if size1 == 0:
+        return None if not proof else "from the empty tree the proof must be empty, not %d hashes" % len(proof)
+    want = consistency_proof_length(size1, size2)
+    if len(proof) != want:
+        return "%d hashes, but sizes %d and %d need %d" % (len(proof), size1, size2, want)
+    path = list(proof)
+    if size1 & (size1 - 1) == 0:
+        path.insert(0, root1)
+    fn, sn = size1 - 1, size2 - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return "the proof is longer than the tree is high"
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        return "the proof is shorter than the tree is high"
+    if fr != root1:
+        return "it does not lead to the old checkpoint's root"
+    if sr != root2:
+        return "it does not lead to the new checkpoint's root"
+    return None
+
+
+def json_hash(value, what):
+    """A 32-byte hash in a JSON answer: canonical base64 (FORMAT.md §2), or 64 lowercase hex
+    digits (what GET /v1/proofs/consistency has answered)."""
+    if isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}", value):
+        return bytes.fromhex(value)
+    try:
+        raw = b64(value) if isinstance(value, str) else b""
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise ValueError("%s is not a base64 (or hex) SHA-256 hash" % what)
+    return raw
+
+
+def parse_consistency_answer(answer):
+    """The API's {from, to, fromRoot, toRoot, proof}; `pahlawan proof consistency`'s
+    {size1, size2, root1, root2, proof} is read the same way."""
+    if not isinstance(answer, dict):
+        raise ValueError("not a JSON object")
+    names = ("from", "to", "fromRoot", "toRoot") if "from" in answer else ("size1", "size2", "root1", "root2")
+    for name in names + ("proof",):
+        if name not in answer:
+            raise ValueError("no %r member" % name)
+    sizes = [answer[names[0]], answer[names[1]]]
+    for name, size in zip(names, sizes):
+        if type(size) is not int or not 0 <= size <= TIMESTAMP_MAX:
+            raise ValueError("%s is not a tree size" % name)
+    roots = [json_hash(answer[names[2]], names[2]), json_hash(answer[names[3]], names[3])]
+    if not isinstance(answer["proof"], list):
+        raise ValueError("proof is not a list")
+    if len(answer["proof"]) > 2 * PROOF_HASHES_MAX:
+        raise ValueError("more than %d proof hashes" % (2 * PROOF_HASHES_MAX))
+    proof = [json_hash(h, "proof hash %d" % n) for n, h in enumerate(answer["proof"], 1)]
+    return sizes[0], sizes[1], roots[0], roots[1], proof, names
+
+
+def verify_consistency_answer(answer, old_note, new_note, trusted_key_text, witnesses, quorum, now):
+    """A consistency proof between two signed checkpoints we hold: the roots come from the
+    signed notes, never from the answer. Returns ([failures], a description)."""
+    failures = []
+    fail = failures.append
+    name, key_id, verify_key = log_key = parse_verifier_key(trusted_key_text)
+    try:
+        size1, size2, root1, root2, proof, names = parse_consistency_answer(answer)
+    except ValueError as error:
+        return ["proof: malformed answer (%s)" % error], None
+    old, old_cosigned, problems = verify_cosigned_checkpoint(old_note, log_key, witnesses, quorum, now, "old checkpoint")
+    failures += problems
+    new, new_cosigned, problems = verify_cosigned_checkpoint(new_note, log_key, witnesses, quorum, now, "new checkpoint")
+    failures += problems
+    for label, checkpoint, size, root, size_name, root_name in (
+            ("old", old, size1, root1, names[0], names[2]), ("new", new, size2, root2, names[1], names[3])):
+        if checkpoint is None:
+            continue
+        if checkpoint[1] != size:
+            fail("%s checkpoint: its size is %d, the proof's %s is %d" % (label, checkpoint[1], size_name, size))
+        elif checkpoint[2] != root:
+            fail("%s checkpoint: its root differs from the answer's %s" % (label, root_name))
+        if checkpoint[1] == 0 and checkpoint[2] != EMPTY_TREE_ROOT:
+            fail("%s checkpoint: size 0 but the root is not SHA-256 of nothing" % label)
+    if old is not None and new is not None:
+        problem = verify_consistency(old[1], new[1], proof, old[2], new[2])
+        if problem:
+            fail("consistency proof: %s" % problem)
+    if failures:
+        return failures, None
+    return [], "the tree of size %d extends the tree of size %d, both signed by %s and cosigned by %d and %d of %d witnesses (quorum %d)" % (
+        new[1], old[1], name, new_cosigned, old_cosigned, len(witnesses), quorum)
+
+
+class Usage(Exception):
+    pass
+
+
+def read_key_argument(value):
+    if os.path.isfile(value):
+        with open(value) as f:
+            return f.read().strip()
+    return value
+
+
+def take_options(args, single, repeated):
+    """Flags with one value each: `single` ones at most once, `repeated` ones any number of times.
+    Anything else is a usage error."""
+    values = {flag: None for flag in single}
+    values.update({flag: [] for flag in repeated})
+    i = 0
+    while i < len(args):
+        flag = args[i]
+        if flag not in values:
+            raise Usage("unexpected argument %r" % flag)
+        if i + 1 >= len(args):
+            raise Usage("%s needs a value" % flag)
+        if flag in repeated:
+            values[flag].append(args[i + 1])
+        elif values[flag] is not None:
+            raise Usage("%s given twice" % flag)
+        else:
+            values[flag] = args[i + 1]
+        i += 2
+    return values
+
+
+def witness_policy(values):
+    """The trusted witnesses (--witness, repeatable) and the quorum (--quorum, default all)."""
+    witnesses = []
+    for text in values["--witness"]:
+        try:
+            witness = parse_witness_key(read_key_argument(text))
+        except ValueError as error:
+            raise Usage("--witness %s: %s" % (text, error))
+        for other in witnesses:
+            if (other[0], other[1]) == (witness[0], witness[1]) or other[3] == witness[3]:
+                # tlog-cosignature v1 does not sign the witness's name: one public key under two
+                # names would let one cosignature count twice.
+                raise Usage("--witness %s: the same witness (or public key) is given twice" % text)
+        witnesses.append(witness)
+    quorum = values["--quorum"]
+    if quorum is None:
+        quorum = len(witnesses)
+    else:
+        if not re.fullmatch(r"0|[1-9][0-9]{0,5}", quorum):
+            raise Usage("--quorum must be a whole number")
+        quorum = int(quorum)
+        if quorum > len(witnesses):
+            raise Usage("--quorum %d is more than the %d --witness keys given" % (quorum, len(witnesses)))
+    return witnesses, quorum
+
+
+def report(path, failures, description):
+    for failure in failures:
+        print("FAIL %s: %s" % (path, failure))
+    if failures:
+        return 1
+    print("OK %s: %s" % (path, description))
+    return 0
+
+
+def main_proof(args):
+    """verify.py --proof FILE.tlog-proof --key VKEY [--witness WKEY ...] [--quorum Q]"""
+    usage = "usage: verify.py --proof FILE.tlog-proof --key VKEY [--witness WKEY ...] [--quorum Q]"
+    try:
+        values = take_options(args, ("--proof", "--key", "--quorum"), ("--witness",))
+        if values["--proof"] is None or values["--key"] is None:
+            raise Usage("--proof and --key are needed")
+        key = read_key_argument(values["--key"])
+        parse_verifier_key(key)
+        witnesses, quorum = witness_policy(values)
+    except (Usage, ValueError) as error:
+        sys.exit("%s\n%s" % (error, usage))
+    path = values["--proof"]
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as error:
+        return report(path, ["cannot read the proof: %s" % error], None)
+    failures, description = verify_tlog_proof(data, key, witnesses, quorum, time.time())
+    return report(path, failures, description)
+
+
+def main_consistency(args):
+    """verify.py --consistency PROOF.json --old OLD --new NEW --key VKEY [--witness WKEY ...] [--quorum Q]"""
+    usage = ("usage: verify.py --consistency PROOF.json --old OLD_NOTE --new NEW_NOTE --key VKEY "
+             "[--witness WKEY ...] [--quorum Q]")
+    try:
+        values = take_options(args, ("--consistency", "--old", "--new", "--key", "--quorum"), ("--witness",))
+        if None in (values["--consistency"], values["--old"], values["--new"], values["--key"]):
+            raise Usage("--consistency, --old, --new and --key are needed")
+        key = read_key_argument(values["--key"])
+        parse_verifier_key(key)
+        witnesses, quorum = witness_policy(values)
+    except (Usage, ValueError) as error:
+        sys.exit("%s\n%s" % (error, usage))
+    path = values["--consistency"]
+    try:
+        with open(path, "rb") as f:
+            answer = json.loads(f.read().decode("utf-8"), object_pairs_hook=_pairs,
+                                parse_float=_reject_float, parse_constant=_reject_constant)
+        notes = []
+        for flag in ("--old", "--new"):
+            with open(values[flag], "rb") as f:
+                notes.append(f.read().decode("utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        return report(path, ["cannot read the proof or a checkpoint: %s" % error], None)
+    failures, description = verify_consistency_answer(answer, notes[0], notes[1], key, witnesses, quorum, time.time())
+    return report(path, failures, description)
+
+
 def main(argv):
     args = argv[1:]
+    if "-h" in args or "--help" in args:
+        print(__doc__)
+        return 0
+    if "--proof" in args:
+        return main_proof(args)
+    if "--consistency" in args:
+        return main_consistency(args)
     if "--entry" in args:
         return main_entry(args)
     if "--certificate" in args:

@@ -173,6 +173,14 @@ public final class Ledger: Sendable {
 
     /// The hashes of a C2SP tlog-tiles hash tile (`width` < 256 for the partial right edge), or
     /// nil when the log has no such tile.
+    /// The checkpoint note signed at exactly tree `size`, or nil when none was.
+    public func checkpointNote(size: UInt64) throws(LedgerError) -> String? { try engine.history.note(size: size) }
+
+    /// The checkpoints kept, in increasing size, from slot `from` (at most `limit`).
+    public func checkpointNotes(fromSlot from: UInt64, limit: Int) throws(LedgerError) -> [(size: UInt64, note: String)] {
+        try engine.history.notes(fromSlot: from, limit: limit)
+    }
+
     public func tile(level: Int, index: UInt64, width: Int) throws(LedgerError) -> [Hash]? {
         try engine.tile(level: level, index: index, width: width)
     }

@@ -44,6 +44,8 @@ final class LedgerEngine: @unchecked Sendable {
     let stateLock = NSLock()
     let store: SegmentStore
     let tiles: TileStore
+    /// Every checkpoint signed, by size (appended by the checkpointer; thread-safe itself).
+    let history: CheckpointHistory
     var publishedSize: UInt64
     var checkpointState: (note: String, checkpoint: Checkpoint)?
     /// Wall-clock time (µs) at which `checkpointState` was published or loaded.
@@ -131,6 +133,7 @@ final class LedgerEngine: @unchecked Sendable {
             lastLeaves.append(MerkleHash.leaf(try store.record(seq).body))
         }
         tiles = try TileStore(directory: directory.tileDirectory, size: trusted, lastLeaves: lastLeaves, writable: writable)
+        history = try CheckpointHistory(path: directory.checkpointHistoryFile, writable: writable)
         lastLeaf = .zero
         lastTime = 0
         if let (note, stored) = stored {
@@ -155,6 +158,8 @@ final class LedgerEngine: @unchecked Sendable {
             checkpointState = (note, stored)
             checkpointPublishedAt = Ledger.wallClockMicroseconds()
             preparedCheckpoint = stored
+            // A directory from before the history (or one whose slot was torn) starts it here.
+            if writable { try history.append(size: stored.size, note: note) }
         }
         publishedSize = trusted
         if writable {
@@ -215,6 +220,7 @@ final class LedgerEngine: @unchecked Sendable {
             store.close()
             tiles.close()
         }
+        history.close()
         writerLock?.close()
     }
 

@@ -16,11 +16,12 @@ public struct KeyID: Hashable, Sendable, CustomStringConvertible {
         self.init(bytes: bytes)
     }
 
-    /// Computes the id of an Ed25519 key (signature type 0x01) under `name`.
-    public init(name: String, ed25519PublicKey: [UInt8]) {
+    /// Computes the id of an Ed25519 key of signature type `type` (0x01 for notes, 0x04 for
+    /// cosignatures) under `name`.
+    public init(name: String, ed25519PublicKey: [UInt8], type: KeyType = .ed25519) {
         var material = Array(name.utf8)
         material.append(0x0A)
-        material.append(SignatureAlgorithm.ed25519)
+        material.append(type.rawValue)
         material.append(contentsOf: ed25519PublicKey)
         self.init(bytes: SHA256.hash(material).bytes.prefix(4))!
     }
@@ -32,7 +33,13 @@ public struct KeyID: Hashable, Sendable, CustomStringConvertible {
     public var description: String { hex }
 }
 
-/// C2SP signed-note signature type bytes.
-public enum SignatureAlgorithm {
-    public static let ed25519: UInt8 = 0x01
+/// C2SP signed-note signature type bytes: what an Ed25519 key signs. The same kind of key pair
+/// under another type byte has another key id, so a log key can never pass for a witness key.
+public enum KeyType: UInt8, Sendable, CaseIterable {
+    /// A note signature (the log's checkpoints and statements), C2SP signed-note.
+    case ed25519 = 0x01
+    /// A timestamped cosignature (a witness's), C2SP tlog-cosignature v1.
+    case cosignature = 0x04
+
+    var label: String { self == .ed25519 ? "0x01 (note signature)" : "0x04 (cosignature/v1)" }
 }

@@ -12,7 +12,7 @@ public final class SigningKey: Sendable {
     private let seed: [UInt8]
 
     /// Derives the key pair from a 32-byte seed (deterministic, so tests can use fixed seeds).
-    public init(name: String, seed: [UInt8]) throws(LedgerError) {
+    public init(name: String, seed: [UInt8], type: KeyType = .ed25519) throws(LedgerError) {
         guard seed.count == Self.seedByteCount else {
             throw LedgerError(.badKey, "an Ed25519 seed has 32 bytes, got \(seed.count)")
         }
@@ -20,33 +20,35 @@ public final class SigningKey: Sendable {
         var publicKey = [UInt8](repeating: 0, count: VerifierKey.publicKeyByteCount)
         var secretKey = [UInt8](repeating: 0, count: Self.secretKeyByteCount)
         crypto_sign_seed_keypair(&publicKey, &secretKey, seed)
-        self.verifier = try VerifierKey(name: name, publicKey: publicKey)
+        self.verifier = try VerifierKey(name: name, publicKey: publicKey, type: type)
         self.secretKey = secretKey
         self.seed = seed
     }
 
     /// A fresh key from the operating system's random source.
-    public static func generate(name: String) throws(LedgerError) -> SigningKey {
+    public static func generate(name: String, type: KeyType = .ed25519) throws(LedgerError) -> SigningKey {
         var seed = Sodium.randomBytes(seedByteCount)
         defer { Sodium.wipe(&seed) }
-        return try SigningKey(name: name, seed: seed)
+        return try SigningKey(name: name, seed: seed, type: type)
     }
 
-    /// Parses the private-key text `PRIVATE+KEY+<name>+<8 hex key id>+<base64(0x01 ‖ seed)>`
-    /// (the form Go's golang.org/x/mod/sumdb/note uses).
-    public convenience init(text: String) throws(LedgerError) {
+    /// Parses the private-key text `PRIVATE+KEY+<name>+<8 hex key id>+<base64(type ‖ seed)>`
+    /// (the form Go's golang.org/x/mod/sumdb/note uses), for a key of `type`.
+    public convenience init(text: String, type: KeyType = .ed25519) throws(LedgerError) {
         let trimmed = text.trimmingWhitespace()
         guard trimmed.hasPrefix(Self.privateKeyPrefix) else {
             throw LedgerError(.badKey, "a signing key file starts with PRIVATE+KEY+")
         }
         let parts = trimmed.dropFirst(Self.privateKeyPrefix.count).split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, let statedID = KeyID(hex: String(parts[1])),
-            let material = Base64.decode(String(parts[2])), material.count == 1 + Self.seedByteCount,
-            material[0] == SignatureAlgorithm.ed25519
+            let material = Base64.decode(String(parts[2])), material.count == 1 + Self.seedByteCount
         else {
-            throw LedgerError(.badKey, "a signing key has the form PRIVATE+KEY+<name>+<8 hex key id>+<base64(0x01 ‖ seed)>")
+            throw LedgerError(.badKey, "a signing key has the form PRIVATE+KEY+<name>+<8 hex key id>+<base64(type ‖ seed)>")
         }
-        try self.init(name: String(parts[0]), seed: Array(material.dropFirst()))
+        guard material[0] == type.rawValue else {
+            throw LedgerError(.badKey, "expected a signing key of type \(type.label), got type byte 0x\(Hex.encode([material[0]]))")
+        }
+        try self.init(name: String(parts[0]), seed: Array(material.dropFirst()), type: type)
         guard verifier.id == statedID else {
             throw LedgerError(.badKey, "the signing key's id \(statedID) does not match its seed")
         }
@@ -54,7 +56,7 @@ public final class SigningKey: Sendable {
 
     /// The private-key text; write it only to a file of mode 0600.
     public var privateText: String {
-        "\(Self.privateKeyPrefix)\(verifier.name)+\(verifier.id.hex)+\(Base64.encode([SignatureAlgorithm.ed25519] + seed))"
+        "\(Self.privateKeyPrefix)\(verifier.name)+\(verifier.id.hex)+\(Base64.encode([verifier.type.rawValue] + seed))"
     }
 
     /// A detached Ed25519 signature (64 bytes) over `message`.

@@ -1,6 +1,7 @@
 import CSodium
 
-/// A public Ed25519 key in C2SP signed-note verifier form: `<name>+<8 hex key id>+<base64(0x01 ‖ key)>`.
+/// A public Ed25519 key in C2SP signed-note verifier form: `<name>+<8 hex key id>+<base64(type ‖ key)>`,
+/// type 0x01 for the log's key, 0x04 for a witness's.
 public struct VerifierKey: Hashable, Sendable, CustomStringConvertible {
     public static let publicKeyByteCount = 32
     public static let signatureByteCount = 64
@@ -8,19 +9,21 @@ public struct VerifierKey: Hashable, Sendable, CustomStringConvertible {
     public let name: String
     public let id: KeyID
     public let publicKey: [UInt8]
+    public let type: KeyType
 
-    public init(name: String, publicKey: [UInt8]) throws(LedgerError) {
+    public init(name: String, publicKey: [UInt8], type: KeyType = .ed25519) throws(LedgerError) {
         try KeyName.validate(name)
         guard publicKey.count == Self.publicKeyByteCount else {
             throw LedgerError(.badKey, "an Ed25519 public key has 32 bytes, got \(publicKey.count)")
         }
         self.name = name
         self.publicKey = publicKey
-        self.id = KeyID(name: name, ed25519PublicKey: publicKey)
+        self.type = type
+        self.id = KeyID(name: name, ed25519PublicKey: publicKey, type: type)
     }
 
-    /// Parses the verifier-key text, checking that the stated key id matches the key.
-    public init(text: String) throws(LedgerError) {
+    /// Parses the verifier-key text of a key of `type`, checking that the stated key id matches the key.
+    public init(text: String, type: KeyType = .ed25519) throws(LedgerError) {
         let trimmed = text.trimmingWhitespace()
         // The name has no "+", the key id neither; base64 may, so split at the first two only.
         let parts = trimmed.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
@@ -30,19 +33,21 @@ public struct VerifierKey: Hashable, Sendable, CustomStringConvertible {
         guard let statedID = KeyID(hex: String(parts[1])) else {
             throw LedgerError(.badKey, "the key id must be 8 lowercase hex digits")
         }
-        guard let material = Base64.decode(String(parts[2])), material.count == 1 + Self.publicKeyByteCount,
-            material[0] == SignatureAlgorithm.ed25519
-        else {
-            throw LedgerError(.badKey, "the key must be base64 of 0x01 followed by a 32-byte Ed25519 public key")
+        guard let material = Base64.decode(String(parts[2])), material.count == 1 + Self.publicKeyByteCount else {
+            throw LedgerError(.badKey, "the key must be base64 of a type byte followed by a 32-byte Ed25519 public key")
         }
-        try self.init(name: String(parts[0]), publicKey: Array(material.dropFirst()))
+        guard material[0] == type.rawValue else {
+            let found = KeyType(rawValue: material[0]).map(\.label) ?? "0x" + Hex.encode([material[0]])
+            throw LedgerError(.badKey, "expected a key of type \(type.label), got one of type \(found)")
+        }
+        try self.init(name: String(parts[0]), publicKey: Array(material.dropFirst()), type: type)
         guard id == statedID else {
             throw LedgerError(.badKey, "the key id \(statedID) does not match the key (expected \(id))")
         }
     }
 
     public var text: String {
-        "\(name)+\(id.hex)+\(Base64.encode([SignatureAlgorithm.ed25519] + publicKey))"
+        "\(name)+\(id.hex)+\(Base64.encode([type.rawValue] + publicKey))"
     }
     public var description: String { text }
 

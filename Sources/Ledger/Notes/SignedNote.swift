@@ -5,6 +5,12 @@ public struct SignedNote: Sendable, Equatable {
         public let name: String
         public let keyID: KeyID
         public let signature: [UInt8]
+
+        public init(name: String, keyID: KeyID, signature: [UInt8]) {
+            self.name = name
+            self.keyID = keyID
+            self.signature = signature
+        }
     }
 
     /// Bounds what a note reader accepts (checkpoints are well under 1 KiB).
@@ -34,27 +40,11 @@ public struct SignedNote: Sendable, Equatable {
         }
         let text = String(serialized[..<split.lowerBound]) + "\n"
         try Self.validateText(text)
-        let block = serialized[split.upperBound...]
-        guard block.hasSuffix("\n") else { throw LedgerError(.badNote, "the signature block must end with a newline") }
-        var signatures = [Signature]()
-        for line in block.dropLast().split(separator: "\n", omittingEmptySubsequences: false) {
-            guard line.hasPrefix(Self.signaturePrefix) else {
-                throw LedgerError(.badNote, "signature lines start with an em dash and a space")
-            }
-            let fields = line.dropFirst(Self.signaturePrefix.count).split(separator: " ", omittingEmptySubsequences: false)
-            guard fields.count == 2, let material = Base64.decode(String(fields[1])), material.count >= 5 else {
-                throw LedgerError(.badNote, "a signature line is `— <name> <base64(key id ‖ signature)>`")
-            }
-            signatures.append(
-                Signature(name: String(fields[0]), keyID: KeyID(bytes: material.prefix(4))!, signature: Array(material.dropFirst(4))))
-        }
-        guard !signatures.isEmpty, signatures.count <= Self.signatureCountMax else {
-            throw LedgerError(.badNote, "a note has 1–\(Self.signatureCountMax) signatures")
-        }
+        let signatures = try Self.parseLines(String(serialized[split.upperBound...]))
         self.init(text: text, signatures: signatures)
     }
 
-    init(text: String, signatures: [Signature]) {
+    public init(text: String, signatures: [Signature]) {
         self.text = text
         self.signatures = signatures
     }
@@ -74,11 +64,41 @@ public struct SignedNote: Sendable, Equatable {
     }
 
     public var serialized: String {
-        var out = text + "\n"
-        for signature in signatures {
-            out += "\(Self.signaturePrefix)\(signature.name) \(Base64.encode(signature.keyID.bytes + signature.signature))\n"
+        text + "\n" + signatures.map(Self.line).joined()
+    }
+
+    /// One signature line, `— <name> <base64(key id ‖ signature)>` with its newline.
+    public static func line(_ signature: Signature) -> String {
+        "\(signaturePrefix)\(signature.name) \(Base64.encode(signature.keyID.bytes + signature.signature))\n"
+    }
+
+    /// Parses signature lines alone (a witness's answer to add-checkpoint): 1–`signatureCountMax`
+    /// lines, each ending in a newline.
+    public static func parseLines(_ block: String) throws(LedgerError) -> [Signature] {
+        guard block.utf8.count <= byteCountMax else { throw LedgerError(.badNote, "signature lines are at most \(byteCountMax) bytes") }
+        guard block.hasSuffix("\n") else { throw LedgerError(.badNote, "the signature lines must end with a newline") }
+        var signatures = [Signature]()
+        for line in block.dropLast().split(separator: "\n", omittingEmptySubsequences: false) {
+            guard line.hasPrefix(signaturePrefix) else {
+                throw LedgerError(.badNote, "signature lines start with an em dash and a space")
+            }
+            let fields = line.dropFirst(signaturePrefix.count).split(separator: " ", omittingEmptySubsequences: false)
+            guard fields.count == 2, !fields[0].isEmpty, let material = Base64.decode(String(fields[1])), material.count >= 5 else {
+                throw LedgerError(.badNote, "a signature line is `— <name> <base64(key id ‖ signature)>`")
+            }
+            signatures.append(Signature(name: String(fields[0]), keyID: KeyID(bytes: material.prefix(4))!, signature: Array(material.dropFirst(4))))
         }
-        return out
+        guard !signatures.isEmpty, signatures.count <= signatureCountMax else {
+            throw LedgerError(.badNote, "a note has 1–\(signatureCountMax) signatures")
+        }
+        return signatures
+    }
+
+    /// The note with `more` signature lines after its own, skipping any it already carries.
+    public func adding(_ more: [Signature]) -> SignedNote {
+        var all = signatures
+        for signature in more where !all.contains(signature) { all.append(signature) }
+        return SignedNote(text: text, signatures: all)
     }
 
     private static func validateText(_ text: String) throws(LedgerError) {

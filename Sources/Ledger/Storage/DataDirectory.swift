@@ -10,6 +10,8 @@ public struct DataDirectory: Sendable {
     /// Held locked (flock) by the one process writing this directory.
     public var lockFile: String { path + "/lock" }
     public var checkpointFile: String { path + "/checkpoint" }
+    /// Every checkpoint signed, by size (ledger/FORMAT.md §10.4).
+    public var checkpointHistoryFile: String { path + "/checkpoints" }
     public var signingKeyFile: String { path + "/signing.key" }
     public var verifierKeyFile: String { path + "/verifier.key" }
 

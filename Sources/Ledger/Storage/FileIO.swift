@@ -91,7 +91,7 @@ public enum FileIO {
     }
 
     /// Creates a file that must not exist yet (refusing to overwrite, e.g. a secret key).
-    static func createExclusive(_ path: String, _ bytes: [UInt8], mode: mode_t) throws(LedgerError) {
+    public static func createExclusive(_ path: String, _ bytes: [UInt8], mode: mode_t) throws(LedgerError) {
         guard !exists(path) else { throw LedgerError(.alreadyExists, "refusing to overwrite an existing file", file: path) }
         let file = try File.open(path, flags: O_WRONLY | O_CREAT | O_EXCL, mode: mode)
         defer { file.close() }
@@ -126,9 +126,9 @@ public enum FileIO {
 }
 
 /// An open file descriptor with positional I/O. Not thread-safe; the ledger has one writer.
-final class File {
+public final class File {
     let descriptor: Int32
-    let path: String
+    public let path: String
     private var isClosed = false
 
     private init(descriptor: Int32, path: String) {
@@ -136,7 +136,7 @@ final class File {
         self.path = path
     }
 
-    static func open(_ path: String, flags: Int32, mode: mode_t = 0o644) throws(LedgerError) -> File {
+    public static func open(_ path: String, flags: Int32, mode: mode_t = 0o644) throws(LedgerError) -> File {
         let descriptor = Glibc.open(path, flags | O_CLOEXEC, mode)
         guard descriptor >= 0 else { throw FileIO.failure("open", path) }
         return File(descriptor: descriptor, path: path)
@@ -144,20 +144,20 @@ final class File {
 
     deinit { close() }
 
-    func close() {
+    public func close() {
         if !isClosed {
             isClosed = true
             Glibc.close(descriptor)
         }
     }
 
-    func size() throws(LedgerError) -> UInt64 {
+    public func size() throws(LedgerError) -> UInt64 {
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { throw FileIO.failure("fstat", path) }
         return UInt64(info.st_size)
     }
 
-    func write(_ bytes: [UInt8], at offset: UInt64) throws(LedgerError) {
+    public func write(_ bytes: [UInt8], at offset: UInt64) throws(LedgerError) {
         let failure: LedgerError? = bytes.withUnsafeBytes { raw in
             do throws(LedgerError) {
                 try write(raw, at: offset)
@@ -179,7 +179,7 @@ final class File {
         }
     }
 
-    func read(at offset: UInt64, count: Int) throws(LedgerError) -> [UInt8] {
+    public func read(at offset: UInt64, count: Int) throws(LedgerError) -> [UInt8] {
         var failure: LedgerError?
         // Uninitialised: a whole 64 MiB segment is read at once, and zero-filling it first costs.
         let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
@@ -201,7 +201,7 @@ final class File {
     }
 
     /// Makes written data durable (metadata only as far as needed to read it back).
-    func sync() throws(LedgerError) {
+    public func sync() throws(LedgerError) {
         guard fdatasync(descriptor) == 0 else { throw FileIO.failure("fdatasync", path) }
     }
 
@@ -212,7 +212,7 @@ final class File {
         return File(descriptor: copy, path: path)
     }
 
-    func truncate(to length: UInt64) throws(LedgerError) {
+    public func truncate(to length: UInt64) throws(LedgerError) {
         guard ftruncate(descriptor, off_t(length)) == 0 else { throw FileIO.failure("ftruncate", path) }
     }
 }

@@ -501,6 +501,8 @@ extension LedgerEngine {
     func finishCheckpoint(_ job: CheckpointJob) throws(LedgerError) -> String {
         try job.sync.perform()
         let note = try job.checkpoint.sign(with: signer!).serialized
+        // The history first: a checkpoint is published only once it is kept for good.
+        try history.append(size: job.checkpoint.size, note: note)
         try FileIO.writeAtomically(directory.checkpointFile, Array(note.utf8))
         stateLock.withLock {
             checkpointState = (note, job.checkpoint)
