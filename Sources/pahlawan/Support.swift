@@ -11,16 +11,16 @@ enum FileHandleShim {
 }
 
 /// Reads a verifier key given either as the key text itself or as a path to a file holding it.
-func loadVerifierKey(_ argument: String) throws -> VerifierKey {
+func loadVerifierKey(_ argument: String, type: KeyType = .ed25519) throws -> VerifierKey {
     try report {
         if argument.contains("+") && !FileManager.default.fileExists(atPath: argument) {
-            return try VerifierKey(text: argument)
+            return try VerifierKey(text: argument, type: type)
         }
         guard let data = FileManager.default.contents(atPath: argument) else {
             throw LedgerError(.notFound, "not a verifier key and not a readable file", file: argument)
         }
         do throws(LedgerError) {
-            return try VerifierKey(text: String(decoding: data, as: UTF8.self))
+            return try VerifierKey(text: String(decoding: data, as: UTF8.self), type: type)
         } catch {
             throw LedgerError(error.code, error.reason, file: argument)
         }

@@ -12,6 +12,8 @@ public struct DataDirectory: Sendable {
     public var checkpointFile: String { path + "/checkpoint" }
     /// Every checkpoint signed, by size (ledger/FORMAT.md §10.4).
     public var checkpointHistoryFile: String { path + "/checkpoints" }
+    /// The newest checkpoint with a quorum of witness cosignatures (ledger/FORMAT.md §10.3).
+    public var cosignedCheckpointFile: String { path + "/checkpoint.cosigned" }
     public var signingKeyFile: String { path + "/signing.key" }
     public var verifierKeyFile: String { path + "/verifier.key" }
 

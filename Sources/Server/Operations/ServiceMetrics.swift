@@ -3,6 +3,7 @@ import Ledger
 import Metrics
 import Prometheus
 import Synchronization
+import Witness
 
 /// The service's Prometheus registry: its own metrics, Hummingbird's per-route request metrics
 /// (through swift-metrics, when `bootstrap` made this registry the process's backend) and the
@@ -46,8 +47,24 @@ public final class ServiceMetrics: Sendable {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
     }
 
+    /// Per-witness gauges, read at scrape time (labelled by the witness's name).
+    func reportWitnesses(_ statuses: [WitnessClient.Status]) {
+        for status in statuses {
+            let labels = [("witness", status.name)]
+            registry.makeGauge(name: "witness_lag_entries", labels: labels, help: "Entries our latest checkpoint has beyond the witness's latest cosignature")
+                .set(Double(status.lagEntries))
+            registry.makeGauge(name: "witness_lag_seconds", labels: labels, help: "Seconds since the first checkpoint the witness has not cosigned was seen")
+                .set(status.lagSeconds)
+            registry.makeGauge(name: "witness_failures", labels: labels, help: "add-checkpoint calls that failed (see GET /v1/witnesses for the last error)")
+                .set(Double(status.failures))
+            registry.makeGauge(name: "witness_last_error_timestamp_seconds", labels: labels, help: "When the witness last failed (0: never)")
+                .set(Double(status.lastErrorAt ?? 0) / 1_000_000)
+        }
+    }
+
     /// The text exposition, with the ledger gauges read now.
-    func exposition(ledger: Ledger) -> [UInt8] {
+    func exposition(ledger: Ledger, witnesses: WitnessClient? = nil) -> [UInt8] {
+        if let witnesses { reportWitnesses(witnesses.status) }
         entries.set(Int64(ledger.size))
         let published = ledger.latestCheckpointPublishedAt
         if published > 0 { checkpointAge.set(Double(Ledger.wallClockMicroseconds() - published) / 1_000_000) }

@@ -8,7 +8,7 @@ import Hummingbird
 import Ledger
 import Rescue
 
-/// The audit API: the checkpoint and C2SP tiles (public), entries with inclusion proofs,
+/// The audit API (the log's public reads are in LogRoutes): entries with inclusion proofs,
 /// consistency proofs, filtered listings with cursor paging, carbon serial histories and
 /// company summaries. Entry bodies are served byte for byte (they hold pseudonymous ids and no
 /// personal data, which is what lets anyone check them against the signed tree).
@@ -21,41 +21,6 @@ extension Service {
     func addAuditRoutes(_ routes: RouteBuilder) {
         let loop = loop
         let carbonIndex = CarbonIndex()
-        routes.on(.get, "/checkpoint", .public) { _, _ in
-            guard let checkpoint = loop.ledger.latestCheckpoint else { throw Problem(.notFound, "noCheckpoint", "No checkpoint yet", detail: "") }
-            return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: checkpoint.note)))
-        }
-        // C2SP tlog-tiles static reads, public like the checkpoint: hash tiles and entry bundles
-        // (each entry: its length as a big-endian uint16, then its exact body).
-        routes.on(.get, "/tile/**", .public) { request, _ in
-            let rest = String(request.uri.path.dropFirst("/tile/".count))
-            guard let tile = TilePath.parse(rest) else { throw Problem.badRequest("not a C2SP tile path: \(rest)") }
-            return try Self.ledgerRead {
-                var bytes = [UInt8]()
-                if let level = tile.level {
-                    guard let hashes = try loop.ledger.tile(level: level, index: tile.index, width: tile.width) else {
-                        throw Problem(.notFound, "tileNotFound", "No such tile", detail: rest)
-                    }
-                    for hash in hashes { hash.withUnsafeBytes { bytes += $0 } }
-                } else {
-                    // The index is the caller's: checked arithmetic, so a huge one is a 404, not a trap.
-                    let size = loop.ledger.size
-                    let (first, overflowed) = tile.index.multipliedReportingOverflow(by: UInt64(TilePath.width))
-                    guard !overflowed, first <= size, UInt64(tile.width) <= size - first else {
-                        throw Problem(.notFound, "tileNotFound", "No such entry bundle", detail: rest)
-                    }
-                    let end = first + UInt64(tile.width)
-                    try loop.ledger.forEachBodySlice(from: first, to: end) { slice in
-                        for (_, body) in slice {
-                            bytes.append(UInt8(body.count >> 8))
-                            bytes.append(UInt8(body.count & 0xFF))
-                            bytes += body
-                        }
-                    }
-                }
-                return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
-            }
-        }
         routes.on(.get, "/v1/proofs/consistency", .needs(.entriesRead)) { request, _ in
             try Self.refuseUnknownParameters(request.uri.queryParameters, known: ["from", "to"])
             guard let from = request.uri.queryParameters.get("from", as: UInt64.self), let to = request.uri.queryParameters.get("to", as: UInt64.self),

@@ -8,6 +8,7 @@ extension Service {
     func addOperationsRoutes(_ routes: RouteBuilder) {
         let loop = loop
         let metrics = metrics
+        let witnesses = witnesses
         routes.on(.get, "/health/live", .public) { _, _ in Response.json(.ok, ["status": "live"]) }
         routes.on(.get, "/health/ready", .public) { _, _ in
             // Ready means writes would be taken: the ledger is open and the loop has not stopped.
@@ -19,7 +20,7 @@ extension Service {
         routes.on(.get, "/metrics", .public) { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition(ledger: loop.ledger))))
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition(ledger: loop.ledger, witnesses: witnesses))))
         }
     }
 }

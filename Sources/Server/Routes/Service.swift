@@ -5,6 +5,7 @@ import Hummingbird
 import Ledger
 import Logging
 import Rescue
+import Witness
 
 /// The HTTP service over the command loop. Every route names the permission it needs
 /// (`policies/access.yaml` grants permissions to roles) or is explicitly public. Requests without
@@ -19,6 +20,8 @@ public struct Service: Sendable {
     public let metrics: ServiceMetrics
     /// The Postgres mirror the service keeps, for reports computed by SQL (`?source=mirror`).
     public let mirrorURL: String?
+    /// The witnesses the log submits its checkpoints to (nil: none configured).
+    public let witnesses: WitnessClient?
     /// The facts the reports read, folded from the ledger (see `warmReports`).
     public let reportBook = ReportBook()
     let limiter: RateLimiter
@@ -30,9 +33,10 @@ public struct Service: Sendable {
     public init(
         loop: CommandLoop, authority: TokenAuthority, settings: ServiceSettings, vault: PIIVault, maskingSecret: [UInt8],
         metrics: ServiceMetrics = ServiceMetrics(), limiter: RateLimiter = RateLimiter(), logger: Logger = Logger(label: "pahlawan.http"),
-        mirrorURL: String? = nil
+        mirrorURL: String? = nil, witnesses: WitnessClient? = nil
     ) {
         self.mirrorURL = mirrorURL
+        self.witnesses = witnesses
         self.loop = loop
         self.authority = authority
         self.settings = settings
@@ -62,6 +66,7 @@ public struct Service: Sendable {
                 inFlight: inFlight, saturation: metrics.saturation))
         let routes = RouteBuilder(router: router, service: self, table: table)
         addOperationsRoutes(routes)
+        addLogRoutes(routes)
         addAuditRoutes(routes)
         addWriteRoutes(routes)
         addSubjectRoutes(routes)

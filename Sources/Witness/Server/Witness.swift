@@ -93,7 +93,7 @@ public final class Witness: Sendable {
                     keepEvidence(origin: head.origin, cosigned: latest.note, refused: request, reason: "same size \(head.size), different root")
                     return .conflict(size: latestSize, reason: "a different root at the size already cosigned: a fork, kept as evidence")
                 }
-            } else if let latest {
+            } else if let latest, latest.head.size > 0 {
                 do throws(MerkleProofs.Failure) {
                     try MerkleProofs.verifyConsistency(
                         size1: latest.head.size, size2: head.size, root1: latest.head.root, root2: head.root, proof: request.proof)
@@ -102,6 +102,7 @@ public final class Witness: Sendable {
                     return .inconsistent("the consistency proof from \(latest.head.size) to \(head.size) does not verify")
                 }
             } else if !request.proof.isEmpty {
+                // Every tree extends the empty one; C2SP requires the proof from 0 to be empty.
                 return .inconsistent("the proof from size 0 is empty")
             }
             do throws(LedgerError) {

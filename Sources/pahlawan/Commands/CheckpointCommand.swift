@@ -1,17 +1,46 @@
 import ArgumentParser
+import Foundation
 import Ledger
 
 struct CheckpointCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "checkpoint",
-        abstract: "Print the latest signed checkpoint (C2SP tlog-checkpoint in signed-note form).")
+        abstract: "Print the latest signed checkpoint (C2SP tlog-checkpoint in signed-note form), or one kept from the past.")
 
     @OptionGroup var data: DataDirectoryOptions
 
     @Flag(help: "Sign a new checkpoint of the whole log first, if entries arrived since the last one.")
     var sign = false
 
+    @Option(help: "Print the checkpoint signed at exactly this tree size (every one signed is kept).")
+    var size: UInt64?
+
+    @Flag(help: "Print the newest checkpoint that carries a quorum of witness cosignatures.")
+    var cosigned = false
+
+    func validate() throws {
+        if sign && (size != nil || cosigned) { throw ValidationError("--sign prints the latest checkpoint; do not combine it with --size or --cosigned") }
+        if size != nil && cosigned { throw ValidationError("--size and --cosigned each choose the checkpoint; give one") }
+    }
+
     func run() throws {
+        if cosigned {
+            guard FileManager.default.fileExists(atPath: data.directory.cosignedCheckpointFile) else {
+                printError("pahlawan: error: \(data.directory.cosignedCheckpointFile): no checkpoint has a quorum of cosignatures yet (policies/witnesses.yaml; GET /v1/witnesses)")
+                throw ExitCode(1)
+            }
+            print(String(decoding: try report { try FileIO.readAll(data.directory.cosignedCheckpointFile) }, as: UTF8.self), terminator: "")
+            return
+        }
+        if let size {
+            let ledger = try data.openForReading()
+            guard let note = try report({ try ledger.checkpointNote(size: size) }) else {
+                printError("pahlawan: error: \(data.directory.checkpointHistoryFile): no checkpoint was signed at tree size \(size)")
+                throw ExitCode(1)
+            }
+            print(note, terminator: "")
+            return
+        }
         let ledger = try data.openForWriting()
         if sign || ledger.latestCheckpoint == nil {
             try report { try ledger.checkpoint() }

@@ -4,8 +4,39 @@ import Ledger
 
 struct Proof: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print RFC 9162 inclusion or consistency proofs as JSON.",
-        subcommands: [Inclusion.self, Consistency.self])
+        abstract: "Print RFC 9162 inclusion or consistency proofs as JSON, or an entry's offline proof (C2SP tlog-proof).",
+        subcommands: [Inclusion.self, Consistency.self, Entry.self])
+
+    struct Entry: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write entry SEQ's offline proof (C2SP tlog-proof: the entry, its inclusion proof and the cosigned checkpoint).",
+            discussion: "Check it anywhere with `audit/verify.py --proof FILE --key LOGKEY --witness WKEY … --quorum N` or `pahlawan verify --proof FILE …`.")
+        @OptionGroup var data: DataDirectoryOptions
+        @Option(help: "The entry's seq.") var seq: UInt64
+        @Flag(help: "Prove against the latest checkpoint even if no quorum of witnesses has cosigned it.") var unwitnessed = false
+        @Option(help: "Write the proof to this file (default: standard output).") var out: String?
+
+        func run() throws {
+            let ledger = try data.openForReading()
+            let cosignedFile = data.directory.cosignedCheckpointFile
+            let note: String
+            if !unwitnessed, FileManager.default.fileExists(atPath: cosignedFile) {
+                note = String(decoding: try report { try FileIO.readAll(cosignedFile) }, as: UTF8.self)
+            } else if unwitnessed, let latest = ledger.latestCheckpoint {
+                note = latest.note
+            } else {
+                printError("pahlawan: error: \(cosignedFile): no checkpoint has a quorum of witness cosignatures yet; pass --unwitnessed to prove against the latest checkpoint")
+                throw ExitCode(1)
+            }
+            let proof = try report { try TlogProof.make(ledger, seq: seq, checkpointNote: note) }
+            if let out {
+                try report { try FileIO.writeAtomically(out, Array(proof.serialized.utf8)) }
+                printError("wrote \(out)")
+            } else {
+                print(proof.serialized, terminator: "")
+            }
+        }
+    }
 
     struct Inclusion: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Prove that entry SEQ is in the tree of SIZE entries.")

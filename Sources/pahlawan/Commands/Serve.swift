@@ -8,6 +8,7 @@ import Logging
 import Mirror
 import Rescue
 import Server
+import Witness
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -57,6 +58,7 @@ struct Serve: AsyncParsableCommand {
         let app = Service.application(
             router: running.service.router(), configuration: .init(address: .hostname(host, port: port)), logger: Logger(label: "pahlawan.server"))
         let ticker = running.service.startTicker()
+        let witnessing = running.service.witnesses.map { client in Task { await client.run() } }
         running.service.warmReports()
         print("serving \(data.path) (\(running.service.loop.ledger.size) entries) on http://\(host):\(port)")
         print("try: curl http://\(host):\(port)/health/ready ; tokens: \(CommandLine.arguments[0]) token --data-dir \(data.path) --role auditor --sub audit-1")
@@ -64,6 +66,8 @@ struct Serve: AsyncParsableCommand {
         fflush(nil)
         try await app.runService()
         ticker.cancel()
+        running.service.witnesses?.stop()
+        await witnessing?.value
         follower?.stop()
         running.service.loop.ledger.close()
         print("stopped; the ledger is closed with a final checkpoint")
@@ -98,9 +102,22 @@ enum ServiceSetup {
         LoggingSystem.bootstrap { MaskingLogHandler(label: $0, masker: masker) }
         var logger = Logger(label: "pahlawan.http")
         logger.logLevel = logLevel
+        let witnessPolicy = try report { try WitnessPolicy.load(path: policies + "/witnesses.yaml") }
+        var witnesses: WitnessClient?
+        if !witnessPolicy.witnesses.isEmpty {
+            witnesses = try report {
+                try WitnessClient(
+                    ledger: opened.loop.ledger, endpoints: witnessPolicy.witnesses.map { WitnessClient.Endpoint(key: $0.key, url: $0.url) },
+                    quorum: witnessPolicy.quorum.quorum == 0 ? .none : witnessPolicy.quorum, cosignedFile: data.directory.cosignedCheckpointFile)
+            }
+            if announce {
+                print("submitting checkpoints to \(witnessPolicy.witnesses.count) witnesses (quorum \(witnessPolicy.quorum.quorum)): "
+                    + witnessPolicy.witnesses.map(\.name).joined(separator: ", "))
+            }
+        }
         let service = Service(
             loop: opened.loop, authority: try await TokenAuthority(seed: seed), settings: settings, vault: piiVault, maskingSecret: maskingSecret,
-            metrics: metrics, logger: logger, mirrorURL: mirrorURL)
+            metrics: metrics, logger: logger, mirrorURL: mirrorURL, witnesses: witnesses)
         return Running(service: service, authSeed: seed)
     }
 }

@@ -12,8 +12,17 @@ struct Verify: ParsableCommand {
     @Option(help: "An export bundle to verify instead of a data directory.")
     var bundle: String?
 
+    @Option(help: "An offline proof of one entry (C2SP tlog-proof) to verify instead.")
+    var proof: String?
+
     @Option(help: "The verifier key you trust (text or a file). Defaults to the data directory's own verifier.key.")
     var key: String?
+
+    @Option(name: .customLong("witness"), help: "With --proof: a witness verifier key you trust (text or a file); repeat for each.")
+    var witnesses: [String] = []
+
+    @Option(help: "With --proof: how many of the --witness keys must have cosigned the checkpoint (default: all of them).")
+    var quorum: Int?
 
     @Flag(inversion: .prefixedNo, help: "Also check every entry's Ed25519 signature (on all cores).")
     var signatures = false
@@ -22,7 +31,9 @@ struct Verify: ParsableCommand {
     var bodies = false
 
     func run() throws {
-        if let bundle {
+        if let proof {
+            try verifyProof(proof)
+        } else if let bundle {
             try verifyBundle(bundle)
         } else {
             try verifyDirectory(DataDirectory(dataDirectory ?? "ledger/data"))
@@ -56,6 +67,30 @@ struct Verify: ParsableCommand {
             if checkpoint.size < result.entries {
                 print("note: \(result.entries - checkpoint.size) entries after the checkpoint are not yet covered by a signed checkpoint")
             }
+        }
+    }
+
+    private func verifyProof(_ path: String) throws {
+        guard let key else {
+            printError("pahlawan: error: --proof needs --key: a proof is only as trustworthy as the keys you check it with")
+            throw ExitCode(1)
+        }
+        let verifier = try loadVerifierKey(key)
+        let witnessKeys = try witnesses.map { try loadVerifierKey($0, type: .cosignature) }
+        let quorum = try report { try WitnessQuorum(keys: witnessKeys, quorum: self.quorum ?? witnessKeys.count) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            printError("pahlawan: error: \(path): cannot read the proof")
+            throw ExitCode(1)
+        }
+        do throws(LedgerError) {
+            let parsed = try TlogProof(parsing: String(decoding: data, as: UTF8.self))
+            let now = UInt64(max(0, Ledger.wallClockMicroseconds() / 1_000_000))
+            let (entry, checkpoint) = try parsed.verify(key: verifier, witnesses: quorum, now: now)
+            let cosigners = quorum.cosigners(of: try SignedNote(parsing: parsed.checkpoint), now: now).count
+            print("OK \(path): seq \(entry.seq) (\(entry.body.kind)) is in the tree of size \(checkpoint.size) signed by \(verifier.name), cosigned by \(cosigners) of \(witnessKeys.count) witnesses (quorum \(quorum.quorum))")
+        } catch {
+            print("FAIL \(path): \(error)")
+            throw ExitCode(1)
         }
     }
 

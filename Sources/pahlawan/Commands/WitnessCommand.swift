@@ -62,7 +62,7 @@ struct WitnessServe: AsyncParsableCommand {
             printError("pahlawan: error: name at least one log with --log <verifier key>")
             throw ExitCode(1)
         }
-        let logKeys = try logs.map { text in try report { try Self.verifierKey(text) } }
+        let logKeys = try logs.map { try loadVerifierKey($0) }
         // A crash test stops the witness between storing a checkpoint and answering.
         let crashAfterStore = ProcessInfo.processInfo.environment["PAHLAWAN_WITNESS_CRASH_AFTER_STORE"] == "1"
         let witness = try report {
@@ -76,15 +76,5 @@ struct WitnessServe: AsyncParsableCommand {
         }
         print("listening on http://\(host):\(port)/add-checkpoint")
         try await witness.application(host: host, port: port, logger: Logger(label: "pahlawan.witness")).runService()
-    }
-
-    /// A verifier key given as text, or as a file holding it.
-    static func verifierKey(_ argument: String) throws -> VerifierKey {
-        if argument.contains("+") { return try VerifierKey(text: argument) }
-        do throws(LedgerError) {
-            return try VerifierKey(text: String(decoding: try FileIO.readAll(argument), as: UTF8.self))
-        } catch {
-            throw LedgerError(error.code, error.reason, file: argument)
-        }
     }
 }
