@@ -53,7 +53,9 @@ schemathesis-deps:
 	fi
 
 # Every test, beside a throwaway PostgreSQL server that .ci/with-postgres starts and removes;
+# the independent verifier's own tests (audit/test_verify.py, Debian's python3 with PyNaCl);
 # then schemathesis against audit/openapi.yaml on a live service (.ci/schemathesis).
 test: deps schemathesis-deps
 	.ci/with-postgres $(SWIFT) test
+	/usr/bin/python3 -m unittest discover -s audit -p 'test_verify.py'
 	.ci/schemathesis

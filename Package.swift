@@ -103,7 +103,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Core", "Ledger", "Rescue", "Compliance", "Mirror",
+                "Server", "Core", "Ledger", "Rescue", "Compliance", "Mirror", "Witness",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Yams", package: "Yams"),

@@ -34,11 +34,15 @@ extension Witness {
         return router
     }
 
-    /// The witness's HTTP/1.1 application on `host`:`port`.
-    public func application(host: String, port: Int, logger: Logger) -> some ApplicationProtocol {
+    /// The witness's HTTP/1.1 application on `host`:`port` (0: any free port, told to
+    /// `onServerRunning` with the listening channel).
+    public func application(
+        host: String, port: Int, logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
         Application(
             router: router(), server: .http1(configuration: .init(idleTimeout: .seconds(10))),
-            configuration: .init(address: .hostname(host, port: port), serverName: "pahlawan-witness"), logger: logger)
+            configuration: .init(address: .hostname(host, port: port), serverName: "pahlawan-witness"), onServerRunning: onServerRunning,
+            logger: logger)
     }
 
     static func problem(_ status: HTTPResponse.Status, _ type: String, _ detail: String) -> Response {
