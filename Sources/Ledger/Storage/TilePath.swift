@@ -11,6 +11,26 @@ public enum TilePath {
     /// Entries (or hashes) per full tile.
     public static let width = 256
 
+    /// The path of a hash tile (`tile/<L>/<N>`) or, with `level` nil, an entry bundle
+    /// (`tile/entries/<N>`), with `.p/<W>` for a partial one of `width` < 256.
+    public static func path(level: Int?, index: UInt64, width: Int = width) -> String {
+        "tile/" + (level.map(String.init) ?? "entries") + "/" + indexPath(index) + (width == Self.width ? "" : ".p/\(width)")
+    }
+
+    /// `1234067` → `x001/x234/067`: the tile index as 3-digit path elements.
+    static func indexPath(_ index: UInt64) -> String {
+        var groups = [String]()
+        var rest = index
+        repeat {
+            let group = String(rest % 1000)
+            groups.append(String(repeating: "0", count: 3 - group.count) + group)
+            rest /= 1000
+        } while rest > 0
+        return groups.reversed().enumerated().map { position, group in
+            position == groups.count - 1 ? group : "x" + group
+        }.joined(separator: "/")
+    }
+
     /// Parses the part after `tile/`, e.g. `0/x001/234` or `entries/005.p/17`; nil unless it is
     /// exactly a C2SP path (canonical groups, width 1–255 for a partial tile) whose index fits in
     /// 64 bits. Never traps: the path comes from any caller.

@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import Ledger
+
+/// `pahlawan publish`: the log's read path as static files, so nginx, object storage or a CDN
+/// serves every monitor, witness and mirror and none of them touches the writer.
+struct PublishCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "publish",
+        abstract: "Write the checkpoint and every C2SP tlog-tiles tile and entry bundle it covers as static files.",
+        discussion: """
+            Serve <out> as the web root: /checkpoint, /tile/<L>/<N>[.p/<W>], /tile/entries/<N>[.p/<W>] are the \
+            same bytes the service answers. Full tiles never change and are written once (later runs skip them); \
+            partial tiles of the right edge are written for the published size. The checkpoint is written last, so \
+            a reader never sees a checkpoint whose tiles are missing. Give full tiles \
+            `Cache-Control: public, max-age=604800, immutable` and the checkpoint `no-cache` (ledger/FORMAT.md §10.3).
+            """)
+
+    @OptionGroup var data: DataDirectoryOptions
+    @Option(help: "The web root to write into.") var out: String
+    @Flag(help: "Publish the latest checkpoint even when no quorum of witnesses has cosigned it (default: the newest cosigned one, when witnesses are configured).")
+    var unwitnessed = false
+
+    func run() throws {
+        // Read-only: publishing runs beside the service, which holds the writer's lock.
+        let ledger = try data.openReadOnly()
+        defer { ledger.close() }
+        let cosignedFile = data.directory.cosignedCheckpointFile
+        let note: String
+        if !unwitnessed, FileManager.default.fileExists(atPath: cosignedFile) {
+            note = String(decoding: try report { try FileIO.readAll(cosignedFile) }, as: UTF8.self)
+        } else if let latest = ledger.latestCheckpoint {
+            note = latest.note
+        } else {
+            printError("pahlawan: error: \(data.path): the ledger has no checkpoint yet")
+            throw ExitCode(1)
+        }
+        let checkpoint = try report { try Checkpoint(text: SignedNote(parsing: note).text) }
+        let (written, skipped) = try report { try Self.publish(ledger, checkpoint: checkpoint, note: note, into: out) }
+        print("published size \(checkpoint.size) to \(out): \(written) files written, \(skipped) full tiles already there")
+    }
+
+    /// Writes the tiles and bundles of `checkpoint`, then `note` as the checkpoint; returns the
+    /// files written and the full tiles that were already there.
+    private static func publish(_ ledger: Ledger, checkpoint: Checkpoint, note: String, into out: String) throws(LedgerError) -> (Int, Int) {
+        var written = 0
+        var skipped = 0
+        do {
+            // Hash tiles, level by level: level L holds count(L) hashes, count(L+1) = count(L) / 256.
+            var count = checkpoint.size
+            var level = 0
+            while count > 0 {
+                let full = count / UInt64(TilePath.width)
+                let partial = Int(count % UInt64(TilePath.width))
+                for index in 0..<full + (partial > 0 ? 1 : 0) {
+                    let width = index < full ? TilePath.width : partial
+                    let path = out + "/" + TilePath.path(level: level, index: index, width: width)
+                    if width == TilePath.width, FileIO.exists(path) {
+                        skipped += 1
+                        continue
+                    }
+                    guard let hashes = try ledger.tile(level: level, index: index, width: width) else {
+                        throw LedgerError(.notFound, "the ledger has no tile \(level)/\(index) of width \(width)")
+                    }
+                    try Self.write(path, hashes.flatMap(\.bytes))
+                    written += 1
+                }
+                count = full
+                level += 1
+            }
+            // Entry bundles: each entry a big-endian uint16 length and its exact body.
+            let bundles = (checkpoint.size + UInt64(TilePath.width) - 1) / UInt64(TilePath.width)
+            for index in 0..<bundles {
+                let first = index * UInt64(TilePath.width)
+                let end = min(first + UInt64(TilePath.width), checkpoint.size)
+                let width = Int(end - first)
+                let path = out + "/" + TilePath.path(level: nil, index: index, width: width)
+                if width == TilePath.width, FileIO.exists(path) {
+                    skipped += 1
+                    continue
+                }
+                var bytes = [UInt8]()
+                try ledger.forEachBodySlice(from: first, to: end) { (slice) throws(LedgerError) in
+                    for (_, body) in slice { bytes += [UInt8(body.count >> 8), UInt8(body.count & 0xFF)] + body }
+                }
+                try Self.write(path, bytes)
+                written += 1
+            }
+            try Self.write(out + "/checkpoint", Array(note.utf8))
+        }
+        return (written, skipped)
+    }
+
+    private static func write(_ path: String, _ bytes: [UInt8]) throws(LedgerError) {
+        try FileIO.makeDirectories(FileIO.parent(of: path))
+        try FileIO.writeAtomically(path, bytes)
+    }
+}
