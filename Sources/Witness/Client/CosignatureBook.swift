@@ -18,12 +18,16 @@ public final class CosignatureBook: Sendable {
         var recent: [UInt64: Recent] = [:]
         var witnessed: SignedNote?
         var witnessedSize: UInt64 = 0
+        /// Per checkpoint that reached the quorum: µs from its publication to the quorum.
+        var quorumLatencies: [Int64] = []
     }
 
     public let quorum: WitnessQuorum
     public let verifier: VerifierKey
     public let file: String
     private let state: Mutex<State>
+    /// Checkpoints published before this (µs) are not timed: they waited for the client, not for witnesses.
+    private let createdAt = Ledger.wallClockMicroseconds()
 
     /// Reads the newest witnessed checkpoint from `file`, if it still verifies and meets `quorum`.
     public init(quorum: WitnessQuorum, verifier: VerifierKey, file: String) throws(LedgerError) {
@@ -44,10 +48,10 @@ public final class CosignatureBook: Sendable {
     }
 
     /// Remembers when a checkpoint was first seen (for lag in seconds).
-    func noteSeen(_ checkpoint: Checkpoint, note: String) {
+    func noteSeen(_ checkpoint: Checkpoint, note: String, publishedAt: Int64) {
         state.withLock { state in
             guard state.recent[checkpoint.size] == nil, let parsed = try? SignedNote(parsing: note) else { return }
-            state.recent[checkpoint.size] = Recent(root: checkpoint.root, note: parsed, firstSeen: Ledger.wallClockMicroseconds())
+            state.recent[checkpoint.size] = Recent(root: checkpoint.root, note: parsed, firstSeen: publishedAt > 0 ? publishedAt : Ledger.wallClockMicroseconds())
             if state.recent.count > Self.recentCountMax, let oldest = state.recent.keys.min() { state.recent[oldest] = nil }
         }
     }
@@ -66,6 +70,9 @@ public final class CosignatureBook: Sendable {
             guard checkpoint.size >= state.witnessedSize, quorum.cosigners(of: recent.note, now: now).count >= max(1, quorum.quorum),
                 recent.note != state.witnessed
             else { return nil }
+            if checkpoint.size > state.witnessedSize || state.witnessed == nil, recent.firstSeen >= createdAt, state.quorumLatencies.count < 1_000_000 {
+                state.quorumLatencies.append(Ledger.wallClockMicroseconds() - recent.firstSeen)
+            }
             state.witnessed = recent.note
             state.witnessedSize = checkpoint.size
             return recent.note
@@ -88,6 +95,9 @@ public final class CosignatureBook: Sendable {
     public var witnessed: (note: String, size: UInt64)? {
         state.withLock { state in state.witnessed.map { ($0.serialized, state.witnessedSize) } }
     }
+
+    /// For each checkpoint that reached the quorum: µs from its publication to the quorum.
+    public var quorumLatencies: [Int64] { state.withLock { $0.quorumLatencies } }
 
     /// When the first checkpoint larger than `size` was seen (µs), if it is still remembered.
     func firstSeen(after size: UInt64) -> Int64? {

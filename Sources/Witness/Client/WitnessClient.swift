@@ -98,13 +98,14 @@ public final class WitnessClient: Sendable {
         var submitted: (size: UInt64, root: Hash)?
         var backoff: Duration = .milliseconds(500)
         while !stopped.load(ordering: .relaxed) {
+            let publishedAt = ledger.latestCheckpointPublishedAt
             guard let (note, checkpoint) = ledger.latestCheckpoint,
                 submitted.map({ $0.size != checkpoint.size || $0.root != checkpoint.root }) ?? true
             else {
                 try? await Task.sleep(for: pollInterval)
                 continue
             }
-            book.noteSeen(checkpoint, note: note)
+            book.noteSeen(checkpoint, note: note, publishedAt: publishedAt)
             let outcome = await submit(note: note, checkpoint: checkpoint, oldSize: witnessSize, to: endpoint, client: client)
             switch outcome {
             case .cosigned:

@@ -2,6 +2,7 @@ import Hummingbird
 import Ledger
 import Logging
 import NIOCore
+import NIOPosix
 
 extension Witness {
     /// The witness's HTTP interface: `POST /add-checkpoint` exactly as C2SP tlog-witness v1
@@ -16,7 +17,9 @@ extension Witness {
             } catch {
                 return Self.problem(.contentTooLarge, "bodyTooLarge", "an add-checkpoint body is at most \(AddCheckpoint.byteCountMax) bytes")
             }
-            switch self.addCheckpoint(body) {
+            // Verifying, signing and the fdatasync block: off the event loop, on NIO's thread pool.
+            let answer = try await NIOThreadPool.singleton.runIfActive { self.addCheckpoint(body) }
+            switch answer {
             case .cosigned(let lines):
                 return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: lines)))
             case .conflict(let size, _):

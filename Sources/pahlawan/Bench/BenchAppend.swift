@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Ledger
+import Witness
 
 struct BenchAppend: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,11 +12,13 @@ struct BenchAppend: ParsableCommand {
     @Option(help: "Concurrent writers (async tasks), each appending one entry at a time.") var writers = 64
     @Option(help: "Offered load in appends per second across all writers (open loop); 0 = as fast as they can.")
     var rate = 0
+    @Option(help: "Also run the same appends with this many loopback witnesses cosigning every checkpoint (quorum: all), and compare.")
+    var witnesses = 0
     @OptionGroup var bench: BenchOptions
 
     func validate() throws {
-        guard entries > 0, writers > 0, writers <= 10_000, rate >= 0 else {
-            throw ValidationError("--entries and --writers must be positive, --rate non-negative")
+        guard entries > 0, writers > 0, writers <= 10_000, rate >= 0, (0...32).contains(witnesses) else {
+            throw ValidationError("--entries and --writers must be positive, --rate non-negative, --witnesses 0…32")
         }
     }
 
@@ -26,9 +29,81 @@ struct BenchAppend: ParsableCommand {
         let rawSync = PhysicalLimits.fdatasyncsPerSecond(directory: directory.path)
         let (key, _) = try report { try directory.loadOrCreateSigningKey(name: Checkpoint.defaultOrigin) }
         let ledger = try report { try Ledger(directory: directory, signer: key) }
+        let baseline = try measure(ledger)
+        var witnessed: (run: Measured, latencies: [Int64], checkpoints: Int)?
+        if witnesses > 0 {
+            let count = witnesses
+            let running = try runAsync { try await LoopbackWitnesses.start(count: count, logs: [ledger.verifier], directory: directory.path) }
+            let client = try report {
+                try WitnessClient(
+                    ledger: ledger, endpoints: running.endpoints, quorum: try WitnessQuorum(keys: running.endpoints.map(\.key), quorum: count),
+                    cosignedFile: directory.cosignedCheckpointFile)
+            }
+            let following = Task { await client.run() }
+            let run = try measure(ledger)
+            // The last checkpoint too: wait (at most 10 s) until the quorum has it.
+            let last = try report { try ledger.checkpoint() }
+            let lastSize = try report { try Checkpoint(text: SignedNote(parsing: last).text).size }
+            let deadline = monotonicSeconds() + 10
+            while (client.book.witnessed?.size ?? 0) < lastSize, monotonicSeconds() < deadline { usleep(5_000) }
+            client.stop()
+            _ = try runAsync { await following.value }
+            running.stop()
+            let latencies = client.book.quorumLatencies.sorted()
+            witnessed = (run, latencies, latencies.count)
+        }
+        ledger.close()
+        let perSecond = baseline.perSecond
+        var figures: [(String, BenchValue)] = [
+            ("entries", .integer(Int(baseline.appended))),
+            ("writers", .integer(writers)),
+            ("offered_per_second", .integer(rate)),
+            ("seconds", .number(baseline.seconds, digits: 3)),
+            ("entries_per_second", .number(perSecond, digits: 0)),
+            ("ack_p50_ms", .number(percentile(baseline.latencies, 0.50) * 1000, digits: 3)),
+            ("ack_p99_ms", .number(percentile(baseline.latencies, 0.99) * 1000, digits: 3)),
+            ("ack_max_ms", .number((baseline.latencies.last ?? 0) * 1000, digits: 3)),
+            ("batches", .integer(baseline.batches)),
+            ("entries_per_batch", .number(Double(baseline.appended) / Double(max(baseline.batches, 1)), digits: 1)),
+            ("pushbacks", .integer(baseline.pushbacks)),
+            ("peak_rss_bytes", .integer(PhysicalLimits.peakResidentBytes())),
+            ("raw_sign_per_second", .number(rawSign, digits: 0)),
+            ("raw_fdatasync_per_second", .number(rawSync, digits: 0)),
+            ("ratio_to_sign", .number(perSecond / rawSign, digits: 3)),
+            ("ratio_batches_to_fdatasync", .number(Double(baseline.batches) / baseline.seconds / rawSync, digits: 3)),
+            ("cores", .integer(ProcessInfo.processInfo.activeProcessorCount)),
+        ]
+        if let witnessed {
+            let latencies = witnessed.latencies.map { Double($0) / 1_000_000 }
+            figures += [
+                ("witnesses", .integer(witnesses)),
+                ("witnessed_entries_per_second", .number(witnessed.run.perSecond, digits: 0)),
+                ("witnessed_ack_p99_ms", .number(percentile(witnessed.run.latencies, 0.99) * 1000, digits: 3)),
+                ("ratio_witnessed_to_unwitnessed", .number(witnessed.run.perSecond / perSecond, digits: 3)),
+                ("checkpoints_witnessed", .integer(witnessed.checkpoints)),
+                ("quorum_after_checkpoint_p50_ms", .number(percentile(latencies, 0.50) * 1000, digits: 1)),
+                ("quorum_after_checkpoint_p99_ms", .number(percentile(latencies, 0.99) * 1000, digits: 1)),
+                ("quorum_after_checkpoint_max_ms", .number((latencies.last ?? 0) * 1000, digits: 1)),
+            ]
+        }
+        bench.emit("bench append: \(baseline.appended) entries, \(writers) writers, \(rate == 0 ? "closed loop" : "offered \(rate)/s")"
+            + (witnesses > 0 ? "; then the same with \(witnesses) loopback witnesses" : ""), figures)
+    }
+
+    struct Measured {
+        let appended: UInt64
+        let seconds: Double
+        let latencies: [Double]
+        let batches: Int
+        let pushbacks: Int
+        var perSecond: Double { Double(appended) / seconds }
+    }
+
+    /// Appends `entries` from `writers` concurrent writers and measures them.
+    func measure(_ ledger: Ledger) throws -> Measured {
+        let (entries, writers, rate) = (entries, writers, rate)
         let startSize = ledger.size
         let startBatches = ledger.statistics.batches
-        let (entries, writers, rate) = (entries, writers, rate)
         // Realistic bodies, generated before the clock starts so that the generator is not measured.
         let pools = (0..<writers).map { writer in
             var day = SyntheticDay(seed: UInt64(writer + 1), start: 0, entries: 256)
@@ -79,30 +154,8 @@ struct BenchAppend: ParsableCommand {
         }
         let seconds = monotonicSeconds() - started
         let batches = ledger.statistics.batches - startBatches
-        ledger.close()
-        let appended = ledger.size - startSize
-        let latencies = results.flatMap(\.latencies).sorted()
-        let perSecond = Double(appended) / seconds
-        bench.emit(
-            "bench append: \(appended) entries, \(writers) writers, \(rate == 0 ? "closed loop" : "offered \(rate)/s")",
-            [
-                ("entries", .integer(Int(appended))),
-                ("writers", .integer(writers)),
-                ("offered_per_second", .integer(rate)),
-                ("seconds", .number(seconds, digits: 3)),
-                ("entries_per_second", .number(perSecond, digits: 0)),
-                ("ack_p50_ms", .number(percentile(latencies, 0.50) * 1000, digits: 3)),
-                ("ack_p99_ms", .number(percentile(latencies, 0.99) * 1000, digits: 3)),
-                ("ack_max_ms", .number((latencies.last ?? 0) * 1000, digits: 3)),
-                ("batches", .integer(batches)),
-                ("entries_per_batch", .number(Double(appended) / Double(max(batches, 1)), digits: 1)),
-                ("pushbacks", .integer(results.reduce(0) { $0 + $1.pushbacks })),
-                ("peak_rss_bytes", .integer(PhysicalLimits.peakResidentBytes())),
-                ("raw_sign_per_second", .number(rawSign, digits: 0)),
-                ("raw_fdatasync_per_second", .number(rawSync, digits: 0)),
-                ("ratio_to_sign", .number(perSecond / rawSign, digits: 3)),
-                ("ratio_batches_to_fdatasync", .number(Double(batches) / seconds / rawSync, digits: 3)),
-                ("cores", .integer(ProcessInfo.processInfo.activeProcessorCount)),
-            ])
+        return Measured(
+            appended: ledger.size - startSize, seconds: seconds, latencies: results.flatMap(\.latencies).sorted(), batches: batches,
+            pushbacks: results.reduce(0) { $0 + $1.pushbacks })
     }
 }
