@@ -93,6 +93,12 @@ public final class Witness: Sendable {
                     keepEvidence(origin: head.origin, cosigned: latest.note, refused: request, reason: "same size \(head.size), different root")
                     return .conflict(size: latestSize, reason: "a different root at the size already cosigned: a fork, kept as evidence")
                 }
+            } else if let latest, latest.head.size == 0 {
+                // Every tree extends the empty one, and C2SP requires the proof from old size 0 to
+                // be empty. RFC 9162's verifier refuses any proof from size 0 (`emptyOldTree`), so
+                // a witness that had cosigned a new log's size-0 checkpoint answered 422 to every
+                // later one and never cosigned that log again.
+                guard request.proof.isEmpty else { return .inconsistent("the proof from size 0 is empty") }
             } else if let latest {
                 do throws(MerkleProofs.Failure) {
                     try MerkleProofs.verifyConsistency(
