@@ -93,6 +93,11 @@ public final class Witness: Sendable {
                     keepEvidence(origin: head.origin, cosigned: latest.note, refused: request, reason: "same size \(head.size), different root")
                     return .conflict(size: latestSize, reason: "a different root at the size already cosigned: a fork, kept as evidence")
                 }
+                // RFC 6962's proof between equal sizes is empty; any hash here is a proof that
+                // does not verify (C2SP: 422), even though the roots match. It used to be ignored.
+                guard request.proof.isEmpty else {
+                    return .inconsistent("the proof between equal sizes \(head.size) is empty")
+                }
             } else if let latest, latest.head.size == 0 {
                 // Every tree extends the empty one, and C2SP requires the proof from old size 0 to
                 // be empty. RFC 9162's verifier refuses any proof from size 0 (`emptyOldTree`), so
