@@ -62,6 +62,47 @@ import Witness
         #expect(witness.latest(origin: Fixtures.origin)?.size == 4)
     }
 
+    /// Past 4 MiB the log file is rewritten to its last record. Checkpoints with a long
+    /// extension line (the witness cosigns the whole text) get it there in a few hundred
+    /// stores; the witness must go on appending to the new file and reopen to the right one.
+    @Test func theLogFileIsCompactedToItsLatestRecordAndStaysUsable() throws {
+        let log = try TestLog()
+        _ = try log.grow(to: 600)
+        let directory = Fixtures.makeTemporaryDirectory()
+        var witness = try Fixtures.witness(directory: directory)
+        let padding = String(repeating: "p", count: 14_000)
+        func note(_ size: UInt64) throws -> String {
+            Fixtures.signed("\(Fixtures.origin)\n\(size)\n\(try log.ledger.root(size: size).base64)\nextension \(padding)\n")
+        }
+        #expect(witness.addCheckpoint(Fixtures.body(old: 0, note: try note(1))).isCosigned)
+        let file = try Fixtures.logFile(in: directory)
+        var shrank = false
+        var previous = try Self.size(of: file)
+        for size in UInt64(2)...UInt64(400) {
+            let body = Fixtures.body(old: size - 1, proof: try log.proof(from: size - 1, to: size), note: try note(size))
+            let answer = witness.addCheckpoint(body)
+            try #require(answer.isCosigned, "size \(size): \(answer)")
+            let now = try Self.size(of: file)
+            #expect(now <= 4 << 20, "the file stays under the compaction bound")
+            if now < previous {
+                shrank = true
+                #expect(now == UInt64(8 + (try note(size)).utf8.count), "compacted to the one latest record")
+                // Reopened right after a compaction, the witness holds that record.
+                witness.close()
+                witness = try Fixtures.witness(directory: directory)
+                #expect(witness.latest(origin: Fixtures.origin)?.note == (try note(size)))
+            }
+            previous = now
+        }
+        #expect(shrank, "the file was compacted")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/logs").count == 1, "no temporary file left")
+        witness.close()
+        witness = try Fixtures.witness(directory: directory)
+        defer { witness.close() }
+        #expect(witness.latest(origin: Fixtures.origin)?.note == (try note(400)))
+        #expect(witness.addCheckpoint(try log.body(old: 400, size: 600)).isCosigned)
+    }
+
     @Test func aTornLastRecordIsCutOffAndThePreviousOneIsTheLatest() throws {
         let log = try TestLog()
         let directory = Fixtures.makeTemporaryDirectory()

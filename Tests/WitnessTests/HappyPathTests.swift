@@ -62,7 +62,10 @@ import Witness
         let note = try SignedNote(parsing: try log.grow(to: 4))
         let impostor = try SignedNote.sign(text: note.text, with: Fixtures.impostorKey).signatures[0]
         let stranger = try SignedNote.sign(text: note.text, with: Fixtures.strangerKey).signatures[0]
-        let crowded = SignedNote(text: note.text, signatures: [impostor, stranger] + note.signatures).serialized
+        // A cosignature by another witness, as a log resubmitting a cosigned checkpoint sends it.
+        let otherWitness = try SigningKey(name: "witness.example/w2", seed: [UInt8](repeating: 12, count: 32), type: .cosignature)
+        let cosigned = Cosignature.sign(checkpointText: note.text, key: otherWitness, time: Fixtures.now - 5)
+        let crowded = SignedNote(text: note.text, signatures: [impostor, stranger] + note.signatures + [cosigned]).serialized
         let lines = try #require(witness.addCheckpoint(Fixtures.body(old: 0, note: crowded)).cosignature)
         _ = try CheckedCosignature(lines, note: crowded)
     }
