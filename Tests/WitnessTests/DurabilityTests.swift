@@ -103,6 +103,43 @@ import Witness
         #expect(witness.addCheckpoint(try log.body(old: 400, size: 600)).isCosigned)
     }
 
+    /// A crash tears only the last record. A damaged record with records after it is not a torn
+    /// write: cutting the file there dropped the newer checkpoints and the witness, reopened at
+    /// size 5 after cosigning 13, cosigned from 5 again (a rollback). It must refuse to open,
+    /// leaving the file as it is. (A length field damaged into more than the rest of the file
+    /// still reads as a torn tail when less than one record's worth follows: not told apart.)
+    @Test func aDamagedRecordBeforeTheLastIsRefusedNotCutOff() throws {
+        let log = try TestLog()
+        let directory = Fixtures.makeTemporaryDirectory()
+        var witness = try Fixtures.witness(directory: directory)
+        _ = try log.grow(to: 13)
+        for (old, size) in [(UInt64(0), UInt64(5)), (5, 8), (8, 13)] {
+            #expect(witness.addCheckpoint(try log.body(old: old, size: size)).isCosigned)
+        }
+        witness.close()
+        let file = try Fixtures.logFile(in: directory)
+        let intact = try Data(contentsOf: URL(fileURLWithPath: file))
+        let second = 8 + (try log.note(size: 5)).utf8.count
+        let damages: [(String, (inout Data) -> Void)] = [
+            ("a bit of the second record's note", { $0[second + 8 + 40] ^= 0x01 }),
+            ("a bit of its checksum", { $0[second + 4] ^= 0x80 }),
+            ("its length made smaller", { $0[second] &-= 3 }),
+            ("a bit of the first record", { $0[20] ^= 0x10 }),
+        ]
+        for (what, damage) in damages {
+            var bytes = intact
+            damage(&bytes)
+            try bytes.write(to: URL(fileURLWithPath: file))
+            #expect(throws: LedgerError.self, "\(what)") { try Fixtures.witness(directory: directory).close() }
+            #expect(try Data(contentsOf: URL(fileURLWithPath: file)) == bytes, "\(what): the file is left as it was")
+        }
+        try intact.write(to: URL(fileURLWithPath: file))
+        witness = try Fixtures.witness(directory: directory)
+        defer { witness.close() }
+        #expect(witness.latest(origin: Fixtures.origin)?.size == 13)
+        #expect(witness.addCheckpoint(try log.body(old: 5, size: 13)).conflictSize == 13)
+    }
+
     @Test func aTornLastRecordIsCutOffAndThePreviousOneIsTheLatest() throws {
         let log = try TestLog()
         let directory = Fixtures.makeTemporaryDirectory()
