@@ -69,6 +69,7 @@ import Witness
         let log = try TestLog()
         _ = try log.grow(to: 600)
         let directory = Fixtures.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }  // 4 MiB
         var witness = try Fixtures.witness(directory: directory)
         let padding = String(repeating: "p", count: 14_000)
         func note(_ size: UInt64) throws -> String {
