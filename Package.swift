@@ -132,6 +132,16 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        // The witness as an outside party sees it (issue 15): every add-checkpoint answer through
+        // the real router, split views, rollbacks, restarts, a crash between store and reply.
+        .testTarget(
+            name: "WitnessTests",
+            dependencies: [
+                "Witness", "Ledger",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
         .testTarget(
             name: "LedgerTests",
             dependencies: [

@@ -104,7 +104,7 @@ public enum FileIO {
     /// file is closed or the process dies, so a crashed writer never leaves a stale lock. It waits
     /// up to `waitMilliseconds` first: a lock just released can stay held for a moment by a
     /// child process that another thread forked before the release and has not exec'd yet.
-    static func lockExclusively(_ path: String, waitMilliseconds: Int = 2_000) throws(LedgerError) -> File {
+    public static func lockExclusively(_ path: String, waitMilliseconds: Int = 2_000) throws(LedgerError) -> File {
         let file = try File.open(path, flags: O_RDWR | O_CREAT, mode: 0o644)
         var waited = 0
         while flock(file.descriptor, LOCK_EX | LOCK_NB) != 0 {

@@ -38,7 +38,17 @@ final class CosignedLog {
             offset += 8 + count
         }
         if offset < bytes.count {
-            // Only a write cut short by a crash ends the file early: it was never answered.
+            // Only a write cut short by a crash ends the file early: it was never answered. A
+            // crash tears only the last append (each one is synced before the next), so the
+            // broken bytes are at most one record, and a record whose stated length ends before
+            // the file does was followed by later writes: damaged after it was synced. Cutting
+            // from there used to drop every later cosigned checkpoint, silently rolling the
+            // witness back to one it had moved past (it then cosigned from that old size).
+            let count = offset + 8 <= bytes.count ? Int(Self.u32(bytes, offset)) : 0
+            let laterRecords = count > 0 && offset + 8 + count < bytes.count
+            guard bytes.count - offset <= 8 + SignedNote.byteCountMax, !laterRecords else {
+                throw LedgerError(.damagedRecord, "a stored checkpoint at byte \(offset) is damaged and records follow it", file: path)
+            }
             try file.truncate(to: UInt64(offset))
             try file.sync()
         }

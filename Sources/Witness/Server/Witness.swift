@@ -20,11 +20,21 @@ public final class Witness: Sendable {
         case conflict(size: UInt64, reason: String)
         /// 422: the consistency proof does not verify.
         case inconsistent(String)
+        /// 503: the witness could not store the checkpoint (nothing was cosigned; retry later).
+        case unavailable(String)
     }
+
+    /// Evidence files kept at most: each is a refused, validly signed checkpoint, and anyone
+    /// holding the log's checkpoints can send bad proofs, so the folder must not fill the disk.
+    public static let evidenceCountMax = 10_000
 
     public let key: SigningKey
     public let directory: String
     private let logs: [String: (keys: [VerifierKey], log: Locked<CosignedLog>)]
+    /// Held (flock) while the witness runs: a second process on the same state would break
+    /// the atomic check-and-store between them.
+    private let directoryLock: Locked<File>
+    private let evidenceCount: Locked<Int>
     private let clock: @Sendable () -> UInt64
     /// Called after a checkpoint is stored and before it is answered (crash tests stop here).
     private let afterStore: @Sendable () -> Void
@@ -40,6 +50,8 @@ public final class Witness: Sendable {
         guard logKeys.allSatisfy({ $0.type == .ed25519 }) else { throw LedgerError(.badKey, "a log's verifier key is of type 0x01") }
         try FileIO.makeDirectories(directory + "/logs")
         try FileIO.makeDirectories(directory + "/evidence")
+        directoryLock = Locked(try FileIO.lockExclusively(directory + "/lock"))
+        evidenceCount = Locked(try FileIO.listDirectory(directory + "/evidence").filter { !$0.hasSuffix(".tmp") }.count)
         var logs = [String: (keys: [VerifierKey], log: Locked<CosignedLog>)]()
         for (origin, keys) in Dictionary(grouping: logKeys, by: \.name) {
             logs[origin] = (keys, Locked(try CosignedLog(path: directory + "/logs/" + Self.fileName(origin))))
@@ -93,7 +105,18 @@ public final class Witness: Sendable {
                     keepEvidence(origin: head.origin, cosigned: latest.note, refused: request, reason: "same size \(head.size), different root")
                     return .conflict(size: latestSize, reason: "a different root at the size already cosigned: a fork, kept as evidence")
                 }
-            } else if let latest, latest.head.size > 0 {
+                // RFC 6962's proof between equal sizes is empty; any hash here is a proof that
+                // does not verify (C2SP: 422), even though the roots match. It used to be ignored.
+                guard request.proof.isEmpty else {
+                    return .inconsistent("the proof between equal sizes \(head.size) is empty")
+                }
+            } else if let latest, latest.head.size == 0 {
+                // Every tree extends the empty one, and C2SP requires the proof from old size 0 to
+                // be empty. RFC 9162's verifier refuses any proof from size 0 (`emptyOldTree`), so
+                // a witness that had cosigned a new log's size-0 checkpoint answered 422 to every
+                // later one and never cosigned that log again.
+                guard request.proof.isEmpty else { return .inconsistent("the proof from size 0 is empty") }
+            } else if let latest {
                 do throws(MerkleProofs.Failure) {
                     try MerkleProofs.verifyConsistency(
                         size1: latest.head.size, size2: head.size, root1: latest.head.root, root2: head.root, proof: request.proof)
@@ -109,7 +132,7 @@ public final class Witness: Sendable {
                 try log.store(head, note: request.note)
             } catch {
                 // Not stored, not cosigned: the client retries. The witness stays consistent.
-                return .badRequest("the witness could not store the checkpoint: \(error.reason)")
+                return .unavailable("the witness could not store the checkpoint: \(error.reason)")
             }
             afterStore()
             let cosignature = Cosignature.sign(checkpointText: note.text, key: key, time: clock())
@@ -132,18 +155,31 @@ public final class Witness: Sendable {
             -- the add-checkpoint request it refused --
             \(String(decoding: refused.body, as: UTF8.self))
             """
-        let name = "\(clock())-\(Self.fileName(origin))-\(UInt64.random(in: 0..<UInt64.max))"
-        try? FileIO.writeAtomically(directory + "/evidence/" + name, Array(text.utf8))
+        // Named by time (zero-padded, so names sort oldest first) and by the digest of the two
+        // notes and the proof: the same refusal sent again is kept once.
+        let digest = SHA256.hash(Array((cosigned + "\u{0}" + String(decoding: refused.body, as: UTF8.self)).utf8)).hex
+        let time = String(clock())
+        let name = String(repeating: "0", count: max(0, 20 - time.count)) + time + "-" + String(digest.prefix(32))
+        evidenceCount.withLock { count in
+            guard count < Self.evidenceCountMax else { return }
+            let existing = (try? FileIO.listDirectory(directory + "/evidence")) ?? []
+            guard !existing.contains(where: { $0.hasSuffix(digest.prefix(32)) }) else { return }
+            if (try? FileIO.writeAtomically(directory + "/evidence/" + name, Array(text.utf8))) != nil { count += 1 }
+        }
     }
 
     /// Every piece of fork evidence kept, oldest first (file contents).
     public func evidence() throws(LedgerError) -> [String] {
-        try FileIO.listDirectory(directory + "/evidence").filter { !$0.hasPrefix(".") }.sorted().map { (name) throws(LedgerError) in
+        // A crash in an atomic write leaves a `.tmp` file: it is not evidence.
+        try FileIO.listDirectory(directory + "/evidence").filter { !$0.hasPrefix(".") && !$0.hasSuffix(".tmp") }.sorted().map { (name) throws(LedgerError) in
             String(decoding: try FileIO.readAll(directory + "/evidence/" + name), as: UTF8.self)
         }
     }
 
-    public func close() { for (_, log) in logs { log.log.withLock { $0.close() } } }
+    public func close() {
+        for (_, log) in logs { log.log.withLock { $0.close() } }
+        directoryLock.withLock { $0.close() }
+    }
 
     /// A file name for `origin`: hex SHA-256, so no origin can name a path.
     static func fileName(_ origin: String) -> String { SHA256.hash(Array(origin.utf8)).hex }

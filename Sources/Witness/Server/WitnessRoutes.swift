@@ -28,6 +28,7 @@ extension Witness {
             case .forbidden(let detail): return Self.problem(.forbidden, "unverifiedCheckpoint", detail)
             case .unknownLog(let detail): return Self.problem(.notFound, "unknownLog", detail)
             case .inconsistent(let detail): return Self.problem(.unprocessableContent, "inconsistentCheckpoint", detail)
+            case .unavailable(let detail): return Self.problem(.serviceUnavailable, "storageFailed", detail)
             }
         }
         router.get("/health") { _, _ in Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
