@@ -29,7 +29,8 @@ import Testing
     }
 
     @Test func aValidFileNamesItsWitnessesAndQuorum() throws {
-        let policy = try Self.load("version: 1\nquorum: 2\nwitnesses:\n" + Self.witness(Self.witnessKey) + Self.witness(Self.otherKey, url: "http://127.0.0.1:8092/"))
+        let policy = try Self.load(
+            "version: 1\nquorum: 2\nwitnesses:\n" + Self.witness(Self.witnessKey, url: "https://[::1]:8443/witness") + Self.witness(Self.otherKey, url: "http://127.0.0.1:8092/"))
         #expect(policy.witnesses.map(\.name) == ["witness.pajak.go.id/w1", "audit.example/w2"])
         #expect(policy.witnesses[1].url == "http://127.0.0.1:8092", "a trailing slash is dropped, so <url>/add-checkpoint is one path")
         #expect(policy.quorum.quorum == 2)
@@ -37,7 +38,7 @@ import Testing
 
     @Test(arguments: [
         ("a log key given as a witness key", "version: 1\nquorum: 1\nwitnesses:\n" + witness(logKey), "witnesses[0].key"),
-        ("the same witness twice", "version: 1\nquorum: 1\nwitnesses:\n" + witness(witnessKey) + witness(witnessKey), "witnesses"),
+        ("the same witness twice", "version: 1\nquorum: 1\nwitnesses:\n" + witness(witnessKey) + witness(witnessKey), "witnesses[1].name"),
         ("a quorum of 0 with witnesses", "version: 1\nquorum: 0\nwitnesses:\n" + witness(witnessKey), "quorum"),
         ("a quorum above the witnesses", "version: 1\nquorum: 2\nwitnesses:\n" + witness(witnessKey), "quorum"),
         ("a negative quorum", "version: 1\nquorum: -1\nwitnesses: []\n", "quorum"),
@@ -47,6 +48,13 @@ import Testing
         ("witnesses not a list", "version: 1\nquorum: 0\nwitnesses: none\n", "witnesses"),
         ("no version", "quorum: 0\nwitnesses: []\n", "version"),
         ("a decimal quorum", "version: 1\nquorum: 1.5\nwitnesses:\n" + witness(witnessKey), "quorum"),
+        ("an unknown top-level key", "version: 1\nquorum: 0\nwitnesses: []\nextra: true\n", "extra"),
+        ("a URL without a host", "version: 1\nquorum: 1\nwitnesses:\n" + witness(witnessKey, url: "http://"), "witnesses[0].url"),
+        ("a URL with a user and password", "version: 1\nquorum: 1\nwitnesses:\n" + witness(witnessKey, url: "https://user:pw@witness.example"), "witnesses[0].url"),
+        ("a URL with a query", "version: 1\nquorum: 1\nwitnesses:\n" + witness(witnessKey, url: "https://witness.example/?a=1"), "witnesses[0].url"),
+        ("a URL with a fragment", "version: 1\nquorum: 1\nwitnesses:\n" + witness(witnessKey, url: "https://witness.example/#x"), "witnesses[0].url"),
+        ("a URL with a bad port", "version: 1\nquorum: 1\nwitnesses:\n" + witness(witnessKey, url: "http://witness.example:99999"), "witnesses[0].url"),
+        ("two witnesses at one URL", "version: 1\nquorum: 1\nwitnesses:\n" + witness(witnessKey) + witness(otherKey), "witnesses[1].url"),
     ])
     func aBadFileIsRefusedNamingTheKey(_ what: String, _ text: String, _ key: String) {
         do {

@@ -45,7 +45,9 @@ public struct WitnessQuorum: Sendable, Equatable {
     /// `keys` are distinct witness keys (type 0x04); `quorum` is 0…their number.
     public init(keys: [VerifierKey], quorum: Int) throws(LedgerError) {
         guard keys.allSatisfy({ $0.type == .cosignature }) else { throw LedgerError(.badKey, "witness keys are of type 0x04") }
-        guard Set(keys.map(\.name)).count == keys.count, Set(keys).count == keys.count else {
+        // One public key under two names would let one cosignature count twice: the cosigned
+        // message does not name the witness.
+        guard Set(keys.map(\.name)).count == keys.count, Set(keys.map(\.publicKey)).count == keys.count else {
             throw LedgerError(.badKey, "each witness is named once, with its own key")
         }
         guard quorum >= 0, quorum <= keys.count else {
@@ -65,9 +67,17 @@ public struct WitnessQuorum: Sendable, Equatable {
         }
     }
 
-    /// Checks that at least `quorum` trusted witnesses cosigned `note`.
-    /// - Throws: `badSignature` naming how many did.
+    /// Checks that at least `quorum` trusted witnesses cosigned `note`, and that no line in the
+    /// name and key id of a trusted witness fails (C2SP signed-note: reject the note then).
+    /// - Throws: `badSignature` naming the failing witness or how many cosigned.
     public func check(_ note: SignedNote, now: UInt64) throws(LedgerError) {
+        for key in keys {
+            for line in note.signatures where line.name == key.name && line.keyID == key.id {
+                guard Cosignature.verify(line, checkpointText: note.text, key: key, now: now) != nil else {
+                    throw LedgerError(.badSignature, "the cosignature by \(key.name)+\(key.id) does not verify (or is dated in the future)")
+                }
+            }
+        }
         let count = cosigners(of: note, now: now).count
         guard count >= quorum else {
             throw LedgerError(.badSignature, "the checkpoint is cosigned by \(count) of the \(keys.count) trusted witnesses; the quorum is \(quorum)")

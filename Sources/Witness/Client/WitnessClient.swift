@@ -90,6 +90,8 @@ public final class WitnessClient: Sendable {
         try? await client.shutdown()
     }
 
+    /// Stops following new checkpoints; cancel the task running `run()` too, so that a backoff
+    /// sleep or a request to a hung witness does not hold up a shutdown.
     public func stop() { stopped.store(true, ordering: .relaxed) }
 
     private func follow(_ endpoint: Endpoint, index: Int, client: HTTPClient) async {
@@ -97,7 +99,7 @@ public final class WitnessClient: Sendable {
         var witnessSize: UInt64 = 0
         var submitted: (size: UInt64, root: Hash)?
         var backoff: Duration = .milliseconds(500)
-        while !stopped.load(ordering: .relaxed) {
+        while !stopped.load(ordering: .relaxed), !Task.isCancelled {
             let publishedAt = ledger.latestCheckpointPublishedAt
             guard let (note, checkpoint) = ledger.latestCheckpoint,
                 submitted.map({ $0.size != checkpoint.size || $0.root != checkpoint.root }) ?? true

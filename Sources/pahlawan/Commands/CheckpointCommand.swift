@@ -33,7 +33,8 @@ struct CheckpointCommand: ParsableCommand {
             return
         }
         if let size {
-            let ledger = try data.openForReading()
+            // Read-only: it runs beside the service, which holds the writer's lock.
+            let ledger = try data.openReadOnly()
             guard let note = try report({ try ledger.checkpointNote(size: size) }) else {
                 printError("pahlawan: error: \(data.directory.checkpointHistoryFile): no checkpoint was signed at tree size \(size)")
                 throw ExitCode(1)

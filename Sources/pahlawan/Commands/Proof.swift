@@ -17,7 +17,8 @@ struct Proof: ParsableCommand {
         @Option(help: "Write the proof to this file (default: standard output).") var out: String?
 
         func run() throws {
-            let ledger = try data.openForReading()
+            // Read-only: it runs beside the service, which holds the writer's lock.
+            let ledger = try data.openReadOnly()
             let cosignedFile = data.directory.cosignedCheckpointFile
             let note: String
             if !unwitnessed, FileManager.default.fileExists(atPath: cosignedFile) {

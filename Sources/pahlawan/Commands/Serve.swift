@@ -66,7 +66,9 @@ struct Serve: AsyncParsableCommand {
         fflush(nil)
         try await app.runService()
         ticker.cancel()
+        // Cancelled, not awaited to the end: a hung witness must not delay the final checkpoint.
         running.service.witnesses?.stop()
+        witnessing?.cancel()
         await witnessing?.value
         follower?.stop()
         running.service.loop.ledger.close()
