@@ -77,7 +77,7 @@ import Witness
         }
         let client = try WitnessClient(
             ledger: loop.ledger, endpoints: endpoints, quorum: try WitnessQuorum(keys: endpoints.map(\.key), quorum: quorum),
-            cosignedFile: path + "/data/checkpoint.cosigned", timeout: .seconds(2))
+            cosignedFile: path + "/data/checkpoint.cosigned", historyFile: path + "/data/checkpoints.cosigned", timeout: .seconds(2))
         let settings = try ServiceSettings.load(policies: ServiceTests.policies)
         let vault = try PIIVault(directory: path + "/vault", masterKey: [UInt8](repeating: 9, count: 32))
         let service = Service(
@@ -229,6 +229,36 @@ import Witness
             let verdict = try Self.python(mutated, log: log, witnesses: witnessKeys, quorum: 3)
             #expect(verdict.status == 1, "verify.py accepted a proof with a changed \(what): \(verdict.output)")
         }
+    }
+
+    /// Witnesses keep only their latest checkpoint, so the cosignatures of older ones exist only
+    /// with us: they are kept (the cosigned history) and served again after a restart.
+    @Test func cosignaturesOfOlderCheckpointsSurviveARestart() async throws {
+        let setup = try await Self.setUp()
+        defer { setup.close() }
+        try Self.grow(setup.loop, by: 10)
+        let older = setup.loop.ledger.latestCheckpoint!
+        try await Self.waitForWitnessed(setup.client, size: older.checkpoint.size)
+        try await Self.eventually("all three cosign the older checkpoint") {
+            (try? SignedNote(parsing: setup.client.book.cosigned(older.note, checkpoint: older.checkpoint))).map {
+                setup.client.quorum.cosigners(of: $0, now: Self.now).count
+            } == 3
+        }
+        try Self.grow(setup.loop, by: 10)
+        try await Self.waitForWitnessed(setup.client, size: setup.loop.ledger.latestCheckpoint!.checkpoint.size)
+        setup.client.stop()
+        setup.running.cancel()
+        await setup.running.value
+        // A new client over the same files, as after a restart of the service.
+        let restarted = try WitnessClient(
+            ledger: setup.loop.ledger, endpoints: setup.client.endpoints, quorum: setup.client.quorum,
+            cosignedFile: setup.path + "/data/checkpoint.cosigned", historyFile: setup.path + "/data/checkpoints.cosigned")
+        let served = try SignedNote.open(restarted.book.cosigned(older.note, checkpoint: older.checkpoint), verifier: setup.loop.ledger.verifier)
+        #expect(restarted.quorum.cosigners(of: served, now: Self.now).count == 3)
+        // A note of another tree at that size gets nothing from the history.
+        let other = try Checkpoint(origin: older.checkpoint.origin, size: older.checkpoint.size, root: Hash(bytes: [UInt8](repeating: 1, count: 32))!)
+            .sign(with: SigningKey(name: older.checkpoint.origin, seed: [UInt8](repeating: 99, count: 32))).serialized
+        #expect(restarted.book.cosigned(other, checkpoint: try Checkpoint(text: SignedNote(parsing: other).text)) == other)
     }
 
     @Test func aQuorumIsReachedWithAWitnessDownWhichReportsItsError() async throws {

@@ -14,6 +14,8 @@ public struct DataDirectory: Sendable {
     public var checkpointHistoryFile: String { path + "/checkpoints" }
     /// The newest checkpoint with a quorum of witness cosignatures (ledger/FORMAT.md §10.3).
     public var cosignedCheckpointFile: String { path + "/checkpoint.cosigned" }
+    /// Every checkpoint's note with the cosignatures the service collected, by size (§10.4).
+    public var cosignedHistoryFile: String { path + "/checkpoints.cosigned" }
     public var signingKeyFile: String { path + "/signing.key" }
     public var verifierKeyFile: String { path + "/verifier.key" }
 

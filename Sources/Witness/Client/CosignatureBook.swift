@@ -2,8 +2,10 @@ import Ledger
 import Synchronization
 
 /// The cosignatures the log holds: those of recent checkpoints (what `/checkpoint` serves beside
-/// our signature) and the newest checkpoint with a quorum, kept in a file so that offline proofs
-/// can be made against it after a restart too.
+/// our signature), the newest checkpoint with a quorum (kept in a file so that offline proofs
+/// can be made against it after a restart too), and every checkpoint's cosigned note once it is
+/// settled (the cosigned history: witnesses keep only their latest checkpoint, so cosignatures
+/// of older ones exist only here).
 public final class CosignatureBook: Sendable {
     /// Recent checkpoints remembered, by size (older ones have been superseded for serving).
     static let recentCountMax = 256
@@ -25,15 +27,21 @@ public final class CosignatureBook: Sendable {
     public let quorum: WitnessQuorum
     public let verifier: VerifierKey
     public let file: String
+    /// Cosigned notes by size, appended once a checkpoint is settled (a newer one reached the
+    /// quorum, or the client stopped).
+    public let history: CheckpointHistory?
     private let state: Mutex<State>
     /// Checkpoints published before this (µs) are not timed: they waited for the client, not for witnesses.
     private let createdAt = Ledger.wallClockMicroseconds()
 
     /// Reads the newest witnessed checkpoint from `file`, if it still verifies and meets `quorum`.
-    public init(quorum: WitnessQuorum, verifier: VerifierKey, file: String) throws(LedgerError) {
+    public init(quorum: WitnessQuorum, verifier: VerifierKey, file: String, historyFile: String? = nil) throws(LedgerError) {
         self.quorum = quorum
         self.verifier = verifier
         self.file = file
+        history = try historyFile.map { (path) throws(LedgerError) in
+            try CheckpointHistory(path: path, writable: true, slotByteCount: CheckpointHistory.cosignedSlotByteCount)
+        }
         var initial = State()
         if FileIO.exists(file) {
             let text = String(decoding: try FileIO.readAll(file), as: UTF8.self)
@@ -59,6 +67,7 @@ public final class CosignatureBook: Sendable {
     /// Adds verified cosignatures of `checkpoint` (whose note we signed is `note`); when the
     /// checkpoint reaches the quorum and is newer than the kept one, it becomes the kept one.
     func add(_ cosignatures: [SignedNote.Signature], to checkpoint: Checkpoint, note: String) {
+        var settled: [(UInt64, SignedNote)] = []
         let witnessed: SignedNote? = state.withLock { state in
             guard var recent = state.recent[checkpoint.size] ?? (try? SignedNote(parsing: note)).map({
                 Recent(root: checkpoint.root, note: $0, firstSeen: Ledger.wallClockMicroseconds())
@@ -75,20 +84,52 @@ public final class CosignatureBook: Sendable {
             }
             state.witnessed = recent.note
             state.witnessedSize = checkpoint.size
+            // Older checkpoints get no more cosignatures: the client submits only the latest.
+            settled = Self.cosignedRecent(state, below: checkpoint.size)
             return recent.note
         }
-        // Outside the lock: a slow disk delays only the file, never a reader.
+        // Outside the lock: a slow disk delays only the files, never a reader.
         if let witnessed { try? FileIO.writeAtomically(file, Array(witnessed.serialized.utf8)) }
+        keep(settled)
+    }
+
+    /// Appends every remembered checkpoint with a cosignature to the cosigned history (the
+    /// client stops; what it collected must outlive the process).
+    public func settleAll() {
+        keep(state.withLock { Self.cosignedRecent($0, below: UInt64.max) })
+    }
+
+    /// Remembered checkpoints below `size` that carry at least one cosignature, by size.
+    private static func cosignedRecent(_ state: State, below size: UInt64) -> [(UInt64, SignedNote)] {
+        state.recent.filter { $0.key < size && $0.value.note.signatures.count > 1 }.map { ($0.key, $0.value.note) }.sorted { $0.0 < $1.0 }
+    }
+
+    /// Appends `notes` (increasing sizes) to the cosigned history; a note too large for a slot
+    /// keeps as many cosignatures as fit.
+    private func keep(_ notes: [(UInt64, SignedNote)]) {
+        guard let history else { return }
+        for (size, note) in notes where size > history.lastSize ?? 0 || history.count == 0 {
+            var kept = note
+            while kept.serialized.utf8.count > history.slotByteCount - 14, kept.signatures.count > 1 {
+                kept = SignedNote(text: kept.text, signatures: Array(kept.signatures.dropLast()))
+            }
+            try? history.append(size: size, note: kept.serialized)
+        }
     }
 
     /// Our note of `checkpoint` with every cosignature held for that exact checkpoint.
     public func cosigned(_ note: String, checkpoint: Checkpoint) -> String {
-        state.withLock { state in
-            guard let recent = state.recent[checkpoint.size], recent.root == checkpoint.root,
-                let parsed = try? SignedNote(parsing: note)
-            else { return note }
-            return parsed.adding(recent.note.signatures).serialized
+        let remembered: SignedNote? = state.withLock { state in
+            guard let recent = state.recent[checkpoint.size], recent.root == checkpoint.root else { return nil }
+            return recent.note
         }
+        guard let parsed = try? SignedNote(parsing: note) else { return note }
+        if let remembered { return parsed.adding(remembered.signatures).serialized }
+        // Settled long ago: from the cosigned history, if it holds this very checkpoint.
+        guard let kept = (try? history?.note(size: checkpoint.size)) ?? nil, let keptNote = try? SignedNote(parsing: kept),
+            keptNote.text == parsed.text
+        else { return note }
+        return parsed.adding(keptNote.signatures).serialized
     }
 
     /// The newest checkpoint carrying a quorum of cosignatures (nil until there is one).

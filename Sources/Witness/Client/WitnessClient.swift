@@ -47,15 +47,16 @@ public final class WitnessClient: Sendable {
     private let pollInterval: Duration
     private let stopped = Atomic<Bool>(false)
 
-    /// Keeps the newest checkpoint with a quorum in `cosignedFile` (replaced atomically).
+    /// Keeps the newest checkpoint with a quorum in `cosignedFile` (replaced atomically) and,
+    /// with `historyFile`, every checkpoint's cosigned note once settled.
     public init(
-        ledger: Ledger, endpoints: [Endpoint], quorum: WitnessQuorum, cosignedFile: String,
+        ledger: Ledger, endpoints: [Endpoint], quorum: WitnessQuorum, cosignedFile: String, historyFile: String? = nil,
         timeout: TimeAmount = .seconds(5), pollInterval: Duration = .milliseconds(20)
     ) throws(LedgerError) {
         self.ledger = ledger
         self.endpoints = endpoints
         self.quorum = quorum
-        self.book = try CosignatureBook(quorum: quorum, verifier: ledger.verifier, file: cosignedFile)
+        self.book = try CosignatureBook(quorum: quorum, verifier: ledger.verifier, file: cosignedFile, historyFile: historyFile)
         self.timeout = timeout
         self.pollInterval = pollInterval
         statuses = Mutex(endpoints.map { Status(name: $0.key.name, key: $0.key.text, url: $0.url) })
@@ -88,6 +89,7 @@ public final class WitnessClient: Sendable {
             }
         }
         try? await client.shutdown()
+        book.settleAll()
     }
 
     /// Stops following new checkpoints; cancel the task running `run()` too, so that a backoff

@@ -39,13 +39,26 @@ struct CheckpointCommand: ParsableCommand {
                 printError("pahlawan: error: \(data.directory.checkpointHistoryFile): no checkpoint was signed at tree size \(size)")
                 throw ExitCode(1)
             }
-            print(note, terminator: "")
+            // With the cosignatures the service collected for it, when it kept them.
+            print(try report { try Self.withCosignatures(note, size: size, historyFile: data.directory.cosignedHistoryFile) }, terminator: "")
             return
         }
         let ledger = try data.openForWriting()
+        defer { ledger.close() }
         if sign || ledger.latestCheckpoint == nil {
             try report { try ledger.checkpoint() }
         }
         print(ledger.latestCheckpoint!.note, terminator: "")
+    }
+
+    /// `note` with the cosignature lines the cosigned history holds for the same checkpoint.
+    static func withCosignatures(_ note: String, size: UInt64, historyFile: String) throws -> String {
+        guard FileManager.default.fileExists(atPath: historyFile) else { return note }
+        let history = try CheckpointHistory(path: historyFile, writable: false, slotByteCount: CheckpointHistory.cosignedSlotByteCount)
+        defer { history.close() }
+        guard let kept = try history.note(size: size) else { return note }
+        let ours = try SignedNote(parsing: note)
+        let cosigned = try SignedNote(parsing: kept)
+        return cosigned.text == ours.text ? ours.adding(cosigned.signatures).serialized : note
     }
 }

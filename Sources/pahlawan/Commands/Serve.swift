@@ -110,7 +110,8 @@ enum ServiceSetup {
             witnesses = try report {
                 try WitnessClient(
                     ledger: opened.loop.ledger, endpoints: witnessPolicy.witnesses.map { WitnessClient.Endpoint(key: $0.key, url: $0.url) },
-                    quorum: witnessPolicy.quorum.quorum == 0 ? .none : witnessPolicy.quorum, cosignedFile: data.directory.cosignedCheckpointFile)
+                    quorum: witnessPolicy.quorum.quorum == 0 ? .none : witnessPolicy.quorum, cosignedFile: data.directory.cosignedCheckpointFile,
+                    historyFile: data.directory.cosignedHistoryFile)
             }
             if announce {
                 print("submitting checkpoints to \(witnessPolicy.witnesses.count) witnesses (quorum \(witnessPolicy.quorum.quorum)): "
