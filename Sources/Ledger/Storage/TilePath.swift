@@ -11,6 +11,30 @@ public enum TilePath {
     /// Entries (or hashes) per full tile.
     public static let width = 256
 
+    /// `1234067` → `x001/x234/067`: the tile index as 3-digit path elements.
+    public static func indexPath(_ index: UInt64) -> String {
+        var groups = [String]()
+        var rest = index
+        repeat {
+            let group = String(rest % 1000)
+            groups.append(String(repeating: "0", count: 3 - group.count) + group)
+            rest /= 1000
+        } while rest > 0
+        return groups.reversed().enumerated().map { position, group in
+            position == groups.count - 1 ? group : "x" + group
+        }.joined(separator: "/")
+    }
+
+    /// `tile/<L>/<N>` or, for a partial tile of `width` hashes, `tile/<L>/<N>.p/<W>`.
+    public static func hashTile(level: Int, index: UInt64, width: Int = width) -> String {
+        "tile/\(level)/" + indexPath(index) + (width == Self.width ? "" : ".p/\(width)")
+    }
+
+    /// `tile/entries/<N>` or, for a partial bundle of `width` entries, `tile/entries/<N>.p/<W>`.
+    public static func entryBundle(index: UInt64, width: Int = width) -> String {
+        "tile/entries/" + indexPath(index) + (width == Self.width ? "" : ".p/\(width)")
+    }
+
     /// Parses the part after `tile/`, e.g. `0/x001/234` or `entries/005.p/17`; nil unless it is
     /// exactly a C2SP path (canonical groups, width 1–255 for a partial tile) whose index fits in
     /// 64 bits. Never traps: the path comes from any caller.

@@ -62,23 +62,9 @@ final class TileStore: PerfectSubtreeHashes {
 
     // MARK: Paths (C2SP tlog-tiles)
 
-    /// `1234067` → `x001/x234/067`: the tile index as 3-digit path elements.
-    static func indexPath(_ index: UInt64) -> String {
-        var groups = [String]()
-        var rest = index
-        repeat {
-            let group = String(rest % 1000)
-            groups.append(String(repeating: "0", count: 3 - group.count) + group)
-            rest /= 1000
-        } while rest > 0
-        return groups.reversed().enumerated().map { position, group in
-            position == groups.count - 1 ? group : "x" + group
-        }.joined(separator: "/")
-    }
-
     /// `tile/<L>/<N>` or, for a partial tile of `width` hashes, `tile/<L>/<N>.p/<W>`.
-    public static func path(level: Int, index: UInt64, width: Int = TileStore.width) -> String {
-        "tile/\(level)/" + indexPath(index) + (width == Self.width ? "" : ".p/\(width)")
+    static func path(level: Int, index: UInt64, width: Int = TileStore.width) -> String {
+        TilePath.hashTile(level: level, index: index, width: width)
     }
 
     private func filePath(level: Int, index: UInt64) -> String {
