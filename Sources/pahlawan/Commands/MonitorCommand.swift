@@ -56,13 +56,13 @@ struct MonitorCommand: AsyncParsableCommand {
             }
             return
         }
-        print("monitoring \(url) for \(logKey.name) (state \(state), verified so far: \(await monitor.state.size) entries)")
+        Self.line("monitoring \(url) for \(logKey.name) (state \(state), verified so far: \(await monitor.state.size) entries)")
         let interval = max(1, intervalMilliseconds)
         var wait = interval
         while !Task.isCancelled {
             do {
                 if let progress = try await monitor.poll(), progress.verifiedEntries > 0 {
-                    print("verified \(progress.verifiedEntries) new entries: checkpoint size \(progress.checkpoint.size), root \(progress.checkpoint.root.base64)")
+                    Self.line("verified \(progress.verifiedEntries) new entries: checkpoint size \(progress.checkpoint.size), root \(progress.checkpoint.root.base64)")
                 }
                 wait = interval
             } catch where error.kind == .unavailable {
@@ -73,6 +73,12 @@ struct MonitorCommand: AsyncParsableCommand {
             }
             try? await Task.sleep(for: .milliseconds(wait))
         }
+    }
+
+    /// Prints one line at once, also when standard output is a pipe (a service manager's log).
+    static func line(_ text: String) {
+        print(text)
+        fflush(nil)
     }
 
     /// Prints a failure (with the evidence it names) and the exit status for it.
