@@ -248,6 +248,36 @@ import Witness
         }
     }
 
+    /// A checkpoint our key did sign, over a root that is not the root of the entries served:
+    /// from scratch, and after a verified checkpoint (where it cannot extend the verified tree).
+    @Test func aSignedRootThatIsNotTheEntriesRootIsReported() async throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let log = try TestLog(in: folder.path)
+        defer { log.close() }
+        try log.append(300, from: 0)
+        let genuine = try log.checkpoint()
+        try log.append(100, from: 300)
+        let wrongRoot = try Checkpoint(origin: Checkpoint.defaultOrigin, size: 400, root: log.ledger.root(size: 399)).sign(with: Keys.log).serialized
+        let tampering = Tampering(log.ledger)
+        tampering.serveCheckpoint(wrongRoot)
+        try await TamperingServer.run(tampering) { url in
+            let fresh = try Monitor.test(url: url, state: folder.path + "/fresh")
+            let failure = try #require(await fresh.failingPoll())
+            #expect(failure.kind == .rootMismatch && failure.newNote == wrongRoot && failure.verifiedNote == nil)
+            await fresh.close()
+
+            tampering.serveCheckpoint(genuine)
+            let monitor = try Monitor.test(url: url, state: folder.path + "/monitor")
+            #expect(try await monitor.poll()?.checkpoint.size == 300)
+            tampering.serveCheckpoint(wrongRoot)
+            let extended = try #require(await monitor.failingPoll())
+            #expect(extended.kind == .rootMismatch && extended.verifiedNote == genuine && extended.newNote == wrongRoot)
+            #expect(extended.message.contains("does not extend the verified checkpoint"))
+            await monitor.close()
+        }
+    }
+
     /// One changed entry in a served bundle: a byte that makes the body non-canonical is a bad
     /// entry at its own seq; a byte that keeps it valid breaks the chain at the next seq (whose
     /// prev no longer matches); in the last entry, the hash tile disagrees. Each names the seq
