@@ -109,6 +109,15 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // The monitor against real ledgers served over loopback HTTP (the service's own routes,
+        // and a router that tampers with them).
+        .testTarget(
+            name: "MonitorTests",
+            dependencies: [
+                "Witness", "Ledger", "Server", "Core", "Compliance",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         // Needs a PostgreSQL server: `make test` starts a throwaway one (.ci/with-postgres).
         .testTarget(
             name: "MirrorTests",

@@ -185,6 +185,32 @@ public final class Ledger: Sendable {
         try engine.tile(level: level, index: index, width: width)
     }
 
+    /// The bytes of a C2SP tlog-tiles read as the log serves it: a hash tile's hashes (32 bytes
+    /// each), or an entry bundle (each entry's body length as a big-endian uint16, then its exact
+    /// body bytes); nil when the log has no such tile (yet). A partial entry bundle is served for
+    /// any width the log has reached, also once its tile is full.
+    public func tileBytes(_ tile: TilePath.Parsed) throws(LedgerError) -> [UInt8]? {
+        var bytes = [UInt8]()
+        if let level = tile.level {
+            guard let hashes = try self.tile(level: level, index: tile.index, width: tile.width) else { return nil }
+            bytes.reserveCapacity(hashes.count * Hash.byteCount)
+            for hash in hashes { hash.withUnsafeBytes { bytes += $0 } }
+            return bytes
+        }
+        // The index is the caller's: checked arithmetic, so a huge one is no bundle, not a trap.
+        let size = self.size
+        let (first, overflowed) = tile.index.multipliedReportingOverflow(by: UInt64(TilePath.width))
+        guard !overflowed, first <= size, UInt64(tile.width) <= size - first else { return nil }
+        try forEachBodySlice(from: first, to: first + UInt64(tile.width)) { slice in
+            for (_, body) in slice {
+                bytes.append(UInt8(body.count >> 8))
+                bytes.append(UInt8(body.count & 0xFF))
+                bytes += body
+            }
+        }
+        return bytes
+    }
+
     /// Microseconds since the Unix epoch from the system's real-time clock.
     public static func wallClockMicroseconds() -> Int64 { LedgerEngine.wallClockMicroseconds() }
 }

@@ -5,15 +5,16 @@
 /// The writer, recovery after a checkpoint and both verifier passes all drive this one value, so
 /// the rule cannot drift between the code that writes entries and the code that checks them. It is
 /// a plain struct that allocates nothing: it sits on the append and verify hot paths, and builds a
-/// reason string only once a rule is broken.
-struct ChainCursor: Equatable, Sendable {
+/// reason string only once a rule is broken. Public so that a monitor following the log from
+/// outside (the Witness target) checks the very same rule.
+public struct ChainCursor: Equatable, Sendable {
     /// The fields of an entry that the chain rule reads.
-    struct Link: Equatable, Sendable {
-        var seq: UInt64
-        var prev: Hash
-        var time: Int64
+    public struct Link: Equatable, Sendable {
+        public var seq: UInt64
+        public var prev: Hash
+        public var time: Int64
         /// The key id the body names; nil when it could not be read.
-        var key: KeyID?
+        public var key: KeyID?
     }
 
     /// The rules of the chain, in the order they are checked; each has its own error code.
@@ -31,17 +32,17 @@ struct ChainCursor: Equatable, Sendable {
     }
 
     /// The seq the next entry must have (the number of entries passed so far).
-    private(set) var nextSeq: UInt64
+    public private(set) var nextSeq: UInt64
     /// The leaf hash the next entry's `prev` must equal.
-    private(set) var lastLeaf: Hash
+    public private(set) var lastLeaf: Hash
     /// The next entry's time must not be earlier than this (microseconds since the Unix epoch).
-    private(set) var lastTime: Int64
+    public private(set) var lastTime: Int64
     /// The key id every entry must name, or nil where keys are not checked (a verifier that
     /// does not check signatures does not read them either).
-    let key: KeyID?
+    public let key: KeyID?
 
     /// A cursor after `nextSeq` entries, the last of which had leaf hash `lastLeaf` and `lastTime`.
-    init(nextSeq: UInt64, lastLeaf: Hash, lastTime: Int64, key: KeyID?) {
+    public init(nextSeq: UInt64, lastLeaf: Hash, lastTime: Int64, key: KeyID?) {
         self.nextSeq = nextSeq
         self.lastLeaf = lastLeaf
         self.lastTime = lastTime
@@ -49,7 +50,7 @@ struct ChainCursor: Equatable, Sendable {
     }
 
     /// A cursor at the start of an empty ledger: seq 0 follows 64 zeros.
-    init(key: KeyID?) {
+    public init(key: KeyID?) {
         self.init(nextSeq: 0, lastLeaf: .zero, lastTime: 0, key: key)
     }
 
@@ -63,13 +64,13 @@ struct ChainCursor: Equatable, Sendable {
     }
 
     /// Throws the error of the first rule `link` breaks, naming the seq that was due.
-    func check(_ link: Link) throws(LedgerError) {
+    public func check(_ link: Link) throws(LedgerError) {
         guard let rule = brokenRule(link) else { return }
         throw LedgerError(rule.code, reason(rule, link), seq: nextSeq)
     }
 
     /// Checks `link` and moves past it: the entry whose body has leaf hash `leaf` is now the last.
-    mutating func advance(over link: Link, leaf: Hash) throws(LedgerError) {
+    public mutating func advance(over link: Link, leaf: Hash) throws(LedgerError) {
         try check(link)
         // Cannot overflow: a seq has at most 16 decimal digits (entry bodies keep integers below 2^53).
         nextSeq += 1
@@ -94,7 +95,7 @@ extension ChainCursor.Link {
     }
 
     /// The link a decoded body describes.
-    init(_ body: EntryBody) {
+    public init(_ body: EntryBody) {
         self.init(seq: body.seq, prev: body.prev, time: body.time, key: body.key)
     }
 }

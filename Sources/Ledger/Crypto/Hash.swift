@@ -13,15 +13,23 @@ public struct Hash: Hashable, Sendable, CustomStringConvertible {
     /// Takes exactly 32 bytes; returns nil for any other length.
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == Hash.byteCount else { return nil }
-        self.words = (0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &words) { raw in
-            for (index, byte) in bytes.enumerated() { raw[index] = byte }
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        // One copy from contiguous bytes (arrays and their slices, the usual case): called across
+        // modules this generic is not specialised, and a byte loop through it costs more than a SHA-256.
+        let copied = bytes.withContiguousStorageIfAvailable { source in
+            withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: UnsafeRawBufferPointer(source)) }
         }
+        if copied == nil {
+            withUnsafeMutableBytes(of: &words) { raw in
+                for (index, byte) in bytes.enumerated() { raw[index] = byte }
+            }
+        }
+        self.words = words
     }
 
     /// Parses 64 lowercase hexadecimal digits (the form used inside entry bodies).
     public init?(hex: String) {
-        guard let bytes = Hex.decode(hex), hex == Hex.encode(bytes) else { return nil }
+        guard let bytes = Hex.decodeLowercase(hex) else { return nil }
         self.init(bytes: bytes)
     }
 

@@ -64,8 +64,14 @@ public enum CanonicalJSON {
     }
 
     /// JCS orders object members by the UTF-16 code units of their keys, not by code points.
+    /// Below U+E000 (no byte 0xEE or above in UTF-8) the UTF-16 order is the order of the UTF-8
+    /// bytes, which Swift strings hold natively, so such keys (all of ours) skip transcoding.
     public static func sortedKeys(_ keys: some Sequence<String>) -> [String] {
-        keys.sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) }
+        let keys = Array(keys)
+        guard keys.allSatisfy({ $0.utf8.allSatisfy { $0 < 0xEE } }) else {
+            return keys.sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) }
+        }
+        return keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
@@ -73,6 +79,12 @@ public enum CanonicalJSON {
     /// ECMAScript JSON.stringify escaping, which JCS adopts: only `"`, `\` and C0 controls.
     public static func writeString(_ text: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // Most strings need no escape: copied in one go.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+            out.append(contentsOf: text.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])

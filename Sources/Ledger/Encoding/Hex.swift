@@ -26,6 +26,28 @@ public enum Hex {
         return out
     }
 
+    /// Accepts lowercase digits only (the canonical form), without a round trip through `encode`.
+    public static func decodeLowercase(_ text: String) -> [UInt8]? {
+        var text = text
+        return text.withUTF8 { utf8 in
+            guard utf8.count % 2 == 0 else { return nil }
+            var out = [UInt8](repeating: 0, count: utf8.count / 2)
+            for index in 0..<out.count {
+                guard let high = lowercaseValue(utf8[2 * index]), let low = lowercaseValue(utf8[2 * index + 1]) else { return nil }
+                out[index] = high << 4 | low
+            }
+            return out
+        }
+    }
+
+    private static func lowercaseValue(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
+        default: return nil
+        }
+    }
+
     private static func value(_ digit: UInt8) -> UInt8? {
         switch digit {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")

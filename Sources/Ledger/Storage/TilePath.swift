@@ -11,14 +11,8 @@ public enum TilePath {
     /// Entries (or hashes) per full tile.
     public static let width = 256
 
-    /// The path of a hash tile (`tile/<L>/<N>`) or, with `level` nil, an entry bundle
-    /// (`tile/entries/<N>`), with `.p/<W>` for a partial one of `width` < 256.
-    public static func path(level: Int?, index: UInt64, width: Int = width) -> String {
-        "tile/" + (level.map(String.init) ?? "entries") + "/" + indexPath(index) + (width == Self.width ? "" : ".p/\(width)")
-    }
-
     /// `1234067` → `x001/x234/067`: the tile index as 3-digit path elements.
-    static func indexPath(_ index: UInt64) -> String {
+    public static func indexPath(_ index: UInt64) -> String {
         var groups = [String]()
         var rest = index
         repeat {
@@ -29,6 +23,16 @@ public enum TilePath {
         return groups.reversed().enumerated().map { position, group in
             position == groups.count - 1 ? group : "x" + group
         }.joined(separator: "/")
+    }
+
+    /// `tile/<L>/<N>` or, for a partial tile of `width` hashes, `tile/<L>/<N>.p/<W>`.
+    public static func hashTile(level: Int, index: UInt64, width: Int = width) -> String {
+        "tile/\(level)/" + indexPath(index) + (width == Self.width ? "" : ".p/\(width)")
+    }
+
+    /// `tile/entries/<N>` or, for a partial bundle of `width` entries, `tile/entries/<N>.p/<W>`.
+    public static func entryBundle(index: UInt64, width: Int = width) -> String {
+        "tile/entries/" + indexPath(index) + (width == Self.width ? "" : ".p/\(width)")
     }
 
     /// Parses the part after `tile/`, e.g. `0/x001/234` or `entries/005.p/17`; nil unless it is

@@ -64,7 +64,7 @@ final class TileStore: PerfectSubtreeHashes {
 
     /// `tile/<L>/<N>` or, for a partial tile of `width` hashes, `tile/<L>/<N>.p/<W>`.
     public static func path(level: Int, index: UInt64, width: Int = TileStore.width) -> String {
-        TilePath.path(level: level, index: index, width: width)
+        TilePath.hashTile(level: level, index: index, width: width)
     }
 
     private func filePath(level: Int, index: UInt64) -> String {

@@ -357,30 +357,6 @@ private struct Run {
     }
 }
 
-/// The right edge of a Merkle tree being built left to right: one perfect subtree per set bit
-/// of the size, so memory is O(log n).
-struct CompactRange {
-    private var stack: [(hash: Hash, level: Int)] = []
-
-    /// Appends a perfect subtree of 2^level leaves; the size so far must be a multiple of 2^level.
-    mutating func append(_ hash: Hash, level: Int) {
-        var hash = hash
-        var level = level
-        while let last = stack.last, last.level == level {
-            stack.removeLast()
-            hash = MerkleHash.node(last.hash, hash)
-            level += 1
-        }
-        stack.append((hash, level))
-    }
-
-    var root: Hash {
-        guard var hash = stack.last?.hash else { return MerkleHash.emptyRoot }
-        for item in stack.dropLast().reversed() { hash = MerkleHash.node(item.hash, hash) }
-        return hash
-    }
-}
-
 /// Entry signatures checked in batches on every core (recovery of the tail after a checkpoint).
 struct SignatureBatch {
     static let entryCountMax = 8_192

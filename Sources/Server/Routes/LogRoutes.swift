@@ -90,29 +90,8 @@ extension Service {
         routes.on(.get, "/tile/**", .public) { request, _ in
             let rest = String(request.uri.path.dropFirst("/tile/".count))
             guard let tile = TilePath.parse(rest) else { throw Problem.badRequest("not a C2SP tile path: \(rest)") }
-            let bytes = try Self.ledgerRead { () throws -> [UInt8] in
-                var bytes = [UInt8]()
-                if let level = tile.level {
-                    guard let hashes = try ledger.tile(level: level, index: tile.index, width: tile.width) else {
-                        throw Problem(.notFound, "tileNotFound", "No such tile", detail: rest)
-                    }
-                    for hash in hashes { hash.withUnsafeBytes { bytes += $0 } }
-                } else {
-                    // The index is the caller's: checked arithmetic, so a huge one is a 404, not a trap.
-                    let size = ledger.size
-                    let (first, overflowed) = tile.index.multipliedReportingOverflow(by: UInt64(TilePath.width))
-                    guard !overflowed, first <= size, UInt64(tile.width) <= size - first else {
-                        throw Problem(.notFound, "tileNotFound", "No such entry bundle", detail: rest)
-                    }
-                    try ledger.forEachBodySlice(from: first, to: first + UInt64(tile.width)) { slice in
-                        for (_, body) in slice {
-                            bytes.append(UInt8(body.count >> 8))
-                            bytes.append(UInt8(body.count & 0xFF))
-                            bytes += body
-                        }
-                    }
-                }
-                return bytes
+            guard let bytes = try Self.ledgerRead({ try ledger.tileBytes(tile) }) else {
+                throw Problem(.notFound, "tileNotFound", tile.level == nil ? "No such entry bundle" : "No such tile", detail: rest)
             }
             let cache = tile.width == TilePath.width ? Self.immutableCache : Self.partialTileCache
             return Response(

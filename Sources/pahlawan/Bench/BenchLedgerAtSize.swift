@@ -127,10 +127,6 @@ struct BenchVerify: ParsableCommand {
         defer { if isTemporary { try? FileManager.default.removeItem(atPath: directory.path) } }
         try fillLedger(directory, to: entries, quiet: bench.json)
         let key = try report { try directory.loadVerifierKey() }
-        let logBytes = (try? FileManager.default.contentsOfDirectory(atPath: directory.logDirectory))?.filter { $0.hasSuffix(".seg") }
-            .reduce(0) { total, name in
-                total + ((try? FileManager.default.attributesOfItem(atPath: directory.logDirectory + "/" + name)[.size] as? Int) ?? 0)
-            } ?? 0
         let started = monotonicSeconds()
         let result = LedgerVerifier.verify(directory: directory, key: key, checkSignatures: signatures)
         let seconds = monotonicSeconds() - started
@@ -139,7 +135,7 @@ struct BenchVerify: ParsableCommand {
             throw ExitCode(1)
         }
         let perSecond = Double(result.entries) / seconds
-        let averageBody = max(1, logBytes / Int(max(result.entries, 1)) - 72)
+        let averageBody = averageBodyByteCount(directory, entries: result.entries)
         let rawHash = PhysicalLimits.leafHashesPerSecond(byteCount: averageBody)
         let rawVerify = signatures ? PhysicalLimits.verificationsPerSecond() : 0
         bench.emit(

@@ -54,7 +54,7 @@ struct PublishCommand: ParsableCommand {
                 let partial = Int(count % UInt64(TilePath.width))
                 for index in 0..<full + (partial > 0 ? 1 : 0) {
                     let width = index < full ? TilePath.width : partial
-                    let path = out + "/" + TilePath.path(level: level, index: index, width: width)
+                    let path = out + "/" + TilePath.hashTile(level: level, index: index, width: width)
                     if width == TilePath.width, FileIO.exists(path) {
                         skipped += 1
                         continue
@@ -78,7 +78,7 @@ struct PublishCommand: ParsableCommand {
                 let first = index * UInt64(TilePath.width)
                 let end = min(first + UInt64(TilePath.width), checkpoint.size)
                 let width = Int(end - first)
-                let path = out + "/" + TilePath.path(level: nil, index: index, width: width)
+                let path = out + "/" + TilePath.entryBundle(index: index, width: width)
                 if width == TilePath.width, FileIO.exists(path) {
                     skipped += 1
                     continue

@@ -12,6 +12,20 @@ import Testing
         #expect(try canonical("{\"\u{FB33}\":1,\"\u{1F600}\":2}") == "{\"\u{1F600}\":2,\"\u{FB33}\":1}")
     }
 
+    /// The byte-order shortcut for keys below U+E000 gives the UTF-16 order, for keys drawn
+    /// around the places where UTF-8 and UTF-16 orders could part (ASCII, Latin, Hangul, U+D7FF).
+    @Test func theFastKeyOrderIsTheUTF16Order() {
+        let alphabet: [Character] = ["a", "B", "_", "0", "\u{7F}", "é", "\u{7FF}", "\u{800}", "가", "\u{D7FF}"]
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<500 {
+            let keys = Set((0..<6).map { _ in String((0..<Int.random(in: 0...4, using: &random)).map { _ in alphabet.randomElement(using: &random)! }) })
+            #expect(CanonicalJSON.sortedKeys(keys) == keys.sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) }, "\(keys)")
+        }
+        #expect(CanonicalJSON.sortedKeys(["\u{FB33}", "\u{1F600}", "a"]) == ["a", "\u{1F600}", "\u{FB33}"])
+        #expect(Hash(hex: String(repeating: "ab", count: 32)) != nil)
+        #expect(Hash(hex: String(repeating: "AB", count: 32)) == nil && Hash(hex: String(repeating: "a", count: 63)) == nil)
+    }
+
     @Test func stringsUseECMAScriptEscapes() throws {
         #expect(try canonical(#""\u0041\/\b\f\n\r\t\u0001\u001f\"\\\u00e9""#) == "\"A/\\b\\f\\n\\r\\t\\u0001\\u001f\\\"\\\\é\"")
         #expect(try canonical(#""\ud83d\ude00""#) == "\"\u{1F600}\"")
