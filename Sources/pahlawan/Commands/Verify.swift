@@ -62,6 +62,7 @@ struct Verify: ParsableCommand {
         let rate = seconds > 0 ? Int(Double(result.entries) / seconds) : 0
         print("OK \(result.entries) entries verified (checksums, chain, hashes, index, tiles, tree\(signatures ? ", signatures" : "")\(bodies ? ", bodies" : "")) in \(String(format: "%.2f", seconds)) s, \(rate) entries/s")
         print("root \(result.root.base64)")
+        try verifyHistory(directory, verifier: verifier, coveredSize: result.checkpoint?.size ?? 0)
         if let checkpoint = result.checkpoint {
             print("checkpoint \(checkpoint.origin) size \(checkpoint.size) root \(checkpoint.root.base64): signature OK, tree matches")
             if checkpoint.size < result.entries {
@@ -92,6 +93,38 @@ struct Verify: ParsableCommand {
             print("FAIL \(path): \(error)")
             throw ExitCode(1)
         }
+    }
+
+    /// Every checkpoint kept in the history (and the cosigned history) must be signed by the key,
+    /// in increasing size, within the verified tree, and name the root the tree has at its size.
+    private func verifyHistory(_ directory: DataDirectory, verifier: VerifierKey, coveredSize: UInt64) throws {
+        let ledger = try report { try Ledger(directory: directory, signer: nil, verifier: verifier) }
+        defer { ledger.close() }
+        var checked = 0
+        var lastSize: UInt64?
+        do throws(LedgerError) {
+            var slot: UInt64 = 0
+            while true {
+                let page = try ledger.checkpointNotes(fromSlot: slot, limit: 4_096)
+                if page.isEmpty { break }
+                for (size, note) in page {
+                    let checkpoint = try Checkpoint.open(note, verifier: verifier)
+                    guard checkpoint.size == size, size <= coveredSize, lastSize.map({ size > $0 }) ?? true else {
+                        throw LedgerError(.damagedRecord, "kept checkpoint slot \(slot) (size \(size)) is out of order or beyond the verified tree", file: directory.checkpointHistoryFile)
+                    }
+                    guard try ledger.root(size: size) == checkpoint.root else {
+                        throw LedgerError(.checkpointMismatch, "the kept checkpoint of size \(size) names a root the tree does not have", file: directory.checkpointHistoryFile)
+                    }
+                    lastSize = size
+                    checked += 1
+                    slot += 1
+                }
+            }
+        } catch {
+            print("FAIL checkpoint history: \(error)")
+            throw ExitCode(1)
+        }
+        print("checkpoint history: \(checked) kept checkpoints signed, in order, and consistent with the tree")
     }
 
     private func verifyBundle(_ path: String) throws {

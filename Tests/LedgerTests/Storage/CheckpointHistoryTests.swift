@@ -80,3 +80,40 @@ import Testing
         #expect(try reopened.checkpointNote(size: 10) == note)
     }
 }
+
+/// `pahlawan verify` reads every kept checkpoint too: a damaged slot fails it.
+@Suite struct CheckpointHistoryVerifyTests {
+    func verify(_ path: String) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CrashHarnessTests.executable)
+        process.arguments = ["verify", "--data-dir", path, "--key", TestSupport.signingKey.verifier.text]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    }
+
+    @Test func verifyChecksEveryKeptCheckpoint() throws {
+        let path = TestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let ledger = try Ledger(directory: DataDirectory(path), signer: TestSupport.signingKey)
+        for round in 0..<5 {
+            try ledger.append([TestSupport.draft(round)])
+            try ledger.checkpoint()
+        }
+        ledger.close()
+        let good = try verify(path)
+        #expect(good.status == 0, "\(good.output)")
+        #expect(good.output.contains("checkpoint history: 6 kept checkpoints"), "\(good.output)")
+        let file = DataDirectory(path).checkpointHistoryFile
+        var history = try FileIO.readAll(file)
+        history[CheckpointHistory.slotByteCount * 2 + 30] ^= 0x01
+        try FileIO.writeAtomically(file, history)
+        let bad = try verify(path)
+        #expect(bad.status == 1)
+        #expect(bad.output.contains("FAIL checkpoint history"), "\(bad.output)")
+    }
+}
