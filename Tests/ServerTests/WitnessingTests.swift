@@ -123,8 +123,12 @@ import Witness
             try await Self.waitForWitnessed(setup.client, size: setup.loop.ledger.latestCheckpoint!.checkpoint.size)
         }
         let size = setup.loop.ledger.latestCheckpoint!.checkpoint.size
-        // Each witness holds exactly our latest checkpoint as what it last cosigned.
-        for witness in setup.witnesses { #expect(witness.witness.latest(origin: setup.loop.ledger.origin)?.size == size) }
+        // Each witness comes to hold exactly our latest checkpoint as what it last cosigned (the
+        // quorum is 2: the third may answer a moment later).
+        try await Self.eventually("every witness cosigns size \(size)") {
+            setup.witnesses.allSatisfy { $0.witness.latest(origin: setup.loop.ledger.origin)?.size == size }
+                && setup.client.status.allSatisfy { $0.cosignedSize == size }
+        }
         let app = Application(router: setup.service.router())
         try await app.test(.router) { client in
             try await client.execute(uri: "/checkpoint", method: .get) { response in
@@ -276,6 +280,7 @@ import Witness
         #expect(status[2].cosignedSize == nil)
         #expect(status[2].lastError != nil && status[2].failures >= 1)
         #expect(status[2].lagEntries == size)
+        #expect(!status[2].refusesOurTree, "a witness that is down is not a fork")
     }
 
     @Test func aProofOfAnEntryNewerThanTheWitnessedCheckpointIsAConflictUntilWitnessed() async throws {
@@ -334,6 +339,7 @@ import Witness
         await honestRun.value
         #expect(honest.book.witnessed == nil, "the witness must not cosign a checkpoint inconsistent with one it cosigned")
         #expect(honest.status[0].lastError?.contains("different root") == true, "\(String(describing: honest.status[0].lastError))")
+        #expect(honest.status[0].refusesOurTree, "a witness holding another tree is an alarm")
         let evidence = try witness.witness.evidence()
         #expect(evidence.count >= 1)
         #expect(evidence.first?.contains(fork.latestCheckpoint!.note) == true && evidence.first?.contains(ours.latestCheckpoint!.note) == true)

@@ -59,6 +59,10 @@ public final class ServiceMetrics: Sendable {
                 .set(Double(status.failures))
             registry.makeGauge(name: "witness_last_error_timestamp_seconds", labels: labels, help: "When the witness last failed (0: never)")
                 .set(Double(status.lastErrorAt ?? 0) / 1_000_000)
+            registry.makeGauge(
+                name: "witness_refuses_our_tree", labels: labels,
+                help: "1 when the witness holds another tree than ours (a larger size, or another root at ours): alert on it")
+                .set(status.refusesOurTree ? 1.0 : 0.0)
         }
     }
 

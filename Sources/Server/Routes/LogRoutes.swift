@@ -45,6 +45,7 @@ extension Service {
                         "name": .string(status.name), "key": .string(status.key), "url": .string(status.url),
                         "lagEntries": .integer(Int64(clamping: status.lagEntries)), "lagMilliseconds": .integer(Int64(status.lagSeconds * 1000)),
                         "cosignatures": .integer(Int64(clamping: status.cosignatures)), "failures": .integer(Int64(clamping: status.failures)),
+                        "refusesOurTree": .bool(status.refusesOurTree),
                     ]
                     if let size = status.cosignedSize { item["cosignedSize"] = .integer(Int64(clamping: size)) }
                     if let error = status.lastError { item["lastError"] = .string(error) }

@@ -36,6 +36,10 @@ public final class WitnessClient: Sendable {
         public var lastErrorAt: Int64?
         public var failures: UInt64 = 0
         public var cosignatures: UInt64 = 0
+        /// The witness refuses our latest checkpoint because it holds another tree: it cosigned a
+        /// larger size than ours, or a different root at our size. Either is a fork (or a key used
+        /// elsewhere) until explained: an alarm, not a retry.
+        public var refusesOurTree = false
     }
 
     public let ledger: Ledger
@@ -116,12 +120,17 @@ public final class WitnessClient: Sendable {
                 witnessSize = checkpoint.size
                 submitted = (checkpoint.size, checkpoint.root)
                 backoff = .milliseconds(500)
-                record(index) { $0.cosignedSize = checkpoint.size; $0.cosignatures += 1 }
+                record(index) {
+                    $0.cosignedSize = checkpoint.size
+                    $0.cosignatures += 1
+                    $0.refusesOurTree = false
+                }
             case .witnessSize(let size) where size <= checkpoint.size && size != witnessSize:
                 // The witness cosigned another size than we thought: resend from it at once.
                 witnessSize = size
                 record(index) { $0.cosignedSize = size }
             case .witnessSize(let size):
+                record(index) { $0.refusesOurTree = true }
                 fail(index, size > checkpoint.size
                     ? "the witness has cosigned size \(size), beyond our latest checkpoint \(checkpoint.size)"
                     : "the witness refuses our checkpoint at its own size \(size): it holds a different root (a fork?)")
