@@ -49,19 +49,22 @@ public final class ServiceMetrics: Sendable {
 
     /// Per-witness gauges, read at scrape time (labelled by the witness's name).
     func reportWitnesses(_ statuses: [WitnessClient.Status]) {
+        func gauge(_ name: String, _ unit: String, _ help: String, _ labels: [(String, String)]) -> Prometheus.Gauge {
+            registry.makeGauge(descriptor: MetricNameDescriptor(metricName: name, unitName: unit, helpText: help), labels: labels)
+        }
         for status in statuses {
             let labels = [("witness", status.name)]
-            registry.makeGauge(name: "witness_lag_entries", labels: labels, help: "Entries our latest checkpoint has beyond the witness's latest cosignature")
+            gauge("witness_lag", "entries", "Entries our latest checkpoint has beyond the witness's latest cosignature", labels)
                 .set(Double(status.lagEntries))
-            registry.makeGauge(name: "witness_lag_seconds", labels: labels, help: "Seconds since the first checkpoint the witness has not cosigned was seen")
+            gauge("witness_lag", "seconds", "Seconds since the first checkpoint the witness has not cosigned was seen", labels)
                 .set(status.lagSeconds)
-            registry.makeGauge(name: "witness_failures", labels: labels, help: "add-checkpoint calls that failed (see GET /v1/witnesses for the last error)")
+            gauge("witness", "failures", "add-checkpoint calls that failed (see GET /v1/witnesses for the last error)", labels)
                 .set(Double(status.failures))
-            registry.makeGauge(name: "witness_last_error_timestamp_seconds", labels: labels, help: "When the witness last failed (0: never)")
+            gauge("witness_last_error_timestamp", "seconds", "When the witness last failed (0: never)", labels)
                 .set(Double(status.lastErrorAt ?? 0) / 1_000_000)
-            registry.makeGauge(
-                name: "witness_refuses_our_tree", labels: labels,
-                help: "1 when the witness holds another tree than ours (a larger size, or another root at ours): alert on it")
+            gauge(
+                "witness_refuses_our", "tree",
+                "1 when the witness holds another tree than ours (a larger size, or another root at ours): alert on it", labels)
                 .set(status.refusesOurTree ? 1.0 : 0.0)
         }
     }
