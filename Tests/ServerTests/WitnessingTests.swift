@@ -304,6 +304,10 @@ import Witness
                 #expect(response.status == .badRequest)
             }
             try await client.execute(uri: "/v1/entries/1/proof", method: .get) { response in #expect(response.status == .unauthorized) }
+            // One resource, one URL: leading zeros and signs are not a seq or a size.
+            for uri in ["/v1/entries/01/proof?witnessed=false", "/v1/entries/+1/proof?witnessed=false", "/v1/checkpoints/01", "/v1/entries/01"] {
+                try await client.execute(uri: uri, method: .get, headers: headers) { response in #expect(response.status == .badRequest, "\(uri)") }
+            }
         }
     }
 

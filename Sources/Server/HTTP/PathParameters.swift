@@ -10,4 +10,13 @@ enum PathParameters {
         }
         return value
     }
+
+    /// A path parameter that must be a count or a seq written canonically: decimal digits with
+    /// no sign and no leading zeros, so that one resource has one URL (caches key on it).
+    static func count(_ context: ServiceContext, _ name: String) throws -> UInt64 {
+        guard let text = context.parameters.get(name), let value = UInt64(text), String(value) == text else {
+            throw Problem.badRequest("\(name) must be a non-negative integer in decimal, without leading zeros")
+        }
+        return value
+    }
 }

@@ -36,7 +36,7 @@ extension Service {
         }
         routes.on(.get, "/v1/entries/{seq}", .needs(.entriesRead)) { request, context in
             try Self.refuseUnknownParameters(request.uri.queryParameters, known: [])
-            guard let seq = context.parameters.get("seq", as: UInt64.self) else { throw Problem.badRequest("seq must be a non-negative integer") }
+            let seq = try PathParameters.count(context, "seq")
             guard let (note, checkpoint) = loop.ledger.latestCheckpoint else { throw Problem(.notFound, "noCheckpoint", "No checkpoint yet", detail: "") }
             guard seq < checkpoint.size else {
                 throw Problem(.notFound, "entryNotFound", "No such entry in the latest checkpoint", detail: "seq \(seq); the checkpoint covers \(checkpoint.size)")

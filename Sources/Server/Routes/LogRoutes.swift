@@ -27,7 +27,7 @@ extension Service {
         }
         routes.on(.get, "/v1/checkpoints/{size}", .public) { request, context in
             try Self.refuseUnknownParameters(request.uri.queryParameters, known: [])
-            guard let size = context.parameters.get("size", as: UInt64.self) else { throw Problem.badRequest("size must be a non-negative integer") }
+            let size = try PathParameters.count(context, "size")
             guard let note = try Self.ledgerRead({ try ledger.checkpointNote(size: size) }) else {
                 throw Problem(.notFound, "checkpointNotFound", "No checkpoint was signed at this tree size", detail: "size \(size)")
             }
@@ -58,7 +58,7 @@ extension Service {
         }
         routes.on(.get, "/v1/entries/{seq}/proof", .needs(.entriesRead)) { request, context in
             try Self.refuseUnknownParameters(request.uri.queryParameters, known: ["witnessed"])
-            guard let seq = context.parameters.get("seq", as: UInt64.self) else { throw Problem.badRequest("seq must be a non-negative integer") }
+            let seq = try PathParameters.count(context, "seq")
             let witnessedOnly: Bool
             switch request.uri.queryParameters.get("witnessed") {
             case nil, "true": witnessedOnly = true
