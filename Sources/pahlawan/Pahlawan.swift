@@ -43,10 +43,19 @@ struct DataDirectoryOptions: ParsableArguments {
         }
     }
 
-    /// Opens the ledger read-only when only the public verifier key is present (an auditor's copy).
+    /// Opens the ledger to read: with the signing key when nobody holds it (so a torn tail is
+    /// recovered and covered by a checkpoint), read-only when only the public verifier key is
+    /// present (an auditor's copy) or a running service holds the writer's lock (reads then see
+    /// what its latest checkpoint covers).
     func openForReading() throws -> Ledger {
-        if FileManager.default.fileExists(atPath: directory.signingKeyFile) { return try openForWriting() }
-        return try openReadOnly()
+        guard FileManager.default.fileExists(atPath: directory.signingKeyFile) else { return try openReadOnly() }
+        do {
+            return try Ledger(directory: directory, signer: try directory.loadSigningKey())
+        } catch let error as LedgerError where error.code == .locked {
+            return try openReadOnly()
+        } catch {
+            return try report { throw error }
+        }
     }
 }
 

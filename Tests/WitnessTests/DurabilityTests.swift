@@ -125,6 +125,10 @@ import Witness
             ("a bit of the second record's note", { $0[second + 8 + 40] ^= 0x01 }),
             ("a bit of its checksum", { $0[second + 4] ^= 0x80 }),
             ("its length made smaller", { $0[second] &-= 3 }),
+            // A larger length claims the following records as its own body, so the records
+            // after it are the only sign of damage (found by a re-check of an outside review).
+            ("its length made larger by one bit", { $0[second + 2] ^= 0x10 }),
+            ("its length made a little larger", { $0[second] &+= 40 }),
             ("a bit of the first record", { $0[20] ^= 0x10 }),
         ]
         for (what, damage) in damages {

@@ -105,6 +105,12 @@ import Witness
         for _ in 0..<20 { #expect(witness.addCheckpoint(Fixtures.body(old: 4, proof: proof, note: note)).status == 422) }
         #expect(try Fixtures.evidenceFiles(in: directory).count == 1)
         #expect(try witness.evidence().count == 1)
+        // Fresh random proof hashes for the same two checkpoints make no new files either.
+        for round in 0..<20 {
+            proof[0] = Hash(bytes: (0..<32).map { UInt8(truncatingIfNeeded: $0 * 7 + round) })!
+            #expect(witness.addCheckpoint(Fixtures.body(old: 4, proof: proof, note: note)).status == 422)
+        }
+        #expect(try Fixtures.evidenceFiles(in: directory).count == 1)
     }
 
     /// Two witness processes on one state directory would each check and store on their own:

@@ -64,7 +64,7 @@ public final class ServiceMetrics: Sendable {
                 .set(Double(status.lastErrorAt ?? 0) / 1_000_000)
             gauge(
                 "witness_refuses_our", "tree",
-                "1 when the witness holds another tree than ours (a larger size, or another root at ours): alert on it", labels)
+                "1 when the witness holds another tree than ours (a larger size, another root at ours, or one our consistency proof does not extend): alert on it", labels)
                 .set(status.refusesOurTree ? 1.0 : 0.0)
         }
     }

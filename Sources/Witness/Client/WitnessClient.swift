@@ -37,8 +37,9 @@ public final class WitnessClient: Sendable {
         public var failures: UInt64 = 0
         public var cosignatures: UInt64 = 0
         /// The witness refuses our latest checkpoint because it holds another tree: it cosigned a
-        /// larger size than ours, or a different root at our size. Either is a fork (or a key used
-        /// elsewhere) until explained: an alarm, not a retry.
+        /// larger size than ours, a different root at our size, or a tree our own consistency
+        /// proof does not extend (422). Each is a fork (or our key used elsewhere) until
+        /// explained: an alarm, not a retry.
         public var refusesOurTree = false
     }
 
@@ -136,6 +137,13 @@ public final class WitnessClient: Sendable {
                     : "the witness refuses our checkpoint at its own size \(size): it holds a different root (a fork?)")
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(60))
+            case .refusedProof(let reason):
+                // We computed the proof from our own tree: a witness that cannot verify it
+                // holds another tree of our log.
+                record(index) { $0.refusesOurTree = true }
+                fail(index, reason)
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(60))
             case .failed(let reason):
                 fail(index, reason)
                 try? await Task.sleep(for: backoff)
@@ -147,6 +155,8 @@ public final class WitnessClient: Sendable {
     private enum Outcome {
         case cosigned
         case witnessSize(UInt64)
+        /// 422: the witness could not verify the consistency proof from its size to ours.
+        case refusedProof(String)
         case failed(String)
     }
 
@@ -183,6 +193,8 @@ public final class WitnessClient: Sendable {
                     return .failed("409 without a text/x.tlog.size body")
                 }
                 return .witnessSize(size)
+            case 422:
+                return .refusedProof("HTTP 422 (our consistency proof from \(oldSize) does not verify against the witness's tree): \(body.prefix(300))")
             default:
                 return .failed("HTTP \(response.status.code): \(body.prefix(300))")
             }

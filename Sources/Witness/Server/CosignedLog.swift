@@ -44,8 +44,10 @@ final class CosignedLog {
             // the file does was followed by later writes: damaged after it was synced. Cutting
             // from there used to drop every later cosigned checkpoint, silently rolling the
             // witness back to one it had moved past (it then cosigned from that old size).
+            // A damaged length field can claim any length, so the test is whether a whole valid
+            // record starts anywhere after the broken one: a torn append has nothing after it.
             let count = offset + 8 <= bytes.count ? Int(Self.u32(bytes, offset)) : 0
-            let laterRecords = count > 0 && offset + 8 + count < bytes.count
+            let laterRecords = (count > 0 && offset + 8 + count < bytes.count) || Self.validRecordStarts(in: bytes, after: offset)
             guard bytes.count - offset <= 8 + SignedNote.byteCountMax, !laterRecords else {
                 throw LedgerError(.damagedRecord, "a stored checkpoint at byte \(offset) is damaged and records follow it", file: path)
             }
@@ -83,6 +85,23 @@ final class CosignedLog {
         let text = Array(note.utf8)
         let lengthBytes = le(UInt32(text.count))
         return lengthBytes + le(CRC32C.checksum(lengthBytes + text)) + text
+    }
+
+    /// Whether a whole record (a plausible length, a matching checksum, a signed note) starts at
+    /// any byte after `offset`. Only run on a damaged file, so scanning every position is fine.
+    private static func validRecordStarts(in bytes: [UInt8], after offset: Int) -> Bool {
+        var position = offset + 1
+        while position + 8 <= bytes.count {
+            let count = Int(u32(bytes, position))
+            if count > 0, count <= SignedNote.byteCountMax, position + 8 + count <= bytes.count,
+                u32(bytes, position + 4) == CRC32C.checksum(Array(bytes[position..<position + 4]) + Array(bytes[position + 8..<position + 8 + count])),
+                (try? SignedNote(parsing: String(decoding: bytes[position + 8..<position + 8 + count], as: UTF8.self))) != nil
+            {
+                return true
+            }
+            position += 1
+        }
+        return false
     }
 
     private static func le(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }

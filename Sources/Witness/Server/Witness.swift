@@ -102,7 +102,7 @@ public final class Witness: Sendable {
             }
             if let latest, request.oldSize == head.size {
                 guard latest.head.root == head.root else {
-                    keepEvidence(origin: head.origin, cosigned: latest.note, refused: request, reason: "same size \(head.size), different root")
+                    keepEvidence(origin: head.origin, cosigned: latest.note, refused: request, reason: "same size \(head.size), different root", proves: true)
                     return .conflict(size: latestSize, reason: "a different root at the size already cosigned: a fork, kept as evidence")
                 }
                 // RFC 6962's proof between equal sizes is empty; any hash here is a proof that
@@ -121,7 +121,7 @@ public final class Witness: Sendable {
                     try MerkleProofs.verifyConsistency(
                         size1: latest.head.size, size2: head.size, root1: latest.head.root, root2: head.root, proof: request.proof)
                 } catch {
-                    keepEvidence(origin: head.origin, cosigned: latest.note, refused: request, reason: "the consistency proof does not verify")
+                    keepEvidence(origin: head.origin, cosigned: latest.note, refused: request, reason: "the consistency proof does not verify", proves: false)
                     return .inconsistent("the consistency proof from \(latest.head.size) to \(head.size) does not verify")
                 }
             } else if !request.proof.isEmpty {
@@ -142,7 +142,11 @@ public final class Witness: Sendable {
 
     /// Writes the two conflicting notes (and the proof) under `evidence/`, synced. A failure to
     /// keep evidence does not change the answer: the checkpoint is refused either way.
-    private func keepEvidence(origin: String, cosigned: String, refused: AddCheckpoint, reason: String) {
+    /// `proves`: two notes signed by the log for one size with two roots prove a fork by
+    /// themselves and nobody but the log's key holder can make them, so they are always kept; a
+    /// proof that does not verify is a claim (anyone can send random hashes), kept once per pair
+    /// of checkpoints and within `evidenceCountMax`, so claims cannot crowd out a proof.
+    private func keepEvidence(origin: String, cosigned: String, refused: AddCheckpoint, reason: String, proves: Bool) {
         let text = """
             pahlawan witness fork evidence v1
             origin \(origin)
@@ -156,12 +160,12 @@ public final class Witness: Sendable {
             \(String(decoding: refused.body, as: UTF8.self))
             """
         // Named by time (zero-padded, so names sort oldest first) and by the digest of the two
-        // notes and the proof: the same refusal sent again is kept once.
-        let digest = SHA256.hash(Array((cosigned + "\u{0}" + String(decoding: refused.body, as: UTF8.self)).utf8)).hex
+        // notes (not the proof: random proof hashes must not make new files).
+        let digest = SHA256.hash(Array((cosigned + "\u{0}" + refused.note).utf8)).hex
         let time = String(clock())
         let name = String(repeating: "0", count: max(0, 20 - time.count)) + time + "-" + String(digest.prefix(32))
         evidenceCount.withLock { count in
-            guard count < Self.evidenceCountMax else { return }
+            guard proves || count < Self.evidenceCountMax else { return }
             let existing = (try? FileIO.listDirectory(directory + "/evidence")) ?? []
             guard !existing.contains(where: { $0.hasSuffix(digest.prefix(32)) }) else { return }
             if (try? FileIO.writeAtomically(directory + "/evidence/" + name, Array(text.utf8))) != nil { count += 1 }

@@ -40,7 +40,9 @@ struct WitnessServe: AsyncParsableCommand {
         discussion: """
             State: <state>/logs/ holds the latest checkpoint cosigned per log (synced before every answer); \
             <state>/evidence/ keeps both signed notes whenever a log presents a checkpoint inconsistent with \
-            one this witness cosigned (a fork). Stop with SIGINT/SIGTERM.
+            one this witness cosigned: both notes prove a fork when they are of one size with two roots; when \
+            only the proof failed, they are a claim to check against the log's own consistency proof \
+            (audit/README.md, "Witnesses"). Stop with SIGINT/SIGTERM.
             """)
 
     @Option(help: "The witness's signing key file (from `pahlawan witness keygen`).") var key: String
