@@ -6,6 +6,17 @@ public enum TilePath {
         public let level: Int?
         public let index: UInt64
         public let width: Int
+
+        public init(level: Int?, index: UInt64, width: Int) {
+            self.level = level
+            self.index = index
+            self.width = width
+        }
+
+        /// The path after the log's base URL: `tile/<L>/<N>…` or `tile/entries/<N>…`.
+        public var path: String {
+            level.map { TilePath.hashTile(level: $0, index: index, width: width) } ?? TilePath.entryBundle(index: index, width: width)
+        }
     }
 
     /// Entries (or hashes) per full tile.

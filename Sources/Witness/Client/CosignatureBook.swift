@@ -22,6 +22,12 @@ public final class CosignatureBook: Sendable {
         var witnessedSize: UInt64 = 0
         /// Per checkpoint that reached the quorum: µs from its publication to the quorum.
         var quorumLatencies: [Int64] = []
+
+        /// Keeps `recent` for `size`, forgetting the oldest beyond `recentCountMax`.
+        mutating func remember(_ size: UInt64, _ recent: Recent) {
+            self.recent[size] = recent
+            if self.recent.count > CosignatureBook.recentCountMax, let oldest = self.recent.keys.min() { self.recent[oldest] = nil }
+        }
     }
 
     public let quorum: WitnessQuorum
@@ -59,8 +65,7 @@ public final class CosignatureBook: Sendable {
     func noteSeen(_ checkpoint: Checkpoint, note: String, publishedAt: Int64) {
         state.withLock { state in
             guard state.recent[checkpoint.size] == nil, let parsed = try? SignedNote(parsing: note) else { return }
-            state.recent[checkpoint.size] = Recent(root: checkpoint.root, note: parsed, firstSeen: publishedAt > 0 ? publishedAt : Ledger.wallClockMicroseconds())
-            if state.recent.count > Self.recentCountMax, let oldest = state.recent.keys.min() { state.recent[oldest] = nil }
+            state.remember(checkpoint.size, Recent(root: checkpoint.root, note: parsed, firstSeen: publishedAt > 0 ? publishedAt : Ledger.wallClockMicroseconds()))
         }
     }
 
@@ -73,8 +78,7 @@ public final class CosignatureBook: Sendable {
                 Recent(root: checkpoint.root, note: $0, firstSeen: Ledger.wallClockMicroseconds())
             }), recent.root == checkpoint.root else { return nil }
             recent.note = recent.note.adding(cosignatures)
-            state.recent[checkpoint.size] = recent
-            if state.recent.count > Self.recentCountMax, let oldest = state.recent.keys.min() { state.recent[oldest] = nil }
+            state.remember(checkpoint.size, recent)
             let now = UInt64(max(0, Ledger.wallClockMicroseconds() / 1_000_000))
             guard checkpoint.size >= state.witnessedSize, quorum.cosigners(of: recent.note, now: now).count >= max(1, quorum.quorum),
                 recent.note != state.witnessed
@@ -125,11 +129,18 @@ public final class CosignatureBook: Sendable {
         }
         guard let parsed = try? SignedNote(parsing: note) else { return note }
         if let remembered { return parsed.adding(remembered.signatures).serialized }
-        // Settled long ago: from the cosigned history, if it holds this very checkpoint.
-        guard let kept = (try? history?.note(size: checkpoint.size)) ?? nil, let keptNote = try? SignedNote(parsing: kept),
-            keptNote.text == parsed.text
-        else { return note }
-        return parsed.adding(keptNote.signatures).serialized
+        // Settled long ago: from the cosigned history.
+        guard let history, let kept = try? Self.addingKept(to: parsed, size: checkpoint.size, from: history) else { return note }
+        return kept.serialized
+    }
+
+    /// `note` with the cosignatures `history` keeps for this very checkpoint (the same text at
+    /// `size`); `note` itself when it keeps none.
+    /// - Throws: the history's error for a slot it cannot read, or `badNote` for one that does not parse.
+    public static func addingKept(to note: SignedNote, size: UInt64, from history: CheckpointHistory) throws(LedgerError) -> SignedNote {
+        guard let kept = try history.note(size: size) else { return note }
+        let keptNote = try SignedNote(parsing: kept)
+        return keptNote.text == note.text ? note.adding(keptNote.signatures) : note
     }
 
     /// The newest checkpoint carrying a quorum of cosignatures (nil until there is one).

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Ledger
+import Witness
 
 struct CheckpointCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -56,9 +57,6 @@ struct CheckpointCommand: ParsableCommand {
         guard FileManager.default.fileExists(atPath: historyFile) else { return note }
         let history = try CheckpointHistory(path: historyFile, writable: false, slotByteCount: CheckpointHistory.cosignedSlotByteCount)
         defer { history.close() }
-        guard let kept = try history.note(size: size) else { return note }
-        let ours = try SignedNote(parsing: note)
-        let cosigned = try SignedNote(parsing: kept)
-        return cosigned.text == ours.text ? ours.adding(cosigned.signatures).serialized : note
+        return try CosignatureBook.addingKept(to: SignedNote(parsing: note), size: size, from: history).serialized
     }
 }

@@ -41,57 +41,43 @@ struct PublishCommand: ParsableCommand {
     }
 
     /// Writes the tiles and bundles of `checkpoint`, then `note` as the checkpoint; returns the
-    /// files written and the full tiles that were already there.
+    /// files written and the full tiles that were already there. The bytes are the ones the
+    /// service answers (`Ledger.tileBytes`).
     private static func publish(_ ledger: Ledger, checkpoint: Checkpoint, note: String, into out: String) throws(LedgerError) -> (Int, Int) {
         var written = 0
         var skipped = 0
-        do {
-            // Hash tiles, level by level: level L holds count(L) hashes, count(L+1) = count(L) / 256.
-            var count = checkpoint.size
-            var level = 0
-            while count > 0 {
-                let full = count / UInt64(TilePath.width)
-                let partial = Int(count % UInt64(TilePath.width))
-                for index in 0..<full + (partial > 0 ? 1 : 0) {
-                    let width = index < full ? TilePath.width : partial
-                    let path = out + "/" + TilePath.hashTile(level: level, index: index, width: width)
-                    if width == TilePath.width, FileIO.exists(path) {
-                        skipped += 1
-                        continue
-                    }
-                    // A checkpoint behind the log's edge: its partial tile is a prefix of a tile
-                    // the log has since completed (tiles only ever grow).
-                    var found = try ledger.tile(level: level, index: index, width: width)
-                    if found == nil, let full = try ledger.tile(level: level, index: index, width: TilePath.width) { found = Array(full.prefix(width)) }
-                    guard let hashes = found else {
-                        throw LedgerError(.notFound, "the ledger has no tile \(level)/\(index) of width \(width)")
-                    }
-                    try Self.write(path, hashes.flatMap(\.bytes))
-                    written += 1
-                }
-                count = full
-                level += 1
-            }
-            // Entry bundles: each entry a big-endian uint16 length and its exact body.
-            let bundles = (checkpoint.size + UInt64(TilePath.width) - 1) / UInt64(TilePath.width)
-            for index in 0..<bundles {
-                let first = index * UInt64(TilePath.width)
-                let end = min(first + UInt64(TilePath.width), checkpoint.size)
-                let width = Int(end - first)
-                let path = out + "/" + TilePath.entryBundle(index: index, width: width)
-                if width == TilePath.width, FileIO.exists(path) {
+        // The entry bundles cover every entry; hash level L holds count(L) hashes, and
+        // count(L+1) = count(L) / 256 (one hash per full tile below).
+        var levels: [(level: Int?, count: UInt64)] = [(nil, checkpoint.size)]
+        var count = checkpoint.size
+        var level = 0
+        while count > 0 {
+            levels.append((level, count))
+            count /= UInt64(TilePath.width)
+            level += 1
+        }
+        for (level, count) in levels {
+            let full = count / UInt64(TilePath.width)
+            let partial = Int(count % UInt64(TilePath.width))
+            for index in 0..<full + (partial > 0 ? 1 : 0) {
+                let tile = TilePath.Parsed(level: level, index: index, width: index < full ? TilePath.width : partial)
+                let path = out + "/" + tile.path
+                if tile.width == TilePath.width, FileIO.exists(path) {
                     skipped += 1
                     continue
                 }
-                var bytes = [UInt8]()
-                try ledger.forEachBodySlice(from: first, to: end) { (slice) throws(LedgerError) in
-                    for (_, body) in slice { bytes += [UInt8(body.count >> 8), UInt8(body.count & 0xFF)] + body }
+                var bytes = try ledger.tileBytes(tile)
+                if bytes == nil, level != nil, let completed = try ledger.tileBytes(TilePath.Parsed(level: level, index: index, width: TilePath.width)) {
+                    // A checkpoint behind the log's edge: its partial hash tile is a prefix of
+                    // the tile the log has since completed (tiles only ever grow).
+                    bytes = Array(completed.prefix(tile.width * Hash.byteCount))
                 }
+                guard let bytes else { throw LedgerError(.notFound, "the ledger has no \(tile.path)") }
                 try Self.write(path, bytes)
                 written += 1
             }
-            try Self.write(out + "/checkpoint", Array(note.utf8))
         }
+        try Self.write(out + "/checkpoint", Array(note.utf8))
         return (written, skipped)
     }
 
