@@ -284,7 +284,7 @@ class ProofTests(Case):
     def test_real_proof_passes(self):
         self.assert_ok(self.proof(tlog_proof(13)),
                        "OK %s: seq 13 is in the tree of size 21 signed by %s and cosigned by 3 of 3 witnesses (quorum 3)"
-                       % (os.path.join(self.dir.name, "entry.tlog-proof"), LOG_NAME))
+                       % (os.path.join(self.dir.name, "entry.tlog-proof"), LOG_NAME + "+" + LOG.key_id.hex()))
 
     def test_every_index_of_several_sizes_passes(self):
         for size in (1, 2, 3, 4, 5, 7, 8, 9, 16, 21):
@@ -772,6 +772,101 @@ class ConsistencyTests(Case):
 
 
 # --- the existing modes still work --------------------------------------------------------------
+
+# --- key rotation (FORMAT.md §10.7) -----------------------------------------------------------
+
+NEXT = Key(LOG_NAME, 0x31, 0x01)
+
+
+def rotated_log(reason="scheduled", untrusted=None, rotation_signer=None, new_key=None, at=10, count=16):
+    """Entries 0..at-1 by LOG, a key.rotated entry at `at` naming NEXT (signed by LOG unless
+    `rotation_signer`), then entries by NEXT up to `count`. Returns [(body, signature)]."""
+    entries, prev = [], ZEROS
+    for seq in range(count):
+        key = LOG if seq <= at else NEXT
+        body = {"v": 1, "seq": seq, "time": 1795453200000000 + seq * 60000000, "kind": "rescue.completed",
+                "actor": "operator", "payload": {"grams": 12000 + seq}, "policy": ZEROS, "prev": prev,
+                "key": key.key_id.hex()}
+        if seq == at:
+            payload = {"newKey": (new_key or NEXT).vkey, "reason": reason}
+            if untrusted is not None:
+                payload["untrustedFrom"] = untrusted
+            body["kind"], body["payload"] = "key.rotated", payload
+            key = rotation_signer or LOG
+        raw = canonical_json(body)
+        entries.append((raw, key.sign(b"pahlawan-entry/v1\x00" + leaf(raw))))
+        prev = leaf(raw).hex()
+    return entries
+
+
+def rotated_note(entries, size, signer=NEXT):
+    bodies = [raw for raw, _ in entries]
+    return note("%s\n%d\n%s\n" % (LOG_NAME, size, b64(mth(bodies[:size]))), signers=(signer,))
+
+
+def rotation_items(entries, size, seqs=(10,)):
+    bodies = [raw for raw, _ in entries]
+    return [{"seq": seq, "signature": b64(entries[seq][1]), "body": b64(entries[seq][0]),
+             "proof": [b64(h) for h in path(seq, bodies[:size])]} for seq in seqs]
+
+
+def keys_document(entries, size=16, items=None, signer=NEXT):
+    return json.dumps({"format": "pahlawan-keys/v1", "initial": LOG.vkey, "checkpoint": rotated_note(entries, size, signer),
+                       "rotations": rotation_items(entries, size) if items is None else items})
+
+
+class RotationTests(Case):
+    def keys(self, document):
+        return self.write("keys.json", document)
+
+    def test_a_proof_signed_by_the_new_key_passes_with_the_keys_document(self):
+        entries = rotated_log()
+        keys = self.keys(keys_document(entries))
+        proof = tlog_proof(13, entries=entries, the_note=rotated_note(entries, 16))
+        self.assert_ok(self.proof(proof, "--keys", keys))
+        self.assert_ok(self.run_verify("--keys", keys, "--key", LOG.vkey, *self.witness_args()), "signs from seq 11")
+        # Without it, the proof fails and says where to get it.
+        self.assert_fails(self.proof(proof), "/v1/keys")
+
+    def test_a_forged_rotation_fails(self):
+        entries = rotated_log()
+        forged = rotated_log(rotation_signer=NEXT)  # the thief signs its own rotation
+        self.assert_fails(self.run_verify("--keys", self.keys(keys_document(forged)), "--key", LOG.vkey), "key rotation at seq 10")
+        # Left out: the checkpoint then fails under the initial key.
+        self.assert_fails(self.run_verify("--keys", self.keys(keys_document(entries, items=[])), "--key", LOG.vkey), "signature")
+        # Its body changed: no longer in the tree.
+        items = rotation_items(entries, 16)
+        items[0]["body"] = b64(flip(entries[10][0], 30))
+        self.assert_fails(self.run_verify("--keys", self.keys(keys_document(entries, items=items)), "--key", LOG.vkey), "not in the checkpoint")
+        # A key of another origin, or the same key again.
+        for bad in (rotated_log(new_key=Key("elsewhere.example/log", 0x32, 0x01)), rotated_log(new_key=LOG)):
+            self.assert_fails(self.run_verify("--keys", self.keys(keys_document(bad, signer=LOG)), "--key", LOG.vkey), "key rotation at seq 10")
+        # A checkpoint by the old key after the rotation is refused.
+        self.assert_fails(self.run_verify("--keys", self.keys(keys_document(entries, signer=LOG)), "--key", LOG.vkey), "signature")
+
+    def test_after_a_compromise_the_old_keys_later_checkpoints_are_refused(self):
+        entries = rotated_log(reason="compromise", untrusted=5)
+        keys = self.keys(keys_document(entries))
+        late = tlog_proof(3, size=8, entries=entries, the_note=rotated_note(entries, 8, signer=LOG))
+        self.assert_fails(self.proof(late, "--keys", keys, witnesses=[]), "compromised")
+        early = tlog_proof(3, size=5, entries=entries, the_note=rotated_note(entries, 5, signer=LOG))
+        self.assert_ok(self.proof(early, "--keys", keys, witnesses=[]))
+        for bad in (rotated_log(reason="compromise"), rotated_log(reason="compromise", untrusted=11),
+                    rotated_log(reason="scheduled", untrusted=5), rotated_log(reason="lost")):
+            self.assert_fails(self.run_verify("--keys", self.keys(keys_document(bad)), "--key", LOG.vkey), "key rotation at seq 10")
+
+    def test_a_bundle_follows_its_own_rotations(self):
+        entries = rotated_log()
+        bodies = [raw for raw, _ in entries]
+        bundle = {"format": "pahlawan-bundle/v1", "checkpoint": rotated_note(entries, 16), "verifier_key": LOG.vkey,
+                  "previous": {"seq": 7, "leaf_hash": b64(leaf(bodies[7])), "proof": [b64(h) for h in path(7, bodies)]},
+                  "entries": [{"seq": seq, "body": b64(raw), "signature": b64(sig), "proof": [b64(h) for h in path(seq, bodies)]}
+                              for seq, (raw, sig) in enumerate(entries) if seq >= 8],
+                  "key_rotations": rotation_items(entries, 16)}
+        self.assert_ok(self.run_verify(self.write("bundle.json", json.dumps(bundle)), "--key", LOG.vkey))
+        bundle["key_rotations"] = []
+        self.assert_fails(self.run_verify(self.write("bundle.json", json.dumps(bundle)), "--key", LOG.vkey), "checkpoint")
+
 
 class ExistingModesTests(Case):
     def test_bundle_and_entry(self):

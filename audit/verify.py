@@ -5,15 +5,19 @@ It shares no code with the Swift implementation: it re-implements, from ledger/F
 public standards, RFC 8785 canonical JSON, RFC 6962/9162 inclusion proofs and C2SP signed notes.
 
 Usage: python3 audit/verify.py BUNDLE [--key VKEY]
-       python3 audit/verify.py --entry ANSWER.json --key VKEY        (GET /v1/entries/{seq})
-       python3 audit/verify.py --certificate REPORT.json --key VKEY  (an impact certificate)
-       python3 audit/verify.py --proof FILE.tlog-proof --key VKEY [--witness WKEY ...] [--quorum Q]
+       python3 audit/verify.py --entry ANSWER.json --key VKEY [--keys KEYS.json]   (GET /v1/entries/{seq})
+       python3 audit/verify.py --certificate REPORT.json --key VKEY [--keys KEYS.json]  (an impact certificate)
+       python3 audit/verify.py --proof FILE.tlog-proof --key VKEY [--keys KEYS.json] [--witness WKEY ...] [--quorum Q]
                                                    (an offline proof, C2SP tlog-proof v1, FORMAT.md §10.5)
        python3 audit/verify.py --consistency PROOF.json --old OLD.note --new NEW.note --key VKEY
-                               [--witness WKEY ...] [--quorum Q]
+                               [--keys KEYS.json] [--witness WKEY ...] [--quorum Q]
                                                    (GET /v1/proofs/consistency between two signed checkpoints)
-  VKEY is the verifier key you trust, as text (name+keyid+base64) or a file holding it.
-  Without --key, the bundle's own key is used and a warning says so.
+       python3 audit/verify.py --keys KEYS.json --key VKEY [--witness WKEY ...] [--quorum Q]
+                                                   (the keys document alone, GET /v1/keys, FORMAT.md §10.7)
+  VKEY is the log's initial verifier key you trust, as text (name+keyid+base64) or a file holding it.
+  Without --key, the bundle's own key is used and a warning says so. After the log rotated its
+  key, KEYS.json (GET /v1/keys, `pahlawan key document`) proves each later key from VKEY; a
+  bundle carries the rotations it needs itself.
   WKEY is a witness's verifier key (signature type 0x04, FORMAT.md §10.1), as text or a file
   holding it; repeat --witness for each witness you trust. Q is how many distinct trusted
   witnesses must have cosigned each checkpoint: by default all of them (0 without --witness).
@@ -111,6 +115,134 @@ def parse_checkpoint(text):
     if len(root) != 32:
         raise ValueError("root is not 32 bytes")
     return lines[0], int(lines[1]), root
+
+
+# --- key rotations (FORMAT.md §10.7) -------------------------------------------------------------
+
+KEY_ROTATION_KIND = "key.rotated"
+
+
+class KeyChain:
+    """The keys a log signed with, from the one key you trust: each `key.rotated` entry, signed
+    by the key before it, adds the next. Links: [first seq, (name, key id, VerifyKey), public key
+    bytes, seq of the rotation that retired it or None, untrustedFrom or None]."""
+
+    def __init__(self, initial_text):
+        name, key_id, verify_key = parse_verifier_key(initial_text)
+        self.origin = name
+        self.links = [[0, (name, key_id, verify_key), bytes(verify_key), None, None]]
+
+    def _link(self, seq):
+        return [link for link in self.links if link[0] <= seq][-1]
+
+    def key_for_seq(self, seq):
+        """The (name, key id, VerifyKey) that signs entry `seq`."""
+        return self._link(seq)[1]
+
+    def checkpoint_key(self, size):
+        """The key that must sign a checkpoint of `size` entries; ValueError when that key was
+        reported compromised from a seq below `size`."""
+        first, key, _, retired, untrusted = self._link(size)
+        if untrusted is not None and size > untrusted:
+            raise ValueError("a checkpoint of %d entries is signed by key %s, which the rotation at seq %d reports "
+                             "compromised from seq %d: use a checkpoint of more than %d entries"
+                             % (size, key[1].hex(), retired, untrusted, retired))
+        return key
+
+    def follow(self, seq, raw, signature):
+        """Checks the key.rotated entry `raw` at `seq` (signature by the current key, the rules
+        of §10.7) and adds its key. Raises ValueError naming what is wrong."""
+        first, (name, key_id, verify_key), _, _, _ = self.links[-1]
+        body = decode_body(raw)
+        if body["seq"] != seq:
+            raise ValueError("the body says seq %s" % body["seq"])
+        if body["kind"] != KEY_ROTATION_KIND:
+            raise ValueError("it is a %s entry, not %s" % (body["kind"], KEY_ROTATION_KIND))
+        if body["key"] != key_id.hex():
+            raise ValueError("it names key %s, not the current key %s" % (body["key"], key_id.hex()))
+        try:
+            verify_key.verify(ENTRY_CONTEXT + leaf_hash(raw), signature)
+        except BadSignatureError:
+            raise ValueError("its signature does not verify with the current key %s" % key_id.hex())
+        if seq < first:
+            raise ValueError("it comes before the current key's first entry %d" % first)
+        payload = body["payload"]
+        reason = payload.get("reason")
+        if reason == "scheduled":
+            expected = {"newKey", "reason"}
+        elif reason == "compromise":
+            expected = {"newKey", "reason", "untrustedFrom"}
+        else:
+            raise ValueError("reason is %r, not scheduled or compromise" % reason)
+        if set(payload) != expected:
+            raise ValueError("a %s rotation has exactly %s" % (reason, ", ".join(sorted(expected))))
+        if type(payload["newKey"]) is not str:
+            raise ValueError("newKey is not a string")
+        new_name, new_id, new_key = parse_verifier_key(payload["newKey"])
+        if new_name != self.origin:
+            raise ValueError("the new key is named %s, not the origin %s" % (new_name, self.origin))
+        if any(link[1][1] == new_id or link[2] == bytes(new_key) for link in self.links):
+            raise ValueError("the new key %s has signed for this log before" % new_id.hex())
+        if reason == "compromise":
+            untrusted = payload["untrustedFrom"]
+            if type(untrusted) is not int or not first <= untrusted <= seq:
+                raise ValueError("untrustedFrom %r is outside the seqs the outgoing key signed (%d..%d)"
+                                 % (untrusted, first, seq))
+            self.links[-1][4] = untrusted
+        self.links[-1][3] = seq
+        self.links.append([seq + 1, (new_name, new_id, new_key), bytes(new_key), None, None])
+
+
+def follow_rotations(chain, items, size, root):
+    """Follows the rotations of a bundle or keys document: each {seq, signature, body, proof} in
+    increasing seq order, included in the tree (size, root). A rotation left out makes the
+    checkpoint's signature fail afterwards, so the list cannot hide one. Raises ValueError."""
+    if not isinstance(items, list):
+        raise ValueError("key rotations are not a list")
+    last = None
+    for item in items:
+        seq = item["seq"]
+        if type(seq) is not int or seq < 0 or seq >= size or (last is not None and seq <= last):
+            raise ValueError("key rotation seq %r is out of order or outside the checkpoint's %d entries" % (seq, size))
+        last = seq
+        raw, signature = b64(item["body"]), b64(item["signature"])
+        proof = [b64(x) for x in item["proof"]]
+        if len(proof) != inclusion_proof_length(seq, size) or not verify_inclusion(leaf_hash(raw), seq, size, proof, root):
+            raise ValueError("the key rotation at seq %d is not in the checkpoint's tree" % seq)
+        try:
+            chain.follow(seq, raw, signature)
+        except ValueError as error:
+            raise ValueError("key rotation at seq %d: %s" % (seq, error))
+    return chain
+
+
+def unverified_checkpoint(note):
+    """(origin, size, root) of a checkpoint note, before any signature is checked: the key that
+    must have signed it depends on its size."""
+    text, _ = split_signed_note(note)
+    return parse_checkpoint(text)
+
+
+def verify_keys_document(document, trusted_key_text, witnesses, quorum, now):
+    """The keys document (pahlawan-keys/v1): returns (KeyChain, [failures])."""
+    chain = KeyChain(trusted_key_text)
+    if not isinstance(document, dict) or document.get("format") != "pahlawan-keys/v1":
+        return chain, ["keys document: format is not pahlawan-keys/v1"]
+    if document.get("initial", "").strip() != trusted_key_text.strip():
+        return chain, ["keys document: its initial key is not the key you trust"]
+    try:
+        _, size, root = unverified_checkpoint(document["checkpoint"])
+        follow_rotations(chain, document["rotations"], size, root)
+    except (ValueError, KeyError, TypeError) as error:
+        return KeyChain(trusted_key_text), ["keys document: %s" % error]
+    _, _, problems = verify_cosigned_checkpoint(document["checkpoint"], chain, witnesses, quorum, now, "keys document checkpoint")
+    if problems:
+        return KeyChain(trusted_key_text), problems
+    return chain, []
+
+
+def rotation_hint(chain):
+    return " (if the log rotated its key, pass --keys: GET /v1/keys)" if len(chain.links) == 1 else ""
 
 
 # --- RFC 8785 canonical JSON (the subset the ledger allows) -----------------------------------
@@ -228,10 +360,13 @@ def verify_bundle(bundle, trusted_key_text):
     key_text = trusted_key_text or bundle.get("verifier_key", "")
     if trusted_key_text and bundle.get("verifier_key", "").strip() != trusted_key_text.strip():
         fail("bundle: its verifier_key differs from the key you trust")
-    name, key_id, verify_key = parse_verifier_key(key_text)
+    chain = KeyChain(key_text)
     try:
+        _, size, root = unverified_checkpoint(bundle["checkpoint"])
+        follow_rotations(chain, bundle.get("key_rotations", []), size, root)
+        name, key_id, verify_key = chain.checkpoint_key(size)
         origin, size, root = parse_checkpoint(open_note(bundle["checkpoint"], name, key_id, verify_key))
-    except (ValueError, KeyError, BadSignatureError) as error:
+    except (ValueError, KeyError, TypeError, BadSignatureError) as error:
         return failures + ["checkpoint: " + (str(error) or "signature does not verify")]
     if origin != name:
         fail("checkpoint: origin %s is not the key name %s" % (origin, name))
@@ -262,10 +397,11 @@ def verify_bundle(bundle, trusted_key_text):
             fail("seq %s: the body says seq %s" % (seq, body["seq"]))
         if "leaf_hash" in item and item["leaf_hash"] != base64.b64encode(leaf).decode():
             fail("seq %s: leaf_hash does not match the body" % seq)
-        if body["key"] != key_id.hex():
-            fail("seq %s: signed by key %s, not %s" % (seq, body["key"], key_id.hex()))
+        _, entry_key_id, entry_key = chain.key_for_seq(seq) if type(seq) is int and seq >= 0 else (None, key_id, verify_key)
+        if body["key"] != entry_key_id.hex():
+            fail("seq %s: signed by key %s, not %s" % (seq, body["key"], entry_key_id.hex()))
         try:
-            verify_key.verify(ENTRY_CONTEXT + leaf, b64(item["signature"]))
+            entry_key.verify(ENTRY_CONTEXT + leaf, b64(item["signature"]))
         except (BadSignatureError, ValueError, KeyError):
             fail("seq %s: entry signature does not verify" % seq)
         try:
@@ -287,17 +423,17 @@ def verify_bundle(bundle, trusted_key_text):
 
 # --- one entry as the API answers it (GET /v1/entries/{seq}) ------------------------------------
 
-def verify_api_entry(answer, trusted_key_text):
+def verify_api_entry(answer, chain):
     """The answer carries the exact body (text), its signature (base64), the signed checkpoint
     note it is proved against and the inclusion proof (hex hashes)."""
     failures = []
     fail = failures.append
-    name, key_id, verify_key = parse_verifier_key(trusted_key_text)
     checkpoint = answer["checkpoint"]
     try:
+        name, key_id, verify_key = chain.checkpoint_key(unverified_checkpoint(checkpoint["note"])[1])
         origin, size, root = parse_checkpoint(open_note(checkpoint["note"], name, key_id, verify_key))
     except (ValueError, KeyError, BadSignatureError) as error:
-        return ["checkpoint: " + (str(error) or "signature does not verify")]
+        return ["checkpoint: " + (str(error) or "signature does not verify") + rotation_hint(chain)]
     if origin != name:
         fail("checkpoint: origin %s is not the key name %s" % (origin, name))
     if checkpoint.get("size") != size or checkpoint.get("root") != root.hex():
@@ -310,6 +446,7 @@ def verify_api_entry(answer, trusted_key_text):
         fail("seq %s: the body says seq %s" % (seq, body["seq"]))
     if answer.get("leafHash") != leaf.hex():
         fail("seq %s: leafHash does not match the body" % seq)
+    name, key_id, verify_key = chain.key_for_seq(seq)
     if body["key"] != key_id.hex():
         fail("seq %s: signed by key %s, not %s" % (seq, body["key"], key_id.hex()))
     try:
@@ -326,15 +463,20 @@ def verify_api_entry(answer, trusted_key_text):
 CERTIFICATE_HEADER = "Pahlawan Trust impact certificate v1"
 
 
-def verify_certificate(report, trusted_key_text):
-    """The certificate is a signed note under the ledger's key; its lines must say what the
-    report's line says, and its checkpoint line must be the report's checkpoint."""
-    name, key_id, verify_key = parse_verifier_key(trusted_key_text)
+def verify_certificate(report, chain):
+    """The certificate is a signed note under the ledger's key (the one that signs the
+    checkpoint its `checkpoint` line names); its lines must say what the report's line says,
+    and its checkpoint line must be the report's checkpoint."""
     note = report["sections"]["note"]
     try:
+        unsigned, _ = split_signed_note(note)
+        sizes = [line.split(" ")[1] for line in unsigned.split("\n") if line.startswith("checkpoint ")]
+        if len(sizes) != 1 or not re.fullmatch(r"0|[1-9][0-9]{0,15}", sizes[0]):
+            raise ValueError("the note has no single `checkpoint <size> <root>` line")
+        name, key_id, verify_key = chain.checkpoint_key(int(sizes[0]))
         text = open_note(note, name, key_id, verify_key)
     except (ValueError, BadSignatureError) as error:
-        return ["note: " + (str(error) or "signature does not verify")]
+        return ["note: " + (str(error) or "signature does not verify") + rotation_hint(chain)]
     lines = text.rstrip("\n").split("\n")
     if lines[0] != CERTIFICATE_HEADER:
         return ["note: not an impact certificate (first line %r)" % lines[0]]
@@ -427,13 +569,14 @@ def verify_cosigned_checkpoint(note, log_key, witnesses, quorum, now, label="che
         return None, 0, ["%s: malformed signed note: %s" % (label, error)]
     try:
         checkpoint = parse_checkpoint(text)
+        name, key_id, verify_key = log_key.checkpoint_key(checkpoint[1]) if isinstance(log_key, KeyChain) else log_key
     except ValueError as error:
         return None, 0, ["%s: %s" % (label, error)]
-    name, key_id, verify_key = log_key
     origin = checkpoint[0]
     ours = [sig for signer, sig in signatures if signer == name and sig[:4] == key_id]
     if not ours:
-        fail("%s signature: no signature by %s (key id %s)" % (label, name, key_id.hex()))
+        hint = rotation_hint(log_key) if isinstance(log_key, KeyChain) else ""
+        fail("%s signature: no signature by %s (key id %s)%s" % (label, name, key_id.hex(), hint))
     for sig in ours:
         try:
             if len(sig) != 4 + 64:
@@ -516,12 +659,11 @@ def parse_tlog_proof(data):
     return extra, index, proof, text[position:]
 
 
-def verify_tlog_proof(data, trusted_key_text, witnesses, quorum, now):
-    """An offline proof of one entry (FORMAT.md §10.5). Returns ([failures], a description of
-    what verified)."""
+def verify_tlog_proof(data, chain, witnesses, quorum, now):
+    """An offline proof of one entry (FORMAT.md §10.5), with the keys `chain` proves. Returns
+    ([failures], a description of what verified)."""
     failures = []
     fail = failures.append
-    name, key_id, verify_key = log_key = parse_verifier_key(trusted_key_text)
     try:
         extra, index, proof, note = parse_tlog_proof(data)
     except ValueError as error:
@@ -535,6 +677,7 @@ def verify_tlog_proof(data, trusted_key_text, witnesses, quorum, now):
     except (ValueError, UnicodeDecodeError, RecursionError) as error:
         fail("body: %s" % error)
         body = None
+    name, key_id, verify_key = chain.key_for_seq(index)
     if body is not None:
         seq = body["seq"]
         if type(seq) is not int or seq < 0:
@@ -549,7 +692,7 @@ def verify_tlog_proof(data, trusted_key_text, witnesses, quorum, now):
         verify_key.verify(ENTRY_CONTEXT + leaf, signature)
     except BadSignatureError:
         fail("entry signature: it does not verify with %s" % name)
-    checkpoint, cosigned, problems = verify_cosigned_checkpoint(note, log_key, witnesses, quorum, now)
+    checkpoint, cosigned, problems = verify_cosigned_checkpoint(note, chain, witnesses, quorum, now)
     if checkpoint is not None:
         _, size, root = checkpoint
         if index >= size:
@@ -562,8 +705,9 @@ def verify_tlog_proof(data, trusted_key_text, witnesses, quorum, now):
     failures += problems
     if failures:
         return failures, None
+    signer = "%s+%s" % (chain.origin, chain.key_for_seq(checkpoint[1])[1].hex())
     return [], "seq %d is in the tree of size %d signed by %s and cosigned by %d of %d witnesses (quorum %d)" % (
-        index, checkpoint[1], name, cosigned, len(witnesses), quorum)
+        index, checkpoint[1], signer, cosigned, len(witnesses), quorum)
 
 
 def consistency_proof_length(size1, size2):
@@ -656,12 +800,14 @@ def parse_consistency_answer(answer):
     return sizes[0], sizes[1], roots[0], roots[1], proof, names
 
 
-def verify_consistency_answer(answer, old_note, new_note, trusted_key_text, witnesses, quorum, now):
+def verify_consistency_answer(answer, old_note, new_note, chain, witnesses, quorum, now):
     """A consistency proof between two signed checkpoints we hold: the roots come from the
-    signed notes, never from the answer. Returns ([failures], a description)."""
+    signed notes, never from the answer; each note is checked with the key `chain` names for
+    its size. Returns ([failures], a description)."""
     failures = []
     fail = failures.append
-    name, key_id, verify_key = log_key = parse_verifier_key(trusted_key_text)
+    log_key = chain
+    name = chain.origin
     try:
         size1, size2, root1, root2, proof, names = parse_consistency_answer(answer)
     except ValueError as error:
@@ -749,6 +895,20 @@ def witness_policy(values):
     return witnesses, quorum
 
 
+def load_chain(keys_path, key, witnesses, quorum, now):
+    """The key chain from `key` (the initial key you trust): through the keys document at
+    `keys_path` when one is given. Returns (KeyChain, [failures])."""
+    if keys_path is None:
+        return KeyChain(key), []
+    try:
+        with open(keys_path, "rb") as f:
+            document = json.loads(f.read().decode("utf-8"), object_pairs_hook=_pairs,
+                                  parse_float=_reject_float, parse_constant=_reject_constant)
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        return KeyChain(key), ["keys document %s: cannot read it: %s" % (keys_path, error)]
+    return verify_keys_document(document, key, witnesses, quorum, now)
+
+
 def report(path, failures, description):
     for failure in failures:
         print("FAIL %s: %s" % (path, failure))
@@ -760,9 +920,9 @@ def report(path, failures, description):
 
 def main_proof(args):
     """verify.py --proof FILE.tlog-proof --key VKEY [--witness WKEY ...] [--quorum Q]"""
-    usage = "usage: verify.py --proof FILE.tlog-proof --key VKEY [--witness WKEY ...] [--quorum Q]"
+    usage = "usage: verify.py --proof FILE.tlog-proof --key VKEY [--keys KEYS.json] [--witness WKEY ...] [--quorum Q]"
     try:
-        values = take_options(args, ("--proof", "--key", "--quorum"), ("--witness",))
+        values = take_options(args, ("--proof", "--key", "--keys", "--quorum"), ("--witness",))
         if values["--proof"] is None or values["--key"] is None:
             raise Usage("--proof and --key are needed")
         key = read_key_argument(values["--key"])
@@ -776,16 +936,19 @@ def main_proof(args):
             data = f.read()
     except OSError as error:
         return report(path, ["cannot read the proof: %s" % error], None)
-    failures, description = verify_tlog_proof(data, key, witnesses, quorum, time.time())
+    chain, failures = load_chain(values["--keys"], key, witnesses, quorum, time.time())
+    if failures:
+        return report(path, failures, None)
+    failures, description = verify_tlog_proof(data, chain, witnesses, quorum, time.time())
     return report(path, failures, description)
 
 
 def main_consistency(args):
     """verify.py --consistency PROOF.json --old OLD --new NEW --key VKEY [--witness WKEY ...] [--quorum Q]"""
     usage = ("usage: verify.py --consistency PROOF.json --old OLD_NOTE --new NEW_NOTE --key VKEY "
-             "[--witness WKEY ...] [--quorum Q]")
+             "[--keys KEYS.json] [--witness WKEY ...] [--quorum Q]")
     try:
-        values = take_options(args, ("--consistency", "--old", "--new", "--key", "--quorum"), ("--witness",))
+        values = take_options(args, ("--consistency", "--old", "--new", "--key", "--keys", "--quorum"), ("--witness",))
         if None in (values["--consistency"], values["--old"], values["--new"], values["--key"]):
             raise Usage("--consistency, --old, --new and --key are needed")
         key = read_key_argument(values["--key"])
@@ -804,7 +967,10 @@ def main_consistency(args):
                 notes.append(f.read().decode("utf-8"))
     except (OSError, ValueError, UnicodeDecodeError) as error:
         return report(path, ["cannot read the proof or a checkpoint: %s" % error], None)
-    failures, description = verify_consistency_answer(answer, notes[0], notes[1], key, witnesses, quorum, time.time())
+    chain, failures = load_chain(values["--keys"], key, witnesses, quorum, time.time())
+    if failures:
+        return report(path, failures, None)
+    failures, description = verify_consistency_answer(answer, notes[0], notes[1], chain, witnesses, quorum, time.time())
     return report(path, failures, description)
 
 
@@ -821,6 +987,8 @@ def main(argv):
         return main_entry(args)
     if "--certificate" in args:
         return main_certificate(args)
+    if "--keys" in args:
+        return main_keys(args)
     key = None
     if "--key" in args:
         i = args.index("--key")
@@ -854,22 +1022,48 @@ def main(argv):
     return 0
 
 
-def main_with_key(args, flag, verify, describe):
-    """verify.py FLAG FILE --key VKEY: one JSON answer checked by `verify` against the key you
-    trust; `describe` words the success."""
-    usage = "usage: verify.py %s FILE.json --key VKEY" % flag
+def main_keys(args):
+    """verify.py --keys KEYS.json --key VKEY [--witness WKEY ...] [--quorum Q]: the keys document alone."""
+    usage = "usage: verify.py --keys KEYS.json --key VKEY [--witness WKEY ...] [--quorum Q]"
     try:
-        path = args[args.index(flag) + 1]
-        key = args[args.index("--key") + 1]
-    except (ValueError, IndexError):
-        sys.exit(usage)
-    if os.path.isfile(key):
-        with open(key) as f:
-            key = f.read().strip()
+        values = take_options(args, ("--keys", "--key", "--quorum"), ("--witness",))
+        if values["--keys"] is None or values["--key"] is None:
+            raise Usage("--keys and --key are needed")
+        key = read_key_argument(values["--key"])
+        parse_verifier_key(key)
+        witnesses, quorum = witness_policy(values)
+    except (Usage, ValueError) as error:
+        sys.exit("%s\n%s" % (error, usage))
+    chain, failures = load_chain(values["--keys"], key, witnesses, quorum, time.time())
+    lines = []
+    for first, (name, key_id, _), public, retired, untrusted in chain.links:
+        line = "%s+%s signs from seq %d" % (name, key_id.hex(), first)
+        if retired is not None:
+            line += " to %d" % retired
+        if untrusted is not None:
+            line += " (reported compromised from seq %d)" % untrusted
+        lines.append(line)
+    return report(values["--keys"], failures, "%d keys: %s" % (len(lines), "; ".join(lines)))
+
+
+def main_with_key(args, flag, verify, describe):
+    """verify.py FLAG FILE --key VKEY [--keys KEYS.json]: one JSON answer checked by `verify`
+    against the key you trust (and the keys the keys document proves from it); `describe`
+    words the success."""
+    usage = "usage: verify.py %s FILE.json --key VKEY [--keys KEYS.json]" % flag
+    try:
+        values = take_options(args, (flag, "--key", "--keys"), ())
+        path, key = values[flag], read_key_argument(values["--key"] or "")
+        parse_verifier_key(key)
+    except (Usage, ValueError) as error:
+        sys.exit("%s\n%s" % (error, usage))
+    chain, failures = load_chain(values["--keys"], key, [], 0, time.time())
+    if failures:
+        return report(path, failures, None)
     try:
         with open(path, "rb") as f:
             answer = json.load(f)
-        failures = verify(answer, key)
+        failures = verify(answer, chain)
     except (OSError, ValueError, KeyError, TypeError, IndexError, UnicodeDecodeError) as error:
         failures = ["malformed answer (%s)" % error]
     for failure in failures:

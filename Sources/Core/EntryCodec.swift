@@ -269,7 +269,7 @@ public enum EntryCodec {
                 hashes[name] = hash
             }
             return .policyActivated(policy: try p.string("policy"), files: hashes)
-        case .piiAccessed, .subjectErased:
+        case .piiAccessed, .subjectErased, .keyRotated:
             return nil
         }
     }

@@ -27,7 +27,10 @@ public final class Ledger: Sendable {
     deinit { engine.close() }
 
     public var directory: DataDirectory { engine.directory }
+    /// The log's initial key: the one an auditor trusts, from which later keys follow (FORMAT §10.7).
     public var verifier: VerifierKey { engine.verifier }
+    /// Every key the log has signed with, in order; the last signs now.
+    public var keys: KeyChain { engine.keys }
     public var options: LedgerOptions { engine.options }
     /// The number of entries (the next seq) that are durable and readable.
     public var size: UInt64 { engine.size }
@@ -46,7 +49,7 @@ public final class Ledger: Sendable {
     /// the log's key. Its first line must not be the origin, so no statement can ever be read
     /// as one of the log's checkpoints.
     public func signStatement(_ text: String) throws(LedgerError) -> String {
-        guard let signer = engine.signer else { throw LedgerError(.readOnly, "a read-only ledger cannot sign") }
+        guard let signer = engine.currentSigner else { throw LedgerError(.readOnly, "a read-only ledger cannot sign") }
         return try Self.signStatement(text, with: signer)
     }
 
@@ -101,6 +104,19 @@ public final class Ledger: Sendable {
     ///   `append(_:)` does. A rejected call writes none of its bodies.
     @discardableResult
     public func appendBodies(_ bodies: [[UInt8]]) throws(LedgerError) -> [SignedEntry] { try engine.appendBodies(bodies) }
+
+    /// Rotates the log's signing key (FORMAT §10.7): appends a `key.rotated` entry, signed by the
+    /// current key, naming `next` and the reason; every later entry and checkpoint is signed by
+    /// `next`, which also replaces `signing.key` in the data directory. Crash-safe at any instant:
+    /// reopening either finishes the rotation or finds it never happened.
+    ///
+    /// - Throws: `LedgerError` with `badKeyRotation` when `next` is not a new Ed25519 key named as
+    ///   the origin, or `untrustedFrom` lies outside the seqs the current key signed; `readOnly`,
+    ///   `closed`, `pushback` or `storageFailure` as `append(_:)` does.
+    @discardableResult
+    public func rotateKey(to next: SigningKey, reason: KeyRotation.Reason, actor: String = "operator") throws(LedgerError) -> SignedEntry {
+        try engine.rotateKey(to: next, reason: reason, actor: actor)
+    }
 
     /// Signs and durably stores a checkpoint of everything appended before the call, after
     /// checking that it extends the previous checkpoint.

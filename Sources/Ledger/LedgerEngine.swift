@@ -36,9 +36,11 @@ public struct LedgerStatistics: Sendable {
 /// shared state in a `Mutex` (or `Locked`, when closures share it).
 final class LedgerEngine: @unchecked Sendable {
     public let directory: DataDirectory
+    /// The log's initial key, from which every later key follows (FORMAT §10.7).
     public let verifier: VerifierKey
     public let options: LedgerOptions
-    let signer: SigningKey?
+    /// Whether this ledger was opened with its signing key.
+    let writable: Bool
 
     // Guarded by `stateLock`: storage, tiles and what readers see.
     let stateLock = NSLock()
@@ -48,6 +50,13 @@ final class LedgerEngine: @unchecked Sendable {
     let history: CheckpointHistory
     var publishedSize: UInt64
     var checkpointState: (note: String, checkpoint: Checkpoint)?
+    /// The keys the log has signed with, as far as durable (a rotation joins it with its entry).
+    var keyChain: KeyChain
+    /// The keys this process signs with, the current one last (empty when read-only).
+    var signingKeys: [SigningKey]
+    /// The current signing key, apart from `stateLock`: callers read it for every append, and
+    /// must not wait while the writer holds the state lock through a sync.
+    let currentSigningKey: Locked<SigningKey?>
     /// Wall-clock time (µs) at which `checkpointState` was published or loaded.
     var checkpointPublishedAt: Int64 = 0
 
@@ -103,23 +112,37 @@ final class LedgerEngine: @unchecked Sendable {
     public init(
         directory: DataDirectory, signer: SigningKey?, verifier: VerifierKey? = nil, options: LedgerOptions = LedgerOptions()
     ) throws(LedgerError) {
-        guard let key = signer?.verifier ?? verifier else {
+        guard let given = verifier ?? signer?.verifier else {
             preconditionFailure("a ledger needs a signing key or a verifier key")
         }
+        // After a rotation the keys file names every key; its first is the initial key, which a
+        // caller-given verifier (the key an auditor trusts) must be. Its links are checked against
+        // the log's rotation entries below, once the log is open.
+        let keyLinks = try directory.readKeyChainLinks()
+        let initial = keyLinks?[0].key ?? given
+        if let verifier, verifier != initial {
+            throw LedgerError(
+                .wrongKey, "the log's initial key is \(initial.id), not the key \(verifier.id) it was opened with", file: directory.keysFile)
+        }
         self.directory = directory
-        self.signer = signer
-        self.verifier = key
+        self.verifier = initial
         self.options = options
+        let writable = signer != nil
+        self.writable = writable
         var stored: (String, Checkpoint)? = nil
         if let note = try directory.readCheckpointNote() {
             do {
+                let size = try Checkpoint(text: try SignedNote(parsing: note).text).size
+                let key = keyLinks?.last { $0.firstSeq <= size }?.key ?? initial
                 stored = (note, try Checkpoint.open(note, verifier: key))
             } catch {
                 throw LedgerError(error.code, error.reason, file: directory.checkpointFile)
             }
         }
         let trusted = stored?.1.size ?? 0
-        let writable = signer != nil
+        keyChain = KeyChain(initial: initial)
+        signingKeys = signer.map { [$0] } ?? []
+        currentSigningKey = Locked(signer)
         if writable {
             try FileIO.makeDirectories(directory.path)
             writerLock = try FileIO.lockExclusively(directory.lockFile)
@@ -162,8 +185,10 @@ final class LedgerEngine: @unchecked Sendable {
             if writable { try history.append(size: stored.size, note: note) }
         }
         publishedSize = trusted
+        try followRotations(keyLinks ?? [], below: trusted)
         if writable {
-            try recoverTail()
+            try recoverTail(keyLinks: keyLinks ?? [])
+            try settleSigningKey()
             startWriter()
             // A ledger always has a signed checkpoint once opened for writing (size 0 for a new one),
             // so it verifies from the start, and after recovery the tail is covered at once.
@@ -171,22 +196,51 @@ final class LedgerEngine: @unchecked Sendable {
         }
     }
 
+    /// Follows the keys file's rotations that the checkpoint covers, each checked against its
+    /// entry in the log (signed by the key before it): a few record reads, not a scan.
+    private func followRotations(_ links: [(firstSeq: UInt64, key: VerifierKey)], below trusted: UInt64) throws(LedgerError) {
+        for link in links.dropFirst() where link.firstSeq <= trusted {
+            let seq = link.firstSeq - 1
+            let record = try store.record(seq)
+            let entry = try Self.decodeStored(seq: seq, signature: record.signature[...], body: record.body[...])
+            do {
+                try keyChain.follow(entry)
+            } catch {
+                throw LedgerError(error.code, "the keys file names a rotation here: \(error.reason)", seq: seq, file: directory.keysFile)
+            }
+            guard keyChain.current == link.key else {
+                throw LedgerError(
+                    .badKey, "the keys file says key \(link.key.id) signs from seq \(link.firstSeq), the log's rotation names \(keyChain.current.id)",
+                    seq: seq, file: directory.keysFile)
+            }
+        }
+    }
+
     /// Re-reads every record after the checkpoint: checksums, chain, key and (on every core)
-    /// signatures, rewriting their index entries and hash tiles.
-    private func recoverTail() throws(LedgerError) {
-        var signatures = SignatureBatch(key: verifier)
-        var chain = ChainCursor(nextSeq: publishedSize, lastLeaf: lastLeaf, lastTime: lastTime, key: verifier.id)
+    /// signatures, rewriting their index entries and hash tiles. Follows the rotations it meets,
+    /// and makes the keys file say exactly what the log says (a rotation whose entry never
+    /// became durable is dropped from it).
+    private func recoverTail(keyLinks: [(firstSeq: UInt64, key: VerifierKey)]) throws(LedgerError) {
+        var signatures = SignatureBatch()
+        var chain = ChainCursor(nextSeq: publishedSize, lastLeaf: lastLeaf, lastTime: lastTime, key: keyChain.current.id)
         do throws(LedgerError) {
             try store.recoverTail { (seq, signature, body) throws(LedgerError) in
                 assert(seq == chain.nextSeq, "the store resumes reading at the checkpoint's size")
                 let leaf = MerkleHash.leaf(body)
-                try body.withRawBytes { (raw) throws(LedgerError) in
-                    guard let tail = BodyLayout.readTail(raw), let key = BodyLayout.readKey(raw) else {
+                let isKeyRotation = try body.withRawBytes { (raw) throws(LedgerError) -> Bool in
+                    guard let tail = BodyLayout.readTail(raw), let head = BodyLayout.readHead(raw) else {
                         throw LedgerError(.badEntry, "stored body does not have the canonical layout", seq: seq)
                     }
-                    try chain.advance(over: ChainCursor.Link(tail, key: key), leaf: leaf)
+                    try chain.advance(over: ChainCursor.Link(tail, key: head.key), leaf: leaf)
+                    return head.isKeyRotation
                 }
-                try signatures.add(seq: seq, leaf: leaf, signature: Array(signature))
+                if isKeyRotation {
+                    try signatures.flush()
+                    try keyChain.follow(try Self.decodeStored(seq: seq, signature: signature[...], body: body[...]))
+                    chain.rotateKey(to: keyChain.current.id)
+                } else {
+                    try signatures.add(seq: seq, leaf: leaf, signature: Array(signature), key: keyChain.current)
+                }
                 try tiles.append(leaf)
             }
             try signatures.flush()
@@ -196,6 +250,31 @@ final class LedgerEngine: @unchecked Sendable {
         lastLeaf = chain.lastLeaf
         lastTime = chain.lastTime
         publishedSize = store.count
+        let written = keyLinks.map { "\($0.firstSeq) \($0.key.text)" }
+        let actual = keyChain.links.map { "\($0.firstSeq) \($0.key.text)" }
+        if written != actual, !(written.isEmpty && actual.count == 1) { try directory.writeKeyChain(keyChain) }
+    }
+
+    /// Makes the signing key the log's current key. A rotation writes the incoming key to
+    /// `signing.key.next` before its entry, and renames it over `signing.key` once the entry is
+    /// durable; a crash in between is finished here (or, when the entry never became durable,
+    /// the stale incoming key is removed).
+    private func settleSigningKey() throws(LedgerError) {
+        let current = keyChain.current
+        let next = try directory.loadNextSigningKey()
+        if signingKeys.last?.verifier == current {
+            if next != nil { try FileIO.remove(directory.nextSigningKeyFile) }
+            return
+        }
+        guard let next, next.verifier == current else {
+            throw LedgerError(
+                .wrongKey,
+                "the signing key is \(signingKeys.last?.verifier.id.hex ?? "?"), but the log's current key is \(current.id) (rotated at seq \(keyChain.links[keyChain.links.count - 1].firstSeq - 1)); put that key's signing key in signing.key",
+                file: directory.signingKeyFile)
+        }
+        try FileIO.replace(directory.signingKeyFile, with: directory.nextSigningKeyFile)
+        signingKeys.append(next)
+        currentSigningKey.withLock { $0 = next }
     }
 
     /// Stops accepting appends, writes everything queued, signs a final checkpoint and closes the

@@ -8,7 +8,7 @@ public struct LedgerError: Error, CustomStringConvertible, Equatable {
                 nullNotAllowed, timeGoesBackwards, wrongPrev, wrongSeq, wrongKey, badSignature, damagedRecord,
                 missingSegment, checkpointAhead, checkpointMismatch, inconsistentCheckpoint, storageFailure,
                 notFound, alreadyExists, badRange, badBundle, proofFailed, readOnly, damagedIndex, damagedTile,
-                pushback, closed, locked
+                pushback, closed, locked, badKeyRotation, untrustedKey
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -51,6 +51,10 @@ public struct LedgerError: Error, CustomStringConvertible, Equatable {
         public static let closed = Code(.closed)
         /// Another process (or another `Ledger` in this one) is writing this data directory.
         public static let locked = Code(.locked)
+        /// A `key.rotated` entry breaks a rule of FORMAT §10.7 (wrong signer, reused key, bad payload).
+        public static let badKeyRotation = Code(.badKeyRotation)
+        /// A checkpoint is signed by a key reported compromised for its size (FORMAT §10.7).
+        public static let untrustedKey = Code(.untrustedKey)
 
         public var description: String { value.rawValue }
     }

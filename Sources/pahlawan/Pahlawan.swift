@@ -11,7 +11,7 @@ struct Pahlawan: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pahlawan",
         abstract: "Pahlawan Trust: the signed, verifiable ledger of Pahlawan Pangan's food rescues.",
-        subcommands: [Serve.self, Token.self, Keygen.self, Demo.self, Verify.self, CheckpointCommand.self, Proof.self, Export.self, Bench.self, ReindexCommand.self, PolicyCommand.self, MirrorCommand.self, ReportCommand.self, WitnessCommand.self, PublishCommand.self, MonitorCommand.self, CrashWriter.self]
+        subcommands: [Serve.self, Token.self, Keygen.self, Demo.self, Verify.self, CheckpointCommand.self, Proof.self, Export.self, Bench.self, ReindexCommand.self, PolicyCommand.self, MirrorCommand.self, ReportCommand.self, WitnessCommand.self, KeyCommand.self, PublishCommand.self, MonitorCommand.self, CrashWriter.self]
     )
 }
 

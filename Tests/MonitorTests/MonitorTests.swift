@@ -78,6 +78,48 @@ import Witness
         #expect(FileManager.default.contents(atPath: state + "/checkpoint").map { String(decoding: $0, as: UTF8.self) } == ledger.latestCheckpoint?.note)
     }
 
+    /// The log rotates its key (FORMAT §10.7) while the monitor follows it: the monitor, which
+    /// trusts only the initial key, follows the rotation (its signature from GET /v1/keys), checks
+    /// the next checkpoint with the new key, and keeps the chain across a restart.
+    @Test func followsAKeyRotationFromTheInitialKey() async throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        var options = LedgerOptions()
+        options.checkpointIntervalMicroseconds = 3_600_000_000
+        let loop = try Startup.open(data: DataDirectory(folder.path + "/data"), policies: Self.policies, options: options).loop
+        defer { loop.ledger.close() }
+        let service = Service(
+            loop: loop, authority: try await TokenAuthority(seed: [UInt8](repeating: 3, count: 32)),
+            settings: try ServiceSettings.load(policies: Self.policies), vault: try PIIVault(directory: folder.path + "/vault", masterKey: [UInt8](repeating: 9, count: 32)),
+            maskingSecret: [UInt8](repeating: 5, count: 32), logger: Self.quiet)
+        let ledger = loop.ledger
+        let initial = ledger.verifier
+        let state = folder.path + "/monitor"
+        try Self.append(ledger, 300, from: 0)
+        try await ledger.checkpoint()
+        let app = Application(router: service.router(), logger: Self.quiet)
+        try await app.test(.live) { client in
+            let url = "http://127.0.0.1:\(client.port!)"
+            let monitor = try Monitor(.init(url: url, logKey: initial, stateDirectory: state))
+            _ = try #require(try await monitor.poll())
+            let next = try SigningKey.generate(name: ledger.origin)
+            try ledger.rotateKey(to: next, reason: .scheduled)
+            try Self.append(ledger, 100, from: 300)
+            try await ledger.checkpoint()
+            let after = try #require(try await monitor.poll())
+            #expect(after.checkpoint.size == ledger.size)
+            #expect(await monitor.state.keys?.current == next.verifier)
+            await monitor.close()
+            let restarted = try Monitor(.init(url: url, logKey: initial, stateDirectory: state))
+            #expect(await restarted.state.keys?.links.count == 2)
+            try Self.append(ledger, 10, from: 400)
+            try await ledger.checkpoint()
+            #expect(try await restarted.poll()?.verifiedEntries == 10)
+            await restarted.close()
+        }
+        #expect(TemporaryFolder.evidence(in: state).isEmpty)
+    }
+
     static var quiet: Logger {
         var logger = Logger(label: "pahlawan.http")
         logger.logLevel = .warning

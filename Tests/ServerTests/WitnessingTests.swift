@@ -189,7 +189,7 @@ import Witness
         let witnessKeys = setup.witnesses.map { $0.witness.key.verifier }
         let quorum = try WitnessQuorum(keys: witnessKeys, quorum: 3)
         let proof = try TlogProof(parsing: proofText)
-        let verified = try proof.verify(key: log, witnesses: quorum, now: Self.now)
+        let verified = try proof.verify(keys: KeyChain(initial: log), witnesses: quorum, now: Self.now)
         #expect(verified.entry.seq == seq)
         #expect(try Self.python(proofText, log: log, witnesses: witnessKeys, quorum: 3).status == 0)
 
@@ -228,7 +228,7 @@ import Witness
         mutations.append(("body", bodyChanged.joined(separator: "\n")))
         for (what, mutated) in mutations {
             #expect(mutated != proofText, "\(what): the mutation changed nothing")
-            let ours = Result { () throws(LedgerError) in try TlogProof(parsing: mutated).verify(key: log, witnesses: quorum, now: Self.now) }
+            let ours = Result { () throws(LedgerError) in try TlogProof(parsing: mutated).verify(keys: KeyChain(initial: log), witnesses: quorum, now: Self.now) }
             if case .success = ours { Issue.record("our verifier accepted a proof with a changed \(what)") }
             let verdict = try Self.python(mutated, log: log, witnesses: witnessKeys, quorum: 3)
             #expect(verdict.status == 1, "verify.py accepted a proof with a changed \(what): \(verdict.output)")

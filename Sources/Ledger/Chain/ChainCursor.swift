@@ -38,8 +38,8 @@ public struct ChainCursor: Equatable, Sendable {
     /// The next entry's time must not be earlier than this (microseconds since the Unix epoch).
     public private(set) var lastTime: Int64
     /// The key id every entry must name, or nil where keys are not checked (a verifier that
-    /// does not check signatures does not read them either).
-    public let key: KeyID?
+    /// does not check signatures does not read them either). It changes only at a key rotation.
+    public private(set) var key: KeyID?
 
     /// A cursor after `nextSeq` entries, the last of which had leaf hash `lastLeaf` and `lastTime`.
     public init(nextSeq: UInt64, lastLeaf: Hash, lastTime: Int64, key: KeyID?) {
@@ -76,6 +76,11 @@ public struct ChainCursor: Equatable, Sendable {
         nextSeq += 1
         lastLeaf = leaf
         lastTime = link.time
+    }
+
+    /// After a `key.rotated` entry (which the caller checked and passed): entries now name `next`.
+    public mutating func rotateKey(to next: KeyID) {
+        if key != nil { key = next }
     }
 
     private func reason(_ rule: Rule, _ link: Link) -> String {

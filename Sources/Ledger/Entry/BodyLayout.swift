@@ -1,3 +1,5 @@
+import Foundation
+
 /// The byte layout canonical order gives every body, used to build and read bodies without a
 /// JSON round trip. RFC 8785 sorts the top-level keys as
 /// `actor, key, kind, payload, policy | prev, seq, time, v`: everything before the bar is known
@@ -135,7 +137,13 @@ enum BodyLayout {
     }
 
     /// The key id a body names, read from its fixed position after the actor.
-    static func readKey(_ body: UnsafeRawBufferPointer) -> KeyID? {
+    static func readKey(_ body: UnsafeRawBufferPointer) -> KeyID? { readHead(body)?.key }
+
+    private static let rotationKind = Array(#"","kind":"key.rotated","#.utf8)
+
+    /// The key id a body names and whether it is a `key.rotated` entry (its kind follows the key
+    /// id at a fixed distance), without decoding it.
+    static func readHead(_ body: UnsafeRawBufferPointer) -> (key: KeyID, isKeyRotation: Bool)? {
         let opening = Array(#"{"actor":""#.utf8)
         guard body.count > opening.count + 20, body.starts(with: opening) else { return nil }
         var index = opening.count
@@ -149,7 +157,10 @@ enum BodyLayout {
             guard let digit = hexValue(body[index + offset]) else { return nil }
             value = value << 4 | UInt32(digit)
         }
-        return KeyID(value: value)
+        index += 8
+        let isKeyRotation = index + rotationKind.count <= body.count
+            && memcmp(body.baseAddress! + index, rotationKind, rotationKind.count) == 0
+        return (KeyID(value: value), isKeyRotation)
     }
 
     private static func hexValue(_ byte: UInt8) -> UInt8? {

@@ -17,7 +17,12 @@ public struct DataDirectory: Sendable {
     /// Every checkpoint's note with the cosignatures the service collected, by size (§10.4).
     public var cosignedHistoryFile: String { path + "/checkpoints.cosigned" }
     public var signingKeyFile: String { path + "/signing.key" }
+    /// The log's initial verifier key: the one key an auditor pins (later ones follow from it, §10.7).
     public var verifierKeyFile: String { path + "/verifier.key" }
+    /// The key chain after a rotation: `<first seq> <verifier key>` per line (§10.7).
+    public var keysFile: String { path + "/keys" }
+    /// The incoming signing key while a rotation is being written (§10.7).
+    public var nextSigningKeyFile: String { path + "/signing.key.next" }
 
     /// Writes a new key pair: the signing key with mode 0600, refusing to overwrite either file.
     public static func writeKeyPair(_ key: SigningKey, into directory: String) throws(LedgerError) {
@@ -44,6 +49,41 @@ public struct DataDirectory: Sendable {
         } catch {
             throw LedgerError(error.code, error.reason, file: signingKeyFile)
         }
+    }
+
+    /// The incoming key of a rotation in progress, nil when there is none.
+    func loadNextSigningKey() throws(LedgerError) -> SigningKey? {
+        guard FileIO.exists(nextSigningKeyFile) else { return nil }
+        do {
+            return try SigningKey(text: String(decoding: try FileIO.readAll(nextSigningKeyFile), as: UTF8.self))
+        } catch {
+            throw LedgerError(error.code, error.reason, file: nextSigningKeyFile)
+        }
+    }
+
+    /// The key chain as last written (§10.7): nil before the first rotation. The writer checks it
+    /// against the log on open; it lets open find the checkpoint's key without reading every entry.
+    func readKeyChainLinks() throws(LedgerError) -> [(firstSeq: UInt64, key: VerifierKey)]? {
+        guard FileIO.exists(keysFile) else { return nil }
+        let text = String(decoding: try FileIO.readAll(keysFile), as: UTF8.self)
+        var links = [(firstSeq: UInt64, key: VerifierKey)]()
+        for (number, line) in text.split(separator: "\n").enumerated() {
+            let parts = line.split(separator: " ")
+            guard parts.count == 2, let seq = UInt64(parts[0]), let key = try? VerifierKey(text: String(parts[1])),
+                links.isEmpty ? seq == 0 : seq > links[links.count - 1].firstSeq
+            else {
+                throw LedgerError(.badKey, "line \(number + 1) is not `<first seq> <verifier key>` in increasing seq order", file: keysFile)
+            }
+            links.append((seq, key))
+        }
+        guard !links.isEmpty else { throw LedgerError(.badKey, "the keys file is empty", file: keysFile) }
+        return links
+    }
+
+    /// Replaces the keys file with `chain` (atomically, synced).
+    func writeKeyChain(_ chain: KeyChain) throws(LedgerError) {
+        let text = chain.links.map { "\($0.firstSeq) \($0.key.text)\n" }.joined()
+        try FileIO.writeAtomically(keysFile, Array(text.utf8))
     }
 
     public func loadVerifierKey() throws(LedgerError) -> VerifierKey {

@@ -90,6 +90,18 @@ public enum FileIO {
         try syncDirectory(parent(of: path))
     }
 
+    /// Renames `source` over `path` and syncs the folder, so a crash leaves one of the two.
+    static func replace(_ path: String, with source: String) throws(LedgerError) {
+        guard rename(source, path) == 0 else { throw failure("rename", path) }
+        try syncDirectory(parent(of: path))
+    }
+
+    /// Removes a file and syncs the folder.
+    static func remove(_ path: String) throws(LedgerError) {
+        guard unlink(path) == 0 || errno == ENOENT else { throw failure("unlink", path) }
+        try syncDirectory(parent(of: path))
+    }
+
     /// Creates a file that must not exist yet (refusing to overwrite, e.g. a secret key).
     public static func createExclusive(_ path: String, _ bytes: [UInt8], mode: mode_t) throws(LedgerError) {
         guard !exists(path) else { throw LedgerError(.alreadyExists, "refusing to overwrite an existing file", file: path) }

@@ -89,6 +89,17 @@ enum SegmentFormat {
     }
 
     /// True when every byte from `start` on is zero: space preallocated ahead of the data.
+    /// The body bytes of the frame at `offset` (one `walk` found, so its length is in bounds).
+    static func body(_ bytes: [UInt8], frameAt offset: Int) -> ArraySlice<UInt8> {
+        let length = Int(bytes.readLittleEndianUInt32(at: offset))
+        return bytes[offset + frameHeaderByteCount + signatureByteCount..<offset + frameHeaderByteCount + length]
+    }
+
+    /// The signature bytes of the frame at `offset` (one `walk` found).
+    static func signature(_ bytes: [UInt8], frameAt offset: Int) -> ArraySlice<UInt8> {
+        bytes[offset + frameHeaderByteCount..<offset + frameHeaderByteCount + signatureByteCount]
+    }
+
     static func isZero(_ bytes: [UInt8], from start: Int) -> Bool {
         bytes.withUnsafeBytes { raw in
             var index = start

@@ -32,6 +32,7 @@ public enum Bundle {
             "checkpoint": note,
             "verifier_key": ledger.verifier.text,
             "entries": entries,
+            "key_rotations": try KeyRotationProofs.make(ledger, size: checkpoint.size).foundationValue,
         ]
         if start > 0 {
             // Ties the first entry's `prev` to the checkpoint, so the range's chain is anchored too.
@@ -66,7 +67,8 @@ public enum Bundle {
         public var isValid: Bool { failures.isEmpty && checkpoint != nil }
     }
 
-    /// Verifies a bundle offline with `key` as the trust anchor (the bundle's own key is only compared).
+    /// Verifies a bundle offline with `key` as the trust anchor (the bundle's own key is only
+    /// compared), following the rotations it carries to the keys that signed its checkpoint and entries.
     public static func verify(_ data: Data, key: VerifierKey) -> Verdict {
         var verdict = Verdict()
         func fail(_ line: String) { verdict.failures.append(line) }
@@ -86,10 +88,13 @@ public enum Bundle {
             return verdict
         }
         let checkpoint: Checkpoint
+        let keys: KeyChain
         do {
-            checkpoint = try Checkpoint.open(note, verifier: key)
+            let stated = try Checkpoint(text: try SignedNote(parsing: note).text)
+            keys = try KeyRotationProofs(json: root["key_rotations"]).follow(from: key, size: stated.size, root: stated.root)
+            checkpoint = try Checkpoint.open(note, verifier: try keys.checkpointKey(size: stated.size))
         } catch {
-            fail("checkpoint: \(error.reason)")
+            fail("checkpoint: \(error.code): \(error.reason)\(error.seq.map { " (seq \($0))" } ?? "")")
             return verdict
         }
         verdict.checkpoint = checkpoint
@@ -135,7 +140,7 @@ public enum Bundle {
             }
             let signature = (item["signature"] as? String).flatMap(Base64.decode) ?? []
             let entry = SignedEntry(body: body, bodyBytes: bodyBytes, leafHash: leaf, signature: signature)
-            if !entry.hasValidSignature(by: key) { fail("seq \(seq): entry signature does not verify") }
+            if !entry.hasValidSignature(by: keys.key(forSeq: seq)) { fail("seq \(seq): entry signature does not verify") }
             if let proof = hashes(item["proof"]) {
                 do {
                     try MerkleProofs.verifyInclusion(leaf: leaf, index: seq, size: checkpoint.size, proof: proof, root: checkpoint.root)

@@ -10,6 +10,8 @@ public enum LedgerVerifier {
         public var entries: UInt64 = 0
         public var root: Hash = MerkleHash.emptyRoot
         public var checkpoint: Checkpoint?
+        /// The keys the log signed with, followed from the trusted key through its rotations.
+        public var keys: KeyChain
         public var signaturesChecked = false
         public var bodiesChecked = false
         /// The first problem found; nil when everything verifies.
@@ -34,12 +36,18 @@ private struct Run {
     let key: VerifierKey
     let checkSignatures: Bool
     let checkBodies: Bool
-    var report = Report()
+    var report: Report
     typealias Report = LedgerVerifier.Report
 
     var count: UInt64 = 0
     /// The chain as far as verified; keys are checked only alongside signatures.
     var chain: ChainCursor
+    /// The rotations followed so far (each entry checked and signed by the key before it).
+    var keys: KeyChain
+    /// Keys entries may be signed with, for the parallel signature checks: the chain's keys and
+    /// those that rotation entries ahead name (confirmed or not in seq order). Index by id in `candidateIndex`.
+    var candidates: [VerifierKey]
+    var candidateIndex: [KeyID: Int]
     /// The tree so far: full 256-leaf tiles as level-8 nodes, then the leaves of the open tile.
     var range = CompactRange()
     var openTile = [Hash]()
@@ -52,7 +60,12 @@ private struct Run {
         self.key = key
         self.checkSignatures = checkSignatures
         self.checkBodies = checkBodies
+        report = Report(keys: KeyChain(initial: key))
         chain = ChainCursor(key: checkSignatures ? key.id : nil)
+        keys = KeyChain(initial: key)
+        candidates = [key]
+        candidateIndex = [key.id: 0]
+        report.keys = keys
         report.signaturesChecked = checkSignatures
         report.bodiesChecked = checkBodies
     }
@@ -64,17 +77,28 @@ private struct Run {
         do throws(LedgerError) {
             // A checkpoint that fails its signature is reported after the entries: a bad entry,
             // which has a seq, is the more useful first failure.
+            // Its signature is checked after the scan: the key that signs it follows from the
+            // rotations among the entries it covers.
             var checkpointError: LedgerError?
-            if let note = try directory.readCheckpointNote() {
+            let note = try directory.readCheckpointNote()
+            if let note {
                 do {
-                    report.checkpoint = try Checkpoint.open(note, verifier: key)
+                    report.checkpoint = try Checkpoint(text: try SignedNote(parsing: note).text)
                 } catch {
                     checkpointError = LedgerError(error.code, error.reason, file: directory.checkpointFile)
                 }
             }
             if trusted == 0 { checkpointRoot = MerkleHash.emptyRoot }
             try scanSegments()
+            report.keys = keys
             if let checkpointError { throw checkpointError }
+            if let note, let checkpoint = report.checkpoint {
+                do {
+                    _ = try Checkpoint.open(note, verifier: try keys.checkpointKey(size: checkpoint.size))
+                } catch {
+                    throw LedgerError(error.code, error.reason, file: directory.checkpointFile)
+                }
+            }
             report.entries = count
             report.root = rootNow()
             guard let checkpoint = report.checkpoint else {
@@ -130,6 +154,9 @@ private struct Run {
         var leaf = Hash.zero
         var tail: BodyLayout.Tail?
         var key: KeyID?
+        var isKeyRotation = false
+        /// The candidate key the signature was checked with (-1: none had the entry's key id).
+        var signedBy = -1
         /// Checked in the parallel pass (with `--signatures`), so signatures use every core
         /// alongside the hashing instead of in separate rounds.
         var signatureOK = true
@@ -155,14 +182,15 @@ private struct Run {
         let firstSeq = count
         let (offsets, stop) = SegmentFormat.walk(bytes)
         let chunkCount = max(1, min(64, offsets.count / 512))
+        if checkSignatures { addCandidates(bytes, offsets: offsets) }
         let checked = Self.checkRecords(
-            bytes, offsets: offsets, firstSeq: firstSeq, signatureKey: checkSignatures ? key : nil, checkBodies: checkBodies,
-            chunkCount: chunkCount)
+            bytes, offsets: offsets, firstSeq: firstSeq, signatureKeys: checkSignatures ? (candidates, candidateIndex) : nil,
+            checkBodies: checkBodies, chunkCount: chunkCount)
         let tiles = Self.foldWholeTiles(checked, firstSeq: firstSeq, trusted: trusted, tileDirectory: directory.tileDirectory)
         let indexPath = SegmentStore.indexPath(forSegment: path)
         let index = FileIO.exists(indexPath) ? try FileIO.readAll(indexPath) : []
         let linked = Self.findEntriesLinkedToTheirPredecessors(
-            checked, offsets: offsets, index: index, firstSeq: firstSeq, trusted: trusted, key: chain.key, chunkCount: chunkCount)
+            checked, offsets: offsets, index: index, firstSeq: firstSeq, trusted: trusted, checkKeys: checkSignatures, chunkCount: chunkCount)
         try checkInSeqOrder(
             checked, linked: linked, tiles: tiles, offsets: offsets, index: index, indexPath: indexPath, bytes: bytes, path: path,
             isLast: isLast)
@@ -172,14 +200,30 @@ private struct Run {
         }
     }
 
-    /// First parallel pass: each record's checksum, leaf hash, tail and (when asked) signature and
-    /// strict decoding. Signatures are checked here so they use every core alongside the hashing.
+    /// The keys that the segment's rotation entries name, so the parallel pass can check the
+    /// signatures after a rotation too. Unconfirmed: the sequential pass follows each rotation
+    /// by the rules and uses a candidate's result only when it is the key the chain names.
+    mutating func addCandidates(_ bytes: [UInt8], offsets: [Int]) {
+        for offset in offsets {
+            let body = SegmentFormat.body(bytes, frameAt: offset)
+            guard body.withUnsafeBytes({ BodyLayout.readHead($0)?.isKeyRotation ?? false }),
+                let decoded = try? EntryBody.decode(Array(body)), let rotation = try? KeyRotation(payload: decoded.payload),
+                candidateIndex[rotation.newKey.id] == nil
+            else { continue }
+            candidateIndex[rotation.newKey.id] = candidates.count
+            candidates.append(rotation.newKey)
+        }
+    }
+
+    /// First parallel pass: each record's checksum, leaf hash, tail, key and (when asked) signature
+    /// and strict decoding. Signatures are checked here so they use every core alongside the hashing.
     static func checkRecords(
-        _ bytes: [UInt8], offsets: [Int], firstSeq: UInt64, signatureKey: VerifierKey?, checkBodies: Bool, chunkCount: Int
+        _ bytes: [UInt8], offsets: [Int], firstSeq: UInt64, signatureKeys: ([VerifierKey], [KeyID: Int])?, checkBodies: Bool,
+        chunkCount: Int
     ) -> [Checked] {
         Parallel.map(count: offsets.count, chunkCount: chunkCount) { index in
             bytes.withUnsafeBytes { raw in
-                check(raw, frameAt: offsets[index], seq: firstSeq + UInt64(index), signatureKey: signatureKey, checkBodies: checkBodies)
+                check(raw, frameAt: offsets[index], seq: firstSeq + UInt64(index), signatureKeys: signatureKeys, checkBodies: checkBodies)
             }
         }
     }
@@ -202,19 +246,23 @@ private struct Run {
 
     /// Third parallel pass: every check that needs only an entry and the one before it (the chain
     /// rule from its predecessor, and its index entry). The sequential pass re-checks, with exact
-    /// errors, only the entries not marked here; the first entry of a segment is always among them.
+    /// errors, only the entries not marked here; the first entry of a segment is always among them,
+    /// and so are a key rotation and the entry after it. With `checkKeys`, an entry names the key
+    /// its predecessor names and was checked with the same candidate key.
     static func findEntriesLinkedToTheirPredecessors(
-        _ checked: [Checked], offsets: [Int], index: [UInt8], firstSeq: UInt64, trusted: UInt64, key: KeyID?, chunkCount: Int
+        _ checked: [Checked], offsets: [Int], index: [UInt8], firstSeq: UInt64, trusted: UInt64, checkKeys: Bool, chunkCount: Int
     ) -> [Bool] {
         Parallel.map(count: checked.count, chunkCount: chunkCount) { position in
             guard position > 0 else { return false }
             let item = checked[position]
             let before = checked[position - 1]
-            guard item.checksumOK, item.signatureOK, item.bodyError == nil, let tail = item.tail, let beforeTail = before.tail else {
+            guard item.checksumOK, item.signatureOK, item.bodyError == nil, let tail = item.tail, let beforeTail = before.tail,
+                !item.isKeyRotation, !before.isKeyRotation, !checkKeys || item.signedBy == before.signedBy
+            else {
                 return false
             }
             let seq = firstSeq + UInt64(position)
-            let chain = ChainCursor(nextSeq: seq, lastLeaf: before.leaf, lastTime: beforeTail.time, key: key)
+            let chain = ChainCursor(nextSeq: seq, lastLeaf: before.leaf, lastTime: beforeTail.time, key: checkKeys ? before.key : nil)
             guard chain.brokenRule(ChainCursor.Link(tail, key: item.key)) == nil else { return false }
             return seq >= trusted || indexedOffset(index, position: position) == offsets[position]
         }
@@ -232,6 +280,8 @@ private struct Run {
             assert(seq == chain.nextSeq, "the chain and the tree advance together")
             if linked[position], let tail = item.tail {
                 try chain.advance(over: ChainCursor.Link(tail, key: item.key), leaf: item.leaf)
+            } else if item.isKeyRotation, item.checksumOK {
+                try followRotation(item, seq: seq, bytes: bytes, offset: offsets[position])
             } else {
                 if !item.checksumOK {
                     try damage(at: seq, offset: offsets[position], reason: "record checksum mismatch", bytes: bytes, path: path, isLast: isLast)
@@ -257,7 +307,7 @@ private struct Run {
     }
 
     static func check(
-        _ raw: UnsafeRawBufferPointer, frameAt offset: Int, seq: UInt64, signatureKey: VerifierKey?, checkBodies: Bool
+        _ raw: UnsafeRawBufferPointer, frameAt offset: Int, seq: UInt64, signatureKeys: ([VerifierKey], [KeyID: Int])?, checkBodies: Bool
     ) -> Checked {
         var result = Checked()
         let length = Int(raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian)
@@ -269,11 +319,17 @@ private struct Run {
         let body = UnsafeRawBufferPointer(rebasing: raw[payload + SegmentFormat.signatureByteCount..<payload + length])
         result.leaf = MerkleHash.leaf(body)
         result.tail = BodyLayout.readTail(body)
-        if let signatureKey {
-            result.key = BodyLayout.readKey(body)
-            let signature = UnsafeRawBufferPointer(rebasing: raw[payload..<payload + SegmentFormat.signatureByteCount])
-            result.signatureOK = result.checksumOK
-                && signatureKey.isValidSignature(signature, for: SignedEntry.signatureMessage(leafHash: result.leaf))
+        let head = BodyLayout.readHead(body)
+        result.key = head?.key
+        result.isKeyRotation = head?.isKeyRotation ?? false
+        if let (keys, index) = signatureKeys {
+            result.signatureOK = false
+            if let key = result.key, let position = index[key] {
+                let signature = UnsafeRawBufferPointer(rebasing: raw[payload..<payload + SegmentFormat.signatureByteCount])
+                result.signedBy = position
+                result.signatureOK = result.checksumOK
+                    && keys[position].isValidSignature(signature, for: SignedEntry.signatureMessage(leafHash: result.leaf))
+            }
         }
         if checkBodies {
             do {
@@ -301,9 +357,22 @@ private struct Run {
             throw LedgerError(.badEntry, "the body does not end as a canonical entry body does", seq: seq)
         }
         try chain.advance(over: ChainCursor.Link(tail, key: item.key), leaf: item.leaf)
-        if checkSignatures, !item.signatureOK {
-            throw LedgerError(.badSignature, "the entry signature does not verify", seq: seq)
+        if checkSignatures, !item.signatureOK || item.signedBy != candidateIndex[keys.current.id] || candidates[item.signedBy] != keys.current {
+            throw LedgerError(.badSignature, "the entry signature does not verify with key \(keys.current.id)", seq: seq)
         }
+    }
+
+    /// A `key.rotated` entry, checked whatever the options (the checkpoint's key depends on it):
+    /// decoded strictly, signed by the current key, by the rules of FORMAT §10.7; then followed.
+    mutating func followRotation(_ item: Checked, seq: UInt64, bytes: [UInt8], offset: Int) throws(LedgerError) {
+        guard let tail = item.tail else {
+            throw LedgerError(.badEntry, "the body does not end as a canonical entry body does", seq: seq)
+        }
+        let signature = SegmentFormat.signature(bytes, frameAt: offset)
+        let entry = try LedgerEngine.decodeStored(seq: seq, signature: signature, body: SegmentFormat.body(bytes, frameAt: offset))
+        try chain.advance(over: ChainCursor.Link(tail, key: item.key), leaf: item.leaf)
+        try keys.follow(entry)
+        chain.rotateKey(to: keys.current.id)
     }
 
     mutating func addLeaf(_ leaf: Hash, seq: UInt64, precomputed: (root: Hash, problem: String?)?) throws(LedgerError) {
@@ -360,13 +429,11 @@ private struct Run {
 /// Entry signatures checked in batches on every core (recovery of the tail after a checkpoint).
 struct SignatureBatch {
     static let entryCountMax = 8_192
-    let key: VerifierKey
-    private var pending: [(seq: UInt64, leaf: Hash, signature: [UInt8])] = []
+    private var pending: [(seq: UInt64, leaf: Hash, signature: [UInt8], key: VerifierKey)] = []
 
-    init(key: VerifierKey) { self.key = key }
-
-    mutating func add(seq: UInt64, leaf: Hash, signature: [UInt8]) throws(LedgerError) {
-        pending.append((seq, leaf, signature))
+    /// Queues the signature of `seq` for checking with `key`.
+    mutating func add(seq: UInt64, leaf: Hash, signature: [UInt8], key: VerifierKey) throws(LedgerError) {
+        pending.append((seq, leaf, signature, key))
         if pending.count >= Self.entryCountMax { try flush() }
     }
 
@@ -375,9 +442,8 @@ struct SignatureBatch {
         guard !pending.isEmpty else { return }
         let work = pending
         pending.removeAll(keepingCapacity: true)
-        let key = self.key
         let valid = Parallel.map(count: work.count, chunkCount: min(work.count, 64)) { index in
-            key.isValidSignature(work[index].signature, for: SignedEntry.signatureMessage(leafHash: work[index].leaf))
+            work[index].key.isValidSignature(work[index].signature, for: SignedEntry.signatureMessage(leafHash: work[index].leaf))
         }
         if let bad = valid.firstIndex(of: false) {
             throw LedgerError(.badSignature, "the entry signature does not verify", seq: work[bad].seq)

@@ -73,18 +73,29 @@ public struct TlogProof: Sendable, Equatable {
             body: Array(material.dropFirst(VerifierKey.signatureByteCount)), proof: proof, checkpoint: String(rest))
     }
 
-    /// Checks everything: the body's form and seq, the entry's signature by `key`, the inclusion
-    /// proof to the checkpoint's root, our signature on the checkpoint and `witnesses`' quorum.
-    /// Returns the verified entry and checkpoint.
+    /// Checks everything: the body's form and seq, the entry's signature by the key `keys` name
+    /// for its seq, the inclusion proof to the checkpoint's root, the signature on the checkpoint by
+    /// the key for its size, and `witnesses`' quorum. `keys` is the initial key alone unless a keys
+    /// document (§10.7) proved later ones. Returns the verified entry and checkpoint.
     /// - Throws: the first check that fails (`badEntry`, `badSignature`, `proofFailed`, …).
-    public func verify(key: VerifierKey, witnesses: WitnessQuorum, now: UInt64) throws(LedgerError) -> (entry: SignedEntry, checkpoint: Checkpoint) {
+    public func verify(keys: KeyChain, witnesses: WitnessQuorum, now: UInt64) throws(LedgerError) -> (entry: SignedEntry, checkpoint: Checkpoint) {
         let entryBody = try EntryBody.decode(body)
         guard entryBody.seq == index else { throw LedgerError(.wrongSeq, "the entry's body says seq \(entryBody.seq), the proof index \(index)", seq: index) }
         let entry = SignedEntry(body: entryBody, bodyBytes: body, leafHash: MerkleHash.leaf(body), signature: signature)
-        guard entry.hasValidSignature(by: key) else { throw LedgerError(.badSignature, "the entry's signature does not verify with \(key.name)+\(key.id)", seq: index) }
-        let note = try SignedNote.open(checkpoint, verifier: key)
+        let key = keys.key(forSeq: index)
+        guard entry.hasValidSignature(by: key) else {
+            throw LedgerError(.badSignature, "the entry's signature does not verify with \(key.name)+\(key.id)\(Self.rotationHint(keys))", seq: index)
+        }
+        let stated = try Checkpoint(text: try SignedNote(parsing: checkpoint).text)
+        let checkpointKey = try keys.checkpointKey(size: stated.size)
+        let note: SignedNote
+        do {
+            note = try SignedNote.open(checkpoint, verifier: checkpointKey)
+        } catch {
+            throw LedgerError(error.code, error.reason + Self.rotationHint(keys))
+        }
         let tree = try Checkpoint(text: note.text)
-        guard tree.origin == key.name else { throw LedgerError(.badCheckpoint, "the checkpoint's origin is not \(key.name)") }
+        guard tree.origin == checkpointKey.name else { throw LedgerError(.badCheckpoint, "the checkpoint's origin is not \(checkpointKey.name)") }
         do throws(MerkleProofs.Failure) {
             try MerkleProofs.verifyInclusion(leaf: entry.leafHash, index: index, size: tree.size, proof: proof, root: tree.root)
         } catch {
@@ -92,5 +103,9 @@ public struct TlogProof: Sendable, Equatable {
         }
         try witnesses.check(note, now: now)
         return (entry, tree)
+    }
+
+    private static func rotationHint(_ keys: KeyChain) -> String {
+        keys.links.count == 1 ? " (if the log has rotated its key since, pass its keys document: GET /v1/keys)" : ""
     }
 }

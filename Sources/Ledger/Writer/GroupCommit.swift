@@ -8,8 +8,10 @@ import Foundation
 extension LedgerEngine {
     final class Request: Sendable {
         enum Work: Sendable {
-            /// Drafts with their heads already encoded by the caller (see `BodyLayout`).
-            case drafts([EntryDraft], heads: [[UInt8]])
+            /// Drafts with their heads already encoded by the caller (see `BodyLayout`), naming `key`.
+            case drafts([EntryDraft], heads: [[UInt8]], key: KeyID)
+            /// A `key.rotated` entry (one draft, signed by the outgoing key); `next` signs after it.
+            case rotation(EntryDraft, KeyRotation, next: SigningKey)
             /// Caller-built bodies, checked strictly against the contract.
             case bodies([[UInt8]])
             case checkpoint
@@ -22,12 +24,20 @@ extension LedgerEngine {
 
         let work: Work
         let entryCount: Int
+        /// Checkpoints cover exactly what came before them; a rotation changes the key after it.
+        var travelsAlone: Bool {
+            switch work {
+            case .checkpoint, .rotation: true
+            case .drafts, .bodies: false
+            }
+        }
         let complete: @Sendable (Result<Outcome, LedgerError>) -> Void
 
         init(work: Work, complete: @escaping @Sendable (Result<Outcome, LedgerError>) -> Void) {
             self.work = work
             switch work {
-            case .drafts(let drafts, _): entryCount = drafts.count
+            case .drafts(let drafts, _, _): entryCount = drafts.count
+            case .rotation: entryCount = 1
             case .bodies(let bodies): entryCount = bodies.count
             case .checkpoint: entryCount = 0
             }
@@ -92,22 +102,52 @@ extension LedgerEngine {
         return note
     }
 
+    /// Rotates the signing key (FORMAT §10.7): appends a `key.rotated` entry signed by the
+    /// current key, after which `next` signs every entry and checkpoint. Before the entry is
+    /// written, `next` is kept in `signing.key.next` and the keys file names it; once the entry is
+    /// durable, `next` replaces `signing.key`. Returns the rotation entry.
+    @discardableResult
+    public func rotateKey(to next: SigningKey, reason: KeyRotation.Reason, actor: String) throws(LedgerError) -> SignedEntry {
+        guard writable else { throw LedgerError(.readOnly, "this ledger was opened without its signing key") }
+        guard next.verifier.type == .ed25519 else { throw LedgerError(.badKey, "a log key has type 0x01") }
+        let rotation = KeyRotation(newKey: next.verifier, reason: reason)
+        // Checked here for a clear error at once; the writer checks again at the entry's seq.
+        var trial = stateLock.withLock { keyChain }
+        try trial.rotate(at: max(size, trial.links[trial.links.count - 1].firstSeq), signedBy: trial.current.id, rotation)
+        let draft = EntryDraft(kind: KeyRotation.kind, actor: actor, payload: rotation.payload)
+        try EntryBody.validateFields(kind: draft.kind, actor: draft.actor, payload: draft.payload)
+        guard case .entries(let entries) = try submitAndWait(.rotation(draft, rotation, next: next)) else { preconditionFailure() }
+        return entries[0]
+    }
+
+    /// The keys the log has signed with, as far as durable.
+    public var keys: KeyChain { stateLock.withLock { keyChain } }
+
+    /// The key that signs now, nil when read-only.
+    var currentSigner: SigningKey? { currentSigningKey.withLock { $0 } }
+
     /// Validates drafts and encodes their heads on the caller's thread, off the writer's path.
     private func prepare(_ drafts: [EntryDraft]) throws(LedgerError) -> Request.Work {
-        guard let signer else { throw LedgerError(.readOnly, "this ledger was opened without its signing key") }
+        guard let signer = currentSigner else { throw LedgerError(.readOnly, "this ledger was opened without its signing key") }
         var heads = [[UInt8]]()
         heads.reserveCapacity(drafts.count)
         for draft in drafts {
             if let time = draft.time, time < 0 { throw LedgerError(.badEntry, "time must be non-negative") }
             try EntryBody.validateFields(kind: draft.kind, actor: draft.actor, payload: draft.payload)
-            let head = BodyLayout.head(
-                actor: draft.actor, key: signer.verifier.id, kind: draft.kind, payload: draft.payload, policy: draft.policy)
-            guard head.count + BodyLayout.tailByteCountMax <= EntryBody.byteCountMax else {
-                throw LedgerError(.bodyTooLarge, "the body would exceed \(EntryBody.byteCountMax) bytes")
+            guard draft.kind != KeyRotation.kind else {
+                throw LedgerError(.badEntry, "\(KeyRotation.kind) entries are written only by a key rotation")
             }
-            heads.append(head)
+            heads.append(try Self.head(draft, key: signer.verifier.id))
         }
-        return .drafts(drafts, heads: heads)
+        return .drafts(drafts, heads: heads, key: signer.verifier.id)
+    }
+
+    private static func head(_ draft: EntryDraft, key: KeyID) throws(LedgerError) -> [UInt8] {
+        let head = BodyLayout.head(actor: draft.actor, key: key, kind: draft.kind, payload: draft.payload, policy: draft.policy)
+        guard head.count + BodyLayout.tailByteCountMax <= EntryBody.byteCountMax else {
+            throw LedgerError(.bodyTooLarge, "the body would exceed \(EntryBody.byteCountMax) bytes")
+        }
+        return head
     }
 
     private func submit(_ work: Request.Work) async throws(LedgerError) -> Request.Outcome {
@@ -128,7 +168,7 @@ extension LedgerEngine {
     }
 
     private func enqueue(_ request: Request) throws(LedgerError) {
-        guard signer != nil else { throw LedgerError(.readOnly, "this ledger was opened without its signing key") }
+        guard writable else { throw LedgerError(.readOnly, "this ledger was opened without its signing key") }
         queueCondition.lock()
         defer { queueCondition.unlock() }
         if let stopReason { throw stopReason }
@@ -159,7 +199,9 @@ extension LedgerEngine {
     /// never caps the append rate. `storageSlot` bounds the batches in between.
     private func runWriter() {
         let ledger = self
-        var chain = ChainCursor(nextSeq: publishedSize, lastLeaf: lastLeaf, lastTime: lastTime, key: signer!.verifier.id)
+        var signer = currentSigner!
+        var keys = stateLock.withLock { keyChain }
+        var chain = ChainCursor(nextSeq: publishedSize, lastLeaf: lastLeaf, lastTime: lastTime, key: signer.verifier.id)
         var lastCheckpointRequest = Self.monotonicMicroseconds()
         var uncheckpointed = false
         while true {
@@ -168,7 +210,16 @@ extension LedgerEngine {
                 storage.async { ledger.checkpointIfNeeded(answering: first) }
                 uncheckpointed = false
                 lastCheckpointRequest = Self.monotonicMicroseconds()
-            } else if !batch.isEmpty, let signed = build(batch, chain: &chain) {
+            } else if let first = batch.first, case .rotation(_, let rotation, let next) = first.work {
+                // Travels alone: the outgoing key signs it, the incoming one every batch after.
+                if let signed = buildRotation(first, rotation, next: next, signer: signer, keys: &keys, chain: &chain) {
+                    storageSlot.wait()
+                    signedLock.withLock { signedBatches.append(signed) }
+                    storage.async { ledger.persistSigned() }
+                    uncheckpointed = true
+                    signer = next
+                }
+            } else if !batch.isEmpty, let signed = build(batch, signer: signer, chain: &chain) {
                 storageSlot.wait()
                 signedLock.withLock { signedBatches.append(signed) }
                 storage.async { ledger.persistSigned() }
@@ -234,10 +285,11 @@ extension LedgerEngine {
         var entries = 0
         while queueHead < queue.count {
             let request = queue[queueHead]
-            if case .checkpoint = request.work {
+            if request.travelsAlone {
                 if batch.isEmpty {
                     batch.append(request)
                     queueHead += 1
+                    entries += request.entryCount
                 }
                 break
             }
@@ -286,11 +338,44 @@ extension LedgerEngine {
         var decodedBodies: [Int: EntryBody]
         /// The chain after the batch's last entry.
         var end: ChainCursor
+        /// The key that signed the batch.
+        var signer: SigningKey
+        /// For a rotation: the key chain after it and the incoming key.
+        var rotation: (keys: KeyChain, next: SigningKey)?
+    }
+
+    /// Builds a rotation entry: first the incoming key is kept in `signing.key.next` and the keys
+    /// file names it (so a crash after the entry is durable can finish the rotation), then the
+    /// entry is built and signed by the outgoing key. A failure answers the request and writes
+    /// no entry; recovery removes what was prepared.
+    private func buildRotation(
+        _ request: Request, _ rotation: KeyRotation, next: SigningKey, signer: SigningKey, keys: inout KeyChain, chain: inout ChainCursor
+    ) -> SignedBatch? {
+        var after = keys
+        do throws(LedgerError) {
+            try after.rotate(at: chain.nextSeq, signedBy: signer.verifier.id, rotation)
+            if FileIO.exists(directory.nextSigningKeyFile) { try FileIO.remove(directory.nextSigningKeyFile) }
+            try FileIO.createExclusive(directory.nextSigningKeyFile, Array((next.privateText + "\n").utf8), mode: 0o600)
+            try directory.writeKeyChain(after)
+        } catch {
+            request.complete(.failure(error))
+            return nil
+        }
+        guard var signed = build([request], signer: signer, chain: &chain) else {
+            // The entry was refused after the keys file named it: stop, so that reopening
+            // (which drops a rotation the log does not hold) sets the files straight.
+            stop(LedgerError(.badKeyRotation, "the rotation entry was refused after the keys file named it"))
+            return nil
+        }
+        signed.rotation = (after, next)
+        keys = after
+        chain.rotateKey(to: next.verifier.id)
+        return signed
     }
 
     /// Builds the batch's frames on the chain (rejected requests are answered at once and leave
-    /// no trace) and signs them; nil when nothing was accepted.
-    private func build(_ batch: [Request], chain: inout ChainCursor) -> SignedBatch? {
+    /// no trace) and signs them with `signer`; nil when nothing was accepted.
+    private func build(_ batch: [Request], signer: SigningKey, chain: inout ChainCursor) -> SignedBatch? {
         var buffer = [UInt8]()
         buffer.reserveCapacity(batch.reduce(0) { $0 + $1.entryCount } * 400)
         var slots = [Slot]()
@@ -311,9 +396,10 @@ extension LedgerEngine {
             }
         }
         guard !slots.isEmpty else { return nil }
-        signAndChecksum(&buffer, slots)
+        signAndChecksum(&buffer, slots, signer: signer)
         chain = cursor
-        return SignedBatch(buffer: buffer, slots: slots, accepted: accepted, decodedBodies: decodedBodies, end: cursor)
+        return SignedBatch(
+            buffer: buffer, slots: slots, accepted: accepted, decodedBodies: decodedBodies, end: cursor, signer: signer)
     }
 
     /// Stage two: every signed batch waiting, written with one `fdatasync`, then the tiles, then
@@ -341,11 +427,22 @@ extension LedgerEngine {
                     for slot in batch.slots { try tiles.append(slot.leaf) }
                     counters.entries += batch.slots.count
                 }
+                for batch in batches {
+                    if let (keys, next) = batch.rotation {
+                        keyChain = keys
+                        signingKeys.append(next)
+                        currentSigningKey.withLock { $0 = next }
+                    }
+                }
                 let last = batches[batches.count - 1].end
                 publishedSize = last.nextSeq
                 counters.batches += 1
                 lastLeaf = last.lastLeaf
                 lastTime = last.lastTime
+            }
+            // A durable rotation: the incoming key becomes signing.key before anyone hears of it.
+            if batches.contains(where: { $0.rotation != nil }) {
+                try FileIO.replace(directory.signingKeyFile, with: directory.nextSigningKeyFile)
             }
         } catch {
             stop(error)
@@ -355,7 +452,9 @@ extension LedgerEngine {
         for batch in batches {
             for (request, range) in batch.accepted {
                 request.complete(.success(.entries(range.map {
-                    entry(for: batch.slots[$0], request: request, index: $0 - range.lowerBound, decoded: batch.decodedBodies[$0], in: batch.buffer)
+                    entry(
+                        for: batch.slots[$0], request: request, index: $0 - range.lowerBound, decoded: batch.decodedBodies[$0],
+                        key: batch.signer.verifier.id, in: batch.buffer)
                 })))
             }
         }
@@ -386,7 +485,12 @@ extension LedgerEngine {
             slots.append(Slot(frameStart: frameStart, bodyLength: bodyLength, leaf: leaf, seq: seq, time: link.time, prev: prev))
         }
         switch request.work {
-        case .drafts(let drafts, let heads):
+        case .drafts(let drafts, var heads, let key):
+            // Heads name the key current when they were encoded; a rotation since then changes it.
+            if let current = chain.key, current != key {
+                heads = []
+                for draft in drafts { heads.append(try Self.head(draft, key: current)) }
+            }
             for (draft, head) in zip(drafts, heads) {
                 // The writer chooses seq and prev itself; only a draft's own time can break the chain.
                 let link = ChainCursor.Link(
@@ -397,6 +501,13 @@ extension LedgerEngine {
                     BodyLayout.appendTail(prev: link.prev, seq: link.seq, time: link.time, to: &out)
                 }
             }
+        case .rotation(let draft, _, _):
+            let head = try Self.head(draft, key: chain.key!)
+            let link = ChainCursor.Link(seq: chain.nextSeq, prev: chain.lastLeaf, time: max(options.clock(), chain.lastTime), key: chain.key)
+            try frame(link) { out in
+                out.append(contentsOf: head)
+                BodyLayout.appendTail(prev: link.prev, seq: link.seq, time: link.time, to: &out)
+            }
         case .bodies(let bodies):
             for bytes in bodies {
                 let body: EntryBody
@@ -404,6 +515,9 @@ extension LedgerEngine {
                     body = try EntryBody.decode(bytes)
                 } catch {
                     throw LedgerError(error.code, error.reason, seq: chain.nextSeq)
+                }
+                guard body.kind != KeyRotation.kind else {
+                    throw LedgerError(.badEntry, "\(KeyRotation.kind) entries are written only by a key rotation", seq: chain.nextSeq)
                 }
                 try frame(ChainCursor.Link(body)) { $0.append(contentsOf: bytes) }
                 decodedBodies[slots.count - 1] = body
@@ -418,8 +532,7 @@ extension LedgerEngine {
     /// Read once: `activeProcessorCount` reads cgroup files on every call.
     static let cores = ProcessInfo.processInfo.activeProcessorCount
 
-    private func signAndChecksum(_ buffer: inout [UInt8], _ slots: [Slot]) {
-        let signer = signer!
+    private func signAndChecksum(_ buffer: inout [UInt8], _ slots: [Slot], signer: SigningKey) {
         let workers = slots.count >= 4 ? Self.cores : 1
         buffer.withUnsafeMutableBytes { raw in
             // Safe to share: each slot's frame is a disjoint range of the buffer, written by one worker.
@@ -444,17 +557,21 @@ extension LedgerEngine {
         }
     }
 
-    private func entry(for slot: Slot, request: Request, index: Int, decoded: EntryBody?, in buffer: [UInt8]) -> SignedEntry {
+    private func entry(for slot: Slot, request: Request, index: Int, decoded: EntryBody?, key: KeyID, in buffer: [UInt8]) -> SignedEntry {
         let signatureStart = slot.frameStart + SegmentFormat.frameHeaderByteCount
         let bodyStart = signatureStart + SegmentFormat.signatureByteCount
         let bytes = Array(buffer[bodyStart..<bodyStart + slot.bodyLength])
         let body: EntryBody
         switch request.work {
-        case .drafts(let drafts, _):
+        case .drafts(let drafts, _, _):
             let draft = drafts[index]
             body = EntryBody(
                 seq: slot.seq, time: slot.time, kind: draft.kind, actor: draft.actor, payload: draft.payload,
-                policy: draft.policy, prev: slot.prev, key: signer!.verifier.id)
+                policy: draft.policy, prev: slot.prev, key: key)
+        case .rotation(let draft, _, _):
+            body = EntryBody(
+                seq: slot.seq, time: slot.time, kind: draft.kind, actor: draft.actor, payload: draft.payload,
+                policy: draft.policy, prev: slot.prev, key: key)
         default:
             body = decoded!
         }
@@ -500,7 +617,12 @@ extension LedgerEngine {
     /// then publish. Jobs run in order on one serial queue.
     func finishCheckpoint(_ job: CheckpointJob) throws(LedgerError) -> String {
         try job.sync.perform()
-        let note = try job.checkpoint.sign(with: signer!).serialized
+        let signer = stateLock.withLock {
+            let key = keyChain.key(forSeq: job.checkpoint.size)
+            return signingKeys.last { $0.verifier == key }
+        }
+        guard let signer else { throw LedgerError(.wrongKey, "no signing key for a checkpoint of \(job.checkpoint.size) entries") }
+        let note = try job.checkpoint.sign(with: signer).serialized
         // The history first: a checkpoint is published only once it is kept for good.
         try history.append(size: job.checkpoint.size, note: note)
         try FileIO.writeAtomically(directory.checkpointFile, Array(note.utf8))

@@ -25,6 +25,8 @@ public enum EntryKind: String, CaseIterable, Hashable, Sendable {
     /// Written by the service beside the engines (FORMAT §7.10): not domain events.
     case piiAccessed = "pii.accessed"
     case subjectErased = "subject.erased"
+    /// Written by the ledger itself when its signing key changes (FORMAT §10.7, `KeyRotation.kind`).
+    case keyRotated = "key.rotated"
 
     /// Whether entries of this kind are `RescueEvent`s, folded by replay (the others are skipped).
     public var isDomainEvent: Bool {
@@ -33,7 +35,7 @@ public enum EntryKind: String, CaseIterable, Hashable, Sendable {
             .escrowReleased, .escrowRefunded, .pickupConfirmed, .deliveryConfirmed, .rescueCompleted, .disputeOpened, .disputeResolved, .carbonMinted,
             .carbonTransferred, .carbonRetired, .carbonCancelled, .policyActivated:
             true
-        case .piiAccessed, .subjectErased:
+        case .piiAccessed, .subjectErased, .keyRotated:
             false
         }
     }

@@ -35,6 +35,22 @@ extension Service {
             // A kept checkpoint never changes; the cosignatures held for it may still grow.
             return Self.text(witnesses?.book.cosigned(note, checkpoint: checkpoint) ?? note, cache: "public, max-age=60")
         }
+        routes.on(.get, "/v1/keys", .public) { request, _ in
+            try Self.refuseUnknownParameters(request.uri.queryParameters, known: [])
+            // Proved in the newest witnessed checkpoint (the one offline proofs use), else the latest.
+            let note: String
+            if let witnessed = try? Self.witnessedCheckpoint(ledger, witnesses) {
+                note = witnessed.note
+            } else if let (latest, checkpoint) = ledger.latestCheckpoint {
+                note = witnesses?.book.cosigned(latest, checkpoint: checkpoint) ?? latest
+            } else {
+                throw Problem(.notFound, "noCheckpoint", "No checkpoint yet", detail: "")
+            }
+            let document = try Self.ledgerRead { try KeysDocument.make(ledger, note: note) }
+            return Response(
+                status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-cache"],
+                body: .init(byteBuffer: ByteBuffer(bytes: document)))
+        }
         routes.on(.get, "/v1/witnesses", .public) { request, _ in
             try Self.refuseUnknownParameters(request.uri.queryParameters, known: [])
             let statuses = witnesses?.status ?? []

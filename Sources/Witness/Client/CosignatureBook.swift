@@ -31,7 +31,6 @@ public final class CosignatureBook: Sendable {
     }
 
     public let quorum: WitnessQuorum
-    public let verifier: VerifierKey
     public let file: String
     /// Cosigned notes by size, appended once a checkpoint is settled (a newer one reached the
     /// quorum, or the client stopped).
@@ -40,10 +39,10 @@ public final class CosignatureBook: Sendable {
     /// Checkpoints published before this (µs) are not timed: they waited for the client, not for witnesses.
     private let createdAt = Ledger.wallClockMicroseconds()
 
-    /// Reads the newest witnessed checkpoint from `file`, if it still verifies and meets `quorum`.
-    public init(quorum: WitnessQuorum, verifier: VerifierKey, file: String, historyFile: String? = nil) throws(LedgerError) {
+    /// Reads the newest witnessed checkpoint from `file`, if it still verifies (with the key
+    /// `keys` name for its size) and meets `quorum`.
+    public init(quorum: WitnessQuorum, keys: KeyChain, file: String, historyFile: String? = nil) throws(LedgerError) {
         self.quorum = quorum
-        self.verifier = verifier
         self.file = file
         history = try historyFile.map { (path) throws(LedgerError) in
             try CheckpointHistory(path: path, writable: true, slotByteCount: CheckpointHistory.cosignedSlotByteCount)
@@ -51,7 +50,8 @@ public final class CosignatureBook: Sendable {
         var initial = State()
         if FileIO.exists(file) {
             let text = String(decoding: try FileIO.readAll(file), as: UTF8.self)
-            if let note = try? SignedNote.open(text, verifier: verifier), let checkpoint = try? Checkpoint(text: note.text),
+            if let stated = try? Checkpoint(text: SignedNote(parsing: text).text),
+                let note = try? SignedNote.open(text, verifier: keys.key(forSeq: stated.size)), let checkpoint = try? Checkpoint(text: note.text),
                 (try? quorum.check(note, now: UInt64(max(0, Ledger.wallClockMicroseconds() / 1_000_000)))) != nil
             {
                 initial.witnessed = note

@@ -61,7 +61,7 @@ public final class WitnessClient: Sendable {
         self.ledger = ledger
         self.endpoints = endpoints
         self.quorum = quorum
-        self.book = try CosignatureBook(quorum: quorum, verifier: ledger.verifier, file: cosignedFile, historyFile: historyFile)
+        self.book = try CosignatureBook(quorum: quorum, keys: ledger.keys, file: cosignedFile, historyFile: historyFile)
         self.timeout = timeout
         self.pollInterval = pollInterval
         statuses = Mutex(endpoints.map { Status(name: $0.key.name, key: $0.key.text, url: $0.url) })

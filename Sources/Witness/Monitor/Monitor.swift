@@ -79,6 +79,7 @@ public actor Monitor {
         lock = try StateLock(directory: configuration.stateDirectory)
         do {
             state = try MonitorState.load(directory: configuration.stateDirectory, key: configuration.logKey)
+            if state.keys == nil { state.keys = KeyChain(initial: configuration.logKey) }
         } catch {
             lock.release()
             throw error
@@ -122,6 +123,9 @@ public actor Monitor {
         servedNote = served.text
         let checkpoint = served.checkpoint
         if state.note != nil {
+            // A checkpoint no larger than the verified one is signed by a key the state knows;
+            // checked first, so a rollback or a fork is only ever claimed on a signed note.
+            if checkpoint.size <= state.size { try signatureChecked(served, keys: state.keys!) }
             guard checkpoint.size >= state.size else {
                 throw MonitorFailure(
                     .rollback, "the log serves a checkpoint of \(checkpoint.size) entries after signing one of \(state.size): it rolled back")
@@ -141,24 +145,55 @@ public actor Monitor {
             }
         }
         let before = state.size
+        try await checkSignatureBeforeExtending(served)
         let next = try await extend(to: served)
         try next.save(directory: configuration.stateDirectory, key: configuration.logKey)
         state = next
         return Progress(verifiedEntries: checkpoint.size - before, checkpoint: checkpoint, note: served.text)
     }
 
-    /// Parses a served note and checks the log's signature on it.
+    /// Parses a served note. Its signature is checked with the key the chain names for its size,
+    /// once the entries it covers are verified (`signatureChecked`): a rotation among them changes that key.
     private func open(_ bytes: [UInt8], from route: String) throws(MonitorFailure) -> Served {
         guard let text = String(bytes: bytes, encoding: .utf8) else {
             throw MonitorFailure(.badCheckpoint, "GET \(route) served a note that is not UTF-8", details: ["served (base64): " + Base64.encode(bytes)])
         }
         do throws(LedgerError) {
-            let checkpoint = try Checkpoint.open(text, verifier: configuration.logKey)
-            return Served(text: text, note: try SignedNote(parsing: text), checkpoint: checkpoint)
+            let note = try SignedNote(parsing: text)
+            return Served(text: text, note: note, checkpoint: try Checkpoint(text: note.text))
+        } catch {
+            throw MonitorFailure(.badCheckpoint, "GET \(route) served a note that is not a checkpoint: \(error.code): \(error.reason)", newNote: text)
+        }
+    }
+
+    /// A bad signature is reported before any tile is fetched. The key for a larger checkpoint
+    /// is the current one unless the log rotated among the new entries; then the log's keys
+    /// document (verified from the trusted key) must name a key that signed it. `extend` follows
+    /// the rotations from the tiles themselves and checks the signature again with what it found.
+    private func checkSignatureBeforeExtending(_ served: Served) async throws(MonitorFailure) {
+        let known = state.keys!
+        if (try? signatureChecked(served, keys: known)) != nil { return }
+        let now = UInt64(max(0, configuration.clock() / 1_000_000))
+        if let document = try? await reader.get("v1/keys", limit: 4 << 20),
+            let chain = try? KeysDocument.verify(Data(document), initial: configuration.logKey, now: now),
+            (try? signatureChecked(served, keys: chain)) != nil
+        {
+            return
+        }
+        try signatureChecked(served, keys: known)
+    }
+
+    /// Checks the log's signature on `served` with the key `keys` name for its size.
+    private func signatureChecked(_ served: Served, keys: KeyChain, route: String = "/checkpoint") throws(MonitorFailure) {
+        let key: VerifierKey
+        do throws(LedgerError) {
+            key = try keys.checkpointKey(size: served.checkpoint.size)
+            _ = try Checkpoint.open(served.text, verifier: key)
         } catch {
             throw MonitorFailure(
-                .badCheckpoint, "GET \(route) served a checkpoint that does not verify with the log's key \(configuration.logKey.text): \(error.code): \(error.reason)",
-                newNote: text)
+                .badCheckpoint,
+                "GET \(route) served a checkpoint of \(served.checkpoint.size) entries that does not verify with the log's key for that size (\(keys.key(forSeq: served.checkpoint.size).text)): \(error.code): \(error.reason)",
+                newNote: served.text)
         }
     }
 
@@ -194,7 +229,9 @@ public actor Monitor {
             throw MonitorFailure(.badState, "the saved tree edge does not give the saved root")
         }
         var next = state
-        var chain = ChainCursor(nextSeq: oldSize, lastLeaf: state.lastLeaf, lastTime: state.lastTime, key: configuration.logKey.id)
+        var keys = state.keys!
+        var rotations: [(seq: UInt64, body: [UInt8])] = []
+        var chain = ChainCursor(nextSeq: oldSize, lastLeaf: state.lastLeaf, lastTime: state.lastTime, key: keys.current.id)
         let firstTile = oldSize / width
         let endTile = (newSize + width - 1) / width
         let reader = reader
@@ -211,7 +248,7 @@ public actor Monitor {
             }
             let tile = await queue.removeFirst().value
             var completed: [(level: Int, index: UInt64, hashes: [Hash])] = []
-            try check(tile, edge: &next.edge, chain: &chain) { level, index, hashes in
+            try check(tile, edge: &next.edge, chain: &chain, keys: &keys, rotations: &rotations) { level, index, hashes in
                 if level > 0 { completed.append((level, index, hashes)) }
             }
             for full in completed { try await compareHashTile(level: full.level, index: full.index, expected: full.hashes) }
@@ -222,6 +259,7 @@ public actor Monitor {
                 try await compareHashTile(level: level, index: index, expected: hashes)
             }
         }
+        if !rotations.isEmpty { try await checkRotationSignatures(rotations, from: state.keys!) }
         let computed = next.edge.root
         guard computed == checkpoint.root else {
             throw MonitorFailure(
@@ -231,6 +269,9 @@ public actor Monitor {
                     : "the root of the \(oldSize) verified entries followed by the \(newSize - oldSize) served is not the new checkpoint's root: it does not extend the verified checkpoint (a fork), or the entries served are not the ones it covers",
                 details: ["computed root: \(computed.base64)", "checkpoint root: \(checkpoint.root.base64)"])
         }
+        try signatureChecked(served, keys: keys)
+        next.keys = keys
+        next.rotationBodies += rotations.map(\.body)
         next.root = computed
         next.lastLeaf = chain.lastLeaf
         next.lastTime = chain.lastTime
@@ -240,7 +281,8 @@ public actor Monitor {
 
     /// Checks one fetched bundle (and its level-0 hash tile) and appends its new leaves to `edge`.
     private func check(
-        _ tile: FetchedTile, edge: inout TileEdge, chain: inout ChainCursor,
+        _ tile: FetchedTile, edge: inout TileEdge, chain: inout ChainCursor, keys: inout KeyChain,
+        rotations: inout [(seq: UInt64, body: [UInt8])],
         completed: (_ level: Int, _ index: UInt64, _ hashes: [Hash]) throws(MonitorFailure) -> Void
     ) throws(MonitorFailure) {
         if let failure = tile.bundleFailure { throw failure }
@@ -277,11 +319,55 @@ public actor Monitor {
                     .badEntry, "seq \(seq) breaks the chain: \(error.code): \(error.reason)\(before)", seq: seq, tilePath: tile.bundlePath,
                     details: tile.evidence(position) + previous)
             }
+            if let body = tile.rotations[position] {
+                // Tiles hold no signatures: the rotation's is checked against the keys document
+                // (`checkRotationSignatures`) before the new checkpoint is accepted.
+                do throws(LedgerError) {
+                    try keys.rotate(body)
+                } catch {
+                    throw MonitorFailure(.badEntry, "seq \(seq) is a key rotation that breaks the rules: \(error.code): \(error.reason)", seq: seq, tilePath: tile.bundlePath, details: tile.evidence(position))
+                }
+                chain.rotateKey(to: keys.current.id)
+                rotations.append((seq, Array(tile.bundle[tile.ranges[position]])))
+            }
             try edge.append(leaf, completed: completed)
         }
         // The level-0 hash tile must hold exactly these leaf hashes.
         if let failure = tile.hashTileFailure { throw failure }
         try Self.compare(tile.hashTile, expected: Array(tile.leaves[0..<tile.width]), level: 0, index: tile.index, path: tile.hashTilePath)
+    }
+
+    /// Entry bundles carry no signatures, so the signatures of the key rotations met come from
+    /// the log's keys document (`GET /v1/keys`, public): each must be over the very body the
+    /// tiles served and verify with the key it retires. A log that cannot show them is reported.
+    private func checkRotationSignatures(_ rotations: [(seq: UInt64, body: [UInt8])], from keys: KeyChain) async throws(MonitorFailure) {
+        guard let bytes = try await reader.get("v1/keys", limit: 4 << 20) else {
+            throw MonitorFailure(.badEntry, "the log rotated its key at seq \(rotations[0].seq), but GET /v1/keys (with the rotation's signature) answers 404", seq: rotations[0].seq)
+        }
+        let items: [KeyRotationProofs.Item]
+        do throws(LedgerError) {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+                throw LedgerError(.badBundle, "not a JSON object")
+            }
+            items = try KeyRotationProofs(json: object["rotations"]).items
+        } catch {
+            throw MonitorFailure(.badEntry, "GET /v1/keys is not a keys document: \(error.reason)", seq: rotations[0].seq)
+        }
+        var chain = keys
+        for rotation in rotations {
+            let leaf = MerkleHash.leaf(rotation.body)
+            guard let item = items.first(where: { $0.seq == rotation.seq }), MerkleHash.leaf(item.body) == leaf else {
+                throw MonitorFailure(.badEntry, "GET /v1/keys does not list the key rotation at seq \(rotation.seq) that the tiles serve", seq: rotation.seq)
+            }
+            do throws(LedgerError) {
+                let body = try EntryBody.decode(rotation.body)
+                try chain.follow(SignedEntry(body: body, bodyBytes: rotation.body, leafHash: leaf, signature: item.signature))
+            } catch {
+                throw MonitorFailure(
+                    .badEntry, "the key rotation at seq \(rotation.seq) is not signed by the key it retires: \(error.code): \(error.reason)",
+                    seq: rotation.seq, details: ["signature (base64): \(Base64.encode(item.signature))", "body (base64): \(Base64.encode(rotation.body))"])
+            }
+        }
     }
 
     /// Fetches hash tile (level, index), partial when `expected` has fewer than 256 hashes, and
@@ -335,6 +421,8 @@ struct FetchedTile: Sendable {
     var leaves: [Hash] = []
     /// The decoded chain fields of the entries from `verified` on.
     var links: [Result<ChainCursor.Link, LedgerError>] = []
+    /// The decoded `key.rotated` entries, by position in the tile.
+    var rotations: [Int: EntryBody] = [:]
     var bundleFailure: MonitorFailure?
     var hashTilePath: String
     var hashTile: [UInt8] = []
@@ -368,13 +456,17 @@ struct FetchedTile: Sendable {
         if tile.bundleFailure == nil {
             let bundle = tile.bundle
             tile.leaves = tile.ranges.map { MerkleHash.leaf(bundle[$0]) }
-            tile.links = tile.ranges[verified...].map { range -> Result<ChainCursor.Link, LedgerError> in
+            var rotations: [Int: EntryBody] = [:]
+            tile.links = tile.ranges[verified...].enumerated().map { offset, range -> Result<ChainCursor.Link, LedgerError> in
                 do throws(LedgerError) {
-                    return .success(ChainCursor.Link(try EntryBody.decode(Array(bundle[range]))))
+                    let body = try EntryBody.decode(Array(bundle[range]))
+                    if body.kind == KeyRotation.kind { rotations[verified + offset] = body }
+                    return .success(ChainCursor.Link(body))
                 } catch {
                     return .failure(error)
                 }
             }
+            tile.rotations = rotations
         }
         switch await hashes {
         case .success(let (bytes, path)):

@@ -27,6 +27,10 @@ public struct MonitorState: Sendable, Equatable {
     /// The time of entry `size − 1` (0 when empty).
     public var lastTime: Int64
     public var edge: TileEdge
+    /// The log's keys, followed from the trusted key through the rotations verified so far.
+    public var keys: KeyChain?
+    /// The bodies of those rotations (kept so the chain can be rebuilt on load).
+    var rotationBodies: [[UInt8]] = []
 
     /// The state of a monitor that has verified nothing yet.
     public init() {
@@ -56,6 +60,8 @@ public struct MonitorState: Sendable, Equatable {
         var lastTime: Int64
         var edge: [[String]]
         var note: String?
+        /// base64 bodies of the key.rotated entries followed (FORMAT §10.7); absent before any.
+        var rotations: [String]?
     }
 
     /// Loads the state of `directory` for the log of `key`; a fresh state when there is none.
@@ -87,7 +93,18 @@ public struct MonitorState: Sendable, Equatable {
         }
         guard let edge = TileEdge(size: stored.size, levels: levels) else { throw damaged("the tree edge does not fit size \(stored.size)") }
         guard let root = Hash(base64: stored.root), let lastLeaf = Hash(hex: stored.lastLeaf) else { throw damaged("a hash is malformed") }
-        let state = MonitorState(note: stored.note, root: root, lastLeaf: lastLeaf, lastTime: stored.lastTime, edge: edge)
+        var state = MonitorState(note: stored.note, root: root, lastLeaf: lastLeaf, lastTime: stored.lastTime, edge: edge)
+        var keys = KeyChain(initial: key)
+        for text in stored.rotations ?? [] {
+            guard let body = Base64.decode(text) else { throw damaged("a rotation body is not base64") }
+            do throws(LedgerError) {
+                try keys.rotate(try EntryBody.decode(body))
+            } catch {
+                throw damaged("a stored key rotation does not follow: \(error.reason)")
+            }
+            state.rotationBodies.append(body)
+        }
+        state.keys = keys
         guard edge.root == root else { throw damaged("the tree edge does not give the stored root") }
         if stored.size % UInt64(TileEdge.width) != 0, edge.levels[0].last != lastLeaf {
             throw damaged("the last leaf is not the edge's")
@@ -95,7 +112,7 @@ public struct MonitorState: Sendable, Equatable {
         if let note = stored.note {
             let checkpoint: Checkpoint
             do throws(LedgerError) {
-                checkpoint = try Checkpoint.open(note, verifier: key)
+                checkpoint = try Checkpoint.open(note, verifier: keys.key(forSeq: stored.size))
             } catch {
                 throw damaged("the stored checkpoint does not open: \(error.reason)")
             }
@@ -110,7 +127,7 @@ public struct MonitorState: Sendable, Equatable {
     func save(directory: String, key: VerifierKey) throws(MonitorFailure) {
         let stored = Stored(
             format: Self.format, key: key.text, size: size, root: root.base64, lastLeaf: lastLeaf.hex, lastTime: lastTime,
-            edge: edge.levels.map { $0.map(\.hex) }, note: note)
+            edge: edge.levels.map { $0.map(\.hex) }, note: note, rotations: rotationBodies.isEmpty ? nil : rotationBodies.map(Base64.encode))
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]

@@ -18,6 +18,9 @@ struct Verify: ParsableCommand {
     @Option(help: "The verifier key you trust (text or a file). Defaults to the data directory's own verifier.key.")
     var key: String?
 
+    @Option(help: "With --proof: the log's keys document (pahlawan key document, GET /v1/keys), when the proof's checkpoint is signed by a key rotated in after the one you trust.")
+    var keys: String?
+
     @Option(name: .customLong("witness"), help: "With --proof: a witness verifier key you trust (text or a file); repeat for each.")
     var witnesses: [String] = []
 
@@ -62,7 +65,13 @@ struct Verify: ParsableCommand {
         let rate = seconds > 0 ? Int(Double(result.entries) / seconds) : 0
         print("OK \(result.entries) entries verified (checksums, chain, hashes, index, tiles, tree\(signatures ? ", signatures" : "")\(bodies ? ", bodies" : "")) in \(String(format: "%.2f", seconds)) s, \(rate) entries/s")
         print("root \(result.root.base64)")
-        try verifyHistory(directory, verifier: verifier, coveredSize: result.checkpoint?.size ?? 0)
+        for (position, link) in result.keys.links.enumerated() {
+            let how = position == 0 ? "the initial key" : "rotated in at seq \(link.firstSeq - 1)"
+            let until = link.retiredAt.map { " until seq \($0)" } ?? " (current)"
+            let compromised = link.untrustedFrom.map { ", reported compromised from seq \($0): its checkpoints above that size are not trusted" } ?? ""
+            print("key \(link.key.text): \(how)\(until)\(compromised)")
+        }
+        try verifyHistory(directory, verifier: verifier, keys: result.keys, coveredSize: result.checkpoint?.size ?? 0)
         if let checkpoint = result.checkpoint {
             print("checkpoint \(checkpoint.origin) size \(checkpoint.size) root \(checkpoint.root.base64): signature OK, tree matches")
             if checkpoint.size < result.entries {
@@ -86,9 +95,16 @@ struct Verify: ParsableCommand {
         do throws(LedgerError) {
             let parsed = try TlogProof(parsing: String(decoding: data, as: UTF8.self))
             let now = UInt64(max(0, Ledger.wallClockMicroseconds() / 1_000_000))
-            let (entry, checkpoint) = try parsed.verify(key: verifier, witnesses: quorum, now: now)
+            var chain = KeyChain(initial: verifier)
+            if let keys {
+                guard let document = FileManager.default.contents(atPath: keys) else {
+                    throw LedgerError(.notFound, "cannot read the keys document", file: keys)
+                }
+                chain = try KeysDocument.verify(document, initial: verifier, witnesses: quorum, now: now)
+            }
+            let (entry, checkpoint) = try parsed.verify(keys: chain, witnesses: quorum, now: now)
             let cosigners = quorum.cosigners(of: try SignedNote(parsing: parsed.checkpoint), now: now).count
-            print("OK \(path): seq \(entry.seq) (\(entry.body.kind)) is in the tree of size \(checkpoint.size) signed by \(verifier.name), cosigned by \(cosigners) of \(witnessKeys.count) witnesses (quorum \(quorum.quorum))")
+            print("OK \(path): seq \(entry.seq) (\(entry.body.kind)) is in the tree of size \(checkpoint.size) signed by \(verifier.name)+\(chain.key(forSeq: checkpoint.size).id), cosigned by \(cosigners) of \(witnessKeys.count) witnesses (quorum \(quorum.quorum))")
         } catch {
             print("FAIL \(path): \(error)")
             throw ExitCode(1)
@@ -97,7 +113,9 @@ struct Verify: ParsableCommand {
 
     /// Every checkpoint kept in the history (and the cosigned history) must be signed by the key,
     /// in increasing size, within the verified tree, and name the root the tree has at its size.
-    private func verifyHistory(_ directory: DataDirectory, verifier: VerifierKey, coveredSize: UInt64) throws {
+    /// Checkpoints signed by a key later reported compromised are checked with it too: their roots
+    /// must equal the verified tree's, which the newer key's checkpoint vouches for.
+    private func verifyHistory(_ directory: DataDirectory, verifier: VerifierKey, keys: KeyChain, coveredSize: UInt64) throws {
         let ledger = try report { try Ledger(directory: directory, signer: nil, verifier: verifier) }
         defer { ledger.close() }
         var checked = 0
@@ -108,7 +126,7 @@ struct Verify: ParsableCommand {
                 let page = try ledger.checkpointNotes(fromSlot: slot, limit: 4_096)
                 if page.isEmpty { break }
                 for (size, note) in page {
-                    let checkpoint = try Checkpoint.open(note, verifier: verifier)
+                    let checkpoint = try Checkpoint.open(note, verifier: keys.key(forSeq: size))
                     guard checkpoint.size == size, size <= coveredSize, lastSize.map({ size > $0 }) ?? true else {
                         throw LedgerError(.damagedRecord, "kept checkpoint slot \(slot) (size \(size)) is out of order or beyond the verified tree", file: directory.checkpointHistoryFile)
                     }
