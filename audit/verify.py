@@ -918,18 +918,26 @@ def report(path, failures, description):
     return 0
 
 
-def main_proof(args):
-    """verify.py --proof FILE.tlog-proof --key VKEY [--witness WKEY ...] [--quorum Q]"""
-    usage = "usage: verify.py --proof FILE.tlog-proof --key VKEY [--keys KEYS.json] [--witness WKEY ...] [--quorum Q]"
+def policy_options(args, needed, single, usage):
+    """Reads the options of a mode checked against a policy (the initial key, witnesses, a
+    quorum): `needed` flags must be given. Returns (values, key text, witnesses, quorum); a
+    mistake exits with `usage`."""
     try:
-        values = take_options(args, ("--proof", "--key", "--keys", "--quorum"), ("--witness",))
-        if values["--proof"] is None or values["--key"] is None:
-            raise Usage("--proof and --key are needed")
+        values = take_options(args, single + ("--key", "--quorum"), ("--witness",))
+        if any(values[flag] is None for flag in needed + ("--key",)):
+            raise Usage("%s and --key are needed" % " and ".join(needed))
         key = read_key_argument(values["--key"])
         parse_verifier_key(key)
         witnesses, quorum = witness_policy(values)
     except (Usage, ValueError) as error:
         sys.exit("%s\n%s" % (error, usage))
+    return values, key, witnesses, quorum
+
+
+def main_proof(args):
+    """verify.py --proof FILE.tlog-proof --key VKEY [--keys KEYS.json] [--witness WKEY ...] [--quorum Q]"""
+    usage = "usage: verify.py --proof FILE.tlog-proof --key VKEY [--keys KEYS.json] [--witness WKEY ...] [--quorum Q]"
+    values, key, witnesses, quorum = policy_options(args, ("--proof",), ("--proof", "--keys"), usage)
     path = values["--proof"]
     try:
         with open(path, "rb") as f:
@@ -944,18 +952,11 @@ def main_proof(args):
 
 
 def main_consistency(args):
-    """verify.py --consistency PROOF.json --old OLD --new NEW --key VKEY [--witness WKEY ...] [--quorum Q]"""
+    """verify.py --consistency PROOF.json --old OLD --new NEW --key VKEY [--keys KEYS.json] [--witness WKEY ...] [--quorum Q]"""
     usage = ("usage: verify.py --consistency PROOF.json --old OLD_NOTE --new NEW_NOTE --key VKEY "
              "[--keys KEYS.json] [--witness WKEY ...] [--quorum Q]")
-    try:
-        values = take_options(args, ("--consistency", "--old", "--new", "--key", "--keys", "--quorum"), ("--witness",))
-        if None in (values["--consistency"], values["--old"], values["--new"], values["--key"]):
-            raise Usage("--consistency, --old, --new and --key are needed")
-        key = read_key_argument(values["--key"])
-        parse_verifier_key(key)
-        witnesses, quorum = witness_policy(values)
-    except (Usage, ValueError) as error:
-        sys.exit("%s\n%s" % (error, usage))
+    values, key, witnesses, quorum = policy_options(
+        args, ("--consistency", "--old", "--new"), ("--consistency", "--old", "--new", "--keys"), usage)
     path = values["--consistency"]
     try:
         with open(path, "rb") as f:
@@ -1025,15 +1026,7 @@ def main(argv):
 def main_keys(args):
     """verify.py --keys KEYS.json --key VKEY [--witness WKEY ...] [--quorum Q]: the keys document alone."""
     usage = "usage: verify.py --keys KEYS.json --key VKEY [--witness WKEY ...] [--quorum Q]"
-    try:
-        values = take_options(args, ("--keys", "--key", "--quorum"), ("--witness",))
-        if values["--keys"] is None or values["--key"] is None:
-            raise Usage("--keys and --key are needed")
-        key = read_key_argument(values["--key"])
-        parse_verifier_key(key)
-        witnesses, quorum = witness_policy(values)
-    except (Usage, ValueError) as error:
-        sys.exit("%s\n%s" % (error, usage))
+    values, key, witnesses, quorum = policy_options(args, ("--keys",), ("--keys",), usage)
     chain, failures = load_chain(values["--keys"], key, witnesses, quorum, time.time())
     lines = []
     for first, (name, key_id, _), public, retired, untrusted in chain.links:

@@ -27,14 +27,8 @@ import Witness
     @Test func followsTheServiceFromScratchThenIncrementally() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        var options = LedgerOptions()
-        options.checkpointIntervalMicroseconds = 3_600_000_000
-        let loop = try Startup.open(data: DataDirectory(folder.path + "/data"), policies: Self.policies, options: options).loop
+        let (loop, service) = try await Self.service(in: folder)
         defer { loop.ledger.close() }
-        let service = Service(
-            loop: loop, authority: try await TokenAuthority(seed: [UInt8](repeating: 3, count: 32)),
-            settings: try ServiceSettings.load(policies: Self.policies), vault: try PIIVault(directory: folder.path + "/vault", masterKey: [UInt8](repeating: 9, count: 32)),
-            maskingSecret: [UInt8](repeating: 5, count: 32), logger: Self.quiet)
         let ledger = loop.ledger
         let key = ledger.verifier
         let state = folder.path + "/monitor"
@@ -84,14 +78,8 @@ import Witness
     @Test func followsAKeyRotationFromTheInitialKey() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        var options = LedgerOptions()
-        options.checkpointIntervalMicroseconds = 3_600_000_000
-        let loop = try Startup.open(data: DataDirectory(folder.path + "/data"), policies: Self.policies, options: options).loop
+        let (loop, service) = try await Self.service(in: folder)
         defer { loop.ledger.close() }
-        let service = Service(
-            loop: loop, authority: try await TokenAuthority(seed: [UInt8](repeating: 3, count: 32)),
-            settings: try ServiceSettings.load(policies: Self.policies), vault: try PIIVault(directory: folder.path + "/vault", masterKey: [UInt8](repeating: 9, count: 32)),
-            maskingSecret: [UInt8](repeating: 5, count: 32), logger: Self.quiet)
         let ledger = loop.ledger
         let initial = ledger.verifier
         let state = folder.path + "/monitor"
@@ -118,6 +106,18 @@ import Witness
             await restarted.close()
         }
         #expect(TemporaryFolder.evidence(in: state).isEmpty)
+    }
+
+    /// The service over a new ledger in `folder` (checkpoints only when asked).
+    static func service(in folder: TemporaryFolder) async throws -> (CommandLoop, Service) {
+        var options = LedgerOptions()
+        options.checkpointIntervalMicroseconds = 3_600_000_000
+        let loop = try Startup.open(data: DataDirectory(folder.path + "/data"), policies: Self.policies, options: options).loop
+        let service = Service(
+            loop: loop, authority: try await TokenAuthority(seed: [UInt8](repeating: 3, count: 32)),
+            settings: try ServiceSettings.load(policies: Self.policies), vault: try PIIVault(directory: folder.path + "/vault", masterKey: [UInt8](repeating: 9, count: 32)),
+            maskingSecret: [UInt8](repeating: 5, count: 32), logger: Self.quiet)
+        return (loop, service)
     }
 
     static var quiet: Logger {
