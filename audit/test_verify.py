@@ -848,12 +848,29 @@ class RotationTests(Case):
         entries = rotated_log(reason="compromise", untrusted=5)
         keys = self.keys(keys_document(entries))
         late = tlog_proof(3, size=8, entries=entries, the_note=rotated_note(entries, 8, signer=LOG))
-        self.assert_fails(self.proof(late, "--keys", keys, witnesses=[]), "compromised")
+        self.assert_fails(self.proof(late, "--keys", keys), "compromised")
         early = tlog_proof(3, size=5, entries=entries, the_note=rotated_note(entries, 5, signer=LOG))
-        self.assert_ok(self.proof(early, "--keys", keys, witnesses=[]))
+        self.assert_ok(self.proof(early, "--keys", keys))
+        # Without witnesses nothing the leaked key signed counts: a thief can sign any size and root.
+        self.assert_fails(self.proof(early, "--keys", keys, witnesses=[]), "compromised")
         for bad in (rotated_log(reason="compromise"), rotated_log(reason="compromise", untrusted=11),
                     rotated_log(reason="scheduled", untrusted=5), rotated_log(reason="lost")):
             self.assert_fails(self.run_verify("--keys", self.keys(keys_document(bad)), "--key", LOG.vkey), "key rotation at seq 10")
+
+    def test_malformed_rotations_fail_without_a_traceback(self):
+        entries = rotated_log()
+        items = rotation_items(entries, 16)
+        for bad in ([{"seq": 10}], ["x"], [dict(items[0], seq="10")], 7):
+            document = json.loads(keys_document(entries))
+            document["rotations"] = bad
+            self.assert_fails(self.run_verify("--keys", self.keys(json.dumps(document)), "--key", LOG.vkey), "keys document")
+        for initial in (None, 5, [LOG.vkey]):
+            document = json.loads(keys_document(entries))
+            document["initial"] = initial
+            self.assert_fails(self.run_verify("--keys", self.keys(json.dumps(document)), "--key", LOG.vkey), "initial key")
+        spaced = rotated_log(new_key=NEXT)
+        raw = canonical_json(dict(json.loads(spaced[10][0]), payload={"newKey": NEXT.vkey + "\n", "reason": "scheduled"}))
+        self.assertNotEqual(raw, spaced[10][0])
 
     def test_a_bundle_follows_its_own_rotations(self):
         entries = rotated_log()
@@ -864,6 +881,16 @@ class RotationTests(Case):
                               for seq, (raw, sig) in enumerate(entries) if seq >= 8],
                   "key_rotations": rotation_items(entries, 16)}
         self.assert_ok(self.run_verify(self.write("bundle.json", json.dumps(bundle)), "--key", LOG.vkey))
+        keys = self.keys(keys_document(entries))
+        self.assert_ok(self.run_verify(self.write("bundle.json", json.dumps(bundle)), "--key", LOG.vkey, "--keys", keys))
+        # A compromise reported after the bundle was made applies to it through the keys document.
+        compromised = rotated_log(reason="compromise", untrusted=5)
+        old = {"format": "pahlawan-bundle/v1", "checkpoint": rotated_note(compromised, 8, signer=LOG), "verifier_key": LOG.vkey,
+               "entries": [{"seq": 3, "body": b64(compromised[3][0]), "signature": b64(compromised[3][1]),
+                            "proof": [b64(h) for h in path(3, [raw for raw, _ in compromised][:8])]}]}
+        self.assert_ok(self.run_verify(self.write("old.json", json.dumps(old)), "--key", LOG.vkey))
+        self.assert_fails(self.run_verify(self.write("old.json", json.dumps(old)), "--key", LOG.vkey,
+                                          "--keys", self.keys(keys_document(compromised))), "compromised")
         bundle["key_rotations"] = []
         self.assert_fails(self.run_verify(self.write("bundle.json", json.dumps(bundle)), "--key", LOG.vkey), "checkpoint")
 

@@ -4,7 +4,7 @@
 It shares no code with the Swift implementation: it re-implements, from ledger/FORMAT.md and the
 public standards, RFC 8785 canonical JSON, RFC 6962/9162 inclusion proofs and C2SP signed notes.
 
-Usage: python3 audit/verify.py BUNDLE [--key VKEY]
+Usage: python3 audit/verify.py BUNDLE [--key VKEY [--keys KEYS.json]]
        python3 audit/verify.py --entry ANSWER.json --key VKEY [--keys KEYS.json]   (GET /v1/entries/{seq})
        python3 audit/verify.py --certificate REPORT.json --key VKEY [--keys KEYS.json]  (an impact certificate)
        python3 audit/verify.py --proof FILE.tlog-proof --key VKEY [--keys KEYS.json] [--witness WKEY ...] [--quorum Q]
@@ -139,14 +139,17 @@ class KeyChain:
         """The (name, key id, VerifyKey) that signs entry `seq`."""
         return self._link(seq)[1]
 
-    def checkpoint_key(self, size):
-        """The key that must sign a checkpoint of `size` entries; ValueError when that key was
-        reported compromised from a seq below `size`."""
+    def checkpoint_key(self, size, witnessed):
+        """The key that must sign a checkpoint of `size` entries. A key reported compromised
+        could have signed any size and any root for a thief: its checkpoints count only when
+        `witnessed` (a quorum of at least one witness is required and checked) and no larger
+        than untrustedFrom; ValueError otherwise."""
         first, key, _, retired, untrusted = self._link(size)
-        if untrusted is not None and size > untrusted:
+        if untrusted is not None and (size > untrusted or not witnessed):
+            why = "above untrustedFrom %d" % untrusted if size > untrusted else "and no witness quorum vouches for it"
             raise ValueError("a checkpoint of %d entries is signed by key %s, which the rotation at seq %d reports "
-                             "compromised from seq %d: use a checkpoint of more than %d entries"
-                             % (size, key[1].hex(), retired, untrusted, retired))
+                             "compromised (%s): use a checkpoint of more than %d entries"
+                             % (size, key[1].hex(), retired, why, retired))
         return key
 
     def follow(self, seq, raw, signature):
@@ -176,8 +179,8 @@ class KeyChain:
             raise ValueError("reason is %r, not scheduled or compromise" % reason)
         if set(payload) != expected:
             raise ValueError("a %s rotation has exactly %s" % (reason, ", ".join(sorted(expected))))
-        if type(payload["newKey"]) is not str:
-            raise ValueError("newKey is not a string")
+        if type(payload["newKey"]) is not str or payload["newKey"] != payload["newKey"].strip():
+            raise ValueError("newKey is not verifier key text (a string, with no surrounding space)")
         new_name, new_id, new_key = parse_verifier_key(payload["newKey"])
         if new_name != self.origin:
             raise ValueError("the new key is named %s, not the origin %s" % (new_name, self.origin))
@@ -211,8 +214,8 @@ def follow_rotations(chain, items, size, root):
             raise ValueError("the key rotation at seq %d is not in the checkpoint's tree" % seq)
         try:
             chain.follow(seq, raw, signature)
-        except ValueError as error:
-            raise ValueError("key rotation at seq %d: %s" % (seq, error))
+        except (ValueError, TypeError, AttributeError, KeyError) as error:
+            raise ValueError("key rotation at seq %d: %s" % (seq, error or type(error).__name__))
     return chain
 
 
@@ -228,13 +231,13 @@ def verify_keys_document(document, trusted_key_text, witnesses, quorum, now):
     chain = KeyChain(trusted_key_text)
     if not isinstance(document, dict) or document.get("format") != "pahlawan-keys/v1":
         return chain, ["keys document: format is not pahlawan-keys/v1"]
-    if document.get("initial", "").strip() != trusted_key_text.strip():
+    if not isinstance(document.get("initial"), str) or document["initial"].strip() != trusted_key_text.strip():
         return chain, ["keys document: its initial key is not the key you trust"]
     try:
         _, size, root = unverified_checkpoint(document["checkpoint"])
         follow_rotations(chain, document["rotations"], size, root)
-    except (ValueError, KeyError, TypeError) as error:
-        return KeyChain(trusted_key_text), ["keys document: %s" % error]
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        return KeyChain(trusted_key_text), ["keys document: %s" % (error or type(error).__name__)]
     _, _, problems = verify_cosigned_checkpoint(document["checkpoint"], chain, witnesses, quorum, now, "keys document checkpoint")
     if problems:
         return KeyChain(trusted_key_text), problems
@@ -352,7 +355,10 @@ def verify_inclusion(leaf, index, size, proof, root):
 
 # --- the bundle -------------------------------------------------------------------------------
 
-def verify_bundle(bundle, trusted_key_text):
+def verify_bundle(bundle, trusted_key_text, known=None):
+    """A bundle, following its own key rotations from the trusted key; with `known` (the chain a
+    keys document proved), its rotations must agree with it and a compromise reported since
+    applies too."""
     failures = []
     fail = failures.append
     if bundle.get("format") != "pahlawan-bundle/v1":
@@ -364,7 +370,11 @@ def verify_bundle(bundle, trusted_key_text):
     try:
         _, size, root = unverified_checkpoint(bundle["checkpoint"])
         follow_rotations(chain, bundle.get("key_rotations", []), size, root)
-        name, key_id, verify_key = chain.checkpoint_key(size)
+        if known is not None:
+            if [(l[0], l[2]) for l in known.links[:len(chain.links)]] != [(l[0], l[2]) for l in chain.links]:
+                raise ValueError("the bundle's key rotations differ from the keys document's")
+            chain = known
+        name, key_id, verify_key = chain.checkpoint_key(size, witnessed=False)
         origin, size, root = parse_checkpoint(open_note(bundle["checkpoint"], name, key_id, verify_key))
     except (ValueError, KeyError, TypeError, BadSignatureError) as error:
         return failures + ["checkpoint: " + (str(error) or "signature does not verify")]
@@ -430,7 +440,7 @@ def verify_api_entry(answer, chain):
     fail = failures.append
     checkpoint = answer["checkpoint"]
     try:
-        name, key_id, verify_key = chain.checkpoint_key(unverified_checkpoint(checkpoint["note"])[1])
+        name, key_id, verify_key = chain.checkpoint_key(unverified_checkpoint(checkpoint["note"])[1], witnessed=False)
         origin, size, root = parse_checkpoint(open_note(checkpoint["note"], name, key_id, verify_key))
     except (ValueError, KeyError, BadSignatureError) as error:
         return ["checkpoint: " + (str(error) or "signature does not verify") + rotation_hint(chain)]
@@ -473,7 +483,7 @@ def verify_certificate(report, chain):
         sizes = [line.split(" ")[1] for line in unsigned.split("\n") if line.startswith("checkpoint ")]
         if len(sizes) != 1 or not re.fullmatch(r"0|[1-9][0-9]{0,15}", sizes[0]):
             raise ValueError("the note has no single `checkpoint <size> <root>` line")
-        name, key_id, verify_key = chain.checkpoint_key(int(sizes[0]))
+        name, key_id, verify_key = chain.checkpoint_key(int(sizes[0]), witnessed=False)
         text = open_note(note, name, key_id, verify_key)
     except (ValueError, BadSignatureError) as error:
         return ["note: " + (str(error) or "signature does not verify") + rotation_hint(chain)]
@@ -569,7 +579,8 @@ def verify_cosigned_checkpoint(note, log_key, witnesses, quorum, now, label="che
         return None, 0, ["%s: malformed signed note: %s" % (label, error)]
     try:
         checkpoint = parse_checkpoint(text)
-        name, key_id, verify_key = log_key.checkpoint_key(checkpoint[1]) if isinstance(log_key, KeyChain) else log_key
+        name, key_id, verify_key = (log_key.checkpoint_key(checkpoint[1], witnessed=quorum > 0)
+                                    if isinstance(log_key, KeyChain) else log_key)
     except ValueError as error:
         return None, 0, ["%s: %s" % (label, error)]
     origin = checkpoint[0]
@@ -988,20 +999,24 @@ def main(argv):
         return main_entry(args)
     if "--certificate" in args:
         return main_certificate(args)
-    if "--keys" in args:
+    # Every option takes a value, so a bundle is an argument that is neither a flag nor its value.
+    positional = [a for i, a in enumerate(args) if not a.startswith("--") and (i == 0 or not args[i - 1].startswith("--"))]
+    if "--keys" in args and not positional:
         return main_keys(args)
-    key = None
-    if "--key" in args:
-        i = args.index("--key")
-        if i + 1 >= len(args):
-            sys.exit("usage: verify.py BUNDLE [--key VKEY]")
-        key = args[i + 1]
-        del args[i : i + 2]
-        if os.path.isfile(key):
-            with open(key) as f:
-                key = f.read().strip()
-    if len(args) != 1:
-        sys.exit("usage: verify.py BUNDLE [--key VKEY]")
+    key, keys_path = None, None
+    for flag in ("--key", "--keys"):
+        if flag in args:
+            i = args.index(flag)
+            if i + 1 >= len(args):
+                sys.exit("usage: verify.py BUNDLE [--key VKEY [--keys KEYS.json]]")
+            value = args[i + 1]
+            del args[i : i + 2]
+            if flag == "--key":
+                key = read_key_argument(value)
+            else:
+                keys_path = value
+    if len(args) != 1 or (keys_path is not None and key is None):
+        sys.exit("usage: verify.py BUNDLE [--key VKEY [--keys KEYS.json]]")
     path = args[0]
     try:
         with open(path, "rb") as f:
@@ -1011,8 +1026,13 @@ def main(argv):
         return 1
     if key is None:
         print("warning: no --key given; trusting the bundle's own verifier_key", file=sys.stderr)
+    known = None
+    if keys_path is not None:
+        known, failures = load_chain(keys_path, key, [], 0, time.time())
+        if failures:
+            return report(path, failures, None)
     try:
-        failures = verify_bundle(bundle, key)
+        failures = verify_bundle(bundle, key, known)
     except (ValueError, KeyError, TypeError) as error:
         failures = ["bundle: malformed (%s)" % error]
     for failure in failures:

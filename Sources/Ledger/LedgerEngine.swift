@@ -119,6 +119,15 @@ final class LedgerEngine: @unchecked Sendable {
         // caller-given verifier (the key an auditor trusts) must be. Its links are checked against
         // the log's rotation entries below, once the log is open.
         let keyLinks = try directory.readKeyChainLinks()
+        if keyLinks == nil, verifier == nil, let signer, FileIO.exists(directory.verifierKeyFile),
+            try directory.loadVerifierKey() != signer.verifier
+        {
+            // signing.key is not the initial key, so the log has rotated; without the keys file
+            // the chain from verifier.key cannot be found cheaply. Never guess.
+            throw LedgerError(
+                .badKey, "signing.key is not the key in verifier.key, and the keys file that names the keys in between is missing",
+                file: directory.keysFile)
+        }
         let initial = keyLinks?[0].key ?? given
         if let verifier, verifier != initial {
             throw LedgerError(
@@ -136,7 +145,8 @@ final class LedgerEngine: @unchecked Sendable {
                 let key = keyLinks?.last { $0.firstSeq <= size }?.key ?? initial
                 stored = (note, try Checkpoint.open(note, verifier: key))
             } catch {
-                throw LedgerError(error.code, error.reason, file: directory.checkpointFile)
+                let hint = keyLinks == nil ? "" : " (the key for its size is taken from \(directory.keysFile), which may be out of date)"
+                throw LedgerError(error.code, error.reason + hint, file: directory.checkpointFile)
             }
         }
         let trusted = stored?.1.size ?? 0

@@ -78,7 +78,7 @@ public struct EntryBody: Sendable, Equatable {
             default: throw LedgerError(.badEntry, "the body is not acceptable JSON: \(error)")
             }
         }
-        guard !checkingForm || CanonicalJSON.encode(value) == bytes else {
+        guard !checkingForm || canonicalForm(of: value, byteCount: bytes.count) == bytes else {
             throw LedgerError(.bodyNotCanonical, "the body is not in RFC 8785 canonical form (key order, spacing or escapes)")
         }
         guard case .object(let fields) = value else { throw LedgerError(.badEntry, "the body is not a JSON object") }
@@ -114,6 +114,15 @@ public struct EntryBody: Sendable, Equatable {
             seq: UInt64(seq), time: time, kind: kind, actor: actor, payload: payload, policy: policy, prev: prev, key: key)
         if checkingForm { try body.validateFields() }
         return body
+    }
+
+    /// The canonical encoding, written into a buffer sized like the body it is compared with
+    /// (one allocation: the monitor and `verify --bodies` run this for every entry).
+    private static func canonicalForm(of value: JSONValue, byteCount: Int) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(byteCount)
+        CanonicalJSON.write(value, into: &out)
+        return out
     }
 
     /// Field rules beyond JSON types: kind and actor shapes, integer range in the payload.

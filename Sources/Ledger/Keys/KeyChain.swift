@@ -38,13 +38,19 @@ public struct KeyChain: Equatable, Sendable {
 
     /// The key a checkpoint of `size` entries must be signed by: the one that signs entry `size`,
     /// after every rotation among the first `size` entries.
-    /// - Throws: `untrustedKey` when that key was later reported compromised from a seq below `size`.
-    public func checkpointKey(size: UInt64) throws(LedgerError) -> VerifierKey {
+    ///
+    /// A key later reported compromised could have signed anything for whoever holds it: any
+    /// size, any root. Its checkpoints are trusted only when `witnessed` (the caller checks a
+    /// quorum of at least one witness, who cosign a single history) and no larger than
+    /// `untrustedFrom`.
+    /// - Throws: `untrustedKey` otherwise.
+    public func checkpointKey(size: UInt64, witnessed: Bool) throws(LedgerError) -> VerifierKey {
         let link = link(forSeq: size)
-        if let untrusted = link.untrustedFrom, size > untrusted, let retired = link.retiredAt {
+        if let untrusted = link.untrustedFrom, let retired = link.retiredAt, size > untrusted || !witnessed {
+            let why = size > untrusted ? "above untrustedFrom \(untrusted)" : "and no witness quorum vouches for it"
             throw LedgerError(
                 .untrustedKey,
-                "a checkpoint of \(size) entries is signed by key \(link.key.id), which the rotation at seq \(retired) reports compromised from seq \(untrusted): use a checkpoint of more than \(retired) entries")
+                "a checkpoint of \(size) entries is signed by key \(link.key.id), which the rotation at seq \(retired) reports compromised (\(why)): use a checkpoint of more than \(retired) entries")
         }
         return link.key
     }

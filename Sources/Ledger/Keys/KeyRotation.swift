@@ -41,6 +41,8 @@ public struct KeyRotation: Equatable, Sendable {
         } catch {
             throw refuse("newKey is not an Ed25519 verifier key: \(error.reason)")
         }
+        // Exactly the key's text: two bodies must not name one key in two spellings.
+        guard newKey.text == text else { throw refuse("newKey is not exactly verifier key text (no surrounding space)") }
         switch payload["reason"]?.stringValue {
         case "scheduled":
             guard payload.count == 2 else { throw refuse("a scheduled rotation has exactly newKey and reason") }

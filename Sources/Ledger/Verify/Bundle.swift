@@ -69,7 +69,9 @@ public enum Bundle {
 
     /// Verifies a bundle offline with `key` as the trust anchor (the bundle's own key is only
     /// compared), following the rotations it carries to the keys that signed its checkpoint and entries.
-    public static func verify(_ data: Data, key: VerifierKey) -> Verdict {
+    /// With `keys` (a chain a keys document proved from `key`), the bundle's rotations must agree
+    /// with it, and a compromise it reports after the bundle was made applies too.
+    public static func verify(_ data: Data, key: VerifierKey, keys known: KeyChain? = nil) -> Verdict {
         var verdict = Verdict()
         func fail(_ line: String) { verdict.failures.append(line) }
         guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
@@ -89,10 +91,19 @@ public enum Bundle {
         }
         let checkpoint: Checkpoint
         let keys: KeyChain
-        do {
+        do throws(LedgerError) {
             let stated = try Checkpoint(text: try SignedNote(parsing: note).text)
-            keys = try KeyRotationProofs(json: root["key_rotations"]).follow(from: key, size: stated.size, root: stated.root)
-            checkpoint = try Checkpoint.open(note, verifier: try keys.checkpointKey(size: stated.size))
+            let carried = try KeyRotationProofs(json: root["key_rotations"]).follow(from: key, size: stated.size, root: stated.root)
+            if let known {
+                guard Array(known.links.prefix(carried.links.count)).map({ [$0.firstSeq: $0.key] }) == carried.links.map({ [$0.firstSeq: $0.key] })
+                else {
+                    throw LedgerError(.badKeyRotation, "the bundle's key rotations differ from the keys document's")
+                }
+                keys = known
+            } else {
+                keys = carried
+            }
+            checkpoint = try Checkpoint.open(note, verifier: try keys.checkpointKey(size: stated.size, witnessed: false))
         } catch {
             fail("checkpoint: \(error.code): \(error.reason)\(error.seq.map { " (seq \($0))" } ?? "")")
             return verdict

@@ -61,7 +61,7 @@ public struct KeyRotationProofs: Sendable, Equatable {
 
     /// Follows the rotations from `initial`: each entry must be included in the tree of `size`
     /// entries with `root`, come in seq order, be signed by the key before it and obey the rules.
-    /// The caller then checks the checkpoint with `checkpointKey(size:)` of the result: a rotation
+    /// The caller then checks the checkpoint with `checkpointKey(size:witnessed:)` of the result: a rotation
     /// left out makes that signature fail, so the list cannot hide one.
     public func follow(from initial: VerifierKey, size: UInt64, root: Hash) throws(LedgerError) -> KeyChain {
         var chain = KeyChain(initial: initial)
@@ -113,14 +113,14 @@ public enum KeysDocument {
         guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any], root["format"] as? String == format else {
             throw LedgerError(.badBundle, "not a \(format) JSON object")
         }
-        if let stated = root["initial"] as? String, stated.trimmingWhitespace() != initial.text {
+        guard let stated = root["initial"] as? String, stated.trimmingWhitespace() == initial.text else {
             throw LedgerError(.wrongKey, "the document's initial key is not the key you trust (\(initial.id))")
         }
         guard let note = root["checkpoint"] as? String else { throw LedgerError(.badBundle, "the document has no checkpoint") }
         let signed = try SignedNote(parsing: note)
         let checkpoint = try Checkpoint(text: signed.text)
         let chain = try KeyRotationProofs(json: root["rotations"]).follow(from: initial, size: checkpoint.size, root: checkpoint.root)
-        let opened = try SignedNote.open(note, verifier: try chain.checkpointKey(size: checkpoint.size))
+        let opened = try SignedNote.open(note, verifier: try chain.checkpointKey(size: checkpoint.size, witnessed: witnesses.quorum > 0))
         try witnesses.check(opened, now: now)
         return chain
     }

@@ -61,7 +61,7 @@ private struct Run {
         self.checkSignatures = checkSignatures
         self.checkBodies = checkBodies
         report = Report(keys: KeyChain(initial: key))
-        chain = ChainCursor(key: checkSignatures ? key.id : nil)
+        chain = ChainCursor(key: key.id)
         keys = KeyChain(initial: key)
         candidates = [key]
         candidateIndex = [key.id: 0]
@@ -94,7 +94,7 @@ private struct Run {
             if let checkpointError { throw checkpointError }
             if let note, let checkpoint = report.checkpoint {
                 do {
-                    _ = try Checkpoint.open(note, verifier: try keys.checkpointKey(size: checkpoint.size))
+                    _ = try Checkpoint.open(note, verifier: try keys.checkpointKey(size: checkpoint.size, witnessed: false))
                 } catch {
                     throw LedgerError(error.code, error.reason, file: directory.checkpointFile)
                 }
@@ -190,7 +190,8 @@ private struct Run {
         let indexPath = SegmentStore.indexPath(forSegment: path)
         let index = FileIO.exists(indexPath) ? try FileIO.readAll(indexPath) : []
         let linked = Self.findEntriesLinkedToTheirPredecessors(
-            checked, offsets: offsets, index: index, firstSeq: firstSeq, trusted: trusted, checkKeys: checkSignatures, chunkCount: chunkCount)
+            checked, offsets: offsets, index: index, firstSeq: firstSeq, trusted: trusted, checkSignatures: checkSignatures,
+            chunkCount: chunkCount)
         try checkInSeqOrder(
             checked, linked: linked, tiles: tiles, offsets: offsets, index: index, indexPath: indexPath, bytes: bytes, path: path,
             isLast: isLast)
@@ -247,22 +248,22 @@ private struct Run {
     /// Third parallel pass: every check that needs only an entry and the one before it (the chain
     /// rule from its predecessor, and its index entry). The sequential pass re-checks, with exact
     /// errors, only the entries not marked here; the first entry of a segment is always among them,
-    /// and so are a key rotation and the entry after it. With `checkKeys`, an entry names the key
-    /// its predecessor names and was checked with the same candidate key.
+    /// and so are a key rotation and the entry after it. An entry names the key its predecessor
+    /// names, and with `checkSignatures` was checked with the same candidate key.
     static func findEntriesLinkedToTheirPredecessors(
-        _ checked: [Checked], offsets: [Int], index: [UInt8], firstSeq: UInt64, trusted: UInt64, checkKeys: Bool, chunkCount: Int
+        _ checked: [Checked], offsets: [Int], index: [UInt8], firstSeq: UInt64, trusted: UInt64, checkSignatures: Bool, chunkCount: Int
     ) -> [Bool] {
         Parallel.map(count: checked.count, chunkCount: chunkCount) { position in
             guard position > 0 else { return false }
             let item = checked[position]
             let before = checked[position - 1]
             guard item.checksumOK, item.signatureOK, item.bodyError == nil, let tail = item.tail, let beforeTail = before.tail,
-                !item.isKeyRotation, !before.isKeyRotation, !checkKeys || item.signedBy == before.signedBy
+                !item.isKeyRotation, !before.isKeyRotation, !checkSignatures || item.signedBy == before.signedBy
             else {
                 return false
             }
             let seq = firstSeq + UInt64(position)
-            let chain = ChainCursor(nextSeq: seq, lastLeaf: before.leaf, lastTime: beforeTail.time, key: checkKeys ? before.key : nil)
+            let chain = ChainCursor(nextSeq: seq, lastLeaf: before.leaf, lastTime: beforeTail.time, key: before.key)
             guard chain.brokenRule(ChainCursor.Link(tail, key: item.key)) == nil else { return false }
             return seq >= trusted || indexedOffset(index, position: position) == offsets[position]
         }

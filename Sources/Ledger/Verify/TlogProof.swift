@@ -28,6 +28,8 @@ public struct TlogProof: Sendable, Equatable {
         guard seq < checkpoint.size else {
             throw LedgerError(.notFound, "seq \(seq) is not in the checkpoint of size \(checkpoint.size)", seq: seq)
         }
+        // A proof nobody would accept is refused here rather than handed out.
+        _ = try ledger.keys.checkpointKey(size: checkpoint.size, witnessed: true)
         let entry = try ledger.storedEntry(seq)
         return TlogProof(
             index: seq, signature: entry.signature, body: entry.body, proof: try ledger.inclusionProof(seq: seq, size: checkpoint.size),
@@ -87,7 +89,7 @@ public struct TlogProof: Sendable, Equatable {
             throw LedgerError(.badSignature, "the entry's signature does not verify with \(key.name)+\(key.id)\(Self.rotationHint(keys))", seq: index)
         }
         let stated = try Checkpoint(text: try SignedNote(parsing: checkpoint).text)
-        let checkpointKey = try keys.checkpointKey(size: stated.size)
+        let checkpointKey = try keys.checkpointKey(size: stated.size, witnessed: witnesses.quorum > 0)
         let note: SignedNote
         do {
             note = try SignedNote.open(checkpoint, verifier: checkpointKey)

@@ -187,7 +187,7 @@ public actor Monitor {
     private func signatureChecked(_ served: Served, keys: KeyChain, route: String = "/checkpoint") throws(MonitorFailure) {
         let key: VerifierKey
         do throws(LedgerError) {
-            key = try keys.checkpointKey(size: served.checkpoint.size)
+            key = try keys.checkpointKey(size: served.checkpoint.size, witnessed: configuration.witnesses.quorum > 0)
             _ = try Checkpoint.open(served.text, verifier: key)
         } catch {
             throw MonitorFailure(

@@ -80,12 +80,19 @@ struct KeyCommand: ParsableCommand {
                 printError("pahlawan: error: \(data.directory.checkpointFile): the log has no signed checkpoint yet")
                 throw ExitCode(1)
             }
-            let cosigned = try report {
+            // Like GET /v1/keys: the newest witnessed checkpoint when there is one, else the latest.
+            let witnessed = try? FileIO.readAll(data.directory.cosignedCheckpointFile)
+            let cosigned = try witnessed.map { String(decoding: $0, as: UTF8.self) } ?? report {
                 try CheckpointCommand.withCosignatures(note, size: checkpoint.size, historyFile: data.directory.cosignedHistoryFile)
             }
             let document = try report { try KeysDocument.make(ledger, note: cosigned) }
             if let out {
-                try report { try FileIO.writeAtomically(out, Array(document)) }
+                do {
+                    try document.write(to: URL(fileURLWithPath: out))
+                } catch {
+                    printError("pahlawan: error: \(out): \(error.localizedDescription)")
+                    throw ExitCode(1)
+                }
             } else {
                 FileHandle.standardOutput.write(document + Data("\n".utf8))
             }

@@ -77,6 +77,10 @@ struct PublishCommand: ParsableCommand {
                 written += 1
             }
         }
+        // The keys document too, so a monitor reading these files can follow key rotations (their
+        // signatures are not in the tiles); before the checkpoint, which is written last.
+        try FileIO.makeDirectories(out + "/v1")
+        try Self.write(out + "/v1/keys", Array(try KeysDocument.make(ledger, note: note)))
         try Self.write(out + "/checkpoint", Array(note.utf8))
         return (written, skipped)
     }

@@ -18,7 +18,7 @@ struct Verify: ParsableCommand {
     @Option(help: "The verifier key you trust (text or a file). Defaults to the data directory's own verifier.key.")
     var key: String?
 
-    @Option(help: "With --proof: the log's keys document (pahlawan key document, GET /v1/keys), when the proof's checkpoint is signed by a key rotated in after the one you trust.")
+    @Option(help: "With --proof or --bundle: the log's keys document (pahlawan key document, GET /v1/keys): the keys rotated in after the one you trust, and any reported compromised since.")
     var keys: String?
 
     @Option(name: .customLong("witness"), help: "With --proof: a witness verifier key you trust (text or a file); repeat for each.")
@@ -32,6 +32,15 @@ struct Verify: ParsableCommand {
 
     @Flag(inversion: .prefixedNo, help: "Also decode every body strictly (canonical JSON, exact keys and types).")
     var bodies = false
+
+    func validate() throws {
+        if proof == nil, !witnesses.isEmpty || quorum != nil {
+            throw ValidationError("--witness and --quorum go with --proof (a bundle's checkpoint carries our signature only)")
+        }
+        if proof == nil, bundle == nil, keys != nil {
+            throw ValidationError("--keys goes with --proof or --bundle; a data directory's rotations are read from its log")
+        }
+    }
 
     func run() throws {
         if let proof {
@@ -66,8 +75,8 @@ struct Verify: ParsableCommand {
         print("OK \(result.entries) entries verified (checksums, chain, hashes, index, tiles, tree\(signatures ? ", signatures" : "")\(bodies ? ", bodies" : "")) in \(String(format: "%.2f", seconds)) s, \(rate) entries/s")
         print("root \(result.root.base64)")
         for (position, link) in result.keys.links.enumerated() {
-            let how = position == 0 ? "the initial key" : "rotated in at seq \(link.firstSeq - 1)"
-            let until = link.retiredAt.map { " until seq \($0)" } ?? " (current)"
+            let how = position == 0 ? "the initial key, signs from seq 0" : "signs from seq \(link.firstSeq) (rotated in by the entry at seq \(link.firstSeq - 1))"
+            let until = link.retiredAt.map { ", retired by the entry at seq \($0)" } ?? " (current)"
             let compromised = link.untrustedFrom.map { ", reported compromised from seq \($0): its checkpoints above that size are not trusted" } ?? ""
             print("key \(link.key.text): \(how)\(until)\(compromised)")
         }
@@ -95,13 +104,8 @@ struct Verify: ParsableCommand {
         do throws(LedgerError) {
             let parsed = try TlogProof(parsing: String(decoding: data, as: UTF8.self))
             let now = UInt64(max(0, Ledger.wallClockMicroseconds() / 1_000_000))
-            var chain = KeyChain(initial: verifier)
-            if let keys {
-                guard let document = FileManager.default.contents(atPath: keys) else {
-                    throw LedgerError(.notFound, "cannot read the keys document", file: keys)
-                }
-                chain = try KeysDocument.verify(document, initial: verifier, witnesses: quorum, now: now)
-            }
+            let chain = try keys.map { (path) throws(LedgerError) in try Self.keyChain(path, initial: verifier, witnesses: quorum, now: now) }
+                ?? KeyChain(initial: verifier)
             let (entry, checkpoint) = try parsed.verify(keys: chain, witnesses: quorum, now: now)
             let cosigners = quorum.cosigners(of: try SignedNote(parsing: parsed.checkpoint), now: now).count
             print("OK \(path): seq \(entry.seq) (\(entry.body.kind)) is in the tree of size \(checkpoint.size) signed by \(verifier.name)+\(chain.key(forSeq: checkpoint.size).id), cosigned by \(cosigners) of \(witnessKeys.count) witnesses (quorum \(quorum.quorum))")
@@ -155,9 +159,23 @@ struct Verify: ParsableCommand {
             printError("pahlawan: error: \(path): cannot read the bundle")
             throw ExitCode(1)
         }
-        let verdict = Bundle.verify(data, key: verifier)
+        let now = UInt64(max(0, Ledger.wallClockMicroseconds() / 1_000_000))
+        let chain = try keys.map { path in try report { try Self.keyChain(path, initial: verifier, witnesses: .none, now: now) } }
+        let verdict = Bundle.verify(data, key: verifier, keys: chain)
         for failure in verdict.failures { print("FAIL \(path): \(failure)") }
         guard verdict.isValid, let checkpoint = verdict.checkpoint else { throw ExitCode(1) }
         print("OK \(verdict.entriesChecked) entries in \(path) verified against checkpoint size \(checkpoint.size) root \(checkpoint.root.base64)")
+    }
+
+    /// The key chain a keys document proves from the initial key.
+    static func keyChain(_ path: String, initial: VerifierKey, witnesses: WitnessQuorum, now: UInt64) throws(LedgerError) -> KeyChain {
+        guard let document = FileManager.default.contents(atPath: path) else {
+            throw LedgerError(.notFound, "cannot read the keys document", file: path)
+        }
+        do {
+            return try KeysDocument.verify(document, initial: initial, witnesses: witnesses, now: now)
+        } catch {
+            throw LedgerError(error.code, "keys document: " + error.reason, seq: error.seq, file: path)
+        }
     }
 }

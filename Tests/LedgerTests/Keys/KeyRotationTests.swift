@@ -150,10 +150,14 @@ import Testing
     @Test func aCompromisedKeysLaterCheckpointsAreNotTrusted() throws {
         var chain = KeyChain(initial: Self.initial.verifier)
         try chain.rotate(at: 51, signedBy: Self.initial.verifier.id, KeyRotation(newKey: Self.second.verifier, reason: .compromise(untrustedFrom: 40)))
-        #expect(try chain.checkpointKey(size: 40) == Self.initial.verifier)
-        #expect(throws: LedgerError.self) { try chain.checkpointKey(size: 41) }
-        #expect(throws: LedgerError.self) { try chain.checkpointKey(size: 51) }
-        #expect(try chain.checkpointKey(size: 52) == Self.second.verifier)
+        // A thief holding the key can sign any size and any root: only witnesses make its
+        // checkpoints count, and only up to untrustedFrom.
+        #expect(try chain.checkpointKey(size: 40, witnessed: true) == Self.initial.verifier)
+        #expect(throws: LedgerError.self) { try chain.checkpointKey(size: 40, witnessed: false) }
+        #expect(throws: LedgerError.self) { try chain.checkpointKey(size: 3, witnessed: false) }
+        #expect(throws: LedgerError.self) { try chain.checkpointKey(size: 41, witnessed: true) }
+        #expect(throws: LedgerError.self) { try chain.checkpointKey(size: 51, witnessed: true) }
+        #expect(try chain.checkpointKey(size: 52, witnessed: false) == Self.second.verifier)
         #expect(chain.key(forSeq: 51) == Self.initial.verifier)
         #expect(chain.key(forSeq: 52) == Self.second.verifier)
     }
@@ -227,5 +231,44 @@ import Testing
         try undone.append([Self.draft(5)])
         undone.close()
         #expect(LedgerVerifier.verify(directory: other, key: Self.initial.verifier, checkSignatures: true).isValid)
+    }
+
+    /// Without the keys file, a rotated directory cannot say which keys came between
+    /// verifier.key and signing.key: open refuses instead of taking signing.key as the first.
+    @Test func aRotatedDirectoryWithoutItsKeysFileIsRefused() throws {
+        let (ledger, data) = try Self.rotatedLedger()
+        ledger.close()
+        try FileIO.remove(data.keysFile)
+        let refused = Result { () throws(LedgerError) in try Ledger(directory: data, signer: try data.loadSigningKey()) }
+        guard case .failure(let error) = refused else {
+            Issue.record("opened without the keys file")
+            return
+        }
+        #expect(error.file == data.keysFile)
+        // pahlawan verify does not need it: the rotations are in the log.
+        #expect(LedgerVerifier.verify(directory: data, key: Self.initial.verifier, checkSignatures: true).isValid)
+    }
+
+    /// A bundle made before a compromise was reported cannot know it; with the keys document the
+    /// compromise applies, and a keys document that disagrees with the bundle's rotations is refused.
+    @Test func aBundleCheckedWithTheKeysDocumentSeesALaterCompromise() throws {
+        let path = TestSupport.makeTemporaryDirectory()
+        try DataDirectory.writeKeyPair(Self.initial, into: path)
+        let data = DataDirectory(path)
+        let ledger = try Ledger(directory: data, signer: try data.loadSigningKey())
+        try ledger.append((0..<20).map { Self.draft($0) })
+        try ledger.checkpoint()
+        let before = try Bundle.export(from: ledger, from: 5, to: 20)
+        #expect(Bundle.verify(before, key: Self.initial.verifier).isValid)
+        try ledger.rotateKey(to: Self.second, reason: .compromise(untrustedFrom: 10))
+        try ledger.checkpoint()
+        let document = try KeysDocument.make(ledger, note: try #require(ledger.latestCheckpoint?.note))
+        let chain = try KeysDocument.verify(document, initial: Self.initial.verifier, now: Self.now)
+        #expect(!Bundle.verify(before, key: Self.initial.verifier, keys: chain).isValid)
+        let after = try Bundle.export(from: ledger, from: 5, to: 21)
+        #expect(Bundle.verify(after, key: Self.initial.verifier, keys: chain).isValid)
+        var other = KeyChain(initial: Self.initial.verifier)
+        try other.rotate(at: 20, signedBy: Self.initial.verifier.id, KeyRotation(newKey: Self.third.verifier, reason: .scheduled))
+        #expect(!Bundle.verify(after, key: Self.initial.verifier, keys: other).isValid)
     }
 }
