@@ -116,4 +116,22 @@ import Testing
         #expect(bad.status == 1)
         #expect(bad.output.contains("FAIL checkpoint history"), "\(bad.output)")
     }
+
+    /// A stop between keeping a checkpoint and publishing it leaves its slot beyond the published
+    /// checkpoint: a note, not damage. (Simulated: the published checkpoint put back one step.)
+    @Test func aKeptButUnpublishedCheckpointIsANoteNotAFailure() throws {
+        let path = TestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let data = DataDirectory(path)
+        let ledger = try Ledger(directory: data, signer: TestSupport.signingKey)
+        try ledger.append([TestSupport.draft(0)])
+        let published = try ledger.checkpoint()
+        try ledger.append([TestSupport.draft(1)])
+        try ledger.checkpoint()
+        ledger.abandon()
+        try FileIO.writeAtomically(data.checkpointFile, Array(published.utf8))
+        let result = try verify(path)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("beyond the published one (size 2)"), "\(result.output)")
+    }
 }
