@@ -868,6 +868,12 @@ class RotationTests(Case):
             document = json.loads(keys_document(entries))
             document["initial"] = initial
             self.assert_fails(self.run_verify("--keys", self.keys(json.dumps(document)), "--key", LOG.vkey), "initial key")
+        # Deep nesting and a bundle that is not an object: a FAIL line, never a traceback.
+        deep = [dict(items[0], body=b64(b"[" * 5000 + b"]" * 5000))]
+        document = json.loads(keys_document(entries))
+        document["rotations"] = deep
+        self.assert_fails(self.run_verify("--keys", self.keys(json.dumps(document)), "--key", LOG.vkey), "keys document")
+        self.assert_fails(self.run_verify(self.write("list.json", "[1, 2]"), "--key", LOG.vkey), "not a JSON object")
         spaced = rotated_log(new_key=NEXT)
         raw = canonical_json(dict(json.loads(spaced[10][0]), payload={"newKey": NEXT.vkey + "\n", "reason": "scheduled"}))
         self.assertNotEqual(raw, spaced[10][0])

@@ -302,9 +302,36 @@ def canonical(value):
     raise ValueError("unexpected JSON type")
 
 
+NESTING_MAX = 32
+
+
+def nesting_depth(raw):
+    """The deepest nesting of arrays and objects in JSON bytes, read without recursion."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
 def decode_body(raw):
     if len(raw) > BODY_BYTES_MAX:
         raise ValueError("body larger than 65535 bytes")
+    if nesting_depth(raw) > NESTING_MAX:
+        raise ValueError("body nests deeper than %d levels" % NESTING_MAX)
     body = json.loads(raw.decode("utf-8"), object_pairs_hook=_pairs, parse_float=_reject_float,
                       parse_constant=_reject_constant)
     if canonical(body).encode("utf-8") != raw:
@@ -371,9 +398,11 @@ def verify_bundle(bundle, trusted_key_text, known=None):
         _, size, root = unverified_checkpoint(bundle["checkpoint"])
         follow_rotations(chain, bundle.get("key_rotations", []), size, root)
         if known is not None:
-            if [(l[0], l[2]) for l in known.links[:len(chain.links)]] != [(l[0], l[2]) for l in chain.links]:
-                raise ValueError("the bundle's key rotations differ from the keys document's")
-            chain = known
+            # One may be newer than the other; the longer one, which extends the shorter, decides.
+            short, long = (known, chain) if len(known.links) <= len(chain.links) else (chain, known)
+            if [(l[0], l[2]) for l in long.links[:len(short.links)]] != [(l[0], l[2]) for l in short.links]:
+                raise ValueError("the bundle's key rotations and the keys document's name different keys")
+            chain = long
         name, key_id, verify_key = chain.checkpoint_key(size, witnessed=False)
         origin, size, root = parse_checkpoint(open_note(bundle["checkpoint"], name, key_id, verify_key))
     except (ValueError, KeyError, TypeError, BadSignatureError) as error:
@@ -1021,7 +1050,9 @@ def main(argv):
     try:
         with open(path, "rb") as f:
             bundle = json.load(f)
-    except (OSError, ValueError) as error:
+        if not isinstance(bundle, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError, RecursionError) as error:
         print("FAIL %s: cannot read the bundle: %s" % (path, error))
         return 1
     if key is None:
@@ -1033,7 +1064,7 @@ def main(argv):
             return report(path, failures, None)
     try:
         failures = verify_bundle(bundle, key, known)
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
         failures = ["bundle: malformed (%s)" % error]
     for failure in failures:
         print("FAIL %s: %s" % (path, failure))

@@ -9,8 +9,9 @@ public final class Ledger: Sendable {
     let engine: LedgerEngine
 
     /// Opens the ledger in `directory`, creating it when empty. With a `signer` it can append;
-    /// without one it is read-only and checked against `verifier`. See `ledger/FORMAT.md` for
-    /// what open checks and what it recovers.
+    /// without one it is read-only and checked against `verifier`. `keys`, a chain followed
+    /// from the log itself (as `LedgerVerifier` does), stands in for the keys file (§10.7). See
+    /// `ledger/FORMAT.md` for what open checks and what it recovers.
     ///
     /// - Throws: `LedgerError` with `locked` when another writer holds the directory; `badNote`,
     ///   `badCheckpoint` or `badSignature` for a stored checkpoint that does not open under the key;
@@ -19,9 +20,10 @@ public final class Ledger: Sendable {
     ///   `wrongKey`, `badEntry` or `badSignature` for an entry after the checkpoint that breaks the
     ///   chain or its signature (with its `seq`); `storageFailure` when the file system fails.
     public init(
-        directory: DataDirectory, signer: SigningKey?, verifier: VerifierKey? = nil, options: LedgerOptions = LedgerOptions()
+        directory: DataDirectory, signer: SigningKey?, verifier: VerifierKey? = nil, keys: KeyChain? = nil,
+        options: LedgerOptions = LedgerOptions()
     ) throws(LedgerError) {
-        engine = try LedgerEngine(directory: directory, signer: signer, verifier: verifier, options: options)
+        engine = try LedgerEngine(directory: directory, signer: signer, verifier: verifier, keys: keys, options: options)
     }
 
     deinit { engine.close() }

@@ -110,7 +110,8 @@ final class LedgerEngine: @unchecked Sendable {
     /// record. Everything after it is re-read (checksums, chain, signatures on every core) and
     /// re-indexed; a torn tail is truncated, any other damage stops the open.
     public init(
-        directory: DataDirectory, signer: SigningKey?, verifier: VerifierKey? = nil, options: LedgerOptions = LedgerOptions()
+        directory: DataDirectory, signer: SigningKey?, verifier: VerifierKey? = nil, keys known: KeyChain? = nil,
+        options: LedgerOptions = LedgerOptions()
     ) throws(LedgerError) {
         guard let given = verifier ?? signer?.verifier else {
             preconditionFailure("a ledger needs a signing key or a verifier key")
@@ -118,7 +119,14 @@ final class LedgerEngine: @unchecked Sendable {
         // After a rotation the keys file names every key; its first is the initial key, which a
         // caller-given verifier (the key an auditor trusts) must be. Its links are checked against
         // the log's rotation entries below, once the log is open.
-        let keyLinks = try directory.readKeyChainLinks()
+        // A chain the caller followed through the log itself (`pahlawan verify`) is checked
+        // against the log like the keys file would be, and needs no keys file.
+        let keyLinks: [(firstSeq: UInt64, key: VerifierKey)]?
+        if let known {
+            keyLinks = known.links.map { ($0.firstSeq, $0.key) }
+        } else {
+            keyLinks = try directory.readKeyChainLinks()
+        }
         if keyLinks == nil, verifier == nil, let signer, FileIO.exists(directory.verifierKeyFile),
             try directory.loadVerifierKey() != signer.verifier
         {
@@ -145,7 +153,9 @@ final class LedgerEngine: @unchecked Sendable {
                 let key = keyLinks?.last { $0.firstSeq <= size }?.key ?? initial
                 stored = (note, try Checkpoint.open(note, verifier: key))
             } catch {
-                let hint = keyLinks == nil ? "" : " (the key for its size is taken from \(directory.keysFile), which may be out of date)"
+                let hint = keyLinks == nil
+                    ? " (if the log has rotated its key, \(directory.keysFile), which names its keys, is missing)"
+                    : " (the key for its size is taken from \(directory.keysFile), which may be out of date)"
                 throw LedgerError(error.code, error.reason + hint, file: directory.checkpointFile)
             }
         }

@@ -95,11 +95,12 @@ public enum Bundle {
             let stated = try Checkpoint(text: try SignedNote(parsing: note).text)
             let carried = try KeyRotationProofs(json: root["key_rotations"]).follow(from: key, size: stated.size, root: stated.root)
             if let known {
-                guard Array(known.links.prefix(carried.links.count)).map({ [$0.firstSeq: $0.key] }) == carried.links.map({ [$0.firstSeq: $0.key] })
-                else {
-                    throw LedgerError(.badKeyRotation, "the bundle's key rotations differ from the keys document's")
+                // One may be newer than the other; the longer one, which extends the shorter, decides.
+                let (short, long) = known.links.count <= carried.links.count ? (known, carried) : (carried, known)
+                guard long.links.prefix(short.links.count).map({ [$0.firstSeq: $0.key] }) == short.links.map({ [$0.firstSeq: $0.key] }) else {
+                    throw LedgerError(.badKeyRotation, "the bundle's key rotations and the keys document's name different keys")
                 }
-                keys = known
+                keys = long
             } else {
                 keys = carried
             }

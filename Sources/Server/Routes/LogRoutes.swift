@@ -37,15 +37,12 @@ extension Service {
         }
         routes.on(.get, "/v1/keys", .public) { request, _ in
             try Self.refuseUnknownParameters(request.uri.queryParameters, known: [])
-            // Proved in the newest witnessed checkpoint (the one offline proofs use), else the latest.
-            let note: String
-            if let witnessed = try? Self.witnessedCheckpoint(ledger, witnesses) {
-                note = witnessed.note
-            } else if let (latest, checkpoint) = ledger.latestCheckpoint {
-                note = witnesses?.book.cosigned(latest, checkpoint: checkpoint) ?? latest
-            } else {
+            // Proved in the latest checkpoint, with the cosignatures held for it: a rotation (a
+            // compromise above all) must show at once, not once the witnesses have caught up.
+            guard let (latest, checkpoint) = ledger.latestCheckpoint else {
                 throw Problem(.notFound, "noCheckpoint", "No checkpoint yet", detail: "")
             }
+            let note = witnesses?.book.cosigned(latest, checkpoint: checkpoint) ?? latest
             let document = try Self.ledgerRead { try KeysDocument.make(ledger, note: note) }
             return Response(
                 status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-cache"],

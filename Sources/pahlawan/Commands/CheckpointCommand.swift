@@ -53,7 +53,7 @@ struct CheckpointCommand: ParsableCommand {
     }
 
     /// `note` with the cosignature lines the cosigned history holds for the same checkpoint.
-    static func withCosignatures(_ note: String, size: UInt64, historyFile: String) throws -> String {
+    static func withCosignatures(_ note: String, size: UInt64, historyFile: String) throws(LedgerError) -> String {
         guard FileManager.default.fileExists(atPath: historyFile) else { return note }
         let history = try CheckpointHistory(path: historyFile, writable: false, slotByteCount: CheckpointHistory.cosignedSlotByteCount)
         defer { history.close() }

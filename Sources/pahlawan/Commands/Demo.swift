@@ -112,6 +112,7 @@ extension Demo {
         clock.set(max(clock.read(), loop.ledger.lastEntryTime + 1))
         let app = Service.application(router: service.router(), configuration: .init(address: .hostname(host, port: port)), logger: logger)
         let server = Task { try await app.runService() }
+        let witnessing = running.startWitnessing()
         let base = "http://\(host):\(port)"
         try await Self.waitUntilLive(base)
         print("service up on \(base); sending the simulated city (seed \(seed), \(days) day(s)) over HTTP…")
@@ -150,10 +151,12 @@ extension Demo {
             try await server.value
         } catch {
             ticker.cancel()
+            await running.stopWitnessing(witnessing)
             loop.ledger.close()
             throw error
         }
         ticker.cancel()
+        await running.stopWitnessing(witnessing)
         loop.ledger.close()
         print("stopped; the ledger is closed with a final checkpoint")
     }

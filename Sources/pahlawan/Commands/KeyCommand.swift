@@ -80,9 +80,9 @@ struct KeyCommand: ParsableCommand {
                 printError("pahlawan: error: \(data.directory.checkpointFile): the log has no signed checkpoint yet")
                 throw ExitCode(1)
             }
-            // Like GET /v1/keys: the newest witnessed checkpoint when there is one, else the latest.
-            let witnessed = try? FileIO.readAll(data.directory.cosignedCheckpointFile)
-            let cosigned = try witnessed.map { String(decoding: $0, as: UTF8.self) } ?? report {
+            // Like GET /v1/keys: the latest checkpoint, with the cosignatures kept for it, so a
+            // rotation shows at once.
+            let cosigned = try report {
                 try CheckpointCommand.withCosignatures(note, size: checkpoint.size, historyFile: data.directory.cosignedHistoryFile)
             }
             let document = try report { try KeysDocument.make(ledger, note: cosigned) }

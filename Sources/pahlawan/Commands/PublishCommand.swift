@@ -80,7 +80,13 @@ struct PublishCommand: ParsableCommand {
         // The keys document too, so a monitor reading these files can follow key rotations (their
         // signatures are not in the tiles); before the checkpoint, which is written last.
         try FileIO.makeDirectories(out + "/v1")
-        try Self.write(out + "/v1/keys", Array(try KeysDocument.make(ledger, note: note)))
+        // Proved in the latest checkpoint (not the published, witnessed one), as GET /v1/keys is,
+        // so that a rotation shows at once.
+        var keysNote = note
+        if let (latest, latestCheckpoint) = ledger.latestCheckpoint, latestCheckpoint.size > checkpoint.size {
+            keysNote = try CheckpointCommand.withCosignatures(latest, size: latestCheckpoint.size, historyFile: ledger.directory.cosignedHistoryFile)
+        }
+        try Self.write(out + "/v1/keys", Array(try KeysDocument.make(ledger, note: keysNote)))
         try Self.write(out + "/checkpoint", Array(note.utf8))
         return (written, skipped)
     }

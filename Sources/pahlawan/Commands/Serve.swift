@@ -58,7 +58,7 @@ struct Serve: AsyncParsableCommand {
         let app = Service.application(
             router: running.service.router(), configuration: .init(address: .hostname(host, port: port)), logger: Logger(label: "pahlawan.server"))
         let ticker = running.service.startTicker()
-        let witnessing = running.service.witnesses.map { client in Task { await client.run() } }
+        let witnessing = running.startWitnessing()
         running.service.warmReports()
         print("serving \(data.path) (\(running.service.loop.ledger.size) entries) on http://\(host):\(port)")
         print("try: curl http://\(host):\(port)/health/ready ; tokens: \(CommandLine.arguments[0]) token --data-dir \(data.path) --role auditor --sub audit-1")
@@ -66,10 +66,7 @@ struct Serve: AsyncParsableCommand {
         fflush(nil)
         try await app.runService()
         ticker.cancel()
-        // Cancelled, not awaited to the end: a hung witness must not delay the final checkpoint.
-        running.service.witnesses?.stop()
-        witnessing?.cancel()
-        await witnessing?.value
+        await running.stopWitnessing(witnessing)
         follower?.stop()
         running.service.loop.ledger.close()
         print("stopped; the ledger is closed with a final checkpoint")
@@ -82,6 +79,18 @@ enum ServiceSetup {
     struct Running {
         let service: Service
         let authSeed: [UInt8]
+
+        /// Submits every new checkpoint to the witnesses of policies/witnesses.yaml, if any.
+        func startWitnessing() -> Task<Void, Never>? {
+            service.witnesses.map { client in Task { await client.run() } }
+        }
+
+        /// Cancelled, not awaited to the end: a hung witness must not delay the final checkpoint.
+        func stopWitnessing(_ task: Task<Void, Never>?) async {
+            service.witnesses?.stop()
+            task?.cancel()
+            await task?.value
+        }
     }
 
     static func open(

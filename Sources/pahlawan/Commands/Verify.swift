@@ -120,7 +120,7 @@ struct Verify: ParsableCommand {
     /// Checkpoints signed by a key later reported compromised are checked with it too: their roots
     /// must equal the verified tree's, which the newer key's checkpoint vouches for.
     private func verifyHistory(_ directory: DataDirectory, verifier: VerifierKey, keys: KeyChain, coveredSize: UInt64) throws {
-        let ledger = try report { try Ledger(directory: directory, signer: nil, verifier: verifier) }
+        let ledger = try report { try Ledger(directory: directory, signer: nil, verifier: verifier, keys: keys) }
         defer { ledger.close() }
         var checked = 0
         var lastSize: UInt64?

@@ -245,8 +245,13 @@ import Testing
             return
         }
         #expect(error.file == data.keysFile)
-        // pahlawan verify does not need it: the rotations are in the log.
-        #expect(LedgerVerifier.verify(directory: data, key: Self.initial.verifier, checkSignatures: true).isValid)
+        // pahlawan verify does not need it: the rotations are in the log, and the chain it
+        // followed opens the directory read-only for the checkpoint history.
+        let report = LedgerVerifier.verify(directory: data, key: Self.initial.verifier, checkSignatures: true)
+        #expect(report.isValid)
+        let copy = try Ledger(directory: data, signer: nil, verifier: Self.initial.verifier, keys: report.keys)
+        #expect(copy.keys == report.keys)
+        copy.close()
     }
 
     /// A bundle made before a compromise was reported cannot know it; with the keys document the
