@@ -94,7 +94,18 @@ extension Service {
                 }
                 throw Problem(.notFound, "entryNotFound", "No such entry in the checkpoint", detail: "seq \(seq); the checkpoint covers \(size)")
             }
-            let proof = try Self.ledgerRead { try TlogProof.make(ledger, seq: seq, checkpointNote: note) }
+            let proof: TlogProof
+            do throws(LedgerError) {
+                proof = try TlogProof.make(ledger, seq: seq, checkpointNote: note)
+            } catch where error.code == .untrustedKey {
+                // A proof nobody would accept: the key that signed this checkpoint was reported
+                // compromised (FORMAT §10.7). The witnesses cosign a newer one within seconds.
+                throw Problem(
+                    .conflict, "checkpointUntrusted", "The checkpoint is signed by a key reported compromised",
+                    detail: "\(error.reason). Retry in a few seconds, or ask ?witnessed=false", retryAfterSeconds: 2)
+            } catch {
+                throw Problem.ledger(error)
+            }
             var response = Self.text(proof.serialized, cache: "no-store")
             response.headers[.contentDisposition] = "attachment; filename=\"pahlawan-\(seq).tlog-proof\""
             return response
