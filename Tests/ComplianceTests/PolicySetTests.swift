@@ -31,6 +31,19 @@ import Testing
         #expect(set.disputes.automaticByReason[.providerNoShow] == .fullRefund)
         #expect(set.disputes.freshnessThreshold == 60)
         #expect(set.factorSources.keys.sorted() == set.offers.factors.keys.sorted())
+        #expect(set.auctions.durationMicrosecondsMax == 240 * 60_000_000 && set.auctions.convertMicrosecondsBeforeExpiry == 30 * 60_000_000)
+        #expect(set.auctions.partialLots == false)
+        #expect(set.auctions.curves == ["linear": .linear, "steps10": .steps(stepMinutes: 10, dropPermille: 150), "halfHour": .exponential(halfLifeMinutes: 30)])
+        #expect(set.rescue.auctions == set.auctions)
+        // A named curve becomes a price curve; an unknown name or a too-long auction is refused, naming the field.
+        let curve = try set.auctions.curve(named: "steps10", startRupiah: 50_000, floorRupiah: 10_000, durationMicroseconds: 60 * 60_000_000)
+        #expect(curve.price(elapsedMicroseconds: 25 * 60_000_000) == 38_000)
+        #expect(throws: PriceCurve.Invalid(field: "curve", reason: "is one of the policy's curves (halfHour, linear, steps10)")) {
+            try set.auctions.curve(named: "fast", startRupiah: 1, floorRupiah: 0, durationMicroseconds: 1)
+        }
+        #expect(throws: PriceCurve.Invalid.self) {
+            try set.auctions.curve(named: "linear", startRupiah: 1, floorRupiah: 0, durationMicroseconds: 241 * 60_000_000)
+        }
     }
 
     @Test func theHashIsOfTheExactFiles() throws {
@@ -49,6 +62,12 @@ import Testing
             ("carbon.yaml", { $0.replacingOccurrences(of: "mealGrams: 420", with: "mealGrams: 420\nmealGrams: 500") }, "mealGrams", "twice"),
             ("disputes.yaml", { $0.replacingOccurrences(of: "providerNoShow: fullRefund", with: "lateCourier: fullRefund") }, "automatic.lateCourier", "not a dispute reason"),
             ("disputes.yaml", { $0.replacingOccurrences(of: "undecided: fullRefund", with: "undecided: maybe") }, "undecided", "must be fullRefund"),
+            ("auction.yaml", { $0.replacingOccurrences(of: "shape: steps", with: "shape: zigzag") }, "curves.steps10.shape", "linear, steps or exponential"),
+            ("auction.yaml", { $0.replacingOccurrences(of: "dropPermille: 150", with: "dropPermille: 1500") }, "curves.steps10.dropPermille", "1…1000"),
+            ("auction.yaml", { $0.replacingOccurrences(of: "halfLifeMinutes: 30", with: "halfLifeMinutes: 300") }, "curves.halfHour.halfLifeMinutes", "1…240"),
+            ("auction.yaml", { $0.replacingOccurrences(of: "partialLots: no", with: "partialLots: maybe") }, "partialLots", "yes or no"),
+            ("auction.yaml", { $0.replacingOccurrences(of: "durationMinutesMax: 240", with: "durationMinutesMax: 2.5") }, "durationMinutesMax", "whole number"),
+            ("auction.yaml", { $0.replacingOccurrences(of: "  halfHour:", with: "  half-hour:") }, "curves.half-hour", "letters and digits"),
         ]
         for (file, change, key, reason) in cases {
             let directory = try policies(replacing: file, change)

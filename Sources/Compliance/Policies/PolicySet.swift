@@ -8,16 +8,19 @@ import Yams
 /// The policy files in force (`policies/*.yaml`), validated, with the hash every ledger entry
 /// carries in its `policy` field.
 public struct PolicySet: Sendable {
-    public static let fileNames = ["carbon.yaml", "disputes.yaml", "matching.yaml"]
+    public static let fileNames = ["carbon.yaml", "disputes.yaml", "matching.yaml", "auction.yaml"]
 
     public let carbon: CarbonPolicy
     public let offers: OfferPolicy
     public let disputes: DisputePolicy
     /// How long the candidate being offered a donation has to claim it.
     public let matchAcceptWindowMicroseconds: Int64
+    /// Flash Ludes auctions (`auction.yaml`).
+    public let auctions: AuctionPolicy
     /// Everything the rescue engines need, in one value.
     public var rescue: RescuePolicy {
-        RescuePolicy(offers: offers, disputes: disputes, carbon: carbon, matchAcceptWindowMicroseconds: matchAcceptWindowMicroseconds)
+        RescuePolicy(
+            offers: offers, disputes: disputes, carbon: carbon, matchAcceptWindowMicroseconds: matchAcceptWindowMicroseconds, auctions: auctions)
     }
     /// SHA-256 (hex) of each file's exact bytes, by file name (recorded by `policy.activated`).
     public let fileHashes: [String: String]
@@ -49,11 +52,16 @@ public struct PolicySet: Sendable {
         let disputesFile = try PolicyFile(path: disputesPath, text: texts[disputesPath]!)
         let matchingPath = directory + "/matching.yaml"
         let matchingFile = try PolicyFile(path: matchingPath, text: texts[matchingPath]!)
+        let auctionPath = directory + "/auction.yaml"
+        let auctionFile = try PolicyFile(path: auctionPath, text: texts[auctionPath]!)
         return try PolicySet(
-            carbon: carbonFile, disputes: disputesFile, matching: matchingFile, hash: SHA256.hash(material), fileHashes: fileHashes)
+            carbon: carbonFile, disputes: disputesFile, matching: matchingFile, auction: auctionFile, hash: SHA256.hash(material),
+            fileHashes: fileHashes)
     }
 
-    private init(carbon file: PolicyFile, disputes rules: PolicyFile, matching: PolicyFile, hash: Hash, fileHashes: [String: String]) throws(PolicyError) {
+    private init(
+        carbon file: PolicyFile, disputes rules: PolicyFile, matching: PolicyFile, auction: PolicyFile, hash: Hash, fileHashes: [String: String]
+    ) throws(PolicyError) {
         try file.expectVersion()
         let basisName = try file.string("basis")
         guard let basis = CarbonPolicy.Basis(rawValue: basisName) else {
@@ -104,8 +112,42 @@ public struct PolicySet: Sendable {
             claimantNoShowNoticeMicroseconds: try rules.integer("claimantNoShowNoticeMinutes", in: 0...1_440) * 60_000_000)
         try matching.expectVersion()
         matchAcceptWindowMicroseconds = try matching.integer("acceptWindowMinutes", in: 1...1_440) * 60_000_000
+        auctions = try Self.auctionPolicy(auction)
         self.hash = hash
         self.fileHashes = fileHashes
+    }
+}
+
+extension PolicySet {
+    /// `auction.yaml`: every curve's parameters within the domains of FORMAT §7.12.
+    static func auctionPolicy(_ file: PolicyFile) throws(PolicyError) -> AuctionPolicy {
+        try file.expectVersion()
+        let minute: Int64 = 60_000_000
+        let durationMinutesMax = try file.integer("durationMinutesMax", in: 1...1_440)
+        var curves: [String: AuctionPolicy.CurveRule] = [:]
+        for name in try file.keys("curves") {
+            let key = "curves.\(name)"
+            guard name.utf8.count <= 32, name.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) }) else {
+                throw file.error(key, "a curve's name is 1–32 letters and digits")
+            }
+            switch try file.string("\(key).shape") {
+            case "linear":
+                curves[name] = .linear
+            case "steps":
+                curves[name] = .steps(
+                    stepMinutes: try file.integer("\(key).stepMinutes", in: 1...durationMinutesMax),
+                    dropPermille: try file.integer("\(key).dropPermille", in: 1...1_000))
+            case "exponential":
+                curves[name] = .exponential(halfLifeMinutes: try file.integer("\(key).halfLifeMinutes", in: 1...durationMinutesMax))
+            case let other:
+                throw file.error("\(key).shape", "must be linear, steps or exponential, not \(other)")
+            }
+        }
+        guard !curves.isEmpty else { throw file.error("curves", "must name at least one curve") }
+        return AuctionPolicy(
+            durationMicrosecondsMax: durationMinutesMax * minute,
+            convertMicrosecondsBeforeExpiry: try file.integer("convertMinutesBeforeExpiry", in: 0...1_440) * minute,
+            partialLots: try file.boolean("partialLots"), curves: curves)
     }
 }
 
@@ -203,6 +245,15 @@ struct PolicyFile {
         case "noRefund": .noRefund
         case "noRefundRelist": .noRefundRelist
         case let other: throw error(key, "must be fullRefund, noRefund or noRefundRelist, not \(other)")
+        }
+    }
+
+    /// `yes`/`true` or `no`/`false`.
+    func boolean(_ key: String) throws(PolicyError) -> Bool {
+        switch try string(key) {
+        case "yes", "true": true
+        case "no", "false": false
+        case let other: throw error(key, "must be yes or no, not \(other)")
         }
     }
 

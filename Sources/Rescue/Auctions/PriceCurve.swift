@@ -27,6 +27,11 @@ public struct PriceCurve: Hashable, Sendable {
     public struct Invalid: Error, Hashable, Sendable {
         public let field: String
         public let reason: String
+
+        public init(field: String, reason: String) {
+            self.field = field
+            self.reason = reason
+        }
     }
 
     /// Checks every parameter's domain: 0 ≤ floor ≤ start ≤ 2^53 − 1, a positive duration, a

@@ -179,11 +179,17 @@ public struct RescuePolicy: Hashable, Sendable {
     public var carbon: CarbonPolicy
     /// How long the candidate being offered a donation has to claim it before the next one.
     public var matchAcceptWindowMicroseconds: Int64
+    /// Flash Ludes auctions (`policies/auction.yaml`); `.none` where a caller runs none.
+    public var auctions: AuctionPolicy
 
-    public init(offers: OfferPolicy, disputes: DisputePolicy, carbon: CarbonPolicy, matchAcceptWindowMicroseconds: Int64 = 300_000_000) {
+    public init(
+        offers: OfferPolicy, disputes: DisputePolicy, carbon: CarbonPolicy, matchAcceptWindowMicroseconds: Int64 = 300_000_000,
+        auctions: AuctionPolicy = .none
+    ) {
         self.offers = offers
         self.disputes = disputes
         self.carbon = carbon
         self.matchAcceptWindowMicroseconds = matchAcceptWindowMicroseconds
+        self.auctions = auctions
     }
 }
