@@ -8,6 +8,15 @@ import Foundation
 extension LedgerEngine {
     final class Request: Sendable {
         enum Work: Sendable {
+            /// The drafts this work writes (nil for caller-built bodies and checkpoints).
+            var drafts: [EntryDraft]? {
+                switch self {
+                case .drafts(let drafts, _, _): drafts
+                case .rotation(let draft, _, _): [draft]
+                case .bodies, .checkpoint: nil
+                }
+            }
+
             /// Drafts with their heads already encoded by the caller (see `BodyLayout`), naming `key`.
             case drafts([EntryDraft], heads: [[UInt8]], key: KeyID)
             /// A `key.rotated` entry (one draft, signed by the outgoing key); `next` signs after it.
@@ -484,6 +493,16 @@ extension LedgerEngine {
             try chain.advance(over: link, leaf: leaf)
             slots.append(Slot(frameStart: frameStart, bodyLength: bodyLength, leaf: leaf, seq: seq, time: link.time, prev: prev))
         }
+        // A draft after its encoded head: the writer chooses seq and prev itself; only a draft's
+        // own time can break the chain.
+        func frame(_ draft: EntryDraft, head: [UInt8]) throws(LedgerError) {
+            let link = ChainCursor.Link(
+                seq: chain.nextSeq, prev: chain.lastLeaf, time: draft.time ?? max(options.clock(), chain.lastTime), key: chain.key)
+            try frame(link) { out in
+                out.append(contentsOf: head)
+                BodyLayout.appendTail(prev: link.prev, seq: link.seq, time: link.time, to: &out)
+            }
+        }
         switch request.work {
         case .drafts(let drafts, var heads, let key):
             // Heads name the key current when they were encoded; a rotation since then changes it.
@@ -491,23 +510,9 @@ extension LedgerEngine {
                 heads = []
                 for draft in drafts { heads.append(try Self.head(draft, key: current)) }
             }
-            for (draft, head) in zip(drafts, heads) {
-                // The writer chooses seq and prev itself; only a draft's own time can break the chain.
-                let link = ChainCursor.Link(
-                    seq: chain.nextSeq, prev: chain.lastLeaf, time: draft.time ?? max(options.clock(), chain.lastTime),
-                    key: chain.key)
-                try frame(link) { out in
-                    out.append(contentsOf: head)
-                    BodyLayout.appendTail(prev: link.prev, seq: link.seq, time: link.time, to: &out)
-                }
-            }
+            for (draft, head) in zip(drafts, heads) { try frame(draft, head: head) }
         case .rotation(let draft, _, _):
-            let head = try Self.head(draft, key: chain.key!)
-            let link = ChainCursor.Link(seq: chain.nextSeq, prev: chain.lastLeaf, time: max(options.clock(), chain.lastTime), key: chain.key)
-            try frame(link) { out in
-                out.append(contentsOf: head)
-                BodyLayout.appendTail(prev: link.prev, seq: link.seq, time: link.time, to: &out)
-            }
+            try frame(draft, head: try Self.head(draft, key: chain.key!))
         case .bodies(let bodies):
             for bytes in bodies {
                 let body: EntryBody
@@ -562,17 +567,12 @@ extension LedgerEngine {
         let bodyStart = signatureStart + SegmentFormat.signatureByteCount
         let bytes = Array(buffer[bodyStart..<bodyStart + slot.bodyLength])
         let body: EntryBody
-        switch request.work {
-        case .drafts(let drafts, _, _):
+        if let drafts = request.work.drafts {
             let draft = drafts[index]
             body = EntryBody(
                 seq: slot.seq, time: slot.time, kind: draft.kind, actor: draft.actor, payload: draft.payload,
                 policy: draft.policy, prev: slot.prev, key: key)
-        case .rotation(let draft, _, _):
-            body = EntryBody(
-                seq: slot.seq, time: slot.time, kind: draft.kind, actor: draft.actor, payload: draft.payload,
-                policy: draft.policy, prev: slot.prev, key: key)
-        default:
+        } else {
             body = decoded!
         }
         return SignedEntry(

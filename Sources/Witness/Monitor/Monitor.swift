@@ -145,8 +145,8 @@ public actor Monitor {
             }
         }
         let before = state.size
-        try await checkSignatureBeforeExtending(served)
-        let next = try await extend(to: served)
+        let keysDocument = try await checkSignatureBeforeExtending(served)
+        let next = try await extend(to: served, keysDocument: keysDocument)
         try next.save(directory: configuration.stateDirectory, key: configuration.logKey)
         state = next
         return Progress(verifiedEntries: checkpoint.size - before, checkpoint: checkpoint, note: served.text)
@@ -170,18 +170,23 @@ public actor Monitor {
     /// is the current one unless the log rotated among the new entries; then the log's keys
     /// document (verified from the trusted key) must name a key that signed it. `extend` follows
     /// the rotations from the tiles themselves and checks the signature again with what it found.
-    private func checkSignatureBeforeExtending(_ served: Served) async throws(MonitorFailure) {
+    /// Returns the keys document when it was fetched, so `extend` need not fetch it again.
+    private func checkSignatureBeforeExtending(_ served: Served) async throws(MonitorFailure) -> [UInt8]? {
         let known = state.keys!
-        if (try? signatureChecked(served, keys: known)) != nil { return }
+        if (try? signatureChecked(served, keys: known)) != nil { return nil }
         let now = UInt64(max(0, configuration.clock() / 1_000_000))
-        if let document = try? await reader.get("v1/keys", limit: 4 << 20),
+        if let document = try? await reader.get("v1/keys", limit: Self.keysDocumentByteCountMax),
             let chain = try? KeysDocument.verify(Data(document), initial: configuration.logKey, now: now),
             (try? signatureChecked(served, keys: chain)) != nil
         {
-            return
+            return document
         }
         try signatureChecked(served, keys: known)
+        return nil
     }
+
+    /// The largest keys document the monitor reads.
+    static let keysDocumentByteCountMax = 4 << 20
 
     /// Checks the log's signature on `served` with the key `keys` name for its size.
     private func signatureChecked(_ served: Served, keys: KeyChain, route: String = "/checkpoint") throws(MonitorFailure) {
@@ -220,7 +225,7 @@ public actor Monitor {
     // MARK: Extending the verified tree
 
     /// Verifies the entries between the state's size and `served`'s, and returns the new state.
-    private func extend(to served: Served) async throws(MonitorFailure) -> MonitorState {
+    private func extend(to served: Served, keysDocument: [UInt8]?) async throws(MonitorFailure) -> MonitorState {
         let checkpoint = served.checkpoint
         let width = UInt64(TilePath.width)
         let oldSize = state.size
@@ -259,7 +264,7 @@ public actor Monitor {
                 try await compareHashTile(level: level, index: index, expected: hashes)
             }
         }
-        if !rotations.isEmpty { try await checkRotationSignatures(rotations, from: state.keys!) }
+        if !rotations.isEmpty { try await checkRotationSignatures(rotations, from: state.keys!, document: keysDocument) }
         let computed = next.edge.root
         guard computed == checkpoint.root else {
             throw MonitorFailure(
@@ -340,8 +345,16 @@ public actor Monitor {
     /// Entry bundles carry no signatures, so the signatures of the key rotations met come from
     /// the log's keys document (`GET /v1/keys`, public): each must be over the very body the
     /// tiles served and verify with the key it retires. A log that cannot show them is reported.
-    private func checkRotationSignatures(_ rotations: [(seq: UInt64, body: [UInt8])], from keys: KeyChain) async throws(MonitorFailure) {
-        guard let bytes = try await reader.get("v1/keys", limit: 4 << 20) else {
+    private func checkRotationSignatures(
+        _ rotations: [(seq: UInt64, body: [UInt8])], from keys: KeyChain, document fetched: [UInt8]?
+    ) async throws(MonitorFailure) {
+        let document: [UInt8]?
+        if let fetched {
+            document = fetched
+        } else {
+            document = try await reader.get("v1/keys", limit: Self.keysDocumentByteCountMax)
+        }
+        guard let bytes = document else {
             throw MonitorFailure(.badEntry, "the log rotated its key at seq \(rotations[0].seq), but GET /v1/keys (with the rotation's signature) answers 404", seq: rotations[0].seq)
         }
         let items: [KeyRotationProofs.Item]
