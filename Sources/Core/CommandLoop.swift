@@ -199,6 +199,12 @@ public final class CommandLoop: Sendable {
         try state.withLock { (state) throws(E) in try body(state.world) }
     }
 
+    /// Reads the current state with the time the next command would be given (the engine's
+    /// clock: never behind the last entry), e.g. to show an auction's price as a bid now would see it.
+    public func readNow<T: Sendable>(_ body: (RescueWorld, Int64) -> T) -> T {
+        state.withLock { state in body(state.world, max(clock(), state.lastTime)) }
+    }
+
     /// The pickup code of a claim: 8 characters from an alphabet without 0/O and 1/I (40 bits),
     /// derived from the claim id under the pickup key, so a retried claim request (same
     /// idempotency key, even after a restart) gets the same code. Only its digest is recorded.

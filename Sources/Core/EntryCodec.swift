@@ -89,7 +89,57 @@ public enum EntryCodec {
             return ["owner": .string(owner), "range": rangeValue(range), "reason": .string(reason)]
         case .policyActivated(let policy, let files):
             return ["policy": .string(policy), "files": .object(files.mapValues(JSONValue.string))]
+        case .auctionStarted(let a):
+            var payload: [String: JSONValue] = [
+                "auction": .string(a.id), "offer": .string(a.offer), "provider": .string(a.provider), "curve": .string(a.curveName),
+                "shape": .string(a.curve.shapeName), "startRupiah": .integer(a.curve.startRupiah), "floorRupiah": .integer(a.curve.floorRupiah),
+                "durationMicroseconds": .integer(a.curve.durationMicroseconds), "portions": .integer(a.portions), "grams": .integer(a.grams),
+                "offerPriceRupiah": .integer(a.offerPriceRupiah), "endsAt": .integer(a.endsAt), "endRule": .string(a.endRule.rawValue),
+            ]
+            switch a.curve.shape {
+            case .linear: break
+            case .steps(let step, let permille):
+                payload["stepMicroseconds"] = .integer(step)
+                payload["dropPermille"] = .integer(permille)
+            case .exponential(let halfLife):
+                payload["halfLifeMicroseconds"] = .integer(halfLife)
+            }
+            return payload
+        case .auctionSold(let s):
+            return [
+                "auction": .string(s.auction), "offer": .string(s.offer), "claim": .string(s.claim), "buyer": .string(s.buyer),
+                "portions": .integer(s.portions), "grams": .integer(s.grams), "lotPriceRupiah": .integer(s.lotPriceRupiah),
+                "priceRupiah": .integer(s.priceRupiah), "elapsedMicroseconds": .integer(s.elapsedMicroseconds), "rule": .string(s.rule),
+            ]
+        case .auctionConverted(let auction, let offer, let portions, let grams, let rule):
+            return ["auction": .string(auction), "offer": .string(offer), "portions": .integer(portions), "grams": .integer(grams), "rule": .string(rule.rawValue)]
+        case .auctionCancelled(let auction, let offer, let portions):
+            return ["auction": .string(auction), "offer": .string(offer), "portions": .integer(portions)]
         }
+    }
+
+    /// An `auction.started` payload's curve, its domains checked as the engine checks them.
+    private static func curve(_ p: PayloadReader) throws(CodecError) -> PriceCurve {
+        let shape: PriceCurve.Shape
+        switch try p.string("shape") {
+        case "linear": shape = .linear
+        case "steps": shape = .steps(stepMicroseconds: try p.integer("stepMicroseconds"), dropPermille: try p.integer("dropPermille"))
+        case "exponential": shape = .exponential(halfLifeMicroseconds: try p.integer("halfLifeMicroseconds"))
+        default: throw p.error("shape", "is not linear, steps or exponential")
+        }
+        let (start, floor, duration) = (try p.integer("startRupiah"), try p.integer("floorRupiah"), try p.integer("durationMicroseconds"))
+        do throws(PriceCurve.Invalid) {
+            return try PriceCurve(startRupiah: start, floorRupiah: floor, durationMicroseconds: duration, shape: shape)
+        } catch {
+            throw p.error(error.field, error.reason)
+        }
+    }
+
+    private static func endRule(_ p: PayloadReader, _ field: String) throws(CodecError) -> AuctionBook.EndRule {
+        guard let rule = AuctionBook.EndRule(rawValue: try p.string(field)) else {
+            throw p.error(field, "is not \(AuctionBook.EndRule.allCases.map(\.rawValue).joined(separator: " or "))")
+        }
+        return rule
     }
 
     /// The event an entry records, nil for kinds outside the rescue domain (key rotation,
@@ -269,6 +319,22 @@ public enum EntryCodec {
                 hashes[name] = hash
             }
             return .policyActivated(policy: try p.string("policy"), files: hashes)
+        case .auctionStarted:
+            return .auctionStarted(AuctionBook.Auction(
+                id: try p.string("auction"), offer: try p.string("offer"), provider: try p.string("provider"), curveName: try p.string("curve"),
+                curve: try curve(p), startedAt: time, endsAt: try p.integer("endsAt"), endRule: try endRule(p, "endRule"),
+                portions: try p.integer("portions"), grams: try p.integer("grams"), offerPriceRupiah: try p.integer("offerPriceRupiah")))
+        case .auctionSold:
+            return .auctionSold(AuctionBook.Sale(
+                auction: try p.string("auction"), offer: try p.string("offer"), claim: try p.string("claim"), buyer: try p.string("buyer"),
+                portions: try p.integer("portions"), grams: try p.integer("grams"), lotPriceRupiah: try p.integer("lotPriceRupiah"),
+                priceRupiah: try p.integer("priceRupiah"), elapsedMicroseconds: try p.integer("elapsedMicroseconds"), rule: try p.string("rule")))
+        case .auctionConverted:
+            return .auctionConverted(
+                auction: try p.string("auction"), offer: try p.string("offer"), portions: try p.integer("portions"), grams: try p.integer("grams"),
+                rule: try endRule(p, "rule"))
+        case .auctionCancelled:
+            return .auctionCancelled(auction: try p.string("auction"), offer: try p.string("offer"), portions: try p.integer("portions"))
         case .piiAccessed, .subjectErased, .keyRotated:
             return nil
         }

@@ -35,7 +35,18 @@ public final class Mirror {
         (2, Projections.schema),
         // Holdings by serial range at any tree size, and now.
         (3, Projections.holdings),
+        // Flash Ludes auctions and their sales, filled from the entries already mirrored.
+        (4, Projections.auctionSchema),
     ]
+
+    /// What a migration projects from the entries already mirrored, in its own transaction.
+    static func backfill(of version: Int) -> [String] {
+        switch version {
+        case 2: Projections.coreApply
+        case 4: Projections.auctionApply
+        default: []
+        }
+    }
 
     let connection: PostgresConnection
 
@@ -54,9 +65,10 @@ public final class Mirror {
                 for statement in migration.sql.split(separator: ";") where !statement.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
                     try connection.query(String(statement))
                 }
-                if migration.version == 2 {
+                let backfill = Self.backfill(of: migration.version)
+                if !backfill.isEmpty {
                     let applied = try connection.query("SELECT applied FROM mirror_cursor FOR UPDATE").first?[0] ?? "0"
-                    try project(from: "0", to: applied ?? "0")
+                    for statement in backfill { try connection.query(statement, ["0", applied ?? "0"]) }
                 }
                 try connection.query("INSERT INTO mirror_migrations (version) VALUES ($1)", [String(migration.version)])
             }

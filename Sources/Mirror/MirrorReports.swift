@@ -118,6 +118,18 @@ public struct MirrorReports {
         "SELECT seq FROM participants WHERE seq < $1 AND participant IN (\(ids))"
     }
 
+    /// How a rescue's food left its provider (`ReportFacts.channel`), from the rescue `r`, its claim
+    /// `c`, its sale `s` and its offer's conversion `v` (`channelJoins`), at the report's size $1.
+    static let channel = """
+        CASE WHEN coalesce(c.price_rupiah, 0) > 0 THEN CASE WHEN s.seq IS NOT NULL THEN 'soldAtAuction' ELSE 'sold' END
+            WHEN v.closed_seq IS NOT NULL THEN 'donatedAfterAuction' ELSE 'donated' END
+        """
+    static let channelSeq = "CASE WHEN coalesce(c.price_rupiah, 0) > 0 THEN s.seq ELSE v.closed_seq END"
+    static let channelJoins = """
+        LEFT JOIN auction_sales s ON s.claim = r.claim AND s.seq < $1
+        LEFT JOIN auctions v ON v.offer = r.offer AND v.closed_kind = 'auction.converted' AND v.closed_seq < $1
+        """
+
     // MARK: CSR donation report
 
     private func csr(_ at: At, company: String, site: String?, from: Int64?, until: Int64?) throws -> Report {
@@ -136,9 +148,9 @@ public struct MirrorReports {
             ), l AS (
                 SELECT r.*, c.price_rupiah, d.dispute, d.seq AS dispute_seq,
                     CASE WHEN d.resolved_seq < $1 THEN d.resolved_seq END AS resolved_seq, \(Self.disputeOutcome) AS outcome,
-                    coalesce(f.rupiah, 0) AS refund, f.seqs AS refund_seqs
+                    coalesce(f.rupiah, 0) AS refund, f.seqs AS refund_seqs, \(Self.channel) AS channel, \(Self.channelSeq) AS channel_seq
                 FROM rescues r LEFT JOIN claims c ON c.claim = r.claim LEFT JOIN disputes d ON d.claim = r.claim AND d.seq < $1
-                    LEFT JOIN refunds f ON f.escrow = r.claim
+                    LEFT JOIN refunds f ON f.escrow = r.claim \(Self.channelJoins)
                 WHERE r.seq < $1 AND r.provider IN (\(scope)) AND r.time_us BETWEEN $3 AND $4
             ), t AS (
                 SELECT *, \(Self.rescueCounts) AS in_totals FROM l
@@ -151,7 +163,7 @@ public struct MirrorReports {
                     'seq', seq, 'time', time_us, 'site', provider, 'claim', claim, 'offer', offer, 'recipient', claimant, 'category', category,
                     'destination', 'people', 'gramsRescued', grams_rescued, 'portionsServed', portions_served, 'meals', meals,
                     'lifecycleGramsCO2e', lifecycle_grams_co2e, 'downstreamGramsCO2e', downstream_grams_co2e,
-                    'paid', coalesce(price_rupiah, 0) > 0, 'dispute', coalesce(dispute, ''), 'disputeOutcome', outcome,
+                    'paid', coalesce(price_rupiah, 0) > 0, 'channel', channel, 'dispute', coalesce(dispute, ''), 'disputeOutcome', outcome,
                     'refundRupiah', refund, 'inTotals', in_totals) ORDER BY seq) FROM t), '[]'),
                 'totals', (SELECT jsonb_build_object(
                     'rescues', count(*) FILTER (WHERE in_totals),
@@ -161,6 +173,8 @@ public struct MirrorReports {
                     'lifecycleGramsCO2e', coalesce(sum(lifecycle_grams_co2e) FILTER (WHERE in_totals), 0),
                     'downstreamGramsCO2e', coalesce(sum(downstream_grams_co2e) FILTER (WHERE in_totals), 0),
                     'gramsByDestination', jsonb_build_object('people', coalesce(sum(grams_rescued) FILTER (WHERE in_totals), 0)),
+                    'gramsByChannel', coalesce((SELECT jsonb_object_agg(channel, grams) FROM (
+                        SELECT channel, sum(grams_rescued) AS grams FROM t WHERE in_totals GROUP BY channel) c), '{}'),
                     'recipients', count(DISTINCT claimant) FILTER (WHERE in_totals),
                     'excludedRescues', count(*) FILTER (WHERE NOT in_totals),
                     'excludedGrams', coalesce(sum(grams_rescued) FILTER (WHERE NOT in_totals), 0),
@@ -178,7 +192,7 @@ public struct MirrorReports {
                 'seqs', coalesce((SELECT jsonb_agg(s) FROM (
                     SELECT seq AS s FROM t UNION SELECT dispute_seq FROM t WHERE dispute_seq IS NOT NULL
                     UNION SELECT resolved_seq FROM t WHERE resolved_seq IS NOT NULL UNION SELECT unnest(refund_seqs) FROM t
-                    UNION SELECT seq FROM tokens
+                    UNION SELECT channel_seq FROM t WHERE channel_seq IS NOT NULL UNION SELECT seq FROM tokens
                     UNION \(Self.registrations("SELECT $2::text UNION SELECT $5::text UNION SELECT provider FROM t UNION SELECT claimant FROM t"))
                     UNION SELECT max(seq) FROM policy_activations WHERE seq < $1 AND policy IN (SELECT policy FROM t WHERE in_totals) GROUP BY policy
                     ) s), '[]'))
@@ -204,10 +218,11 @@ public struct MirrorReports {
                     p.seq AS recipient_seq, p.registration_number, p.tax_number, p.donation_purpose,
                     floor(o.cost_rupiah::numeric * r.grams_rescued / o.grams)::bigint AS cost,
                     d.seq AS dispute_seq, CASE WHEN d.resolved_seq < $1 THEN d.resolved_seq END AS resolved_seq, \(Self.disputeOutcome) AS outcome,
+                    \(Self.channel) AS channel, \(Self.channelSeq) AS channel_seq,
                     to_char(date '1970-01-01' + floor((r.time_us + 25200000000)::numeric / 86400000000)::integer, 'YYYY-MM-DD') AS day
                 FROM rescues r JOIN claims c ON c.claim = r.claim JOIN offers o ON o.offer = r.offer
                     LEFT JOIN participants p ON p.participant = r.claimant AND p.seq < $1
-                    LEFT JOIN disputes d ON d.claim = r.claim AND d.seq < $1
+                    LEFT JOIN disputes d ON d.claim = r.claim AND d.seq < $1 \(Self.channelJoins)
                 WHERE r.seq < $1 AND c.price_rupiah = 0 AND r.provider IN (
                     SELECT $2::text UNION SELECT participant FROM participants WHERE role = 'site' AND company = $2 AND seq < $1)
             ), y AS (
@@ -225,7 +240,7 @@ public struct MirrorReports {
                     'date', day, 'seq', seq, 'offerSeq', offer_seq, 'claimSeq', claim_seq, 'pickupSeq', pickup_seq, 'deliverySeq', delivery_seq,
                     'site', provider, 'recipient', claimant, 'recipientRegistration', coalesce(registration_number, ''),
                     'recipientTaxNumber', coalesce(tax_number, ''), 'recipientPurpose', coalesce(donation_purpose, ''), 'recipientSeq', recipient_seq,
-                    'goods', category, 'gramsRescued', grams_rescued, 'portionsServed', portions_served, 'costRupiah', cost, 'inTotals', in_totals,
+                    'goods', category, 'gramsRescued', grams_rescued, 'portionsServed', portions_served, 'costRupiah', cost, 'channel', channel, 'inTotals', in_totals,
                     'eligible', cardinality(reasons) = 0, 'reasons', to_jsonb(reasons))) ORDER BY seq) FROM y), '[]'),
                 'totals', (SELECT jsonb_strip_nulls(jsonb_build_object(
                     'donations', count(*) FILTER (WHERE in_totals),
@@ -241,7 +256,7 @@ public struct MirrorReports {
                     SELECT seq AS s FROM y UNION SELECT offer_seq FROM y UNION SELECT claim_seq FROM y
                     UNION SELECT pickup_seq FROM y WHERE pickup_seq IS NOT NULL UNION SELECT delivery_seq FROM y WHERE delivery_seq IS NOT NULL
                     UNION SELECT dispute_seq FROM y WHERE dispute_seq IS NOT NULL UNION SELECT resolved_seq FROM y WHERE resolved_seq IS NOT NULL
-                    UNION SELECT recipient_seq FROM y WHERE recipient_seq IS NOT NULL
+                    UNION SELECT recipient_seq FROM y WHERE recipient_seq IS NOT NULL UNION SELECT channel_seq FROM y WHERE channel_seq IS NOT NULL
                     UNION \(Self.registrations("SELECT $2::text UNION SELECT provider FROM y"))) s), '[]'))
             """, [at.size, company, String(year), income.map { String($0) }])
         var parameters: [String: JSONValue] = ["company": .string(company), "year": .integer(Int64(year))]

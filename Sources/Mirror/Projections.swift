@@ -96,11 +96,67 @@ enum Projections {
         """
 
     /// Tables the projections write, in the order `rebuild` empties them.
-    static let tables = ["participants", "offers", "claims", "rescues", "escrows", "escrow_movements", "disputes", "carbon_movements", "policy_activations"]
+    static let tables = [
+        "participants", "offers", "claims", "rescues", "escrows", "escrow_movements", "disputes", "carbon_movements", "policy_activations", "auctions",
+        "auction_sales",
+    ]
+
+    /// Flash Ludes auctions (migration 4; FORMAT §7.12): each auction with its curve and how it
+    /// closed (`closed_kind`: `auction.sold`, `auction.converted` or `auction.cancelled`, with the
+    /// seq; NULL while open), and each sale.
+    static let auctionSchema = """
+        CREATE TABLE auctions (
+            auction text PRIMARY KEY, seq bigint NOT NULL, offer text NOT NULL, provider text NOT NULL, curve text NOT NULL, shape text NOT NULL,
+            start_rupiah bigint NOT NULL, floor_rupiah bigint NOT NULL, duration_us bigint NOT NULL, step_us bigint, drop_permille bigint,
+            half_life_us bigint, portions bigint NOT NULL, grams bigint NOT NULL, offer_price_rupiah bigint NOT NULL, started_at bigint NOT NULL,
+            ends_at bigint NOT NULL, end_rule text NOT NULL, closed_seq bigint, closed_kind text, converted_portions bigint, converted_grams bigint
+        );
+        CREATE INDEX auctions_offer ON auctions (offer);
+        CREATE TABLE auction_sales (
+            seq bigint PRIMARY KEY, time_us bigint NOT NULL, auction text NOT NULL, offer text NOT NULL, claim text NOT NULL UNIQUE,
+            buyer text NOT NULL, portions bigint NOT NULL, grams bigint NOT NULL, lot_price_rupiah bigint NOT NULL, price_rupiah bigint NOT NULL,
+            elapsed_us bigint NOT NULL, rule text NOT NULL
+        );
+        CREATE INDEX auction_sales_auction ON auction_sales (auction)
+        """
+
+    /// Statements that project the auction entries with seqs `$1 ..< $2` (part of `apply`).
+    static let auctionApply: [String] = [
+        """
+        INSERT INTO auctions SELECT payload->>'auction', seq, payload->>'offer', payload->>'provider', payload->>'curve', payload->>'shape',
+            (payload->>'startRupiah')::bigint, (payload->>'floorRupiah')::bigint, (payload->>'durationMicroseconds')::bigint,
+            (payload->>'stepMicroseconds')::bigint, (payload->>'dropPermille')::bigint, (payload->>'halfLifeMicroseconds')::bigint,
+            (payload->>'portions')::bigint, (payload->>'grams')::bigint, (payload->>'offerPriceRupiah')::bigint, time_us,
+            (payload->>'endsAt')::bigint, payload->>'endRule', NULL, NULL, NULL, NULL
+        FROM ledger_entries WHERE seq >= $1 AND seq < $2 AND kind = 'auction.started'
+        """,
+        """
+        INSERT INTO auction_sales SELECT seq, time_us, payload->>'auction', payload->>'offer', payload->>'claim', payload->>'buyer',
+            (payload->>'portions')::bigint, (payload->>'grams')::bigint, (payload->>'lotPriceRupiah')::bigint, (payload->>'priceRupiah')::bigint,
+            (payload->>'elapsedMicroseconds')::bigint, payload->>'rule'
+        FROM ledger_entries WHERE seq >= $1 AND seq < $2 AND kind = 'auction.sold'
+        """,
+        // A lot is sold when its sales add up to it (one sale unless part lots are allowed).
+        """
+        UPDATE auctions a SET closed_seq = s.last, closed_kind = 'auction.sold'
+        FROM (SELECT auction, max(seq) AS last, sum(portions) AS sold FROM auction_sales GROUP BY auction) s
+        WHERE a.auction = s.auction AND a.closed_seq IS NULL AND s.sold >= a.portions AND s.last >= $1 AND s.last < $2
+        """,
+        """
+        UPDATE auctions a SET closed_seq = e.seq, closed_kind = e.kind,
+            converted_portions = CASE e.kind WHEN 'auction.converted' THEN (e.payload->>'portions')::bigint END,
+            converted_grams = CASE e.kind WHEN 'auction.converted' THEN (e.payload->>'grams')::bigint END
+        FROM ledger_entries e
+        WHERE e.seq >= $1 AND e.seq < $2 AND e.kind IN ('auction.converted', 'auction.cancelled') AND a.auction = e.payload->>'auction'
+        """,
+    ]
 
     /// Statements that project the entries with seqs `$1 ..< $2` (already in `ledger_entries`).
     /// Inserts come first, then the updates of rows the same batch may just have inserted.
-    static let apply: [String] = [
+    static var apply: [String] { coreApply + auctionApply }
+
+    /// The projections of migration 2 (its backfill runs only these: later tables do not exist yet).
+    static let coreApply: [String] = [
         """
         INSERT INTO participants SELECT payload->>'participant', seq, payload->>'role', payload->>'company', payload->>'region',
             payload->>'registrationNumber', payload->>'taxNumber', payload->>'donationPurpose'

@@ -109,6 +109,11 @@ extension Mirror {
                 SELECT dispute, seq, claim, \(masked("claimant")) AS claimant, reason, held_rupiah, resolved_seq, outcome, refund_rupiah, rule
                 FROM public.disputes
                 """),
+            ("auctions", "SELECT * FROM public.auctions"),
+            ("auction_sales", """
+                SELECT seq, time_us, auction, offer, claim, \(masked("buyer")) AS buyer, portions, grams, lot_price_rupiah, price_rupiah, elapsed_us, rule
+                FROM public.auction_sales
+                """),
             // Beneficiaries and reasons are free text the service refused to record with personal data in it.
             ("carbon_movements", "SELECT * FROM public.carbon_movements"),
             ("company_balances", "SELECT * FROM public.company_balances"),

@@ -76,6 +76,9 @@ extension MirrorTests {
         #expect(tax.contains { $0.lines.contains { $0["eligible"] == .bool(true) } })
         #expect(tax.contains { $0.lines.contains { $0["eligible"] == .bool(false) } })
         #expect(tax.contains { $0.totals["capExceeded"] == .bool(true) })
+        // Flash Ludes: every channel a rescue can come through is in the day, on both sides.
+        let channels = Set(csr.flatMap { $0.lines.compactMap { $0["channel"]?.stringValue } })
+        #expect(channels == ["donated", "donatedAfterAuction", "sold", "soldAtAuction"], "\(channels)")
         let carbon = all.filter { $0.kind == "carbon" }
         #expect(carbon.contains { !($0.sections["holdings"]?.arrayValue ?? []).isEmpty })
         #expect(carbon.contains { ($0.totals["sent"]?.integerValue ?? 0) > 0 })

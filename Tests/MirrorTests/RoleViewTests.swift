@@ -18,7 +18,7 @@ extension MirrorTests {
     }
 
     @Test func eachAuditRoleReadsOnlyItsMaskedViews() throws {
-        let (path, loop) = try Self.simulatedLedger(seed: 4, commands: 400)
+        let (path, loop) = try Self.simulatedLedger(seed: 4, commands: 700)
         defer {
             loop.ledger.close()
             try? FileManager.default.removeItem(atPath: path)

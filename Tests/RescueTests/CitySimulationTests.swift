@@ -9,7 +9,10 @@ let standardPolicy = RescuePolicy(
         "produce": EmissionFactors(lifecycle: 2_100, downstream: 310), "dairy": EmissionFactors(lifecycle: 3_200, downstream: 790),
         "poultry": EmissionFactors(lifecycle: 9_900, downstream: 750), "rice": EmissionFactors(lifecycle: 4_500, downstream: 750),
     ]),
-    disputes: DisputePolicy(), carbon: CarbonPolicy())
+    disputes: DisputePolicy(), carbon: CarbonPolicy(),
+    auctions: AuctionPolicy(
+        durationMicrosecondsMax: 240 * 60_000_000, convertMicrosecondsBeforeExpiry: 30 * 60_000_000, partialLots: false,
+        curves: ["linear": .linear, "steps10": .steps(stepMinutes: 10, dropPermille: 150), "halfHour": .exponential(halfLifeMinutes: 30)]))
 
 /// 2026-11-24 00:00 WIB.
 let simulationStart: Int64 = 1_795_453_200_000_000
@@ -69,7 +72,7 @@ struct SimulationRun {
         // The hostile and careless actors (issue 13) were refused, each for its own reason.
         for rejection in [
             "offerVersionIsStale", "claimExceedsRemaining", "pickupCodeIsWrong", "claimantNoShowBeforeExpiry", "noShowAfterPickup", "idIsNotPseudonymous",
-            "reasonIsNotACode", "evidenceIsNotAReference",
+            "reasonIsNotACode", "evidenceIsNotAReference", "priceIsAboveWhatWasSeen", "auctionIsClosed", "actorMayNotClaim",
         ] {
             #expect(run.rejections[rejection, default: 0] > 0, "seed \(seed): the simulated days never hit \(rejection)")
         }

@@ -53,6 +53,10 @@ public struct ReportFacts: Sendable {
     public private(set) var policyFiles: [String: [String: String]] = [:]
     /// The seq of the latest activation of each policy set (where `policyFiles` comes from).
     public private(set) var activationSeqs: [String: UInt64] = [:]
+    /// The `auction.sold` seq of each claim an auction sold (FORMAT §7.12).
+    public private(set) var auctionSaleSeqs: [String: UInt64] = [:]
+    /// The `auction.converted` seq of each offer whose unsold lot became a donation.
+    public private(set) var conversionSeqs: [String: UInt64] = [:]
     private var claimOfDispute: [String: String] = [:]
 
     public init() {}
@@ -102,9 +106,23 @@ public struct ReportFacts: Sendable {
         case .policyActivated(let policy, let files):
             policyFiles[policy] = files
             activationSeqs[policy] = seq
-        case .matchOffered, .matchDeclined, .matchExpired, .claimCancelled, .escrowHeld, .escrowReleased:
+        case .auctionSold(let sale):
+            auctionSaleSeqs[sale.claim] = seq
+        case .auctionConverted(_, let offer, _, _, _):
+            conversionSeqs[offer] = seq
+        case .matchOffered, .matchDeclined, .matchExpired, .claimCancelled, .escrowHeld, .escrowReleased, .auctionStarted, .auctionCancelled:
             break
         }
+    }
+
+    /// How a claim's food left its provider, and the entry that says so (nil for a plain sale or
+    /// donation): `soldAtAuction` (a Flash Ludes sale), `sold` (at the posted price),
+    /// `donatedAfterAuction` (the unsold lot of an auction, converted), `donated` (directly).
+    public func channel(claim: String, offer: String) -> (name: String, seq: UInt64?) {
+        if (claims[claim]?.claim.priceRupiah ?? 0) > 0 {
+            return auctionSaleSeqs[claim].map { ("soldAtAuction", $0) } ?? ("sold", nil)
+        }
+        return conversionSeqs[offer].map { ("donatedAfterAuction", $0) } ?? ("donated", nil)
     }
 
     /// The providers of `company`: the company itself (it may post) and its sites.

@@ -34,12 +34,12 @@ public struct Reports: Sendable {
     /// The columns of each report's lines (the CSV header), in order.
     public static let csrColumns = [
         "seq", "time", "site", "claim", "offer", "recipient", "category", "destination", "gramsRescued", "portionsServed", "meals",
-        "lifecycleGramsCO2e", "downstreamGramsCO2e", "paid", "dispute", "disputeOutcome", "refundRupiah", "inTotals",
+        "lifecycleGramsCO2e", "downstreamGramsCO2e", "paid", "channel", "dispute", "disputeOutcome", "refundRupiah", "inTotals",
     ]
     public static let taxColumns = [
         "date", "seq", "offerSeq", "claimSeq", "pickupSeq", "deliverySeq", "site", "recipient", "recipientRegistration",
-        "recipientTaxNumber", "recipientPurpose", "recipientSeq", "goods", "gramsRescued", "portionsServed", "costRupiah", "inTotals", "eligible",
-        "reasons",
+        "recipientTaxNumber", "recipientPurpose", "recipientSeq", "goods", "gramsRescued", "portionsServed", "costRupiah", "channel", "inTotals",
+        "eligible", "reasons",
     ]
     public static let carbonColumns = ["seq", "time", "kind", "vintage", "first", "last", "tokens", "from", "to", "beneficiary", "reason"]
     public static let retirementColumns = ["seq", "time", "owner", "vintage", "first", "last", "tokens", "beneficiary", "reason"]
@@ -114,6 +114,7 @@ public struct Reports: Sendable {
         var rescues: Int64 = 0, grams: Int64 = 0, portions: Int64 = 0, meals: Int64 = 0, lifecycle: Int64 = 0, downstream: Int64 = 0
         var excluded: Int64 = 0, excludedGrams: Int64 = 0, refunds: Int64 = 0
         var byCategory: [String: Int64] = [:]
+        var byChannel: [String: Int64] = [:]
         var recipients = Set<String>()
         var factorSets: [String: Int64] = [:]
         for rescue in facts.rescues where providers.contains(rescue.completion.provider) && (start...end).contains(rescue.time) {
@@ -123,15 +124,17 @@ public struct Reports: Sendable {
             var refund: Int64 = 0
             for entry in refundEntries { try Self.add(entry.rupiah, to: &refund) }
             try Self.add(refund, to: &refunds)
+            let channel = facts.channel(claim: completion.claim, offer: completion.offer)
             // The line's site (its company) and recipient are named by their registrations.
             seqs += [rescue.seq] + dispute.seqs + refundEntries.map(\.seq) + registrationSeq(completion.provider) + registrationSeq(completion.claimant)
+                + [channel.seq].compactMap { $0 }
             lines.append([
                 "seq": .integer(Int64(rescue.seq)), "time": .integer(rescue.time), "site": .string(completion.provider),
                 "claim": .string(completion.claim), "offer": .string(completion.offer), "recipient": .string(completion.claimant),
                 "category": .string(completion.category), "destination": "people", "gramsRescued": .integer(completion.gramsRescued),
                 "portionsServed": .integer(completion.portionsServed), "meals": .integer(completion.meals),
                 "lifecycleGramsCO2e": .integer(completion.lifecycleGramsCO2e), "downstreamGramsCO2e": .integer(completion.downstreamGramsCO2e),
-                "paid": .bool((facts.claims[completion.claim]?.claim.priceRupiah ?? 0) > 0), "dispute": .string(dispute.id),
+                "paid": .bool((facts.claims[completion.claim]?.claim.priceRupiah ?? 0) > 0), "channel": .string(channel.name), "dispute": .string(dispute.id),
                 "disputeOutcome": .string(dispute.outcome), "refundRupiah": .integer(refund), "inTotals": .bool(dispute.counts),
             ])
             guard dispute.counts else {
@@ -147,6 +150,7 @@ public struct Reports: Sendable {
             try Self.add(completion.downstreamGramsCO2e, to: &downstream)
             // A category's grams are part of `grams`, which did not overflow.
             byCategory[completion.category, default: 0] += completion.gramsRescued
+            byChannel[channel.name, default: 0] += completion.gramsRescued
             recipients.insert(completion.claimant)
             factorSets[rescue.policy, default: 0] += 1
         }
@@ -180,6 +184,7 @@ public struct Reports: Sendable {
                 "rescues": .integer(rescues), "gramsRescued": .integer(grams), "portionsServed": .integer(portions), "meals": .integer(meals),
                 "lifecycleGramsCO2e": .integer(lifecycle), "downstreamGramsCO2e": .integer(downstream),
                 "gramsByCategory": .object(byCategory.mapValues(JSONValue.integer)), "gramsByDestination": ["people": .integer(grams)],
+                "gramsByChannel": .object(byChannel.mapValues(JSONValue.integer)),
                 "recipients": .integer(Int64(recipients.count)), "excludedRescues": .integer(excluded), "excludedGrams": .integer(excludedGrams),
                 "refundsRupiah": .integer(refunds), "tokensMinted": .integer(minted), "bufferTokens": .integer(buffer), "tokensRetired": .integer(retired),
                 "factorSets": .array(sets),
@@ -220,7 +225,8 @@ public struct Reports: Sendable {
             if cost == nil { reasons.append("costIsNotDeclared") }
             let dispute = disputeState(claim: completion.claim)
             if !dispute.counts { reasons.append(dispute.outcome == "open" ? "disputeIsOpen" : "disputeRefunded") }
-            let evidence = [offer.seq, claim.seq] + [facts.pickupSeqs[completion.claim], facts.deliverySeqs[completion.claim], recipientSeq].compactMap { $0 }
+            let channel = facts.channel(claim: completion.claim, offer: completion.offer)
+            let evidence = [offer.seq, claim.seq] + [facts.pickupSeqs[completion.claim], facts.deliverySeqs[completion.claim], recipientSeq, channel.seq].compactMap { $0 }
             seqs += evidence + [rescue.seq] + dispute.seqs + registrationSeq(completion.provider)
             if dispute.counts {
                 donations += 1
@@ -241,7 +247,8 @@ public struct Reports: Sendable {
                 "recipientRegistration": .string(recipient?.registrationNumber ?? ""), "recipientTaxNumber": .string(recipient?.taxNumber ?? ""),
                 "recipientPurpose": .string(recipient?.donationPurpose?.rawValue ?? ""), "goods": .string(completion.category),
                 "gramsRescued": .integer(completion.gramsRescued), "portionsServed": .integer(completion.portionsServed),
-                "inTotals": .bool(dispute.counts), "eligible": .bool(reasons.isEmpty), "reasons": .array(reasons.map(JSONValue.string)),
+                "channel": .string(channel.name), "inTotals": .bool(dispute.counts), "eligible": .bool(reasons.isEmpty),
+                "reasons": .array(reasons.map(JSONValue.string)),
             ]
             line["pickupSeq"] = facts.pickupSeqs[completion.claim].map { .integer(Int64($0)) }
             line["deliverySeq"] = facts.deliverySeqs[completion.claim].map { .integer(Int64($0)) }

@@ -83,3 +83,27 @@ public struct PriceCurve: Hashable, Sendable {
         }
     }
 }
+
+extension PriceCurve {
+    /// The first elapsed microsecond at which the price is the floor (the duration at the
+    /// latest). Found by bisection, which needs only that the price never rises (property-tested
+    /// for every shape), so it holds for any shape without a closed form per shape.
+    public var floorReachedAfterMicroseconds: Int64 {
+        var above: Int64 = 0  // price(above) > floor, or above == 0
+        var reached = durationMicroseconds  // price(reached) == floor
+        while reached - above > 1 {
+            let middle = above + (reached - above) / 2
+            if price(elapsedMicroseconds: middle) == floorRupiah { reached = middle } else { above = middle }
+        }
+        return reached
+    }
+
+    /// The shape's name as entries write it (`linear`, `steps`, `exponential`).
+    public var shapeName: String {
+        switch shape {
+        case .linear: "linear"
+        case .steps: "steps"
+        case .exponential: "exponential"
+        }
+    }
+}

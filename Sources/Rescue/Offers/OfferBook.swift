@@ -113,7 +113,7 @@ public struct OfferBook: Sendable, Equatable {
                 latitude: post.latitude, longitude: post.longitude, temperature: post.temperature, postedAt: post.now,
                 expiresAt: min(post.expiresAt, post.now + window), priceRupiah: post.priceRupiah, version: 1,
                 remainingPortions: post.portions, remainingGrams: post.grams, costRupiah: post.costRupiah)))
-        case .claim(let id, let offerID, let claimant, let seenVersion, let portions, let pickupCodeDigest, let now):
+        case .claim(let id, let offerID, let claimant, let seenVersion, let portions, let pickupCodeDigest, let now, let auctionPrice):
             guard claims[id] == nil else { return .failure(.claimAlreadyExists) }
             guard InputDomain.isID(id) else { return .failure(.idIsNotPseudonymous) }
             guard let offer = offers[offerID] else { return .failure(.offerNotFound) }
@@ -123,12 +123,13 @@ public struct OfferBook: Sendable, Equatable {
             guard portions > 0 else { return .failure(.quantityMustBePositive) }
             guard offer.remainingPortions > 0 else { return .failure(.offerIsFullyClaimed) }
             guard portions <= offer.remainingPortions else { return .failure(.claimExceedsRemaining) }
-            guard offer.priceRupiah == 0 || portions == offer.portions else { return .failure(.paidOfferMustBeClaimedWhole) }
+            // An auction decides its own lots and price (FORMAT §7.12).
+            guard offer.priceRupiah == 0 || portions == offer.portions || auctionPrice != nil else { return .failure(.paidOfferMustBeClaimedWhole) }
             // Grams follow portions; the last claim takes whatever rounding left.
             let share = portions == offer.remainingPortions ? offer.remainingGrams : offer.grams.multiplied(by: portions, dividedBy: offer.portions)
             guard let grams = share else { return .failure(.quantityIsTooLarge) }
             return .success(.claimPlaced(Claim(
-                id: id, offer: offerID, claimant: claimant, portions: portions, grams: grams, priceRupiah: offer.priceRupiah,
+                id: id, offer: offerID, claimant: claimant, portions: portions, grams: grams, priceRupiah: auctionPrice ?? offer.priceRupiah,
                 pickupCodeDigest: pickupCodeDigest, status: .placed, placedAt: now)))
         case .cancelClaim(let id, let actor):
             guard let claim = claims[id] else { return .failure(.claimNotFound) }
@@ -194,6 +195,9 @@ public struct OfferBook: Sendable, Equatable {
             }
         case .delivered(let completion):
             claims[completion.claim]!.status = .delivered
+        case .donated(let id):
+            offers[id]!.priceRupiah = 0
+            offers[id]!.version += 1
         case .claimCancelled(let id):
             claims[id]!.status = .cancelled
             let claim = claims[id]!
@@ -352,7 +356,10 @@ public struct OfferPost: Hashable, Sendable {
 public enum OfferCommand: Hashable, Sendable {
     case post(OfferPost)
     /// `seenVersion` is the offer version the claimant saw; a stale one is refused.
-    case claim(id: String, offer: String, claimant: String, seenVersion: Int64, portions: Int64, pickupCodeDigest: String, now: Int64)
+    /// `auctionPriceRupiah`: a lot sold by auction, at the auction's price instead of the offer's.
+    case claim(
+        id: String, offer: String, claimant: String, seenVersion: Int64, portions: Int64, pickupCodeDigest: String, now: Int64,
+        auctionPriceRupiah: Int64? = nil)
     case cancelClaim(id: String, actor: String)
     /// The provider confirms handing over, with the digest of the code the claimant showed.
     case confirmPickup(claim: String, actor: String, pickupCodeDigest: String, grams: Int64, now: Int64)
@@ -366,7 +373,8 @@ public enum OfferEvent: Hashable, Sendable {
     case claimCancelled(claim: String)
     case pickedUp(Pickup)
     case delivered(Completion)
-
+    /// An unsold auction lot became a free donation (`auction.converted`).
+    case donated(offer: String)
 }
 
 /// Why the offer book refused a command; names read as sentences and never change meaning.

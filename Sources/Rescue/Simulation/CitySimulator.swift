@@ -2,7 +2,10 @@
 /// surplus (more in the evening surge), matched NGOs accept or decline, open offers are claimed
 /// by NGOs and buyers (sometimes with a stale version or too many portions), pickups happen or
 /// do not (no-shows, partial pickups, late pickups, low freshness scores), deliveries complete
-/// rescues, some are disputed and decided, and companies trade and retire their tokens. After the
+/// rescues, some are disputed and decided, and companies trade and retire their tokens. In the
+/// evening surge providers put paid lots up for Flash Ludes auctions: buyers bid at the price
+/// shown (some too late, some naming a price below the curve's, some after another won), some
+/// lots sell, some are withdrawn and the rest become donations. After the
 /// busy days it lets every window and deadline pass so every rescue settles.
 ///
 /// It only proposes commands (`next(world:)`): the caller runs them against a `RescueWorld`
@@ -40,6 +43,8 @@ public struct CitySimulator: Sendable {
     private var delivered: [String] = []
     private var disputes: [String] = []
     private var codes: [String: String] = [:]
+    private var auctionIDs: [String] = []
+    private let auctionCurves: [String]
     private var counter = 0
     private let run: String
 
@@ -53,10 +58,11 @@ public struct CitySimulator: Sendable {
     /// command loop's keyed digest, or anything deterministic for a pure run).
     public init(
         seed: UInt64, start: Int64, days: Int = 2, commandsPerDay: Int = 2_000, companies companyCount: Int = 12,
-        recipients recipientCount: Int = 40, buyers buyerCount: Int = 6,
+        recipients recipientCount: Int = 40, buyers buyerCount: Int = 6, auctionCurves: [String] = ["linear", "steps10", "halfHour"],
         digest: @escaping @Sendable (_ claim: String, _ code: String) -> String
     ) {
         self.seed = seed
+        self.auctionCurves = auctionCurves
         random = SplitMix64(seed: seed)
         // The start minute makes ids unique across runs; a run from the epoch keeps them short.
         // Written in letters: an id holds at most 8 digits (InputDomain.isID).
@@ -188,7 +194,7 @@ public struct CitySimulator: Sendable {
 
     private mutating func propose(world: RescueWorld) -> Step? {
         // 0–99 is the day's ordinary traffic; the rest are hostile or careless actors.
-        switch random.int(below: 104) {
+        switch random.int(below: 116) {
         case 0..<16: return post()
         case 16..<36: return respondToMatch(world: world)
         case 36..<54: return claim(world: world)
@@ -198,8 +204,71 @@ public struct CitySimulator: Sendable {
         case 92..<95: return decide(world: world)
         case 95..<97: return cancel(world: world)
         case 97..<100: return carbonTrade(world: world)
-        default: return hostile(world: world)
+        case 100..<105: return hostile(world: world)
+        default: return auction(world: world)
         }
+    }
+
+    /// Flash Ludes: lots go up for auction in the evening surge, and bidders bid on them.
+    private mutating func auction(world: RescueWorld) -> Step? {
+        let open = auctionIDs.filter { world.auctions.auctions[$0]?.status == .open }
+        if surgeFactor() > 1 && (open.isEmpty || random.chance(percent: 50)) { return startAuction(world: world) }
+        guard !auctionIDs.isEmpty, !open.isEmpty || random.chance(percent: 25) else { return nil }
+        // Mostly open lots; sometimes one that just closed (a bid after another won).
+        let id = open.isEmpty || random.chance(percent: 10) ? auctionIDs[auctionIDs.count - 1 - Int(random.next(below: UInt64(min(auctionIDs.count, 5))))] : pick(open)
+        guard let auction = world.auctions.auctions[id] else { return nil }
+        switch random.int(below: 100) {
+        case 0..<10:
+            return Step(command: .cancelAuction(id: id), actor: auction.provider, now: now)
+        case 10..<15:
+            // The provider bids on its own lot (refused: providers never claim).
+            return bidStep(auction, bidder: auction.provider, seen: auction.lotPrice(at: now))
+        case 15..<25:
+            // A bidder names a price below the curve's (refused with the current price).
+            return bidStep(auction, bidder: pick(buyers), seen: max(0, auction.lotPrice(at: now) - 1 - random.int(below: 1_000)))
+        case 25..<75:
+            // Bidders wait for the price to fall: many lots are never bid on above the floor.
+            return nil
+        default:
+            // The price the bidder was shown a little earlier, or exactly now's.
+            let shown = auction.lotPrice(at: now - random.int(below: 120_000_000))
+            return bidStep(auction, bidder: random.chance(percent: 85) ? pick(buyers) : pick(recipients), seen: shown)
+        }
+    }
+
+    private mutating func startAuction(world: RescueWorld) -> Step? {
+        guard !offers.isEmpty else { return nil }
+        var found: OfferBook.Offer?
+        for _ in 0..<4 {
+            if let offer = world.offers.offers[recentOffer()], offer.priceRupiah > 0, offer.remainingPortions == offer.portions,
+                world.auctions.openAuctionOfOffer[offer.id] == nil
+            {
+                found = offer
+                break
+            }
+        }
+        guard let offer = found else { return nil }
+        let id = nextID("auc")
+        auctionIDs.append(id)
+        if auctionIDs.count > 200 { auctionIDs.removeFirst(50) }
+        let start = offer.priceRupiah * (60 + random.int(below: 31)) / 100
+        let floor = start * (10 + random.int(below: 31)) / 100
+        // Up to two hours, within the food's life; sometimes beyond it (refused).
+        let life = (offer.expiresAt - now) / 60_000_000
+        let minutes = random.chance(percent: 5) ? life + 10 : max(1, min(life, 20 + random.int(below: 100)))
+        return Step(
+            command: .startAuction(AuctionBook.Start(
+                id: id, offer: offer.id, curve: pick(auctionCurves), startRupiah: start, floorRupiah: floor, durationMicroseconds: minutes * 60_000_000)),
+            actor: offer.provider, now: now)
+    }
+
+    private mutating func bidStep(_ auction: AuctionBook.Auction, bidder: String, seen: Int64) -> Step {
+        let id = nextID("clm")
+        let code = "K\(random.next(below: 1_000_000_000))"
+        codes[id] = code
+        placed.append(id)
+        return Step(
+            command: .bid(auction: auction.id, claim: id, seenPriceRupiah: seen, portions: nil, pickupCodeDigest: digest(id, code)), actor: bidder, now: now)
     }
 
     /// Hostile and careless actors (issue 13): each tries what the rules forbid, or does the

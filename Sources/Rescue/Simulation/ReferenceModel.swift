@@ -13,7 +13,11 @@
 ///   pickup, a provider no-show only before a pickup, a quality dispute only after one; a
 ///   dispute sees what the escrow still holds, and a resolution refunds no more than that;
 /// - every mint's company, CO2e, tokens, buffer share and carry-over, recomputed from the
-///   rescues' own figures and the carbon policy.
+///   rescues' own figures and the carbon policy;
+/// - every auction price recomputed from the curve in its `auction.started` event by formulas
+///   written here (128-bit integers, not the engine's `PriceCurve`): a sale only while the
+///   auction is open and above its floor, never more of a lot than it held, the claim and its
+///   escrow at exactly the sale price, and a conversion only once the auction has ended.
 public struct ReferenceModel: Sendable {
     enum SerialState: Hashable, Sendable {
         case held(String)
@@ -62,6 +66,23 @@ public struct ReferenceModel: Sendable {
         var closings = 0
     }
 
+    /// An auction as its `auction.started` event states it.
+    struct AuctionFacts: Sendable {
+        var offer: String
+        var shape: PriceCurve.Shape
+        var start: Int64
+        var floor: Int64
+        var duration: Int64
+        var startedAt: Int64
+        var endsAt: Int64
+        var portions: Int64
+        var sold: Int64 = 0
+        var open = true
+    }
+
+    private var auctions: [String: AuctionFacts] = [:]
+    /// The price a sale fixed for the claim that follows it.
+    private var salePrices: [String: Int64] = [:]
     private let disputeWindow: Int64
     private let carbonPolicy: CarbonPolicy
     private var companyOfSite: [String: String] = [:]
@@ -173,7 +194,8 @@ public struct ReferenceModel: Sendable {
             }
             offers[claim.offer] = offer
             claims[claim.id] = ClaimFacts(offer: claim.offer, portions: claim.portions, grams: claim.grams, claimedGrams: claim.grams)
-            if claim.priceRupiah != offer.priceRupiah { violations.append("claim \(claim.id) priced \(claim.priceRupiah), its offer \(offer.priceRupiah)") }
+            let price = salePrices.removeValue(forKey: claim.id) ?? offer.priceRupiah
+            if claim.priceRupiah != price { violations.append("claim \(claim.id) priced \(claim.priceRupiah), its offer or sale \(price)") }
             touchedOffers.insert(claim.offer)
         case .claimCancelled(let id):
             guard var claim = claims[id], claim.live else { return ["claim \(id) cancelled twice or never placed"] }
@@ -269,10 +291,69 @@ public struct ReferenceModel: Sendable {
             violations += move(range, from: owner, to: .cancelled)
             accounts[owner, default: .init()].cancelled += range.count
             touchedOwners.insert(owner)
+        case .auctionStarted(let auction):
+            guard let offer = offers[auction.offer] else { return ["auction \(auction.id) on an offer never posted"] }
+            if auctions[auction.id] != nil { violations.append("auction \(auction.id) started twice") }
+            if auctions.values.contains(where: { $0.offer == auction.offer && $0.open }) { violations.append("offer \(auction.offer) under two auctions") }
+            if auction.curve.startRupiah > offer.priceRupiah || auction.curve.floorRupiah >= auction.curve.startRupiah {
+                violations.append("auction \(auction.id) from \(auction.curve.startRupiah) to \(auction.curve.floorRupiah) on an offer priced \(offer.priceRupiah)")
+            }
+            if auction.endsAt > offer.expiresAt || time + auction.curve.durationMicroseconds > offer.expiresAt {
+                violations.append("auction \(auction.id) outlasts its food")
+            }
+            if auction.portions != offer.portions - offer.claimedPortions { violations.append("auction \(auction.id) lot is not what remained") }
+            auctions[auction.id] = AuctionFacts(
+                offer: auction.offer, shape: auction.curve.shape, start: auction.curve.startRupiah, floor: auction.curve.floorRupiah,
+                duration: auction.curve.durationMicroseconds, startedAt: time, endsAt: auction.endsAt, portions: auction.portions)
+        case .auctionSold(let sale):
+            guard var auction = auctions[sale.auction] else { return ["sale in auction \(sale.auction), never started"] }
+            if !auction.open { violations.append("auction \(sale.auction) sold after it closed (a second winner)") }
+            if time >= auction.endsAt { violations.append("auction \(sale.auction) sold at or after its end") }
+            if sale.elapsedMicroseconds != time - auction.startedAt { violations.append("sale in \(sale.auction) states \(sale.elapsedMicroseconds) µs elapsed") }
+            let lotPrice = Self.price(auction, elapsed: time - auction.startedAt)
+            if sale.lotPriceRupiah != lotPrice { violations.append("auction \(sale.auction) sold at \(sale.lotPriceRupiah), the curve says \(lotPrice)") }
+            if lotPrice <= auction.floor { violations.append("auction \(sale.auction) sold at its floor") }
+            let share = (Int128(lotPrice) * Int128(sale.portions) + Int128(auction.portions) - 1) / Int128(auction.portions)
+            if Int128(sale.priceRupiah) != share { violations.append("sale in \(sale.auction) charges \(sale.priceRupiah) for \(sale.portions) of \(auction.portions) portions, not \(share)") }
+            auction.sold += sale.portions
+            if auction.sold > auction.portions { violations.append("auction \(sale.auction) sold \(auction.sold) of \(auction.portions) portions") }
+            if auction.sold >= auction.portions { auction.open = false }
+            auctions[sale.auction] = auction
+            salePrices[sale.claim] = sale.priceRupiah
+        case .auctionConverted(let id, let offer, _, _, _):
+            guard let auction = auctions[id], auction.open else { return ["auction \(id) converted but not open"] }
+            if time < auction.endsAt { violations.append("auction \(id) converted before its end") }
+            auctions[id]!.open = false
+            offers[offer]?.priceRupiah = 0
+        case .auctionCancelled(let id, _, _):
+            guard auctions[id]?.open == true else { return ["auction \(id) cancelled but not open"] }
+            auctions[id]!.open = false
         case .matchOffered, .matchDeclined, .matchExpired, .deliveryConfirmed, .policyActivated:
             break
         }
         return violations
+    }
+
+    /// The lot price `elapsed` µs into an auction, from FORMAT §7.12's table, in 128-bit integers.
+    static func price(_ auction: AuctionFacts, elapsed: Int64) -> Int64 {
+        if elapsed <= 0 { return auction.start }
+        if elapsed >= auction.duration { return auction.floor }
+        let (p0, f, e, t) = (Int128(auction.start), Int128(auction.floor), Int128(elapsed), Int128(auction.duration))
+        let d = p0 - f
+        let price: Int128
+        switch auction.shape {
+        case .linear:
+            price = p0 - d * e / t
+        case .steps(let step, let permille):
+            price = max(f, p0 - (e / Int128(step)) * (d * Int128(permille) / 1_000))
+        case .exponential(let halfLife):
+            let h = Int128(halfLife)
+            let k = e / h
+            let a = k >= 127 ? 0 : d >> k
+            let b = k >= 126 ? 0 : d >> (k + 1)
+            price = f + a - (a - b) * (e % h) / h
+        }
+        return Int64(price)
     }
 
     /// A release to the provider: never more than the offer's price in all, nor more than the

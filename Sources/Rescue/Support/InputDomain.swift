@@ -19,6 +19,9 @@ public enum InputDomain {
     public static let headcountServed: ClosedRange<Int64> = 0...10_000_000
     /// A time in µs since the Unix epoch: 2000-01-01 to 2100-01-01 UTC.
     public static let microseconds: ClosedRange<Int64> = 946_684_800_000_000...4_102_444_800_000_000
+    /// An auction's duration as a provider states it, minutes (the policy's `durationMinutesMax`
+    /// bounds it further).
+    public static let auctionMinutes: ClosedRange<Int64> = 1...1_440
     /// A freshness score, percent.
     public static let freshnessScore: ClosedRange<Int64> = 0...100
     /// A carbon vintage (calendar year) and serials (JSON's exact integers).

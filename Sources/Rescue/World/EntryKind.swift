@@ -22,6 +22,10 @@ public enum EntryKind: String, CaseIterable, Hashable, Sendable {
     case carbonRetired = "carbon.retired"
     case carbonCancelled = "carbon.cancelled"
     case policyActivated = "policy.activated"
+    case auctionStarted = "auction.started"
+    case auctionSold = "auction.sold"
+    case auctionConverted = "auction.converted"
+    case auctionCancelled = "auction.cancelled"
     /// Written by the service beside the engines (FORMAT §7.10): not domain events.
     case piiAccessed = "pii.accessed"
     case subjectErased = "subject.erased"
@@ -33,7 +37,7 @@ public enum EntryKind: String, CaseIterable, Hashable, Sendable {
         switch self {
         case .participantRegistered, .surplusPosted, .matchOffered, .matchDeclined, .matchExpired, .claimPlaced, .claimCancelled, .escrowHeld,
             .escrowReleased, .escrowRefunded, .pickupConfirmed, .deliveryConfirmed, .rescueCompleted, .disputeOpened, .disputeResolved, .carbonMinted,
-            .carbonTransferred, .carbonRetired, .carbonCancelled, .policyActivated:
+            .carbonTransferred, .carbonRetired, .carbonCancelled, .policyActivated, .auctionStarted, .auctionSold, .auctionConverted, .auctionCancelled:
             true
         case .piiAccessed, .subjectErased, .keyRotated:
             false

@@ -26,6 +26,7 @@ extension RescueRejection {
         case .escrow(let rejection): rejection.kind
         case .dispute(let rejection): rejection.kind
         case .carbon(let rejection): rejection.kind
+        case .auction(let rejection), .auctionBid(let rejection, _): rejection.kind
         case .disputeClaimNotFound: .notFound
         case .acceptWindowHasClosed, .claimIsDisputed: .conflict
         case .actorIsNotRegistered, .actorMayNotPostOffers, .actorMayNotClaim, .offerIsReservedForAnotherRecipient: .forbidden

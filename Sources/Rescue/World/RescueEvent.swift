@@ -23,6 +23,12 @@ public enum RescueEvent: Hashable, Sendable {
     case carbonCancelled(owner: String, range: SerialRange, reason: String)
     /// A policy set came into force; `policy` is its hash (hex), `files` each file's SHA-256.
     case policyActivated(policy: String, files: [String: String])
+    case auctionStarted(AuctionBook.Auction)
+    case auctionSold(AuctionBook.Sale)
+    /// The unsold rest of a lot became a free donation, by `rule`.
+    case auctionConverted(auction: String, offer: String, portions: Int64, grams: Int64, rule: AuctionBook.EndRule)
+    /// The provider withdrew the lot; `portions` unsold go back on sale at the posted price.
+    case auctionCancelled(auction: String, offer: String, portions: Int64)
 
     /// The ledger entry kind.
     public var kind: EntryKind {
@@ -47,13 +53,20 @@ public enum RescueEvent: Hashable, Sendable {
         case .carbonRetired: .carbonRetired
         case .carbonCancelled: .carbonCancelled
         case .policyActivated: .policyActivated
+        case .auctionStarted: .auctionStarted
+        case .auctionSold: .auctionSold
+        case .auctionConverted: .auctionConverted
+        case .auctionCancelled: .auctionCancelled
         }
     }
 
     /// Entries nobody's command asked for, written as `system` whichever command caused them
     /// (FORMAT §7.9): a mint follows from a window closing, not from the decision that closed it.
     public var isWrittenBySystem: Bool {
-        if case .carbonMinted = self { true } else { false }
+        switch self {
+        case .carbonMinted, .auctionConverted: true
+        default: false
+        }
     }
 
     /// The carbon serial ranges this event issues or moves (a mint's range and buffer share);
@@ -119,6 +132,12 @@ public enum RescueCommand: Hashable, Sendable {
     case transferCarbon(to: String, range: SerialRange)
     case retireCarbon(range: SerialRange, beneficiary: String, reason: String)
     case cancelCarbon(range: SerialRange, reason: String)
+    /// A provider puts what remains of its paid offer up for a Flash Ludes auction.
+    case startAuction(AuctionBook.Start)
+    /// A bid for `portions` of the lot (nil: all that remains) by a bidder shown
+    /// `seenPriceRupiah` for the whole lot; accepted, it becomes claim `claim`.
+    case bid(auction: String, claim: String, seenPriceRupiah: Int64, portions: Int64?, pickupCodeDigest: String)
+    case cancelAuction(id: String)
     /// Time passes: match time-outs, dispute deadlines, escrow releases and carbon counts that
     /// are due by the command's time.
     case tick
@@ -133,6 +152,9 @@ public enum RescueRejection: Error, Hashable, Sendable, CustomStringConvertible 
     case escrow(EscrowRejection)
     case dispute(DisputeRejection)
     case carbon(CarbonRejection)
+    case auction(AuctionRejection)
+    /// A refused bid, with the lot's price at the engine's time so the bidder can bid again.
+    case auctionBid(AuctionRejection, currentPriceRupiah: Int64)
     case actorIsNotRegistered
     case actorMayNotPostOffers
     case actorMayNotClaim
@@ -154,6 +176,7 @@ public enum RescueRejection: Error, Hashable, Sendable, CustomStringConvertible 
         case .escrow(let rejection): rejection.rawValue
         case .dispute(let rejection): rejection.rawValue
         case .carbon(let rejection): rejection.rawValue
+        case .auction(let rejection), .auctionBid(let rejection, _): rejection.rawValue
         case .actorIsNotRegistered: "actorIsNotRegistered"
         case .actorMayNotPostOffers: "actorMayNotPostOffers"
         case .actorMayNotClaim: "actorMayNotClaim"

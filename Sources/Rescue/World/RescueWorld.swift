@@ -42,6 +42,7 @@ public struct RescueWorld: Sendable, Equatable {
     public private(set) var escrows = EscrowBook()
     public private(set) var disputes = DisputeBook()
     public private(set) var carbon = CarbonRegistry()
+    public private(set) var auctions = AuctionBook()
     /// The hash (hex) of the policy set last activated.
     public private(set) var activePolicy: String?
     /// Completed rescues by claim id.
@@ -83,20 +84,7 @@ public struct RescueWorld: Sendable, Equatable {
             post.now = now
             let decided = offers.decide(.post(post), policy: policy.offers)
             guard case .success(.posted(let offer)) = decided else { return decided.map { _ in [] }.mapError { .offer($0) } }
-            var events = [RescueEvent.posted(offer)]
-            if offer.priceRupiah == 0 {
-                // Providers are never recipients, so the poster cannot be among the candidates.
-                let candidates = search.candidates(
-                    latitude: offer.latitude, longitude: offer.longitude, category: offer.category, portions: offer.portions,
-                    limit: Self.candidatesMax
-                ).map(\.recipient)
-                if case .success(let started) = matches.decide(
-                    .start(offer: offer.id, candidates: Array(candidates), now: now), acceptWindowMicroseconds: policy.matchAcceptWindowMicroseconds)
-                {
-                    events += started.map(RescueEvent.init)
-                }
-            }
-            return .success(events)
+            return .success([.posted(offer)] + (offer.priceRupiah == 0 ? matching(offer, portions: offer.portions, now: now, policy: policy) : []))
         case .declineMatch(let offer):
             if let match = matches.matches[offer], match.offeredTo == actor, now >= match.expiresAt { return .failure(.acceptWindowHasClosed) }
             return matches.decide(.decline(offer: offer, recipient: actor, now: now), acceptWindowMicroseconds: policy.matchAcceptWindowMicroseconds)
@@ -104,6 +92,8 @@ public struct RescueWorld: Sendable, Equatable {
         case .claim(let id, let offerID, let seenVersion, let portions, let digest):
             guard let claimant = participants.participants[actor] else { return .failure(.actorIsNotRegistered) }
             guard [.recipient, .group, .buyer].contains(claimant.role) else { return .failure(.actorMayNotClaim) }
+            // While a lot is under auction its price is the curve's, never the posted one.
+            if auctions.openAuctionOfOffer[offerID] != nil { return .failure(.auction(.offerIsUnderAuction)) }
             let decided = offers.decide(
                 .claim(id: id, offer: offerID, claimant: actor, seenVersion: seenVersion, portions: portions, pickupCodeDigest: digest, now: now),
                 policy: policy.offers)
@@ -182,8 +172,67 @@ public struct RescueWorld: Sendable, Equatable {
         case .cancelCarbon(let range, let reason):
             return carbon.decide(.cancel(owner: actor, range: range, reason: reason), policy: policy.carbon)
                 .map { [RescueEvent($0)] }.mapError { .carbon($0) }
+        case .startAuction(let start):
+            guard let offer = offers.offers[start.offer] else { return .failure(.offer(.offerNotFound)) }
+            return auctions.decideStart(start, offer: offer, actor: actor, now: now, policy: policy.auctions)
+                .map { [.auctionStarted($0)] }.mapError { .auction($0) }
+        case .bid(let auctionID, let claimID, let seen, let portions, let digest):
+            return bid(auctionID, claim: claimID, seenPriceRupiah: seen, portions: portions, digest: digest, actor: actor, now: now, policy: policy)
+        case .cancelAuction(let id):
+            return auctions.decideCancel(id, actor: actor).mapError { .auction($0) }.map { auction in
+                [.auctionCancelled(auction: id, offer: auction.offer, portions: offers.offers[auction.offer]?.remainingPortions ?? 0)]
+            }
         case .tick:
             return tick(now: now, policy: policy)
+        }
+    }
+
+    /// A donation's first match offer: to its best candidates for `portions` (none when nobody fits).
+    private func matching(_ offer: OfferBook.Offer, portions: Int64, now: Int64, policy: RescuePolicy) -> [RescueEvent] {
+        // Providers are never recipients, so the provider cannot be among the candidates.
+        let candidates = search.candidates(
+            latitude: offer.latitude, longitude: offer.longitude, category: offer.category, portions: portions, limit: Self.candidatesMax
+        ).map(\.recipient)
+        guard case .success(let started) = matches.decide(
+            .start(offer: offer.id, candidates: Array(candidates), now: now), acceptWindowMicroseconds: policy.matchAcceptWindowMicroseconds)
+        else { return [] }
+        return started.map(RescueEvent.init)
+    }
+
+    /// A bid: the engine's price at `now` against what the bidder saw; the first accepted bid
+    /// becomes a paid claim at that price with its escrow (FORMAT §7.12).
+    private func bid(
+        _ auctionID: String, claim claimID: String, seenPriceRupiah: Int64, portions: Int64?, digest: String, actor: String, now: Int64,
+        policy: RescuePolicy
+    ) -> Result<[RescueEvent], RescueRejection> {
+        guard let bidder = participants.participants[actor] else { return .failure(.actorIsNotRegistered) }
+        // Providers (companies, sites) never claim, so no provider can buy its own lot.
+        guard [.recipient, .group, .buyer].contains(bidder.role) else { return .failure(.actorMayNotClaim) }
+        guard let auction = auctions.auctions[auctionID], let offer = offers.offers[auction.offer] else {
+            return .failure(.auction(.auctionNotFound))
+        }
+        let refused = { (rejection: AuctionRejection) in RescueRejection.auctionBid(rejection, currentPriceRupiah: auction.lotPrice(at: now)) }
+        let terms: AuctionBook.Terms
+        switch auctions.decideBid(
+            auction: auctionID, seenPriceRupiah: seenPriceRupiah, portions: portions, remainingPortions: offer.remainingPortions, now: now,
+            policy: policy.auctions)
+        {
+        case .success(let accepted): terms = accepted
+        case .failure(let rejection): return .failure(refused(rejection))
+        }
+        let decided = offers.decide(
+            .claim(
+                id: claimID, offer: offer.id, claimant: actor, seenVersion: offer.version, portions: terms.portions, pickupCodeDigest: digest, now: now,
+                auctionPriceRupiah: terms.priceRupiah),
+            policy: policy.offers)
+        guard case .success(.claimPlaced(let claim)) = decided else { return decided.map { _ in [] }.mapError { .offer($0) } }
+        let sale = AuctionBook.Sale(
+            auction: auctionID, offer: offer.id, claim: claimID, buyer: actor, portions: claim.portions, grams: claim.grams,
+            lotPriceRupiah: terms.lotPriceRupiah, priceRupiah: terms.priceRupiah, elapsedMicroseconds: terms.elapsedMicroseconds,
+            rule: "priceCurve.\(auction.curve.shapeName)")
+        switch escrows.decide(.hold(id: claimID, claim: claimID, buyer: actor, provider: offer.provider, rupiah: claim.priceRupiah)) {
+        case .success(let held): return .success([.auctionSold(sale), .claimPlaced(claim), RescueEvent(held)])
+        case .failure(let rejection): return .failure(.escrow(rejection))
         }
     }
 
@@ -264,6 +313,13 @@ public struct RescueWorld: Sendable, Equatable {
 
     private func tick(now: Int64, policy: RescuePolicy) -> Result<[RescueEvent], RescueRejection> {
         var events = [RescueEvent]()
+        // An unsold lot becomes a donation and is matched, people first (FORMAT §7.12).
+        for auction in auctions.ended(by: now) {
+            guard let offer = offers.offers[auction.offer] else { continue }
+            events.append(.auctionConverted(
+                auction: auction.id, offer: offer.id, portions: offer.remainingPortions, grams: offer.remainingGrams, rule: auction.endRule))
+            if offer.remainingPortions > 0 && now < offer.expiresAt { events += matching(offer, portions: offer.remainingPortions, now: now, policy: policy) }
+        }
         if case .success(let matched) = matches.decide(.tick(now: now), acceptWindowMicroseconds: policy.matchAcceptWindowMicroseconds) {
             events += unexpired(matched, now: now).map(RescueEvent.init)
         }
@@ -391,6 +447,16 @@ public struct RescueWorld: Sendable, Equatable {
             carbon.apply(.cancelled(owner: owner, range: range, reason: reason))
         case .policyActivated(let policy, _):
             activePolicy = policy
+        case .auctionStarted(var auction):
+            auction.startedAt = time
+            auctions.apply(.started(auction))
+        case .auctionSold(let sale):
+            auctions.apply(.sold(sale))
+        case .auctionConverted(let auction, let offer, _, _, _):
+            auctions.apply(.converted(auction: auction))
+            offers.apply(.donated(offer: offer))
+        case .auctionCancelled(let auction, _, _):
+            auctions.apply(.cancelled(auction: auction))
         }
     }
 
@@ -411,7 +477,7 @@ public struct RescueWorld: Sendable, Equatable {
 
     /// Every broken invariant across the engines, described; empty when the state is sound.
     public func invariantViolations() -> [String] {
-        var violations = offers.invariantViolations() + escrows.invariantViolations() + carbon.invariantViolations()
+        var violations = offers.invariantViolations() + escrows.invariantViolations() + carbon.invariantViolations() + auctions.invariantViolations()
         for (id, escrow) in escrows.escrows {
             guard let claim = offers.claims[id] else {
                 violations.append("escrow \(id) has no claim")

@@ -8,6 +8,10 @@ public enum Permission: String, CaseIterable, Sendable {
     case surplusPost = "surplus.post"
     case matchesRespond = "matches.respond"
     case claimsPlace = "claims.place"
+    /// Starts and cancels Flash Ludes auctions of the caller's own offers.
+    case auctionsRun = "auctions.run"
+    case auctionsBid = "auctions.bid"
+    case auctionsRead = "auctions.read"
     case claimsCancel = "claims.cancel"
     case claimsPickup = "claims.pickup"
     case claimsDeliver = "claims.deliver"

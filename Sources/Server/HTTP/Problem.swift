@@ -12,10 +12,12 @@ public struct Problem: HTTPResponseError, Sendable {
     /// The stable name; `type` is `typeBase` + name.
     public let name: String
     public let title: String
-    public let detail: String
+    public var detail: String
     public var retryAfterSeconds: Int?
     /// More response headers (`Allow` for 405).
     public var headers: HTTPFields = [:]
+    /// RFC 9457 extension members (e.g. `currentPriceRupiah` on a refused bid).
+    public var extensions: [String: JSONValue] = [:]
 
     public init(_ status: HTTPResponse.Status, _ name: String, _ title: String, detail: String, retryAfterSeconds: Int? = nil) {
         self.status = status
@@ -26,10 +28,10 @@ public struct Problem: HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body: [String: JSONValue] = [
+        let body: [String: JSONValue] = extensions.merging([
             "type": .string(Self.typeBase + name), "title": .string(title), "status": .integer(Int64(status.code)),
             "detail": .string(detail), "instance": .string(request.uri.path),
-        ]
+        ]) { _, standard in standard }
         var headers = self.headers
         headers[.contentType] = "application/problem+json"
         if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
@@ -46,7 +48,12 @@ public struct Problem: HTTPResponseError, Sendable {
             case .forbidden: .forbidden
             case .invalid: .unprocessableContent
             }
-        return Problem(status, rejection.name, "The command was refused; nothing was written.", detail: rejection.name)
+        var problem = Problem(status, rejection.name, "The command was refused; nothing was written.", detail: rejection.name)
+        if case .auctionBid(_, let price) = rejection {
+            problem.extensions["currentPriceRupiah"] = .integer(price)
+            problem.detail = "\(rejection.name); the lot's price now is Rp \(price)"
+        }
+        return problem
     }
 
     /// The problem for a command that did not take effect.

@@ -145,6 +145,45 @@ struct ClaimBody: StrictBody {
     }
 }
 
+struct AuctionBody: StrictBody {
+    static let fields: Set<String> = ["id", "offer", "curve", "startRupiah", "floorRupiah", "durationMinutes"]
+    /// The caller's own id for the auction (pseudonymous); chosen by the service when absent.
+    var id: String?
+    var offer: String
+    /// A curve named in `policies/auction.yaml`.
+    var curve: String
+    var startRupiah: Int64
+    var floorRupiah: Int64
+    var durationMinutes: Int64
+
+    func check() throws {
+        try Field.id(id, "id")
+        try Field.reference(offer, "offer")
+        guard (1...64).contains(curve.utf8.count), curve.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) }) else {
+            throw Problem(.badRequest, "fieldOutOfRange", "A field is outside its range", detail: "curve: 1–64 letters or digits, a name from policies/auction.yaml")
+        }
+        try Field.range(startRupiah, InputDomain.rupiah, "startRupiah")
+        try Field.range(floorRupiah, InputDomain.rupiah, "floorRupiah")
+        try Field.range(durationMinutes, InputDomain.auctionMinutes, "durationMinutes")
+    }
+}
+
+struct BidBody: StrictBody {
+    static let fields: Set<String> = ["id", "seenPriceRupiah", "portions"]
+    /// The caller's own id for the claim a won bid becomes (pseudonymous); chosen when absent.
+    var id: String?
+    /// The whole lot's price the bidder was shown; the bid stands only if the price now is no higher.
+    var seenPriceRupiah: Int64
+    /// Portions wanted (part lots only); the whole lot when absent.
+    var portions: Int64?
+
+    func check() throws {
+        try Field.id(id, "id")
+        try Field.range(seenPriceRupiah, InputDomain.rupiah, "seenPriceRupiah")
+        try Field.range(portions, InputDomain.portions, "portions")
+    }
+}
+
 struct PickupBody: StrictBody {
     static let fields: Set<String> = ["pickupCode", "grams", "declaredFreshnessScore"]
     var pickupCode: String

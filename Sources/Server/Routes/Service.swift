@@ -69,6 +69,7 @@ public struct Service: Sendable {
         addLogRoutes(routes)
         addAuditRoutes(routes)
         addWriteRoutes(routes)
+        addAuctionRoutes(routes)
         addSubjectRoutes(routes)
         addReportRoutes(routes)
         return (router, table)

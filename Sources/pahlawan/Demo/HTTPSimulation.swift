@@ -63,8 +63,11 @@ final class HTTPSimulation: Sendable {
                 for entry in answer["entries"]?.arrayValue ?? [] {
                     if let kind = entry.objectValue?["kind"]?.stringValue { report.kinds[kind, default: 0] += 1 }
                 }
-                if case .claim(let id, _, _, _, let digest) = step.command, let code = answer["pickupCode"]?.stringValue {
-                    codes.claimed(id, digest: digest, serverCode: code)
+                if let code = answer["pickupCode"]?.stringValue {
+                    switch step.command {
+                    case .claim(let id, _, _, _, let digest), .bid(_, let id, _, _, let digest): codes.claimed(id, digest: digest, serverCode: code)
+                    default: break
+                    }
                 }
             } else if (400..<500).contains(status) {
                 let type = answer["type"]?.stringValue ?? "status \(status)"
@@ -129,6 +132,17 @@ final class HTTPSimulation: Sendable {
             return Request(method: "POST", path: "/v1/carbon/retirements", body: ["range": range(serials), "beneficiary": .string(beneficiary), "reason": .string(reason)])
         case .cancelCarbon(let serials, let reason):
             return Request(method: "POST", path: "/v1/carbon/cancellations", body: ["range": range(serials), "reason": .string(reason)])
+        case .startAuction(let start):
+            return Request(method: "POST", path: "/v1/auctions", body: [
+                "id": .string(start.id), "offer": .string(start.offer), "curve": .string(start.curve), "startRupiah": .integer(start.startRupiah),
+                "floorRupiah": .integer(start.floorRupiah), "durationMinutes": .integer(start.durationMicroseconds / 60_000_000),
+            ])
+        case .bid(let auction, let claim, let seen, let portions, _):
+            var body: [String: JSONValue] = ["id": .string(claim), "seenPriceRupiah": .integer(seen)]
+            body["portions"] = portions.map(JSONValue.integer)
+            return Request(method: "POST", path: "/v1/auctions/\(auction)/bids", body: body)
+        case .cancelAuction(let id):
+            return Request(method: "POST", path: "/v1/auctions/\(id)/cancel", body: [:])
         case .tick:
             return nil
         }
