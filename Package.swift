@@ -105,6 +105,7 @@ let package = Package(
             dependencies: [
                 "Server", "Core", "Ledger", "Rescue", "Compliance", "Mirror", "Witness",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Yams", package: "Yams"),
             ]
