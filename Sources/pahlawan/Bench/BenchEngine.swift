@@ -63,10 +63,11 @@ struct BenchEngine: ParsableCommand {
         }
         let commandSeconds = monotonicSeconds() - started
         let commandsPerSecond = Double(steps.count) / commandSeconds
-        if !bench.json {
-            // Where the time goes, per kind of command (a second pass, timing each command).
+        // Commands per second by kind (a second pass, timing each command): auctions and bids
+        // must keep the rate of the rest (issue 16).
+        var costs: [String: (count: Int, seconds: Double)] = [:]
+        do {
             var profile = RescueWorld()
-            var costs: [String: (count: Int, seconds: Double)] = [:]
             var profileSeq: UInt64 = 0
             for step in steps {
                 let name = String(describing: step.command).prefix { $0 != "(" }
@@ -81,9 +82,14 @@ struct BenchEngine: ParsableCommand {
                 costs[String(name), default: (0, 0)].count += 1
                 costs[String(name), default: (0, 0)].seconds += elapsed
             }
-            print("time by command: " + costs.sorted { $0.value.seconds > $1.value.seconds }.map {
+            if !bench.json {
+                print("time by command: " + costs.sorted { $0.value.seconds > $1.value.seconds }.map {
                 "\($0.key) \($0.value.count)× \(String(format: "%.1f", $0.value.seconds / Double($0.value.count) * 1e6)) µs"
             }.joined(separator: ", "))
+            }
+        }
+        let byKind = costs.keys.sorted().map { name in
+            ("commands_per_second_\(name)", BenchValue.number(Double(costs[name]!.count) / max(costs[name]!.seconds, 1e-9), digits: 0))
         }
         // Applying the same events alone: what a replay costs beyond reading and decoding.
         var applied = RescueWorld()
@@ -134,6 +140,7 @@ struct BenchEngine: ParsableCommand {
                 ("events", .integer(written.count)),
                 ("commands_per_second", .number(commandsPerSecond, digits: 0)),
                 ("target_commands_per_second", .integer(200_000)),
+            ] + byKind + [
                 ("raw_dictionary_pairs_per_second", .number(dictionaryFloor, digits: 0)),
                 ("ratio_commands_to_dictionary_pairs", .number(commandsPerSecond / dictionaryFloor, digits: 3)),
                 ("replay_entries", .integer(Int(replayed.size))),
