@@ -143,6 +143,12 @@ import Testing
         #expect(h.refusal(bid("clm-a", seen: 50_000), "buyer-a", at: t + 3 * minute) == .auctionBid(.auctionIsClosed, currentPriceRupiah: 48_000))
         try h.claim("clm-b", offer: "off-a", by: "buyer-b", at: t + 4 * minute)
         #expect(h.world.escrows.escrows["clm-b"]?.heldRupiah == 60_000)
+        // From its end an unsold lot is the donation's, even before the tick writes it.
+        try h.post("off-e", price: 60_000, at: t + 5 * minute)
+        try h.run(start("auc-e", offer: "off-e", minutes: 20), "site-a", at: t + 5 * minute)
+        #expect(h.refusal(.cancelAuction(id: "auc-e"), "site-a", at: t + 25 * minute) == .auction(.auctionHasEnded))
+        let converted = try h.run(.tick, "system", at: t + 25 * minute)
+        #expect(converted.contains { if case .auctionConverted(auction: "auc-e", _, _, _, _) = $0 { true } else { false } })
         // The cancelled auction never converts.
         let ticked = try h.run(.tick, "system", at: t + 2 * hour)
         #expect(!ticked.contains { if case .auctionConverted = $0 { true } else { false } })

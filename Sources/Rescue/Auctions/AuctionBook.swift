@@ -183,11 +183,14 @@ public struct AuctionBook: Sendable, Equatable {
         return .success(Terms(portions: wanted, lotPriceRupiah: lotPrice, priceRupiah: price, elapsedMicroseconds: now - auction.startedAt))
     }
 
-    /// Whether `actor` may cancel auction `id` now.
-    public func decideCancel(_ id: String, actor: String) -> Result<Auction, AuctionRejection> {
+    /// Whether `actor` may cancel auction `id` at `now`. From its end the lot belongs to the
+    /// conversion (a donation), even before a tick has written it: a provider cannot withdraw
+    /// an unsold lot from being donated by timing a cancellation.
+    public func decideCancel(_ id: String, actor: String, now: Int64) -> Result<Auction, AuctionRejection> {
         guard let auction = auctions[id] else { return .failure(.auctionNotFound) }
         guard auction.provider == actor else { return .failure(.actorIsNotTheProvider) }
         guard auction.status == .open else { return .failure(.auctionIsClosed) }
+        guard now < auction.endsAt else { return .failure(.auctionHasEnded) }
         return .success(auction)
     }
 

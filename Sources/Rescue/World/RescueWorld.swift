@@ -179,7 +179,7 @@ public struct RescueWorld: Sendable, Equatable {
         case .bid(let auctionID, let claimID, let seen, let portions, let digest):
             return bid(auctionID, claim: claimID, seenPriceRupiah: seen, portions: portions, digest: digest, actor: actor, now: now, policy: policy)
         case .cancelAuction(let id):
-            return auctions.decideCancel(id, actor: actor).mapError { .auction($0) }.map { auction in
+            return auctions.decideCancel(id, actor: actor, now: now).mapError { .auction($0) }.map { auction in
                 [.auctionCancelled(auction: id, offer: auction.offer, portions: offers.offers[auction.offer]?.remainingPortions ?? 0)]
             }
         case .tick:

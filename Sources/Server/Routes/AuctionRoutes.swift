@@ -24,7 +24,7 @@ extension Service {
         routes.on(.get, "/v1/auctions/{auction}", .needs(.auctionsRead)) { _, context in
             let id = try PathParameters.id(context, "auction")
             guard let answer = loop.readNow({ world, now in world.auctions.auctions[id].map { Self.auctionAnswer($0, world: world, now: now) } }) else {
-                throw Problem.rejected(.auction(.auctionNotFound))
+                throw Problem(.notFound, "auctionNotFound", "No such auction", detail: "no auction has the id \(id)")
             }
             return Response.json(.ok, answer)
         }
