@@ -901,6 +901,63 @@ class RotationTests(Case):
         self.assert_fails(self.run_verify(self.write("bundle.json", json.dumps(bundle)), "--key", LOG.vkey), "checkpoint")
 
 
+def chained(items, key=LOG):
+    """Signed, chained entries from (time, kind, payload) triples: [(body bytes, signature)]."""
+    entries, prev = [], ZEROS
+    for seq, (time_us, kind, payload) in enumerate(items):
+        body = {"v": 1, "seq": seq, "time": time_us, "kind": kind, "actor": "site-jkt-1", "payload": payload,
+                "policy": ZEROS, "prev": prev, "key": key.key_id.hex()}
+        raw = canonical_json(body)
+        entries.append((raw, key.sign(b"pahlawan-entry/v1\x00" + leaf(raw))))
+        prev = leaf(raw).hex()
+    return entries
+
+
+def signed_bundle(entries):
+    bodies = [raw for raw, _ in entries]
+    return {"format": "pahlawan-bundle/v1", "checkpoint": note("%s\n%d\n%s\n" % (LOG_NAME, len(bodies), b64(mth(bodies)))),
+            "verifier_key": LOG.vkey,
+            "entries": [{"seq": seq, "body": b64(raw), "signature": b64(sig), "proof": [b64(h) for h in path(seq, bodies)]}
+                        for seq, (raw, sig) in enumerate(entries)]}
+
+
+class AuctionPriceTests(Case):
+    """FORMAT.md §7.12's worked example as signed entries: verify.py recomputes the sale's price
+    from the curve itself, so a validly signed entry at a price the curve does not give fails."""
+    T0 = 1795453200000000
+    MINUTE = 60000000
+
+    def entries(self, price=36667, escrow=None, minutes=20, shape=None):
+        started = {"auction": "auc-a", "offer": "off-a", "provider": "site-jkt-1", "curve": "linear", "shape": "linear",
+                   "startRupiah": 50000, "floorRupiah": 10000, "durationMicroseconds": 60 * self.MINUTE, "portions": 10,
+                   "grams": 4200, "offerPriceRupiah": 60000, "endsAt": self.T0 + 60 * self.MINUTE, "endRule": "policy.auctionFloorReached"}
+        if shape:
+            started.update(shape)
+        at = self.T0 + minutes * self.MINUTE
+        sold = {"auction": "auc-a", "offer": "off-a", "claim": "clm-a", "buyer": "buyer-a", "portions": 10, "grams": 4200,
+                "lotPriceRupiah": price, "priceRupiah": price, "elapsedMicroseconds": minutes * self.MINUTE, "rule": "priceCurve.linear"}
+        claim = {"claim": "clm-a", "offer": "off-a", "claimant": "buyer-a", "portions": 10, "grams": 4200, "priceRupiah": price,
+                 "pickupCodeDigest": "d"}
+        held = {"escrow": "clm-a", "claim": "clm-a", "buyer": "buyer-a", "provider": "site-jkt-1", "rupiah": escrow or price}
+        return chained([(self.T0, "auction.started", started), (at, "auction.sold", sold), (at, "claim.placed", claim),
+                        (at, "escrow.held", held)])
+
+    def verdict(self, entries):
+        return self.run_verify(self.write("auction.json", json.dumps(signed_bundle(entries))), "--key", LOG.vkey)
+
+    def test_the_worked_example_passes(self):
+        self.assert_ok(self.verdict(self.entries()), "1 auction sale prices recomputed")
+        steps = {"shape": "steps", "stepMicroseconds": 10 * self.MINUTE, "dropPermille": 150}
+        self.assert_ok(self.verdict(self.entries(price=38000, minutes=25, shape=steps)), "recomputed")
+        halving = {"shape": "exponential", "halfLifeMicroseconds": 20 * self.MINUTE}
+        self.assert_ok(self.verdict(self.entries(price=25000, minutes=30, shape=halving)), "recomputed")
+
+    def test_a_signed_price_the_curve_does_not_give_fails(self):
+        self.assert_fails(self.verdict(self.entries(price=36666)), "the curve gives 36667")
+        self.assert_fails(self.verdict(self.entries(escrow=30000)), "does not hold the sale's price")
+        self.assert_fails(self.verdict(self.entries(price=10000, minutes=60)), "at or after its end")
+
+
 class ExistingModesTests(Case):
     def test_bundle_and_entry(self):
         size = 9

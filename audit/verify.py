@@ -21,6 +21,9 @@ Usage: python3 audit/verify.py BUNDLE [--key VKEY [--keys KEYS.json]]
   WKEY is a witness's verifier key (signature type 0x04, FORMAT.md §10.1), as text or a file
   holding it; repeat --witness for each witness you trust. Q is how many distinct trusted
   witnesses must have cosigned each checkpoint: by default all of them (0 without --witness).
+  A bundle's auction.sold entries are also checked against FORMAT.md §7.12: each price is
+  recomputed from its auction.started (when the bundle holds it), and the claim and escrow that
+  follow must be at that price.
 Exit status: 0 when everything verifies, 1 otherwise (one line per failure).
 Needs PyNaCl (Debian: python3-nacl; PyPI: pynacl).
 """
@@ -421,6 +424,7 @@ def verify_bundle(bundle, trusted_key_text, known=None):
         except (ValueError, KeyError, TypeError) as error:
             fail("previous: malformed (%s)" % error)
     entries = bundle.get("entries") or []
+    decoded = []
     if not entries:
         fail("bundle: no entries")
     for index, item in enumerate(entries):
@@ -457,7 +461,73 @@ def verify_bundle(bundle, trusted_key_text, known=None):
         elif index > 0:
             fail("seq %s: entries are not consecutive" % seq)
         prev_seq, prev_hash = seq, leaf
+        decoded.append(body)
+    try:
+        auction_failures, sales = check_auction_prices(decoded)
+    except (KeyError, TypeError, ValueError, ZeroDivisionError) as error:
+        auction_failures, sales = ["auction entries: malformed (%s)" % error], 0
+    failures += auction_failures
+    bundle["_auction_sales_checked"] = sales
     return failures
+
+
+# --- Flash Ludes prices (FORMAT.md §7.12), recomputed from the entries alone -------------------
+
+def auction_price(started, elapsed):
+    """The whole lot's price `elapsed` µs after the start, from an auction.started payload."""
+    p0, f, t = started["startRupiah"], started["floorRupiah"], started["durationMicroseconds"]
+    if elapsed <= 0:
+        return p0
+    if elapsed >= t:
+        return f
+    d = p0 - f
+    shape = started["shape"]
+    if shape == "linear":
+        return p0 - d * elapsed // t
+    if shape == "steps":
+        return max(f, p0 - (elapsed // started["stepMicroseconds"]) * (d * started["dropPermille"] // 1000))
+    if shape == "exponential":
+        h = started["halfLifeMicroseconds"]
+        k, r = divmod(elapsed, h)
+        a, b = d >> k, d >> (k + 1)
+        return f + a - (a - b) * r // h
+    raise ValueError("unknown shape %r" % shape)
+
+
+def check_auction_prices(bodies):
+    """Every auction.sold whose auction.started is among `bodies` (decoded, in seq order): its
+    price recomputed from the curve, the claim and escrow that follow it at that price, sold
+    before the end and above the floor, never more than the lot. Returns (failures, sales checked)."""
+    failures, started, sold, checked = [], {}, {}, 0
+    by_seq = {body["seq"]: body for body in bodies}
+    for body in bodies:
+        kind, payload, seq = body["kind"], body["payload"], body["seq"]
+        if kind == "auction.started":
+            started[payload["auction"]] = (body["time"], payload)
+        elif kind == "auction.sold" and payload["auction"] in started:
+            start_time, curve = started[payload["auction"]]
+            elapsed = body["time"] - start_time
+            checked += 1
+            expected = auction_price(curve, elapsed)
+            lot = curve["portions"]
+            share = -(-expected * payload["portions"] // lot)
+            if payload["elapsedMicroseconds"] != elapsed:
+                failures.append("seq %d: auction.sold says %d µs elapsed, the entries %d" % (seq, payload["elapsedMicroseconds"], elapsed))
+            if payload["lotPriceRupiah"] != expected or payload["priceRupiah"] != share:
+                failures.append("seq %d: auction.sold at %d (lot %d), the curve gives %d (lot %d)"
+                                % (seq, payload["priceRupiah"], payload["lotPriceRupiah"], share, expected))
+            if body["time"] >= curve["endsAt"] or expected <= curve["floorRupiah"]:
+                failures.append("seq %d: auction.sold at or after its end, or at its floor" % seq)
+            sold[payload["auction"]] = sold.get(payload["auction"], 0) + payload["portions"]
+            if sold[payload["auction"]] > lot:
+                failures.append("seq %d: auction %s sold %d of %d portions" % (seq, payload["auction"], sold[payload["auction"]], lot))
+            claim, escrow = by_seq.get(seq + 1), by_seq.get(seq + 2)
+            if claim is not None and (claim["kind"] != "claim.placed" or claim["payload"]["claim"] != payload["claim"]
+                                      or claim["payload"]["priceRupiah"] != payload["priceRupiah"]):
+                failures.append("seq %d: the claim after auction.sold is not at the sale's price" % (seq + 1))
+            if escrow is not None and (escrow["kind"] != "escrow.held" or escrow["payload"]["rupiah"] != payload["priceRupiah"]):
+                failures.append("seq %d: the escrow after auction.sold does not hold the sale's price" % (seq + 2))
+    return failures, checked
 
 
 # --- one entry as the API answers it (GET /v1/entries/{seq}) ------------------------------------
@@ -1070,7 +1140,9 @@ def main(argv):
         print("FAIL %s: %s" % (path, failure))
     if failures:
         return 1
-    print("OK %s: %d entries verified" % (path, len(bundle["entries"])))
+    sales = bundle.get("_auction_sales_checked", 0)
+    print("OK %s: %d entries verified" % (path, len(bundle["entries"]))
+          + ("; %d auction sale prices recomputed from their curves" % sales if sales else ""))
     return 0
 
 
