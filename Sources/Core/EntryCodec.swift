@@ -115,7 +115,46 @@ public enum EntryCodec {
             return ["auction": .string(auction), "offer": .string(offer), "portions": .integer(portions), "grams": .integer(grams), "rule": .string(rule.rawValue)]
         case .auctionCancelled(let auction, let offer, let portions):
             return ["auction": .string(auction), "offer": .string(offer), "portions": .integer(portions)]
+        case .groupFormed(let g):
+            var payload: [String: JSONValue] = [
+                "group": .string(g.id), "coordinator": .string(g.coordinator), "area": .string(g.area), "deadline": .integer(g.deadline),
+                "minPortions": .integer(g.minPortions),
+            ]
+            payload["offer"] = g.offer.map(JSONValue.string)
+            payload["category"] = g.category.map(JSONValue.string)
+            return payload
+        case .groupJoined(let group, let member):
+            return ["group": .string(group), "member": .string(member.id), "portions": .integer(member.portions)]
+        case .groupLeft(let group, let member, let portions, let reason):
+            return ["group": .string(group), "member": .string(member), "portions": .integer(portions), "reason": .string(reason.rawValue)]
+        case .groupClaimed(let plan):
+            return [
+                "group": .string(plan.group), "claim": .string(plan.claim), "offer": .string(plan.offer), "portions": .integer(plan.portions),
+                "priceRupiah": .integer(plan.priceRupiah),
+                "shares": .array(plan.shares.map { share in
+                    var item: [String: JSONValue] = ["member": .string(share.member), "portions": .integer(share.portions), "rupiah": .integer(share.rupiah)]
+                    if share.rupiah > 0 { item["escrow"] = .string(GroupBook.ClaimPlan.escrowID(claim: plan.claim, member: share.member)) }
+                    return .object(item)
+                }),
+            ]
+        case .groupExpired(let group, let rule):
+            return ["group": .string(group), "rule": .string(rule)]
+        case .groupClosed(let group):
+            return ["group": .string(group)]
         }
+    }
+
+    /// A `group.claimed` payload's shares, in joining order.
+    private static func shares(_ p: PayloadReader) throws(CodecError) -> [GroupBook.Share] {
+        guard let elements = p.payload.arrayElements("shares") else { throw p.error("shares", "must be an array of shares") }
+        var shares = [GroupBook.Share]()
+        for element in elements {
+            guard let item = try? JSONObjectView(bytes: Array(p.payload.bytes[element])), let member = item.string("member"),
+                let portions = item.integer("portions"), let rupiah = item.integer("rupiah")
+            else { throw p.error("shares", "each share is {member, portions, rupiah}") }
+            shares.append(GroupBook.Share(member: member, portions: portions, rupiah: rupiah))
+        }
+        return shares
     }
 
     /// An `auction.started` payload's curve, its domains checked as the engine checks them.
@@ -335,6 +374,23 @@ public enum EntryCodec {
                 rule: try endRule(p, "rule"))
         case .auctionCancelled:
             return .auctionCancelled(auction: try p.string("auction"), offer: try p.string("offer"), portions: try p.integer("portions"))
+        case .groupFormed:
+            return .groupFormed(GroupBook.Group(
+                id: try p.string("group"), coordinator: try p.string("coordinator"), area: try p.string("area"), offer: try p.optionalString("offer"),
+                category: try p.optionalString("category"), deadline: try p.integer("deadline"), minPortions: try p.integer("minPortions")))
+        case .groupJoined:
+            return .groupJoined(group: try p.string("group"), GroupBook.Member(id: try p.string("member"), portions: try p.integer("portions")))
+        case .groupLeft:
+            guard let reason = GroupBook.LeaveReason(rawValue: try p.string("reason")) else { throw p.error("reason", "is left or noShow") }
+            return .groupLeft(group: try p.string("group"), member: try p.string("member"), portions: try p.integer("portions"), reason: reason)
+        case .groupClaimed:
+            return .groupClaimed(GroupBook.ClaimPlan(
+                group: try p.string("group"), claim: try p.string("claim"), offer: try p.string("offer"), portions: try p.integer("portions"),
+                priceRupiah: try p.integer("priceRupiah"), shares: try shares(p)))
+        case .groupExpired:
+            return .groupExpired(group: try p.string("group"), rule: try p.string("rule"))
+        case .groupClosed:
+            return .groupClosed(group: try p.string("group"))
         case .piiAccessed, .subjectErased, .keyRotated:
             return nil
         }

@@ -143,8 +143,10 @@ public struct MirrorReports {
         let scope = "SELECT provider FROM (\(providers)) p WHERE $5::text IS NULL OR provider = $5"
         let result = try object("""
             WITH refunds AS (
-                SELECT escrow, sum(rupiah) AS rupiah, array_agg(seq) AS seqs FROM escrow_movements
-                WHERE kind = 'escrow.refunded' AND seq < $1 GROUP BY escrow
+                -- By claim: a group claim's refunds are its members' escrows' (FORMAT §7.13).
+                SELECT e.claim AS escrow, sum(m.rupiah) AS rupiah, array_agg(m.seq) AS seqs
+                FROM escrow_movements m JOIN escrows e ON e.escrow = m.escrow
+                WHERE m.kind = 'escrow.refunded' AND m.seq < $1 GROUP BY e.claim
             ), l AS (
                 SELECT r.*, c.price_rupiah, d.dispute, d.seq AS dispute_seq,
                     CASE WHEN d.resolved_seq < $1 THEN d.resolved_seq END AS resolved_seq, \(Self.disputeOutcome) AS outcome,

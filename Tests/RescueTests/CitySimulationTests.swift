@@ -72,7 +72,7 @@ struct SimulationRun {
         // The hostile and careless actors (issue 13) were refused, each for its own reason.
         for rejection in [
             "offerVersionIsStale", "claimExceedsRemaining", "pickupCodeIsWrong", "claimantNoShowBeforeExpiry", "noShowAfterPickup", "idIsNotPseudonymous",
-            "reasonIsNotACode", "evidenceIsNotAReference", "priceIsAboveWhatWasSeen", "auctionIsClosed", "actorMayNotClaim",
+            "reasonIsNotACode", "evidenceIsNotAReference", "priceIsAboveWhatWasSeen", "auctionIsClosed", "actorMayNotClaim", "minimumNotReached", "memberAlreadyJoined",
         ] {
             #expect(run.rejections[rejection, default: 0] > 0, "seed \(seed): the simulated days never hit \(rejection)")
         }

@@ -44,7 +44,7 @@ public struct ReportFacts: Sendable {
     public private(set) var rescues: [RescueRecord] = []
     /// By claim (a claim has at most one dispute).
     public private(set) var disputes: [String: DisputeRecord] = [:]
-    /// Escrow refunds by claim (the escrow id is the claim id).
+    /// Escrow refunds by claim (a claim's escrow has its id; a group claim's members' escrows name it).
     public private(set) var refunds: [String: [(seq: UInt64, rupiah: Int64)]] = [:]
     /// In seq order.
     public private(set) var movements: [Movement] = []
@@ -58,6 +58,7 @@ public struct ReportFacts: Sendable {
     /// The `auction.converted` seq of each offer whose unsold lot became a donation.
     public private(set) var conversionSeqs: [String: UInt64] = [:]
     private var claimOfDispute: [String: String] = [:]
+    private var claimOfEscrow: [String: String] = [:]
 
     public init() {}
 
@@ -90,7 +91,9 @@ public struct ReportFacts: Sendable {
             disputes[claim]?.resolvedSeq = seq
             disputes[claim]?.outcome = resolution.outcome.name
         case .escrowRefunded(let escrow, let rupiah, _):
-            refunds[escrow, default: []].append((seq, rupiah))
+            refunds[claimOfEscrow[escrow] ?? escrow, default: []].append((seq, rupiah))
+        case .escrowHeld(let escrow):
+            if escrow.id != escrow.claim { claimOfEscrow[escrow.id] = escrow.claim }
         case .carbonMinted(let minted):
             carbon.apply(.minted(minted))
             movements.append(Movement(seq: seq, time: time, event: event))
@@ -110,7 +113,8 @@ public struct ReportFacts: Sendable {
             auctionSaleSeqs[sale.claim] = seq
         case .auctionConverted(_, let offer, _, _, _):
             conversionSeqs[offer] = seq
-        case .matchOffered, .matchDeclined, .matchExpired, .claimCancelled, .escrowHeld, .escrowReleased, .auctionStarted, .auctionCancelled:
+        case .matchOffered, .matchDeclined, .matchExpired, .claimCancelled, .escrowReleased, .auctionStarted, .auctionCancelled, .groupFormed,
+            .groupJoined, .groupLeft, .groupClaimed, .groupExpired, .groupClosed:
             break
         }
     }

@@ -1,15 +1,27 @@
 /// RT/RW group buys (FORMAT §7.13) as a pure state machine: groups forming around an offer or a
 /// category in one neighbourhood, their members' portions, and the one claim they place with
-/// every member's share split by the largest-remainder rule. The world (not yet wired: issue 16)
-/// turns a claim plan into `claim.placed` and one escrow per member.
+/// every member's share split by the largest-remainder rule. The world turns a claim plan into
+/// `claim.placed` and one escrow per member.
 public struct GroupBook: Sendable, Equatable {
     public enum Status: String, Hashable, Sendable {
         case forming, claimed, expired, closed
     }
 
+    public enum LeaveReason: String, Hashable, Sendable, CaseIterable {
+        /// Before the claim: nothing was held.
+        case left
+        /// After the claim, a member who did not collect at the drop point: nothing is refunded.
+        case noShow
+    }
+
     public struct Member: Hashable, Sendable {
         public var id: String
         public var portions: Int64
+
+        public init(id: String, portions: Int64) {
+            self.id = id
+            self.portions = portions
+        }
     }
 
     public struct Group: Hashable, Sendable {
@@ -26,8 +38,20 @@ public struct GroupBook: Sendable, Equatable {
         public var members: [Member] = []
         public var status: Status = .forming
         public var claim: String?
+        /// Members recorded as not collecting (after the claim).
+        public var noShows: Set<String> = []
 
         public var portions: Int64 { members.reduce(0) { $0 + $1.portions } }
+
+        public init(id: String, coordinator: String, area: String, offer: String?, category: String?, deadline: Int64, minPortions: Int64) {
+            self.id = id
+            self.coordinator = coordinator
+            self.area = area
+            self.offer = offer
+            self.category = category
+            self.deadline = deadline
+            self.minPortions = minPortions
+        }
     }
 
     /// What a coordinator asks for when forming a group.
@@ -54,6 +78,12 @@ public struct GroupBook: Sendable, Equatable {
         public var member: String
         public var portions: Int64
         public var rupiah: Int64
+
+        public init(member: String, portions: Int64, rupiah: Int64) {
+            self.member = member
+            self.portions = portions
+            self.rupiah = rupiah
+        }
     }
 
     /// The claim a group places: the members' total portions of `offer` at `priceRupiah`, split
@@ -65,6 +95,18 @@ public struct GroupBook: Sendable, Equatable {
         public var portions: Int64
         public var priceRupiah: Int64
         public var shares: [Share]
+
+        public init(group: String, claim: String, offer: String, portions: Int64, priceRupiah: Int64, shares: [Share]) {
+            self.group = group
+            self.claim = claim
+            self.offer = offer
+            self.portions = portions
+            self.priceRupiah = priceRupiah
+            self.shares = shares
+        }
+
+        /// The escrow holding `member`'s share (FORMAT §7.13).
+        public static func escrowID(claim: String, member: String) -> String { claim + "/" + member }
     }
 
     public private(set) var groups: [String: Group] = [:]
@@ -135,12 +177,23 @@ public struct GroupBook: Sendable, Equatable {
         let portions = group.portions
         guard portions >= group.minPortions, !group.members.isEmpty else { return .failure(.minimumNotReached) }
         guard portions <= offer.remainingPortions else { return .failure(.groupExceedsWhatRemains) }
-        // A group may take part of a paid offer: its price is the share for its portions, rounded up.
-        guard let price = offer.priceRupiah.multiplied(by: portions, dividedBy: offer.portions, roundingUp: true),
+        // A group may take part of a paid offer: its price is the share for its portions, rounded
+        // down, so that groups sharing one offer never pay its provider more than its price.
+        guard let price = offer.priceRupiah.multiplied(by: portions, dividedBy: offer.portions),
             let split = LargestRemainder.split(price, by: group.members.map(\.portions))
         else { return .failure(.quantityIsTooLarge) }
         let shares = zip(group.members, split).map { Share(member: $0.id, portions: $0.portions, rupiah: $1) }
         return .success(ClaimPlan(group: id, claim: claim, offer: offer.id, portions: portions, priceRupiah: price, shares: shares))
+    }
+
+    /// The coordinator records that `member` of claimed group `id` did not collect.
+    public func decideNoShow(group id: String, member: String, actor: String) -> Result<Member, GroupRejection> {
+        guard let group = groups[id] else { return .failure(.groupNotFound) }
+        guard group.coordinator == actor else { return .failure(.actorIsNotTheCoordinator) }
+        guard let joined = group.members.first(where: { $0.id == member }) else { return .failure(.memberNotInGroup) }
+        guard group.status == .claimed || group.status == .closed else { return .failure(.groupHasNotClaimed) }
+        guard !group.noShows.contains(member) else { return .failure(.noShowAlreadyRecorded) }
+        return .success(joined)
     }
 
     /// The forming groups whose deadline has come by `now`, in deadline order.
@@ -157,8 +210,11 @@ public struct GroupBook: Sendable, Equatable {
             deadlines.insert(group.id, deadline: group.deadline)
         case .joined(let id, let member):
             groups[id]!.members.append(member)
-        case .left(let id, let member):
-            groups[id]!.members.removeAll { $0.id == member }
+        case .left(let id, let member, let reason):
+            switch reason {
+            case .left: groups[id]!.members.removeAll { $0.id == member }
+            case .noShow: groups[id]!.noShows.insert(member)
+            }
         case .claimed(let plan):
             groups[plan.group]!.status = .claimed
             groups[plan.group]!.claim = plan.claim
@@ -175,7 +231,7 @@ public struct GroupBook: Sendable, Equatable {
 public enum GroupEvent: Hashable, Sendable {
     case formed(GroupBook.Group)
     case joined(group: String, GroupBook.Member)
-    case left(group: String, member: String)
+    case left(group: String, member: String, reason: GroupBook.LeaveReason)
     case claimed(GroupBook.ClaimPlan)
     case expired(group: String)
     case closed(group: String)
@@ -202,12 +258,15 @@ public enum GroupRejection: String, Error, Sendable, CaseIterable {
     case offerIsNotTheGroups
     case minimumNotReached
     case groupExceedsWhatRemains
+    case groupHasNotClaimed
+    case noShowAlreadyRecorded
 
     /// The kind of this refusal (`RefusalKind`).
     public var kind: RefusalKind {
         switch self {
         case .groupNotFound, .offerNotFound, .memberNotInGroup: .notFound
-        case .groupAlreadyExists, .groupIsNotForming, .groupDeadlineHasPassed, .memberAlreadyJoined, .minimumNotReached, .groupExceedsWhatRemains:
+        case .groupAlreadyExists, .groupIsNotForming, .groupDeadlineHasPassed, .memberAlreadyJoined, .minimumNotReached, .groupExceedsWhatRemains,
+            .groupHasNotClaimed, .noShowAlreadyRecorded:
             .conflict
         case .actorIsNotTheCoordinator: .forbidden
         case .idIsNotPseudonymous, .areaIsNotAnRTRWCode, .nameAnOfferOrACategory, .categoryIsUnknown, .deadlineIsOutOfRange, .minPortionsIsOutOfRange,

@@ -44,6 +44,8 @@ public struct CitySimulator: Sendable {
     private var disputes: [String] = []
     private var codes: [String: String] = [:]
     private var auctionIDs: [String] = []
+    private var groupIDs: [String] = []
+    private var coordinators: [String] = []
     private let auctionCurves: [String]
     private var counter = 0
     private let run: String
@@ -106,6 +108,16 @@ public struct CitySimulator: Sendable {
                     // their runs: every fourth recipient has no NPWP, every third no listed purpose.
                     taxNumber: number % 4 == 3 ? nil : "0" + String(100_000_000_000_000 + number),
                     donationPurpose: number % 3 == 2 ? nil : (number % 2 == 0 ? .socialInfrastructure : .disasterRelief))),
+                actor: Self.operatorActor, now: start))
+        }
+        // RT/RW coordinators (community recipients): no random draw, so the traffic of earlier
+        // seeds is unchanged by their registration.
+        for number in 0..<4 {
+            let city = Self.cities[number % 2]
+            let id = "rt-\(city.code)-\(number)"
+            coordinators.append(id)
+            setup.append(Step(
+                command: .register(.init(id: id, role: .group, region: city.region)),
                 actor: Self.operatorActor, now: start))
         }
         for number in 0..<buyerCount {
@@ -194,7 +206,7 @@ public struct CitySimulator: Sendable {
 
     private mutating func propose(world: RescueWorld) -> Step? {
         // 0–99 is the day's ordinary traffic; the rest are hostile or careless actors.
-        switch random.int(below: 116) {
+        switch random.int(below: 124) {
         case 0..<16: return post()
         case 16..<36: return respondToMatch(world: world)
         case 36..<54: return claim(world: world)
@@ -205,8 +217,67 @@ public struct CitySimulator: Sendable {
         case 95..<97: return cancel(world: world)
         case 97..<100: return carbonTrade(world: world)
         case 100..<105: return hostile(world: world)
-        default: return auction(world: world)
+        case 105..<116: return auction(world: world)
+        default: return group(world: world)
         }
+    }
+
+    /// RT/RW group buys: coordinators form groups on fresh offers (or for a category), neighbours
+    /// join and sometimes leave, the coordinator claims (sometimes too early), some groups miss
+    /// their deadline, and a member sometimes does not collect.
+    private mutating func group(world: RescueWorld) -> Step? {
+        let forming = groupIDs.filter { world.groups.groups[$0]?.status == .forming }
+        if forming.isEmpty || random.chance(percent: 20) { return formGroup(world: world) }
+        let id = pick(forming)
+        guard let group = world.groups.groups[id] else { return nil }
+        switch random.int(below: 100) {
+        case 0..<50:
+            // A neighbour joins (sometimes one already in: refused).
+            let member = random.chance(percent: 90) ? pick(buyers) : group.members.first?.id ?? pick(buyers)
+            return Step(command: .joinGroup(group: id, portions: 1 + random.int(below: 3)), actor: member, now: now)
+        case 50..<58:
+            guard let member = group.members.last else { return nil }
+            return Step(command: .leaveGroup(group: id), actor: member.id, now: now)
+        case 58..<68:
+            // Groups left to their deadline expire.
+            return nil
+        default:
+            // The coordinator claims (refused below the minimum); a category group names a fresh offer of its category.
+            var offer = group.offer
+            if let category = group.category {
+                offer = offers.suffix(40).first { world.offers.offers[$0]?.category == category && (world.offers.offers[$0]?.remainingPortions ?? 0) > 0 }
+                guard offer != nil else { return nil }
+            }
+            let claim = nextID("clm")
+            let code = "K\(random.next(below: 1_000_000_000))"
+            codes[claim] = code
+            placed.append(claim)
+            return Step(
+                command: .claimGroup(group: id, claim: claim, offer: group.category == nil ? nil : offer, pickupCodeDigest: digest(claim, code)),
+                actor: group.coordinator, now: now)
+        }
+    }
+
+    private mutating func formGroup(world: RescueWorld) -> Step? {
+        guard !offers.isEmpty else { return nil }
+        let coordinator = pick(coordinators)
+        let area = (coordinator.contains("jkt") ? "3174031002" : "3578011001") + ".rw0\(1 + random.int(below: 9)).rt0\(1 + random.int(below: 9))"
+        let id = nextID("grp")
+        if random.chance(percent: 20) {
+            groupIDs.append(id)
+            return Step(
+                command: .formGroup(GroupBook.Form(
+                    id: id, area: area, offer: nil, category: pick(Self.categories), deadline: now + 30 * 60_000_000, minPortions: 2)),
+                actor: coordinator, now: now)
+        }
+        guard let offer = world.offers.offers[recentOffer()], offer.remainingPortions >= 2, offer.expiresAt - now > 20 * 60_000_000 else { return nil }
+        groupIDs.append(id)
+        if groupIDs.count > 200 { groupIDs.removeFirst(50) }
+        let deadline = now + min(offer.expiresAt - now - 60_000_000, (10 + random.int(below: 50)) * 60_000_000)
+        return Step(
+            command: .formGroup(GroupBook.Form(
+                id: id, area: area, offer: offer.id, category: nil, deadline: deadline, minPortions: 2 + random.int(below: min(4, offer.remainingPortions - 1)))),
+            actor: coordinator, now: now)
     }
 
     /// Flash Ludes: lots go up for auction in the evening surge, and bidders bid on them.
@@ -452,6 +523,12 @@ public struct CitySimulator: Sendable {
 
     private mutating func deliver(world: RescueWorld) -> Step? {
         guard let (index, claim) = Self.live(&pickedUp, random: &random, world: world, status: .pickedUp) else { return nil }
+        // A neighbour of a group claim did not come to the drop point: the coordinator records it.
+        if let group = world.groupOfClaim[claim.id], let member = world.groups.groups[group]?.members.last, random.chance(percent: 30),
+            world.groups.groups[group]?.noShows.contains(member.id) == false
+        {
+            return Step(command: .groupNoShow(group: group, member: member.id), actor: claim.claimant, now: now)
+        }
         pickedUp.remove(at: index)
         delivered.append(claim.id)
         if delivered.count > 400 { delivered.removeFirst(100) }

@@ -17,7 +17,10 @@
 /// - every auction price recomputed from the curve in its `auction.started` event by formulas
 ///   written here (128-bit integers, not the engine's `PriceCurve`): a sale only while the
 ///   auction is open and above its floor, never more of a lot than it held, the claim and its
-///   escrow at exactly the sale price, and a conversion only once the auction has ended.
+///   escrow at exactly the sale price, and a conversion only once the auction has ended;
+/// - every group claim's price is the offer's for its portions (rounded down), its members'
+///   shares (recomputed here) sum to it and each is its quota rounded down or up, each member's
+///   escrow holds exactly its share, and a group closes only when every member's hold has.
 public struct ReferenceModel: Sendable {
     enum SerialState: Hashable, Sendable {
         case held(String)
@@ -81,6 +84,11 @@ public struct ReferenceModel: Sendable {
     }
 
     private var auctions: [String: AuctionFacts] = [:]
+    /// Each group's members and portions, its deadline, and the shares of its claim by escrow.
+    private var groupMembers: [String: [(member: String, portions: Int64)]] = [:]
+    private var groupDeadlines: [String: Int64] = [:]
+    private var groupClaims: [String: String] = [:]
+    private var memberShares: [String: Int64] = [:]
     /// The price a sale fixed for the claim that follows it.
     private var salePrices: [String: Int64] = [:]
     private let disputeWindow: Int64
@@ -136,6 +144,11 @@ public struct ReferenceModel: Sendable {
             escrows[escrow.id] = EscrowFacts(held: escrow.heldRupiah, paidOut: escrow.releasedRupiah + escrow.refundedRupiah, closings: escrow.isClosed ? 1 : 0)
             escrowClaims[escrow.id] = escrow.claim
             if let offer = world.offers.claims[escrow.claim]?.offer { offers[offer]?.paidToProvider += escrow.releasedRupiah }
+        }
+        for group in world.groups.groups.values {
+            groupMembers[group.id] = group.members.map { ($0.id, $0.portions) }
+            groupDeadlines[group.id] = group.deadline
+            groupClaims[group.id] = group.claim
         }
         for participant in world.participants.participants.values where participant.role == .site {
             companyOfSite[participant.id] = participant.company
@@ -227,6 +240,9 @@ public struct ReferenceModel: Sendable {
                 gramsCO2e: carbonPolicy.basis == .lifecycle ? completion.lifecycleGramsCO2e : completion.downstreamGramsCO2e)
         case .escrowHeld(let escrow):
             if escrows[escrow.id] != nil { violations.append("escrow \(escrow.id) held twice") }
+            if escrow.id != escrow.claim, memberShares[escrow.id] != escrow.heldRupiah {
+                violations.append("member escrow \(escrow.id) holds \(escrow.heldRupiah), the member's share is \(memberShares[escrow.id] ?? 0)")
+            }
             escrows[escrow.id] = EscrowFacts(held: escrow.heldRupiah)
             escrowClaims[escrow.id] = escrow.claim
             touchedEscrows.insert(escrow.id)
@@ -251,7 +267,7 @@ public struct ReferenceModel: Sendable {
         case .disputeResolved(let id, let resolution):
             guard let claim = disputeClaims[id] else { return ["dispute \(id) resolved before it was opened"] }
             if !resolution.outcome.keepsRescueCounted { refundedClaims.insert(claim) } else { claims[claim]?.decidedForProvider = true }
-            let stillHeld = escrows[claim].map { $0.held - $0.paidOut } ?? 0
+            let stillHeld = stillHeld(ofClaim: claim)
             if resolution.refundRupiah > stillHeld { violations.append("dispute \(id) states a refund of \(resolution.refundRupiah), only \(stillHeld) is held") }
             if resolution.outcome == .noRefundRelist, claims[claim]?.pickedUpGrams != nil { violations.append("dispute \(id) relists food that was picked up") }
             if let counted = completions.first(where: { $0.value.claim == claim && counted.contains($0.key) }) {
@@ -328,10 +344,66 @@ public struct ReferenceModel: Sendable {
         case .auctionCancelled(let id, _, _):
             guard auctions[id]?.open == true else { return ["auction \(id) cancelled but not open"] }
             auctions[id]!.open = false
+        case .groupFormed(let group):
+            groupMembers[group.id] = []
+            groupDeadlines[group.id] = group.deadline
+        case .groupJoined(let group, let member):
+            groupMembers[group, default: []].append((member.id, member.portions))
+        case .groupLeft(let group, let member, _, let reason):
+            if reason == .left {
+                if groupClaims[group] != nil { violations.append("member \(member) left group \(group) after its claim") }
+                groupMembers[group]?.removeAll { $0.member == member }
+            }
+        case .groupClaimed(let plan):
+            violations += checkGroupClaim(plan, time: time)
+        case .groupExpired(let group, _):
+            if time < groupDeadlines[group] ?? .max { violations.append("group \(group) expired before its deadline") }
+            if groupClaims[group] != nil { violations.append("group \(group) expired after claiming") }
+        case .groupClosed(let group):
+            guard let claim = groupClaims[group] else { return ["group \(group) closed without a claim"] }
+            for (id, facts) in escrows where escrowClaims[id] == claim && facts.closings != 1 {
+                violations.append("group \(group) closed while escrow \(id) has closed \(facts.closings) times")
+            }
         case .matchOffered, .matchDeclined, .matchExpired, .deliveryConfirmed, .policyActivated:
             break
         }
         return violations
+    }
+
+    /// A group claim: its price and every member's share, recomputed from the offer, the members
+    /// who joined and the largest-remainder rule (FORMAT §7.13), with 128-bit integers.
+    private mutating func checkGroupClaim(_ plan: GroupBook.ClaimPlan, time: Int64) -> [String] {
+        var violations = [String]()
+        let members = groupMembers[plan.group] ?? []
+        if time >= groupDeadlines[plan.group] ?? .max { violations.append("group \(plan.group) claimed after its deadline") }
+        if groupClaims.updateValue(plan.claim, forKey: plan.group) != nil { violations.append("group \(plan.group) claimed twice") }
+        guard let offer = offers[plan.offer] else { return violations + ["group \(plan.group) claimed an offer never posted"] }
+        let portions = members.reduce(Int64(0)) { $0 + $1.portions }
+        let price = Int128(offer.priceRupiah) * Int128(portions) / Int128(offer.portions)
+        if plan.portions != portions || Int128(plan.priceRupiah) != price {
+            violations.append("group \(plan.group) claims \(plan.portions) portions for \(plan.priceRupiah), its members \(portions) for \(price)")
+        }
+        if plan.shares.map(\.member) != members.map(\.member) || plan.shares.map(\.portions) != members.map(\.portions) {
+            violations.append("group \(plan.group)'s shares are not its members in joining order")
+        }
+        if plan.shares.reduce(Int64(0), { $0 + $1.rupiah }) != plan.priceRupiah { violations.append("group \(plan.group)'s shares do not sum to its price") }
+        // Largest remainder: floors first, then one rupiah each to the largest remainders, earlier first.
+        let total = Int128(plan.priceRupiah), weight = Int128(max(1, portions))
+        var floors = members.map { total * Int128($0.portions) / weight }
+        let order = members.indices.sorted { a, b in
+            let (ra, rb) = (total * Int128(members[a].portions) % weight, total * Int128(members[b].portions) % weight)
+            return ra != rb ? ra > rb : a < b
+        }
+        for index in order.prefix(Int(total - floors.reduce(0, +))) { floors[index] += 1 }
+        if plan.shares.map({ Int128($0.rupiah) }) != floors { violations.append("group \(plan.group)'s shares \(plan.shares.map(\.rupiah)) are not the largest-remainder split \(floors)") }
+        for share in plan.shares where share.rupiah > 0 { memberShares[GroupBook.ClaimPlan.escrowID(claim: plan.claim, member: share.member)] = share.rupiah }
+        salePrices[plan.claim] = plan.priceRupiah
+        return violations
+    }
+
+    /// What a claim's escrows (its own, or its members') still hold.
+    private func stillHeld(ofClaim claim: String) -> Int64 {
+        escrows.reduce(0) { total, item in escrowClaims[item.key] == claim ? total + item.value.held - item.value.paidOut : total }
     }
 
     /// The lot price `elapsed` µs into an auction, from FORMAT §7.12's table, in 128-bit integers.
@@ -390,7 +462,7 @@ public struct ReferenceModel: Sendable {
         case .spoiled, .notAsDescribed, .safety:
             if claim.pickedUpGrams == nil { violations.append("dispute \(dispute.id) about food nobody picked up") }
         }
-        let stillHeld = escrows[dispute.claim].map { $0.held - $0.paidOut } ?? 0
+        let stillHeld = stillHeld(ofClaim: dispute.claim)
         if dispute.heldRupiah != stillHeld { violations.append("dispute \(dispute.id) says \(dispute.heldRupiah) is held, the escrow holds \(stillHeld)") }
         if !claim.live { violations.append("dispute \(dispute.id) on a cancelled claim") }
         return violations

@@ -26,6 +26,12 @@ public enum EntryKind: String, CaseIterable, Hashable, Sendable {
     case auctionSold = "auction.sold"
     case auctionConverted = "auction.converted"
     case auctionCancelled = "auction.cancelled"
+    case groupFormed = "group.formed"
+    case groupJoined = "group.joined"
+    case groupLeft = "group.left"
+    case groupClaimed = "group.claimed"
+    case groupExpired = "group.expired"
+    case groupClosed = "group.closed"
     /// Written by the service beside the engines (FORMAT §7.10): not domain events.
     case piiAccessed = "pii.accessed"
     case subjectErased = "subject.erased"
@@ -37,7 +43,8 @@ public enum EntryKind: String, CaseIterable, Hashable, Sendable {
         switch self {
         case .participantRegistered, .surplusPosted, .matchOffered, .matchDeclined, .matchExpired, .claimPlaced, .claimCancelled, .escrowHeld,
             .escrowReleased, .escrowRefunded, .pickupConfirmed, .deliveryConfirmed, .rescueCompleted, .disputeOpened, .disputeResolved, .carbonMinted,
-            .carbonTransferred, .carbonRetired, .carbonCancelled, .policyActivated, .auctionStarted, .auctionSold, .auctionConverted, .auctionCancelled:
+            .carbonTransferred, .carbonRetired, .carbonCancelled, .policyActivated, .auctionStarted, .auctionSold, .auctionConverted, .auctionCancelled, .groupFormed, .groupJoined, .groupLeft, .groupClaimed,
+            .groupExpired, .groupClosed:
             true
         case .piiAccessed, .subjectErased, .keyRotated:
             false

@@ -27,6 +27,8 @@ extension RescueRejection {
         case .dispute(let rejection): rejection.kind
         case .carbon(let rejection): rejection.kind
         case .auction(let rejection), .auctionBid(let rejection, _): rejection.kind
+        case .group(let rejection): rejection.kind
+        case .actorMayNotCoordinateGroups, .actorMayNotJoinGroups: .forbidden
         case .disputeClaimNotFound: .notFound
         case .acceptWindowHasClosed, .claimIsDisputed: .conflict
         case .actorIsNotRegistered, .actorMayNotPostOffers, .actorMayNotClaim, .offerIsReservedForAnotherRecipient: .forbidden

@@ -29,6 +29,14 @@ public enum RescueEvent: Hashable, Sendable {
     case auctionConverted(auction: String, offer: String, portions: Int64, grams: Int64, rule: AuctionBook.EndRule)
     /// The provider withdrew the lot; `portions` unsold go back on sale at the posted price.
     case auctionCancelled(auction: String, offer: String, portions: Int64)
+    case groupFormed(GroupBook.Group)
+    case groupJoined(group: String, GroupBook.Member)
+    /// `reason`: `left` (before the claim) or `noShow` (a member who did not collect; nothing refunded).
+    case groupLeft(group: String, member: String, portions: Int64, reason: GroupBook.LeaveReason)
+    case groupClaimed(GroupBook.ClaimPlan)
+    case groupExpired(group: String, rule: String)
+    /// Every member's hold of the group's claim has closed (or, for a donation, the claim settled).
+    case groupClosed(group: String)
 
     /// The ledger entry kind.
     public var kind: EntryKind {
@@ -57,6 +65,12 @@ public enum RescueEvent: Hashable, Sendable {
         case .auctionSold: .auctionSold
         case .auctionConverted: .auctionConverted
         case .auctionCancelled: .auctionCancelled
+        case .groupFormed: .groupFormed
+        case .groupJoined: .groupJoined
+        case .groupLeft: .groupLeft
+        case .groupClaimed: .groupClaimed
+        case .groupExpired: .groupExpired
+        case .groupClosed: .groupClosed
         }
     }
 
@@ -138,6 +152,14 @@ public enum RescueCommand: Hashable, Sendable {
     /// `seenPriceRupiah` for the whole lot; accepted, it becomes claim `claim`.
     case bid(auction: String, claim: String, seenPriceRupiah: Int64, portions: Int64?, pickupCodeDigest: String)
     case cancelAuction(id: String)
+    /// A community recipient (role `group`) forms an RT/RW group (FORMAT §7.13).
+    case formGroup(GroupBook.Form)
+    case joinGroup(group: String, portions: Int64)
+    case leaveGroup(group: String)
+    /// The coordinator claims for the group: `offer` names the offer of a category group.
+    case claimGroup(group: String, claim: String, offer: String?, pickupCodeDigest: String)
+    /// The coordinator records a member who did not collect at the drop point.
+    case groupNoShow(group: String, member: String)
     /// Time passes: match time-outs, dispute deadlines, escrow releases and carbon counts that
     /// are due by the command's time.
     case tick
@@ -155,6 +177,9 @@ public enum RescueRejection: Error, Hashable, Sendable, CustomStringConvertible 
     case auction(AuctionRejection)
     /// A refused bid, with the lot's price at the engine's time so the bidder can bid again.
     case auctionBid(AuctionRejection, currentPriceRupiah: Int64)
+    case group(GroupRejection)
+    case actorMayNotCoordinateGroups
+    case actorMayNotJoinGroups
     case actorIsNotRegistered
     case actorMayNotPostOffers
     case actorMayNotClaim
@@ -177,6 +202,9 @@ public enum RescueRejection: Error, Hashable, Sendable, CustomStringConvertible 
         case .dispute(let rejection): rejection.rawValue
         case .carbon(let rejection): rejection.rawValue
         case .auction(let rejection), .auctionBid(let rejection, _): rejection.rawValue
+        case .group(let rejection): rejection.rawValue
+        case .actorMayNotCoordinateGroups: "actorMayNotCoordinateGroups"
+        case .actorMayNotJoinGroups: "actorMayNotJoinGroups"
         case .actorIsNotRegistered: "actorIsNotRegistered"
         case .actorMayNotPostOffers: "actorMayNotPostOffers"
         case .actorMayNotClaim: "actorMayNotClaim"

@@ -43,6 +43,11 @@ public struct RescueWorld: Sendable, Equatable {
     public private(set) var disputes = DisputeBook()
     public private(set) var carbon = CarbonRegistry()
     public private(set) var auctions = AuctionBook()
+    public private(set) var groups = GroupBook()
+    /// The escrows of each group claim (one per member; every other paid claim's escrow has the
+    /// claim's id), and the group of each group claim.
+    public private(set) var memberEscrows: [String: [String]] = [:]
+    public private(set) var groupOfClaim: [String: String] = [:]
     /// The hash (hex) of the policy set last activated.
     public private(set) var activePolicy: String?
     /// Completed rescues by claim id.
@@ -130,11 +135,13 @@ public struct RescueWorld: Sendable, Equatable {
             var events = [RescueEvent.pickedUp(pickup)]
             // A provider is paid for what was taken: the share of the price for the grams left
             // behind goes back to the buyer at once (the provider's share rounded down).
-            if let escrow = escrows.escrows[claim], !escrow.isClosed, let taken = offers.claims[claim], pickup.grams < taken.grams {
+            // A group claim: each member's escrow keeps its own share for the grams taken.
+            for id in escrowIDs(ofClaim: claim) {
+                guard let escrow = escrows.escrows[id], !escrow.isClosed, let taken = offers.claims[claim], pickup.grams < taken.grams else { continue }
                 guard let kept = escrow.heldRupiah.multiplied(by: pickup.grams, dividedBy: taken.grams) else { return .failure(.offer(.amountIsTooLarge)) }
                 let refund = escrow.openRupiah - kept
                 if refund > 0 {
-                    switch escrows.decide(.refund(id: claim, rupiah: refund, rule: "pickup.partial")) {
+                    switch escrows.decide(.refund(id: id, rupiah: refund, rule: "pickup.partial")) {
                     case .success(let event): events.append(RescueEvent(event))
                     case .failure(let rejection): return .failure(.escrow(rejection))
                     }
@@ -182,9 +189,69 @@ public struct RescueWorld: Sendable, Equatable {
             return auctions.decideCancel(id, actor: actor, now: now).mapError { .auction($0) }.map { auction in
                 [.auctionCancelled(auction: id, offer: auction.offer, portions: offers.offers[auction.offer]?.remainingPortions ?? 0)]
             }
+        case .formGroup(let form):
+            guard let coordinator = participants.participants[actor] else { return .failure(.actorIsNotRegistered) }
+            guard coordinator.role == .group else { return .failure(.actorMayNotCoordinateGroups) }
+            return groups.decideForm(form, coordinator: actor, offer: form.offer.flatMap { offers.offers[$0] }, categories: policy.offers.categories, now: now)
+                .map { [.groupFormed($0)] }.mapError { .group($0) }
+        case .joinGroup(let group, let portions):
+            guard let member = participants.participants[actor] else { return .failure(.actorIsNotRegistered) }
+            guard member.role == .buyer else { return .failure(.actorMayNotJoinGroups) }
+            return groups.decideJoin(group: group, member: actor, portions: portions, now: now).map { [.groupJoined(group: group, $0)] }.mapError { .group($0) }
+        case .leaveGroup(let group):
+            return groups.decideLeave(group: group, member: actor).map { [.groupLeft(group: group, member: actor, portions: $0.portions, reason: .left)] }
+                .mapError { .group($0) }
+        case .groupNoShow(let group, let member):
+            return groups.decideNoShow(group: group, member: member, actor: actor)
+                .map { [.groupLeft(group: group, member: member, portions: $0.portions, reason: .noShow)] }.mapError { .group($0) }
+        case .claimGroup(let groupID, let claimID, let offerID, let digest):
+            return claimGroup(groupID, claim: claimID, offer: offerID, digest: digest, actor: actor, now: now, policy: policy)
         case .tick:
             return tick(now: now, policy: policy)
         }
+    }
+
+    /// A group's one claim: `group.claimed`, `claim.placed` by the coordinator for the members'
+    /// portions at the group's price, then one escrow per member holding its share (FORMAT §7.13).
+    private func claimGroup(
+        _ groupID: String, claim claimID: String, offer offerID: String?, digest: String, actor: String, now: Int64, policy: RescuePolicy
+    ) -> Result<[RescueEvent], RescueRejection> {
+        guard let group = groups.groups[groupID] else { return .failure(.group(.groupNotFound)) }
+        guard let offer = (offerID ?? group.offer).flatMap({ offers.offers[$0] }) else { return .failure(.offer(.offerNotFound)) }
+        if auctions.openAuctionOfOffer[offer.id] != nil { return .failure(.auction(.offerIsUnderAuction)) }
+        if let match = matches.matches[offer.id], let offeredTo = match.offeredTo, offeredTo != actor, now < match.expiresAt {
+            return .failure(.offerIsReservedForAnotherRecipient)
+        }
+        let plan: GroupBook.ClaimPlan
+        switch groups.decideClaim(group: groupID, claim: claimID, offer: offer, actor: actor, now: now) {
+        case .success(let decided): plan = decided
+        case .failure(let rejection): return .failure(.group(rejection))
+        }
+        let decided = offers.decide(
+            .claim(
+                id: claimID, offer: offer.id, claimant: actor, seenVersion: offer.version, portions: plan.portions, pickupCodeDigest: digest, now: now,
+                auctionPriceRupiah: plan.priceRupiah),
+            policy: policy.offers)
+        guard case .success(.claimPlaced(let claim)) = decided else { return decided.map { _ in [] }.mapError { .offer($0) } }
+        var events: [RescueEvent] = [.groupClaimed(plan), .claimPlaced(claim)]
+        for share in plan.shares where share.rupiah > 0 {
+            let id = GroupBook.ClaimPlan.escrowID(claim: claimID, member: share.member)
+            switch escrows.decide(.hold(id: id, claim: claimID, buyer: share.member, provider: offer.provider, rupiah: share.rupiah)) {
+            case .success(let held): events.append(RescueEvent(held))
+            case .failure(let rejection): return .failure(.escrow(rejection))
+            }
+        }
+        return .success(events)
+    }
+
+    /// The escrows holding a claim's money: its own, or each member's of a group claim.
+    func escrowIDs(ofClaim claim: String) -> [String] {
+        memberEscrows[claim] ?? (escrows.escrows[claim] == nil ? [] : [claim])
+    }
+
+    /// What a claim's escrows still hold in all.
+    func openRupiah(ofClaim claim: String) -> Int64 {
+        escrowIDs(ofClaim: claim).reduce(0) { $0 + (escrows.escrows[$1]?.openRupiah ?? 0) }
     }
 
     /// A donation's first match offer: to its best candidates for `portions` (none when nobody fits).
@@ -240,7 +307,7 @@ public struct RescueWorld: Sendable, Equatable {
     private func facts(of claimID: String) -> ClaimFacts? {
         guard let claim = offers.claims[claimID], let offer = offers.offers[claim.offer] else { return nil }
         return ClaimFacts(
-            claim: claimID, claimant: claim.claimant, provider: offer.provider, heldRupiah: escrows.escrows[claimID]?.openRupiah ?? 0,
+            claim: claimID, claimant: claim.claimant, provider: offer.provider, heldRupiah: openRupiah(ofClaim: claimID),
             status: claim.status, offerExpiresAt: offer.expiresAt, claimedAt: claim.placedAt, pickedUpAt: pickups[claimID]?.at, deliveredAt: rescues[claimID]?.completion.at,
             pickupAfterExpiry: pickups[claimID]?.afterExpiry ?? false, attestedFreshnessScore: nil)
     }
@@ -283,13 +350,21 @@ public struct RescueWorld: Sendable, Equatable {
     /// Through the escrow book's own decisions, so its rules (never more than is held, a refund
     /// names its rule, a closed escrow never moves) hold for every settlement too.
     private func escrowSettlement(claim: String, refund: Int64, rule: String) -> [RescueEvent] {
-        guard let escrow = escrows.escrows[claim], !escrow.isClosed else { return [] }
+        let open = escrowIDs(ofClaim: claim).compactMap { escrows.escrows[$0] }.filter { !$0.isClosed }
         var events = [RescueEvent]()
-        let refunded = min(refund, escrow.openRupiah)
-        // Decided against the escrow as it stands: the refund and the release together are
-        // exactly what is open, so each alone is within it.
-        if refunded > 0 { events += settled(escrows.decide(.refund(id: claim, rupiah: refunded, rule: rule))) }
-        if escrow.openRupiah > refunded { events += settled(escrows.decide(.release(id: claim, rupiah: escrow.openRupiah - refunded))) }
+        let total = open.reduce(0) { $0 + $1.openRupiah }
+        let refunded = min(refund, total)
+        // A group claim's refund is split over its members' escrows by what each still holds,
+        // largest remainder first (FORMAT §7.13); a single escrow takes all of it.
+        let parts = total == 0 ? open.map { _ in Int64(0) } : LargestRemainder.split(refunded, by: open.map(\.openRupiah)) ?? []
+        for (escrow, part) in zip(open, parts) {
+            // Decided against the escrow as it stands: the refund and the release together are
+            // exactly what is open, so each alone is within it.
+            if part > 0 { events += settled(escrows.decide(.refund(id: escrow.id, rupiah: part, rule: rule))) }
+            if escrow.openRupiah > part { events += settled(escrows.decide(.release(id: escrow.id, rupiah: escrow.openRupiah - part))) }
+        }
+        // Settling a group's claim closes the group: every member's hold has now moved once.
+        if let group = groupOfClaim[claim], groups.groups[group]?.status == .claimed { events.append(.groupClosed(group: group)) }
         return events
     }
 
@@ -313,6 +388,8 @@ public struct RescueWorld: Sendable, Equatable {
 
     private func tick(now: Int64, policy: RescuePolicy) -> Result<[RescueEvent], RescueRejection> {
         var events = [RescueEvent]()
+        // A group that has not claimed by its deadline expires; nothing was held (FORMAT §7.13).
+        for group in groups.due(by: now) { events.append(.groupExpired(group: group.id, rule: "policy.groupDeadlineMissed")) }
         // An unsold lot becomes a donation and is matched, people first (FORMAT §7.12).
         for auction in auctions.ended(by: now) {
             guard let offer = offers.offers[auction.offer] else { continue }
@@ -393,14 +470,13 @@ public struct RescueWorld: Sendable, Equatable {
             dropSettledPaidClaims()
         case .escrowHeld(let escrow):
             escrows.apply(.held(escrow))
+            if escrow.id != escrow.claim { memberEscrows[escrow.claim, default: []].append(escrow.id) }
         case .escrowReleased(let escrow, let rupiah):
             escrows.apply(.released(escrow: escrow, rupiah: rupiah))
-            if escrows.escrows[escrow]!.isClosed { unsettledPaidClaims[escrow] = nil }
-            dropSettledPaidClaims()
+            escrowMoved(escrow)
         case .escrowRefunded(let escrow, let rupiah, let rule):
             escrows.apply(.refunded(escrow: escrow, rupiah: rupiah, rule: rule))
-            if escrows.escrows[escrow]!.isClosed { unsettledPaidClaims[escrow] = nil }
-            dropSettledPaidClaims()
+            escrowMoved(escrow)
         case .pickedUp(let pickup):
             offers.apply(.pickedUp(pickup))
             pickups[pickup.claim] = pickup
@@ -457,7 +533,27 @@ public struct RescueWorld: Sendable, Equatable {
             offers.apply(.donated(offer: offer))
         case .auctionCancelled(let auction, _, _):
             auctions.apply(.cancelled(auction: auction))
+        case .groupFormed(let group):
+            groups.apply(.formed(group))
+        case .groupJoined(let group, let member):
+            groups.apply(.joined(group: group, member))
+        case .groupLeft(let group, let member, _, let reason):
+            groups.apply(.left(group: group, member: member, reason: reason))
+        case .groupClaimed(let plan):
+            groups.apply(.claimed(plan))
+            groupOfClaim[plan.claim] = plan.group
+        case .groupExpired(let group, _):
+            groups.apply(.expired(group: group))
+        case .groupClosed(let group):
+            groups.apply(.closed(group: group))
         }
+    }
+
+    /// A claim is settled once every escrow holding its money has closed.
+    private mutating func escrowMoved(_ id: String) {
+        let claim = escrows.escrows[id]!.claim
+        if escrowIDs(ofClaim: claim).allSatisfy({ escrows.escrows[$0]!.isClosed }) { unsettledPaidClaims[claim] = nil }
+        dropSettledPaidClaims()
     }
 
     /// Forgets counted rescues (and, in the undisputed queue, disputed ones) at the queues' fronts.
@@ -478,16 +574,21 @@ public struct RescueWorld: Sendable, Equatable {
     /// Every broken invariant across the engines, described; empty when the state is sound.
     public func invariantViolations() -> [String] {
         var violations = offers.invariantViolations() + escrows.invariantViolations() + carbon.invariantViolations() + auctions.invariantViolations()
+        var heldOfClaim: [String: Int64] = [:]
         for (id, escrow) in escrows.escrows {
-            guard let claim = offers.claims[id] else {
+            guard let claim = offers.claims[escrow.claim] else {
                 violations.append("escrow \(id) has no claim")
                 continue
             }
-            if escrow.heldRupiah != claim.priceRupiah { violations.append("escrow \(id) holds \(escrow.heldRupiah), the claim's price is \(claim.priceRupiah)") }
+            heldOfClaim[escrow.claim, default: 0] += escrow.heldRupiah
             if claim.status == .cancelled && !escrow.isClosed { violations.append("escrow \(id) is open for a cancelled claim") }
-            if escrow.releasedRupiah > 0 && claim.status == .cancelled && disputeOfClaim[id] == nil {
+            if escrow.releasedRupiah > 0 && claim.status == .cancelled && disputeOfClaim[escrow.claim] == nil {
                 violations.append("escrow \(id) released money for a cancelled claim nobody disputed")
             }
+        }
+        // A claim's escrows (one, or one per group member) hold exactly its price.
+        for (claim, held) in heldOfClaim where held != offers.claims[claim]!.priceRupiah {
+            violations.append("the escrows of claim \(claim) hold \(held), its price is \(offers.claims[claim]!.priceRupiah)")
         }
         for (claim, rescue) in rescues where rescue.counted {
             if let dispute = disputeOfClaim[claim], disputes.disputes[dispute]?.resolution?.outcome.keepsRescueCounted != true {

@@ -12,6 +12,10 @@ public enum Permission: String, CaseIterable, Sendable {
     case auctionsRun = "auctions.run"
     case auctionsBid = "auctions.bid"
     case auctionsRead = "auctions.read"
+    /// Forms RT/RW groups, claims for them and records members' no-shows (a community coordinator).
+    case groupsCoordinate = "groups.coordinate"
+    case groupsJoin = "groups.join"
+    case groupsRead = "groups.read"
     case claimsCancel = "claims.cancel"
     case claimsPickup = "claims.pickup"
     case claimsDeliver = "claims.deliver"

@@ -184,6 +184,57 @@ struct BidBody: StrictBody {
     }
 }
 
+struct GroupBody: StrictBody {
+    static let fields: Set<String> = ["id", "area", "offer", "category", "deadline", "minPortions"]
+    /// The caller's own id for the group (pseudonymous); chosen by the service when absent.
+    var id: String?
+    /// `<10-digit BPS kelurahan code>.rw<NN>.rt<NN>`.
+    var area: String
+    var offer: String?
+    var category: String?
+    var deadline: Int64
+    var minPortions: Int64
+
+    func check() throws {
+        try Field.id(id, "id")
+        if let offer { try Field.reference(offer, "offer") }
+        guard GroupBook.isAreaCode(area) else {
+            throw Problem(.badRequest, "areaIsNotAnRTRWCode", "The area is not an RT/RW code", detail: "area: <10-digit BPS kelurahan code>.rw<NN>.rt<NN>, e.g. 3174031002.rw07.rt03")
+        }
+        if let category, !(1...64).contains(category.utf8.count) {
+            throw Problem(.badRequest, "fieldOutOfRange", "A field is outside its range", detail: "category: a category of carbon.yaml")
+        }
+        try Field.range(deadline, InputDomain.microseconds, "deadline")
+        try Field.range(minPortions, InputDomain.portions, "minPortions")
+    }
+}
+
+struct GroupJoinBody: StrictBody {
+    static let fields: Set<String> = ["portions"]
+    var portions: Int64
+
+    func check() throws { try Field.range(portions, InputDomain.portions, "portions") }
+}
+
+struct GroupClaimBody: StrictBody {
+    static let fields: Set<String> = ["id", "offer"]
+    var id: String?
+    /// For a group formed for a category: the offer it claims.
+    var offer: String?
+
+    func check() throws {
+        try Field.id(id, "id")
+        if let offer { try Field.reference(offer, "offer") }
+    }
+}
+
+struct GroupNoShowBody: StrictBody {
+    static let fields: Set<String> = ["member"]
+    var member: String
+
+    func check() throws { try Field.reference(member, "member") }
+}
+
 struct PickupBody: StrictBody {
     static let fields: Set<String> = ["pickupCode", "grams", "declaredFreshnessScore"]
     var pickupCode: String

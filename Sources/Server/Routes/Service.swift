@@ -70,6 +70,7 @@ public struct Service: Sendable {
         addAuditRoutes(routes)
         addWriteRoutes(routes)
         addAuctionRoutes(routes)
+        addGroupRoutes(routes)
         addSubjectRoutes(routes)
         addReportRoutes(routes)
         return (router, table)

@@ -65,7 +65,8 @@ final class HTTPSimulation: Sendable {
                 }
                 if let code = answer["pickupCode"]?.stringValue {
                     switch step.command {
-                    case .claim(let id, _, _, _, let digest), .bid(_, let id, _, _, let digest): codes.claimed(id, digest: digest, serverCode: code)
+                    case .claim(let id, _, _, _, let digest), .bid(_, let id, _, _, let digest), .claimGroup(_, let id, _, let digest):
+                        codes.claimed(id, digest: digest, serverCode: code)
                     default: break
                     }
                 }
@@ -143,6 +144,21 @@ final class HTTPSimulation: Sendable {
             return Request(method: "POST", path: "/v1/auctions/\(auction)/bids", body: body)
         case .cancelAuction(let id):
             return Request(method: "POST", path: "/v1/auctions/\(id)/cancel", body: [:])
+        case .formGroup(let form):
+            var body: [String: JSONValue] = ["id": .string(form.id), "area": .string(form.area), "deadline": .integer(form.deadline), "minPortions": .integer(form.minPortions)]
+            body["offer"] = form.offer.map(JSONValue.string)
+            body["category"] = form.category.map(JSONValue.string)
+            return Request(method: "POST", path: "/v1/groups", body: body)
+        case .joinGroup(let group, let portions):
+            return Request(method: "POST", path: "/v1/groups/\(group)/members", body: ["portions": .integer(portions)])
+        case .leaveGroup(let group):
+            return Request(method: "POST", path: "/v1/groups/\(group)/leave", body: [:])
+        case .claimGroup(let group, let claim, let offer, _):
+            var body: [String: JSONValue] = ["id": .string(claim)]
+            body["offer"] = offer.map(JSONValue.string)
+            return Request(method: "POST", path: "/v1/groups/\(group)/claim", body: body)
+        case .groupNoShow(let group, let member):
+            return Request(method: "POST", path: "/v1/groups/\(group)/no-shows", body: ["member": .string(member)])
         case .tick:
             return nil
         }
