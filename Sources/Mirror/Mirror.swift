@@ -37,6 +37,8 @@ public final class Mirror {
         (3, Projections.holdings),
         // Flash Ludes auctions and their sales, filled from the entries already mirrored.
         (4, Projections.auctionSchema),
+        // RT/RW group buys and their members.
+        (5, Projections.groupSchema),
     ]
 
     /// What a migration projects from the entries already mirrored, in its own transaction.
@@ -44,6 +46,7 @@ public final class Mirror {
         switch version {
         case 2: Projections.coreApply
         case 4: Projections.auctionApply
+        case 5: Projections.groupApply
         default: []
         }
     }

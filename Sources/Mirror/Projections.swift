@@ -98,7 +98,59 @@ enum Projections {
     /// Tables the projections write, in the order `rebuild` empties them.
     static let tables = [
         "participants", "offers", "claims", "rescues", "escrows", "escrow_movements", "disputes", "carbon_movements", "policy_activations", "auctions",
-        "auction_sales",
+        "auction_sales", "groups", "group_members",
+    ]
+
+    /// RT/RW group buys (migration 5; FORMAT §7.13): each group, how it ended, and each member
+    /// with its portions, its share of the group's claim and its escrow (NULL before the claim).
+    static let groupSchema = """
+        CREATE TABLE groups (
+            "group" text PRIMARY KEY, seq bigint NOT NULL, coordinator text NOT NULL, area text NOT NULL, offer text, category text,
+            deadline bigint NOT NULL, min_portions bigint NOT NULL, claim text, claimed_seq bigint, claimed_offer text, price_rupiah bigint,
+            ended_seq bigint, ended_kind text
+        );
+        CREATE TABLE group_members (
+            "group" text NOT NULL, member text NOT NULL, joined_seq bigint NOT NULL, portions bigint NOT NULL, left_seq bigint,
+            share_rupiah bigint, escrow text, no_show_seq bigint, PRIMARY KEY ("group", member, joined_seq)
+        )
+        """
+
+    /// Statements that project the group entries with seqs `$1 ..< $2` (part of `apply`).
+    static let groupApply: [String] = [
+        """
+        INSERT INTO groups SELECT payload->>'group', seq, payload->>'coordinator', payload->>'area', payload->>'offer', payload->>'category',
+            (payload->>'deadline')::bigint, (payload->>'minPortions')::bigint, NULL, NULL, NULL, NULL, NULL, NULL
+        FROM ledger_entries WHERE seq >= $1 AND seq < $2 AND kind = 'group.formed'
+        """,
+        """
+        INSERT INTO group_members SELECT payload->>'group', payload->>'member', seq, (payload->>'portions')::bigint, NULL, NULL, NULL, NULL
+        FROM ledger_entries WHERE seq >= $1 AND seq < $2 AND kind = 'group.joined'
+        """,
+        """
+        UPDATE group_members m SET left_seq = e.seq FROM ledger_entries e
+        WHERE e.seq >= $1 AND e.seq < $2 AND e.kind = 'group.left' AND e.payload->>'reason' = 'left' AND m."group" = e.payload->>'group'
+            AND m.member = e.payload->>'member' AND m.left_seq IS NULL AND m.joined_seq < e.seq
+        """,
+        """
+        UPDATE group_members m SET no_show_seq = e.seq FROM ledger_entries e
+        WHERE e.seq >= $1 AND e.seq < $2 AND e.kind = 'group.left' AND e.payload->>'reason' = 'noShow' AND m."group" = e.payload->>'group'
+            AND m.member = e.payload->>'member' AND m.left_seq IS NULL
+        """,
+        """
+        UPDATE groups g SET claim = e.payload->>'claim', claimed_seq = e.seq, claimed_offer = e.payload->>'offer',
+            price_rupiah = (e.payload->>'priceRupiah')::bigint
+        FROM ledger_entries e WHERE e.seq >= $1 AND e.seq < $2 AND e.kind = 'group.claimed' AND g."group" = e.payload->>'group'
+        """,
+        """
+        UPDATE group_members m SET share_rupiah = (s->>'rupiah')::bigint, escrow = s->>'escrow'
+        FROM ledger_entries e CROSS JOIN LATERAL jsonb_array_elements(e.payload->'shares') s
+        WHERE e.seq >= $1 AND e.seq < $2 AND e.kind = 'group.claimed' AND m."group" = e.payload->>'group' AND m.member = s->>'member'
+            AND m.left_seq IS NULL
+        """,
+        """
+        UPDATE groups g SET ended_seq = e.seq, ended_kind = e.kind FROM ledger_entries e
+        WHERE e.seq >= $1 AND e.seq < $2 AND e.kind IN ('group.expired', 'group.closed') AND g."group" = e.payload->>'group'
+        """,
     ]
 
     /// Flash Ludes auctions (migration 4; FORMAT §7.12): each auction with its curve and how it
@@ -153,7 +205,7 @@ enum Projections {
 
     /// Statements that project the entries with seqs `$1 ..< $2` (already in `ledger_entries`).
     /// Inserts come first, then the updates of rows the same batch may just have inserted.
-    static var apply: [String] { coreApply + auctionApply }
+    static var apply: [String] { coreApply + auctionApply + groupApply }
 
     /// The projections of migration 2 (its backfill runs only these: later tables do not exist yet).
     static let coreApply: [String] = [

@@ -114,6 +114,14 @@ extension Mirror {
                 SELECT seq, time_us, auction, offer, claim, \(masked("buyer")) AS buyer, portions, grams, lot_price_rupiah, price_rupiah, elapsed_us, rule
                 FROM public.auction_sales
                 """),
+            // Coordinators are community recipients and members households: masked like recipients.
+            ("groups", """
+                SELECT "group", seq, \(masked("coordinator")) AS coordinator, area, offer, category, deadline, min_portions, claim, claimed_seq,
+                    claimed_offer, price_rupiah, ended_seq, ended_kind FROM public.groups
+                """),
+            ("group_members", """
+                SELECT "group", \(masked("member")) AS member, joined_seq, portions, left_seq, share_rupiah, no_show_seq FROM public.group_members
+                """),
             // Beneficiaries and reasons are free text the service refused to record with personal data in it.
             ("carbon_movements", "SELECT * FROM public.carbon_movements"),
             ("company_balances", "SELECT * FROM public.company_balances"),

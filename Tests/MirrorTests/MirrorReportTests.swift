@@ -63,6 +63,16 @@ extension MirrorTests {
         try mirror.catchUp(from: ledger, batch: 97)
         let year = Int(Reports.civilYear(microseconds: ledger.lastEntryTime))
         let sql = MirrorReports(connection: connection)
+        // Group buys: every claimed group's shares sum to its price, and each share is held by
+        // exactly the escrow the mirror has for it (FORMAT §7.13).
+        #expect(try connection.query("SELECT count(*) FROM groups WHERE ended_kind = 'group.closed'").first?[0].flatMap { Int($0) } ?? 0 > 0)
+        let unbalanced = try connection.query("""
+            SELECT g."group" FROM groups g JOIN group_members m ON m."group" = g."group" AND m.left_seq IS NULL
+            WHERE g.claim IS NOT NULL GROUP BY g."group", g.price_rupiah HAVING sum(m.share_rupiah) <> g.price_rupiah
+            UNION SELECT m."group" FROM group_members m LEFT JOIN escrows e ON e.escrow = m.escrow
+            WHERE m.escrow IS NOT NULL AND (e.held_rupiah IS DISTINCT FROM m.share_rupiah OR e.buyer <> m.member)
+            """)
+        #expect(unbalanced.isEmpty, "\(unbalanced)")
 
         var facts = ReportFacts()
         try ReportBook.fold(ledger, into: &facts, to: ledger.size)
