@@ -245,12 +245,12 @@ public struct RescueWorld: Sendable, Equatable {
     }
 
     /// The escrows holding a claim's money: its own, or each member's of a group claim.
-    func escrowIDs(ofClaim claim: String) -> [String] {
+    public func escrowIDs(ofClaim claim: String) -> [String] {
         memberEscrows[claim] ?? (escrows.escrows[claim] == nil ? [] : [claim])
     }
 
     /// What a claim's escrows still hold in all.
-    func openRupiah(ofClaim claim: String) -> Int64 {
+    public func openRupiah(ofClaim claim: String) -> Int64 {
         escrowIDs(ofClaim: claim).reduce(0) { $0 + (escrows.escrows[$1]?.openRupiah ?? 0) }
     }
 
