@@ -55,6 +55,10 @@ import Testing
         #expect(book.due(by: t + 60 * Self.minute).isEmpty)
         #expect(book.decideJoin(group: "grp-a", member: "hh-b", portions: 1, now: t) == .failure(.groupIsNotForming))
         #expect(GroupBook.isAreaCode("3174031002.rw007.rt03") && !GroupBook.isAreaCode("3174031002.rw7.rt03") && !GroupBook.isAreaCode("081234567890.rw07.rt03"))
+        // A mobile number in the kelurahan's place, a province that does not exist, RW or RT 0.
+        for area in ["0812345678.rw07.rt03", "0000000000.rw07.rt03", "9912345678.rw07.rt03", "3174031002.rw00.rt03", "3174031002.rw07.rt000"] {
+            #expect(!GroupBook.isAreaCode(area), "\(area)")
+        }
     }
 
     /// Any members: the shares sum to the claim's price, which is the offer's price for the

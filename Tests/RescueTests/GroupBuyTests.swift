@@ -63,6 +63,8 @@ import Testing
         try form(&h, at: t)
         #expect(h.refusal(.claimGroup(group: "grp-a", claim: "clm-g", offer: nil, pickupCodeDigest: "d"), "hh-a", at: t + 2 * minute) == .group(.actorIsNotTheCoordinator))
         try h.run(.claimGroup(group: "grp-a", claim: "clm-g", offer: nil, pickupCodeDigest: "d"), "kom-a", at: t + 2 * minute)
+        // No food was handed over yet: nobody can have failed to collect it.
+        #expect(h.refusal(.groupNoShow(group: "grp-a", member: "hh-c"), "kom-a", at: t + 3 * minute) == .group(.foodWasNotHandedOver))
         let cancelled = try h.run(.cancelClaim(claim: "clm-g"), "kom-a", at: t + 3 * minute)
         let refunds = cancelled.compactMap { if case .escrowRefunded(_, let rupiah, let rule) = $0 { (rupiah, rule) } else { nil } }
         #expect(refunds.map(\.0) == [42_857, 42_857, 14_286] && refunds.allSatisfy { $0.1 == "claim.cancelledBeforePickup" })
@@ -74,6 +76,9 @@ import Testing
         #expect(e.refusal(.claimGroup(group: "grp-a", claim: "clm-g", offer: nil, pickupCodeDigest: "d"), "kom-a", at: t + 2 * minute) == .group(.minimumNotReached))
         #expect(e.refusal(.formGroup(GroupBook.Form(id: "grp-b", area: "3174031002.rw07.rt03", offer: "off-a", category: nil, deadline: t + hour, minPortions: 1)), "hh-a", at: t + 2 * minute) == .actorMayNotCoordinateGroups)
         #expect(e.refusal(.joinGroup(group: "grp-a", portions: 1), "kom-a", at: t + 2 * minute) == .actorMayNotJoinGroups)
+        // A household cannot block the group by asking for more than the offer has left.
+        _ = try? e.run(.register(.init(id: "hh-d", role: .buyer, region: "ID-JK")), "operator", at: t + 2 * minute)
+        #expect(e.refusal(.joinGroup(group: "grp-a", portions: 4), "hh-d", at: t + 2 * minute) == .group(.groupExceedsWhatRemains))
         let ticked = try e.run(.tick, "system", at: t + hour)
         #expect(ticked.contains(.groupExpired(group: "grp-a", rule: "policy.groupDeadlineMissed")))
         #expect(e.world.escrows.escrows.isEmpty)

@@ -8,7 +8,7 @@ import Yams
 /// The policy files in force (`policies/*.yaml`), validated, with the hash every ledger entry
 /// carries in its `policy` field.
 public struct PolicySet: Sendable {
-    public static let fileNames = ["carbon.yaml", "disputes.yaml", "matching.yaml", "auction.yaml"]
+    public static let fileNames = ["carbon.yaml", "disputes.yaml", "matching.yaml", "auction.yaml", "groups.yaml"]
 
     public let carbon: CarbonPolicy
     public let offers: OfferPolicy
@@ -17,10 +17,13 @@ public struct PolicySet: Sendable {
     public let matchAcceptWindowMicroseconds: Int64
     /// Flash Ludes auctions (`auction.yaml`).
     public let auctions: AuctionPolicy
+    /// RT/RW group buys (`groups.yaml`).
+    public let groups: GroupPolicy
     /// Everything the rescue engines need, in one value.
     public var rescue: RescuePolicy {
         RescuePolicy(
-            offers: offers, disputes: disputes, carbon: carbon, matchAcceptWindowMicroseconds: matchAcceptWindowMicroseconds, auctions: auctions)
+            offers: offers, disputes: disputes, carbon: carbon, matchAcceptWindowMicroseconds: matchAcceptWindowMicroseconds, auctions: auctions,
+            groups: groups)
     }
     /// SHA-256 (hex) of each file's exact bytes, by file name (recorded by `policy.activated`).
     public let fileHashes: [String: String]
@@ -54,13 +57,16 @@ public struct PolicySet: Sendable {
         let matchingFile = try PolicyFile(path: matchingPath, text: texts[matchingPath]!)
         let auctionPath = directory + "/auction.yaml"
         let auctionFile = try PolicyFile(path: auctionPath, text: texts[auctionPath]!)
+        let groupsPath = directory + "/groups.yaml"
+        let groupsFile = try PolicyFile(path: groupsPath, text: texts[groupsPath]!)
         return try PolicySet(
-            carbon: carbonFile, disputes: disputesFile, matching: matchingFile, auction: auctionFile, hash: SHA256.hash(material),
+            carbon: carbonFile, disputes: disputesFile, matching: matchingFile, auction: auctionFile, groups: groupsFile, hash: SHA256.hash(material),
             fileHashes: fileHashes)
     }
 
     private init(
-        carbon file: PolicyFile, disputes rules: PolicyFile, matching: PolicyFile, auction: PolicyFile, hash: Hash, fileHashes: [String: String]
+        carbon file: PolicyFile, disputes rules: PolicyFile, matching: PolicyFile, auction: PolicyFile, groups: PolicyFile, hash: Hash,
+        fileHashes: [String: String]
     ) throws(PolicyError) {
         try file.expectVersion()
         let basisName = try file.string("basis")
@@ -113,6 +119,10 @@ public struct PolicySet: Sendable {
         try matching.expectVersion()
         matchAcceptWindowMicroseconds = try matching.integer("acceptWindowMinutes", in: 1...1_440) * 60_000_000
         auctions = try Self.auctionPolicy(auction)
+        try groups.expectVersion()
+        self.groups = GroupPolicy(
+            deadlineMicrosecondsMax: try groups.integer("deadlineMinutesMax", in: 1...10_080) * 60_000_000,
+            membersMax: try groups.integer("membersMax", in: 1...1_000), portionsPerMemberMax: try groups.integer("portionsPerMemberMax", in: 1...100_000))
         self.hash = hash
         self.fileHashes = fileHashes
     }

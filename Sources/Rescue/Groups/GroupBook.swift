@@ -1,3 +1,20 @@
+/// The rules of `policies/groups.yaml`.
+public struct GroupPolicy: Hashable, Sendable {
+    /// The furthest ahead a deadline may be when a group is formed.
+    public var deadlineMicrosecondsMax: Int64
+    public var membersMax: Int64
+    public var portionsPerMemberMax: Int64
+
+    public init(deadlineMicrosecondsMax: Int64, membersMax: Int64, portionsPerMemberMax: Int64) {
+        self.deadlineMicrosecondsMax = deadlineMicrosecondsMax
+        self.membersMax = membersMax
+        self.portionsPerMemberMax = portionsPerMemberMax
+    }
+
+    /// The numbers `policies/groups.yaml` ships with.
+    public static let standard = GroupPolicy(deadlineMicrosecondsMax: 1_440 * 60_000_000, membersMax: 50, portionsPerMemberMax: 20)
+}
+
 /// RT/RW group buys (FORMAT §7.13) as a pure state machine: groups forming around an offer or a
 /// category in one neighbourhood, their members' portions, and the one claim they place with
 /// every member's share split by the largest-remainder rule. The world turns a claim plan into
@@ -114,13 +131,19 @@ public struct GroupBook: Sendable, Equatable {
 
     public init() {}
 
-    /// Whether `area` is an RT/RW code: 10 digits, `.rw`, 2–3 digits, `.rt`, 2–3 digits.
+    /// Whether `area` is an RT/RW code: a 10-digit BPS kelurahan code whose province part is
+    /// 11–94 (so no mobile number, which starts 08, passes), `.rw` and 2–3 digits, `.rt` and 2–3
+    /// digits, neither number 0.
     public static func isAreaCode(_ area: String) -> Bool {
         let parts = area.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].utf8.count == 10, parts[0].utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return false }
+        guard parts.count == 3, parts[0].utf8.count == 10, parts[0].utf8.allSatisfy({ (0x30...0x39).contains($0) }),
+            let province = Int(parts[0].prefix(2)), (11...94).contains(province)
+        else { return false }
         for (part, prefix) in zip(parts[1...], ["rw", "rt"]) {
             let digits = part.dropFirst(2)
-            guard part.hasPrefix(prefix), (2...3).contains(digits.utf8.count), digits.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return false }
+            guard part.hasPrefix(prefix), (2...3).contains(digits.utf8.count), digits.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
+                let number = Int(digits), number > 0
+            else { return false }
         }
         return true
     }
@@ -128,7 +151,9 @@ public struct GroupBook: Sendable, Equatable {
     // MARK: Deciding
 
     /// A new group by `coordinator` at `now`; `offer` is the offer it names, if any.
-    public func decideForm(_ form: Form, coordinator: String, offer: OfferBook.Offer?, categories: Set<String>, now: Int64) -> Result<Group, GroupRejection> {
+    public func decideForm(
+        _ form: Form, coordinator: String, offer: OfferBook.Offer?, categories: Set<String>, now: Int64, policy: GroupPolicy = .standard
+    ) -> Result<Group, GroupRejection> {
         guard groups[form.id] == nil else { return .failure(.groupAlreadyExists) }
         guard InputDomain.isID(form.id) else { return .failure(.idIsNotPseudonymous) }
         guard Self.isAreaCode(form.area) else { return .failure(.areaIsNotAnRTRWCode) }
@@ -139,7 +164,9 @@ public struct GroupBook: Sendable, Equatable {
             guard form.minPortions <= offer.remainingPortions else { return .failure(.minPortionsIsOutOfRange) }
         }
         if let category = form.category, !categories.contains(category) { return .failure(.categoryIsUnknown) }
-        guard form.deadline > now, InputDomain.microseconds.contains(form.deadline) else { return .failure(.deadlineIsOutOfRange) }
+        guard form.deadline > now, InputDomain.microseconds.contains(form.deadline), form.deadline - now <= policy.deadlineMicrosecondsMax else {
+            return .failure(.deadlineIsOutOfRange)
+        }
         guard InputDomain.portions.contains(form.minPortions) else { return .failure(.minPortionsIsOutOfRange) }
         return .success(Group(
             id: form.id, coordinator: coordinator, area: form.area, offer: form.offer, category: form.category, deadline: form.deadline,
@@ -147,12 +174,14 @@ public struct GroupBook: Sendable, Equatable {
     }
 
     /// `member` joins `group` with `portions` at `now`.
-    public func decideJoin(group id: String, member: String, portions: Int64, now: Int64) -> Result<Member, GroupRejection> {
+    public func decideJoin(group id: String, member: String, portions: Int64, now: Int64, policy: GroupPolicy = .standard) -> Result<Member, GroupRejection> {
         guard let group = groups[id] else { return .failure(.groupNotFound) }
         guard group.status == .forming else { return .failure(.groupIsNotForming) }
         guard now < group.deadline else { return .failure(.groupDeadlineHasPassed) }
         guard member != group.coordinator, !group.members.contains(where: { $0.id == member }) else { return .failure(.memberAlreadyJoined) }
         guard portions > 0 else { return .failure(.quantityMustBePositive) }
+        guard portions <= policy.portionsPerMemberMax else { return .failure(.portionsPerMemberAboveThePolicy) }
+        guard group.members.count < policy.membersMax else { return .failure(.groupIsFull) }
         guard let total = group.portions.adding(portions), InputDomain.portions.contains(total) else { return .failure(.quantityIsTooLarge) }
         return .success(Member(id: member, portions: portions))
     }
@@ -260,17 +289,20 @@ public enum GroupRejection: String, Error, Sendable, CaseIterable {
     case groupExceedsWhatRemains
     case groupHasNotClaimed
     case noShowAlreadyRecorded
+    case portionsPerMemberAboveThePolicy
+    case groupIsFull
+    case foodWasNotHandedOver
 
     /// The kind of this refusal (`RefusalKind`).
     public var kind: RefusalKind {
         switch self {
         case .groupNotFound, .offerNotFound, .memberNotInGroup: .notFound
         case .groupAlreadyExists, .groupIsNotForming, .groupDeadlineHasPassed, .memberAlreadyJoined, .minimumNotReached, .groupExceedsWhatRemains,
-            .groupHasNotClaimed, .noShowAlreadyRecorded:
+            .groupHasNotClaimed, .noShowAlreadyRecorded, .groupIsFull, .foodWasNotHandedOver:
             .conflict
         case .actorIsNotTheCoordinator: .forbidden
         case .idIsNotPseudonymous, .areaIsNotAnRTRWCode, .nameAnOfferOrACategory, .categoryIsUnknown, .deadlineIsOutOfRange, .minPortionsIsOutOfRange,
-            .quantityMustBePositive, .quantityIsTooLarge, .offerIsNotTheGroups:
+            .quantityMustBePositive, .quantityIsTooLarge, .offerIsNotTheGroups, .portionsPerMemberAboveThePolicy:
             .invalid
         }
     }

@@ -232,11 +232,14 @@ public struct RescuePolicy: Hashable, Sendable {
     public var matchAcceptWindowMicroseconds: Int64
     /// Flash Ludes auctions (`policies/auction.yaml`); `.none` where a caller runs none.
     public var auctions: AuctionPolicy
+    /// RT/RW group buys (`policies/groups.yaml`).
+    public var groups: GroupPolicy
 
     public init(
         offers: OfferPolicy, disputes: DisputePolicy, carbon: CarbonPolicy, matchAcceptWindowMicroseconds: Int64 = 300_000_000,
-        auctions: AuctionPolicy = .none
+        auctions: AuctionPolicy = .none, groups: GroupPolicy = .standard
     ) {
+        self.groups = groups
         self.offers = offers
         self.disputes = disputes
         self.carbon = carbon

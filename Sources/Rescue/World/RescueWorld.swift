@@ -192,16 +192,28 @@ public struct RescueWorld: Sendable, Equatable {
         case .formGroup(let form):
             guard let coordinator = participants.participants[actor] else { return .failure(.actorIsNotRegistered) }
             guard coordinator.role == .group else { return .failure(.actorMayNotCoordinateGroups) }
-            return groups.decideForm(form, coordinator: actor, offer: form.offer.flatMap { offers.offers[$0] }, categories: policy.offers.categories, now: now)
+            return groups.decideForm(form, coordinator: actor, offer: form.offer.flatMap { offers.offers[$0] }, categories: policy.offers.categories, now: now, policy: policy.groups)
                 .map { [.groupFormed($0)] }.mapError { .group($0) }
         case .joinGroup(let group, let portions):
             guard let member = participants.participants[actor] else { return .failure(.actorIsNotRegistered) }
             guard member.role == .buyer else { return .failure(.actorMayNotJoinGroups) }
-            return groups.decideJoin(group: group, member: actor, portions: portions, now: now).map { [.groupJoined(group: group, $0)] }.mapError { .group($0) }
+            // A group for an offer can never claim more than the offer has left.
+            if let forming = groups.groups[group], let offer = forming.offer.flatMap({ offers.offers[$0] }), forming.status == .forming,
+                forming.portions + max(0, min(portions, InputDomain.portions.upperBound)) > offer.remainingPortions
+            {
+                return .failure(.group(.groupExceedsWhatRemains))
+            }
+            return groups.decideJoin(group: group, member: actor, portions: portions, now: now, policy: policy.groups).map { [.groupJoined(group: group, $0)] }.mapError { .group($0) }
         case .leaveGroup(let group):
             return groups.decideLeave(group: group, member: actor).map { [.groupLeft(group: group, member: actor, portions: $0.portions, reason: .left)] }
                 .mapError { .group($0) }
         case .groupNoShow(let group, let member):
+            // Only food that was handed over can be left uncollected.
+            if let claim = groups.groups[group]?.claim, let status = offers.claims[claim]?.status, status != .pickedUp && status != .delivered,
+                groups.groups[group]?.coordinator == actor
+            {
+                return .failure(.group(.foodWasNotHandedOver))
+            }
             return groups.decideNoShow(group: group, member: member, actor: actor)
                 .map { [.groupLeft(group: group, member: member, portions: $0.portions, reason: .noShow)] }.mapError { .group($0) }
         case .claimGroup(let groupID, let claimID, let offerID, let digest):
@@ -337,7 +349,12 @@ public struct RescueWorld: Sendable, Equatable {
         claim: String, _ resolution: DisputeBook.Resolution, now: Int64, policy: RescuePolicy, counts: inout [RescueCount]
     ) -> [RescueEvent] {
         var events = escrowSettlement(claim: claim, refund: resolution.refundRupiah, rule: resolution.rule)
-        if offers.claims[claim]?.status == .placed { events.append(.claimCancelled(claim: claim)) }
+        if offers.claims[claim]?.status == .placed {
+            // The group closes after everything that settles its claim, the cancellation included.
+            let closing = events.filter { if case .groupClosed = $0 { true } else { false } }
+            events.removeAll { if case .groupClosed = $0 { true } else { false } }
+            events += [.claimCancelled(claim: claim)] + closing
+        }
         if resolution.outcome.keepsRescueCounted, let rescue = rescues[claim], !rescue.counted,
             !policy.disputes.isWithinWindow(openedAt: rescue.completion.at, now: now)
         {
