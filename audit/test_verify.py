@@ -958,6 +958,264 @@ class AuctionPriceTests(Case):
         self.assert_fails(self.verdict(self.entries(price=10000, minutes=60)), "at or after its end")
 
 
+# --- devices and freshness scans (FORMAT.md §7.14) --------------------------------------------
+
+# The worked example of §7.14, byte for byte.
+SCAN_EXAMPLE = (b'{"claim":"clm-1","device":"dev-toko-a","imageSha256":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",'
+                b'"model":"freshnet","modelVersion":"2.3.1","scannedAt":1764583200000000,"score":87,"v":1}')
+
+
+class Device:
+    """A scanning phone: an Ed25519 key of its own (FORMAT.md §7.14)."""
+
+    def __init__(self, device, seed_byte):
+        self.device = device
+        self.signing = SigningKey(bytes([seed_byte]) * 32)
+        self.public = b64(bytes(self.signing.verify_key))
+
+    def document(self, target=("claim", "clm-1"), score=87, **changes):
+        document = {"v": 1, "device": self.device, target[0]: target[1], "score": score, "model": "freshnet",
+                    "modelVersion": "2.3.1", "imageSha256": sha(b"test").hex(), "scannedAt": 1764583200000000}
+        document.update(changes)
+        return document
+
+    def sign(self, document):
+        return b64(self.signing.sign(b"pahlawan-scan/v1\n" + canonical_json(document)).signature)
+
+    def payload(self, stage="pickup", document=None, signer=None, **changes):
+        """A scan.attested payload for `document` (by default this device's worked example),
+        signed by `signer` (by default this device)."""
+        document = self.document(**changes) if document is None else document
+        payload = {name: value for name, value in document.items() if name != "v"}
+        payload.update(scan=sha(canonical_json(document)).hex(), stage=stage,
+                       signature=(signer or self).sign(document))
+        return payload
+
+    def registered(self, holder="site-toko-a"):
+        return ("device.registered", {"device": self.device, "holder": holder, "publicKey": self.public})
+
+
+TOKO = Device("dev-toko-a", 0x01)
+THIEF = Device("dev-thief", 0x02)
+
+
+class ScanTests(Case):
+    T0 = 1764583200000000
+
+    def bundle(self, *items, devices=None):
+        """A signed bundle of (kind, payload) entries a second apart; verified, with stderr kept."""
+        entries = chained([(self.T0 + n * 1000000, kind, payload) for n, (kind, payload) in enumerate(items)])
+        path = self.write("scans.json", json.dumps(signed_bundle(entries)))
+        args = [path, "--key", LOG.vkey]
+        if devices is not None:
+            args += ["--devices", self.write("devices.json", json.dumps(devices))]
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            result = self.run_verify(*args)
+        self.stderr = err.getvalue()
+        return result
+
+    def scan_file(self, document, signature, key=TOKO.public):
+        path = self.write("scan.json", json.dumps({"document": document, "signature": signature}))
+        return self.run_verify("--scan", path, "--key", key)
+
+    def test_the_worked_example_is_byte_for_byte_formats(self):
+        document = TOKO.document()
+        self.assertEqual(canonical_json(document), SCAN_EXAMPLE)
+        self.assertEqual(verify.scan_canonical_bytes(document), SCAN_EXAMPLE)
+        with open(os.path.join(HERE, "..", "ledger", "FORMAT.md"), encoding="utf-8") as f:
+            section = f.read().split("### 7.14", 1)[1].split("\n## 8.", 1)[0]
+        self.assertIn("\n```\n%s\n```\n" % SCAN_EXAMPLE.decode(), section)
+        # Signed with the seed 32 × 0x01, as a device would: the signature verifies over the
+        # 17-byte context and the canonical bytes, and the scan id is their SHA-256.
+        signature = TOKO.sign(document)
+        self.assertTrue(verify.scan_verifies(base64.b64decode(TOKO.public), SCAN_EXAMPLE, base64.b64decode(signature)))
+        self.assertFalse(verify.scan_verifies(base64.b64decode(TOKO.public), SCAN_EXAMPLE, base64.b64decode(THIEF.sign(document))))
+        self.assert_ok(self.scan_file(document, signature), "scan %s by device dev-toko-a verifies" % sha(SCAN_EXAMPLE).hex())
+        # The members in another order, spaced: the same document, the same canonical bytes.
+        path = self.write("spaced.json", '{"signature": "%s", "document": {"v": 1, "score": 87, "scannedAt": 1764583200000000, '
+                          '"modelVersion": "2.3.1", "model": "freshnet", "imageSha256": "%s", "device": "dev-toko-a", '
+                          '"claim": "clm-1"}}' % (signature, sha(b"test").hex()))
+        self.assert_ok(self.run_verify("--scan", path, "--key", TOKO.public), sha(SCAN_EXAMPLE).hex())
+
+    def test_a_valid_scan_passes(self):
+        self.assert_ok(self.bundle(TOKO.registered(), ("scan.attested", TOKO.payload()),
+                                   ("scan.attested", TOKO.payload(stage="delivery", score=80)),
+                                   ("scan.attested", TOKO.payload(stage="offer", target=("offer", "off-1")))),
+                       "3 scan signatures verified with their devices' keys")
+        self.assertEqual(self.stderr, "")
+
+    def test_an_altered_score_fails(self):
+        payload = TOKO.payload()
+        payload["score"] = 95  # the entry says 95, the device signed 87
+        self.assert_fails(self.bundle(TOKO.registered(), ("scan.attested", payload)),
+                          "seq 1: scan.attested: the signature does not verify under device dev-toko-a's key (registered at seq 0)",
+                          "seq 1: scan.attested: scan is")
+
+    def test_a_retargeted_claim_fails(self):
+        payload = TOKO.payload()
+        payload["claim"] = "clm-2"
+        self.assert_fails(self.bundle(TOKO.registered(), ("scan.attested", payload)), "seq 1: scan.attested: the signature does not verify")
+        payload = TOKO.payload()
+        del payload["claim"]
+        payload["offer"] = "off-1"
+        payload["stage"] = "offer"
+        self.assert_fails(self.bundle(TOKO.registered(), ("scan.attested", payload)), "seq 1: scan.attested: the signature does not verify")
+
+    def test_a_scan_signed_by_another_key_fails(self):
+        # Re-signed by a key that is not the device's: the scan id is right, the signature is not.
+        status, lines = self.bundle(TOKO.registered(), ("scan.attested", TOKO.payload(signer=THIEF)))
+        self.assert_fails((status, lines), "seq 1: scan.attested: the signature does not verify under device dev-toko-a's key")
+        self.assertEqual(len(lines), 1, lines)
+        # The thief's own registered device cannot sign for another device either.
+        self.assert_fails(self.bundle(TOKO.registered(), THIEF.registered(), ("scan.attested", TOKO.payload(signer=THIEF))),
+                          "seq 2: scan.attested: the signature does not verify")
+
+    def test_a_replayed_scan_fails(self):
+        self.assert_fails(self.bundle(TOKO.registered(), ("scan.attested", TOKO.payload()), ("scan.attested", TOKO.payload())),
+                          "seq 2: scan.attested: scan %s was already attested at seq 1 (a replay)" % sha(SCAN_EXAMPLE).hex())
+        # Replayed at another stage: the document is the same, so it is the same scan.
+        self.assert_fails(self.bundle(TOKO.registered(), ("scan.attested", TOKO.payload()),
+                                      ("scan.attested", TOKO.payload(stage="delivery"))), "seq 2", "a replay")
+
+    def test_a_scan_after_revocation_fails(self):
+        revoked = ("device.revoked", {"device": "dev-toko-a", "reason": "lost"})
+        self.assert_fails(self.bundle(TOKO.registered(), ("scan.attested", TOKO.payload()), revoked,
+                                      ("scan.attested", TOKO.payload(scannedAt=1764583100000000))),
+                          "seq 3: scan.attested: device dev-toko-a was revoked at seq 2")
+        # A scan before the revocation stays good; one of another device is not touched.
+        self.assert_ok(self.bundle(TOKO.registered(), THIEF.registered(), ("scan.attested", TOKO.payload()), revoked,
+                                   ("scan.attested", THIEF.payload())), "2 scan signatures")
+        # Without the registration (its key from --devices) the revocation still applies.
+        self.assert_fails(self.bundle(revoked, ("scan.attested", TOKO.payload()), devices={"dev-toko-a": TOKO.public}),
+                          "seq 1: scan.attested: device dev-toko-a was revoked at seq 0")
+
+    def test_a_wrong_scan_id_fails(self):
+        payload = TOKO.payload()
+        payload["scan"] = sha(b"another document").hex()
+        status, lines = self.bundle(TOKO.registered(), ("scan.attested", payload))
+        self.assert_fails((status, lines), "seq 1: scan.attested: scan is %s, but the SHA-256 of the document's canonical bytes is %s"
+                          % (sha(b"another document").hex(), sha(SCAN_EXAMPLE).hex()))
+        self.assertEqual(len(lines), 1, lines)  # the signature itself is good
+
+    def test_a_non_ascii_member_is_malformed(self):
+        document = TOKO.document(model="freshn\u00e9t")
+        payload = TOKO.payload(document=document)
+        self.assert_fails(self.bundle(TOKO.registered(), ("scan.attested", payload)),
+                          "seq 1: scan.attested: malformed (model is not a string of printable ASCII)")
+        self.assert_fails(self.scan_file(document, TOKO.sign(document)), "malformed scan (model is not a string of printable ASCII)")
+        control = TOKO.document(modelVersion="2.3\n")
+        self.assert_fails(self.scan_file(control, TOKO.sign(control)), "modelVersion is not a string of printable ASCII")
+
+    def test_an_unknown_device_key_is_not_checked_but_does_not_fail(self):
+        status, lines = self.bundle(("scan.attested", TOKO.payload()))
+        self.assert_ok((status, lines), "1 scans not checked (device key unknown")
+        self.assertIn("seq 0: scan %s of device dev-toko-a not checked (device key unknown)" % sha(SCAN_EXAMPLE).hex(), self.stderr)
+        # The checks that need no key still run.
+        self.assert_fails(self.bundle(("scan.attested", TOKO.payload()), ("scan.attested", TOKO.payload())), "a replay")
+        # With --devices it is checked, and a wrong key there fails it.
+        self.assert_ok(self.bundle(("scan.attested", TOKO.payload()), devices={"dev-toko-a": TOKO.public}),
+                       "1 scan signatures verified")
+        self.assertEqual(self.stderr, "")
+        self.assert_fails(self.bundle(("scan.attested", TOKO.payload()), devices={"dev-toko-a": THIEF.public}),
+                          "seq 0: scan.attested: the signature does not verify under device dev-toko-a's key (given with --devices)")
+        # A registration in the bundle must agree with --devices.
+        self.assert_fails(self.bundle(TOKO.registered(), ("scan.attested", TOKO.payload()), devices={"dev-toko-a": THIEF.public}),
+                          "seq 0: device.registered: device dev-toko-a's key is not the one --devices gives")
+
+    def test_score_and_stage(self):
+        for score in (101, -1):
+            self.assert_fails(self.bundle(TOKO.registered(), ("scan.attested", TOKO.payload(score=score))),
+                              "seq 1: scan.attested: malformed (score %d is outside 0..100)" % score)
+        for score in (0, 100):
+            self.assert_ok(self.bundle(TOKO.registered(), ("scan.attested", TOKO.payload(score=score))))
+        self.assert_fails(self.bundle(TOKO.registered(), ("scan.attested", TOKO.payload(stage="arrival"))),
+                          "seq 1: scan.attested: stage 'arrival' is not offer, pickup or delivery")
+        self.assert_fails(self.bundle(TOKO.registered(), ("scan.attested", TOKO.payload(stage="pickup", target=("offer", "off-1")))),
+                          "seq 1: scan.attested: an offer scan has stage pickup, not offer")
+        self.assert_fails(self.bundle(TOKO.registered(), ("scan.attested", TOKO.payload(stage="offer"))),
+                          "seq 1: scan.attested: a claim scan has stage offer")
+
+    def test_registration_rules(self):
+        self.assert_fails(self.bundle(("scan.attested", TOKO.payload()), TOKO.registered()),
+                          "seq 0: scan.attested: device dev-toko-a is registered only later, at seq 1")
+        self.assert_fails(self.bundle(TOKO.registered(), TOKO.registered("site-toko-b")),
+                          "seq 1: device.registered: device dev-toko-a was already registered at seq 0")
+        twin = ("device.registered", {"device": "dev-twin", "holder": "site-toko-b", "publicKey": TOKO.public})
+        self.assert_fails(self.bundle(TOKO.registered(), twin), "seq 1: device.registered: its public key already belongs to device dev-toko-a")
+        short = ("device.registered", {"device": "dev-x", "holder": "site-toko-a", "publicKey": b64(b"\x01" * 31)})
+        self.assert_fails(self.bundle(short), "seq 0: device.registered: malformed")
+
+    def test_malformed_scan_entries_fail_without_a_traceback(self):
+        good = TOKO.payload()
+        both = dict(good, offer="off-1")
+        neither = {k: v for k, v in good.items() if k != "claim"}
+        missing = {k: v for k, v in good.items() if k != "imageSha256"}
+        extra = dict(good, holder="site-toko-a")
+        for payload, words in ((both, "exactly one of offer and claim"), (neither, "neither offer nor claim"),
+                               (missing, "missing imageSha256"), (extra, "unexpected holder"),
+                               (dict(good, score="87"), "score is not an integer"), (dict(good, score=True), "score is not an integer"),
+                               (dict(good, signature="not base64"), "signature is not the base64 of 64 bytes"),
+                               (dict(good, signature=b64(b"\x00" * 63)), "signature"),
+                               (dict(good, scan=5), "scan or stage is not a string"),
+                               (dict(good, imageSha256=sha(b"test").hex().upper()), "imageSha256 is not 64 lowercase hex"),
+                               (dict(good, modelVersion="2.3.1-RC"), "modelVersion"), (dict(good, device="Dev A"), "device"),
+                               (dict(good, v=1), "unexpected v"), ([good], "not a JSON object"), ("x", "not a JSON object")):
+            with self.subTest(words=words):
+                self.assert_fails(self.bundle(TOKO.registered(), ("scan.attested", payload)), "seq 1: scan.attested: malformed", words)
+        self.assert_fails(self.bundle(("device.revoked", ["dev-toko-a"])), "seq 0: device.revoked: malformed")
+        # A devices file that is not an object of keys.
+        for devices in ([TOKO.public], {"dev-toko-a": "AAAA"}, {"dev-toko-a": 5}):
+            self.assert_fails(self.bundle(("scan.attested", good), devices=devices), "devices file")
+
+    def test_the_scan_mode(self):
+        document = TOKO.document()
+        self.assert_fails(self.scan_file(dict(document, score=88), TOKO.sign(document)), "the signature does not verify")
+        self.assert_fails(self.scan_file(dict(document, claim="clm-2"), TOKO.sign(document)), "the signature does not verify")
+        self.assert_fails(self.scan_file(document, THIEF.sign(document)), "the signature does not verify")
+        self.assert_fails(self.scan_file(document, TOKO.sign(document), key=THIEF.public), "the signature does not verify")
+        self.assert_fails(self.scan_file(dict(document, v=2), TOKO.sign(dict(document, v=2))), "v is 2, not 1")
+        self.assert_fails(self.scan_file(dict(document, score=101), TOKO.sign(dict(document, score=101))), "score 101 is outside 0..100")
+        self.assert_fails(self.run_verify("--scan", self.write("bad.json", "{"), "--key", TOKO.public), "cannot read the scan")
+        self.assert_fails(self.run_verify("--scan", self.write("float.json", '{"document": {"score": 8.7}, "signature": ""}'),
+                                          "--key", TOKO.public), "cannot read the scan")
+        self.assert_fails(self.run_verify("--scan", self.write("list.json", "[]"), "--key", TOKO.public), "not a JSON object")
+        path = self.write("extra.json", json.dumps({"document": document, "signature": TOKO.sign(document), "scan": "x"}))
+        self.assert_fails(self.run_verify("--scan", path, "--key", TOKO.public), "unexpected scan")
+        # The key from a file; a key that is not 32 bytes, or no key, is a usage error.
+        key = self.write("device.pub", TOKO.public + "\n")
+        self.assert_ok(self.run_verify("--scan", self.write("scan.json", json.dumps({"document": document, "signature": TOKO.sign(document)})),
+                                       "--key", key))
+        with contextlib.redirect_stderr(io.StringIO()):
+            self.assert_usage_error("--scan", "scan.json", "--key", LOG.vkey)
+            self.assert_usage_error("--scan", "scan.json")
+
+    def test_runs_as_a_program(self):
+        document = TOKO.document()
+        path = self.write("scan.json", json.dumps({"document": document, "signature": TOKO.sign(document)}))
+        done = subprocess.run([sys.executable, os.path.join(HERE, "verify.py"), "--scan", path, "--key", TOKO.public],
+                              capture_output=True, text=True)
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        self.assertEqual(done.stdout, "OK %s: scan %s by device dev-toko-a verifies\n" % (path, sha(SCAN_EXAMPLE).hex()))
+        bad = self.write("bad.json", json.dumps({"document": dict(document, score=20), "signature": TOKO.sign(document)}))
+        done = subprocess.run([sys.executable, os.path.join(HERE, "verify.py"), "--scan", bad, "--key", TOKO.public],
+                              capture_output=True, text=True)
+        self.assertEqual(done.returncode, 1)
+        self.assertTrue(done.stdout.startswith("FAIL "), done.stdout)
+        self.assertNotIn("Traceback", done.stderr)
+        entries = chained([(self.T0, "scan.attested", TOKO.payload())])
+        bundle = self.write("bundle.json", json.dumps(signed_bundle(entries)))
+        done = subprocess.run([sys.executable, os.path.join(HERE, "verify.py"), bundle, "--key", LOG.vkey],
+                              capture_output=True, text=True)
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        self.assertIn("not checked (device key unknown)", done.stderr)
+        devices = self.write("devices.json", json.dumps({"dev-toko-a": TOKO.public}))
+        done = subprocess.run([sys.executable, os.path.join(HERE, "verify.py"), bundle, "--key", LOG.vkey, "--devices", devices],
+                              capture_output=True, text=True)
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        self.assertIn("1 scan signatures verified", done.stdout)
+
+
 class ExistingModesTests(Case):
     def test_bundle_and_entry(self):
         size = 9

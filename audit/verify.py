@@ -4,7 +4,7 @@
 It shares no code with the Swift implementation: it re-implements, from ledger/FORMAT.md and the
 public standards, RFC 8785 canonical JSON, RFC 6962/9162 inclusion proofs and C2SP signed notes.
 
-Usage: python3 audit/verify.py BUNDLE [--key VKEY [--keys KEYS.json]]
+Usage: python3 audit/verify.py BUNDLE [--key VKEY [--keys KEYS.json]] [--devices DEVICES.json]
        python3 audit/verify.py --entry ANSWER.json --key VKEY [--keys KEYS.json]   (GET /v1/entries/{seq})
        python3 audit/verify.py --certificate REPORT.json --key VKEY [--keys KEYS.json]  (an impact certificate)
        python3 audit/verify.py --proof FILE.tlog-proof --key VKEY [--keys KEYS.json] [--witness WKEY ...] [--quorum Q]
@@ -14,6 +14,8 @@ Usage: python3 audit/verify.py BUNDLE [--key VKEY [--keys KEYS.json]]
                                                    (GET /v1/proofs/consistency between two signed checkpoints)
        python3 audit/verify.py --keys KEYS.json --key VKEY [--witness WKEY ...] [--quorum Q]
                                                    (the keys document alone, GET /v1/keys, FORMAT.md §10.7)
+       python3 audit/verify.py --scan SCAN.json --key DEVICEKEY
+                                                   (one device-signed freshness scan, FORMAT.md §7.14)
   VKEY is the log's initial verifier key you trust, as text (name+keyid+base64) or a file holding it.
   Without --key, the bundle's own key is used and a warning says so. After the log rotated its
   key, KEYS.json (GET /v1/keys, `pahlawan key document`) proves each later key from VKEY; a
@@ -24,6 +26,14 @@ Usage: python3 audit/verify.py BUNDLE [--key VKEY [--keys KEYS.json]]
   A bundle's auction.sold entries are also checked against FORMAT.md §7.12: each price is
   recomputed from its auction.started (when the bundle holds it), and the claim and escrow that
   follow must be at that price.
+  A bundle's scan.attested entries are checked against FORMAT.md §7.14: each scan document is
+  rebuilt from the entry, its id recomputed and its Ed25519 signature checked with its device's
+  key, from the device.registered entry in the bundle or else from DEVICES.json (a JSON object:
+  device id -> base64 32-byte public key); a scan whose device key is neither is reported as not
+  checked (a warning, not a failure). A scan after its device's device.revoked, the same scan
+  twice, a score outside 0..100 or a stage that does not fit fails.
+  SCAN.json is {"document": {...the scan document...}, "signature": "<base64>"}; DEVICEKEY is the
+  device's public key, base64 of 32 bytes (or a file holding it).
 Exit status: 0 when everything verifies, 1 otherwise (one line per failure).
 Needs PyNaCl (Debian: python3-nacl; PyPI: pynacl).
 """
@@ -385,10 +395,11 @@ def verify_inclusion(leaf, index, size, proof, root):
 
 # --- the bundle -------------------------------------------------------------------------------
 
-def verify_bundle(bundle, trusted_key_text, known=None):
+def verify_bundle(bundle, trusted_key_text, known=None, devices=None):
     """A bundle, following its own key rotations from the trusted key; with `known` (the chain a
     keys document proved), its rotations must agree with it and a compromise reported since
-    applies too."""
+    applies too. `devices` (id -> public key bytes, --devices) are the keys of devices whose
+    device.registered is not in the bundle."""
     failures = []
     fail = failures.append
     if bundle.get("format") != "pahlawan-bundle/v1":
@@ -468,6 +479,12 @@ def verify_bundle(bundle, trusted_key_text, known=None):
         auction_failures, sales = ["auction entries: malformed (%s)" % error], 0
     failures += auction_failures
     bundle["_auction_sales_checked"] = sales
+    try:
+        scan_failures, scans, unchecked = check_scans(decoded, devices)
+    except (KeyError, TypeError, ValueError) as error:
+        scan_failures, scans, unchecked = ["device and scan entries: malformed (%s)" % error], 0, []
+    failures += scan_failures
+    bundle["_scans_checked"], bundle["_scans_unchecked"] = scans, unchecked
     return failures
 
 
@@ -528,6 +545,234 @@ def check_auction_prices(bodies):
             if escrow is not None and (escrow["kind"] != "escrow.held" or escrow["payload"]["rupiah"] != payload["priceRupiah"]):
                 failures.append("seq %d: the escrow after auction.sold does not hold the sale's price" % (seq + 2))
     return failures, checked
+
+
+# --- Pahlawan-Scan: devices and freshness scans (FORMAT.md §7.14) -------------------------------
+
+SCAN_CONTEXT = b"pahlawan-scan/v1\n"     # the 17 bytes before a scan document's canonical bytes
+SCAN_STAGES = ("offer", "pickup", "delivery")
+SCAN_INTEGERS = ("v", "score", "scannedAt")
+SCAN_REFERENCE = re.compile(r"[a-z0-9._:-]{1,64}")   # §9 references: every id the service takes matches it
+SCAN_GRAMMAR = {
+    "device": (SCAN_REFERENCE, "an id (1-64 bytes of a-z 0-9 . _ : -)"),
+    "offer": (SCAN_REFERENCE, "an id (1-64 bytes of a-z 0-9 . _ : -)"),
+    "claim": (SCAN_REFERENCE, "an id (1-64 bytes of a-z 0-9 . _ : -)"),
+    "model": (SCAN_REFERENCE, "an id (1-64 bytes of a-z 0-9 . _ : -)"),
+    "modelVersion": (re.compile(r"[0-9a-z.-]{1,32}"), "1-32 bytes of 0-9 a-z . -"),
+    "imageSha256": (re.compile(r"[0-9a-f]{64}"), "64 lowercase hex digits"),
+}
+
+
+def shown(text):
+    """A name from the input, safe to print: non-ASCII and control characters escaped."""
+    return ascii(text)[1:-1]
+
+
+def scan_target(members):
+    """"offer" or "claim", whichever `members` holds; ValueError unless exactly one."""
+    targets = [name for name in ("offer", "claim") if name in members]
+    if len(targets) != 1:
+        raise ValueError("it names %s: a scan names exactly one of offer and claim"
+                         % (" and ".join(targets) if targets else "neither offer nor claim"))
+    return targets[0]
+
+
+def exact_members(members, expected):
+    if set(members) != expected:
+        missing, extra = sorted(expected - set(members)), sorted(set(members) - expected)
+        raise ValueError("%s%s%s" % ("missing " + ", ".join(missing) if missing else "",
+                                     "; " if missing and extra else "",
+                                     "unexpected " + ", ".join(shown(name) for name in extra) if extra else ""))
+
+
+def scan_canonical_bytes(document):
+    """The canonical bytes (RFC 8785) of a scan document, after checking it has exactly the
+    members of §7.14, each an integer or a string of printable ASCII in its domain. Raises
+    ValueError naming what is wrong."""
+    if not isinstance(document, dict):
+        raise ValueError("the scan document is not a JSON object")
+    target = scan_target(document)
+    exact_members(document, {"v", "device", target, "score", "model", "modelVersion", "imageSha256", "scannedAt"})
+    for name in sorted(document):
+        value = document[name]
+        if name in SCAN_INTEGERS:
+            if type(value) is not int:
+                raise ValueError("%s is not an integer" % name)
+        elif type(value) is not str or not all(" " <= ch <= "~" for ch in value):
+            raise ValueError("%s is not a string of printable ASCII" % name)
+        elif not SCAN_GRAMMAR[name][0].fullmatch(value):
+            raise ValueError("%s is not %s" % (name, SCAN_GRAMMAR[name][1]))
+    if document["v"] != 1:
+        raise ValueError("v is %d, not 1" % document["v"])
+    if not 0 <= document["score"] <= 100:
+        raise ValueError("score %d is outside 0..100" % document["score"])
+    if not 0 <= document["scannedAt"] <= INTEGER_MAX:
+        raise ValueError("scannedAt is not µs since the epoch (0..2^53-1)")
+    return canonical(document).encode("ascii")
+
+
+def scan_signature(text):
+    """The base64 `signature` of a scan: 64 bytes, canonical base64."""
+    try:
+        raw = b64(text) if type(text) is str else b""
+    except ValueError:
+        raw = b""
+    if len(raw) != 64:
+        raise ValueError("signature is not the base64 of 64 bytes")
+    return raw
+
+
+def device_public_key(text):
+    """A device's public key: base64 (canonical) of 32 bytes. Returns the bytes."""
+    try:
+        raw = b64(text) if type(text) is str else b""
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise ValueError("the key is not the base64 of a 32-byte Ed25519 public key")
+    return raw
+
+
+def scan_verifies(public_key, canonical_bytes, signature):
+    try:
+        VerifyKey(public_key).verify(SCAN_CONTEXT + canonical_bytes, signature)
+        return True
+    except BadSignatureError:
+        return False
+
+
+def scan_from_payload(payload):
+    """A scan.attested payload: (the document's canonical bytes, the document, stage, signature,
+    the scan id the entry states). Raises ValueError when it is malformed."""
+    if not isinstance(payload, dict):
+        raise ValueError("the payload is not a JSON object")
+    target = scan_target(payload)
+    exact_members(payload, {"scan", "device", target, "stage", "score", "model", "modelVersion", "imageSha256",
+                            "scannedAt", "signature"})
+    if type(payload["scan"]) is not str or type(payload["stage"]) is not str:
+        raise ValueError("scan or stage is not a string")
+    document = {name: value for name, value in payload.items() if name not in ("scan", "stage", "signature")}
+    document["v"] = 1
+    return (scan_canonical_bytes(document), document, payload["stage"], scan_signature(payload["signature"]),
+            payload["scan"])
+
+
+def check_scans(bodies, devices=None):
+    """Every scan.attested among `bodies` (decoded, in seq order), against the key of its device
+    from a device.registered among them or else from `devices` (id -> 32 key bytes, --devices):
+    its document rebuilt and its id recomputed, its signature, its score and stage, no scan twice,
+    none at or after its device's device.revoked. Returns (failures, signatures verified, [notes on
+    scans whose device key is unknown: not checked, not failed])."""
+    failures, notes, checked = [], [], 0
+    fail = failures.append
+    devices = devices or {}
+    registered, revoked, owners, attested = {}, {}, {}, {}
+    for body in bodies:
+        kind, payload, seq = body["kind"], body["payload"], body["seq"]
+        if kind == "device.registered":
+            try:
+                if not isinstance(payload, dict) or type(payload.get("device")) is not str:
+                    raise ValueError("no device id")
+                device, public = payload["device"], device_public_key(payload.get("publicKey"))
+            except ValueError as error:
+                fail("seq %d: device.registered: malformed (%s)" % (seq, error))
+                continue
+            if device in registered:
+                fail("seq %d: device.registered: device %s was already registered at seq %d"
+                     % (seq, shown(device), registered[device][0]))
+                continue
+            if public in owners:
+                fail("seq %d: device.registered: its public key already belongs to device %s (seq %d)"
+                     % (seq, shown(owners[public][0]), owners[public][1]))
+            owners[public] = (device, seq)
+            registered[device] = (seq, public)
+            if device in devices and devices[device] != public:
+                fail("seq %d: device.registered: device %s's key is not the one --devices gives" % (seq, shown(device)))
+        elif kind == "device.revoked":
+            if not isinstance(payload, dict) or type(payload.get("device")) is not str:
+                fail("seq %d: device.revoked: malformed (no device id)" % seq)
+                continue
+            revoked.setdefault(payload["device"], seq)
+    for body in bodies:
+        if body["kind"] != "scan.attested":
+            continue
+        seq = body["seq"]
+        label = "seq %d: scan.attested" % seq
+        try:
+            raw, document, stage, signature, stated = scan_from_payload(body["payload"])
+        except ValueError as error:
+            fail("%s: malformed (%s)" % (label, error))
+            continue
+        device = document["device"]
+        scan_id = hashlib.sha256(raw).hexdigest()
+        if stated != scan_id:
+            fail("%s: scan is %s, but the SHA-256 of the document's canonical bytes is %s"
+                 % (label, shown(stated), scan_id))
+        if scan_id in attested:
+            fail("%s: scan %s was already attested at seq %d (a replay)" % (label, scan_id, attested[scan_id]))
+        else:
+            attested[scan_id] = seq
+        if stage not in SCAN_STAGES:
+            fail("%s: stage %s is not offer, pickup or delivery" % (label, ascii(stage)))
+        elif "offer" in document and stage != "offer":
+            fail("%s: an offer scan has stage %s, not offer" % (label, stage))
+        elif "claim" in document and stage == "offer":
+            fail("%s: a claim scan has stage offer, not pickup or delivery" % label)
+        if device in revoked and seq >= revoked[device]:
+            fail("%s: device %s was revoked at seq %d: no scan of it counts from then on, whatever its scannedAt"
+                 % (label, device, revoked[device]))
+        if device in registered:
+            registered_at, public = registered[device]
+            source = "registered at seq %d" % registered_at
+            if seq < registered_at:
+                fail("%s: device %s is registered only later, at seq %d" % (label, device, registered_at))
+        elif device in devices:
+            public, source = devices[device], "given with --devices"
+        else:
+            notes.append("seq %d: scan %s of device %s not checked (device key unknown): no device.registered for it "
+                         "in the bundle and no --devices key" % (seq, scan_id, device))
+            continue
+        if scan_verifies(public, raw, signature):
+            checked += 1
+        else:
+            fail("%s: the signature does not verify under device %s's key (%s): the document was altered, "
+                 "re-targeted or signed by another key" % (label, device, source))
+    return failures, checked, notes
+
+
+def read_devices(path):
+    """A devices file (--devices): a JSON object, device id -> base64 32-byte Ed25519 public key.
+    Returns {id: key bytes}; ValueError names what is wrong."""
+    with open(path, "rb") as f:
+        document = json.loads(f.read().decode("utf-8"), object_pairs_hook=_pairs,
+                              parse_float=_reject_float, parse_constant=_reject_constant)
+    if not isinstance(document, dict):
+        raise ValueError("not a JSON object (device id -> base64 public key)")
+    devices = {}
+    for device, text in document.items():
+        try:
+            devices[device] = device_public_key(text)
+        except ValueError as error:
+            raise ValueError("device %s: %s" % (shown(device), error))
+    return devices
+
+
+def verify_scan_file(answer, public_key):
+    """One scan, {"document": {...}, "signature": "<base64>"}, against a device's public key
+    (32 bytes). Returns ([failures], the scan id)."""
+    if not isinstance(answer, dict):
+        return ["not a JSON object {document, signature}"], None
+    try:
+        exact_members(answer, {"document", "signature"})
+        raw = scan_canonical_bytes(answer["document"])
+        signature = scan_signature(answer["signature"])
+    except ValueError as error:
+        return ["malformed scan (%s)" % error], None
+    scan_id = hashlib.sha256(raw).hexdigest()
+    if not scan_verifies(public_key, raw, signature):
+        return ["scan %s: the signature does not verify under this device key: the document was altered, "
+                "re-targeted or signed by another key" % scan_id], scan_id
+    return [], scan_id
 
 
 # --- one entry as the API answers it (GET /v1/entries/{seq}) ------------------------------------
@@ -1098,24 +1343,29 @@ def main(argv):
         return main_entry(args)
     if "--certificate" in args:
         return main_certificate(args)
+    if "--scan" in args:
+        return main_scan(args)
     # Every option takes a value, so a bundle is an argument that is neither a flag nor its value.
     positional = [a for i, a in enumerate(args) if not a.startswith("--") and (i == 0 or not args[i - 1].startswith("--"))]
     if "--keys" in args and not positional:
         return main_keys(args)
-    key, keys_path = None, None
-    for flag in ("--key", "--keys"):
+    usage = "usage: verify.py BUNDLE [--key VKEY [--keys KEYS.json]] [--devices DEVICES.json]"
+    key, keys_path, devices_path = None, None, None
+    for flag in ("--key", "--keys", "--devices"):
         if flag in args:
             i = args.index(flag)
             if i + 1 >= len(args):
-                sys.exit("usage: verify.py BUNDLE [--key VKEY [--keys KEYS.json]]")
+                sys.exit(usage)
             value = args[i + 1]
             del args[i : i + 2]
             if flag == "--key":
                 key = read_key_argument(value)
-            else:
+            elif flag == "--keys":
                 keys_path = value
+            else:
+                devices_path = value
     if len(args) != 1 or (keys_path is not None and key is None):
-        sys.exit("usage: verify.py BUNDLE [--key VKEY [--keys KEYS.json]]")
+        sys.exit(usage)
     path = args[0]
     try:
         with open(path, "rb") as f:
@@ -1132,17 +1382,28 @@ def main(argv):
         known, failures = load_chain(keys_path, key, [], 0, time.time())
         if failures:
             return report(path, failures, None)
+    devices = None
+    if devices_path is not None:
+        try:
+            devices = read_devices(devices_path)
+        except (OSError, ValueError, UnicodeDecodeError, RecursionError) as error:
+            return report(path, ["devices file %s: %s" % (devices_path, error)], None)
     try:
-        failures = verify_bundle(bundle, key, known)
+        failures = verify_bundle(bundle, key, known, devices)
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
         failures = ["bundle: malformed (%s)" % error]
+    unchecked = bundle.get("_scans_unchecked", [])
+    for note in unchecked:
+        print("warning: %s: %s" % (path, note), file=sys.stderr)
     for failure in failures:
         print("FAIL %s: %s" % (path, failure))
     if failures:
         return 1
-    sales = bundle.get("_auction_sales_checked", 0)
+    sales, scans = bundle.get("_auction_sales_checked", 0), bundle.get("_scans_checked", 0)
     print("OK %s: %d entries verified" % (path, len(bundle["entries"]))
-          + ("; %d auction sale prices recomputed from their curves" % sales if sales else ""))
+          + ("; %d auction sale prices recomputed from their curves" % sales if sales else "")
+          + ("; %d scan signatures verified with their devices' keys" % scans if scans else "")
+          + ("; %d scans not checked (device key unknown: pass --devices)" % len(unchecked) if unchecked else ""))
     return 0
 
 
@@ -1188,6 +1449,29 @@ def main_with_key(args, flag, verify, describe):
         return 1
     print("OK %s: %s" % (path, describe(answer)))
     return 0
+
+
+def main_scan(args):
+    """verify.py --scan SCAN.json --key DEVICEKEY: one device-signed scan (FORMAT.md §7.14)."""
+    usage = "usage: verify.py --scan SCAN.json --key DEVICEKEY   (DEVICEKEY: base64 of the device's 32-byte public key)"
+    try:
+        values = take_options(args, ("--scan", "--key"), ())
+        if values["--scan"] is None or values["--key"] is None:
+            raise Usage("--scan and --key are needed")
+        path = values["--scan"]
+        public_key = device_public_key(read_key_argument(values["--key"]))
+    except (Usage, ValueError) as error:
+        sys.exit("%s\n%s" % (error, usage))
+    try:
+        with open(path, "rb") as f:
+            answer = json.loads(f.read().decode("utf-8"), object_pairs_hook=_pairs,
+                                parse_float=_reject_float, parse_constant=_reject_constant)
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError) as error:
+        return report(path, ["cannot read the scan: %s" % error], None)
+    failures, scan_id = verify_scan_file(answer, public_key)
+    if failures:
+        return report(path, failures, None)
+    return report(path, [], "scan %s by device %s verifies" % (scan_id, answer["document"]["device"]))
 
 
 def main_entry(args):

@@ -126,6 +126,7 @@ public final class CommandLoop: Sendable {
     /// (for `IdempotencyIndex.retentionMicroseconds`).
     @discardableResult
     public func execute(_ command: RescueCommand, actor: String, idempotency: Idempotency? = nil) async throws(CommandError) -> [SignedEntry] {
+        try checkSignatures(command)
         let result: Result<[SignedEntry], CommandError> = await withCheckedContinuation { continuation in
             do throws(CommandError) {
                 if let earlier = try submit(command, actor: actor, idempotency: idempotency, completion: {
@@ -153,7 +154,8 @@ public final class CommandLoop: Sendable {
     /// the simulator and tests; async code uses `execute`).
     @discardableResult
     public func executeAndWait(_ command: RescueCommand, actor: String) throws(CommandError) -> [SignedEntry] {
-        try wait { completion throws(CommandError) in _ = try submit(command, actor: actor, idempotency: nil, completion: completion) }
+        try checkSignatures(command)
+        return try wait { completion throws(CommandError) in _ = try submit(command, actor: actor, idempotency: nil, completion: completion) }
     }
 
     /// Lets time pass: match time-outs, dispute deadlines, escrow releases and carbon counts due now.
@@ -227,6 +229,19 @@ public final class CommandLoop: Sendable {
     /// service can confirm one) without letting anyone read or guess it from the entry.
     public func evidenceDigest(_ reference: String) -> String {
         "hmac:" + Hex.encode(Sodium.hmacSHA256(key: pickupKey, message: Array("evidence\u{0}".utf8) + Array(reference.utf8)))
+    }
+
+    /// Checks a scan's signature against its device's registered key, outside the lock (a
+    /// device's key never changes, so the world's later checks cannot disagree with this one).
+    private func checkSignatures(_ command: RescueCommand) throws(CommandError) {
+        let scan: DeviceBook.Scan
+        switch command {
+        case .attestScan(let attested): scan = attested
+        case .post(let post) where post.scan != nil: scan = post.scan!
+        default: return
+        }
+        guard let key = read({ $0.devices.devices[scan.device]?.publicKey }) else { throw .rejected(.device(.deviceNotFound)) }
+        guard ScanDocument.verify(scan, publicKey: key) else { throw .rejected(.device(.scanSignatureIsInvalid)) }
     }
 
     /// Decides and queues `command`; or, for a key this actor already used, returns that

@@ -141,6 +141,17 @@ public enum EntryCodec {
             return ["group": .string(group), "rule": .string(rule)]
         case .groupClosed(let group):
             return ["group": .string(group)]
+        case .deviceRegistered(let d):
+            return ["device": .string(d.id), "holder": .string(d.holder), "publicKey": .string(d.publicKey)]
+        case .deviceRevoked(let device, let reason):
+            return ["device": .string(device), "reason": .string(reason.rawValue)]
+        case .scanAttested(let s):
+            var payload = ScanDocument.members(of: s)
+            payload["v"] = nil
+            payload["scan"] = .string(s.id)
+            payload["stage"] = .string(s.stage.rawValue)
+            payload["signature"] = .string(s.signature)
+            return payload
         }
     }
 
@@ -391,6 +402,23 @@ public enum EntryCodec {
             return .groupExpired(group: try p.string("group"), rule: try p.string("rule"))
         case .groupClosed:
             return .groupClosed(group: try p.string("group"))
+        case .deviceRegistered:
+            return .deviceRegistered(DeviceBook.Device(id: try p.string("device"), holder: try p.string("holder"), publicKey: try p.string("publicKey")))
+        case .deviceRevoked:
+            guard let reason = DeviceBook.RevocationReason(rawValue: try p.string("reason")) else { throw p.error("reason", "is lost, compromised or retired") }
+            return .deviceRevoked(device: try p.string("device"), reason: reason)
+        case .scanAttested:
+            guard let stage = DeviceBook.Stage(rawValue: try p.string("stage")) else { throw p.error("stage", "is offer, pickup or delivery") }
+            let subject: DeviceBook.Subject
+            switch (try p.optionalString("offer"), try p.optionalString("claim")) {
+            case (let offer?, nil): subject = .offer(offer)
+            case (nil, let claim?): subject = .claim(claim)
+            default: throw p.error("offer", "exactly one of offer and claim")
+            }
+            return .scanAttested(DeviceBook.Scan(
+                id: try p.string("scan"), device: try p.string("device"), subject: subject, stage: stage, score: try p.integer("score"),
+                model: try p.string("model"), modelVersion: try p.string("modelVersion"), imageSha256: try p.string("imageSha256"),
+                scannedAt: try p.integer("scannedAt"), signature: try p.string("signature")))
         case .piiAccessed, .subjectErased, .keyRotated:
             return nil
         }

@@ -16,12 +16,16 @@ import Testing
         let clock = SimulatedClock(start)
         let loop = try Startup.open(data: DataDirectory(path), policies: CoreTestSupport.policies, clock: clock.function).loop
         defer { loop.ledger.close() }
-        var simulator = CitySimulator(seed: 11, start: start, days: 1, commandsPerDay: 3_000) { loop.pickupCodeDigest(claim: $0, code: $1) }
+        var simulator = CitySimulator(seed: 11, start: start, days: 1, commandsPerDay: 3_000, devices: .ed25519(seed: 11)) {
+            loop.pickupCodeDigest(claim: $0, code: $1)
+        }
         let report = try SimulationDriver.run(&simulator, through: loop, clock: clock)
         #expect(report.violations.isEmpty, "\(report.violations.prefix(3))")
         _ = try loop.ledger.checkpoint()
         let sales = try (0..<loop.ledger.size).filter { try loop.ledger.entry($0).body.kind == EntryKind.auctionSold.rawValue }.count
         #expect(sales > 0, "the simulated evening sold nothing at auction")
+        let scans = try (0..<loop.ledger.size).filter { try loop.ledger.entry($0).body.kind == EntryKind.scanAttested.rawValue }.count
+        #expect(scans > 0, "the simulated evening attested no scan")
 
         let bundle = try Bundle.export(from: loop.ledger, from: 0, to: loop.ledger.size)
         let bundlePath = path + "/bundle.json"
@@ -37,5 +41,8 @@ import Testing
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "\(output.prefix(2_000))")
         #expect(output.contains("; \(sales) auction sale prices recomputed from their curves"), "\(output.prefix(500))")
+        // verify.py checks each device signature itself (FORMAT §7.14), with the keys the bundle's
+        // device.registered entries name.
+        #expect(output.contains("; \(scans) scan signatures verified with their devices' keys"), "\(output.prefix(500))")
     }
 }

@@ -17,9 +17,13 @@ let simulationStart: Int64 = 1_795_453_200_000_000
         defer { try? FileManager.default.removeItem(atPath: path) }
         let clock = SimulatedClock(simulationStart)
         let loop = try Startup.open(data: DataDirectory(path), policies: CoreTestSupport.policies, clock: clock.function).loop
-        var simulator = CitySimulator(seed: seed, start: simulationStart, days: 1, commandsPerDay: 700) { loop.pickupCodeDigest(claim: $0, code: $1) }
+        var simulator = CitySimulator(seed: seed, start: simulationStart, days: 1, commandsPerDay: 700, devices: .ed25519(seed: seed)) {
+            loop.pickupCodeDigest(claim: $0, code: $1)
+        }
         let report = try SimulationDriver.run(&simulator, through: loop, clock: clock)
         #expect(report.violations.isEmpty, "seed \(seed): \(report.violations.prefix(3))")
+        // Real signatures: the forged ones are refused by the loop before the world sees them.
+        #expect(report.kinds["scan.attested", default: 0] > 0 && report.rejections["scanSignatureIsInvalid", default: 0] > 0, "\(report.rejections)")
         #expect(report.kinds["carbon.minted", default: 0] > 0 && report.kinds["escrow.refunded", default: 0] > 0)
         let live = loop.read { $0 }
         let size = loop.ledger.size

@@ -49,7 +49,7 @@ import Testing
         let start: Int64 = 1_795_453_200_000_000
         let clock = SimulatedClock(start)
         let loop = try Startup.open(data: DataDirectory(path), policies: policies, clock: clock.function).loop
-        var simulator = CitySimulator(seed: seed, start: start, days: 1, commandsPerDay: commands) { loop.pickupCodeDigest(claim: $0, code: $1) }
+        var simulator = CitySimulator(seed: seed, start: start, days: 1, commandsPerDay: commands, devices: .ed25519(seed: seed)) { loop.pickupCodeDigest(claim: $0, code: $1) }
         let report = try SimulationDriver.run(&simulator, through: loop, clock: clock)
         #expect(report.violations.isEmpty)
         return (path, loop)

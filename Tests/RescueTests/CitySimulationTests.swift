@@ -12,7 +12,20 @@ let standardPolicy = RescuePolicy(
     disputes: DisputePolicy(), carbon: CarbonPolicy(),
     auctions: AuctionPolicy(
         durationMicrosecondsMax: 240 * 60_000_000, convertMicrosecondsBeforeExpiry: 30 * 60_000_000, partialLots: false,
-        curves: ["linear": .linear, "steps10": .steps(stepMinutes: 10, dropPermille: 150), "halfHour": .exponential(halfLifeMinutes: 30)]))
+        curves: ["linear": .linear, "steps10": .steps(stepMinutes: 10, dropPermille: 150), "halfHour": .exponential(halfLifeMinutes: 30)]),
+    freshness: FreshnessPolicy(
+        passScore: 80, maxAgeMicroseconds: 1_800_000_000, futureSkewMicroseconds: 120_000_000, requireAtOffer: [], requireAtPickup: ["poultry"]))
+
+/// Devices for a run against the pure world, which trusts the command loop to have checked
+/// signatures: keys and signatures of the right form, derived from names, not cryptography.
+let unsignedDevices = SimulatedDevices(
+    publicKey: { device in String(CitySimulator.evidence("key:\(device)").dropFirst(5).prefix(42)) + "A=" },
+    sign: { scan, signer in
+        var signed = scan
+        signed.id = String(CitySimulator.evidence("scan:\(scan.device):\(scan.subject):\(scan.score):\(scan.imageSha256):\(scan.scannedAt)").dropFirst(5))
+        signed.signature = "unsigned-by-\(signer)"
+        return signed
+    })
 
 /// 2026-11-24 00:00 WIB.
 let simulationStart: Int64 = 1_795_453_200_000_000
@@ -32,7 +45,9 @@ struct SimulationRun {
     /// after every step; stops at the first violation.
     static func run(seed: UInt64, days: Int = 2, commandsPerDay: Int = 1_500, keepEvents: Bool = false) -> SimulationRun {
         var run = SimulationRun()
-        var simulator = CitySimulator(seed: seed, start: simulationStart, days: days, commandsPerDay: commandsPerDay) { claim, code in "\(claim):\(code)" }
+        var simulator = CitySimulator(seed: seed, start: simulationStart, days: days, commandsPerDay: commandsPerDay, devices: unsignedDevices) { claim, code in
+            "\(claim):\(code)"
+        }
         var seq: UInt64 = 0
         while let step = simulator.next(world: run.world) {
             run.commands += 1
@@ -73,6 +88,7 @@ struct SimulationRun {
         for rejection in [
             "offerVersionIsStale", "claimExceedsRemaining", "pickupCodeIsWrong", "claimantNoShowBeforeExpiry", "noShowAfterPickup", "idIsNotPseudonymous",
             "reasonIsNotACode", "evidenceIsNotAReference", "priceIsAboveWhatWasSeen", "auctionIsClosed", "actorMayNotClaim", "minimumNotReached", "memberAlreadyJoined",
+            "scanAlreadyAttested", "scanIsStale", "deviceMayNotScanThis", "deviceIsRevoked", "attestedScanIsRequired",
         ] {
             #expect(run.rejections[rejection, default: 0] > 0, "seed \(seed): the simulated days never hit \(rejection)")
         }

@@ -21,7 +21,7 @@ import Testing
         let clock = SimulatedClock(start)
         let fixture = try await Fixture(clock: clock.function, mirrorURL: mirrorURL, logger: logger)
         let loop = fixture.loop
-        var simulator = CitySimulator(seed: seed, start: start, days: 1, commandsPerDay: 600) { loop.pickupCodeDigest(claim: $0, code: $1) }
+        var simulator = CitySimulator(seed: seed, start: start, days: 1, commandsPerDay: 600, devices: .ed25519(seed: seed)) { loop.pickupCodeDigest(claim: $0, code: $1) }
         let report = try SimulationDriver.run(&simulator, through: fixture.loop, clock: clock)
         #expect(report.violations.isEmpty && report.kinds["carbon.minted", default: 0] > 0)
         _ = try await fixture.loop.ledger.checkpoint()

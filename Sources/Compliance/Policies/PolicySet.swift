@@ -8,7 +8,7 @@ import Yams
 /// The policy files in force (`policies/*.yaml`), validated, with the hash every ledger entry
 /// carries in its `policy` field.
 public struct PolicySet: Sendable {
-    public static let fileNames = ["carbon.yaml", "disputes.yaml", "matching.yaml", "auction.yaml", "groups.yaml"]
+    public static let fileNames = ["carbon.yaml", "disputes.yaml", "matching.yaml", "auction.yaml", "groups.yaml", "freshness.yaml"]
 
     public let carbon: CarbonPolicy
     public let offers: OfferPolicy
@@ -19,11 +19,13 @@ public struct PolicySet: Sendable {
     public let auctions: AuctionPolicy
     /// RT/RW group buys (`groups.yaml`).
     public let groups: GroupPolicy
+    /// Device-attested freshness scans (`freshness.yaml`).
+    public let freshness: FreshnessPolicy
     /// Everything the rescue engines need, in one value.
     public var rescue: RescuePolicy {
         RescuePolicy(
             offers: offers, disputes: disputes, carbon: carbon, matchAcceptWindowMicroseconds: matchAcceptWindowMicroseconds, auctions: auctions,
-            groups: groups)
+            groups: groups, freshness: freshness)
     }
     /// SHA-256 (hex) of each file's exact bytes, by file name (recorded by `policy.activated`).
     public let fileHashes: [String: String]
@@ -59,13 +61,15 @@ public struct PolicySet: Sendable {
         let auctionFile = try PolicyFile(path: auctionPath, text: texts[auctionPath]!)
         let groupsPath = directory + "/groups.yaml"
         let groupsFile = try PolicyFile(path: groupsPath, text: texts[groupsPath]!)
+        let freshnessPath = directory + "/freshness.yaml"
+        let freshnessFile = try PolicyFile(path: freshnessPath, text: texts[freshnessPath]!)
         return try PolicySet(
-            carbon: carbonFile, disputes: disputesFile, matching: matchingFile, auction: auctionFile, groups: groupsFile, hash: SHA256.hash(material),
-            fileHashes: fileHashes)
+            carbon: carbonFile, disputes: disputesFile, matching: matchingFile, auction: auctionFile, groups: groupsFile, freshness: freshnessFile,
+            hash: SHA256.hash(material), fileHashes: fileHashes)
     }
 
     private init(
-        carbon file: PolicyFile, disputes rules: PolicyFile, matching: PolicyFile, auction: PolicyFile, groups: PolicyFile, hash: Hash,
+        carbon file: PolicyFile, disputes rules: PolicyFile, matching: PolicyFile, auction: PolicyFile, groups: PolicyFile, freshness: PolicyFile, hash: Hash,
         fileHashes: [String: String]
     ) throws(PolicyError) {
         try file.expectVersion()
@@ -123,8 +127,29 @@ public struct PolicySet: Sendable {
         self.groups = GroupPolicy(
             deadlineMicrosecondsMax: try groups.integer("deadlineMinutesMax", in: 1...10_080) * 60_000_000,
             membersMax: try groups.integer("membersMax", in: 1...1_000), portionsPerMemberMax: try groups.integer("portionsPerMemberMax", in: 1...100_000))
+        self.freshness = try Self.freshnessPolicy(freshness, categories: Set(factors.keys))
         self.hash = hash
         self.fileHashes = fileHashes
+    }
+}
+
+extension PolicySet {
+    /// `freshness.yaml` (FORMAT §7.14): the pass score, the age window, and the categories
+    /// (from `carbon.yaml`) that require an attested scan.
+    static func freshnessPolicy(_ file: PolicyFile, categories: Set<String>) throws(PolicyError) -> FreshnessPolicy {
+        try file.expectVersion()
+        var required: [Set<String>] = []
+        for key in ["requireAtOffer", "requireAtPickup"] {
+            let names = try file.strings(key)
+            for name in names where !categories.contains(name) {
+                throw file.error(key, "\(name) is not a carbon.yaml category (\(categories.sorted().joined(separator: ", ")))")
+            }
+            required.append(Set(names))
+        }
+        return FreshnessPolicy(
+            passScore: try file.integer("passScore", in: 0...100), maxAgeMicroseconds: try file.integer("maxAgeMinutes", in: 1...1_440) * 60_000_000,
+            futureSkewMicroseconds: try file.integer("futureSkewSeconds", in: 0...3_600) * 1_000_000, requireAtOffer: required[0],
+            requireAtPickup: required[1])
     }
 }
 

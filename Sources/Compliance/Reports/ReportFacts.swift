@@ -21,6 +21,15 @@ public struct ReportFacts: Sendable {
         public var outcome: String?
     }
 
+    /// A `scan.attested` entry: the evidence of a line's freshness.
+    public struct ScanRecord: Sendable {
+        public let seq: UInt64
+        public let scan: String
+        public let device: String
+        public let stage: DeviceBook.Stage
+        public let score: Int64
+    }
+
     /// A carbon entry (mint, transfer, retirement or cancellation).
     public struct Movement: Sendable {
         public let seq: UInt64
@@ -57,6 +66,9 @@ public struct ReportFacts: Sendable {
     public private(set) var auctionSaleSeqs: [String: UInt64] = [:]
     /// The `auction.converted` seq of each offer whose unsold lot became a donation.
     public private(set) var conversionSeqs: [String: UInt64] = [:]
+    /// The attested scans of each claim and of each offer (FORMAT §7.14), in seq order.
+    public private(set) var claimScans: [String: [ScanRecord]] = [:]
+    public private(set) var offerScans: [String: [ScanRecord]] = [:]
     private var claimOfDispute: [String: String] = [:]
     private var claimOfEscrow: [String: String] = [:]
 
@@ -113,8 +125,14 @@ public struct ReportFacts: Sendable {
             auctionSaleSeqs[sale.claim] = seq
         case .auctionConverted(_, let offer, _, _, _):
             conversionSeqs[offer] = seq
+        case .scanAttested(let scan):
+            let record = ScanRecord(seq: seq, scan: scan.id, device: scan.device, stage: scan.stage, score: scan.score)
+            switch scan.subject {
+            case .offer(let offer): offerScans[offer, default: []].append(record)
+            case .claim(let claim): claimScans[claim, default: []].append(record)
+            }
         case .matchOffered, .matchDeclined, .matchExpired, .claimCancelled, .escrowReleased, .auctionStarted, .auctionCancelled, .groupFormed,
-            .groupJoined, .groupLeft, .groupClaimed, .groupExpired, .groupClosed:
+            .groupJoined, .groupLeft, .groupClaimed, .groupExpired, .groupClosed, .deviceRegistered, .deviceRevoked:
             break
         }
     }

@@ -35,4 +35,21 @@ public enum Sodium {
         crypto_auth_hmacsha256_final(&state, &tag)
         return tag
     }
+
+    /// Constant-time equality of two byte strings of the same length (MACs, digests).
+    public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.count == b.count && sodium_memcmp(a, b, a.count) == 0
+    }
+}
+
+/// Ed25519 signatures over raw 32-byte keys (devices' keys; the log's own keys are `VerifierKey`).
+public enum Ed25519 {
+    /// Whether `signature` (64 bytes) is `publicKey`'s (32 bytes) signature of `message`.
+    public static func verify(signature: [UInt8], message: some ContiguousBytes, publicKey: [UInt8]) -> Bool {
+        guard signature.count == 64, publicKey.count == 32 else { return false }
+        Sodium.ensureInitialised()
+        return message.withUnsafeBytes { raw in
+            crypto_sign_verify_detached(signature, raw.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(raw.count), publicKey) == 0
+        }
+    }
 }

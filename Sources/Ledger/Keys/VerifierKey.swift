@@ -53,14 +53,7 @@ public struct VerifierKey: Hashable, Sendable, CustomStringConvertible {
 
     /// Checks an Ed25519 signature over `message`.
     public func isValidSignature(_ signature: some Collection<UInt8>, for message: some ContiguousBytes) -> Bool {
-        guard signature.count == Self.signatureByteCount else { return false }
-        Sodium.ensureInitialised()
-        let signatureBytes = Array(signature)
-        return message.withUnsafeBytes { raw in
-            crypto_sign_verify_detached(
-                signatureBytes, raw.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(raw.count), publicKey
-            ) == 0
-        }
+        Ed25519.verify(signature: Array(signature), message: message, publicKey: publicKey)
     }
 }
 

@@ -333,11 +333,14 @@ public struct OfferPost: Hashable, Sendable {
     public var now: Int64
     /// The donor's declared cost of the goods (see `Offer.costRupiah`).
     public var costRupiah: Int64?
+    /// A device-signed freshness scan of the food, attested with the offer (FORMAT §7.14).
+    public var scan: DeviceBook.Scan?
 
     public init(
         id: String, provider: String, category: String, grams: Int64, portions: Int64, latitude: Int64, longitude: Int64,
-        temperature: OfferBook.Temperature, expiresAt: Int64, priceRupiah: Int64, now: Int64, costRupiah: Int64? = nil
+        temperature: OfferBook.Temperature, expiresAt: Int64, priceRupiah: Int64, now: Int64, costRupiah: Int64? = nil, scan: DeviceBook.Scan? = nil
     ) {
+        self.scan = scan
         self.id = id
         self.provider = provider
         self.category = category

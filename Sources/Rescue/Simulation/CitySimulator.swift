@@ -22,23 +22,23 @@ public struct CitySimulator: Sendable {
     public static let operatorActor = "operator"
 
     public let seed: UInt64
-    private var random: SplitMix64
+    var random: SplitMix64
     private let digest: @Sendable (_ claim: String, _ code: String) -> String
     private let busyEnd: Int64
     private let settleAt: Int64
     private let stepMicroseconds: Int64
-    private(set) public var now: Int64
+    public internal(set) var now: Int64
     private var lastTick: Int64
     private var settled = false
     private var settlingTrades = 0
     private var setup: [Step] = []
 
-    private var providers: [String] = []
+    var providers: [String] = []
     private var recipients: [String] = []
     private var buyers: [String] = []
     private var companies: [String] = []
-    private var offers: [String] = []
-    private var placed: [String] = []
+    var offers: [String] = []
+    var placed: [String] = []
     private var pickedUp: [String] = []
     private var delivered: [String] = []
     private var disputes: [String] = []
@@ -49,6 +49,13 @@ public struct CitySimulator: Sendable {
     private let auctionCurves: [String]
     private var counter = 0
     private let run: String
+    /// Pahlawan-Scan (`SimulatedDevices`): nil runs no scans.
+    let devices: SimulatedDevices?
+    /// Each site's phone generation (a lost phone's replacement is the next), and the scans
+    /// attested lately (what a replay resends).
+    var deviceGeneration: [String: Int] = [:]
+    var recentScans: [DeviceBook.Scan] = []
+    var scanRandom: SplitMix64
 
     private static let categories = ["bakery", "dairy", "mixedMeals", "poultry", "produce", "rice"]
     private static let cities: [(code: String, region: String, latitude: Int64, longitude: Int64)] = [
@@ -61,9 +68,11 @@ public struct CitySimulator: Sendable {
     public init(
         seed: UInt64, start: Int64, days: Int = 2, commandsPerDay: Int = 2_000, companies companyCount: Int = 12,
         recipients recipientCount: Int = 40, buyers buyerCount: Int = 6, auctionCurves: [String] = ["linear", "steps10", "halfHour"],
-        digest: @escaping @Sendable (_ claim: String, _ code: String) -> String
+        devices: SimulatedDevices? = nil, digest: @escaping @Sendable (_ claim: String, _ code: String) -> String
     ) {
         self.seed = seed
+        self.devices = devices
+        scanRandom = SplitMix64(seed: seed ^ 0x5CA7_5CA7_5CA7_5CA7)
         self.auctionCurves = auctionCurves
         random = SplitMix64(seed: seed)
         // The start minute makes ids unique across runs; a run from the epoch keeps them short.
@@ -91,6 +100,12 @@ public struct CitySimulator: Sendable {
                 setup.append(Step(
                     command: .register(.init(id: id, role: .site, company: company, region: city.region, latitude: latitude, longitude: longitude)),
                     actor: Self.operatorActor, now: start))
+                // Each site's first phone: the second site's registered by its company.
+                if let devices {
+                    let device = "dev-\(id)-0"
+                    setup.append(Step(
+                        command: .registerDevice(.init(id: device, holder: id, publicKey: devices.publicKey(device))), actor: site == 0 ? id : company, now: start))
+                }
             }
         }
         for number in 0..<recipientCount {
@@ -133,7 +148,7 @@ public struct CitySimulator: Sendable {
         (city.latitude + random.int(below: 240_000) - 120_000, city.longitude + random.int(below: 240_000) - 120_000)
     }
 
-    private mutating func pick<T>(_ items: [T]) -> T { items[Int(random.next(below: UInt64(items.count)))] }
+    mutating func pick<T>(_ items: [T]) -> T { items[Int(random.next(below: UInt64(items.count)))] }
 
     /// Offer, claim and dispute ids: unique per run (`run` names it), so that runs can follow
     /// one another into the same ledger.
@@ -161,6 +176,11 @@ public struct CitySimulator: Sendable {
         return text
     }
 
+    mutating func nextCounter() -> Int {
+        counter += 1
+        return counter
+    }
+
     private mutating func nextID(_ prefix: String) -> String {
         counter += 1
         return "\(prefix)-\(run)\(counter)"
@@ -171,6 +191,7 @@ public struct CitySimulator: Sendable {
         while let step = setup.popLast() {
             // A city already registered (an earlier run into the same ledger) is reused.
             if case .register(let participant) = step.command, world.participants.participants[participant.id] != nil { continue }
+            if case .registerDevice(let device) = step.command, world.devices.devices[device.id] != nil { continue }
             return step
         }
         if now >= busyEnd {
@@ -187,6 +208,9 @@ public struct CitySimulator: Sendable {
             settled = true
             return Step(command: .tick, actor: "system", now: now)
         }
+        // Scans come between the other commands, drawing from their own stream, so a run with
+        // devices makes every other choice of the same seed (the hostile moves tests look for).
+        if devices != nil, scanRandom.chance(percent: 8), let step = scan(world: world) { return step }
         now += 1 + random.int(below: 2 * stepMicroseconds / surgeFactor())
         if now - lastTick >= 60_000_000 {
             lastTick = now
@@ -478,7 +502,7 @@ public struct CitySimulator: Sendable {
     }
 
     /// Mostly one of the last few dozen offers: claimants look at what is fresh.
-    private mutating func recentOffer() -> String {
+    mutating func recentOffer() -> String {
         offers[offers.count - 1 - Int(random.next(below: UInt64(min(offers.count, 30))))]
     }
 

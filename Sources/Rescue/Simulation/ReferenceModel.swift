@@ -92,6 +92,13 @@ public struct ReferenceModel: Sendable {
     /// The price a sale fixed for the claim that follows it.
     private var salePrices: [String: Int64] = [:]
     private let disputeWindow: Int64
+    private let freshnessThreshold: Int64
+    /// Each device's holder and revocation time, every scan id attested, and the lowest score
+    /// attested of each claim before it was handed over (FORMAT §7.14).
+    private var deviceHolders: [String: String] = [:]
+    private var deviceRevokedAt: [String: Int64] = [:]
+    private var scanIDs: Set<String> = []
+    private var lowestPickupScans: [String: Int64] = [:]
     private let carbonPolicy: CarbonPolicy
     private var companyOfSite: [String: String] = [:]
     private var completionFacts: [UInt64: CompletionFacts] = [:]
@@ -123,6 +130,7 @@ public struct ReferenceModel: Sendable {
 
     public init(policy: RescuePolicy) {
         disputeWindow = policy.disputes.windowMicroseconds
+        freshnessThreshold = policy.disputes.freshnessThreshold
         carbonPolicy = policy.carbon
     }
 
@@ -150,6 +158,12 @@ public struct ReferenceModel: Sendable {
             groupDeadlines[group.id] = group.deadline
             groupClaims[group.id] = group.claim
         }
+        for device in world.devices.devices.values {
+            deviceHolders[device.id] = device.holder
+            deviceRevokedAt[device.id] = device.revokedAt
+        }
+        scanIDs = world.devices.attested
+        lowestPickupScans = world.devices.lowestPickupScore
         for participant in world.participants.participants.values where participant.role == .site {
             companyOfSite[participant.id] = participant.company
         }
@@ -267,6 +281,10 @@ public struct ReferenceModel: Sendable {
         case .disputeResolved(let id, let resolution):
             guard let claim = disputeClaims[id] else { return ["dispute \(id) resolved before it was opened"] }
             if !resolution.outcome.keepsRescueCounted { refundedClaims.insert(claim) } else { claims[claim]?.decidedForProvider = true }
+            // Only a score a device signed before the food was handed over decides (FORMAT §7.14).
+            if resolution.rule == "auto.freshnessBelowThreshold", (lowestPickupScans[claim] ?? .max) >= freshnessThreshold {
+                violations.append("dispute \(id) refunded for freshness without an attested score below \(freshnessThreshold)")
+            }
             let stillHeld = stillHeld(ofClaim: claim)
             if resolution.refundRupiah > stillHeld { violations.append("dispute \(id) states a refund of \(resolution.refundRupiah), only \(stillHeld) is held") }
             if resolution.outcome == .noRefundRelist, claims[claim]?.pickedUpGrams != nil { violations.append("dispute \(id) relists food that was picked up") }
@@ -364,8 +382,29 @@ public struct ReferenceModel: Sendable {
             for (id, facts) in escrows where escrowClaims[id] == claim && facts.closings != 1 {
                 violations.append("group \(group) closed while escrow \(id) has closed \(facts.closings) times")
             }
+        case .deviceRegistered(let device):
+            if deviceHolders.updateValue(device.holder, forKey: device.id) != nil { violations.append("device \(device.id) registered twice") }
+        case .deviceRevoked(let device, _):
+            if deviceRevokedAt.updateValue(time, forKey: device) != nil { violations.append("device \(device) revoked twice") }
+        case .scanAttested(let scan):
+            violations += checkScan(scan, time: time)
         case .matchOffered, .matchDeclined, .matchExpired, .deliveryConfirmed, .policyActivated:
             break
+        }
+        return violations
+    }
+
+    /// A scan: from a registered device not revoked, never seen before, within 0…100, of a claim
+    /// at stage `pickup` only before its pickup.
+    private mutating func checkScan(_ scan: DeviceBook.Scan, time: Int64) -> [String] {
+        var violations = [String]()
+        if deviceHolders[scan.device] == nil { violations.append("scan \(scan.id) by device \(scan.device), never registered") }
+        if let revokedAt = deviceRevokedAt[scan.device], time >= revokedAt { violations.append("scan \(scan.id) attested after device \(scan.device) was revoked") }
+        if !scanIDs.insert(scan.id).inserted { violations.append("scan \(scan.id) attested twice") }
+        if !(0...100).contains(scan.score) { violations.append("scan \(scan.id) scores \(scan.score)") }
+        if case .claim(let claim) = scan.subject, scan.stage == .pickup {
+            if claims[claim]?.pickedUpGrams != nil { violations.append("scan \(scan.id) at stage pickup after claim \(claim) was picked up") }
+            lowestPickupScans[claim] = min(lowestPickupScans[claim] ?? .max, scan.score)
         }
         return violations
     }

@@ -117,6 +117,28 @@ public enum InputDomain {
         return hex.count == 64 && hex.allSatisfy { isDigit($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
     }
 
+    /// An Ed25519 public key in base64: 43 characters of the standard alphabet and `=`, the
+    /// last character carrying no stray bits (exactly the encoding of 32 bytes).
+    public static func isEd25519PublicKey(_ text: String) -> Bool {
+        let utf8 = Array(text.utf8)
+        guard utf8.count == 44, utf8[43] == UInt8(ascii: "=") else { return false }
+        guard utf8[..<43].allSatisfy({ isDigit($0) || isLowercaseLetter($0) || isUppercaseLetter($0) || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "/") })
+        else { return false }
+        return Array("AEIMQUYcgkosw048".utf8).contains(utf8[42])
+    }
+
+    /// A SHA-256 digest as 64 lowercase hex digits.
+    public static func isSHA256Hex(_ text: String) -> Bool {
+        text.utf8.count == 64 && text.utf8.allSatisfy { isDigit($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+    }
+
+    /// A model version: 1–32 bytes of `0-9 a-z . -` (`2.3.1`, `2024-11.rc1`), at most
+    /// `idDigitsMax` digits like an id, so it cannot carry a phone number.
+    public static func isModelVersion(_ text: String) -> Bool {
+        (1...32).contains(text.utf8.count) && text.utf8.allSatisfy { isDigit($0) || isLowercaseLetter($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
+            && text.utf8.filter(isDigit).count <= idDigitsMax
+    }
+
     /// Bytes of one evidence reference a caller sends (a file's digest, a document id, a URL).
     public static let evidenceReferenceBytesMax = 256
 

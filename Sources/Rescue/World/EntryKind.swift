@@ -32,6 +32,9 @@ public enum EntryKind: String, CaseIterable, Hashable, Sendable {
     case groupClaimed = "group.claimed"
     case groupExpired = "group.expired"
     case groupClosed = "group.closed"
+    case deviceRegistered = "device.registered"
+    case deviceRevoked = "device.revoked"
+    case scanAttested = "scan.attested"
     /// Written by the service beside the engines (FORMAT §7.10): not domain events.
     case piiAccessed = "pii.accessed"
     case subjectErased = "subject.erased"
@@ -44,7 +47,7 @@ public enum EntryKind: String, CaseIterable, Hashable, Sendable {
         case .participantRegistered, .surplusPosted, .matchOffered, .matchDeclined, .matchExpired, .claimPlaced, .claimCancelled, .escrowHeld,
             .escrowReleased, .escrowRefunded, .pickupConfirmed, .deliveryConfirmed, .rescueCompleted, .disputeOpened, .disputeResolved, .carbonMinted,
             .carbonTransferred, .carbonRetired, .carbonCancelled, .policyActivated, .auctionStarted, .auctionSold, .auctionConverted, .auctionCancelled, .groupFormed, .groupJoined, .groupLeft, .groupClaimed,
-            .groupExpired, .groupClosed:
+            .groupExpired, .groupClosed, .deviceRegistered, .deviceRevoked, .scanAttested:
             true
         case .piiAccessed, .subjectErased, .keyRotated:
             false

@@ -37,6 +37,10 @@ public enum RescueEvent: Hashable, Sendable {
     case groupExpired(group: String, rule: String)
     /// Every member's hold of the group's claim has closed (or, for a donation, the claim settled).
     case groupClosed(group: String)
+    case deviceRegistered(DeviceBook.Device)
+    case deviceRevoked(device: String, reason: DeviceBook.RevocationReason)
+    /// A device-signed freshness scan, its signature checked (FORMAT §7.14).
+    case scanAttested(DeviceBook.Scan)
 
     /// The ledger entry kind.
     public var kind: EntryKind {
@@ -71,6 +75,9 @@ public enum RescueEvent: Hashable, Sendable {
         case .groupClaimed: .groupClaimed
         case .groupExpired: .groupExpired
         case .groupClosed: .groupClosed
+        case .deviceRegistered: .deviceRegistered
+        case .deviceRevoked: .deviceRevoked
+        case .scanAttested: .scanAttested
         }
     }
 
@@ -160,6 +167,13 @@ public enum RescueCommand: Hashable, Sendable {
     case claimGroup(group: String, claim: String, offer: String?, pickupCodeDigest: String)
     /// The coordinator records a member who did not collect at the drop point.
     case groupNoShow(group: String, member: String)
+    /// A participant registers a scanning device (its own, or one of its sites').
+    case registerDevice(DeviceBook.Device)
+    /// `asOperator`: the caller holds `devices.revoke` and may revoke any device.
+    case revokeDevice(device: String, reason: DeviceBook.RevocationReason, asOperator: Bool)
+    /// A scan whose signature Core has checked against the device's registered key
+    /// (`ScanDocument.verify`); the world applies the rules that depend on state.
+    case attestScan(DeviceBook.Scan)
     /// Time passes: match time-outs, dispute deadlines, escrow releases and carbon counts that
     /// are due by the command's time.
     case tick
@@ -178,6 +192,7 @@ public enum RescueRejection: Error, Hashable, Sendable, CustomStringConvertible 
     /// A refused bid, with the lot's price at the engine's time so the bidder can bid again.
     case auctionBid(AuctionRejection, currentPriceRupiah: Int64)
     case group(GroupRejection)
+    case device(DeviceRejection)
     case actorMayNotCoordinateGroups
     case actorMayNotJoinGroups
     case actorIsNotRegistered
@@ -203,6 +218,7 @@ public enum RescueRejection: Error, Hashable, Sendable, CustomStringConvertible 
         case .carbon(let rejection): rejection.rawValue
         case .auction(let rejection), .auctionBid(let rejection, _): rejection.rawValue
         case .group(let rejection): rejection.rawValue
+        case .device(let rejection): rejection.rawValue
         case .actorMayNotCoordinateGroups: "actorMayNotCoordinateGroups"
         case .actorMayNotJoinGroups: "actorMayNotJoinGroups"
         case .actorIsNotRegistered: "actorIsNotRegistered"
@@ -234,12 +250,15 @@ public struct RescuePolicy: Hashable, Sendable {
     public var auctions: AuctionPolicy
     /// RT/RW group buys (`policies/groups.yaml`).
     public var groups: GroupPolicy
+    /// Device-attested freshness scans (`policies/freshness.yaml`).
+    public var freshness: FreshnessPolicy
 
     public init(
         offers: OfferPolicy, disputes: DisputePolicy, carbon: CarbonPolicy, matchAcceptWindowMicroseconds: Int64 = 300_000_000,
-        auctions: AuctionPolicy = .none, groups: GroupPolicy = .standard
+        auctions: AuctionPolicy = .none, groups: GroupPolicy = .standard, freshness: FreshnessPolicy = .standard
     ) {
         self.groups = groups
+        self.freshness = freshness
         self.offers = offers
         self.disputes = disputes
         self.carbon = carbon

@@ -44,6 +44,7 @@ public struct RescueWorld: Sendable, Equatable {
     public private(set) var carbon = CarbonRegistry()
     public private(set) var auctions = AuctionBook()
     public private(set) var groups = GroupBook()
+    public private(set) var devices = DeviceBook()
     /// The escrows of each group claim (one per member; every other paid claim's escrow has the
     /// claim's id), and the group of each group claim.
     public private(set) var memberEscrows: [String: [String]] = [:]
@@ -89,7 +90,12 @@ public struct RescueWorld: Sendable, Equatable {
             post.now = now
             let decided = offers.decide(.post(post), policy: policy.offers)
             guard case .success(.posted(let offer)) = decided else { return decided.map { _ in [] }.mapError { .offer($0) } }
-            return .success([.posted(offer)] + (offer.priceRupiah == 0 ? matching(offer, portions: offer.portions, now: now, policy: policy) : []))
+            var events: [RescueEvent] = [.posted(offer)]
+            switch offerScan(post.scan, offer: offer, actor: actor, now: now, policy: policy.freshness) {
+            case .success(let scan): events += scan.map { [.scanAttested($0)] } ?? []
+            case .failure(let rejection): return .failure(.device(rejection))
+            }
+            return .success(events + (offer.priceRupiah == 0 ? matching(offer, portions: offer.portions, now: now, policy: policy) : []))
         case .declineMatch(let offer):
             if let match = matches.matches[offer], match.offeredTo == actor, now >= match.expiresAt { return .failure(.acceptWindowHasClosed) }
             return matches.decide(.decline(offer: offer, recipient: actor, now: now), acceptWindowMicroseconds: policy.matchAcceptWindowMicroseconds)
@@ -131,6 +137,10 @@ public struct RescueWorld: Sendable, Equatable {
             let decided = offers.decide(.confirmPickup(claim: claim, actor: actor, pickupCodeDigest: digest, grams: grams, now: now), policy: policy.offers)
             guard case .success(.pickedUp(var pickup)) = decided else { return decided.map { _ in [] }.mapError { .offer($0) } }
             if disputeOfClaim[claim] != nil { return .failure(.claimIsDisputed) }
+            if let category = offers.claims[claim].flatMap({ offers.offers[$0.offer] })?.category, policy.freshness.requireAtPickup.contains(category) {
+                guard let lowest = devices.lowestPickupScore[claim] else { return .failure(.device(.attestedScanIsRequired)) }
+                guard lowest >= policy.freshness.passScore else { return .failure(.device(.attestedScoreIsTooLow)) }
+            }
             pickup.declaredFreshnessScore = freshness
             var events = [RescueEvent.pickedUp(pickup)]
             // A provider is paid for what was taken: the share of the price for the grams left
@@ -218,9 +228,64 @@ public struct RescueWorld: Sendable, Equatable {
                 .map { [.groupLeft(group: group, member: member, portions: $0.portions, reason: .noShow)] }.mapError { .group($0) }
         case .claimGroup(let groupID, let claimID, let offerID, let digest):
             return claimGroup(groupID, claim: claimID, offer: offerID, digest: digest, actor: actor, now: now, policy: policy)
+        case .registerDevice(let device):
+            let holder = participants.participants[device.holder]
+            return devices.decideRegister(device, actor: actor, holderRole: holder?.role, holderCompany: holder?.company)
+                .map { [.deviceRegistered($0)] }.mapError { .device($0) }
+        case .revokeDevice(let id, let reason, let asOperator):
+            let holder = devices.devices[id].flatMap { participants.participants[$0.holder] }
+            return devices.decideRevoke(id, actor: actor, holderCompany: holder?.company, asOperator: asOperator)
+                .map { [.deviceRevoked(device: $0.id, reason: reason)] }.mapError { .device($0) }
+        case .attestScan(let scan):
+            return attest(scan, actor: actor, now: now, policy: policy.freshness).map { [.scanAttested($0)] }.mapError { .device($0) }
         case .tick:
             return tick(now: now, policy: policy)
         }
+    }
+
+    /// Whether `holder` is `provider` or the provider site's company.
+    private func holds(_ holder: String, for provider: String) -> Bool {
+        holder == provider || participants.participants[provider]?.company == holder
+    }
+
+    /// A scan of an offer or a claim, its stage decided by the subject's state now (FORMAT §7.14).
+    private func attest(_ scan: DeviceBook.Scan, actor: String, now: Int64, policy: FreshnessPolicy) -> Result<DeviceBook.Scan, DeviceRejection> {
+        var staged = scan
+        let holder = devices.devices[scan.device]?.holder ?? ""
+        var mayScan: Bool
+        switch scan.subject {
+        case .offer(let id):
+            guard let offer = offers.offers[id] else { return .failure(.scanSubjectNotFound) }
+            guard now < offer.expiresAt else { return .failure(.offerIsNotOpenForScans) }
+            staged.stage = .offer
+            mayScan = holds(holder, for: offer.provider)
+        case .claim(let id):
+            guard let claim = offers.claims[id], let offer = offers.offers[claim.offer] else { return .failure(.scanSubjectNotFound) }
+            switch claim.status {
+            case .placed: staged.stage = .pickup
+            case .pickedUp: staged.stage = .delivery
+            default: return .failure(.claimIsNotOpenForScans)
+            }
+            mayScan = holds(holder, for: offer.provider)
+        }
+        return devices.decideAttest(staged, actor: actor, holderCompany: participants.participants[holder]?.company, mayScan: mayScan, now: now, policy: policy)
+    }
+
+    /// The scan posted with an offer, and whether the offer's category requires one.
+    private func offerScan(
+        _ scan: DeviceBook.Scan?, offer: OfferBook.Offer, actor: String, now: Int64, policy: FreshnessPolicy
+    ) -> Result<DeviceBook.Scan?, DeviceRejection> {
+        guard let scan else { return policy.requireAtOffer.contains(offer.category) ? .failure(.attestedScanIsRequired) : .success(nil) }
+        guard scan.subject == .offer(offer.id) else { return .failure(.deviceMayNotScanThis) }
+        var staged = scan
+        staged.stage = .offer
+        let holder = devices.devices[scan.device]?.holder ?? ""
+        let decided = devices.decideAttest(
+            staged, actor: actor, holderCompany: participants.participants[holder]?.company, mayScan: holds(holder, for: actor), now: now, policy: policy)
+        if case .success(let attested) = decided, policy.requireAtOffer.contains(offer.category), attested.score < policy.passScore {
+            return .failure(.attestedScoreIsTooLow)
+        }
+        return decided.map { $0 }
     }
 
     /// A group's one claim: `group.claimed`, `claim.placed` by the coordinator for the members'
@@ -321,7 +386,7 @@ public struct RescueWorld: Sendable, Equatable {
         return ClaimFacts(
             claim: claimID, claimant: claim.claimant, provider: offer.provider, heldRupiah: openRupiah(ofClaim: claimID),
             status: claim.status, offerExpiresAt: offer.expiresAt, claimedAt: claim.placedAt, pickedUpAt: pickups[claimID]?.at, deliveredAt: rescues[claimID]?.completion.at,
-            pickupAfterExpiry: pickups[claimID]?.afterExpiry ?? false, attestedFreshnessScore: nil)
+            pickupAfterExpiry: pickups[claimID]?.afterExpiry ?? false, attestedFreshnessScore: devices.lowestPickupScore[claimID])
     }
 
     /// Escalation stops with the food: a candidate is never offered an offer past its expiry
@@ -563,6 +628,12 @@ public struct RescueWorld: Sendable, Equatable {
             groups.apply(.expired(group: group))
         case .groupClosed(let group):
             groups.apply(.closed(group: group))
+        case .deviceRegistered(let device):
+            devices.applyRegistered(device)
+        case .deviceRevoked(let device, _):
+            devices.applyRevoked(device, at: time)
+        case .scanAttested(let scan):
+            devices.applyAttested(scan)
         }
     }
 

@@ -32,6 +32,13 @@ public enum Permission: String, CaseIterable, Sendable {
     case subjectsManage = "subjects.manage"
     case subjectsRead = "subjects.read"
     case subjectsSelf = "subjects.self"
+    /// Registers the caller's own devices (or its sites') and revokes them.
+    case devicesManage = "devices.manage"
+    /// With `devices.manage`: revokes any device (an operator acting on a report of theft).
+    case devicesRevoke = "devices.revoke"
+    case devicesRead = "devices.read"
+    /// Submits device-signed freshness scans.
+    case scansSubmit = "scans.submit"
     /// No route's own: reads personal data unmasked on `subjects.read`, with a recorded reason.
     case piiUnmasked = "pii.unmasked"
 }

@@ -94,7 +94,9 @@ struct ParticipantBody: StrictBody {
 }
 
 struct SurplusBody: StrictBody {
-    static let fields: Set<String> = ["id", "category", "grams", "portions", "latitude", "longitude", "temperature", "expiresAt", "priceRupiah", "costRupiah"]
+    static let fields: Set<String> = [
+        "id", "category", "grams", "portions", "latitude", "longitude", "temperature", "expiresAt", "priceRupiah", "costRupiah", "scan",
+    ]
     var id: String?
     var category: String
     var grams: Int64
@@ -107,6 +109,8 @@ struct SurplusBody: StrictBody {
     var priceRupiah: Int64
     /// The donor's declared cost of the goods (for the tax register).
     var costRupiah: Int64?
+    /// A device-signed scan of the offer (FORMAT §7.14), required for some categories.
+    var scan: SignedScanBody?
 
     /// The domains of FORMAT §9, checked before the command is built.
     func check() throws {

@@ -71,6 +71,7 @@ public struct Service: Sendable {
         addWriteRoutes(routes)
         addAuctionRoutes(routes)
         addGroupRoutes(routes)
+        addEvidenceRoutes(routes)
         addSubjectRoutes(routes)
         addReportRoutes(routes)
         return (router, table)

@@ -23,9 +23,12 @@ extension Service {
                 OfferPost(
                     id: try Self.chosenID(body.id, "off"), provider: try context.requirePrincipal().subject, category: body.category, grams: body.grams, portions: body.portions,
                     latitude: body.latitude, longitude: body.longitude, temperature: try body.temperatureValue(), expiresAt: body.expiresAt,
-                    priceRupiah: body.priceRupiah, now: 0, costRupiah: body.costRupiah))
+                    priceRupiah: body.priceRupiah, now: 0, costRupiah: body.costRupiah, scan: try body.scan?.scan()))
         } answer: { entries in
-            compact(["offer": Self.member("offer", of: .surplusPosted, in: entries), "offeredTo": Self.member("recipient", of: .matchOffered, in: entries)])
+            compact([
+                "offer": Self.member("offer", of: .surplusPosted, in: entries), "offeredTo": Self.member("recipient", of: .matchOffered, in: entries),
+                "scan": Self.member("scan", of: .scanAttested, in: entries),
+            ])
         }
         routes.write(.post, "/v1/matches/{offer}/accept", .needs(.matchesRespond), status: .created, timedAsClaim: true) { bytes, context in
             _ = try RequestBodies.decode(bytes, as: EmptyBody.self)

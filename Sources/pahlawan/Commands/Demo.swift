@@ -51,7 +51,9 @@ struct Demo: AsyncParsableCommand {
         print("policies: \(loop.policies.hash.hex)")
         let start = max(clock.read(), loop.ledger.lastEntryTime + 1)
         clock.set(start)
-        var simulator = CitySimulator(seed: seed, start: start, days: days, commandsPerDay: commandsPerDay) { loop.pickupCodeDigest(claim: $0, code: $1) }
+        var simulator = CitySimulator(seed: seed, start: start, days: days, commandsPerDay: commandsPerDay, devices: .ed25519(seed: seed)) {
+            loop.pickupCodeDigest(claim: $0, code: $1)
+        }
         let started = monotonicSeconds()
         let result = try report { try SimulationDriver.run(&simulator, through: loop, clock: clock) }
         let seconds = monotonicSeconds() - started
@@ -117,7 +119,8 @@ extension Demo {
         try await Self.waitUntilLive(base)
         print("service up on \(base); sending the simulated city (seed \(seed), \(days) day(s)) over HTTP…")
         let http = HTTPSimulation(base: base, authority: service.authority, loop: loop)
-        var simulator = CitySimulator(seed: seed, start: clock.read(), days: days, commandsPerDay: commandsPerDay, digest: http.digest)
+        var simulator = CitySimulator(
+            seed: seed, start: clock.read(), days: days, commandsPerDay: commandsPerDay, devices: .ed25519(seed: seed), digest: http.digest)
         let started = monotonicSeconds()
         let firstSeq = loop.ledger.size
         let report = try await http.run(&simulator, clock: clock) { print("  \($0) requests…") }

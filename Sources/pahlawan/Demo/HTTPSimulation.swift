@@ -88,6 +88,11 @@ final class HTTPSimulation: Sendable {
         let body: [String: JSONValue]
     }
 
+    /// A scan as `POST /v1/scans` (and a post's `scan` member) takes it: the document and its signature.
+    static func signedScan(_ scan: DeviceBook.Scan) -> JSONValue {
+        .object(["document": .object(ScanDocument.members(of: scan)), "signature": .string(scan.signature)])
+    }
+
     private func request(for step: CitySimulator.Step) -> Request? {
         func range(_ range: SerialRange) -> JSONValue {
             ["vintage": .integer(Int64(range.vintage)), "first": .integer(range.first), "last": .integer(range.last)]
@@ -104,9 +109,19 @@ final class HTTPSimulation: Sendable {
                 "expiresAt": .integer(post.expiresAt), "priceRupiah": .integer(post.priceRupiah),
             ]
             body["costRupiah"] = post.costRupiah.map(JSONValue.integer)
+            body["scan"] = post.scan.map(Self.signedScan)
             return Request(method: "POST", path: "/v1/surplus", body: body)
         case .declineMatch(let offer):
             return Request(method: "POST", path: "/v1/matches/\(offer)/decline", body: [:])
+        case .registerDevice(let device):
+            return Request(method: "POST", path: "/v1/devices", body: [
+                "id": .string(device.id), "holder": .string(device.holder), "publicKey": .string(device.publicKey),
+            ])
+        case .revokeDevice(let device, let reason, _):
+            return Request(method: "POST", path: "/v1/devices/\(device)/revoke", body: ["reason": .string(reason.rawValue)])
+        case .attestScan(let scan):
+            guard case .object(let body) = Self.signedScan(scan) else { return nil }
+            return Request(method: "POST", path: "/v1/scans", body: body)
         case .claim(let id, let offer, let version, let portions, _):
             return Request(method: "POST", path: "/v1/claims", body: [
                 "id": .string(id), "offer": .string(offer), "seenVersion": .integer(version), "portions": .integer(portions),
@@ -172,7 +187,8 @@ final class HTTPSimulation: Sendable {
         case .transferCarbon, .retireCarbon, .cancelCarbon: return .carbonTrader
         default: break
         }
-        return loop.read({ $0.participants.participants[step.actor]?.role }) == .site ? .provider : .recipient
+        let role = loop.read({ $0.participants.participants[step.actor]?.role })
+        return role == .site || role == .company ? .provider : .recipient
     }
 
     private func send(_ request: Request, actor: String, role: Role) async throws -> (Int, [String: JSONValue]) {
