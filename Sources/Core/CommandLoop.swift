@@ -222,6 +222,13 @@ public final class CommandLoop: Sendable {
         Hex.encode(Sodium.hmacSHA256(key: pickupKey, message: Array(claim.utf8) + [0] + Array(code.uppercased().utf8)))
     }
 
+    /// A POS connection's webhook secret (FORMAT §7.15): derived from the data directory's key
+    /// and the connection id, so it is never stored, never in the ledger, and the same after a
+    /// restart. A leaked secret means a new connection.
+    public func posSecret(connection: String) -> [UInt8] {
+        Sodium.hmacSHA256(key: pickupKey, message: Array("pos-webhook-secret\u{0}".utf8) + Array(connection.utf8))
+    }
+
     /// What a dispute records for a piece of evidence the caller named: `hmac:` and the
     /// HMAC-SHA-256 of the caller's reference under the pickup key (with its own label). The
     /// ledger is public and forever, and anything a caller sends could hold personal data (a

@@ -152,7 +152,41 @@ public enum EntryCodec {
             payload["stage"] = .string(s.stage.rawValue)
             payload["signature"] = .string(s.signature)
             return payload
+        case .posConnected(let c):
+            return ["connection": .string(c.id), "site": .string(c.site), "vendor": .string(c.vendor.rawValue), "mapping": .string(c.mapping)]
+        case .posSynced(let s):
+            return [
+                "connection": .string(s.connection), "vendorEvent": .string(s.vendorEvent), "bodySha256": .string(s.bodySha256),
+                "lines": .array(s.lines.map { line in
+                    var item: [String: JSONValue] = [
+                        "sku": .string(line.sku), "quantity": .integer(line.quantity), "gramsEach": .integer(line.gramsEach),
+                        "priceRupiahEach": .integer(line.priceRupiahEach),
+                    ]
+                    item["offer"] = line.offer.map(JSONValue.string)
+                    item["category"] = line.category.map(JSONValue.string)
+                    item["grams"] = line.grams.map(JSONValue.integer)
+                    item["priceRupiah"] = line.priceRupiah.map(JSONValue.integer)
+                    item["skipped"] = line.skipped.map { .string($0.rawValue) }
+                    return .object(item)
+                }),
+            ]
         }
+    }
+
+    /// A `pos.synced` payload's lines, in the till's order.
+    private static func posLines(_ p: PayloadReader) throws(CodecError) -> [PosBook.MappedLine] {
+        guard let elements = p.payload.arrayElements("lines") else { throw p.error("lines", "must be an array of lines") }
+        var lines = [PosBook.MappedLine]()
+        for element in elements {
+            guard let item = try? JSONObjectView(bytes: Array(p.payload.bytes[element])), let sku = item.string("sku"), let quantity = item.integer("quantity"),
+                let gramsEach = item.integer("gramsEach"), let priceEach = item.integer("priceRupiahEach")
+            else { throw p.error("lines", "each line is {sku, quantity, gramsEach, priceRupiahEach, …}") }
+            let skipped = item.string("skipped").flatMap(PosBook.SkipReason.init(rawValue:))
+            lines.append(PosBook.MappedLine(
+                sku: sku, quantity: quantity, gramsEach: gramsEach, priceRupiahEach: priceEach, offer: item.string("offer"), category: item.string("category"),
+                grams: item.integer("grams"), priceRupiah: item.integer("priceRupiah"), skipped: skipped))
+        }
+        return lines
     }
 
     /// A `group.claimed` payload's shares, in joining order.
@@ -419,6 +453,12 @@ public enum EntryCodec {
                 id: try p.string("scan"), device: try p.string("device"), subject: subject, stage: stage, score: try p.integer("score"),
                 model: try p.string("model"), modelVersion: try p.string("modelVersion"), imageSha256: try p.string("imageSha256"),
                 scannedAt: try p.integer("scannedAt"), signature: try p.string("signature")))
+        case .posConnected:
+            guard let vendor = PosBook.Vendor(rawValue: try p.string("vendor")) else { throw p.error("vendor", "is canonical, moka or majoo") }
+            return .posConnected(PosBook.Connection(id: try p.string("connection"), site: try p.string("site"), vendor: vendor, mapping: try p.string("mapping")))
+        case .posSynced:
+            return .posSynced(PosBook.Synced(
+                connection: try p.string("connection"), vendorEvent: try p.string("vendorEvent"), bodySha256: try p.string("bodySha256"), lines: try posLines(p)))
         case .piiAccessed, .subjectErased, .keyRotated:
             return nil
         }

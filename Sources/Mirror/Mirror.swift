@@ -96,6 +96,15 @@ public final class Mirror {
     public func catchUp(from ledger: Ledger, to end: UInt64? = nil, batch: Int = 10_000) throws(MirrorError) -> UInt64 {
         let target = end ?? ledger.size
         var cursor = try applied()
+        // Nothing to apply is no proof of the same ledger: a mirror ahead of this ledger, or
+        // level with it on another last entry, mirrors another one.
+        if end == nil, cursor > 0, cursor >= target {
+            let stored = try postgres { () throws(PostgresError) in try connection.query("SELECT encode(last_leaf_hash, 'hex') FROM mirror_cursor") }
+            let ours = cursor == target ? try storage { () throws(LedgerError) in try ledger.leafHash(cursor - 1) }.hex : nil
+            guard let ours, stored.first?[0] == ours else {
+                throw MirrorError(.anotherLedger, "the mirror holds \(cursor) entries and its last is not this ledger's (size \(target)): it mirrors another ledger")
+            }
+        }
         // The leaf hash the cursor must show: read once, then carried from batch to batch.
         var previousLeaf = cursor == 0 || cursor >= target ? nil : try storage { () throws(LedgerError) in try ledger.leafHash(cursor - 1) }
         var next = cursor < target ? Batch(ledger, from: cursor, to: min(target, cursor + UInt64(batch))) : nil

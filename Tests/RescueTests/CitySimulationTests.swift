@@ -14,7 +14,18 @@ let standardPolicy = RescuePolicy(
         durationMicrosecondsMax: 240 * 60_000_000, convertMicrosecondsBeforeExpiry: 30 * 60_000_000, partialLots: false,
         curves: ["linear": .linear, "steps10": .steps(stepMinutes: 10, dropPermille: 150), "halfHour": .exponential(halfLifeMinutes: 30)]),
     freshness: FreshnessPolicy(
-        passScore: 80, maxAgeMicroseconds: 1_800_000_000, futureSkewMicroseconds: 120_000_000, requireAtOffer: [], requireAtPickup: ["poultry"]))
+        passScore: 80, maxAgeMicroseconds: 1_800_000_000, futureSkewMicroseconds: 120_000_000, requireAtOffer: [], requireAtPickup: ["poultry"]),
+    pos: PosPolicy(replayWindowMicroseconds: 300_000_000, mappings: [
+        "warungDonation": .init(
+            outcome: .donation, categories: ["Nasi": "rice", "Lauk": "mixedMeals", "Roti": "bakery", "Sayur": "produce"], minPortions: 3,
+            expiryMicroseconds: 7_200_000_000, temperature: .hot),
+        "bakeryHalfPrice": .init(
+            outcome: .fixedPrice, categories: ["Roti": "bakery", "Kue": "bakery"], minPortions: 2, expiryMicroseconds: 14_400_000_000, temperature: .ambient,
+            discountPercent: 50),
+        "supermarketFlash": .init(
+            outcome: .auction, categories: ["Susu": "dairy", "Buah": "produce", "Sayur": "produce"], minPortions: 2, expiryMicroseconds: 14_400_000_000,
+            temperature: .chilled, curve: "linear", startPercent: 60, floorPercent: 10, durationMicroseconds: 7_200_000_000),
+    ]))
 
 /// Devices for a run against the pure world, which trusts the command loop to have checked
 /// signatures: keys and signatures of the right form, derived from names, not cryptography.
@@ -25,7 +36,8 @@ let unsignedDevices = SimulatedDevices(
         signed.id = String(CitySimulator.evidence("scan:\(scan.device):\(scan.subject):\(scan.score):\(scan.imageSha256):\(scan.scannedAt)").dropFirst(5))
         signed.signature = "unsigned-by-\(signer)"
         return signed
-    })
+    },
+    sha256: { String(CitySimulator.evidence("sha:\($0)").dropFirst(5)) })
 
 /// 2026-11-24 00:00 WIB.
 let simulationStart: Int64 = 1_795_453_200_000_000
@@ -43,7 +55,7 @@ struct SimulationRun {
 
     /// Runs the simulator for `seed` against the pure engines, checking the reference model
     /// after every step; stops at the first violation.
-    static func run(seed: UInt64, days: Int = 2, commandsPerDay: Int = 1_500, keepEvents: Bool = false) -> SimulationRun {
+    static func run(seed: UInt64, days: Int = 2, commandsPerDay: Int = 2_000, keepEvents: Bool = false) -> SimulationRun {
         var run = SimulationRun()
         var simulator = CitySimulator(seed: seed, start: simulationStart, days: days, commandsPerDay: commandsPerDay, devices: unsignedDevices) { claim, code in
             "\(claim):\(code)"
@@ -88,7 +100,7 @@ struct SimulationRun {
         for rejection in [
             "offerVersionIsStale", "claimExceedsRemaining", "pickupCodeIsWrong", "claimantNoShowBeforeExpiry", "noShowAfterPickup", "idIsNotPseudonymous",
             "reasonIsNotACode", "evidenceIsNotAReference", "priceIsAboveWhatWasSeen", "auctionIsClosed", "actorMayNotClaim", "minimumNotReached", "memberAlreadyJoined",
-            "scanAlreadyAttested", "scanIsStale", "deviceMayNotScanThis", "deviceIsRevoked", "attestedScanIsRequired",
+            "scanAlreadyAttested", "scanIsStale", "deviceMayNotScanThis", "deviceIsRevoked", "attestedScanIsRequired", "posEventAlreadySynced",
         ] {
             #expect(run.rejections[rejection, default: 0] > 0, "seed \(seed): the simulated days never hit \(rejection)")
         }

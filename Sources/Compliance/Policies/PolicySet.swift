@@ -8,7 +8,7 @@ import Yams
 /// The policy files in force (`policies/*.yaml`), validated, with the hash every ledger entry
 /// carries in its `policy` field.
 public struct PolicySet: Sendable {
-    public static let fileNames = ["carbon.yaml", "disputes.yaml", "matching.yaml", "auction.yaml", "groups.yaml", "freshness.yaml"]
+    public static let fileNames = ["carbon.yaml", "disputes.yaml", "matching.yaml", "auction.yaml", "groups.yaml", "freshness.yaml", "pos.yaml"]
 
     public let carbon: CarbonPolicy
     public let offers: OfferPolicy
@@ -21,11 +21,13 @@ public struct PolicySet: Sendable {
     public let groups: GroupPolicy
     /// Device-attested freshness scans (`freshness.yaml`).
     public let freshness: FreshnessPolicy
+    /// POS sync (`pos.yaml`).
+    public let pos: PosPolicy
     /// Everything the rescue engines need, in one value.
     public var rescue: RescuePolicy {
         RescuePolicy(
             offers: offers, disputes: disputes, carbon: carbon, matchAcceptWindowMicroseconds: matchAcceptWindowMicroseconds, auctions: auctions,
-            groups: groups, freshness: freshness)
+            groups: groups, freshness: freshness, pos: pos)
     }
     /// SHA-256 (hex) of each file's exact bytes, by file name (recorded by `policy.activated`).
     public let fileHashes: [String: String]
@@ -63,13 +65,15 @@ public struct PolicySet: Sendable {
         let groupsFile = try PolicyFile(path: groupsPath, text: texts[groupsPath]!)
         let freshnessPath = directory + "/freshness.yaml"
         let freshnessFile = try PolicyFile(path: freshnessPath, text: texts[freshnessPath]!)
+        let posPath = directory + "/pos.yaml"
+        let posFile = try PolicyFile(path: posPath, text: texts[posPath]!)
         return try PolicySet(
             carbon: carbonFile, disputes: disputesFile, matching: matchingFile, auction: auctionFile, groups: groupsFile, freshness: freshnessFile,
-            hash: SHA256.hash(material), fileHashes: fileHashes)
+            pos: posFile, hash: SHA256.hash(material), fileHashes: fileHashes)
     }
 
     private init(
-        carbon file: PolicyFile, disputes rules: PolicyFile, matching: PolicyFile, auction: PolicyFile, groups: PolicyFile, freshness: PolicyFile, hash: Hash,
+        carbon file: PolicyFile, disputes rules: PolicyFile, matching: PolicyFile, auction: PolicyFile, groups: PolicyFile, freshness: PolicyFile, pos: PolicyFile, hash: Hash,
         fileHashes: [String: String]
     ) throws(PolicyError) {
         try file.expectVersion()
@@ -128,12 +132,59 @@ public struct PolicySet: Sendable {
             deadlineMicrosecondsMax: try groups.integer("deadlineMinutesMax", in: 1...10_080) * 60_000_000,
             membersMax: try groups.integer("membersMax", in: 1...1_000), portionsPerMemberMax: try groups.integer("portionsPerMemberMax", in: 1...100_000))
         self.freshness = try Self.freshnessPolicy(freshness, categories: Set(factors.keys))
+        self.pos = try Self.posPolicy(pos, categories: Set(factors.keys), curves: Set(auctions.curves.keys))
         self.hash = hash
         self.fileHashes = fileHashes
     }
 }
 
 extension PolicySet {
+    /// `pos.yaml` (FORMAT §7.15): the replay window and each mapping's rules; categories must be
+    /// `carbon.yaml`'s and curves `auction.yaml`'s. SKUs are kept as their SHA-256, the form
+    /// a till's lines take once read.
+    static func posPolicy(_ file: PolicyFile, categories: Set<String>, curves: Set<String>) throws(PolicyError) -> PosPolicy {
+        try file.expectVersion()
+        let minute: Int64 = 60_000_000
+        var mappings: [String: PosPolicy.Mapping] = [:]
+        for name in try file.keys("mappings") {
+            let key = "mappings.\(name)"
+            guard InputDomain.isID(name) || name.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) }),
+                (1...64).contains(name.utf8.count)
+            else { throw file.error(key, "a mapping name is 1-64 letters and digits") }
+            let outcomeName = try file.string("\(key).outcome")
+            guard let outcome = PosPolicy.Outcome(rawValue: outcomeName) else { throw file.error("\(key).outcome", "must be donation, fixedPrice or auction, not \(outcomeName)") }
+            let temperatureName = try file.string("\(key).temperature")
+            guard let temperature = OfferBook.Temperature(rawValue: temperatureName) else {
+                throw file.error("\(key).temperature", "must be ambient, chilled, frozen or hot, not \(temperatureName)")
+            }
+            func foodCategory(_ at: String) throws(PolicyError) -> String {
+                let category = try file.string(at)
+                guard categories.contains(category) else { throw file.error(at, "\(category) is not a carbon.yaml category") }
+                return category
+            }
+            var byCategory: [String: String] = [:]
+            for vendorCategory in try file.keys("\(key).categories") { byCategory[vendorCategory] = try foodCategory("\(key).categories.\(vendorCategory)") }
+            var bySKU: [String: String] = [:]
+            for sku in try file.keys("\(key).skus") { bySKU[SHA256.hash(Array(sku.utf8)).hex] = try foodCategory("\(key).skus.\(sku)") }
+            var mapping = PosPolicy.Mapping(
+                outcome: outcome, categories: byCategory, skus: bySKU, minPortions: try file.integer("\(key).minPortions", in: 1...100_000),
+                expiryMicroseconds: try file.integer("\(key).expiryMinutes", in: 1...4_320) * minute, temperature: temperature)
+            switch outcome {
+            case .donation: break
+            case .fixedPrice: mapping.discountPercent = try file.integer("\(key).discountPercent", in: 0...100)
+            case .auction:
+                mapping.curve = try file.string("\(key).curve")
+                guard curves.contains(mapping.curve) else { throw file.error("\(key).curve", "\(mapping.curve) is not a curve of auction.yaml") }
+                mapping.startPercent = try file.integer("\(key).startPercent", in: 1...100)
+                mapping.floorPercent = try file.integer("\(key).floorPercent", in: 0...99)
+                guard mapping.floorPercent < mapping.startPercent else { throw file.error("\(key).floorPercent", "must be below startPercent") }
+                mapping.durationMicroseconds = try file.integer("\(key).durationMinutes", in: 1...1_440) * minute
+            }
+            mappings[name] = mapping
+        }
+        return PosPolicy(replayWindowMicroseconds: try file.integer("replayWindowSeconds", in: 1...3_600) * 1_000_000, mappings: mappings)
+    }
+
     /// `freshness.yaml` (FORMAT §7.14): the pass score, the age window, and the categories
     /// (from `carbon.yaml`) that require an attested scan.
     static func freshnessPolicy(_ file: PolicyFile, categories: Set<String>) throws(PolicyError) -> FreshnessPolicy {

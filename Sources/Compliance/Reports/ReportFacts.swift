@@ -69,6 +69,8 @@ public struct ReportFacts: Sendable {
     /// The attested scans of each claim and of each offer (FORMAT §7.14), in seq order.
     public private(set) var claimScans: [String: [ScanRecord]] = [:]
     public private(set) var offerScans: [String: [ScanRecord]] = [:]
+    /// The `pos.synced` entry each till-posted offer came from, and the hash of the webhook body.
+    public private(set) var posSyncOfOffer: [String: (seq: UInt64, bodySha256: String)] = [:]
     private var claimOfDispute: [String: String] = [:]
     private var claimOfEscrow: [String: String] = [:]
 
@@ -131,8 +133,10 @@ public struct ReportFacts: Sendable {
             case .offer(let offer): offerScans[offer, default: []].append(record)
             case .claim(let claim): claimScans[claim, default: []].append(record)
             }
+        case .posSynced(let synced):
+            for line in synced.lines { if let offer = line.offer { posSyncOfOffer[offer] = (seq, synced.bodySha256) } }
         case .matchOffered, .matchDeclined, .matchExpired, .claimCancelled, .escrowReleased, .auctionStarted, .auctionCancelled, .groupFormed,
-            .groupJoined, .groupLeft, .groupClaimed, .groupExpired, .groupClosed, .deviceRegistered, .deviceRevoked:
+            .groupJoined, .groupLeft, .groupClaimed, .groupExpired, .groupClosed, .deviceRegistered, .deviceRevoked, .posConnected:
             break
         }
     }

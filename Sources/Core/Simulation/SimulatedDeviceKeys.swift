@@ -18,6 +18,7 @@ extension SimulatedDevices {
                 signed.id = ScanDocument.id(of: scan)
                 signed.signature = Base64.encode(key(signer).sign(ScanDocument.message(of: scan)))
                 return signed
-            })
+            },
+            sha256: { SHA256.hash(Array($0.utf8)).hex })
     }
 }

@@ -17,6 +17,15 @@ public struct CitySimulator: Sendable {
         public var command: RescueCommand
         public var actor: String
         public var now: Int64
+        /// For a `syncPos`: what the till sent, for a run that posts it as a signed webhook.
+        public var till: TillDelivery?
+
+        public init(command: RescueCommand, actor: String, now: Int64, till: TillDelivery? = nil) {
+            self.command = command
+            self.actor = actor
+            self.now = now
+            self.till = till
+        }
     }
 
     public static let operatorActor = "operator"
@@ -48,7 +57,7 @@ public struct CitySimulator: Sendable {
     private var coordinators: [String] = []
     private let auctionCurves: [String]
     private var counter = 0
-    private let run: String
+    let run: String
     /// Pahlawan-Scan (`SimulatedDevices`): nil runs no scans.
     let devices: SimulatedDevices?
     /// Each site's phone generation (a lost phone's replacement is the next), and the scans
@@ -56,6 +65,11 @@ public struct CitySimulator: Sendable {
     var deviceGeneration: [String: Int] = [:]
     var recentScans: [DeviceBook.Scan] = []
     var scanRandom: SplitMix64
+    /// Connected tills (connection, site), the last delivery (a vendor's retry resends it), and
+    /// whether the run signs webhooks (then forged and stale deliveries are tried too).
+    var tills: [(connection: String, site: String)] = []
+    var lastDelivery: TillDelivery?
+    public var webhooksAreSigned = false
 
     private static let categories = ["bakery", "dairy", "mixedMeals", "poultry", "produce", "rice"]
     private static let cities: [(code: String, region: String, latitude: Int64, longitude: Int64)] = [
@@ -100,6 +114,15 @@ public struct CitySimulator: Sendable {
                 setup.append(Step(
                     command: .register(.init(id: id, role: .site, company: company, region: city.region, latitude: latitude, longitude: longitude)),
                     actor: Self.operatorActor, now: start))
+                // Every third company's first site posts from its till.
+                if devices != nil, site == 0, number % 3 == 0 {
+                    let connection = "pos-\(id)"
+                    tills.append((connection, id))
+                    setup.append(Step(
+                        command: .connectPos(.init(
+                            id: connection, site: id, vendor: PosBook.Vendor.allCases[(number / 3) % 3], mapping: Self.tillMappings[(number / 3) % 3])),
+                        actor: Self.operatorActor, now: start))
+                }
                 // Each site's first phone: the second site's registered by its company.
                 if let devices {
                     let device = "dev-\(id)-0"
@@ -192,6 +215,7 @@ public struct CitySimulator: Sendable {
             // A city already registered (an earlier run into the same ledger) is reused.
             if case .register(let participant) = step.command, world.participants.participants[participant.id] != nil { continue }
             if case .registerDevice(let device) = step.command, world.devices.devices[device.id] != nil { continue }
+            if case .connectPos(let connection) = step.command, world.pos.connections[connection.id] != nil { continue }
             return step
         }
         if now >= busyEnd {
@@ -211,6 +235,7 @@ public struct CitySimulator: Sendable {
         // Scans come between the other commands, drawing from their own stream, so a run with
         // devices makes every other choice of the same seed (the hostile moves tests look for).
         if devices != nil, scanRandom.chance(percent: 8), let step = scan(world: world) { return step }
+        if devices != nil, scanRandom.chance(percent: 3), let step = tillSync(world: world) { return step }
         now += 1 + random.int(below: 2 * stepMicroseconds / surgeFactor())
         if now - lastTick >= 60_000_000 {
             lastTick = now
@@ -223,7 +248,7 @@ public struct CitySimulator: Sendable {
     }
 
     /// Evening (17–21 WIB) traffic is three times the rest of the day's.
-    private func surgeFactor() -> Int64 {
+    func surgeFactor() -> Int64 {
         let hour = ((now + 7 * 3_600_000_000) / 3_600_000_000) % 24
         return (17...21).contains(hour) ? 3 : 1
     }

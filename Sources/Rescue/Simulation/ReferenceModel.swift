@@ -99,6 +99,12 @@ public struct ReferenceModel: Sendable {
     private var deviceRevokedAt: [String: Int64] = [:]
     private var scanIDs: Set<String> = []
     private var lowestPickupScans: [String: Int64] = [:]
+    /// POS (FORMAT §7.15): each connection's mapping, the vendor events synced, and the offer
+    /// each mapped line must have produced (grams, portions, price), recomputed from the line.
+    private let posPolicy: PosPolicy
+    private var posMappings: [String: String] = [:]
+    private var posEvents: Set<String> = []
+    private var posOffers: [String: (grams: Int64, portions: Int64, priceRupiah: Int64)] = [:]
     private let carbonPolicy: CarbonPolicy
     private var companyOfSite: [String: String] = [:]
     private var completionFacts: [UInt64: CompletionFacts] = [:]
@@ -131,6 +137,7 @@ public struct ReferenceModel: Sendable {
     public init(policy: RescuePolicy) {
         disputeWindow = policy.disputes.windowMicroseconds
         freshnessThreshold = policy.disputes.freshnessThreshold
+        posPolicy = policy.pos
         carbonPolicy = policy.carbon
     }
 
@@ -209,6 +216,11 @@ public struct ReferenceModel: Sendable {
         case .registered(let participant):
             if participant.role == .site { companyOfSite[participant.id] = participant.company }
         case .posted(let offer):
+            if let expected = posOffers.removeValue(forKey: offer.id),
+                expected != (offer.grams, offer.portions, offer.priceRupiah)
+            {
+                violations.append("offer \(offer.id) posted as \(offer.grams) g, \(offer.portions) portions, \(offer.priceRupiah) rupiah; its till line says \(expected)")
+            }
             offers[offer.id] = OfferFacts(
                 portions: offer.portions, grams: offer.grams, provider: offer.provider, priceRupiah: offer.priceRupiah, expiresAt: offer.expiresAt)
             touchedOffers.insert(offer.id)
@@ -388,8 +400,42 @@ public struct ReferenceModel: Sendable {
             if deviceRevokedAt.updateValue(time, forKey: device) != nil { violations.append("device \(device) revoked twice") }
         case .scanAttested(let scan):
             violations += checkScan(scan, time: time)
+        case .posConnected(let connection):
+            posMappings[connection.id] = connection.mapping
+        case .posSynced(let synced):
+            violations += checkSync(synced)
         case .matchOffered, .matchDeclined, .matchExpired, .deliveryConfirmed, .policyActivated:
             break
+        }
+        return violations
+    }
+
+    /// A till's report: synced once per vendor event; each mapped line's grams and price
+    /// recomputed from the quantity and unit figures it records, by its mapping's outcome.
+    private mutating func checkSync(_ synced: PosBook.Synced) -> [String] {
+        var violations = [String]()
+        if !posEvents.insert(synced.connection + "/" + synced.vendorEvent).inserted { violations.append("vendor event \(synced.vendorEvent) synced twice") }
+        guard let name = posMappings[synced.connection], let mapping = posPolicy.mappings[name] else {
+            return violations + ["sync on connection \(synced.connection), never connected"]
+        }
+        for line in synced.lines {
+            guard let offer = line.offer else {
+                if line.skipped == .belowMinimum && line.quantity >= mapping.minPortions { violations.append("line \(line.sku) skipped although above the minimum") }
+                continue
+            }
+            let full = Int128(line.quantity) * Int128(line.priceRupiahEach)
+            let price: Int128 =
+                switch mapping.outcome {
+                case .donation: 0
+                case .fixedPrice: full * Int128(100 - mapping.discountPercent) / 100
+                case .auction: full
+                }
+            let grams = Int128(line.quantity) * Int128(line.gramsEach)
+            if Int128(line.grams ?? -1) != grams || Int128(line.priceRupiah ?? -1) != price {
+                violations.append("line \(line.sku) of \(synced.vendorEvent) maps to \(line.grams ?? -1) g at \(line.priceRupiah ?? -1), not \(grams) g at \(price)")
+            }
+            if line.quantity < mapping.minPortions { violations.append("line \(line.sku) below the minimum became offer \(offer)") }
+            posOffers[offer] = (Int64(grams), line.quantity, Int64(price))
         }
         return violations
     }

@@ -1,4 +1,4 @@
-/// The scanning phones of a simulation: the pure simulator cannot do cryptography, so whoever
+/// The scanning phones (and the digests tills' ids take) of a simulation: the pure simulator cannot do cryptography, so whoever
 /// runs it supplies each device's public key and a signer. Core's `SimulatedDevices.ed25519`
 /// signs for real (the command loop then checks every signature); a pure run against the world
 /// alone may sign with anything, since the world trusts the loop to have checked.
@@ -8,12 +8,16 @@ public struct SimulatedDevices: Sendable {
     /// `scan` with its id and a signature by `signer`'s key (a forger names one device and signs
     /// with another's).
     public var sign: @Sendable (_ scan: DeviceBook.Scan, _ signer: String) -> DeviceBook.Scan
+    /// Hex SHA-256 of a text (a till's ids and SKUs, as the webhook route digests them).
+    public var sha256: @Sendable (_ text: String) -> String
 
     public init(
-        publicKey: @escaping @Sendable (_ device: String) -> String, sign: @escaping @Sendable (_ scan: DeviceBook.Scan, _ signer: String) -> DeviceBook.Scan
+        publicKey: @escaping @Sendable (_ device: String) -> String, sign: @escaping @Sendable (_ scan: DeviceBook.Scan, _ signer: String) -> DeviceBook.Scan,
+        sha256: @escaping @Sendable (_ text: String) -> String
     ) {
         self.publicKey = publicKey
         self.sign = sign
+        self.sha256 = sha256
     }
 }
 

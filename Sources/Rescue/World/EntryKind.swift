@@ -35,6 +35,8 @@ public enum EntryKind: String, CaseIterable, Hashable, Sendable {
     case deviceRegistered = "device.registered"
     case deviceRevoked = "device.revoked"
     case scanAttested = "scan.attested"
+    case posConnected = "pos.connected"
+    case posSynced = "pos.synced"
     /// Written by the service beside the engines (FORMAT §7.10): not domain events.
     case piiAccessed = "pii.accessed"
     case subjectErased = "subject.erased"
@@ -47,7 +49,7 @@ public enum EntryKind: String, CaseIterable, Hashable, Sendable {
         case .participantRegistered, .surplusPosted, .matchOffered, .matchDeclined, .matchExpired, .claimPlaced, .claimCancelled, .escrowHeld,
             .escrowReleased, .escrowRefunded, .pickupConfirmed, .deliveryConfirmed, .rescueCompleted, .disputeOpened, .disputeResolved, .carbonMinted,
             .carbonTransferred, .carbonRetired, .carbonCancelled, .policyActivated, .auctionStarted, .auctionSold, .auctionConverted, .auctionCancelled, .groupFormed, .groupJoined, .groupLeft, .groupClaimed,
-            .groupExpired, .groupClosed, .deviceRegistered, .deviceRevoked, .scanAttested:
+            .groupExpired, .groupClosed, .deviceRegistered, .deviceRevoked, .scanAttested, .posConnected, .posSynced:
             true
         case .piiAccessed, .subjectErased, .keyRotated:
             false

@@ -29,6 +29,7 @@ extension RescueRejection {
         case .auction(let rejection), .auctionBid(let rejection, _): rejection.kind
         case .group(let rejection): rejection.kind
         case .device(let rejection): rejection.kind
+        case .pos(let rejection): rejection.kind
         case .actorMayNotCoordinateGroups, .actorMayNotJoinGroups: .forbidden
         case .disputeClaimNotFound: .notFound
         case .acceptWindowHasClosed, .claimIsDisputed: .conflict

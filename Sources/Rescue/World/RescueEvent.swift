@@ -41,6 +41,9 @@ public enum RescueEvent: Hashable, Sendable {
     case deviceRevoked(device: String, reason: DeviceBook.RevocationReason)
     /// A device-signed freshness scan, its signature checked (FORMAT §7.14).
     case scanAttested(DeviceBook.Scan)
+    case posConnected(PosBook.Connection)
+    /// A till's report, as synced: what each line became (FORMAT §7.15).
+    case posSynced(PosBook.Synced)
 
     /// The ledger entry kind.
     public var kind: EntryKind {
@@ -78,6 +81,8 @@ public enum RescueEvent: Hashable, Sendable {
         case .deviceRegistered: .deviceRegistered
         case .deviceRevoked: .deviceRevoked
         case .scanAttested: .scanAttested
+        case .posConnected: .posConnected
+        case .posSynced: .posSynced
         }
     }
 
@@ -174,6 +179,10 @@ public enum RescueCommand: Hashable, Sendable {
     /// A scan whose signature Core has checked against the device's registered key
     /// (`ScanDocument.verify`); the world applies the rules that depend on state.
     case attestScan(DeviceBook.Scan)
+    /// An operator connects a site's till (FORMAT §7.15).
+    case connectPos(PosBook.Connection)
+    /// A till's report whose webhook signature Core has checked, by the connection's site.
+    case syncPos(PosBook.Report)
     /// Time passes: match time-outs, dispute deadlines, escrow releases and carbon counts that
     /// are due by the command's time.
     case tick
@@ -193,6 +202,7 @@ public enum RescueRejection: Error, Hashable, Sendable, CustomStringConvertible 
     case auctionBid(AuctionRejection, currentPriceRupiah: Int64)
     case group(GroupRejection)
     case device(DeviceRejection)
+    case pos(PosRejection)
     case actorMayNotCoordinateGroups
     case actorMayNotJoinGroups
     case actorIsNotRegistered
@@ -219,6 +229,7 @@ public enum RescueRejection: Error, Hashable, Sendable, CustomStringConvertible 
         case .auction(let rejection), .auctionBid(let rejection, _): rejection.rawValue
         case .group(let rejection): rejection.rawValue
         case .device(let rejection): rejection.rawValue
+        case .pos(let rejection): rejection.rawValue
         case .actorMayNotCoordinateGroups: "actorMayNotCoordinateGroups"
         case .actorMayNotJoinGroups: "actorMayNotJoinGroups"
         case .actorIsNotRegistered: "actorIsNotRegistered"
@@ -252,11 +263,15 @@ public struct RescuePolicy: Hashable, Sendable {
     public var groups: GroupPolicy
     /// Device-attested freshness scans (`policies/freshness.yaml`).
     public var freshness: FreshnessPolicy
+    /// POS sync mappings (`policies/pos.yaml`).
+    public var pos: PosPolicy
 
     public init(
         offers: OfferPolicy, disputes: DisputePolicy, carbon: CarbonPolicy, matchAcceptWindowMicroseconds: Int64 = 300_000_000,
-        auctions: AuctionPolicy = .none, groups: GroupPolicy = .standard, freshness: FreshnessPolicy = .standard
+        auctions: AuctionPolicy = .none, groups: GroupPolicy = .standard, freshness: FreshnessPolicy = .standard,
+        pos: PosPolicy = .none
     ) {
+        self.pos = pos
         self.groups = groups
         self.freshness = freshness
         self.offers = offers

@@ -45,6 +45,7 @@ public struct RescueWorld: Sendable, Equatable {
     public private(set) var auctions = AuctionBook()
     public private(set) var groups = GroupBook()
     public private(set) var devices = DeviceBook()
+    public private(set) var pos = PosBook()
     /// The escrows of each group claim (one per member; every other paid claim's escrow has the
     /// claim's id), and the group of each group claim.
     public private(set) var memberEscrows: [String: [String]] = [:]
@@ -238,9 +239,62 @@ public struct RescueWorld: Sendable, Equatable {
                 .map { [.deviceRevoked(device: $0.id, reason: reason)] }.mapError { .device($0) }
         case .attestScan(let scan):
             return attest(scan, actor: actor, now: now, policy: policy.freshness).map { [.scanAttested($0)] }.mapError { .device($0) }
+        case .connectPos(let connection):
+            return pos.decideConnect(connection, siteRole: participants.participants[connection.site]?.role, policy: policy.pos)
+                .map { [.posConnected($0)] }.mapError { .pos($0) }
+        case .syncPos(let report):
+            return syncPos(report, actor: actor, now: now, policy: policy)
         case .tick:
             return tick(now: now, policy: policy)
         }
+    }
+
+    /// A till's report: `pos.synced` naming what each line became, then each mapped line's offer
+    /// (and its auction, or a donation's first match), all by the site (FORMAT §7.15).
+    private func syncPos(_ report: PosBook.Report, actor: String, now: Int64, policy: RescuePolicy) -> Result<[RescueEvent], RescueRejection> {
+        guard let connection = pos.connections[report.connection] else { return .failure(.pos(.posConnectionNotFound)) }
+        guard actor == connection.site else { return .failure(.pos(.actorIsNotTheConnectionsSite)) }
+        guard pos.syncedSeq(connection: connection.id, vendorEvent: report.vendorEventSha256) == nil else { return .failure(.pos(.posEventAlreadySynced)) }
+        guard let mapping = policy.pos.mappings[connection.mapping] else { return .failure(.pos(.posMappingIsUnknown)) }
+        guard let site = participants.participants[connection.site], let latitude = site.latitude, let longitude = site.longitude else {
+            return .failure(.pos(.posSiteIsNotASite))
+        }
+        // Ids from the event's digest: the same event always names the same offers.
+        let stem = String(report.vendorEventSha256.utf8.prefix(12).map { Character(Unicode.Scalar($0 <= 0x39 ? $0 - 0x30 + 0x61 : $0 - 0x61 + 0x6B)) })
+        let mapped: [PosBook.MappedLine]
+        switch pos.map(report, mapping: mapping, requireScan: policy.freshness.requireAtOffer, offerID: { "pos-\(stem)-\(CitySimulator.letters(Int64($0)))" }) {
+        case .success(let lines): mapped = lines
+        case .failure(let rejection): return .failure(.pos(rejection))
+        }
+        var events: [RescueEvent] = [.posSynced(PosBook.Synced(
+            connection: connection.id, vendorEvent: report.vendorEventSha256, bodySha256: report.bodySha256, lines: mapped))]
+        for (index, line) in mapped.enumerated() {
+            guard let id = line.offer, let category = line.category, let grams = line.grams, let price = line.priceRupiah else { continue }
+            let post = OfferPost(
+                id: id, provider: connection.site, category: category, grams: grams, portions: line.quantity, latitude: latitude, longitude: longitude,
+                temperature: mapping.temperature, expiresAt: now.adding(mapping.expiryMicroseconds) ?? .max, priceRupiah: price, now: now)
+            guard case .success(.posted(let offer)) = offers.decide(.post(post), policy: policy.offers) else {
+                return offers.decide(.post(post), policy: policy.offers).map { _ in [] }.mapError { .offer($0) }
+            }
+            events.append(.posted(offer))
+            switch mapping.outcome {
+            case .donation:
+                events += matching(offer, portions: offer.portions, now: now, policy: policy)
+            case .fixedPrice:
+                break
+            case .auction:
+                let start = AuctionBook.Start(
+                    id: "auc-\(stem)-\(CitySimulator.letters(Int64(index)))", offer: offer.id, curve: mapping.curve,
+                    startRupiah: price.multiplied(by: mapping.startPercent, dividedBy: 100) ?? 0,
+                    floorRupiah: price.multiplied(by: mapping.floorPercent, dividedBy: 100) ?? 0,
+                    durationMicroseconds: min(mapping.durationMicroseconds, offer.expiresAt - now))
+                switch auctions.decideStart(start, offer: offer, actor: connection.site, now: now, policy: policy.auctions) {
+                case .success(let auction): events.append(.auctionStarted(auction))
+                case .failure(let rejection): return .failure(.auction(rejection))
+                }
+            }
+        }
+        return .success(events)
     }
 
     /// Whether `holder` is `provider` or the provider site's company.
@@ -634,6 +688,10 @@ public struct RescueWorld: Sendable, Equatable {
             devices.applyRevoked(device, at: time)
         case .scanAttested(let scan):
             devices.applyAttested(scan)
+        case .posConnected(let connection):
+            pos.applyConnected(connection)
+        case .posSynced(let synced):
+            pos.applySynced(synced, seq: seq)
         }
     }
 

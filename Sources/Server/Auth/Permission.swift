@@ -39,6 +39,8 @@ public enum Permission: String, CaseIterable, Sendable {
     case devicesRead = "devices.read"
     /// Submits device-signed freshness scans.
     case scansSubmit = "scans.submit"
+    /// Connects a site's till (POS sync) and reads its connection.
+    case posManage = "pos.manage"
     /// No route's own: reads personal data unmasked on `subjects.read`, with a recorded reason.
     case piiUnmasked = "pii.unmasked"
 }

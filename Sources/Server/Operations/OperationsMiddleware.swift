@@ -115,6 +115,8 @@ extension HTTPField.Name {
     static let traceparent = Self("traceparent")!
     static let traceID = Self("X-Trace-ID")!
     static let idempotencyKey = Self("Idempotency-Key")!
+    /// A till's webhook signature (FORMAT §7.15, `WebhookSignature`).
+    static let pahlawanSignature = Self("Pahlawan-Signature")!
 }
 
 extension Hex {

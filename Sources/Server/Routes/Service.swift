@@ -72,6 +72,7 @@ public struct Service: Sendable {
         addAuctionRoutes(routes)
         addGroupRoutes(routes)
         addEvidenceRoutes(routes)
+        addPosRoutes(routes)
         addSubjectRoutes(routes)
         addReportRoutes(routes)
         return (router, table)

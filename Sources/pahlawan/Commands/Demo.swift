@@ -121,6 +121,8 @@ extension Demo {
         let http = HTTPSimulation(base: base, authority: service.authority, loop: loop)
         var simulator = CitySimulator(
             seed: seed, start: clock.read(), days: days, commandsPerDay: commandsPerDay, devices: .ed25519(seed: seed), digest: http.digest)
+        // Over HTTP the tills sign their webhooks, so forged and stale deliveries are tried too.
+        simulator.webhooksAreSigned = true
         let started = monotonicSeconds()
         let firstSeq = loop.ledger.size
         let report = try await http.run(&simulator, clock: clock) { print("  \($0) requests…") }

@@ -86,6 +86,9 @@ final class HTTPSimulation: Sendable {
         let method: String
         let path: String
         let body: [String: JSONValue]
+        /// A till's webhook: its exact bytes and `Pahlawan-Signature` (sent without a token).
+        var raw: [UInt8]? = nil
+        var webhookSignature: String? = nil
     }
 
     /// A scan as `POST /v1/scans` (and a post's `scan` member) takes it: the document and its signature.
@@ -113,6 +116,23 @@ final class HTTPSimulation: Sendable {
             return Request(method: "POST", path: "/v1/surplus", body: body)
         case .declineMatch(let offer):
             return Request(method: "POST", path: "/v1/matches/\(offer)/decline", body: [:])
+        case .connectPos(let connection):
+            return Request(method: "POST", path: "/v1/pos/connections", body: [
+                "id": .string(connection.id), "site": .string(connection.site), "vendor": .string(connection.vendor.rawValue), "mapping": .string(connection.mapping),
+            ])
+        case .syncPos(let report):
+            guard let delivery = step.till else { return nil }
+            let raw = TillWebhook.body(delivery)
+            var seconds = step.now / 1_000_000
+            var secret = loop.posSecret(connection: report.connection)
+            switch delivery.tamper {
+            case .badSignature?: secret[0] ^= 1
+            case .expired?: seconds -= 3_600
+            case nil: break
+            }
+            return Request(
+                method: "POST", path: "/v1/pos/\(report.connection)/events", body: [:], raw: raw,
+                webhookSignature: TillWebhook.signature(secret: secret, seconds: seconds, body: raw))
         case .registerDevice(let device):
             return Request(method: "POST", path: "/v1/devices", body: [
                 "id": .string(device.id), "holder": .string(device.holder), "publicKey": .string(device.publicKey),
@@ -194,10 +214,14 @@ final class HTTPSimulation: Sendable {
     private func send(_ request: Request, actor: String, role: Role) async throws -> (Int, [String: JSONValue]) {
         var urlRequest = URLRequest(url: URL(string: base + request.path)!)
         urlRequest.httpMethod = request.method
-        urlRequest.httpBody = Data(CanonicalJSON.encode(.object(request.body)))
+        urlRequest.httpBody = Data(request.raw ?? CanonicalJSON.encode(.object(request.body)))
         urlRequest.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        urlRequest.setValue("Bearer " + (try await token(actor, role)), forHTTPHeaderField: "Authorization")
-        urlRequest.setValue(UUID().uuidString, forHTTPHeaderField: "Idempotency-Key")
+        if let signature = request.webhookSignature {
+            urlRequest.setValue(signature, forHTTPHeaderField: TillWebhook.headerName)
+        } else {
+            urlRequest.setValue("Bearer " + (try await token(actor, role)), forHTTPHeaderField: "Authorization")
+            urlRequest.setValue(UUID().uuidString, forHTTPHeaderField: "Idempotency-Key")
+        }
         let (data, response) = try await session.data(for: urlRequest)
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         let answer = (try? CanonicalJSON.parse(Array(data)))?.objectValue ?? [:]
