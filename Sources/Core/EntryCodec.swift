@@ -21,6 +21,8 @@ public enum EntryCodec {
             payload["headcountServed"] = p.headcountServed.map(JSONValue.integer)
             payload["taxNumber"] = p.taxNumber.map(JSONValue.string)
             payload["donationPurpose"] = p.donationPurpose.map { .string($0.rawValue) }
+            payload["vehicleGrams"] = p.vehicleGrams.map(JSONValue.integer)
+            payload["coldChain"] = p.coldChain.map(JSONValue.bool)
             return payload
         case .posted(let o):
             var payload: [String: JSONValue] = [
@@ -152,6 +154,26 @@ public enum EntryCodec {
             payload["stage"] = .string(s.stage.rawValue)
             payload["signature"] = .string(s.signature)
             return payload
+        case .courierOffered(let claim, let courier, let grams, let expiresAt):
+            return ["claim": .string(claim), "courier": .string(courier), "grams": .integer(grams), "expiresAt": .integer(expiresAt)]
+        case .courierDeclined(let claim, let courier, let reason):
+            return ["claim": .string(claim), "courier": .string(courier), "reason": .string(reason.rawValue)]
+        case .courierAssigned(let claim, let courier, let grams, let booking):
+            var payload: [String: JSONValue] = ["claim": .string(claim), "courier": .string(courier), "grams": .integer(grams)]
+            payload["bookingSha256"] = booking.map(JSONValue.string)
+            return payload
+        case .courierPickedUp(let claim, let courier, let grams):
+            return ["claim": .string(claim), "courier": .string(courier), "grams": .integer(grams)]
+        case .courierDelivered(let d):
+            return [
+                "claim": .string(d.claim), "courier": .string(d.courier), "grams": .integer(d.grams), "distanceMetres": .integer(d.distanceMetres),
+                "coldChain": .bool(d.coldChain), "minutesBeforeExpiry": .integer(d.minutesBeforeExpiry),
+            ]
+        case .pointsAwarded(let a):
+            return [
+                "courier": .string(a.courier), "claim": .string(a.claim), "points": .integer(a.points), "kgPoints": .integer(a.kgPoints),
+                "kmPoints": .integer(a.kmPoints), "coldChainPoints": .integer(a.coldChainPoints), "nearExpiryPoints": .integer(a.nearExpiryPoints),
+            ]
         case .posConnected(let c):
             return ["connection": .string(c.id), "site": .string(c.site), "vendor": .string(c.vendor.rawValue), "mapping": .string(c.mapping)]
         case .posSynced(let s):
@@ -315,7 +337,8 @@ public enum EntryCodec {
                 registrationNumber: try p.optionalString("registrationNumber"), capacityPortions: try p.optionalInteger("capacityPortions"),
                 acceptedCategories: Set(try p.optionalStrings("acceptedCategories") ?? []),
                 serviceRadiusMetres: try p.optionalInteger("serviceRadiusMetres"), headcountServed: try p.optionalInteger("headcountServed"),
-                taxNumber: try p.optionalString("taxNumber"), donationPurpose: try donationPurpose(p)))
+                taxNumber: try p.optionalString("taxNumber"), donationPurpose: try donationPurpose(p), vehicleGrams: try p.optionalInteger("vehicleGrams"),
+                coldChain: p.payload.bool("coldChain")))
         case .surplusPosted:
             guard let temperature = OfferBook.Temperature(rawValue: try p.string("temperature")) else {
                 throw p.error("temperature", "is not ambient, chilled, frozen or hot")
@@ -453,6 +476,27 @@ public enum EntryCodec {
                 id: try p.string("scan"), device: try p.string("device"), subject: subject, stage: stage, score: try p.integer("score"),
                 model: try p.string("model"), modelVersion: try p.string("modelVersion"), imageSha256: try p.string("imageSha256"),
                 scannedAt: try p.integer("scannedAt"), signature: try p.string("signature")))
+        case .courierOffered:
+            return .courierOffered(claim: try p.string("claim"), courier: try p.string("courier"), grams: try p.integer("grams"), expiresAt: try p.integer("expiresAt"))
+        case .courierDeclined:
+            guard let reason = LogisticsBook.DeclineReason(rawValue: try p.string("reason")) else { throw p.error("reason", "is declined or timedOut") }
+            return .courierDeclined(claim: try p.string("claim"), courier: try p.string("courier"), reason: reason)
+        case .courierAssigned:
+            return .courierAssigned(
+                claim: try p.string("claim"), courier: try p.string("courier"), grams: try p.integer("grams"), bookingSha256: try p.optionalString("bookingSha256"))
+        case .courierPickup:
+            return .courierPickedUp(claim: try p.string("claim"), courier: try p.string("courier"), grams: try p.integer("grams"))
+        case .courierDelivered:
+            guard let cold = p.payload.bool("coldChain") else { throw p.error("coldChain", "must be a boolean") }
+            return .courierDelivered(LogisticsBook.Delivery(
+                claim: try p.string("claim"), courier: try p.string("courier"), grams: try p.integer("grams"), distanceMetres: try p.integer("distanceMetres"),
+                coldChain: cold, minutesBeforeExpiry: try p.integer("minutesBeforeExpiry")))
+        case .pointsAwarded:
+            let award = LogisticsBook.Award(
+                courier: try p.string("courier"), claim: try p.string("claim"), kgPoints: try p.integer("kgPoints"), kmPoints: try p.integer("kmPoints"),
+                coldChainPoints: try p.integer("coldChainPoints"), nearExpiryPoints: try p.integer("nearExpiryPoints"))
+            guard award.points == (try p.integer("points")) else { throw p.error("points", "must be the sum of its parts") }
+            return .pointsAwarded(award)
         case .posConnected:
             guard let vendor = PosBook.Vendor(rawValue: try p.string("vendor")) else { throw p.error("vendor", "is canonical, moka or majoo") }
             return .posConnected(PosBook.Connection(id: try p.string("connection"), site: try p.string("site"), vendor: vendor, mapping: try p.string("mapping")))

@@ -126,7 +126,7 @@ struct SimulationRun {
         }
         for name in [
             "acceptWindowHasClosed", "relistNeedsAClaimNotPickedUp", "quantityIsTooLarge", "amountIsTooLarge", "priceMustNotBeNegative", "locationIsOutOfRange", "regionIsUnknown",
-            "registrationNumberIsMalformed", "beneficiaryIsNotAnID", "beneficiaryIsNotKnown",
+            "registrationNumberIsMalformed", "beneficiaryIsNotAnID", "beneficiaryIsNotKnown", "legNotPickedUp", "courierOfferHasExpired",
         ] {
             #expect(rejections[name, default: 0] > 0, "no hostile actor hit \(name): \(rejections.sorted { $0.key < $1.key })")
         }

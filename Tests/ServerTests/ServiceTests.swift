@@ -30,7 +30,7 @@ import Testing
         init(
             reopening earlier: String? = nil, limits: ((inout LimitsPolicy) -> Void)? = nil,
             clock: @escaping @Sendable () -> Int64 = Ledger.wallClockMicroseconds, mirrorURL: String? = nil,
-            logger: Logger = Logger(label: "pahlawan.http"), limiter: RateLimiter = RateLimiter()
+            logger: Logger = Logger(label: "pahlawan.http"), limiter: RateLimiter = RateLimiter(), logisticsProvider: (any LogisticsProvider)? = nil
         ) async throws {
             path = earlier ?? NSTemporaryDirectory() + "pahlawan-server-test-" + UUID().uuidString
             loop = try Startup.open(data: DataDirectory(path + "/data"), policies: ServiceTests.policies, clock: clock).loop
@@ -40,7 +40,7 @@ import Testing
             let vault = try PIIVault(directory: path + "/vault", masterKey: [UInt8](repeating: 9, count: 32))
             service = Service(
                 loop: loop, authority: authority, settings: settings, vault: vault, maskingSecret: [UInt8](repeating: 5, count: 32),
-                limiter: limiter, logger: logger, mirrorURL: mirrorURL)
+                limiter: limiter, logger: logger, mirrorURL: mirrorURL, logisticsProvider: logisticsProvider)
             app = Application(router: service.router())
         }
 

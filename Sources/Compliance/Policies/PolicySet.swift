@@ -8,7 +8,7 @@ import Yams
 /// The policy files in force (`policies/*.yaml`), validated, with the hash every ledger entry
 /// carries in its `policy` field.
 public struct PolicySet: Sendable {
-    public static let fileNames = ["carbon.yaml", "disputes.yaml", "matching.yaml", "auction.yaml", "groups.yaml", "freshness.yaml", "pos.yaml"]
+    public static let fileNames = ["carbon.yaml", "disputes.yaml", "matching.yaml", "auction.yaml", "groups.yaml", "freshness.yaml", "pos.yaml", "logistics.yaml"]
 
     public let carbon: CarbonPolicy
     public let offers: OfferPolicy
@@ -23,11 +23,13 @@ public struct PolicySet: Sendable {
     public let freshness: FreshnessPolicy
     /// POS sync (`pos.yaml`).
     public let pos: PosPolicy
+    /// Couriers and Eco-Hero points (`logistics.yaml`).
+    public let logistics: LogisticsPolicy
     /// Everything the rescue engines need, in one value.
     public var rescue: RescuePolicy {
         RescuePolicy(
             offers: offers, disputes: disputes, carbon: carbon, matchAcceptWindowMicroseconds: matchAcceptWindowMicroseconds, auctions: auctions,
-            groups: groups, freshness: freshness, pos: pos)
+            groups: groups, freshness: freshness, pos: pos, logistics: logistics)
     }
     /// SHA-256 (hex) of each file's exact bytes, by file name (recorded by `policy.activated`).
     public let fileHashes: [String: String]
@@ -67,13 +69,15 @@ public struct PolicySet: Sendable {
         let freshnessFile = try PolicyFile(path: freshnessPath, text: texts[freshnessPath]!)
         let posPath = directory + "/pos.yaml"
         let posFile = try PolicyFile(path: posPath, text: texts[posPath]!)
+        let logisticsPath = directory + "/logistics.yaml"
+        let logisticsFile = try PolicyFile(path: logisticsPath, text: texts[logisticsPath]!)
         return try PolicySet(
             carbon: carbonFile, disputes: disputesFile, matching: matchingFile, auction: auctionFile, groups: groupsFile, freshness: freshnessFile,
-            pos: posFile, hash: SHA256.hash(material), fileHashes: fileHashes)
+            pos: posFile, logistics: logisticsFile, hash: SHA256.hash(material), fileHashes: fileHashes)
     }
 
     private init(
-        carbon file: PolicyFile, disputes rules: PolicyFile, matching: PolicyFile, auction: PolicyFile, groups: PolicyFile, freshness: PolicyFile, pos: PolicyFile, hash: Hash,
+        carbon file: PolicyFile, disputes rules: PolicyFile, matching: PolicyFile, auction: PolicyFile, groups: PolicyFile, freshness: PolicyFile, pos: PolicyFile, logistics: PolicyFile, hash: Hash,
         fileHashes: [String: String]
     ) throws(PolicyError) {
         try file.expectVersion()
@@ -133,6 +137,18 @@ public struct PolicySet: Sendable {
             membersMax: try groups.integer("membersMax", in: 1...1_000), portionsPerMemberMax: try groups.integer("portionsPerMemberMax", in: 1...100_000))
         self.freshness = try Self.freshnessPolicy(freshness, categories: Set(factors.keys))
         self.pos = try Self.posPolicy(pos, categories: Set(factors.keys), curves: Set(auctions.curves.keys))
+        try logistics.expectVersion()
+        let providerCourier = try logistics.string("provider.courier")
+        guard InputDomain.isID(providerCourier) else { throw logistics.error("provider.courier", "must be a participant id") }
+        self.logistics = LogisticsPolicy(
+            acceptWindowMicroseconds: try logistics.integer("acceptWindowMinutes", in: 1...1_440) * 60_000_000,
+            batchMax: Int(try logistics.integer("batchMax", in: 1...20)), perKg: try logistics.integer("points.perKg", in: 0...1_000_000),
+            perKm: try logistics.integer("points.perKm", in: 0...1_000_000), coldChainBonus: try logistics.integer("points.coldChainBonus", in: 0...1_000_000),
+            nearExpiryBonus: try logistics.integer("points.nearExpiryBonus", in: 0...1_000_000),
+            nearExpiryMinutes: try logistics.integer("points.nearExpiryMinutes", in: 0...1_440), providerCourier: providerCourier,
+            providerBeyondMetres: try logistics.integer("provider.beyondMetres", in: 0...1_000_000),
+            providerFailuresToOpen: Int(try logistics.integer("provider.failuresToOpen", in: 1...1_000)),
+            providerOpenMicroseconds: try logistics.integer("provider.openSeconds", in: 1...86_400) * 1_000_000)
         self.hash = hash
         self.fileHashes = fileHashes
     }

@@ -71,6 +71,8 @@ public struct ReportFacts: Sendable {
     public private(set) var offerScans: [String: [ScanRecord]] = [:]
     /// The `pos.synced` entry each till-posted offer came from, and the hash of the webhook body.
     public private(set) var posSyncOfOffer: [String: (seq: UInt64, bodySha256: String)] = [:]
+    /// Each claim's courier deliveries: who carried how much, and the `courier.delivered` seq.
+    public private(set) var courierDeliveries: [String: [(seq: UInt64, courier: String, grams: Int64)]] = [:]
     private var claimOfDispute: [String: String] = [:]
     private var claimOfEscrow: [String: String] = [:]
 
@@ -133,10 +135,13 @@ public struct ReportFacts: Sendable {
             case .offer(let offer): offerScans[offer, default: []].append(record)
             case .claim(let claim): claimScans[claim, default: []].append(record)
             }
+        case .courierDelivered(let delivery):
+            courierDeliveries[delivery.claim, default: []].append((seq, delivery.courier, delivery.grams))
         case .posSynced(let synced):
             for line in synced.lines { if let offer = line.offer { posSyncOfOffer[offer] = (seq, synced.bodySha256) } }
         case .matchOffered, .matchDeclined, .matchExpired, .claimCancelled, .escrowReleased, .auctionStarted, .auctionCancelled, .groupFormed,
-            .groupJoined, .groupLeft, .groupClaimed, .groupExpired, .groupClosed, .deviceRegistered, .deviceRevoked, .posConnected:
+            .groupJoined, .groupLeft, .groupClaimed, .groupExpired, .groupClosed, .deviceRegistered, .deviceRevoked, .posConnected,
+            .courierOffered, .courierDeclined, .courierAssigned, .courierPickedUp, .pointsAwarded:
             break
         }
     }

@@ -45,12 +45,18 @@ public struct ParticipantRegistry: Sendable, Equatable {
         public var taxNumber: String?
         /// Recipients: the PP 93/2010 purpose they serve, if any.
         public var donationPurpose: DonationPurpose?
+        /// Couriers: what the vehicle carries, in grams, and whether it keeps food cold.
+        public var vehicleGrams: Int64?
+        public var coldChain: Bool?
 
         public init(
             id: String, role: Role, company: String? = nil, region: String, latitude: Int64? = nil, longitude: Int64? = nil,
             registrationNumber: String? = nil, capacityPortions: Int64? = nil, acceptedCategories: Set<String> = [],
-            serviceRadiusMetres: Int64? = nil, headcountServed: Int64? = nil, taxNumber: String? = nil, donationPurpose: DonationPurpose? = nil
+            serviceRadiusMetres: Int64? = nil, headcountServed: Int64? = nil, taxNumber: String? = nil, donationPurpose: DonationPurpose? = nil,
+            vehicleGrams: Int64? = nil, coldChain: Bool? = nil
         ) {
+            self.vehicleGrams = vehicleGrams
+            self.coldChain = coldChain
             self.id = id
             self.role = role
             self.company = company
@@ -88,13 +94,14 @@ public struct ParticipantRegistry: Sendable, Equatable {
         // Only recipients have a place in the matching engine and a registration; only a site
         // belongs to a company. Anything else is a field nobody checks, so it is refused.
         if participant.role != .recipient,
-            participant.registrationNumber != nil || participant.capacityPortions != nil || participant.serviceRadiusMetres != nil
+            participant.registrationNumber != nil || participant.capacityPortions != nil || (participant.serviceRadiusMetres != nil && participant.role != .courier)
                 || participant.headcountServed != nil || !participant.acceptedCategories.isEmpty
         {
             return .failure(.fieldIsForRecipientsOnly)
         }
+        if participant.role != .courier, participant.vehicleGrams != nil || participant.coldChain != nil { return .failure(.fieldIsForCouriersOnly) }
         if participant.role != .site, participant.company != nil { return .failure(.companyIsForSitesOnly) }
-        if participant.role != .site && participant.role != .recipient, participant.latitude != nil || participant.longitude != nil {
+        if ![.site, .recipient, .courier].contains(participant.role), participant.latitude != nil || participant.longitude != nil {
             return .failure(.locationIsForSitesAndRecipientsOnly)
         }
         // A company's NPWP names the donor in the tax register; a purpose is the recipient's.
@@ -114,7 +121,12 @@ public struct ParticipantRegistry: Sendable, Equatable {
             guard participant.serviceRadiusMetres! <= CandidateSearch.serviceRadiusMetresMax else { return .failure(.serviceRadiusIsTooLarge) }
             guard !participant.acceptedCategories.isEmpty else { return .failure(.acceptedCategoriesAreEmpty) }
             guard participant.acceptedCategories.isSubset(of: categories) else { return .failure(.categoryIsUnknown) }
-        case .company, .courier, .buyer, .group:
+        case .courier:
+            // A courier is dispatched by where it is based, how far it goes and what it carries.
+            guard participant.latitude != nil, participant.longitude != nil else { return .failure(.locationIsMissing) }
+            guard (participant.serviceRadiusMetres ?? 0) > 0 else { return .failure(.serviceRadiusMustBePositive) }
+            guard let vehicle = participant.vehicleGrams, InputDomain.vehicleGrams.contains(vehicle) else { return .failure(.vehicleIsOutOfRange) }
+        case .company, .buyer, .group:
             break
         }
         return .success(participant)
@@ -166,6 +178,8 @@ public enum ParticipantRejection: String, Error, Sendable {
     case fieldIsForRecipientsOnly
     case companyIsForSitesOnly
     case locationIsForSitesAndRecipientsOnly
+    case fieldIsForCouriersOnly
+    case vehicleIsOutOfRange
 }
 
 extension ParticipantRejection: CaseIterable {
@@ -177,7 +191,8 @@ extension ParticipantRejection: CaseIterable {
         case .idIsNotPseudonymous, .locationIsOutOfRange, .locationIsMissing, .siteNeedsARegisteredCompany, .registrationNumberIsMissing,
             .capacityMustBePositive, .serviceRadiusMustBePositive, .serviceRadiusIsTooLarge, .acceptedCategoriesAreEmpty, .categoryIsUnknown,
             .taxDetailsAreForRecipientsOnly, .taxNumberIsNotAnOrganisationNPWP, .regionIsUnknown, .headcountIsOutOfRange,
-            .registrationNumberIsMalformed, .fieldIsForRecipientsOnly, .companyIsForSitesOnly, .locationIsForSitesAndRecipientsOnly:
+            .registrationNumberIsMalformed, .fieldIsForRecipientsOnly, .companyIsForSitesOnly, .locationIsForSitesAndRecipientsOnly,
+            .fieldIsForCouriersOnly, .vehicleIsOutOfRange:
             .invalid
         }
     }

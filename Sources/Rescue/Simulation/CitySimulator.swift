@@ -32,7 +32,7 @@ public struct CitySimulator: Sendable {
 
     public let seed: UInt64
     var random: SplitMix64
-    private let digest: @Sendable (_ claim: String, _ code: String) -> String
+    let digest: @Sendable (_ claim: String, _ code: String) -> String
     private let busyEnd: Int64
     private let settleAt: Int64
     private let stepMicroseconds: Int64
@@ -51,7 +51,7 @@ public struct CitySimulator: Sendable {
     private var pickedUp: [String] = []
     private var delivered: [String] = []
     private var disputes: [String] = []
-    private var codes: [String: String] = [:]
+    var codes: [String: String] = [:]
     private var auctionIDs: [String] = []
     private var groupIDs: [String] = []
     private var coordinators: [String] = []
@@ -70,6 +70,8 @@ public struct CitySimulator: Sendable {
     var tills: [(connection: String, site: String)] = []
     var lastDelivery: TillDelivery?
     public var webhooksAreSigned = false
+    /// Couriers of the city (FORMAT §7.16).
+    var courierIDs: [String] = []
 
     private static let categories = ["bakery", "dairy", "mixedMeals", "poultry", "produce", "rice"]
     private static let cities: [(code: String, region: String, latitude: Int64, longitude: Int64)] = [
@@ -158,6 +160,20 @@ public struct CitySimulator: Sendable {
                 command: .register(.init(id: id, role: .group, region: city.region)),
                 actor: Self.operatorActor, now: start))
         }
+        // Couriers: motorbikes (10 kg) and a few cold vans (200 kg), from the city centres.
+        if devices != nil {
+            for number in 0..<12 {
+                let city = Self.cities[number % 2]
+                let id = "kurir-\(city.code)-\(number)"
+                courierIDs.append(id)
+                let cold = number % 4 == 3
+                setup.append(Step(
+                    command: .register(.init(
+                        id: id, role: .courier, region: city.region, latitude: city.latitude + Int64(number) * 1_000, longitude: city.longitude,
+                        serviceRadiusMetres: 25_000, vehicleGrams: cold ? 200_000 : 10_000, coldChain: cold)),
+                    actor: Self.operatorActor, now: start))
+            }
+        }
         for number in 0..<buyerCount {
             let city = Self.cities[number % 2]
             let id = "buyer-\(city.code)-\(number)"
@@ -236,6 +252,7 @@ public struct CitySimulator: Sendable {
         // devices makes every other choice of the same seed (the hostile moves tests look for).
         if devices != nil, scanRandom.chance(percent: 8), let step = scan(world: world) { return step }
         if devices != nil, scanRandom.chance(percent: 3), let step = tillSync(world: world) { return step }
+        if devices != nil, scanRandom.chance(percent: 15), let step = courierStep(world: world) { return step }
         now += 1 + random.int(below: 2 * stepMicroseconds / surgeFactor())
         if now - lastTick >= 60_000_000 {
             lastTick = now

@@ -105,6 +105,12 @@ public struct ReferenceModel: Sendable {
     private var posMappings: [String: String] = [:]
     private var posEvents: Set<String> = []
     private var posOffers: [String: (grams: Int64, portions: Int64, priceRupiah: Int64)] = [:]
+    /// Couriers (FORMAT §7.16): grams assigned per claim, each leg's stage by claim and courier,
+    /// and the last delivery (whose points must follow it), recomputed here with 128-bit integers.
+    private let logisticsPolicy: LogisticsPolicy
+    private var assignedGrams: [String: Int64] = [:]
+    private var legStages: [String: Int] = [:]
+    private var lastDelivery: LogisticsBook.Delivery?
     private let carbonPolicy: CarbonPolicy
     private var companyOfSite: [String: String] = [:]
     private var completionFacts: [UInt64: CompletionFacts] = [:]
@@ -138,6 +144,7 @@ public struct ReferenceModel: Sendable {
         disputeWindow = policy.disputes.windowMicroseconds
         freshnessThreshold = policy.disputes.freshnessThreshold
         posPolicy = policy.pos
+        logisticsPolicy = policy.logistics
         carbonPolicy = policy.carbon
     }
 
@@ -400,6 +407,23 @@ public struct ReferenceModel: Sendable {
             if deviceRevokedAt.updateValue(time, forKey: device) != nil { violations.append("device \(device) revoked twice") }
         case .scanAttested(let scan):
             violations += checkScan(scan, time: time)
+        case .courierOffered, .courierDeclined:
+            break
+        case .courierAssigned(let claim, let courier, let grams, _):
+            assignedGrams[claim, default: 0] += grams
+            if let claimed = claims[claim]?.grams, assignedGrams[claim]! > claimed {
+                violations.append("claim \(claim) of \(claimed) g has \(assignedGrams[claim]!) g assigned to couriers")
+            }
+            if legStages.updateValue(1, forKey: claim + "/" + courier).map({ $0 < 3 }) == true { violations.append("courier \(courier) given a second leg of \(claim)") }
+        case .courierPickedUp(let claim, let courier, _):
+            if legStages[claim + "/" + courier] != 1 { violations.append("courier \(courier) picked up \(claim) without an open leg") }
+            legStages[claim + "/" + courier] = 2
+        case .courierDelivered(let delivery):
+            if legStages[delivery.claim + "/" + delivery.courier] != 2 { violations.append("courier \(delivery.courier) delivered \(delivery.claim) before picking it up") }
+            legStages[delivery.claim + "/" + delivery.courier] = 3
+            lastDelivery = delivery
+        case .pointsAwarded(let award):
+            violations += checkPoints(award)
         case .posConnected(let connection):
             posMappings[connection.id] = connection.mapping
         case .posSynced(let synced):
@@ -408,6 +432,25 @@ public struct ReferenceModel: Sendable {
             break
         }
         return violations
+    }
+
+    /// Points: only right after the delivery they reward, never to the logistics provider, and
+    /// recomputed from the delivery's own figures.
+    private mutating func checkPoints(_ award: LogisticsBook.Award) -> [String] {
+        guard let delivery = lastDelivery, delivery.claim == award.claim, delivery.courier == award.courier else {
+            return ["points for \(award.courier) on \(award.claim) without its delivery"]
+        }
+        lastDelivery = nil
+        let policy = logisticsPolicy
+        if award.courier == policy.providerCourier { return ["points awarded to the logistics provider"] }
+        let kg = Int128(policy.perKg) * Int128(delivery.grams) / 1_000
+        let km = Int128(policy.perKm) * Int128(delivery.distanceMetres) / 1_000
+        let cold = delivery.coldChain ? Int128(policy.coldChainBonus) : 0
+        let near = delivery.minutesBeforeExpiry < policy.nearExpiryMinutes ? Int128(policy.nearExpiryBonus) : 0
+        guard Int128(award.kgPoints) == kg, Int128(award.kmPoints) == km, Int128(award.coldChainPoints) == cold, Int128(award.nearExpiryPoints) == near else {
+            return ["points for \(award.courier) on \(award.claim): \(award), the policy gives \(kg) + \(km) + \(cold) + \(near)"]
+        }
+        return []
     }
 
     /// A till's report: synced once per vendor event; each mapped line's grams and price

@@ -51,12 +51,12 @@ extension CitySimulator {
             // The food of a claim, before it is handed over: mostly fresh, sometimes not.
             guard let claim = ownClaims.last else { return nil }
             return scanStep(.claim(claim), score: scanRandom.chance(percent: 15) ? 20 + scanRandom.int(below: 50) : fresh, scannedAt: now - scanRandom.int(below: 300_000_000))
-        case 50..<62:
+        case 50..<60:
             guard let offer = offers.suffix(30).last(where: { world.offers.offers[$0]?.provider == site }).flatMap({ world.offers.offers[$0] }),
                 offer.expiresAt > now
             else { return nil }
             return scanStep(.offer(offer.id), score: fresh, scannedAt: now - scanRandom.int(below: 60_000_000))
-        case 62..<70:
+        case 60..<70:
             // Forged: names this phone, signed by another's key (refused by the signature check).
             guard let claim = ownClaims.last, let other = providers.first(where: { $0 != site }) else { return nil }
             return scanStep(.claim(claim), score: 95, scannedAt: now, signer: "dev-\(other)-\(deviceGeneration[other, default: 0])")

@@ -24,6 +24,8 @@ public enum InputDomain {
     public static let auctionMinutes: ClosedRange<Int64> = 1...1_440
     /// A freshness score, percent.
     public static let freshnessScore: ClosedRange<Int64> = 0...100
+    /// What a courier's vehicle carries, grams (up to a tonne).
+    public static let vehicleGrams: ClosedRange<Int64> = 1...1_000_000
     /// A carbon vintage (calendar year) and serials (JSON's exact integers).
     public static let vintage: ClosedRange<Int> = 2000...2100
     public static let serial: ClosedRange<Int64> = 1...9_007_199_254_740_991

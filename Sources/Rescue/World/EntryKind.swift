@@ -37,6 +37,12 @@ public enum EntryKind: String, CaseIterable, Hashable, Sendable {
     case scanAttested = "scan.attested"
     case posConnected = "pos.connected"
     case posSynced = "pos.synced"
+    case courierOffered = "courier.offered"
+    case courierDeclined = "courier.declined"
+    case courierAssigned = "courier.assigned"
+    case courierPickup = "courier.pickup"
+    case courierDelivered = "courier.delivered"
+    case pointsAwarded = "points.awarded"
     /// Written by the service beside the engines (FORMAT §7.10): not domain events.
     case piiAccessed = "pii.accessed"
     case subjectErased = "subject.erased"
@@ -49,7 +55,8 @@ public enum EntryKind: String, CaseIterable, Hashable, Sendable {
         case .participantRegistered, .surplusPosted, .matchOffered, .matchDeclined, .matchExpired, .claimPlaced, .claimCancelled, .escrowHeld,
             .escrowReleased, .escrowRefunded, .pickupConfirmed, .deliveryConfirmed, .rescueCompleted, .disputeOpened, .disputeResolved, .carbonMinted,
             .carbonTransferred, .carbonRetired, .carbonCancelled, .policyActivated, .auctionStarted, .auctionSold, .auctionConverted, .auctionCancelled, .groupFormed, .groupJoined, .groupLeft, .groupClaimed,
-            .groupExpired, .groupClosed, .deviceRegistered, .deviceRevoked, .scanAttested, .posConnected, .posSynced:
+            .groupExpired, .groupClosed, .deviceRegistered, .deviceRevoked, .scanAttested, .posConnected, .posSynced, .courierOffered, .courierDeclined, .courierAssigned, .courierPickup, .courierDelivered,
+            .pointsAwarded:
             true
         case .piiAccessed, .subjectErased, .keyRotated:
             false

@@ -30,6 +30,7 @@ extension RescueRejection {
         case .group(let rejection): rejection.kind
         case .device(let rejection): rejection.kind
         case .pos(let rejection): rejection.kind
+        case .logistics(let rejection): rejection.kind
         case .actorMayNotCoordinateGroups, .actorMayNotJoinGroups: .forbidden
         case .disputeClaimNotFound: .notFound
         case .acceptWindowHasClosed, .claimIsDisputed: .conflict

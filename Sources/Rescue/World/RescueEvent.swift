@@ -44,6 +44,13 @@ public enum RescueEvent: Hashable, Sendable {
     case posConnected(PosBook.Connection)
     /// A till's report, as synced: what each line became (FORMAT §7.15).
     case posSynced(PosBook.Synced)
+    case courierOffered(claim: String, courier: String, grams: Int64, expiresAt: Int64)
+    case courierDeclined(claim: String, courier: String, reason: LogisticsBook.DeclineReason)
+    /// `bookingSha256`: a logistics provider's booking, by the digest of its reference.
+    case courierAssigned(claim: String, courier: String, grams: Int64, bookingSha256: String?)
+    case courierPickedUp(claim: String, courier: String, grams: Int64)
+    case courierDelivered(LogisticsBook.Delivery)
+    case pointsAwarded(LogisticsBook.Award)
 
     /// The ledger entry kind.
     public var kind: EntryKind {
@@ -83,6 +90,12 @@ public enum RescueEvent: Hashable, Sendable {
         case .scanAttested: .scanAttested
         case .posConnected: .posConnected
         case .posSynced: .posSynced
+        case .courierOffered: .courierOffered
+        case .courierDeclined: .courierDeclined
+        case .courierAssigned: .courierAssigned
+        case .courierPickedUp: .courierPickup
+        case .courierDelivered: .courierDelivered
+        case .pointsAwarded: .pointsAwarded
         }
     }
 
@@ -90,7 +103,7 @@ public enum RescueEvent: Hashable, Sendable {
     /// (FORMAT §7.9): a mint follows from a window closing, not from the decision that closed it.
     public var isWrittenBySystem: Bool {
         switch self {
-        case .carbonMinted, .auctionConverted: true
+        case .carbonMinted, .auctionConverted, .pointsAwarded: true
         default: false
         }
     }
@@ -183,6 +196,14 @@ public enum RescueCommand: Hashable, Sendable {
     case connectPos(PosBook.Connection)
     /// A till's report whose webhook signature Core has checked, by the connection's site.
     case syncPos(PosBook.Report)
+    /// The claimant asks for a courier (FORMAT §7.16).
+    case requestCourier(claim: String)
+    /// The offered courier accepts or declines.
+    case respondToCourierOffer(claim: String, accept: Bool)
+    /// The logistics provider booked the claim (Core called it through its circuit breaker).
+    case bookProviderCourier(claim: String, bookingSha256: String)
+    case courierPickup(claim: String, pickupCodeDigest: String)
+    case courierDeliver(claim: String)
     /// Time passes: match time-outs, dispute deadlines, escrow releases and carbon counts that
     /// are due by the command's time.
     case tick
@@ -203,6 +224,7 @@ public enum RescueRejection: Error, Hashable, Sendable, CustomStringConvertible 
     case group(GroupRejection)
     case device(DeviceRejection)
     case pos(PosRejection)
+    case logistics(LogisticsRejection)
     case actorMayNotCoordinateGroups
     case actorMayNotJoinGroups
     case actorIsNotRegistered
@@ -230,6 +252,7 @@ public enum RescueRejection: Error, Hashable, Sendable, CustomStringConvertible 
         case .group(let rejection): rejection.rawValue
         case .device(let rejection): rejection.rawValue
         case .pos(let rejection): rejection.rawValue
+        case .logistics(let rejection): rejection.rawValue
         case .actorMayNotCoordinateGroups: "actorMayNotCoordinateGroups"
         case .actorMayNotJoinGroups: "actorMayNotJoinGroups"
         case .actorIsNotRegistered: "actorIsNotRegistered"
@@ -265,12 +288,15 @@ public struct RescuePolicy: Hashable, Sendable {
     public var freshness: FreshnessPolicy
     /// POS sync mappings (`policies/pos.yaml`).
     public var pos: PosPolicy
+    /// Couriers and points (`policies/logistics.yaml`).
+    public var logistics: LogisticsPolicy
 
     public init(
         offers: OfferPolicy, disputes: DisputePolicy, carbon: CarbonPolicy, matchAcceptWindowMicroseconds: Int64 = 300_000_000,
         auctions: AuctionPolicy = .none, groups: GroupPolicy = .standard, freshness: FreshnessPolicy = .standard,
-        pos: PosPolicy = .none
+        pos: PosPolicy = .none, logistics: LogisticsPolicy = .standard
     ) {
+        self.logistics = logistics
         self.pos = pos
         self.groups = groups
         self.freshness = freshness

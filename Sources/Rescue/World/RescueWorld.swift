@@ -46,6 +46,7 @@ public struct RescueWorld: Sendable, Equatable {
     public private(set) var groups = GroupBook()
     public private(set) var devices = DeviceBook()
     public private(set) var pos = PosBook()
+    public private(set) var logistics = LogisticsBook()
     /// The escrows of each group claim (one per member; every other paid claim's escrow has the
     /// claim's id), and the group of each group claim.
     public private(set) var memberEscrows: [String: [String]] = [:]
@@ -244,6 +245,31 @@ public struct RescueWorld: Sendable, Equatable {
                 .map { [.posConnected($0)] }.mapError { .pos($0) }
         case .syncPos(let report):
             return syncPos(report, actor: actor, now: now, policy: policy)
+        case .requestCourier(let claim):
+            return requestCourier(claim, actor: actor, now: now, policy: policy.logistics).mapError { .logistics($0) }
+        case .respondToCourierOffer(let claim, let accept):
+            return respondToCourierOffer(claim, accept: accept, actor: actor, now: now, policy: policy.logistics).mapError { .logistics($0) }
+        case .bookProviderCourier(let claim, let booking):
+            return bookProviderCourier(claim, booking: booking, actor: actor, policy: policy.logistics).mapError { .logistics($0) }
+        case .courierPickup(let claim, let digest):
+            guard let dispatch = logistics.dispatches[claim], let leg = dispatch.legs.first(where: { $0.courier == actor && !$0.delivered }) else {
+                return .failure(.logistics(.noLegForThisCourier))
+            }
+            guard !leg.pickedUp else { return .failure(.logistics(.legAlreadyPickedUp)) }
+            guard let placed = offers.claims[claim], placed.status == .placed || placed.status == .pickedUp else { return .failure(.logistics(.claimIsNotAwaitingPickup)) }
+            guard placed.pickupCodeDigest == digest else { return .failure(.logistics(.pickupCodeIsWrong)) }
+            return .success([.courierPickedUp(claim: claim, courier: actor, grams: leg.grams)])
+        case .courierDeliver(let claim):
+            guard let dispatch = logistics.dispatches[claim], let leg = dispatch.legs.first(where: { $0.courier == actor && !$0.delivered }) else {
+                return .failure(.logistics(.noLegForThisCourier))
+            }
+            guard leg.pickedUp else { return .failure(.logistics(.legNotPickedUp)) }
+            let delivery = LogisticsBook.Delivery(
+                claim: claim, courier: actor, grams: leg.grams,
+                distanceMetres: CandidateSearch.distanceMetres(dispatch.pickupLatitude, dispatch.pickupLongitude, dispatch.dropLatitude, dispatch.dropLongitude),
+                coldChain: dispatch.needsColdChain, minutesBeforeExpiry: max(0, (dispatch.expiresAt - now) / 60_000_000))
+            // The provider's couriers are paid by the provider, not in points.
+            return .success([.courierDelivered(delivery)] + (leg.external ? [] : [.pointsAwarded(LogisticsBook.award(delivery, policy: policy.logistics))]))
         case .tick:
             return tick(now: now, policy: policy)
         }
@@ -295,6 +321,80 @@ public struct RescueWorld: Sendable, Equatable {
             }
         }
         return .success(events)
+    }
+
+    /// What a claim's dispatch starts from: the food's place, cold need and expiry, the
+    /// claimant's place, and the claim's grams.
+    private func dispatchFacts(_ claimID: String) -> Result<LogisticsBook.Dispatch, LogisticsRejection> {
+        guard let claim = offers.claims[claimID], let offer = offers.offers[claim.offer] else { return .failure(.claimIsNotAwaitingPickup) }
+        guard let claimant = participants.participants[claim.claimant], let latitude = claimant.latitude, let longitude = claimant.longitude else {
+            return .failure(.recipientHasNoLocation)
+        }
+        return .success(LogisticsBook.Dispatch(
+            claim: claimID, pickupLatitude: offer.latitude, pickupLongitude: offer.longitude, dropLatitude: latitude, dropLongitude: longitude,
+            needsColdChain: offer.temperature == .chilled || offer.temperature == .frozen, expiresAt: offer.expiresAt, unplacedGrams: claim.grams))
+    }
+
+    /// The claimant's request: the claim's first (or, asked again, its next) courier offer.
+    private func requestCourier(_ claimID: String, actor: String, now: Int64, policy: LogisticsPolicy) -> Result<[RescueEvent], LogisticsRejection> {
+        guard let claim = offers.claims[claimID], claim.status == .placed else { return .failure(.claimIsNotAwaitingPickup) }
+        guard claim.claimant == actor else { return .failure(.actorIsNotTheClaimant) }
+        var dispatch: LogisticsBook.Dispatch
+        if let existing = logistics.dispatches[claimID] {
+            guard existing.unplacedGrams > 0, existing.offeredTo == nil || existing.offerExpiresAt <= now else { return .failure(.claimIsAlreadyDispatched) }
+            dispatch = existing
+            dispatch.declined = []
+        } else {
+            switch dispatchFacts(claimID) {
+            case .success(let facts): dispatch = facts
+            case .failure(let rejection): return .failure(rejection)
+            }
+        }
+        guard let next = logistics.nextOffer(dispatch, now: now, policy: policy) else { return .failure(.noCourierAvailable) }
+        return .success([.courierOffered(claim: claimID, courier: next.courier, grams: next.grams, expiresAt: next.expiresAt)])
+    }
+
+    private func respondToCourierOffer(
+        _ claimID: String, accept: Bool, actor: String, now: Int64, policy: LogisticsPolicy
+    ) -> Result<[RescueEvent], LogisticsRejection> {
+        guard var dispatch = logistics.dispatches[claimID], dispatch.offeredTo == actor else { return .failure(.noOfferForThisCourier) }
+        guard now < dispatch.offerExpiresAt else { return .failure(.courierOfferHasExpired) }
+        var events: [RescueEvent]
+        if accept {
+            // Food already handed over (to the claimant in person) needs no courier any more.
+            guard offers.claims[claimID]?.status == .placed else { return .failure(.claimIsNotAwaitingPickup) }
+            guard let courier = logistics.couriers[actor], courier.legs.count < policy.batchMax else { return .failure(.courierIsFull) }
+            let grams = min(dispatch.offeredGrams, dispatch.unplacedGrams, courier.vehicleGrams - courier.carryingGrams)
+            guard grams > 0 else { return .failure(.courierIsFull) }
+            events = [.courierAssigned(claim: claimID, courier: actor, grams: grams, bookingSha256: nil)]
+            dispatch.unplacedGrams -= grams
+            dispatch.legs.append(LogisticsBook.Leg(courier: actor, grams: grams))
+        } else {
+            events = [.courierDeclined(claim: claimID, courier: actor, reason: .declined)]
+            dispatch.declined.insert(actor)
+        }
+        // What the vehicle could not take, or what the courier declined, goes to the next one.
+        if let next = logistics.nextOffer(dispatch, now: now, policy: policy) {
+            events.append(.courierOffered(claim: claimID, courier: next.courier, grams: next.grams, expiresAt: next.expiresAt))
+        }
+        return .success(events)
+    }
+
+    private func bookProviderCourier(_ claimID: String, booking: String, actor: String, policy: LogisticsPolicy) -> Result<[RescueEvent], LogisticsRejection> {
+        guard let claim = offers.claims[claimID], claim.status == .placed else { return .failure(.claimIsNotAwaitingPickup) }
+        guard claim.claimant == actor else { return .failure(.actorIsNotTheClaimant) }
+        guard participants.participants[policy.providerCourier]?.role == .courier else { return .failure(.providerCourierIsNotRegistered) }
+        let unplaced: Int64
+        if let existing = logistics.dispatches[claimID] {
+            guard existing.unplacedGrams > 0, existing.offeredTo == nil else { return .failure(.claimIsAlreadyDispatched) }
+            unplaced = existing.unplacedGrams
+        } else {
+            switch dispatchFacts(claimID) {
+            case .success(let facts): unplaced = facts.unplacedGrams
+            case .failure(let rejection): return .failure(rejection)
+            }
+        }
+        return .success([.courierAssigned(claim: claimID, courier: policy.providerCourier, grams: unplaced, bookingSha256: booking)])
     }
 
     /// Whether `holder` is `provider` or the provider site's company.
@@ -536,6 +636,14 @@ public struct RescueWorld: Sendable, Equatable {
         if case .success(let matched) = matches.decide(.tick(now: now), acceptWindowMicroseconds: policy.matchAcceptWindowMicroseconds) {
             events += unexpired(matched, now: now).map(RescueEvent.init)
         }
+        // A courier who let its offer lapse is passed over; the next one is offered (FORMAT §7.16).
+        for var dispatch in logistics.timedOut(by: now) {
+            guard let courier = dispatch.offeredTo else { continue }
+            events.append(.courierDeclined(claim: dispatch.claim, courier: courier, reason: .timedOut))
+            dispatch.declined.insert(courier)
+            guard offers.claims[dispatch.claim]?.status == .placed, let next = logistics.nextOffer(dispatch, now: now, policy: policy.logistics) else { continue }
+            events.append(.courierOffered(claim: dispatch.claim, courier: next.courier, grams: next.grams, expiresAt: next.expiresAt))
+        }
         var counts = [RescueCount]()
         for item in disputeDeadlines.due(by: now) where disputes.disputes[item.key]?.resolution == nil {
             guard case .success(let decided) = disputes.decide(.expire(id: item.key, now: now), policy: policy.disputes),
@@ -578,6 +686,7 @@ public struct RescueWorld: Sendable, Equatable {
         case .registered(let participant):
             participants.apply(participant)
             search.index(participant)
+            logistics.registerCourier(participant)
         case .posted(let offer):
             offers.apply(.posted(offer))
         case .matchOffered(let offer, let recipient, let candidates, let expiresAt):
@@ -692,6 +801,20 @@ public struct RescueWorld: Sendable, Equatable {
             pos.applyConnected(connection)
         case .posSynced(let synced):
             pos.applySynced(synced, seq: seq)
+        case .courierOffered(let claim, let courier, let grams, let expiresAt):
+            if logistics.dispatches[claim] == nil, case .success(let facts) = dispatchFacts(claim) { logistics.started(facts) }
+            logistics.offered(claim: claim, courier: courier, grams: grams, expiresAt: expiresAt)
+        case .courierDeclined(let claim, let courier, _):
+            logistics.declined(claim: claim, courier: courier)
+        case .courierAssigned(let claim, let courier, let grams, let booking):
+            if logistics.dispatches[claim] == nil, case .success(let facts) = dispatchFacts(claim) { logistics.started(facts) }
+            logistics.assigned(claim: claim, courier: courier, grams: grams, external: booking != nil)
+        case .courierPickedUp(let claim, let courier, _):
+            logistics.pickedUp(claim: claim, courier: courier)
+        case .courierDelivered(let delivery):
+            logistics.delivered(delivery, time: time)
+        case .pointsAwarded(let award):
+            logistics.awarded(award)
         }
     }
 

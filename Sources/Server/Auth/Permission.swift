@@ -41,6 +41,12 @@ public enum Permission: String, CaseIterable, Sendable {
     case scansSubmit = "scans.submit"
     /// Connects a site's till (POS sync) and reads its connection.
     case posManage = "pos.manage"
+    /// Asks for a courier for the caller's claim.
+    case couriersRequest = "couriers.request"
+    /// Answers courier offers and confirms the caller's own legs (a courier).
+    case couriersWork = "couriers.work"
+    /// Reads a courier's legs and points (a courier only its own).
+    case couriersRead = "couriers.read"
     /// No route's own: reads personal data unmasked on `subjects.read`, with a recorded reason.
     case piiUnmasked = "pii.unmasked"
 }

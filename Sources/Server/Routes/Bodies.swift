@@ -38,7 +38,7 @@ enum Field {
 struct ParticipantBody: StrictBody {
     static let fields: Set<String> = [
         "id", "role", "company", "region", "latitude", "longitude", "registrationNumber", "capacityPortions", "acceptedCategories",
-        "serviceRadiusMetres", "headcountServed", "taxNumber", "donationPurpose",
+        "serviceRadiusMetres", "headcountServed", "taxNumber", "donationPurpose", "vehicleGrams", "coldChain",
     ]
     var id: String
     var role: String
@@ -53,6 +53,9 @@ struct ParticipantBody: StrictBody {
     var headcountServed: Int64?
     var taxNumber: String?
     var donationPurpose: String?
+    /// Couriers: what the vehicle carries (grams) and whether it keeps food cold.
+    var vehicleGrams: Int64?
+    var coldChain: Bool?
 
     func participant() throws -> ParticipantRegistry.Participant {
         try Field.id(id, "id")
@@ -65,6 +68,7 @@ struct ParticipantBody: StrictBody {
         try Field.range(capacityPortions, InputDomain.capacityPortions, "capacityPortions")
         try Field.range(serviceRadiusMetres, 1...CandidateSearch.serviceRadiusMetresMax, "serviceRadiusMetres")
         try Field.range(headcountServed, InputDomain.headcountServed, "headcountServed")
+        try Field.range(vehicleGrams, InputDomain.vehicleGrams, "vehicleGrams")
         if let registrationNumber, !InputDomain.isRegistrationNumber(registrationNumber) {
             throw Problem(
                 .badRequest, "registrationNumberIsMalformed", "Not an organisation's registration number",
@@ -89,7 +93,7 @@ struct ParticipantBody: StrictBody {
         return .init(
             id: id, role: role, company: company, region: region, latitude: latitude, longitude: longitude, registrationNumber: registrationNumber,
             capacityPortions: capacityPortions, acceptedCategories: Set(acceptedCategories ?? []), serviceRadiusMetres: serviceRadiusMetres,
-            headcountServed: headcountServed, taxNumber: taxNumber, donationPurpose: purpose)
+            headcountServed: headcountServed, taxNumber: taxNumber, donationPurpose: purpose, vehicleGrams: vehicleGrams, coldChain: coldChain)
     }
 }
 

@@ -22,6 +22,8 @@ public struct Service: Sendable {
     public let mirrorURL: String?
     /// The witnesses the log submits its checkpoints to (nil: none configured).
     public let witnesses: WitnessClient?
+    /// Dispatches claims to couriers, a long one first to the logistics provider (if any).
+    public let dispatcher: CourierDispatcher
     /// The facts the reports read, folded from the ledger (see `warmReports`).
     public let reportBook = ReportBook()
     let limiter: RateLimiter
@@ -33,8 +35,9 @@ public struct Service: Sendable {
     public init(
         loop: CommandLoop, authority: TokenAuthority, settings: ServiceSettings, vault: PIIVault, maskingSecret: [UInt8],
         metrics: ServiceMetrics = ServiceMetrics(), limiter: RateLimiter = RateLimiter(), logger: Logger = Logger(label: "pahlawan.http"),
-        mirrorURL: String? = nil, witnesses: WitnessClient? = nil
+        mirrorURL: String? = nil, witnesses: WitnessClient? = nil, logisticsProvider: (any LogisticsProvider)? = nil
     ) {
+        dispatcher = CourierDispatcher(loop: loop, provider: logisticsProvider)
         self.mirrorURL = mirrorURL
         self.witnesses = witnesses
         self.loop = loop
@@ -73,6 +76,7 @@ public struct Service: Sendable {
         addGroupRoutes(routes)
         addEvidenceRoutes(routes)
         addPosRoutes(routes)
+        addCourierRoutes(routes)
         addSubjectRoutes(routes)
         addReportRoutes(routes)
         return (router, table)

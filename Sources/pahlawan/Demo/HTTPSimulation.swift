@@ -116,6 +116,16 @@ final class HTTPSimulation: Sendable {
             return Request(method: "POST", path: "/v1/surplus", body: body)
         case .declineMatch(let offer):
             return Request(method: "POST", path: "/v1/matches/\(offer)/decline", body: [:])
+        case .requestCourier(let claim):
+            return Request(method: "POST", path: "/v1/claims/\(claim)/courier", body: [:])
+        case .respondToCourierOffer(let claim, let accept):
+            return Request(method: "POST", path: "/v1/couriers/offers/\(claim)/\(accept ? "accept" : "decline")", body: [:])
+        case .courierPickup(let claim, let digest):
+            return Request(method: "POST", path: "/v1/couriers/legs/\(claim)/pickup", body: ["pickupCode": .string(codes.code(claim: claim, digest: digest))])
+        case .courierDeliver(let claim):
+            return Request(method: "POST", path: "/v1/couriers/legs/\(claim)/delivered", body: [:])
+        case .bookProviderCourier:
+            return nil  // the service books the provider itself, behind its circuit breaker
         case .connectPos(let connection):
             return Request(method: "POST", path: "/v1/pos/connections", body: [
                 "id": .string(connection.id), "site": .string(connection.site), "vendor": .string(connection.vendor.rawValue), "mapping": .string(connection.mapping),
@@ -208,6 +218,7 @@ final class HTTPSimulation: Sendable {
         default: break
         }
         let role = loop.read({ $0.participants.participants[step.actor]?.role })
+        if role == .courier { return .courier }
         return role == .site || role == .company ? .provider : .recipient
     }
 
