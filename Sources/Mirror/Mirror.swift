@@ -39,6 +39,8 @@ public final class Mirror {
         (4, Projections.auctionSchema),
         // RT/RW group buys and their members.
         (5, Projections.groupSchema),
+        // Evidence (issue 17): attested scans, till syncs, courier legs and Eco-Hero points.
+        (6, Projections.evidenceSchema),
     ]
 
     /// What a migration projects from the entries already mirrored, in its own transaction.
@@ -47,6 +49,7 @@ public final class Mirror {
         case 2: Projections.coreApply
         case 4: Projections.auctionApply
         case 5: Projections.groupApply
+        case 6: Projections.evidenceApply
         default: []
         }
     }

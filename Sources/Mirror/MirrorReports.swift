@@ -150,9 +150,15 @@ public struct MirrorReports {
             ), l AS (
                 SELECT r.*, c.price_rupiah, d.dispute, d.seq AS dispute_seq,
                     CASE WHEN d.resolved_seq < $1 THEN d.resolved_seq END AS resolved_seq, \(Self.disputeOutcome) AS outcome,
-                    coalesce(f.rupiah, 0) AS refund, f.seqs AS refund_seqs, \(Self.channel) AS channel, \(Self.channelSeq) AS channel_seq
+                    coalesce(f.rupiah, 0) AS refund, f.seqs AS refund_seqs, \(Self.channel) AS channel, \(Self.channelSeq) AS channel_seq,
+                    po.seq AS till_seq, coalesce(po.body_sha256, '') AS till_body,
+                    (SELECT min(sc.score) FROM scans sc WHERE sc.claim = r.claim AND sc.stage = 'pickup' AND sc.seq < $1) AS attested_score,
+                    (SELECT array_agg(sc.seq) FROM scans sc WHERE sc.claim = r.claim AND sc.stage = 'pickup' AND sc.seq < $1) AS scan_seqs,
+                    (SELECT coalesce(string_agg(cl.courier || ':' || cl.grams, ';' ORDER BY cl.delivered_seq), '') FROM courier_legs cl
+                        WHERE cl.claim = r.claim AND cl.delivered_seq < $1) AS couriers,
+                    (SELECT array_agg(cl.delivered_seq) FROM courier_legs cl WHERE cl.claim = r.claim AND cl.delivered_seq < $1) AS courier_seqs
                 FROM rescues r LEFT JOIN claims c ON c.claim = r.claim LEFT JOIN disputes d ON d.claim = r.claim AND d.seq < $1
-                    LEFT JOIN refunds f ON f.escrow = r.claim \(Self.channelJoins)
+                    LEFT JOIN refunds f ON f.escrow = r.claim LEFT JOIN pos_offers po ON po.offer = r.offer AND po.seq < $1 \(Self.channelJoins)
                 WHERE r.seq < $1 AND r.provider IN (\(scope)) AND r.time_us BETWEEN $3 AND $4
             ), t AS (
                 SELECT *, \(Self.rescueCounts) AS in_totals FROM l
@@ -166,7 +172,8 @@ public struct MirrorReports {
                     'destination', 'people', 'gramsRescued', grams_rescued, 'portionsServed', portions_served, 'meals', meals,
                     'lifecycleGramsCO2e', lifecycle_grams_co2e, 'downstreamGramsCO2e', downstream_grams_co2e,
                     'paid', coalesce(price_rupiah, 0) > 0, 'channel', channel, 'dispute', coalesce(dispute, ''), 'disputeOutcome', outcome,
-                    'refundRupiah', refund, 'inTotals', in_totals) ORDER BY seq) FROM t), '[]'),
+                    'refundRupiah', refund, 'inTotals', in_totals, 'tillBodySha256', till_body,
+                    'attestedScore', coalesce(to_jsonb(attested_score), '""'::jsonb), 'couriers', couriers) ORDER BY seq) FROM t), '[]'),
                 'totals', (SELECT jsonb_build_object(
                     'rescues', count(*) FILTER (WHERE in_totals),
                     'gramsRescued', coalesce(sum(grams_rescued) FILTER (WHERE in_totals), 0),
@@ -195,6 +202,7 @@ public struct MirrorReports {
                     SELECT seq AS s FROM t UNION SELECT dispute_seq FROM t WHERE dispute_seq IS NOT NULL
                     UNION SELECT resolved_seq FROM t WHERE resolved_seq IS NOT NULL UNION SELECT unnest(refund_seqs) FROM t
                     UNION SELECT channel_seq FROM t WHERE channel_seq IS NOT NULL UNION SELECT seq FROM tokens
+                    UNION SELECT till_seq FROM t WHERE till_seq IS NOT NULL UNION SELECT unnest(scan_seqs) FROM t UNION SELECT unnest(courier_seqs) FROM t
                     UNION \(Self.registrations("SELECT $2::text UNION SELECT $5::text UNION SELECT provider FROM t UNION SELECT claimant FROM t"))
                     UNION SELECT max(seq) FROM policy_activations WHERE seq < $1 AND policy IN (SELECT policy FROM t WHERE in_totals) GROUP BY policy
                     ) s), '[]'))
@@ -310,7 +318,13 @@ public struct MirrorReports {
                     'seq', seq, 'time', time_us, 'kind', kind, 'vintage', vintage, 'first', f, 'last', l, 'tokens', tokens,
                     'from', CASE WHEN kind = 'carbon.minted' THEN '' ELSE owner END,
                     'to', CASE kind WHEN 'carbon.minted' THEN owner WHEN 'carbon.transferred' THEN to_owner ELSE '' END,
-                    'beneficiary', coalesce(beneficiary, ''), 'reason', coalesce(reason, '')) ORDER BY seq) FROM mine), '[]'),
+                    'beneficiary', coalesce(beneficiary, ''), 'reason', coalesce(reason, ''),
+                    'attestedRescues', CASE WHEN kind = 'carbon.minted' THEN (
+                        SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM scans sc WHERE sc.claim = r.claim AND sc.stage = 'pickup' AND sc.seq < $1))
+                            || ' of ' || count(*)
+                        FROM ledger_entries e CROSS JOIN LATERAL jsonb_array_elements_text(e.payload->'basedOn') b(rescue)
+                            LEFT JOIN rescues r ON r.seq = b.rescue::bigint
+                        WHERE e.seq = mine.seq) ELSE '' END) ORDER BY seq) FROM mine), '[]'),
                 'totals', jsonb_build_object(
                     'minted', (SELECT coalesce(sum(tokens), 0) FROM mine WHERE kind = 'carbon.minted'),
                     'received', (SELECT coalesce(sum(tokens), 0) FROM mine WHERE kind = 'carbon.transferred' AND to_owner = $2),

@@ -98,7 +98,71 @@ enum Projections {
     /// Tables the projections write, in the order `rebuild` empties them.
     static let tables = [
         "participants", "offers", "claims", "rescues", "escrows", "escrow_movements", "disputes", "carbon_movements", "policy_activations", "auctions",
-        "auction_sales", "groups", "group_members",
+        "auction_sales", "groups", "group_members", "scans", "pos_syncs", "pos_offers", "courier_legs", "courier_points",
+    ]
+
+    /// The evidence behind a rescue (migration 6; FORMAT §7.14–7.16): each attested scan, each
+    /// till sync, each courier leg, and each points award, with the leaderboard as a view:
+    /// `SELECT * FROM courier_leaderboard` ranks couriers by points (balances are the sum).
+    static let evidenceSchema = """
+        CREATE TABLE scans (
+            scan text PRIMARY KEY, seq bigint NOT NULL, device text NOT NULL, offer text, claim text, stage text NOT NULL, score bigint NOT NULL,
+            scanned_at bigint NOT NULL
+        );
+        CREATE TABLE pos_syncs (
+            seq bigint PRIMARY KEY, connection text NOT NULL, vendor_event text NOT NULL, body_sha256 text NOT NULL, offers bigint NOT NULL,
+            UNIQUE (connection, vendor_event)
+        );
+        CREATE TABLE pos_offers (offer text PRIMARY KEY, seq bigint NOT NULL, body_sha256 text NOT NULL);
+        CREATE TABLE courier_legs (
+            claim text NOT NULL, courier text NOT NULL, assigned_seq bigint NOT NULL, grams bigint NOT NULL, booking_sha256 text, pickup_seq bigint,
+            delivered_seq bigint, distance_metres bigint, PRIMARY KEY (claim, courier, assigned_seq)
+        );
+        CREATE TABLE courier_points (
+            seq bigint PRIMARY KEY, courier text NOT NULL, claim text NOT NULL, points bigint NOT NULL, kg_points bigint NOT NULL,
+            km_points bigint NOT NULL, cold_chain_points bigint NOT NULL, near_expiry_points bigint NOT NULL
+        );
+        CREATE VIEW courier_leaderboard AS
+            SELECT courier, sum(points)::bigint AS points, count(*)::bigint AS deliveries, rank() OVER (ORDER BY sum(points) DESC) AS rank
+            FROM courier_points GROUP BY courier
+        """
+
+    /// Statements that project the evidence entries with seqs `$1 ..< $2` (part of `apply`).
+    static let evidenceApply: [String] = [
+        """
+        INSERT INTO scans SELECT payload->>'scan', seq, payload->>'device', payload->>'offer', payload->>'claim', payload->>'stage',
+            (payload->>'score')::bigint, (payload->>'scannedAt')::bigint
+        FROM ledger_entries WHERE seq >= $1 AND seq < $2 AND kind = 'scan.attested'
+        """,
+        """
+        INSERT INTO pos_syncs SELECT seq, payload->>'connection', payload->>'vendorEvent', payload->>'bodySha256',
+            (SELECT count(*) FROM jsonb_array_elements(payload->'lines') l WHERE l ? 'offer')
+        FROM ledger_entries WHERE seq >= $1 AND seq < $2 AND kind = 'pos.synced'
+        """,
+        """
+        INSERT INTO pos_offers SELECT l->>'offer', seq, payload->>'bodySha256'
+        FROM ledger_entries CROSS JOIN LATERAL jsonb_array_elements(payload->'lines') l
+        WHERE seq >= $1 AND seq < $2 AND kind = 'pos.synced' AND l ? 'offer'
+        """,
+        """
+        INSERT INTO courier_legs SELECT payload->>'claim', payload->>'courier', seq, (payload->>'grams')::bigint, payload->>'bookingSha256', NULL, NULL, NULL
+        FROM ledger_entries WHERE seq >= $1 AND seq < $2 AND kind = 'courier.assigned'
+        """,
+        """
+        UPDATE courier_legs l SET pickup_seq = e.seq FROM ledger_entries e
+        WHERE e.seq >= $1 AND e.seq < $2 AND e.kind = 'courier.pickup' AND l.claim = e.payload->>'claim' AND l.courier = e.payload->>'courier'
+            AND l.pickup_seq IS NULL AND l.assigned_seq < e.seq
+        """,
+        """
+        UPDATE courier_legs l SET delivered_seq = e.seq, distance_metres = (e.payload->>'distanceMetres')::bigint FROM ledger_entries e
+        WHERE e.seq >= $1 AND e.seq < $2 AND e.kind = 'courier.delivered' AND l.claim = e.payload->>'claim' AND l.courier = e.payload->>'courier'
+            AND l.delivered_seq IS NULL AND l.pickup_seq < e.seq
+        """,
+        """
+        INSERT INTO courier_points SELECT seq, payload->>'courier', payload->>'claim', (payload->>'points')::bigint, (payload->>'kgPoints')::bigint,
+            (payload->>'kmPoints')::bigint, (payload->>'coldChainPoints')::bigint, (payload->>'nearExpiryPoints')::bigint
+        FROM ledger_entries WHERE seq >= $1 AND seq < $2 AND kind = 'points.awarded'
+        """,
     ]
 
     /// RT/RW group buys (migration 5; FORMAT §7.13): each group, how it ended, and each member
@@ -205,7 +269,7 @@ enum Projections {
 
     /// Statements that project the entries with seqs `$1 ..< $2` (already in `ledger_entries`).
     /// Inserts come first, then the updates of rows the same batch may just have inserted.
-    static var apply: [String] { coreApply + auctionApply + groupApply }
+    static var apply: [String] { coreApply + auctionApply + groupApply + evidenceApply }
 
     /// The projections of migration 2 (its backfill runs only these: later tables do not exist yet).
     static let coreApply: [String] = [

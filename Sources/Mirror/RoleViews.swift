@@ -122,6 +122,14 @@ extension Mirror {
             ("group_members", """
                 SELECT "group", \(masked("member")) AS member, joined_seq, portions, left_seq, share_rupiah, no_show_seq FROM public.group_members
                 """),
+            // Evidence: scans name devices and offers or claims; couriers may be volunteers, masked like recipients.
+            ("scans", "SELECT * FROM public.scans"),
+            ("pos_syncs", "SELECT * FROM public.pos_syncs"),
+            ("courier_legs", """
+                SELECT claim, \(masked("courier")) AS courier, assigned_seq, grams, booking_sha256, pickup_seq, delivered_seq, distance_metres
+                FROM public.courier_legs
+                """),
+            ("courier_leaderboard", "SELECT \(masked("courier")) AS courier, points, deliveries, rank FROM public.courier_leaderboard"),
             // Beneficiaries and reasons are free text the service refused to record with personal data in it.
             ("carbon_movements", "SELECT * FROM public.carbon_movements"),
             ("company_balances", "SELECT * FROM public.company_balances"),

@@ -57,12 +57,36 @@ import Testing
 
     /// Every row of every typed projection, as text, in a stable order.
     static func projections(_ connection: PostgresConnection) throws -> [String: [[String?]]] {
-        let tables = ["participants", "offers", "claims", "rescues", "escrows", "escrow_movements", "disputes", "carbon_movements", "policy_activations"]
+        let tables = [
+            "participants", "offers", "claims", "rescues", "escrows", "escrow_movements", "disputes", "carbon_movements", "policy_activations", "scans",
+            "pos_syncs", "courier_legs", "courier_points",
+        ]
         return Dictionary(uniqueKeysWithValues: try tables.map { table in (table, try connection.query("SELECT t::text FROM \(table) t ORDER BY 1")) })
     }
 
     static func rows(_ connection: PostgresConnection) throws -> [[String?]] {
         try connection.query("SELECT seq, time_us, kind, actor, policy, encode(leaf_hash, 'hex'), encode(signature, 'hex'), payload::text, body FROM ledger_entries ORDER BY seq")
+    }
+
+    /// Eco-Hero balances and the leaderboard are SQL over the mirror (FORMAT §7.16): each
+    /// courier's points there equal the engine's, and every scan and till sync has its row.
+    @Test func courierPointsAndEvidenceAreQueryableBySQL() throws {
+        let (path, loop) = try Self.simulatedLedger(seed: 4, commands: 1_500)
+        defer {
+            loop.ledger.close()
+            try? FileManager.default.removeItem(atPath: path)
+        }
+        let (connection, mirror) = try Self.freshMirror()
+        try mirror.catchUp(from: loop.ledger)
+        let engine = loop.read { world in world.logistics.couriers.values.filter { $0.points > 0 }.map { [$0.id, String($0.points)] } }
+        #expect(!engine.isEmpty, "the simulated day awarded no points")
+        let board = try connection.query("SELECT courier, points::text FROM courier_leaderboard ORDER BY courier").map { $0.map { $0 ?? "" } }
+        #expect(board == engine.sorted { $0[0] < $1[0] })
+        let counts = try connection.query("""
+            SELECT (SELECT count(*) FROM scans)::text, (SELECT count(*) FROM ledger_entries WHERE kind = 'scan.attested')::text,
+                (SELECT count(*) FROM pos_syncs)::text, (SELECT count(*) FROM ledger_entries WHERE kind = 'pos.synced')::text
+            """)[0]
+        #expect(counts[0] == counts[1] && counts[2] == counts[3] && counts[0] != "0", "\(counts)")
     }
 
     @Test func catchUpMirrorsEveryEntryOnceInOrderAndResumesFromItsCursor() throws {

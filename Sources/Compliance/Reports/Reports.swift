@@ -35,13 +35,14 @@ public struct Reports: Sendable {
     public static let csrColumns = [
         "seq", "time", "site", "claim", "offer", "recipient", "category", "destination", "gramsRescued", "portionsServed", "meals",
         "lifecycleGramsCO2e", "downstreamGramsCO2e", "paid", "channel", "dispute", "disputeOutcome", "refundRupiah", "inTotals",
+        "tillBodySha256", "attestedScore", "couriers",
     ]
     public static let taxColumns = [
         "date", "seq", "offerSeq", "claimSeq", "pickupSeq", "deliverySeq", "site", "recipient", "recipientRegistration",
         "recipientTaxNumber", "recipientPurpose", "recipientSeq", "goods", "gramsRescued", "portionsServed", "costRupiah", "channel", "inTotals",
         "eligible", "reasons",
     ]
-    public static let carbonColumns = ["seq", "time", "kind", "vintage", "first", "last", "tokens", "from", "to", "beneficiary", "reason"]
+    public static let carbonColumns = ["seq", "time", "kind", "vintage", "first", "last", "tokens", "from", "to", "beneficiary", "reason", "attestedRescues"]
     public static let retirementColumns = ["seq", "time", "owner", "vintage", "first", "last", "tokens", "beneficiary", "reason"]
 
     /// Everything that is a destination of rescued food today: each rescue is delivered to a
@@ -128,6 +129,12 @@ public struct Reports: Sendable {
             // The line's site (its company) and recipient are named by their registrations.
             seqs += [rescue.seq] + dispute.seqs + refundEntries.map(\.seq) + registrationSeq(completion.provider) + registrationSeq(completion.claimant)
                 + [channel.seq].compactMap { $0 }
+            // The evidence behind the line (FORMAT §7.14–7.16): the till's sync, the lowest score a
+            // device attested before the handover, and who carried it; each entry is cited.
+            let till = facts.posSyncOfOffer[completion.offer]
+            let pickupScans = (facts.claimScans[completion.claim] ?? []).filter { $0.stage == .pickup }
+            let carried = facts.courierDeliveries[completion.claim] ?? []
+            seqs += [till?.seq].compactMap { $0 } + pickupScans.map(\.seq) + carried.map(\.seq)
             lines.append([
                 "seq": .integer(Int64(rescue.seq)), "time": .integer(rescue.time), "site": .string(completion.provider),
                 "claim": .string(completion.claim), "offer": .string(completion.offer), "recipient": .string(completion.claimant),
@@ -136,6 +143,9 @@ public struct Reports: Sendable {
                 "lifecycleGramsCO2e": .integer(completion.lifecycleGramsCO2e), "downstreamGramsCO2e": .integer(completion.downstreamGramsCO2e),
                 "paid": .bool((facts.claims[completion.claim]?.claim.priceRupiah ?? 0) > 0), "channel": .string(channel.name), "dispute": .string(dispute.id),
                 "disputeOutcome": .string(dispute.outcome), "refundRupiah": .integer(refund), "inTotals": .bool(dispute.counts),
+                "tillBodySha256": .string(till?.bodySha256 ?? ""),
+                "attestedScore": pickupScans.map(\.score).min().map(JSONValue.integer) ?? .string(""),
+                "couriers": .string(carried.map { "\($0.courier):\($0.grams)" }.joined(separator: ";")),
             ])
             guard dispute.counts else {
                 excluded += 1
@@ -316,12 +326,21 @@ public struct Reports: Sendable {
         // The company's registration: the statement is about a registered company.
         var seqs: [UInt64] = registrationSeq(id)
         var minted: Int64 = 0, received: Int64 = 0, sent: Int64 = 0, retired: Int64 = 0, cancelled: Int64 = 0, bufferTokens: Int64 = 0
-        func line(_ movement: ReportFacts.Movement, _ kind: EntryKind, _ range: SerialRange, from: String, to: String, beneficiary: String = "", reason: String = "") {
+        // Which rescues behind a mint had a device-attested scan before the handover (FORMAT §7.14).
+        let claimOfRescue = Dictionary(facts.rescues.map { ($0.seq, $0.completion.claim) }, uniquingKeysWith: { first, _ in first })
+        func attested(_ rescues: [UInt64]) -> String {
+            let scanned = rescues.filter { seq in (claimOfRescue[seq].flatMap { facts.claimScans[$0] } ?? []).contains { $0.stage == .pickup } }
+            return "\(scanned.count) of \(rescues.count)"
+        }
+        func line(
+            _ movement: ReportFacts.Movement, _ kind: EntryKind, _ range: SerialRange, from: String, to: String, beneficiary: String = "", reason: String = "",
+            rescues: [UInt64]? = nil
+        ) {
             seqs.append(movement.seq)
             lines.append([
                 "seq": .integer(Int64(movement.seq)), "time": .integer(movement.time), "kind": .string(kind.rawValue), "vintage": .integer(Int64(range.vintage)),
                 "first": .integer(range.first), "last": .integer(range.last), "tokens": .integer(range.count), "from": .string(from), "to": .string(to),
-                "beneficiary": .string(beneficiary), "reason": .string(reason),
+                "beneficiary": .string(beneficiary), "reason": .string(reason), "attestedRescues": .string(rescues.map(attested) ?? ""),
             ])
         }
         for movement in facts.movements {
@@ -329,7 +348,7 @@ public struct Reports: Sendable {
             case .carbonMinted(let mint) where mint.company == id:
                 if let range = mint.range {
                     try Self.add(range.count, to: &minted)
-                    line(movement, .carbonMinted, range, from: "", to: id)
+                    line(movement, .carbonMinted, range, from: "", to: id, rescues: mint.basedOn)
                 }
                 if let range = mint.buffer {
                     try Self.add(range.count, to: &bufferTokens)

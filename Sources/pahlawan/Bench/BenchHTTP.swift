@@ -107,6 +107,19 @@ struct BenchHTTP: AsyncParsableCommand {
             // In its own process, so the load generator does not share the service's threads.
             open = try OpenLoop.inSubprocess(base: base, token: claimant, prefix: "off-bo-\(run)-", rate: rate, seconds: duration)
         }
+        // The POS webhook and the trivial route through one in-process closed-loop client (wrk
+        // cannot sign each request): the ratio of the two is the target's figure.
+        var webhook = WebhookLoad.Result()
+        var clientTrivial = WebhookLoad.Result()
+        if !readsOnly {
+            log("POS webhooks: signing \(4_000 * duration) end-of-day reports…")
+            let (connection, signed) = try await WebhookLoad.prepare(loop, run: run, count: 4_000 * duration)
+            log("closed loop: POST /v1/pos/\(connection)/events and the trivial route, \(connections) in flight…")
+            clientTrivial = try await WebhookLoad.run(
+                url: "http://127.0.0.1:\(port + 1)/trivial", method: .GET, requests: nil, concurrency: connections, seconds: duration)
+            webhook = try await WebhookLoad.run(url: base + "/v1/pos/\(connection)/events", method: .POST, requests: signed, concurrency: connections, seconds: duration)
+            if let failure = webhook.firstFailure { log("first failed webhook: \(failure)") }
+        }
         loop.ledger.close()
         if let failure = open.firstFailure { log("first failed open-loop claim: \(failure.prefix(300))") }
 
@@ -131,6 +144,10 @@ struct BenchHTTP: AsyncParsableCommand {
             ("open_loop_claim_p50_ms", .number(open.p50, digits: 2)),
             ("open_loop_claim_p99_ms", .number(open.p99, digits: 2)),
             ("open_loop_claim_max_ms", .number(open.max, digits: 2)),
+            ("client_trivial_requests_per_second", .number(clientTrivial.requestsPerSecond, digits: 0)),
+            ("pos_webhook_requests_per_second", .number(webhook.requestsPerSecond, digits: 0)),
+            ("ratio_pos_webhook_to_trivial", .number(clientTrivial.requestsPerSecond > 0 ? webhook.requestsPerSecond / clientTrivial.requestsPerSecond : 0, digits: 3)),
+            ("pos_webhook_non_2xx", .integer(webhook.non2xx)),
         ])
     }
 
