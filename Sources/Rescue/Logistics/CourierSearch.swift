@@ -85,8 +85,9 @@ public struct CourierSearch: Sendable, Equatable {
             if let found = best, ring >= 2, UInt64(Double(ring - 1) * cellMetres / 1_000) > found.key >> 32 { break }
             for row in (centre.row - ring)...(centre.row + ring) {
                 let edge = row == centre.row - ring || row == centre.row + ring
-                let columns: [Int64] = edge ? Array((centre.column - ring)...(centre.column + ring)) : [centre.column - ring, centre.column + ring]
-                for column in columns where ring > 0 || column == centre.column {
+                // An edge row of the ring is read whole; the rows between, only at both ends.
+                let step = edge || ring == 0 ? 1 : 2 * ring
+                for column in stride(from: centre.column - ring, through: centre.column + ring, by: Int(step)) {
                     guard let members = cells[CandidateSearch.Cell(row: row, column: column)] else { continue }
                     for number in members { consider(number) }
                 }

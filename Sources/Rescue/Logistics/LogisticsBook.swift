@@ -97,6 +97,15 @@ public struct LogisticsBook: Sendable, Equatable {
 
     public private(set) var couriers: [String: Courier] = [:]
     public private(set) var search = CourierSearch()
+    /// What dispatch reads of each courier on every candidate, by the search's numbers: an array
+    /// read, not a hash of the courier's id, in the loop over the couriers near a pickup.
+    struct Load: Hashable, Sendable {
+        var freeGrams: Int64
+        var legs: Int
+        var deliveriesToday: Int64
+        var day: Int64
+    }
+    private var loads: [Load] = []
     public private(set) var dispatches: [String: Dispatch] = [:]
     /// Claims whose current offer to a courier times out, by deadline.
     private var offerDeadlines = DeadlineQueue<String>()
@@ -110,8 +119,10 @@ public struct LogisticsBook: Sendable, Equatable {
         guard participant.role == .courier, let latitude = participant.latitude, let longitude = participant.longitude,
             let radius = participant.serviceRadiusMetres, let vehicle = participant.vehicleGrams
         else { return }
+        guard couriers[participant.id] == nil else { return }
         couriers[participant.id] = Courier(id: participant.id, vehicleGrams: vehicle, coldChain: participant.coldChain ?? false)
         search.index(participant.id, latitude: latitude, longitude: longitude, radiusMetres: radius, coldChain: participant.coldChain ?? false)
+        loads.append(Load(freeGrams: vehicle, legs: 0, deliveriesToday: 0, day: 0))
     }
 
     /// The next offer of `dispatch`'s unplaced grams: the best eligible courier, or nil.
@@ -119,18 +130,15 @@ public struct LogisticsBook: Sendable, Equatable {
         guard dispatch.unplacedGrams > 0 else { return nil }
         let today = Self.day(now)
         let ids = search.ids
+        let loads = loads
         let found = search.best(
             latitude: dispatch.pickupLatitude, longitude: dispatch.pickupLongitude, needsColdChain: dispatch.needsColdChain,
             eligible: { number in
+                guard loads[number].freeGrams > 0, loads[number].legs < policy.batchMax else { return false }
                 let id = ids[number]
-                guard let courier = couriers[id], !dispatch.declined.contains(id), id != policy.providerCourier else { return false }
-                return courier.vehicleGrams > courier.carryingGrams && courier.legs.count < policy.batchMax
-                    && !dispatch.legs.contains { $0.courier == id && !$0.delivered }
+                return !dispatch.declined.contains(id) && id != policy.providerCourier && !dispatch.legs.contains { $0.courier == id && !$0.delivered }
             },
-            deliveriesToday: { number in
-                guard let courier = couriers[ids[number]] else { return 0 }
-                return courier.day == today ? courier.deliveriesToday : 0
-            })
+            deliveriesToday: { number in loads[number].day == today ? loads[number].deliveriesToday : 0 })
         guard let found, let courier = couriers[found.courier] else { return nil }
         return (found.courier, min(dispatch.unplacedGrams, courier.vehicleGrams - courier.carryingGrams), now + policy.acceptWindowMicroseconds)
     }
@@ -186,6 +194,7 @@ public struct LogisticsBook: Sendable, Equatable {
         dispatches[claim] = dispatch
         couriers[courier]?.carryingGrams += grams
         couriers[courier]?.legs.insert(claim)
+        syncLoad(courier)
         dropSettledOffers()
     }
 
@@ -208,6 +217,14 @@ public struct LogisticsBook: Sendable, Equatable {
         }
         courier.deliveriesToday += 1
         couriers[delivery.courier] = courier
+        syncLoad(delivery.courier)
+    }
+
+    /// Copies a courier's changing figures into its `Load`.
+    private mutating func syncLoad(_ id: String) {
+        guard let courier = couriers[id], let number = search.number(of: id) else { return }
+        loads[number] = Load(
+            freeGrams: courier.vehicleGrams - courier.carryingGrams, legs: courier.legs.count, deliveriesToday: courier.deliveriesToday, day: courier.day)
     }
 
     mutating func awarded(_ award: Award) { couriers[award.courier]?.points += award.points }
