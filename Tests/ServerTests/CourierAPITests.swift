@@ -9,7 +9,7 @@ import Synchronization
 import Testing
 
 /// Pahlawan-Express over HTTP (FORMAT §7.16): dispatch escalates on a decline and on a lapsed
-/// offer, a small vehicle carries part and the rest is re-dispatched, a courier batches legs,
+/// offer, a small vehicle carries part and the rest is re-dispatched, a courier batches legs up to the limit,
 /// picks up with the code, delivers and earns the policy's points; a long delivery goes to the
 /// logistics provider through its circuit breaker, and to our couriers while it is open.
 @Suite(.serialized) struct CourierAPITests {
@@ -63,7 +63,7 @@ import Testing
         return (answer["claim"] as? String ?? "", answer["pickupCode"] as? String ?? "")
     }
 
-    @Test func dispatchEscalatesSplitsALoadBatchesAndAwardsThePolicysPoints() async throws {
+    @Test func dispatchEscalatesSplitsALoadAndAwardsThePolicysPoints() async throws {
         let clock = Clock()
         let fixture = try await Fixture(clock: clock.function)
         defer { fixture.close() }
@@ -113,7 +113,7 @@ import Testing
             let van = try await fixture.bearer("kurir-van", .courier)
             _ = try await client.execute(uri: "/v1/couriers/offers/\(claim)/accept", method: .post, headers: van, body: ByteBuffer(string: "{}")) { #expect($0.status == .created) }
 
-            // The bike batches a second claim's leg while carrying the first.
+            // The bike is full: a second claim goes to the next courier with room.
             let (second, secondCode) = try await Self.claimedDonation(client, fixture, portions: 2)
             let offered = try await client.execute(uri: "/v1/claims/\(second)/courier", method: .post, headers: ngo, body: ByteBuffer(string: "{}")) { ServiceTests.json($0) }
             #expect(offered["offeredTo"] as? String == "kurir-mid", "the bike is full: \(offered)")
@@ -139,6 +139,42 @@ import Testing
                 #expect($0.status == .forbidden && ServiceTests.type($0) == "notYourRecord")
             }
             _ = (site, secondCode)
+        }
+    }
+
+    /// One courier batches up to `batchMax` (3) legs on its route; a fourth claim finds nobody
+    /// until a leg is delivered.
+    @Test func aCourierBatchesUpToThePolicysLimit() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.close() }
+        try await fixture.app.test(.router) { client in
+            try await ServiceTests.registerCity(client, fixture)
+            try await Self.register(client, fixture, [Self.courier("kurir-solo", km: 1, grams: 50_000)])
+            let ngo = try await fixture.bearer("ngo-jkt-1", .recipient)
+            let solo = try await fixture.bearer("kurir-solo", .courier)
+            var claims: [(String, String)] = []
+            for _ in 0..<4 { claims.append(try await Self.claimedDonation(client, fixture, portions: 2)) }
+            for (claim, _) in claims.prefix(3) {
+                let offered = try await client.execute(uri: "/v1/claims/\(claim)/courier", method: .post, headers: ngo, body: ByteBuffer(string: "{}")) { ServiceTests.json($0) }
+                #expect(offered["offeredTo"] as? String == "kurir-solo", "\(offered)")
+                try await client.execute(uri: "/v1/couriers/offers/\(claim)/accept", method: .post, headers: solo, body: ByteBuffer(string: "{}")) {
+                    #expect($0.status == .created, "\(String(buffer: $0.body))")
+                }
+            }
+            try await client.execute(uri: "/v1/claims/\(claims[3].0)/courier", method: .post, headers: ngo, body: ByteBuffer(string: "{}")) {
+                #expect($0.status == .conflict && ServiceTests.type($0) == "noCourierAvailable", "\(String(buffer: $0.body))")
+            }
+            let record = try await client.execute(uri: "/v1/couriers/kurir-solo", method: .get, headers: solo) { ServiceTests.json($0) }
+            #expect((record["legs"] as? [String])?.count == 3 && record["carryingGrams"] as? Int == 3 * 840, "\(record)")
+            // One leg delivered frees a place on the route.
+            try await client.execute(uri: "/v1/couriers/legs/\(claims[0].0)/pickup", method: .post, headers: solo, body: ByteBuffer(string: #"{"pickupCode":"\#(claims[0].1)"}"#)) {
+                #expect($0.status == .created, "\(String(buffer: $0.body))")
+            }
+            try await client.execute(uri: "/v1/couriers/legs/\(claims[0].0)/delivered", method: .post, headers: solo, body: ByteBuffer(string: "{}")) {
+                #expect($0.status == .created, "\(String(buffer: $0.body))")
+            }
+            let offered = try await client.execute(uri: "/v1/claims/\(claims[3].0)/courier", method: .post, headers: ngo, body: ByteBuffer(string: "{}")) { ServiceTests.json($0) }
+            #expect(offered["offeredTo"] as? String == "kurir-solo", "\(offered)")
         }
     }
 

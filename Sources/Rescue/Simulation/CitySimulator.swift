@@ -160,8 +160,14 @@ public struct CitySimulator: Sendable {
                 command: .register(.init(id: id, role: .group, region: city.region)),
                 actor: Self.operatorActor, now: start))
         }
-        // Couriers: motorbikes (10 kg) and a few cold vans (200 kg), from the city centres.
+        // Couriers: motorbikes (10 kg) and a few cold vans (200 kg), from the city centres, and
+        // the logistics provider's account (a run over HTTP books it for long deliveries).
         if devices != nil {
+            setup.append(Step(
+                command: .register(.init(
+                    id: LogisticsPolicy.standard.providerCourier, role: .courier, region: "ID-JK", latitude: Self.cities[0].latitude,
+                    longitude: Self.cities[0].longitude, serviceRadiusMetres: 30_000, vehicleGrams: 1_000_000, coldChain: true)),
+                actor: Self.operatorActor, now: start))
             for number in 0..<12 {
                 let city = Self.cities[number % 2]
                 let id = "kurir-\(city.code)-\(number)"

@@ -105,7 +105,8 @@ extension Demo {
         let engineClock: @Sendable () -> Int64 = { live.load(ordering: .relaxed) ? max(Ledger.wallClockMicroseconds(), clock.read()) : clock.read() }
         // Request lines would drown the summary; warnings and errors still show.
         let running = try await ServiceSetup.open(
-            data: data, policies: policies, vault: vault, secrets: secrets, announce: true, clock: engineClock, logLevel: .warning)
+            data: data, policies: policies, vault: vault, secrets: secrets, announce: true, clock: engineClock, logLevel: .warning,
+            logisticsProvider: SimulatedLogisticsProvider(clock: clock))
         var logger = Logger(label: "pahlawan.server")
         logger.logLevel = .warning
         let service = running.service

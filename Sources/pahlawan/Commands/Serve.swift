@@ -96,7 +96,7 @@ enum ServiceSetup {
     static func open(
         data: DataDirectoryOptions, policies: String, vault: String, secrets: String, announce: Bool,
         clock: @escaping @Sendable () -> Int64 = Ledger.wallClockMicroseconds, logLevel: Logger.Level, metrics: ServiceMetrics = ServiceMetrics(),
-        mirrorURL: String? = nil
+        mirrorURL: String? = nil, logisticsProvider: (any LogisticsProvider)? = nil
     ) async throws -> Running {
         let opened = try report { try Startup.open(data: data.directory, policies: policies, clock: clock) }
         if announce, opened.createdSigningKey { print("created a new signing key in \(data.directory.signingKeyFile) (mode 0600)") }
@@ -129,7 +129,7 @@ enum ServiceSetup {
         }
         let service = Service(
             loop: opened.loop, authority: try await TokenAuthority(seed: seed), settings: settings, vault: piiVault, maskingSecret: maskingSecret,
-            metrics: metrics, logger: logger, mirrorURL: mirrorURL, witnesses: witnesses)
+            metrics: metrics, logger: logger, mirrorURL: mirrorURL, witnesses: witnesses, logisticsProvider: logisticsProvider)
         return Running(service: service, authSeed: seed)
     }
 }
