@@ -140,6 +140,11 @@ import Testing
             #expect(martStatus == .created, "\(martAnswer)")
             let kinds = (martAnswer["entries"] as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String }
             #expect(kinds == ["pos.synced", "surplus.posted", "auction.started"], "\(martAnswer)")
+            // A till that sold out: recorded, no offer.
+            let (soldOut, soldOutAnswer) = try await Self.post(client, "pos-roti", body: TillWebhook.body(Self.delivery(.canonical, "pos-roti", event: "b-2", lines: [
+                Self.line("RT-1", "Roti", quantity: 0),
+            ])), secret: roti)
+            #expect(soldOut == .created && (soldOutAnswer["offers"] as? [String]) == [], "\(soldOutAnswer)")
             let auction = try fixture.loop.ledger.entry(UInt64(martAnswer["synced"] as? Int ?? 0) + 2).body
             #expect(auction.payload["startRupiah"] == .integer(108_000) && auction.payload["floorRupiah"] == .integer(18_000), "\(auction.payload)")
         }

@@ -119,7 +119,8 @@ public struct PosBook: Sendable, Equatable {
     /// Each line mapped by the connection's rules (`offerID` names a mapped line's offer).
     /// `requireScan`: categories whose offers need an attested scan, which a till cannot give.
     public func map(_ report: Report, mapping: PosPolicy.Mapping, requireScan: Set<String>, offerID: (Int) -> String) -> Result<[MappedLine], PosRejection> {
-        guard (1...PosPolicy.linesMax).contains(report.lines.count) else { return .failure(.posReportHasTooManyLines) }
+        // A till that sold out reports nothing left: recorded, with no offer.
+        guard report.lines.count <= PosPolicy.linesMax else { return .failure(.posReportHasTooManyLines) }
         var mapped: [MappedLine] = []
         for (index, line) in report.lines.enumerated() {
             guard InputDomain.portions.contains(line.quantity), InputDomain.grams.contains(line.gramsEach), InputDomain.rupiah.contains(line.priceRupiahEach) else {
