@@ -229,6 +229,13 @@ public final class CommandLoop: Sendable {
         Sodium.hmacSHA256(key: pickupKey, message: Array("pos-webhook-secret\u{0}".utf8) + Array(connection.utf8))
     }
 
+    /// The 12 letters naming a till event's offers: keyed like the secret, over the connection and
+    /// the event, so two tills never collide and nobody can name one in advance.
+    public func posOfferStem(connection: String, vendorEvent: String) -> String {
+        let mac = Sodium.hmacSHA256(key: pickupKey, message: Array("pos-offer-stem\u{0}\(connection)\u{0}\(vendorEvent)".utf8))
+        return String(mac.prefix(12).map { Character(Unicode.Scalar(UInt8(ascii: "a") + $0 % 26)) })
+    }
+
     /// What a dispute records for a piece of evidence the caller named: `hmac:` and the
     /// HMAC-SHA-256 of the caller's reference under the pickup key (with its own label). The
     /// ledger is public and forever, and anything a caller sends could hold personal data (a

@@ -99,7 +99,7 @@ struct SimulationRun {
         // The hostile and careless actors (issue 13) were refused, each for its own reason.
         for rejection in [
             "offerVersionIsStale", "claimExceedsRemaining", "pickupCodeIsWrong", "claimantNoShowBeforeExpiry", "noShowAfterPickup", "idIsNotPseudonymous",
-            "reasonIsNotACode", "evidenceIsNotAReference", "priceIsAboveWhatWasSeen", "auctionIsClosed", "actorMayNotClaim", "minimumNotReached", "memberAlreadyJoined",
+            "evidenceIsNotAReference", "priceIsAboveWhatWasSeen", "auctionIsClosed", "actorMayNotClaim", "minimumNotReached", "memberAlreadyJoined",
             "scanAlreadyAttested", "scanIsStale", "deviceMayNotScanThis", "deviceIsRevoked", "attestedScanIsRequired", "posEventAlreadySynced",
         ] {
             #expect(run.rejections[rejection, default: 0] > 0, "seed \(seed): the simulated days never hit \(rejection)")
@@ -127,6 +127,8 @@ struct SimulationRun {
         for name in [
             "acceptWindowHasClosed", "relistNeedsAClaimNotPickedUp", "quantityIsTooLarge", "amountIsTooLarge", "priceMustNotBeNegative", "locationIsOutOfRange", "regionIsUnknown",
             "registrationNumberIsMalformed", "beneficiaryIsNotAnID", "beneficiaryIsNotKnown", "legNotPickedUp", "courierOfferHasExpired",
+            // Rare (a holder's token cancellation with free text): over three seeds, not each one.
+            "reasonIsNotACode",
         ] {
             #expect(rejections[name, default: 0] > 0, "no hostile actor hit \(name): \(rejections.sorted { $0.key < $1.key })")
         }

@@ -128,6 +128,16 @@ import Testing
             try await client.execute(uri: "/v1/couriers/legs/\(claim)/pickup", method: .post, headers: near, body: ByteBuffer(string: #"{"pickupCode":"\#(code)"}"#)) {
                 #expect($0.status == .created, "\(String(buffer: $0.body))")
             }
+            // No points before the provider confirms handing the food over.
+            try await client.execute(uri: "/v1/couriers/legs/\(claim)/delivered", method: .post, headers: near, body: ByteBuffer(string: "{}")) {
+                #expect($0.status == .conflict && ServiceTests.type($0) == "foodWasNotHandedOver", "\(String(buffer: $0.body))")
+            }
+            // The provider hands over 2 kg: the van's leg, never picked up, is released.
+            try await client.execute(uri: "/v1/claims/\(claim)/pickup", method: .post, headers: site, body: ByteBuffer(string: #"{"pickupCode":"\#(code)","grams":2000}"#)) {
+                #expect($0.status == .ok || $0.status == .created, "\(String(buffer: $0.body))")
+            }
+            let vanRecord = try await client.execute(uri: "/v1/couriers/kurir-van", method: .get, headers: van) { ServiceTests.json($0) }
+            #expect(vanRecord["carryingGrams"] as? Int == 0 && (vanRecord["legs"] as? [String]) == [], "\(vanRecord)")
             let delivered = try await client.execute(uri: "/v1/couriers/legs/\(claim)/delivered", method: .post, headers: near, body: ByteBuffer(string: "{}")) { ServiceTests.json($0) }
             let distance = delivered["distanceMetres"] as? Int ?? -1
             // 10 points per kg of 2,000 g, 2 per km, no cold chain, and 10 for delivering food
@@ -138,7 +148,7 @@ import Testing
             try await client.execute(uri: "/v1/couriers/kurir-mid", method: .get, headers: near) {
                 #expect($0.status == .forbidden && ServiceTests.type($0) == "notYourRecord")
             }
-            _ = (site, secondCode)
+            _ = secondCode
         }
     }
 
@@ -169,6 +179,10 @@ import Testing
             // One leg delivered frees a place on the route.
             try await client.execute(uri: "/v1/couriers/legs/\(claims[0].0)/pickup", method: .post, headers: solo, body: ByteBuffer(string: #"{"pickupCode":"\#(claims[0].1)"}"#)) {
                 #expect($0.status == .created, "\(String(buffer: $0.body))")
+            }
+            try await client.execute(uri: "/v1/claims/\(claims[0].0)/pickup", method: .post, headers: try await fixture.bearer("site-jkt-1", .provider),
+                                     body: ByteBuffer(string: #"{"pickupCode":"\#(claims[0].1)","grams":840}"#)) {
+                #expect($0.status == .ok || $0.status == .created, "\(String(buffer: $0.body))")
             }
             try await client.execute(uri: "/v1/couriers/legs/\(claims[0].0)/delivered", method: .post, headers: solo, body: ByteBuffer(string: "{}")) {
                 #expect($0.status == .created, "\(String(buffer: $0.body))")

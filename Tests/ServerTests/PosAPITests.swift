@@ -92,6 +92,17 @@ import Testing
             }
             #expect(fixture.loop.ledger.size == size, "a refused webhook wrote something")
 
+            // A Moka event that is not an end-of-day report is acknowledged and ignored.
+            let order = Array(#"{"id":"ord-1","event":"order.created","data":{"items":[{"item_id":"A","category_name":"Nasi","stock_remaining":5,"unit_weight_gram":200,"price":1500}]}}"#.utf8)
+            let (ignored, ignoredAnswer) = try await Self.post(client, "pos-warung", body: order, secret: secret)
+            #expect(ignored == .ok && ignoredAnswer["ignored"] as? Bool == true && fixture.loop.ledger.size == size, "\(ignoredAnswer)")
+            // Nobody may post an offer with a till's id prefix ahead of the till.
+            let site = try await fixture.bearer("site-jkt-1", .provider)
+            let expiresAt = Ledger.wallClockMicroseconds() + 3_600_000_000
+            try await client.execute(uri: "/v1/surplus", method: .post, headers: site, body: ByteBuffer(
+                string: #"{"id":"pos-squatted-a","category":"rice","grams":400,"portions":1,"latitude":-6208800,"longitude":106845600,"temperature":"hot","expiresAt":\#(expiresAt),"priceRupiah":0}"#)) {
+                #expect($0.status == .unprocessableContent && ServiceTests.type($0) == "idIsReservedForTills", "\(String(buffer: $0.body))")
+            }
             let (status, answer) = try await Self.post(client, "pos-warung", body: body, secret: secret)
             #expect(status == .created, "\(answer)")
             let offers = answer["offers"] as? [String] ?? []

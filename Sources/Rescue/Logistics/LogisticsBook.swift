@@ -204,11 +204,14 @@ public struct LogisticsBook: Sendable, Equatable {
     }
 
     mutating func delivered(_ delivery: Delivery, time: Int64) {
+        // The vehicle is emptied of the whole leg, even when fewer grams counted as delivered.
+        var legGrams = delivery.grams
         if let index = dispatches[delivery.claim]?.legs.firstIndex(where: { $0.courier == delivery.courier && $0.pickedUp && !$0.delivered }) {
             dispatches[delivery.claim]!.legs[index].delivered = true
+            legGrams = dispatches[delivery.claim]!.legs[index].grams
         }
         guard var courier = couriers[delivery.courier] else { return }
-        courier.carryingGrams = max(0, courier.carryingGrams - delivery.grams)
+        courier.carryingGrams = max(0, courier.carryingGrams - legGrams)
         if !(dispatches[delivery.claim]?.legs.contains { $0.courier == delivery.courier && !$0.delivered } ?? false) { courier.legs.remove(delivery.claim) }
         let today = Self.day(time)
         if courier.day != today {
@@ -225,6 +228,28 @@ public struct LogisticsBook: Sendable, Equatable {
         guard let courier = couriers[id], let number = search.number(of: id) else { return }
         loads[number] = Load(
             freeGrams: courier.vehicleGrams - courier.carryingGrams, legs: courier.legs.count, deliveriesToday: courier.deliveriesToday, day: courier.day)
+    }
+
+    /// A claim that no courier can take any more (cancelled, or handed over): its open offer
+    /// ends, and the legs that will never be carried (all undelivered ones, or with
+    /// `keepPickedUp` those no courier picked up) free their couriers' vehicles and places.
+    mutating func closed(claim: String, keepPickedUp: Bool) {
+        guard var dispatch = dispatches[claim] else { return }
+        dispatch.offeredTo = nil
+        dispatch.unplacedGrams = 0
+        var released: [String] = []
+        dispatch.legs.removeAll { leg in
+            guard !leg.delivered, !(keepPickedUp && leg.pickedUp) else { return false }
+            released.append(leg.courier)
+            couriers[leg.courier]?.carryingGrams -= leg.grams
+            return true
+        }
+        dispatches[claim] = dispatch
+        for courier in released {
+            if !(dispatch.legs.contains { $0.courier == courier && !$0.delivered }) { couriers[courier]?.legs.remove(claim) }
+            syncLoad(courier)
+        }
+        dropSettledOffers()
     }
 
     mutating func awarded(_ award: Award) { couriers[award.courier]?.points += award.points }
@@ -249,13 +274,14 @@ public enum LogisticsRejection: String, Error, Sendable, CaseIterable {
     case recipientHasNoLocation
     case courierIsFull
     case providerCourierIsNotRegistered
+    case foodWasNotHandedOver
 
     /// The kind of this refusal (`RefusalKind`).
     public var kind: RefusalKind {
         switch self {
         case .noOfferForThisCourier, .noLegForThisCourier: .notFound
         case .claimIsNotAwaitingPickup, .claimIsAlreadyDispatched, .noCourierAvailable, .courierOfferHasExpired, .legAlreadyPickedUp, .legNotPickedUp,
-            .courierIsFull:
+            .courierIsFull, .foodWasNotHandedOver:
             .conflict
         case .providerCourierIsNotRegistered: .invalid
         case .actorIsNotTheClaimant: .forbidden

@@ -43,8 +43,12 @@ public struct PosBook: Sendable, Equatable {
         public var vendorEventSha256: String
         public var bodySha256: String
         public var lines: [Line]
+        /// 12 letters naming this event's offers (`pos-<stem>-<line>`), keyed by the service
+        /// over the connection and the event, so they are unique and unpredictable.
+        public var offerStem: String
 
-        public init(connection: String, vendorEventSha256: String, bodySha256: String, lines: [Line]) {
+        public init(connection: String, vendorEventSha256: String, bodySha256: String, lines: [Line], offerStem: String) {
+            self.offerStem = offerStem
             self.connection = connection
             self.vendorEventSha256 = vendorEventSha256
             self.bodySha256 = bodySha256
@@ -53,7 +57,8 @@ public struct PosBook: Sendable, Equatable {
     }
 
     /// `scanRequired`: the category must be posted with an attested scan (`freshness.yaml`).
-    public enum SkipReason: String, Hashable, Sendable { case unmapped, belowMinimum, scanRequired }
+    /// `noPrice`: an auction mapping's line the till priced at 0 (nothing to auction).
+    public enum SkipReason: String, Hashable, Sendable { case unmapped, belowMinimum, scanRequired, noPrice }
 
     /// What one line became: an offer, or why it was skipped.
     public struct MappedLine: Hashable, Sendable {
@@ -99,6 +104,9 @@ public struct PosBook: Sendable, Equatable {
         }
     }
 
+    /// The prefix of till offers' ids, which no other post may use.
+    public static let offerIDPrefix = "pos-"
+
     public private(set) var connections: [String: Connection] = [:]
     /// The seq of each vendor event's `pos.synced`, by `<connection>/<vendorEvent>`.
     public private(set) var syncedEvents: [String: UInt64] = [:]
@@ -141,6 +149,10 @@ public struct PosBook: Sendable, Equatable {
             guard let grams = line.quantity.multiplied(by: line.gramsEach, dividedBy: 1), InputDomain.grams.contains(grams),
                 let full = line.quantity.multiplied(by: line.priceRupiahEach, dividedBy: 1), InputDomain.rupiah.contains(full)
             else { return .failure(.posLineIsOutOfRange) }
+            if mapping.outcome == .auction && full == 0 {
+                mapped.append(MappedLine(sku: line.skuSha256, quantity: line.quantity, gramsEach: line.gramsEach, priceRupiahEach: line.priceRupiahEach, skipped: .noPrice))
+                continue
+            }
             let price: Int64 =
                 switch mapping.outcome {
                 case .donation: 0
@@ -168,6 +180,7 @@ public enum PosRejection: String, Error, Sendable, CaseIterable {
     case posReportHasTooManyLines
     case posLineIsOutOfRange
     case actorIsNotTheConnectionsSite
+    case idIsReservedForTills
 
     /// The kind of this refusal (`RefusalKind`).
     public var kind: RefusalKind {
@@ -175,7 +188,7 @@ public enum PosRejection: String, Error, Sendable, CaseIterable {
         case .posConnectionNotFound: .notFound
         case .posConnectionAlreadyExists, .posEventAlreadySynced: .conflict
         case .actorIsNotTheConnectionsSite: .forbidden
-        case .idIsNotPseudonymous, .posSiteIsNotASite, .posMappingIsUnknown, .posReportHasTooManyLines, .posLineIsOutOfRange: .invalid
+        case .idIsNotPseudonymous, .idIsReservedForTills, .posSiteIsNotASite, .posMappingIsUnknown, .posReportHasTooManyLines, .posLineIsOutOfRange: .invalid
         }
     }
 }

@@ -22,20 +22,30 @@ extension CitySimulator {
             let roll = scanRandom.int(below: 100)
             if roll >= 90 { return nil }
             return Step(command: .respondToCourierOffer(claim: dispatch.claim, accept: roll < 70), actor: courier, now: now)
-        case 60..<80:
+        case 70..<80:
+            // The provider confirms handing a claim over once its couriers have taken their legs.
+            guard let (claim, _) = world.logistics.dispatches.sorted(by: { $0.key < $1.key }).first(where: { id, dispatch in
+                world.offers.claims[id]?.status == .placed && !dispatch.legs.isEmpty && dispatch.legs.allSatisfy(\.pickedUp) && dispatch.unplacedGrams == 0
+            }), let placed = world.offers.claims[claim], let offer = world.offers.offers[placed.offer] else { return nil }
+            return Step(
+                command: .confirmPickup(claim: claim, pickupCodeDigest: digest(claim, codes[claim] ?? ""), grams: placed.grams, declaredFreshnessScore: nil),
+                actor: offer.provider, now: now)
+        case 60..<70:
             // A courier picks up a leg with the claim's code (sometimes a wrong one).
             guard let (claim, leg) = openLeg(world: world, pickedUp: false) else { return nil }
             let code = scanRandom.chance(percent: 92) ? codes[claim] ?? "" : "WRONG"
             return Step(command: .courierPickup(claim: claim, pickupCodeDigest: digest(claim, code)), actor: leg.courier, now: now)
         default:
-            // A courier delivers a leg (sometimes one not picked up yet: refused).
-            guard let (claim, leg) = openLeg(world: world, pickedUp: !scanRandom.chance(percent: 8)) else { return nil }
+            // A courier delivers a leg once the food was handed over (sometimes one not picked up
+            // yet, or before the handover: refused).
+            guard let (claim, leg) = openLeg(world: world, pickedUp: !scanRandom.chance(percent: 8), handedOver: !scanRandom.chance(percent: 8)) else { return nil }
             return Step(command: .courierDeliver(claim: claim), actor: leg.courier, now: now)
         }
     }
 
-    private func openLeg(world: RescueWorld, pickedUp: Bool) -> (String, LogisticsBook.Leg)? {
+    private func openLeg(world: RescueWorld, pickedUp: Bool, handedOver: Bool? = nil) -> (String, LogisticsBook.Leg)? {
         for (claim, dispatch) in world.logistics.dispatches.sorted(by: { $0.key < $1.key }) {
+            if let handedOver, (world.offers.claims[claim]?.status == .pickedUp) != handedOver { continue }
             if let leg = dispatch.legs.first(where: { !$0.delivered && $0.pickedUp == pickedUp && !$0.external }) { return (claim, leg) }
         }
         return nil

@@ -58,7 +58,7 @@ extension CitySimulator {
             return scanStep(.offer(offer.id), score: fresh, scannedAt: now - scanRandom.int(below: 60_000_000))
         case 60..<70:
             // Forged: names this phone, signed by another's key (refused by the signature check).
-            guard let claim = ownClaims.last, let other = providers.first(where: { $0 != site }) else { return nil }
+            guard let claim = ownClaims.last ?? placed.last, let other = providers.first(where: { $0 != site }) else { return nil }
             return scanStep(.claim(claim), score: 95, scannedAt: now, signer: "dev-\(other)-\(deviceGeneration[other, default: 0])")
         case 70..<78:
             // A replay of a scan already attested.

@@ -73,7 +73,7 @@ extension CitySimulator {
             connection: delivery.connection, vendorEventSha256: sha256(delivery.eventID), bodySha256: sha256("\(delivery)"),
             lines: delivery.lines.filter { $0.quantity > 0 }.map {
                 PosBook.Line(skuSha256: sha256($0.sku), vendorCategory: $0.category, quantity: $0.quantity, gramsEach: $0.gramsEach, priceRupiahEach: $0.priceRupiahEach)
-            })
+            }, offerStem: String(sha256(delivery.connection + "/" + delivery.eventID).prefix(12).map { Character(Unicode.Scalar(UInt8(ascii: "a") + $0.asciiValue! % 26)) }))
         let site = world(site: delivery.connection)
         return Step(command: .syncPos(report), actor: site, now: now, till: delivery)
     }

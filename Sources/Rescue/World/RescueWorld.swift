@@ -88,6 +88,8 @@ public struct RescueWorld: Sendable, Equatable {
         case .post(var post):
             guard let poster = participants.participants[actor] else { return .failure(.actorIsNotRegistered) }
             guard poster.role == .company || poster.role == .site else { return .failure(.actorMayNotPostOffers) }
+            // Till offers' ids are the POS sync's own (FORMAT §7.15): nobody may take one first.
+            guard !post.id.hasPrefix(PosBook.offerIDPrefix) else { return .failure(.pos(.idIsReservedForTills)) }
             post.provider = actor
             post.now = now
             let decided = offers.decide(.post(post), policy: policy.offers)
@@ -256,16 +258,29 @@ public struct RescueWorld: Sendable, Equatable {
                 return .failure(.logistics(.noLegForThisCourier))
             }
             guard !leg.pickedUp else { return .failure(.logistics(.legAlreadyPickedUp)) }
-            guard let placed = offers.claims[claim], placed.status == .placed || placed.status == .pickedUp else { return .failure(.logistics(.claimIsNotAwaitingPickup)) }
+            guard let placed = offers.claims[claim], placed.status == .placed else { return .failure(.logistics(.claimIsNotAwaitingPickup)) }
             guard placed.pickupCodeDigest == digest else { return .failure(.logistics(.pickupCodeIsWrong)) }
+            // The courier takes the food only as the provider may hand it over (FORMAT §7.14).
+            if let category = offers.offers[placed.offer]?.category, policy.freshness.requireAtPickup.contains(category) {
+                guard let lowest = devices.lowestPickupScore[claim] else { return .failure(.device(.attestedScanIsRequired)) }
+                guard lowest >= policy.freshness.passScore else { return .failure(.device(.attestedScoreIsTooLow)) }
+            }
             return .success([.courierPickedUp(claim: claim, courier: actor, grams: leg.grams)])
         case .courierDeliver(let claim):
             guard let dispatch = logistics.dispatches[claim], let leg = dispatch.legs.first(where: { $0.courier == actor && !$0.delivered }) else {
                 return .failure(.logistics(.noLegForThisCourier))
             }
             guard leg.pickedUp else { return .failure(.logistics(.legNotPickedUp)) }
+            // Points are for food the provider confirmed handing over, and never for more of it
+            // than was handed over (what other legs delivered already counts first).
+            guard let handedOver = pickups[claim], let status = offers.claims[claim]?.status, status == .pickedUp || status == .delivered else {
+                return .failure(.logistics(.foodWasNotHandedOver))
+            }
+            let carried = dispatch.legs.filter(\.delivered).reduce(Int64(0)) { $0 + $1.grams }
+            let grams = min(leg.grams, max(0, handedOver.grams - carried))
+            guard grams > 0 else { return .failure(.logistics(.foodWasNotHandedOver)) }
             let delivery = LogisticsBook.Delivery(
-                claim: claim, courier: actor, grams: leg.grams,
+                claim: claim, courier: actor, grams: grams,
                 distanceMetres: CandidateSearch.distanceMetres(dispatch.pickupLatitude, dispatch.pickupLongitude, dispatch.dropLatitude, dispatch.dropLongitude),
                 coldChain: dispatch.needsColdChain, minutesBeforeExpiry: max(0, (dispatch.expiresAt - now) / 60_000_000))
             // The provider's couriers are paid by the provider, not in points.
@@ -285,8 +300,9 @@ public struct RescueWorld: Sendable, Equatable {
         guard let site = participants.participants[connection.site], let latitude = site.latitude, let longitude = site.longitude else {
             return .failure(.pos(.posSiteIsNotASite))
         }
-        // Ids from the event's digest: the same event always names the same offers.
-        let stem = String(report.vendorEventSha256.utf8.prefix(12).map { Character(Unicode.Scalar($0 <= 0x39 ? $0 - 0x30 + 0x61 : $0 - 0x61 + 0x6B)) })
+        // Ids from the event's keyed stem (Core's): the same event always names the same offers,
+        // two tills' events never collide, and nobody can predict one.
+        let stem = report.offerStem
         let mapped: [PosBook.MappedLine]
         switch pos.map(report, mapping: mapping, requireScan: policy.freshness.requireAtOffer, offerID: { "pos-\(stem)-\(CitySimulator.letters(Int64($0)))" }) {
         case .success(let lines): mapped = lines
@@ -342,8 +358,8 @@ public struct RescueWorld: Sendable, Equatable {
         var dispatch: LogisticsBook.Dispatch
         if let existing = logistics.dispatches[claimID] {
             guard existing.unplacedGrams > 0, existing.offeredTo == nil || existing.offerExpiresAt <= now else { return .failure(.claimIsAlreadyDispatched) }
+            // Couriers who declined or let an offer lapse are not asked again (FORMAT §7.16).
             dispatch = existing
-            dispatch.declined = []
         } else {
             switch dispatchFacts(claimID) {
             case .success(let facts): dispatch = facts
@@ -420,7 +436,8 @@ public struct RescueWorld: Sendable, Equatable {
             case .pickedUp: staged.stage = .delivery
             default: return .failure(.claimIsNotOpenForScans)
             }
-            mayScan = holds(holder, for: offer.provider)
+            // The provider's devices, or those of a courier carrying the claim (a leg not delivered).
+            mayScan = holds(holder, for: offer.provider) || logistics.dispatches[id]?.legs.contains { $0.courier == holder && !$0.delivered } == true
         }
         return devices.decideAttest(staged, actor: actor, holderCompany: participants.participants[holder]?.company, mayScan: mayScan, now: now, policy: policy)
     }
@@ -711,6 +728,7 @@ public struct RescueWorld: Sendable, Equatable {
             }
         case .claimCancelled(let claim):
             offers.apply(.claimCancelled(claim: claim))
+            logistics.closed(claim: claim, keepPickedUp: false)
             unsettledPaidClaims[claim] = nil
             dropSettledPaidClaims()
         case .escrowHeld(let escrow):
@@ -724,6 +742,8 @@ public struct RescueWorld: Sendable, Equatable {
             escrowMoved(escrow)
         case .pickedUp(let pickup):
             offers.apply(.pickedUp(pickup))
+            // Handed over: legs no courier picked up are dead, and nothing more is offered.
+            logistics.closed(claim: pickup.claim, keepPickedUp: true)
             pickups[pickup.claim] = pickup
             if unsettledPaidClaims[pickup.claim] != nil {
                 unsettledPaidClaims[pickup.claim] = time

@@ -8,6 +8,8 @@ enum PosAdapters {
     struct Parsed {
         var eventID: String
         var lines: [PosBook.Line]
+        /// Whether the vendor's event is an end-of-day stock report (others are acknowledged and ignored).
+        var isEndOfDay = true
     }
 
     /// Bytes of a vendor's id, SKU or category name.
@@ -22,12 +24,14 @@ enum PosAdapters {
                          price: item.integer("priceRupiahEach"))
             })
         case .moka:
+            guard try root.text("event") == "inventory.end_of_day" else { return Parsed(eventID: try root.text("id"), lines: [], isEndOfDay: false) }
             let data = try root.object("data")
             return Parsed(eventID: try root.text("id"), lines: try data.list("items").compactMap { item in
                 try line(sku: item.text("item_id"), category: item.text("category_name"), quantity: item.integer("stock_remaining"),
                          grams: item.integer("unit_weight_gram"), price: item.integer("price"))
             })
         case .majoo:
+            guard try root.text("type") == "stock_closing" else { return Parsed(eventID: try root.text("event_id"), lines: [], isEndOfDay: false) }
             return Parsed(eventID: try root.text("event_id"), lines: try root.list("products").compactMap { item in
                 try line(sku: item.text("sku"), category: item.text("category"), quantity: item.integer("qty_left"), grams: item.integer("weight_g"),
                          price: item.integer("selling_price"))

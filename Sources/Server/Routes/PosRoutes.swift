@@ -38,8 +38,14 @@ extension Service {
                 request.headers[.pahlawanSignature], body: bytes, secret: loop.posSecret(connection: id), now: now,
                 window: loop.policies.pos.replayWindowMicroseconds)
             let parsed = try PosAdapters.parse(bytes, vendor: connection.vendor)
+            guard parsed.isEndOfDay else {
+                // A vendor sends all its events to one webhook; only end-of-day stock is ours.
+                return Response.json(.ok, ["ignored": .bool(true), "reason": .string("not an end-of-day stock report")])
+            }
+            let vendorEvent = SHA256.hash(Array(parsed.eventID.utf8)).hex
             let report = PosBook.Report(
-                connection: id, vendorEventSha256: SHA256.hash(Array(parsed.eventID.utf8)).hex, bodySha256: SHA256.hash(bytes).hex, lines: parsed.lines)
+                connection: id, vendorEventSha256: vendorEvent, bodySha256: SHA256.hash(bytes).hex, lines: parsed.lines,
+                offerStem: loop.posOfferStem(connection: id, vendorEvent: vendorEvent))
             @Sendable func duplicate() -> Response? {
                 loop.read { $0.pos.syncedSeq(connection: id, vendorEvent: report.vendorEventSha256) }.map { seq in
                     Response.json(.ok, ["duplicate": .bool(true), "synced": .integer(Int64(seq)), "vendorEvent": .string(report.vendorEventSha256)])
