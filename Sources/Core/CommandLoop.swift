@@ -250,6 +250,12 @@ public final class CommandLoop: Sendable {
     private func checkSignatures(_ command: RescueCommand) throws(CommandError) {
         let scan: DeviceBook.Scan
         switch command {
+        case .registerDevice(let device):
+            // The world checks the key's form; only libsodium can tell a point from a weak one.
+            if let key = Base64.decode(device.publicKey), key.count == 32, !Ed25519.isValidPublicKey(key) {
+                throw .rejected(.device(.publicKeyIsMalformed))
+            }
+            return
         case .attestScan(let attested): scan = attested
         case .post(let post) where post.scan != nil: scan = post.scan!
         default: return

@@ -77,6 +77,11 @@ import Testing
                                      body: ByteBuffer(string: #"{"id":"dev-b","publicKey":"\#(otherPhone.publicKey.dropLast(2))xx"}"#)) {
                 #expect($0.status == .badRequest && ServiceTests.type($0) == "publicKeyIsMalformed", "\(String(buffer: $0.body))")
             }
+            // All zeros is 32 bytes of base64 but a small-order point: no device can sign under it.
+            try await client.execute(uri: "/v1/devices", method: .post, headers: otherSite,
+                                     body: ByteBuffer(string: #"{"id":"dev-z","publicKey":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}"#)) {
+                #expect($0.status == .unprocessableContent && ServiceTests.type($0) == "publicKeyIsMalformed", "\(String(buffer: $0.body))")
+            }
             try await client.execute(uri: "/v1/devices", method: .post, headers: otherSite, body: ByteBuffer(string: #"{"id":"dev-b","publicKey":"\#(otherPhone.publicKey)"}"#)) {
                 #expect($0.status == .created, "\(String(buffer: $0.body))")
             }

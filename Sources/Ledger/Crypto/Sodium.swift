@@ -44,6 +44,14 @@ public enum Sodium {
 
 /// Ed25519 signatures over raw 32-byte keys (devices' keys; the log's own keys are `VerifierKey`).
 public enum Ed25519 {
+    /// Whether `publicKey` is a usable Ed25519 key: a point on the curve, in the main subgroup,
+    /// not of small order (an all-zero key, say, would name a device that can sign nothing).
+    public static func isValidPublicKey(_ publicKey: [UInt8]) -> Bool {
+        guard publicKey.count == 32 else { return false }
+        Sodium.ensureInitialised()
+        return crypto_core_ed25519_is_valid_point(publicKey) == 1
+    }
+
     /// Whether `signature` (64 bytes) is `publicKey`'s (32 bytes) signature of `message`.
     public static func verify(signature: [UInt8], message: some ContiguousBytes, publicKey: [UInt8]) -> Bool {
         guard signature.count == 64, publicKey.count == 32 else { return false }

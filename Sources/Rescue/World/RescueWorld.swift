@@ -323,7 +323,8 @@ public struct RescueWorld: Sendable, Equatable {
             case .donation:
                 events += matching(offer, portions: offer.portions, now: now, policy: policy)
             case .fixedPrice:
-                break
+                // Discounted to nothing, it is a donation like any other: people first.
+                if offer.priceRupiah == 0 { events += matching(offer, portions: offer.portions, now: now, policy: policy) }
             case .auction:
                 let start = AuctionBook.Start(
                     id: "auc-\(stem)-\(CitySimulator.letters(Int64(index)))", offer: offer.id, curve: mapping.curve,
