@@ -79,8 +79,15 @@ import Testing
                                      body: ByteBuffer(string: #"{"id":"kurir-bad","role":"courier","region":"ID-JK","latitude":-6208800,"longitude":106845600,"serviceRadiusMetres":20000,"vehicleGrams":0}"#)) {
                 #expect($0.status == .badRequest && ServiceTests.type($0) == "fieldOutOfRange", "\(String(buffer: $0.body))")
             }
+            try await client.execute(uri: "/v1/participants", method: .post, headers: try await fixture.bearer("op-1", .operator),
+                                     body: ByteBuffer(string: #"{"id":"kurir-novan","role":"courier","region":"ID-JK","latitude":-6208800,"longitude":106845600,"serviceRadiusMetres":20000}"#)) {
+                #expect($0.status == .unprocessableContent && ServiceTests.type($0) == "vehicleIsMissing", "\(String(buffer: $0.body))")
+            }
             let (claim, code) = try await Self.claimedDonation(client, fixture)
             let ngo = try await fixture.bearer("ngo-jkt-1", .recipient)
+            try await client.execute(uri: "/v1/claims/clm-none/courier", method: .post, headers: ngo, body: ByteBuffer(string: "{}")) {
+                #expect($0.status == .notFound && ServiceTests.type($0) == "claimNotFound", "\(String(buffer: $0.body))")
+            }
             let near = try await fixture.bearer("kurir-near", .courier), mid = try await fixture.bearer("kurir-mid", .courier)
             let far = try await fixture.bearer("kurir-far", .courier)
             let site = try await fixture.bearer("site-jkt-1", .provider)

@@ -125,7 +125,8 @@ public struct ParticipantRegistry: Sendable, Equatable {
             // A courier is dispatched by where it is based, how far it goes and what it carries.
             guard participant.latitude != nil, participant.longitude != nil else { return .failure(.locationIsMissing) }
             guard (participant.serviceRadiusMetres ?? 0) > 0 else { return .failure(.serviceRadiusMustBePositive) }
-            guard let vehicle = participant.vehicleGrams, InputDomain.vehicleGrams.contains(vehicle) else { return .failure(.vehicleIsOutOfRange) }
+            guard let vehicle = participant.vehicleGrams else { return .failure(.vehicleIsMissing) }
+            guard InputDomain.vehicleGrams.contains(vehicle) else { return .failure(.vehicleIsOutOfRange) }
         case .company, .buyer, .group:
             break
         }
@@ -180,6 +181,7 @@ public enum ParticipantRejection: String, Error, Sendable {
     case locationIsForSitesAndRecipientsOnly
     case fieldIsForCouriersOnly
     case vehicleIsOutOfRange
+    case vehicleIsMissing
 }
 
 extension ParticipantRejection: CaseIterable {
@@ -192,7 +194,7 @@ extension ParticipantRejection: CaseIterable {
             .capacityMustBePositive, .serviceRadiusMustBePositive, .serviceRadiusIsTooLarge, .acceptedCategoriesAreEmpty, .categoryIsUnknown,
             .taxDetailsAreForRecipientsOnly, .taxNumberIsNotAnOrganisationNPWP, .regionIsUnknown, .headcountIsOutOfRange,
             .registrationNumberIsMalformed, .fieldIsForRecipientsOnly, .companyIsForSitesOnly, .locationIsForSitesAndRecipientsOnly,
-            .fieldIsForCouriersOnly, .vehicleIsOutOfRange:
+            .fieldIsForCouriersOnly, .vehicleIsOutOfRange, .vehicleIsMissing:
             .invalid
         }
     }

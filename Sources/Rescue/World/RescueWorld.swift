@@ -248,10 +248,12 @@ public struct RescueWorld: Sendable, Equatable {
         case .syncPos(let report):
             return syncPos(report, actor: actor, now: now, policy: policy)
         case .requestCourier(let claim):
+            guard offers.claims[claim] != nil else { return .failure(.offer(.claimNotFound)) }
             return requestCourier(claim, actor: actor, now: now, policy: policy.logistics).mapError { .logistics($0) }
         case .respondToCourierOffer(let claim, let accept):
             return respondToCourierOffer(claim, accept: accept, actor: actor, now: now, policy: policy.logistics).mapError { .logistics($0) }
         case .bookProviderCourier(let claim, let booking):
+            guard offers.claims[claim] != nil else { return .failure(.offer(.claimNotFound)) }
             return bookProviderCourier(claim, booking: booking, actor: actor, policy: policy.logistics).mapError { .logistics($0) }
         case .courierPickup(let claim, let digest):
             guard let dispatch = logistics.dispatches[claim], let leg = dispatch.legs.first(where: { $0.courier == actor && !$0.delivered }) else {
