@@ -611,26 +611,25 @@ def scan_canonical_bytes(document):
     return canonical(document).encode("ascii")
 
 
-def scan_signature(text):
-    """The base64 `signature` of a scan: 64 bytes, canonical base64."""
+def b64_exactly(text, count, refusal):
+    """The bytes of canonical base64 `text`, which must be `count` bytes; else ValueError(refusal)."""
     try:
         raw = b64(text) if type(text) is str else b""
     except ValueError:
         raw = b""
-    if len(raw) != 64:
-        raise ValueError("signature is not the base64 of 64 bytes")
+    if len(raw) != count:
+        raise ValueError(refusal)
     return raw
+
+
+def scan_signature(text):
+    """The base64 `signature` of a scan: 64 bytes, canonical base64."""
+    return b64_exactly(text, 64, "signature is not the base64 of 64 bytes")
 
 
 def device_public_key(text):
     """A device's public key: base64 (canonical) of 32 bytes. Returns the bytes."""
-    try:
-        raw = b64(text) if type(text) is str else b""
-    except ValueError:
-        raw = b""
-    if len(raw) != 32:
-        raise ValueError("the key is not the base64 of a 32-byte Ed25519 public key")
-    return raw
+    return b64_exactly(text, 32, "the key is not the base64 of a 32-byte Ed25519 public key")
 
 
 def scan_verifies(public_key, canonical_bytes, signature):

@@ -73,8 +73,7 @@ import Testing
             try await Self.register(client, fixture, [
                 Self.courier("kurir-near", km: 1, grams: 2_000), Self.courier("kurir-mid", km: 3, grams: 10_000),
                 Self.courier("kurir-far", km: 6, grams: 10_000), Self.courier("kurir-van", km: 8, grams: 200_000, cold: true),
-                #"{"id":"kurir-bad","role":"courier","region":"ID-JK","latitude":-6208800,"longitude":106845600,"serviceRadiusMetres":20000,"vehicleGrams":0}"#,
-            ].dropLast())
+            ])
             try await client.execute(uri: "/v1/participants", method: .post, headers: try await fixture.bearer("op-1", .operator),
                                      body: ByteBuffer(string: #"{"id":"kurir-bad","role":"courier","region":"ID-JK","latitude":-6208800,"longitude":106845600,"serviceRadiusMetres":20000,"vehicleGrams":0}"#)) {
                 #expect($0.status == .badRequest && ServiceTests.type($0) == "fieldOutOfRange", "\(String(buffer: $0.body))")

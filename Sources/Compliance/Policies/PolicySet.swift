@@ -55,25 +55,14 @@ public struct PolicySet: Sendable {
             fileHashes[name] = SHA256.hash(bytes).hex
             texts[path] = String(decoding: bytes, as: UTF8.self)
         }
-        let carbonPath = directory + "/carbon.yaml"
-        let disputesPath = directory + "/disputes.yaml"
-        let carbonFile = try PolicyFile(path: carbonPath, text: texts[carbonPath]!)
-        let disputesFile = try PolicyFile(path: disputesPath, text: texts[disputesPath]!)
-        let matchingPath = directory + "/matching.yaml"
-        let matchingFile = try PolicyFile(path: matchingPath, text: texts[matchingPath]!)
-        let auctionPath = directory + "/auction.yaml"
-        let auctionFile = try PolicyFile(path: auctionPath, text: texts[auctionPath]!)
-        let groupsPath = directory + "/groups.yaml"
-        let groupsFile = try PolicyFile(path: groupsPath, text: texts[groupsPath]!)
-        let freshnessPath = directory + "/freshness.yaml"
-        let freshnessFile = try PolicyFile(path: freshnessPath, text: texts[freshnessPath]!)
-        let posPath = directory + "/pos.yaml"
-        let posFile = try PolicyFile(path: posPath, text: texts[posPath]!)
-        let logisticsPath = directory + "/logistics.yaml"
-        let logisticsFile = try PolicyFile(path: logisticsPath, text: texts[logisticsPath]!)
+        func file(_ name: String) throws(PolicyError) -> PolicyFile {
+            let path = directory + "/" + name
+            return try PolicyFile(path: path, text: texts[path]!)
+        }
         return try PolicySet(
-            carbon: carbonFile, disputes: disputesFile, matching: matchingFile, auction: auctionFile, groups: groupsFile, freshness: freshnessFile,
-            pos: posFile, logistics: logisticsFile, hash: SHA256.hash(material), fileHashes: fileHashes)
+            carbon: file("carbon.yaml"), disputes: file("disputes.yaml"), matching: file("matching.yaml"), auction: file("auction.yaml"),
+            groups: file("groups.yaml"), freshness: file("freshness.yaml"), pos: file("pos.yaml"), logistics: file("logistics.yaml"),
+            hash: SHA256.hash(material), fileHashes: fileHashes)
     }
 
     private init(

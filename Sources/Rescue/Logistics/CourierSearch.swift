@@ -52,13 +52,7 @@ public struct CourierSearch: Sendable, Equatable {
     func best(
         latitude: Int64, longitude: Int64, needsColdChain: Bool, eligible: (Int) -> Bool, deliveriesToday: (Int) -> Int64
     ) -> (courier: String, number: Int, distanceMetres: Int64)? {
-        let reachMetres = Double(largestRadiusMetres) * 1.01 + 50
-        let latitudeSpan = Int64((reachMetres / 111_320 * 1_000_000).rounded(.up))
-        let cosine = max(0.01, cos(Double(latitude) / 1_000_000 * .pi / 180))
-        let longitudeSpan = Int64((reachMetres / (111_320 * cosine) * 1_000_000).rounded(.up))
-        let centre = CandidateSearch.cell(latitude, longitude)
-        let low = CandidateSearch.cell(latitude - latitudeSpan, longitude - longitudeSpan)
-        let high = CandidateSearch.cell(latitude + latitudeSpan, longitude + longitudeSpan)
+        let (centre, _, _, rings, cellMetres) = CandidateSearch.window(latitude: latitude, longitude: longitude, reachMetres: largestRadiusMetres)
         let origin = (latitude: CandidateSearch.radians(latitude), longitude: CandidateSearch.radians(longitude), cosine: cos(CandidateSearch.radians(latitude)))
         var best: (key: UInt64, number: Int, distance: Int64)?
         func consider(_ number: Int) {
@@ -77,9 +71,6 @@ public struct CourierSearch: Sendable, Equatable {
             guard eligible(number) else { return }
             best = (key, number, distance)
         }
-        let rings = max(centre.row - low.row, high.row - centre.row, centre.column - low.column, high.column - centre.column)
-        let poleward = min(90, abs(Double(latitude) / 1_000_000) + 0.3) * .pi / 180
-        let cellMetres = Double(CandidateSearch.cellMicrodegrees) / 1_000_000 * 111_000 * max(0.001, cos(poleward))
         for ring in 0...max(0, rings) {
             // A cell in ring r is at least r − 1 whole cells away.
             if let found = best, ring >= 2, UInt64(Double(ring - 1) * cellMetres / 1_000) > found.key >> 32 { break }

@@ -121,13 +121,7 @@ public struct CandidateSearch: Sendable, Equatable {
     /// The recipients that can take `portions` of `category` at the given place, best first;
     /// at most `limit` of them.
     public func candidates(latitude: Int64, longitude: Int64, category: String, portions: Int64, limit: Int = .max) -> [Candidate] {
-        // Slightly more than the largest radius: cells are picked on a flat approximation.
-        let reachMetres = Double(largestRadiusMetres) * 1.01 + 50
-        let latitudeSpan = Int64((reachMetres / 111_320 * 1_000_000).rounded(.up))
-        let cosine = max(0.01, cos(Double(latitude) / 1_000_000 * .pi / 180))
-        let longitudeSpan = Int64((reachMetres / (111_320 * cosine) * 1_000_000).rounded(.up))
-        let low = Self.cell(latitude - latitudeSpan, longitude - longitudeSpan)
-        let high = Self.cell(latitude + latitudeSpan, longitude + longitudeSpan)
+        let (centre, low, high, rings, cellMetres) = Self.window(latitude: latitude, longitude: longitude, reachMetres: largestRadiusMetres)
         guard let categoryBit = categoryBits[category] else { return [] }
         let exactCategories = categoryBits.count > 63
         let origin = (latitude: Self.radians(latitude), longitude: Self.radians(longitude), cosine: cos(Self.radians(latitude)))
@@ -183,11 +177,6 @@ public struct CandidateSearch: Sendable, Equatable {
         // Rings of cells around the offer's, nearest first. A cell in ring r is at least r − 1
         // whole cells away, so once `limit` candidates are in hand and a ring cannot hold anyone
         // nearer (in whole kilometres) than the worst of them, the rest cannot rank higher.
-        let centre = Self.cell(latitude, longitude)
-        let rings = max(centre.row - low.row, high.row - centre.row, centre.column - low.column, high.column - centre.column)
-        // The narrowest a cell gets within reach: its width at the most poleward latitude searched.
-        let poleward = min(90, abs(Double(latitude) / 1_000_000) + 0.3) * .pi / 180
-        let cellMetres = Double(Self.cellMicrodegrees) / 1_000_000 * 111_000 * max(0.001, cos(poleward))
         for ring in 0...max(0, rings) {
             if best.count >= limit, let worst = best.last, ring >= 2 {
                 let nearestKilometres = UInt64(Double(ring - 1) * cellMetres / 1_000)
@@ -210,6 +199,25 @@ public struct CandidateSearch: Sendable, Equatable {
     }
 
     static func radians(_ microdegrees: Int64) -> Double { Double(microdegrees) / 1_000_000 * .pi / 180 }
+
+    /// The cells a search around a point must read to reach `reachMetres` (the largest radius
+    /// indexed): the point's cell, the square's corners, how many rings of cells that is, and
+    /// the narrowest a cell gets within it (its width at the most poleward latitude searched),
+    /// which bounds how near anyone in a later ring can be. Shared with `CourierSearch`.
+    static func window(latitude: Int64, longitude: Int64, reachMetres radius: Int64) -> (centre: Cell, low: Cell, high: Cell, rings: Int64, cellMetres: Double) {
+        // Slightly more than the radius: cells are picked on a flat approximation.
+        let reachMetres = Double(radius) * 1.01 + 50
+        let latitudeSpan = Int64((reachMetres / 111_320 * 1_000_000).rounded(.up))
+        let cosine = max(0.01, cos(Double(latitude) / 1_000_000 * .pi / 180))
+        let longitudeSpan = Int64((reachMetres / (111_320 * cosine) * 1_000_000).rounded(.up))
+        let centre = cell(latitude, longitude)
+        let low = cell(latitude - latitudeSpan, longitude - longitudeSpan)
+        let high = cell(latitude + latitudeSpan, longitude + longitudeSpan)
+        let rings = max(centre.row - low.row, high.row - centre.row, centre.column - low.column, high.column - centre.column)
+        let poleward = min(90, abs(Double(latitude) / 1_000_000) + 0.3) * .pi / 180
+        let cellMetres = Double(cellMicrodegrees) / 1_000_000 * 111_000 * max(0.001, cos(poleward))
+        return (centre, low, high, rings, cellMetres)
+    }
 
     static func cell(_ latitude: Int64, _ longitude: Int64) -> Cell {
         // Floor division, so cells do not fold across the equator or the prime meridian.

@@ -141,10 +141,7 @@ public struct RescueWorld: Sendable, Equatable {
             let decided = offers.decide(.confirmPickup(claim: claim, actor: actor, pickupCodeDigest: digest, grams: grams, now: now), policy: policy.offers)
             guard case .success(.pickedUp(var pickup)) = decided else { return decided.map { _ in [] }.mapError { .offer($0) } }
             if disputeOfClaim[claim] != nil { return .failure(.claimIsDisputed) }
-            if let category = offers.claims[claim].flatMap({ offers.offers[$0.offer] })?.category, policy.freshness.requireAtPickup.contains(category) {
-                guard let lowest = devices.lowestPickupScore[claim] else { return .failure(.device(.attestedScanIsRequired)) }
-                guard lowest >= policy.freshness.passScore else { return .failure(.device(.attestedScoreIsTooLow)) }
-            }
+            if let refused = pickupScanRefusal(claim: claim, policy: policy.freshness) { return .failure(.device(refused)) }
             pickup.declaredFreshnessScore = freshness
             var events = [RescueEvent.pickedUp(pickup)]
             // A provider is paid for what was taken: the share of the price for the grams left
@@ -263,10 +260,7 @@ public struct RescueWorld: Sendable, Equatable {
             guard let placed = offers.claims[claim], placed.status == .placed else { return .failure(.logistics(.claimIsNotAwaitingPickup)) }
             guard placed.pickupCodeDigest == digest else { return .failure(.logistics(.pickupCodeIsWrong)) }
             // The courier takes the food only as the provider may hand it over (FORMAT §7.14).
-            if let category = offers.offers[placed.offer]?.category, policy.freshness.requireAtPickup.contains(category) {
-                guard let lowest = devices.lowestPickupScore[claim] else { return .failure(.device(.attestedScanIsRequired)) }
-                guard lowest >= policy.freshness.passScore else { return .failure(.device(.attestedScoreIsTooLow)) }
-            }
+            if let refused = pickupScanRefusal(claim: claim, policy: policy.freshness) { return .failure(.device(refused)) }
             return .success([.courierPickedUp(claim: claim, courier: actor, grams: leg.grams)])
         case .courierDeliver(let claim):
             guard let dispatch = logistics.dispatches[claim], let leg = dispatch.legs.first(where: { $0.courier == actor && !$0.delivered }) else {
@@ -317,9 +311,8 @@ public struct RescueWorld: Sendable, Equatable {
             let post = OfferPost(
                 id: id, provider: connection.site, category: category, grams: grams, portions: line.quantity, latitude: latitude, longitude: longitude,
                 temperature: mapping.temperature, expiresAt: now.adding(mapping.expiryMicroseconds) ?? .max, priceRupiah: price, now: now)
-            guard case .success(.posted(let offer)) = offers.decide(.post(post), policy: policy.offers) else {
-                return offers.decide(.post(post), policy: policy.offers).map { _ in [] }.mapError { .offer($0) }
-            }
+            let decided = offers.decide(.post(post), policy: policy.offers)
+            guard case .success(.posted(let offer)) = decided else { return decided.map { _ in [] }.mapError { .offer($0) } }
             events.append(.posted(offer))
             switch mapping.outcome {
             case .donation:
@@ -414,6 +407,14 @@ public struct RescueWorld: Sendable, Equatable {
             }
         }
         return .success([.courierAssigned(claim: claimID, courier: policy.providerCourier, grams: unplaced, bookingSha256: booking)])
+    }
+
+    /// Why a claim's food may not be handed over yet, for a category that needs a passing
+    /// attested scan at pickup (the provider's handover and a courier's pickup alike); nil if it may.
+    private func pickupScanRefusal(claim: String, policy: FreshnessPolicy) -> DeviceRejection? {
+        guard let category = offers.claims[claim].flatMap({ offers.offers[$0.offer] })?.category, policy.requireAtPickup.contains(category) else { return nil }
+        guard let lowest = devices.lowestPickupScore[claim] else { return .attestedScanIsRequired }
+        return lowest >= policy.passScore ? nil : .attestedScoreIsTooLow
     }
 
     /// Whether `holder` is `provider` or the provider site's company.

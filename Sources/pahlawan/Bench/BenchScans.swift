@@ -39,11 +39,11 @@ struct BenchScans: ParsableCommand {
         var raw = 0.0, attested = 0.0
         for _ in 0..<rounds {
             var index = 0
-            raw = max(raw, Self.rate(seconds: seconds) {
+            raw = max(raw, PhysicalLimits.rate(seconds: seconds) {
                 index &+= 1
                 precondition(Ed25519.verify(signature: signatures[index & 255], message: messages[index & 255], publicKey: key.verifier.publicKey))
             })
-            attested = max(attested, Self.rate(seconds: seconds) {
+            attested = max(attested, PhysicalLimits.rate(seconds: seconds) {
                 index &+= 1
                 precondition(ScanDocument.verify(scans[index & 255], publicKey: publicKey))
             })
@@ -53,15 +53,5 @@ struct BenchScans: ParsableCommand {
             ("attestations_per_second", .number(attested, digits: 0)),
             ("ratio_attestation_to_raw_verify", .number(attested / raw, digits: 3)),
         ])
-    }
-
-    static func rate(seconds: Double, _ operation: () -> Void) -> Double {
-        let start = monotonicSeconds()
-        var count = 0
-        while monotonicSeconds() - start < seconds {
-            for _ in 0..<64 { operation() }
-            count += 64
-        }
-        return Double(count) / (monotonicSeconds() - start)
     }
 }

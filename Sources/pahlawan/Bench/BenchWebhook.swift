@@ -38,7 +38,7 @@ enum WebhookLoad {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency)
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        let next = ManagedAtomicCounter()
+        let next = Locked(0)
         let end = ContinuousClock.now + .seconds(seconds)
         let start = ContinuousClock.now
         let outcomes = try await withThrowingTaskGroup(of: (Int, Int, String?).self) { group in
@@ -47,7 +47,10 @@ enum WebhookLoad {
                     var done = 0, failed = 0
                     var failure: String?
                     while ContinuousClock.now < end {
-                        let index = next.next()
+                        let index = next.withLock { value in
+                            defer { value += 1 }
+                            return value
+                        }
                         var request = HTTPClientRequest(url: url)
                         request.method = method
                         if let requests {
@@ -74,17 +77,5 @@ enum WebhookLoad {
         return Result(
             requestsPerSecond: Double(outcomes.reduce(0) { $0 + $1.0 }) / seconds, non2xx: outcomes.reduce(0) { $0 + $1.1 },
             firstFailure: outcomes.compactMap(\.2).first)
-    }
-}
-
-/// A counter shared by the client's tasks.
-final class ManagedAtomicCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    func next() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        value += 1
-        return value - 1
     }
 }

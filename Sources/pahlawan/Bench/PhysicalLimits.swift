@@ -53,7 +53,8 @@ enum PhysicalLimits {
         }
     }
 
-    private static func rate(seconds: Double, _ operation: () -> Void) -> Double {
+    /// Runs `operation` in batches of 64 for at least `seconds`; calls per second.
+    static func rate(seconds: Double, _ operation: () -> Void) -> Double {
         let start = monotonicSeconds()
         var count = 0
         while true {
