@@ -190,6 +190,11 @@ public struct MirrorReports {
                     'refundsRupiah', coalesce(sum(refund), 0),
                     'gramsByCategory', coalesce((SELECT jsonb_object_agg(category, grams) FROM (
                         SELECT category, sum(grams_rescued) AS grams FROM t WHERE in_totals GROUP BY category) c), '{}'),
+                    'byMonth', coalesce((SELECT jsonb_object_agg(month, jsonb_build_object(
+                        'gramsRescued', grams, 'lifecycleGramsCO2e', lifecycle, 'downstreamGramsCO2e', downstream)) FROM (
+                        SELECT to_char(date '1970-01-01' + floor((time_us + 25200000000)::numeric / 86400000000)::integer, 'YYYY-MM') AS month,
+                            sum(grams_rescued) AS grams, sum(lifecycle_grams_co2e) AS lifecycle, sum(downstream_grams_co2e) AS downstream
+                        FROM t WHERE in_totals GROUP BY 1) m), '{}'),
                     'factorSets', coalesce((SELECT jsonb_agg(jsonb_build_object(
                         'policy', policy, 'rescues', rescues, 'carbonPolicyFile', coalesce((SELECT carbon_policy_file FROM policy_activations a
                             WHERE a.policy = p.policy AND a.seq < $1 ORDER BY a.seq DESC LIMIT 1), '')) ORDER BY policy)

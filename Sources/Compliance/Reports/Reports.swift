@@ -49,8 +49,8 @@ public struct Reports: Sendable {
     /// recipient that feeds people (animal feed and compost are not yet events of the ledger).
     public static let destinations = ["people"]
     /// The WIB offset: fiscal years and donation dates are Indonesian calendar days (UTC+7).
-    static let wibOffsetMicroseconds: Int64 = 7 * 3_600_000_000
-    static let dayMicroseconds: Int64 = 86_400_000_000
+    public static let wibOffsetMicroseconds: Int64 = 7 * 3_600_000_000
+    public static let dayMicroseconds: Int64 = 86_400_000_000
 
     func company(_ id: String) throws(Refusal) -> ParticipantRegistry.Participant {
         guard let company = facts.participants[id], company.role == .company else { throw .companyNotFound }
@@ -116,6 +116,8 @@ public struct Reports: Sendable {
         var excluded: Int64 = 0, excludedGrams: Int64 = 0, refunds: Int64 = 0
         var byCategory: [String: Int64] = [:]
         var byChannel: [String: Int64] = [:]
+        // Per WIB calendar month ("2026-11"): grams and CO2e on both bases, for the console's charts.
+        var byMonth: [String: (grams: Int64, lifecycle: Int64, downstream: Int64)] = [:]
         var recipients = Set<String>()
         var factorSets: [String: Int64] = [:]
         for rescue in facts.rescues where providers.contains(rescue.completion.provider) && (start...end).contains(rescue.time) {
@@ -161,6 +163,10 @@ public struct Reports: Sendable {
             // A category's grams are part of `grams`, which did not overflow.
             byCategory[completion.category, default: 0] += completion.gramsRescued
             byChannel[channel.name, default: 0] += completion.gramsRescued
+            let month = String(Self.civilDate(microseconds: rescue.time).text.prefix(7))
+            byMonth[month, default: (0, 0, 0)].grams += completion.gramsRescued
+            byMonth[month, default: (0, 0, 0)].lifecycle += completion.lifecycleGramsCO2e
+            byMonth[month, default: (0, 0, 0)].downstream += completion.downstreamGramsCO2e
             recipients.insert(completion.claimant)
             factorSets[rescue.policy, default: 0] += 1
         }
@@ -195,6 +201,9 @@ public struct Reports: Sendable {
                 "lifecycleGramsCO2e": .integer(lifecycle), "downstreamGramsCO2e": .integer(downstream),
                 "gramsByCategory": .object(byCategory.mapValues(JSONValue.integer)), "gramsByDestination": ["people": .integer(grams)],
                 "gramsByChannel": .object(byChannel.mapValues(JSONValue.integer)),
+                "byMonth": .object(byMonth.mapValues { month in
+                    ["gramsRescued": .integer(month.grams), "lifecycleGramsCO2e": .integer(month.lifecycle), "downstreamGramsCO2e": .integer(month.downstream)]
+                }),
                 "recipients": .integer(Int64(recipients.count)), "excludedRescues": .integer(excluded), "excludedGrams": .integer(excludedGrams),
                 "refundsRupiah": .integer(refunds), "tokensMinted": .integer(minted), "bufferTokens": .integer(buffer), "tokensRetired": .integer(retired),
                 "factorSets": .array(sets),
@@ -297,8 +306,33 @@ public struct Reports: Sendable {
 
     /// The WIB calendar date of a time (µs since the Unix epoch), by the days-from-civil algorithm.
     static func civilDate(microseconds: Int64) -> (year: Int, text: String) {
-        let shifted = microseconds + wibOffsetMicroseconds
+        let time = civilTime(microseconds: microseconds)
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return (time.year, "\(time.year)-\(two(time.month))-\(two(time.day))")
+    }
+
+    /// The first µs of a WIB calendar day (civil-from-days inverted), or nil for a date that
+    /// does not exist or a year outside 1…9999.
+    public static func microseconds(wibYear year: Int, month: Int, day: Int) -> Int64? {
+        guard (1...9999).contains(year), (1...12).contains(month), day >= 1 else { return nil }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard day <= lengths[month - 1] else { return nil }
+        let y = Int64(month <= 2 ? year - 1 : year)
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * Int64(month > 2 ? month - 3 : month + 9) + 2) / 5 + Int64(day) - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        return days * dayMicroseconds - wibOffsetMicroseconds
+    }
+
+    /// A time (µs since the Unix epoch) on the WIB (UTC+7) wall clock: date, hour and minute.
+    /// Saturates rather than traps at the ends of Int64.
+    public static func civilTime(microseconds: Int64) -> (year: Int, month: Int, day: Int, hour: Int, minute: Int) {
+        let shifted = microseconds.addingReportingOverflow(wibOffsetMicroseconds).overflow ? Int64.max : microseconds + wibOffsetMicroseconds
         let days = shifted >= 0 ? shifted / dayMicroseconds : (shifted - dayMicroseconds + 1) / dayMicroseconds
+        let minuteOfDay = Int((shifted - days * dayMicroseconds) / 60_000_000)
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097
@@ -308,8 +342,7 @@ public struct Reports: Sendable {
         let day = dayOfYear - (153 * monthPrime + 2) / 5 + 1
         let month = monthPrime < 10 ? monthPrime + 3 : monthPrime - 9
         let year = Int(yearOfEra + era * 400 + (month <= 2 ? 1 : 0))
-        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return (year, "\(year)-\(two(month))-\(two(day))")
+        return (year, Int(month), Int(day), minuteOfDay / 60, minuteOfDay % 60)
     }
 
     // MARK: Carbon statement and retirement register

@@ -48,6 +48,11 @@ public struct TokenAuthority: Sendable {
 
     private let keys: JWTKeyCollection
     private let verified = VerifiedTokens()
+    private let identityProvider = TrustsIdentityProvider()
+
+    /// Whether tokens of an identity provider are accepted (`trust(jwksJSON:)`); the console's
+    /// development sign-in is refused then.
+    public var trustsIdentityProvider: Bool { identityProvider.value.withLock { $0 } }
 
     /// An authority that verifies tokens signed by the Ed25519 key with this 32-byte seed (and
     /// can mint them, for `pahlawan token` and tests).
@@ -61,6 +66,7 @@ public struct TokenAuthority: Sendable {
     /// EdDSA or RS256 keys, each with a `kid` that its tokens name), from configuration.
     public func trust(jwksJSON json: String) async throws {
         try await keys.add(jwksJSON: json)
+        identityProvider.value.withLock { $0 = true }
     }
 
     /// A signed token for `subject` in `role`, valid for `lifetime` seconds from now.
@@ -112,6 +118,10 @@ public struct TokenAuthority: Sendable {
         verified.remember(token, principal, until: claims.exp.value)
         return principal
     }
+}
+
+final class TrustsIdentityProvider: Sendable {
+    let value = Mutex(false)
 }
 
 /// Tokens that verified, until their expiry; at most `capacity` (all are forgotten when full,

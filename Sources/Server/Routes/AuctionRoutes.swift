@@ -22,11 +22,7 @@ extension Service {
             ])
         }
         routes.on(.get, "/v1/auctions/{auction}", .needs(.auctionsRead)) { _, context in
-            let id = try PathParameters.id(context, "auction")
-            guard let answer = loop.readNow({ world, now in world.auctions.auctions[id].map { Self.auctionAnswer($0, world: world, now: now) } }) else {
-                throw Problem(.notFound, "auctionNotFound", "No such auction", detail: "no auction has the id \(id)")
-            }
-            return Response.json(.ok, answer)
+            Response.json(.ok, try Self.auctionRecord(loop, try PathParameters.id(context, "auction")))
         }
         routes.write(.post, "/v1/auctions/{auction}/bids", .needs(.auctionsBid), status: .created, timedAsClaim: true) { bytes, context in
             let auction = try PathParameters.id(context, "auction")
@@ -51,6 +47,14 @@ extension Service {
         } answer: { entries in
             compact(["auction": entries.first?.body.payload["auction"], "portions": entries.first?.body.payload["portions"]])
         }
+    }
+
+    /// `GET /v1/auctions/{id}`'s answer (the console's auction page shows the same).
+    static func auctionRecord(_ loop: CommandLoop, _ id: String) throws(Problem) -> [String: JSONValue] {
+        guard let answer = loop.readNow({ world, now in world.auctions.auctions[id].map { Self.auctionAnswer($0, world: world, now: now) } }) else {
+            throw Problem(.notFound, "auctionNotFound", "No such auction", detail: "no auction has the id \(id)")
+        }
+        return answer
     }
 
     /// An auction as a bidder needs it: the lot's price at the engine's time now, and its terms.

@@ -20,7 +20,7 @@ extension Service {
 
     func addAuditRoutes(_ routes: RouteBuilder) {
         let loop = loop
-        let carbonIndex = CarbonIndex()
+        let carbonIndex = carbonIndex
         routes.on(.get, "/v1/proofs/consistency", .needs(.entriesRead)) { request, _ in
             try Self.refuseUnknownParameters(request.uri.queryParameters, known: ["from", "to"])
             guard let from = request.uri.queryParameters.get("from", as: UInt64.self), let to = request.uri.queryParameters.get("to", as: UInt64.self),
@@ -36,20 +36,7 @@ extension Service {
         }
         routes.on(.get, "/v1/entries/{seq}", .needs(.entriesRead)) { request, context in
             try Self.refuseUnknownParameters(request.uri.queryParameters, known: [])
-            let seq = try PathParameters.count(context, "seq")
-            guard let (note, checkpoint) = loop.ledger.latestCheckpoint else { throw Problem(.notFound, "noCheckpoint", "No checkpoint yet", detail: "") }
-            guard seq < checkpoint.size else {
-                throw Problem(.notFound, "entryNotFound", "No such entry in the latest checkpoint", detail: "seq \(seq); the checkpoint covers \(checkpoint.size)")
-            }
-            return try Self.ledgerRead {
-                let entry = try loop.ledger.storedEntry(seq)
-                var answer = Self.listed(seq, entry.body, leafHash: entry.leafHash)
-                answer["signature"] = .string(Base64.encode(entry.signature))
-                // The signed note itself, so the proof can be checked against the key alone.
-                answer["checkpoint"] = ["size": .integer(Int64(checkpoint.size)), "root": .string(checkpoint.root.hex), "note": .string(note)]
-                answer["inclusionProof"] = .array(try loop.ledger.inclusionProof(seq: seq, size: checkpoint.size).map { .string($0.hex) })
-                return Response.json(.ok, answer)
-            }
+            return Response.json(.ok, try Self.entryAnswer(loop, try PathParameters.count(context, "seq")))
         }
         routes.on(.get, "/v1/entries", .needs(.entriesRead)) { request, _ in
             try Self.listEntries(loop, request.uri.queryParameters)
@@ -83,6 +70,25 @@ extension Service {
             let summary = loop.read { Self.summary(of: company, in: $0) }
             guard let summary else { throw Problem(.notFound, "companyNotFound", "No such company", detail: company) }
             return Response.json(.ok, summary)
+        }
+    }
+
+    /// `GET /v1/entries/{seq}`'s answer: the entry, its signature, and its inclusion proof to the
+    /// latest checkpoint, whose signed note is included so the proof checks against the key alone.
+    /// `note` replaces that note (the console proves to a cosigned one of the same size).
+    static func entryAnswer(_ loop: CommandLoop, _ seq: UInt64, cosigned: ((String, Checkpoint) -> String)? = nil) throws -> [String: JSONValue] {
+        guard let (note, checkpoint) = loop.ledger.latestCheckpoint else { throw Problem(.notFound, "noCheckpoint", "No checkpoint yet", detail: "") }
+        guard seq < checkpoint.size else {
+            throw Problem(.notFound, "entryNotFound", "No such entry in the latest checkpoint", detail: "seq \(seq); the checkpoint covers \(checkpoint.size)")
+        }
+        return try Self.ledgerRead {
+            let entry = try loop.ledger.storedEntry(seq)
+            var answer = Self.listed(seq, entry.body, leafHash: entry.leafHash)
+            answer["signature"] = .string(Base64.encode(entry.signature))
+            let shown = cosigned?(note, checkpoint) ?? note
+            answer["checkpoint"] = ["size": .integer(Int64(checkpoint.size)), "root": .string(checkpoint.root.hex), "note": .string(shown)]
+            answer["inclusionProof"] = .array(try loop.ledger.inclusionProof(seq: seq, size: checkpoint.size).map { .string($0.hex) })
+            return answer
         }
     }
 
@@ -138,41 +144,72 @@ extension Service {
         try refuseUnknownParameters(query, known: ["kind", "actor", "company", "since", "until", "cursor", "limit"])
         let limit = Int(try integer("limit") ?? 100)
         guard (1...listingLimitMax).contains(limit) else { throw Problem.badRequest("limit must be 1…\(listingLimitMax)") }
-        let kind = query.get("kind")
-        let actor = query.get("actor")
+        let listing = try entryListing(
+            loop, EntryFilter(kind: query.get("kind"), actor: query.get("actor"), company: query.get("company"), since: try integer("since"), until: try integer("until")),
+            cursor: UInt64(try integer("cursor") ?? 0), limit: limit)
+        // No nextCursor: the range is exhausted.
+        return Response.json(.ok, compact([
+            "checkpoint": checkpointValue(listing.checkpoint), "entries": .array(listing.entries.map { .object(listed($0.seq, $0.body, view: $0.view)) }),
+            "nextCursor": listing.nextCursor.map { .string(String($0)) },
+        ]))
+    }
+
+    /// What an entry listing selects (nil: any). `company` matches entries naming the company or
+    /// one of its sites, `mentions` entries naming that id; `since`/`until` are µs, inclusive.
+    struct EntryFilter: Sendable {
+        var kind: String?
+        var actor: String?
+        var company: String?
+        var mentions: String?
+        var since: Int64?
+        var until: Int64?
+    }
+
+    /// One page of a listing: the entries found and where the next page starts (nil: the range is exhausted).
+    struct EntryListing {
+        let checkpoint: Checkpoint
+        let entries: [(seq: UInt64, body: [UInt8], view: JSONObjectView)]
+        let nextCursor: UInt64?
+    }
+
+    /// The entries of the latest checkpoint that `filter` selects, in seq order from `cursor`,
+    /// examining at most `listingScanMax` entries (the API's listing and the console's explorer).
+    static func entryListing(_ loop: CommandLoop, _ filter: EntryFilter, cursor: UInt64, limit: Int) throws -> EntryListing {
         let checkpoint = try checkpoint(loop)
         var needles: [[UInt8]] = []
-        if let company = query.get("company") {
+        if let company = filter.company {
             guard ParticipantRegistry.isPseudonymous(company) else { throw Problem.badRequest("company is not an id") }
             let sites = loop.read { world in world.participants.participants.values.filter { $0.company == company }.map(\.id) }
             needles = ([company] + sites).map { Array("\"\($0)\"".utf8) }
         }
+        var mention: [UInt8]?
+        if let mentioned = filter.mentions {
+            guard ParticipantRegistry.isPseudonymous(mentioned) else { throw Problem.badRequest("mentions is not an id") }
+            mention = Array("\"\(mentioned)\"".utf8)
+        }
         return try ledgerRead {
-            var start = UInt64(try integer("cursor") ?? 0)
+            var start = cursor
             var end = checkpoint.size
-            if let since = try integer("since") { start = max(start, try firstSeq(loop.ledger, atOrAfter: since, size: end)) }
+            if let since = filter.since { start = max(start, try firstSeq(loop.ledger, atOrAfter: since, size: end)) }
             // `until` is inclusive; at Int64.max no entry is after it (and + 1 would trap).
-            if let until = try integer("until"), until < Int64.max { end = min(end, try firstSeq(loop.ledger, atOrAfter: until + 1, size: end)) }
-            var found: [JSONValue] = []
-            var next = min(max(start, 0), end)
+            if let until = filter.until, until < Int64.max { end = min(end, try firstSeq(loop.ledger, atOrAfter: until + 1, size: end)) }
+            var found: [(seq: UInt64, body: [UInt8], view: JSONObjectView)] = []
+            var next = min(start, end)
             let scanEnd = min(end, next + listingScanMax)
             if next < scanEnd {
                 try loop.ledger.forEachBodySlice(from: next, to: scanEnd) { slice in
                     for (seq, body) in slice where found.count < limit {
                         next = seq + 1
                         guard let view = try? JSONObjectView(bytes: body) else { continue }
-                        if let kind, view.string("kind") != kind { continue }
-                        if let actor, view.string("actor") != actor { continue }
+                        if let kind = filter.kind, view.string("kind") != kind { continue }
+                        if let actor = filter.actor, view.string("actor") != actor { continue }
                         if !needles.isEmpty, !needles.contains(where: { body.contains(subsequence: $0) }) { continue }
-                        found.append(.object(listed(seq, body, view: view)))
+                        if let mention, !body.contains(subsequence: mention) { continue }
+                        found.append((seq, body, view))
                     }
                 }
             }
-            // No nextCursor: the range is exhausted.
-            return Response.json(.ok, compact([
-                "checkpoint": checkpointValue(checkpoint), "entries": .array(found),
-                "nextCursor": next < end ? .string(String(next)) : nil,
-            ]))
+            return EntryListing(checkpoint: checkpoint, entries: found, nextCursor: next < end ? next : nil)
         }
     }
 

@@ -1,3 +1,4 @@
+import Compliance
 import Core
 import Hummingbird
 import Ledger
@@ -41,20 +42,23 @@ extension Service {
             return .courierDeliver(claim: try PathParameters.id(context, "claim"))
         } answer: { Self.courierAnswer($0) }
         routes.on(.get, "/v1/couriers/{courier}", .needs(.couriersRead)) { _, context in
-            let id = try PathParameters.id(context, "courier")
-            let principal = try context.requirePrincipal()
-            // A courier sees its own record; operators and auditors anyone's.
-            guard principal.subject == id || principal.role != .courier || access.allows(principal.role, .participantsRegister) else {
-                throw Problem(.forbidden, "notYourRecord", "A courier reads only its own record", detail: id)
-            }
-            guard let courier = loop.read({ $0.logistics.couriers[id] }) else {
-                throw Problem(.notFound, "courierNotFound", "No such courier", detail: "no courier has the id \(id)")
-            }
-            return Response.json(.ok, [
-                "courier": .string(id), "points": .integer(courier.points), "vehicleGrams": .integer(courier.vehicleGrams), "coldChain": .bool(courier.coldChain),
-                "carryingGrams": .integer(courier.carryingGrams), "legs": .array(courier.legs.sorted().map(JSONValue.string)),
-            ])
+            Response.json(.ok, try Self.courierRecord(loop, access, try context.requirePrincipal(), try PathParameters.id(context, "courier")))
         }
+    }
+
+    /// `GET /v1/couriers/{id}`'s answer (the console's courier page shows the same): a courier
+    /// sees its own record; operators and auditors anyone's.
+    static func courierRecord(_ loop: CommandLoop, _ access: AccessPolicy, _ principal: Principal, _ id: String) throws(Problem) -> [String: JSONValue] {
+        guard principal.subject == id || principal.role != .courier || access.allows(principal.role, .participantsRegister) else {
+            throw Problem(.forbidden, "notYourRecord", "A courier reads only its own record", detail: id)
+        }
+        guard let courier = loop.read({ $0.logistics.couriers[id] }) else {
+            throw Problem(.notFound, "courierNotFound", "No such courier", detail: "no courier has the id \(id)")
+        }
+        return [
+            "courier": .string(id), "points": .integer(courier.points), "vehicleGrams": .integer(courier.vehicleGrams), "coldChain": .bool(courier.coldChain),
+            "carryingGrams": .integer(courier.carryingGrams), "legs": .array(courier.legs.sorted().map(JSONValue.string)),
+        ]
     }
 
     /// The entries' courier facts: the offer, assignment or delivery, and any points.

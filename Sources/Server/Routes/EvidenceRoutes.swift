@@ -19,12 +19,7 @@ extension Service {
             compact(["device": entries.first?.body.payload["device"], "holder": entries.first?.body.payload["holder"], "publicKey": entries.first?.body.payload["publicKey"]])
         }
         routes.on(.get, "/v1/devices/{device}", .needs(.devicesRead)) { _, context in
-            let id = try PathParameters.id(context, "device")
-            guard let device = loop.read({ $0.devices.devices[id] }) else { throw Problem.rejected(.device(.deviceNotFound)) }
-            var answer = EntryCodec.payload(of: .deviceRegistered(device))
-            answer["revoked"] = .bool(device.revokedAt != nil)
-            answer["revokedAt"] = device.revokedAt.map(JSONValue.integer)
-            return Response.json(.ok, answer)
+            Response.json(.ok, try Self.deviceRecord(loop, try PathParameters.id(context, "device")))
         }
         routes.write(.post, "/v1/devices/{device}/revoke", .needs(.devicesManage), status: .ok) { bytes, context in
             let body = try RequestBodies.decode(bytes, as: RevocationBody.self)
@@ -43,6 +38,15 @@ extension Service {
                 "scan": entries.first?.body.payload["scan"], "stage": entries.first?.body.payload["stage"], "score": entries.first?.body.payload["score"],
             ])
         }
+    }
+
+    /// `GET /v1/devices/{id}`'s answer (the console's device page shows the same).
+    static func deviceRecord(_ loop: CommandLoop, _ id: String) throws(Problem) -> [String: JSONValue] {
+        guard let device = loop.read({ $0.devices.devices[id] }) else { throw Problem.rejected(.device(.deviceNotFound)) }
+        var answer = EntryCodec.payload(of: .deviceRegistered(device))
+        answer["revoked"] = .bool(device.revokedAt != nil)
+        answer["revokedAt"] = device.revokedAt.map(JSONValue.integer)
+        return answer
     }
 }
 

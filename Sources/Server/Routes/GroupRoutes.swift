@@ -18,17 +18,7 @@ extension Service {
             compact(["group": entries.first?.body.payload["group"], "deadline": entries.first?.body.payload["deadline"]])
         }
         routes.on(.get, "/v1/groups/{group}", .needs(.groupsRead)) { _, context in
-            let id = try PathParameters.id(context, "group")
-            guard let group = loop.read({ $0.groups.groups[id] }) else {
-                throw Problem(.notFound, "groupNotFound", "No such group", detail: "no group has the id \(id)")
-            }
-            var answer = EntryCodec.payload(of: .groupFormed(group))
-            answer["status"] = .string(group.status.rawValue)
-            answer["portions"] = .integer(group.portions)
-            answer["members"] = .array(group.members.map { .object(["member": .string($0.id), "portions": .integer($0.portions)]) })
-            answer["claim"] = group.claim.map(JSONValue.string)
-            answer["noShows"] = .array(group.noShows.sorted().map(JSONValue.string))
-            return Response.json(.ok, answer)
+            Response.json(.ok, try Self.groupRecord(loop, try PathParameters.id(context, "group")))
         }
         routes.write(.post, "/v1/groups/{group}/members", .needs(.groupsJoin), status: .created) { bytes, context in
             let group = try PathParameters.id(context, "group")
@@ -68,5 +58,19 @@ extension Service {
         } answer: { entries in
             compact(["group": entries.first?.body.payload["group"], "member": entries.first?.body.payload["member"], "reason": entries.first?.body.payload["reason"]])
         }
+    }
+
+    /// `GET /v1/groups/{id}`'s answer (the console's group page shows the same).
+    static func groupRecord(_ loop: CommandLoop, _ id: String) throws(Problem) -> [String: JSONValue] {
+        guard let group = loop.read({ $0.groups.groups[id] }) else {
+            throw Problem(.notFound, "groupNotFound", "No such group", detail: "no group has the id \(id)")
+        }
+        var answer = EntryCodec.payload(of: .groupFormed(group))
+        answer["status"] = .string(group.status.rawValue)
+        answer["portions"] = .integer(group.portions)
+        answer["members"] = .array(group.members.map { .object(["member": .string($0.id), "portions": .integer($0.portions)]) })
+        answer["claim"] = group.claim.map(JSONValue.string)
+        answer["noShows"] = .array(group.noShows.sorted().map(JSONValue.string))
+        return answer
     }
 }

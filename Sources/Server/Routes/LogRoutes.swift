@@ -78,37 +78,7 @@ extension Service {
             case "false": witnessedOnly = false
             case let other?: throw Problem.badRequest("witnessed is true or false, not \(other)")
             }
-            let note: String
-            if witnessedOnly {
-                note = try Self.witnessedCheckpoint(ledger, witnesses).note
-            } else {
-                guard let (latest, checkpoint) = ledger.latestCheckpoint else { throw Problem(.notFound, "noCheckpoint", "No checkpoint yet", detail: "") }
-                note = witnesses?.book.cosigned(latest, checkpoint: checkpoint) ?? latest
-            }
-            let size = try Self.ledgerRead { try Checkpoint(text: SignedNote(parsing: note).text).size }
-            guard seq < size else {
-                if witnessedOnly, seq < ledger.size {
-                    throw Problem(
-                        .conflict, "notYetWitnessed", "The entry is not yet in a witnessed checkpoint",
-                        detail: "seq \(seq); the newest witnessed checkpoint covers \(size) entries. Retry in a few seconds, or ask ?witnessed=false", retryAfterSeconds: 2)
-                }
-                throw Problem(.notFound, "entryNotFound", "No such entry in the checkpoint", detail: "seq \(seq); the checkpoint covers \(size)")
-            }
-            let proof: TlogProof
-            do throws(LedgerError) {
-                proof = try TlogProof.make(ledger, seq: seq, checkpointNote: note)
-            } catch where error.code == .untrustedKey {
-                // A proof nobody would accept: the key that signed this checkpoint was reported
-                // compromised (FORMAT §10.7). The witnesses cosign a newer one within seconds.
-                throw Problem(
-                    .conflict, "checkpointUntrusted", "The checkpoint is signed by a key reported compromised",
-                    detail: "\(error.reason). Retry in a few seconds, or ask ?witnessed=false", retryAfterSeconds: 2)
-            } catch {
-                throw Problem.ledger(error)
-            }
-            var response = Self.text(proof.serialized, cache: "no-store")
-            response.headers[.contentDisposition] = "attachment; filename=\"pahlawan-\(seq).tlog-proof\""
-            return response
+            return try Self.offlineProof(ledger, witnesses, seq: seq, witnessedOnly: witnessedOnly)
         }
         // C2SP tlog-tiles static reads: hash tiles and entry bundles (each entry: its length as a
         // big-endian uint16, then its exact body).
@@ -122,6 +92,42 @@ extension Service {
             return Response(
                 status: .ok, headers: [.contentType: "application/octet-stream", .cacheControl: cache], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
+    }
+
+    /// The offline proof (C2SP tlog-proof) of entry `seq`, to the newest witnessed checkpoint or
+    /// (`witnessedOnly` false) the latest, as a download.
+    static func offlineProof(_ ledger: Ledger, _ witnesses: WitnessClient?, seq: UInt64, witnessedOnly: Bool) throws -> Response {
+        let note: String
+        if witnessedOnly {
+            note = try Self.witnessedCheckpoint(ledger, witnesses).note
+        } else {
+            guard let (latest, checkpoint) = ledger.latestCheckpoint else { throw Problem(.notFound, "noCheckpoint", "No checkpoint yet", detail: "") }
+            note = witnesses?.book.cosigned(latest, checkpoint: checkpoint) ?? latest
+        }
+        let size = try Self.ledgerRead { try Checkpoint(text: SignedNote(parsing: note).text).size }
+        guard seq < size else {
+            if witnessedOnly, seq < ledger.size {
+                throw Problem(
+                    .conflict, "notYetWitnessed", "The entry is not yet in a witnessed checkpoint",
+                    detail: "seq \(seq); the newest witnessed checkpoint covers \(size) entries. Retry in a few seconds, or ask ?witnessed=false", retryAfterSeconds: 2)
+            }
+            throw Problem(.notFound, "entryNotFound", "No such entry in the checkpoint", detail: "seq \(seq); the checkpoint covers \(size)")
+        }
+        let proof: TlogProof
+        do throws(LedgerError) {
+            proof = try TlogProof.make(ledger, seq: seq, checkpointNote: note)
+        } catch where error.code == .untrustedKey {
+            // A proof nobody would accept: the key that signed this checkpoint was reported
+            // compromised (FORMAT §10.7). The witnesses cosign a newer one within seconds.
+            throw Problem(
+                .conflict, "checkpointUntrusted", "The checkpoint is signed by a key reported compromised",
+                detail: "\(error.reason). Retry in a few seconds, or ask ?witnessed=false", retryAfterSeconds: 2)
+        } catch {
+            throw Problem.ledger(error)
+        }
+        var response = Self.text(proof.serialized, cache: "no-store")
+        response.headers[.contentDisposition] = "attachment; filename=\"pahlawan-\(seq).tlog-proof\""
+        return response
     }
 
     /// The newest checkpoint with a quorum of cosignatures; with no witnesses configured, the

@@ -26,6 +26,10 @@ public struct Service: Sendable {
     public let dispatcher: CourierDispatcher
     /// The facts the reports read, folded from the ledger (see `warmReports`).
     public let reportBook = ReportBook()
+    /// The carbon movements by serial range, for serial histories (API and console).
+    let carbonIndex = CarbonIndex()
+    /// Entries per day and kind, for the console's ledger health page.
+    let activity = LedgerActivity()
     let limiter: RateLimiter
     let inFlight = AdmissionMiddleware.InFlight()
     let logger: Logger
@@ -53,10 +57,17 @@ public struct Service: Sendable {
     /// The router with every route and the operations middleware (trace ids, metrics, limits).
     public func router() -> Router<ServiceContext> { routed().router }
 
-    /// Every route the router serves, recorded as `router()` registers them.
+    /// Every API route the router serves, recorded as `router()` registers them.
     public var routes: [Route] { routed().table.routes }
 
-    private func routed() -> (router: Router<ServiceContext>, table: RouteTable) {
+    /// Every console page (audit/CONSOLE.md), with the permission it needs (nil: public).
+    public var consoleRoutes: [Route] {
+        let table = RouteTable()
+        _ = routed(consoleTable: table)
+        return table.routes
+    }
+
+    private func routed(consoleTable: RouteTable = RouteTable()) -> (router: Router<ServiceContext>, table: RouteTable) {
         let router = Router(context: ServiceContext.self)
         let table = RouteTable()
         let limits = settings.limits
@@ -79,6 +90,12 @@ public struct Service: Sendable {
         addCourierRoutes(routes)
         addSubjectRoutes(routes)
         addReportRoutes(routes)
+        let pages = ConsoleBuilder(router: router, service: self, table: consoleTable)
+        addConsoleLedgerPages(pages)
+        addConsoleSignInPages(pages)
+        addConsoleReportPages(pages)
+        addConsoleRecordPages(pages)
+        addConsoleAssets(pages)
         return (router, table)
     }
 }
@@ -114,11 +131,13 @@ extension Service {
     /// request timeout on a large ledger).
     public func warmReports() {
         let book = reportBook
+        let activity = activity
         let ledger = loop.ledger
         let logger = logger
         DispatchQueue.global().async {
             do {
                 _ = try book.reports(ledger)
+                _ = try activity.days(ledger, upTo: ledger.latestCheckpoint?.checkpoint.size ?? 0, last: 1)
             } catch {
                 logger.warning("warming the report facts failed", metadata: ["error": "\(error)"])
             }
