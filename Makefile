@@ -6,7 +6,7 @@ SEED ?= 1
 DAYS ?= 1
 PORT ?= 8080
 
-.PHONY: run demo test deps build bench-deps bench-mirror schemathesis-deps
+.PHONY: run demo test deps build bench-deps bench-mirror schemathesis-deps browser-test-deps
 
 # System packages the build and the auditor's kit need, installed only when missing (Debian, as root).
 deps:
@@ -52,10 +52,26 @@ schemathesis-deps:
 		/usr/bin/python3 -m venv .build-venv && .build-venv/bin/pip install -q "schemathesis==$(SCHEMATHESIS_VERSION)"; \
 	fi
 
+# The console's browser tests (.ci/browser-tests): Debian's headless Chromium and its driver (no
+# browser download), and Playwright, axe-playwright-python and pytest (PyPI, pinned) in .build-venv.
+PLAYWRIGHT_VERSION = 1.65.2
+AXE_PLAYWRIGHT_VERSION = 0.1.8
+browser-test-deps: schemathesis-deps
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || [ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then \
+		echo "installing chromium, chromium-driver and fonts-dejavu-core (apt) for the console's browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-dejavu-core >/dev/null; \
+	fi
+	@if ! .build-venv/bin/python -c 'import importlib.metadata as m, pytest; assert m.version("playwright") == "$(PLAYWRIGHT_VERSION)" and m.version("axe-playwright-python") == "$(AXE_PLAYWRIGHT_VERSION)"' 2>/dev/null; then \
+		echo "installing playwright $(PLAYWRIGHT_VERSION) and axe-playwright-python $(AXE_PLAYWRIGHT_VERSION) (pip) into .build-venv"; \
+		.build-venv/bin/pip install -q "playwright==$(PLAYWRIGHT_VERSION)" "axe-playwright-python==$(AXE_PLAYWRIGHT_VERSION)" pytest; \
+	fi
+
 # Every test, beside a throwaway PostgreSQL server that .ci/with-postgres starts and removes;
 # the independent verifier's own tests (audit/test_verify.py, Debian's python3 with PyNaCl);
-# then schemathesis against audit/openapi.yaml on a live service (.ci/schemathesis).
-test: deps schemathesis-deps
+# then schemathesis against audit/openapi.yaml on a live service (.ci/schemathesis); then the
+# auditor console in headless Chromium (.ci/browser-tests).
+test: deps schemathesis-deps browser-test-deps
 	.ci/with-postgres $(SWIFT) test
 	/usr/bin/python3 -m unittest discover -s audit -p 'test_verify.py'
 	.ci/schemathesis
+	.ci/browser-tests

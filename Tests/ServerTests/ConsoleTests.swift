@@ -290,7 +290,9 @@ import Testing
                 #expect(!String(buffer: response.body).contains("<script>alert"))
             }
             // Unknown parameters, bad dates and bad seqs are clear 400 pages, not a crash.
-            for path in ["/console/entries?bogus=1", "/console/entries?from=2026-02-30", "/console/entries?seq=x", "/console/entries?cursor=-1", "/console?lang=xx&x=1"] {
+            for path in ["/console/entries?bogus=1", "/console/entries?from=2026-02-30", "/console/entries?seq=x", "/console/entries?cursor=-1", "/console?lang=xx&x=1",
+                "/console/carbon/retirements?page=0", "/console/carbon/retirements?page=x", "/console/carbon/retirements.csv?page=2",
+                "/console/carbon/serials?q=PPG-20x6-1"] {
                 try await client.execute(uri: path, method: .get, headers: session) { response in
                     #expect(response.status == .badRequest, "\(path): \(response.status)")
                     #expect(String(buffer: response.body).contains("class=\"problem\""))

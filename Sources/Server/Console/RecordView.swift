@@ -26,7 +26,7 @@ struct RecordView {
             return "<ol class=\"record-list\">" + items.map { "<li>\(html($0))</li>" }.joined() + "</ol>"
         case .string(let text): return HTML.escape(text)
         case .integer(let number): return HTML.escape(ConsoleFormat.integer(number, language))
-        case .bool(let flag): return flag ? "true" : "false"
+        case .bool(let flag): return HTML.escape(ConsolePages.shared.strings[language]?[flag ? "value.isTrue" : "value.isFalse"] ?? String(flag))
         }
     }
 

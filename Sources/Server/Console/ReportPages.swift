@@ -79,8 +79,16 @@ extension Service {
         return report.masked(for: call.principal?.role.rawValue ?? "public", by: masker)
     }
 
+    /// Report lines per page of the console (the downloads have them all).
+    static let linesPerPage = 200
+
     static func reportPage(_ call: ConsoleCall, _ service: Service, kind: String, download: String?) async throws -> ConsoleAnswer {
-        let query = try call.query(known: kind == "tax" ? ["year", "priorYearNetIncomeRupiah"] : kind == "csr" ? ["from", "until"] : [])
+        let parameters: Set<String> = kind == "tax" ? ["year", "priorYearNetIncomeRupiah"] : kind == "csr" ? ["from", "until"] : []
+        var query = try call.query(known: parameters.union(download == nil ? ["page"] : []))
+        // Pages of lines, so a company with 100,000 rescues is still a page a browser opens; the
+        // totals, charts and downloads are always the whole report's.
+        let pageText = query.removeValue(forKey: "page") ?? "1"
+        guard let pageNumber = Int(pageText), pageNumber >= 1, pageNumber <= 1_000_000 else { throw Problem.badRequest(call.text("report.pageInvalid")) }
         let company = kind == "retirements" ? "" : try PathParameters.id(call.context, "company")
         let wanted: ReportRequest
         var values: [String: Any] = ["company": company, "kind": kind]
@@ -121,11 +129,24 @@ extension Service {
         let columns = shownColumns[kind] ?? report.columns
         values["title"] = call.text("report.\(kind).title", company)
         values["headings"] = columns.map { call.text("col.\($0)") }
-        values["lines"] = report.lines.map { line in
-            ["cells": columns.map { column in line[column].map { view.cell(column, $0) } ?? "" }, "excluded": line["inTotals"] == .bool(false)] as [String: Any]
+        let first = min(report.lines.count, (pageNumber - 1) * Self.linesPerPage)
+        let shown = report.lines[first..<min(report.lines.count, first + Self.linesPerPage)]
+        values["lines"] = shown.map { (line: [String: JSONValue]) -> [String: Any] in
+            ["cells": columns.map { column in line[column].map { view.cell(column, $0) } ?? "" }, "excluded": line["inTotals"] == JSONValue.bool(false)]
         }
         values["empty"] = report.lines.isEmpty
         values["lineCount"] = ConsoleFormat.integer(Int64(report.lines.count), language)
+        if report.lines.count > Self.linesPerPage {
+            func pageLink(_ number: Int) -> String {
+                let items = (query.map { ($0.key, $0.value) } + [("page", String(number))]).sorted { $0.0 < $1.0 }
+                return call.request.uri.path + "?" + items.map { "\(ConsoleGate.percentEncoded($0.0))=\(ConsoleGate.percentEncoded($0.1))" }.joined(separator: "&")
+            }
+            let range = shown.isEmpty ? "0" : "\(ConsoleFormat.integer(Int64(first + 1), language))–\(ConsoleFormat.integer(Int64(first + shown.count), language))"
+            values["linePager"] = [
+                "shown": call.text("report.linesShown", range + " / " + ConsoleFormat.integer(Int64(report.lines.count), language)),
+                "previous": pageNumber > 1 ? pageLink(pageNumber - 1) : "", "next": first + shown.count < report.lines.count ? pageLink(pageNumber + 1) : "",
+            ]
+        }
         values["totals"] = report.totals.keys.sorted().compactMap { key -> [String: String]? in
             guard let value = report.totals[key] else { return nil }
             if case .object = value { return nil }
@@ -135,7 +156,7 @@ extension Service {
         values["checkpointSize"] = String(report.checkpointSize)
         values["checkpointRoot"] = report.checkpointRoot
         let downloadBase = kind == "retirements" ? "/console/carbon/retirements" : "/console/companies/\(company)/\(kind)"
-        let queryString = call.request.uri.queryParameters.filter { $0.key != "lang" }.map { "\(ConsoleGate.percentEncoded(String($0.key)))=\(ConsoleGate.percentEncoded(String($0.value)))" }
+        let queryString = call.request.uri.queryParameters.filter { $0.key != "lang" && $0.key != "page" }.map { "\(ConsoleGate.percentEncoded(String($0.key)))=\(ConsoleGate.percentEncoded(String($0.value)))" }
             .joined(separator: "&")
         values["csv"] = downloadBase + ".csv" + (queryString.isEmpty ? "" : "?" + queryString)
         values["json"] = downloadBase + ".json" + (queryString.isEmpty ? "" : "?" + queryString)
@@ -186,7 +207,7 @@ extension Service {
         ]
         return charts.filter { !$0.bars.isEmpty }.map { chart in
             [
-                "svg": chart.svg,
+                "title": chart.title, "svg": chart.svg,
                 "table": chart.table(labelHeading: call.text("chart.label"), valueHeading: call.text("chart.value"), exactHeading: call.text("chart.exact")),
             ]
         }

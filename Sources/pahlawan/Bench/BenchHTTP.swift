@@ -86,6 +86,28 @@ struct BenchHTTP: AsyncParsableCommand {
         log("wrk: GET /v1/entries/{seq} over \(readable) entries…")
         let readRun = try Wrk(path: wrk, threads: threads, connections: connections, seconds: duration).run(
             url: base + "/v1/entries/0", script: Self.readScript(token: auditor, size: readable))
+        // Console pages (issue 18: ≤ 50 ms p99 each), once the report facts and the health
+        // page's activity are folded, as `serve` folds them at start.
+        service.warmReports()
+        while service.reportBook.foldedSize < readable { try await Task.sleep(for: .milliseconds(200)) }
+        let company = loop.read { world in
+            world.participants.participants.values.filter { $0.role == .company }.map(\.id).sorted().first ?? "cmp-none"
+        }
+        let consolePages: [(name: String, path: String, script: String?)] = [
+            ("console_health", "/console", nil),
+            ("console_entry", "/console/entries/0", Self.readScript(token: auditor, size: readable, prefix: "/console/entries/", cookie: true)),
+            ("console_explorer", "/console/entries?kind=rescue.completed", Self.pageScript(cookie: auditor, path: "/console/entries?kind=rescue.completed")),
+            ("console_company_csr", "/console/companies/\(company)", Self.pageScript(cookie: auditor, path: "/console/companies/\(company)")),
+            ("console_company_tax", "/console/companies/\(company)/tax", Self.pageScript(cookie: auditor, path: "/console/companies/\(company)/tax")),
+            ("console_retirements", "/console/carbon/retirements", nil),
+        ]
+        var consoleRuns: [(name: String, result: Wrk.Result)] = []
+        for page in consolePages {
+            log("wrk: GET \(page.path) (console)…")
+            // One second unmeasured first: the first read of a report folds what is new.
+            _ = try Wrk(path: wrk, threads: threads, connections: connections, seconds: 1).run(url: base + page.path, script: page.script)
+            consoleRuns.append((page.name, try Wrk(path: wrk, threads: threads, connections: connections, seconds: duration).run(url: base + page.path, script: page.script)))
+        }
         var claimRun = Wrk.Result()
         var claimsWritten = 0
         var open = OpenLoop.Result()
@@ -148,7 +170,14 @@ struct BenchHTTP: AsyncParsableCommand {
             ("pos_webhook_requests_per_second", .number(webhook.requestsPerSecond, digits: 0)),
             ("ratio_pos_webhook_to_trivial", .number(clientTrivial.requestsPerSecond > 0 ? webhook.requestsPerSecond / clientTrivial.requestsPerSecond : 0, digits: 3)),
             ("pos_webhook_non_2xx", .integer(webhook.non2xx)),
-        ])
+        ] + consoleRuns.flatMap { name, result -> [(String, BenchValue)] in
+            [
+                ("\(name)_requests_per_second", .number(result.requestsPerSecond, digits: 0)),
+                ("\(name)_non_2xx", .integer(result.non2xx)),
+                ("\(name)_wrk_p99_ms", .number(result.p99Milliseconds, digits: 2)),
+                ("\(name)_ratio_p99_to_50ms_target", .number(result.p99Milliseconds / 50, digits: 3)),
+            ]
+        })
     }
 
     private func log(_ text: String) {
@@ -229,14 +258,25 @@ struct BenchHTTP: AsyncParsableCommand {
         """
     }
 
-    /// Random entries of the checkpointed ledger, each with its inclusion proof.
-    static func readScript(token: String, size: UInt64) -> String {
+    /// Random entries of the checkpointed ledger, each with its inclusion proof (or, with
+    /// `cookie`, the console's entry page, signed in by the session cookie).
+    static func readScript(token: String, size: UInt64, prefix: String = "/v1/entries/", cookie: Bool = false) -> String {
+        let header = cookie ? "[\"Cookie\"] = \"pt_session=\(token)\"" : "[\"Authorization\"] = \"Bearer \(token)\""
+        return """
+            function init(args)
+              math.randomseed(os.time() + (tid or 0))
+            end
+            function request()
+              return wrk.format("GET", "\(prefix)" .. math.random(0, \(size - 1)), {\(header)})
+            end
+            """
+    }
+
+    /// One console page, signed in by the session cookie.
+    static func pageScript(cookie token: String, path: String) -> String {
         """
-        function init(args)
-          math.randomseed(os.time() + (tid or 0))
-        end
         function request()
-          return wrk.format("GET", "/v1/entries/" .. math.random(0, \(size - 1)), {["Authorization"] = "Bearer \(token)"})
+          return wrk.format("GET", "\(path)", {["Cookie"] = "pt_session=\(token)"})
         end
         """
     }
