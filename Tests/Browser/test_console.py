@@ -90,6 +90,7 @@ def test_health_page_verifies_the_checkpoint(console):
     button.click()
     result, box = console.verification(".verify[data-verify=checkpoint]")
     assert result == "pass", box.inner_text()
+    expect(console.page.locator("table").first).to_contain_text("witness.test.example/w1")
     console.shot("health")
     console.assert_clean()
 
@@ -115,6 +116,8 @@ def test_company_to_entry_and_back_with_a_passing_verification(console):
     checks = console.page.locator("ol.verify-checks li")
     expect(checks).to_have_count(6)
     assert console.page.locator("ol.verify-checks li.fail").count() == 0
+    # The run has one witness (quorum 1): its cosignature is checked, not skipped.
+    expect(console.page.locator("ol.verify-checks li[data-check=cosignatures]")).to_contain_text("witness.test.example/w1 (1/1)")
     took = int(box.get_attribute("data-ms"))
     (OUT / "verify-ms.txt").write_text(f"{took}\n")
     print(f"in-browser verification of {href}: {took} ms (target {VERIFY_BUDGET_MS} ms)")
@@ -167,6 +170,16 @@ def change_checkpoint_signature(evidence):
     evidence["checkpoint"]["note"] = text + "\n\n" + "\n".join(lines)
 
 
+def change_cosignature(evidence):
+    note = evidence["checkpoint"]["note"]
+    text, _, signatures = note.rpartition("\n\n")
+    lines = signatures.split("\n")
+    index = next(i for i, line in enumerate(lines) if line.startswith("\u2014 witness.test.example/w1 "))
+    name, value = lines[index].rsplit(" ", 1)
+    lines[index] = name + " " + flip_base64(value, 40)
+    evidence["checkpoint"]["note"] = text + "\n\n" + "\n".join(lines)
+
+
 def change_key(evidence):
     # Another key entirely: the right format, a key id that matches it, but not the log's key.
     name = evidence["entryKey"].split("+", 1)[0]
@@ -188,8 +201,10 @@ def change_key(evidence):
         (change_proof, "inclusion"),
         (change_checkpoint_signature, "checkpoint"),
         (change_key, "entryKey"),
+        (change_cosignature, "cosignatures"),
+        (lambda e: e.__setitem__("quorum", 2), "cosignatures"),
     ],
-    ids=["body", "signature", "proof", "checkpoint-signature", "key"],
+    ids=["body", "signature", "proof", "checkpoint-signature", "key", "cosignature", "quorum-raised"],
 )
 def test_a_tampered_answer_fails_and_names_the_check(console, change, failing):
     console.sign_in("auditor", next_path=f"/console/companies/{COMPANY}")
@@ -270,6 +285,9 @@ def test_carbon_registry_is_public(console):
     console.page.wait_for_url(re.compile(r"/console/carbon/serials/2026/1$"))
     expect(console.page.locator("table tbody tr").first).to_be_visible()
     console.shot("serial")
+    console.open("/console/carbon/holdings")
+    expect(console.page.locator("table tbody tr").first).to_be_visible()
+    console.shot("holdings")
     console.open("/console/carbon/retirements")
     console.shot("retirements")
     certificate = console.page.locator("a[href^='/console/carbon/retirements/']").first
@@ -286,6 +304,7 @@ AXE_PAGES = [
     ("/console/carbon/serials", None),
     ("/console/carbon/serials/2026/1", None),
     ("/console/carbon/retirements", None),
+    ("/console/carbon/holdings", None),
     ("/console/entries", "auditor"),
     ("/console/entries?kind=rescue.completed", "auditor"),
     ("/console/companies", "auditor"),

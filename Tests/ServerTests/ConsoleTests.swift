@@ -185,6 +185,12 @@ import Testing
                 #expect(ownerPage.contains(pseudonym), "the owner's page lacks \(pseudonym)")
                 #expect(!ownerPage.contains(">\(recipient)<") && !ownerPage.contains("/\(recipient)\""), "the owner's page shows \(recipient) unmasked")
             }
+            // Only ids are linked: never a date, a category or a code that merely looks like one.
+            let (_, taxPage) = try await page("/console/companies/\(company)/tax?year=2026", "audit-1", .auditor)
+            for page in [auditorPage, taxPage] {
+                #expect(!page.contains("mentions=20") && !page.contains("mentions=rice") && !page.contains("mentions=mixedMeals"))
+            }
+            #expect(auditorPage.contains("mentions=\(try #require(plain.first?["recipient"] as? String))"))
             // The company list and another company's report: only its own.
             let (_, list) = try await page("/console/companies", company, .carbonTrader)
             #expect(list.contains("/console/companies/\(company)\"") && !list.contains("/console/companies/\(other)\""))
@@ -197,6 +203,34 @@ import Testing
             #expect(serialStatus == .ok || serialStatus == .notFound)
             #expect(!serialPage.contains("psn_") || !serialPage.contains("ngo-"))
         }
+    }
+
+    @Test func holdingsByAccountAgreeWithTheRegistryAndArePublic() async throws {
+        let fixture = try await AuditAPITests.simulatedFixture()
+        defer { fixture.close() }
+        let world = fixture.loop.read { $0 }
+        let page = try await fixture.app.test(.router) { client in
+            try await client.execute(uri: "/console/carbon/holdings?lang=en", method: .get) { response in
+                #expect(response.status == .ok)
+                return String(buffer: response.body)
+            }
+        }
+        let accounts = world.carbon.accounts.filter { $0.value.minted + $0.value.received > 0 }
+        #expect(!accounts.isEmpty)
+        for (owner, account) in accounts {
+            // Held, issued, received, sent, retired, cancelled: the registry's own figures.
+            let cells = ["\(world.carbon.balance(of: owner))", "\(account.minted)", "\(account.received)", "\(account.sent)", "\(account.retired)", "\(account.cancelled)"]
+                .map { ConsoleFormat.integer(Int64($0)!, .en) }
+            let row = "<th scope=\"row\">\(owner)</th><td>"
+            guard let start = page.range(of: row) else {
+                Issue.record("no row for \(owner)")
+                continue
+            }
+            let rest = page[start.upperBound...].prefix { $0 != "\n" }
+            let numbers = rest.split(separator: "<td class=\"num\">").dropFirst().map { String($0.prefix { $0 != "<" }) }
+            #expect(Array(numbers.prefix(6)) == cells, "\(owner): \(numbers) vs \(cells)")
+        }
+        #expect(!page.contains("href=\"/console/companies/"), "an anonymous reader gets no links to pages it cannot open")
     }
 
     // MARK: Sign-in and forms
@@ -235,7 +269,10 @@ import Testing
             try await client.execute(uri: "/console/sign-in", method: .post, headers: headers, body: ByteBuffer(string: "csrf=\(csrf)&token=\(token.dropLast(3))AAA")) { response in
                 #expect(response.status == .unauthorized && String(buffer: response.body).contains("invalidToken"))
             }
-            for next in ["https%3A%2F%2Fevil.example%2F", "%2F%2Fevil.example", "%2Fv1%2Fentries", "%2Fconsole%5C..%5Cx"] {
+            for next in [
+                "https%3A%2F%2Fevil.example%2F", "%2F%2Fevil.example", "%2Fv1%2Fentries", "%2Fconsole%5C..%5Cx", "%2Fconsolex", "%2Fconsole%2F..%2Fv1",
+                "%2Fconsole%252f..%252fv1", "%2Fconsole%2F%2F..",
+            ] {
                 try await client.execute(uri: "/console/sign-in", method: .post, headers: headers, body: ByteBuffer(string: "csrf=\(csrf)&token=\(token)&next=\(next)")) { response in
                     #expect(response.headers[.location] == "/console", "\(next) → \(response.headers[.location] ?? "")")
                 }
@@ -246,6 +283,11 @@ import Testing
             }
             try await client.execute(uri: "/console/sign-in", method: .post, headers: headers, body: ByteBuffer(string: "csrf=\(csrf)&csrf=\(csrf)")) { response in
                 #expect(response.status == .badRequest)
+            }
+            var plain = headers
+            plain[.contentType] = "text/plain"
+            try await client.execute(uri: "/console/sign-in", method: .post, headers: plain, body: ByteBuffer(string: "csrf=\(csrf)&token=\(token)")) { response in
+                #expect(response.status == .unsupportedMediaType)
             }
         }
         // Over real HTTP on loopback, the development sign-in works, and the session it sets
@@ -265,6 +307,20 @@ import Testing
                 #expect(response.status == .ok)
                 #expect(String(buffer: response.body).contains("audit-1"))
             }
+            // Relayed by a proxy, or addressed by a name that is not loopback (DNS rebinding):
+            // refused, and not offered.
+            for extra: HTTPFields in [[HTTPField.Name("X-Forwarded-For")!: "203.0.113.9"], [HTTPField.Name("Forwarded")!: "for=203.0.113.9"], [HTTPField.Name("X-Real-IP")!: "203.0.113.9"]] {
+                var relayed = headers
+                relayed.append(contentsOf: extra)
+                try await client.execute(uri: "/console/sign-in", method: .post, headers: relayed, body: ByteBuffer(string: "csrf=\(csrf)&role=operator&subject=op-1")) { response in
+                    #expect(response.status == .forbidden && String(buffer: response.body).contains("developmentSignInRefused"), "\(extra)")
+                }
+                var offered = extra
+                offered[.cookie] = "pt_csrf=\(csrf)"
+                try await client.execute(uri: "/console/sign-in", method: .get, headers: offered) { response in
+                    #expect(!String(buffer: response.body).contains("id=\"dev-sign-in\""), "\(extra)")
+                }
+            }
         }
     }
 
@@ -283,6 +339,18 @@ import Testing
                     let body = String(buffer: response.body)
                     #expect(!body.contains("style=\"") && !body.contains("<script>"), "\(path) has inline style or script (the CSP forbids them)")
                 }
+            }
+            // HEAD answers as GET without the body; an asset sets no form-token cookie (it is
+            // cacheable); an error page is in the reader's language.
+            try await client.execute(uri: "/console", method: .head) { response in
+                #expect(response.status == .ok && response.body.readableBytes == 0)
+                #expect(response.headers[.init("Content-Security-Policy")!] != nil)
+            }
+            try await client.execute(uri: "/console/assets/console.css", method: .get) { response in
+                #expect(response.headers[values: .setCookie].isEmpty)
+            }
+            try await client.execute(uri: "/console/carbon/retirements?bogus=1", method: .get) { response in
+                #expect(String(buffer: response.body).contains(ConsolePages.shared.strings[.id]!["problem.unknownParameter"]!))
             }
             // A search value is echoed escaped, never as markup.
             let hostile = "%3Cscript%3Ealert(1)%3C%2Fscript%3E"

@@ -76,6 +76,14 @@ struct ConsoleBuilder {
         router.on(RouterPath(path), method: method) { request, context in
             await ConsoleGate.handle(request, context, service: service, permission: permission, handler)
         }
+        if method == .get {
+            // HEAD: the same answer and headers without the body (link checkers, curl -I).
+            router.on(RouterPath(path), method: .head) { request, context in
+                var response = await ConsoleGate.handle(request, context, service: service, permission: permission, handler)
+                response.body = .init()
+                return response
+            }
+        }
     }
 }
 
@@ -145,7 +153,8 @@ enum ConsoleGate {
         if chosen != nil, ConsoleLanguage(rawValue: chosen ?? "") != nil {
             response.setCookie(Cookie(name: languageCookie, value: language.rawValue, maxAge: 365 * 86_400, path: "/console", httpOnly: true, sameSite: .lax))
         }
-        if call.csrfIsNew {
+        // Only pages carry a form; an asset (cacheable) must not hand one token to everyone.
+        if call.csrfIsNew, response.headers[.contentType]?.hasPrefix("text/html") == true {
             response.setCookie(Cookie(name: csrfCookie, value: csrf, path: "/console", secure: secureCookies(request, context), httpOnly: true, sameSite: .strict))
         }
         if clearSession { response.setCookie(expired(sessionCookie, request, context)) }
@@ -161,6 +170,25 @@ enum ConsoleGate {
     static func isLoopback(_ context: ServiceContext) -> Bool {
         guard let address = context.remoteAddress?.ipAddress else { return false }
         return address == "::1" || address.hasPrefix("127.") || address == "::ffff:127.0.0.1"
+    }
+
+    /// A request a person on this machine made directly: from loopback, to a loopback host name
+    /// (not a rebound DNS name), and not relayed by a proxy (which would make every visitor
+    /// look local).
+    static func isDirectLocalRequest(_ request: Request, _ context: ServiceContext) -> Bool {
+        guard isLoopback(context) else { return false }
+        for header in ["Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP", "Via"] where request.headers[HTTPField.Name(header)!] != nil {
+            return false
+        }
+        // HTTP/1's Host header arrives as the request's authority.
+        guard let host = request.head.authority else { return false }
+        let name: Substring
+        if host.hasPrefix("[") {
+            name = host.prefix { $0 != "]" }.dropFirst()
+        } else {
+            name = host.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        }
+        return name == "localhost" || name == "::1" || (name.hasPrefix("127.") && name.allSatisfy { $0.isNumber || $0 == "." })
     }
 
     static func expired(_ name: String, _ request: Request, _ context: ServiceContext) -> Cookie {
@@ -213,7 +241,10 @@ enum ConsoleGate {
         var response = page(
             call, "error",
             [
-                "status": Int(problem.status.code), "type": Problem.typeBase + problem.name, "name": problem.name, "title": problem.title,
+                "status": Int(problem.status.code), "type": Problem.typeBase + problem.name, "name": problem.name,
+                // The API's titles are English; the console's tables name the common ones in both
+                // languages (the detail stays as the API gives it: exact values, for support).
+                "title": call.strings["problem.\(problem.name)"] ?? problem.title,
                 "detail": problem.detail, "signIn": problem.status == .unauthorized,
                 "next": call.request.uri.path,
             ], status: problem.status)

@@ -10,8 +10,13 @@ struct RecordView {
     let language: ConsoleLanguage
     let linksEntries: Bool
 
-    /// Keys whose string values are not ids (kinds, hashes, free text), never linked.
-    static let unlinkedKeys: Set<String> = ["kind", "policy", "prev", "key", "reason", "beneficiary", "channel", "category", "status", "curve", "endRule", "stage"]
+    /// Keys whose string values are participant or record ids, linked to the entries that
+    /// mention them; any other string (a date, a category, a code) is text even when it looks
+    /// like an id.
+    static let linkedKeys: Set<String> = [
+        "actor", "auction", "buyer", "claim", "claimant", "company", "connection", "coordinator", "courier", "device", "dispute", "escrow",
+        "from", "group", "holder", "member", "offer", "owner", "participant", "provider", "recipient", "site", "to",
+    ]
 
     func html(_ value: JSONValue) -> String {
         switch value {
@@ -35,8 +40,11 @@ struct RecordView {
         switch value {
         case .integer(let number):
             return integer(key, number)
+        case .string(let text) where key.hasSuffix("Sha256") && text.count == 64:
+            // A digest: its first 12 hex digits, the whole on hover and for screen readers.
+            return "<code class=\"figure\" title=\"\(HTML.escape(text))\">\(HTML.escape(String(text.prefix(12))))…<span class=\"exact\"> \(HTML.escape(text))</span></code>"
         case .string(let text):
-            if linksEntries, !Self.unlinkedKeys.contains(key), ParticipantRegistry.isPseudonymous(text) {
+            if linksEntries, Self.linkedKeys.contains(key), ParticipantRegistry.isPseudonymous(text) {
                 return "<a href=\"/console/entries?mentions=\(ConsoleGate.percentEncoded(text))\">\(HTML.escape(text))</a>"
             }
             return HTML.escape(text)
@@ -58,7 +66,7 @@ struct RecordView {
         if lower.contains("grams") {
             return exact(ConsoleFormat.mass(number, language), ConsoleFormat.exact(number, unit: "g", language))
         }
-        if key == "time" || key.hasSuffix("At") || key == "deadline" || key == "expiresAt" || key == "asOfTime" {
+        if key == "time" || key == "at" || key.hasSuffix("At") || key == "deadline" || key == "asOfTime" {
             return exact(ConsoleFormat.time(number, language), String(number) + " µs")
         }
         if linksEntries, number >= 0, key == "seq" || key.hasSuffix("Seq") || key == "rescue" {

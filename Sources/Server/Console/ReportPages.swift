@@ -12,7 +12,10 @@ import Rescue
 extension Service {
     /// The columns each report page shows (the downloads carry every column).
     static let shownColumns: [String: [String]] = [
-        "csr": ["seq", "time", "site", "recipient", "category", "gramsRescued", "meals", "lifecycleGramsCO2e", "channel", "disputeOutcome", "inTotals", "attestedScore"],
+        "csr": [
+            "seq", "time", "site", "recipient", "category", "gramsRescued", "meals", "lifecycleGramsCO2e", "channel", "disputeOutcome", "inTotals",
+            "tillBodySha256", "attestedScore", "couriers",
+        ],
         "tax": ["seq", "date", "site", "recipient", "recipientTaxNumber", "goods", "gramsRescued", "costRupiah", "eligible", "reasons", "offerSeq", "claimSeq", "pickupSeq", "deliverySeq"],
         "carbon": Reports.carbonColumns,
         "retirements": Reports.retirementColumns,
@@ -58,6 +61,7 @@ extension Service {
             pages.on(.get, "/console/carbon/retirements.\(format)", .public) { call in try await Self.reportPage(call, service, kind: "retirements", download: format) }
         }
         pages.on(.get, "/console/carbon/retirements/{seq}", .public) { call in try await Self.certificatePage(call, service) }
+        pages.on(.get, "/console/carbon/holdings", .public) { call in try Self.holdingsPage(call, service) }
     }
 
     /// A provider or carbon trader reads only its own company (as the report API); nil: any.
@@ -131,6 +135,7 @@ extension Service {
         values["headings"] = columns.map { call.text("col.\($0)") }
         let first = min(report.lines.count, (pageNumber - 1) * Self.linesPerPage)
         let shown = report.lines[first..<min(report.lines.count, first + Self.linesPerPage)]
+        if shown.isEmpty, pageNumber > 1 { throw Problem(.notFound, "pageNotFound", call.text("report.pageBeyond"), detail: "page \(pageNumber)") }
         values["lines"] = shown.map { (line: [String: JSONValue]) -> [String: Any] in
             ["cells": columns.map { column in line[column].map { view.cell(column, $0) } ?? "" }, "excluded": line["inTotals"] == JSONValue.bool(false)]
         }
@@ -260,6 +265,40 @@ extension Service {
             "beneficiary": line["beneficiary"]?.stringValue ?? "", "reason": line["reason"]?.stringValue ?? "",
             "time": view.cell("time", line["time"] ?? 0), "checkpointSize": String(register.checkpointSize), "checkpointRoot": register.checkpointRoot,
             "linksEntries": call.allows(.entriesRead),
+        ])
+    }
+
+    /// Holdings by company (public, like a registry's account view): the tokens each account
+    /// holds now, by vintage, and its running totals, from the serials at the latest checkpoint.
+    static func holdingsPage(_ call: ConsoleCall, _ service: Service) throws -> ConsoleAnswer {
+        _ = try call.query(known: [])
+        let reports = try Self.ledgerRead { try service.reportBook.reports(service.loop.ledger) }
+        let carbon = reports.facts.carbon
+        var held: [String: [Int: Int64]] = [:]
+        for holding in carbon.holdings {
+            guard case .held(let owner) = holding.status else { continue }
+            let (sum, overflow) = held[owner, default: [:]][holding.range.vintage, default: 0].addingReportingOverflow(holding.range.count)
+            guard !overflow else { throw Problem(.internalServerError, "internalError", call.text("error.internal"), detail: "a holding total overflows") }
+            held[owner, default: [:]][holding.range.vintage] = sum
+        }
+        let language = call.language
+        let linksCompanies = call.allows(.reportsRead)
+        let owners = Set(held.keys).union(carbon.accounts.keys).sorted()
+        let rows: [[String: Any]] = owners.map { owner in
+            let vintages = (held[owner] ?? [:]).sorted { $0.key < $1.key }
+            let account = carbon.accounts[owner]
+            let total = vintages.reduce(Int64(0)) { $0.addingReportingOverflow($1.value).partialValue }
+            return [
+                "owner": owner, "linksCompany": linksCompanies && owner != CarbonRegistry.bufferAccount,
+                "vintages": vintages.map { "\($0.key): \(ConsoleFormat.integer($0.value, language))" }.joined(separator: " · "),
+                "held": ConsoleFormat.integer(total, language), "minted": ConsoleFormat.integer(account?.minted ?? 0, language),
+                "received": ConsoleFormat.integer(account?.received ?? 0, language), "sent": ConsoleFormat.integer(account?.sent ?? 0, language),
+                "retired": ConsoleFormat.integer(account?.retired ?? 0, language), "cancelled": ConsoleFormat.integer(account?.cancelled ?? 0, language),
+            ]
+        }
+        return .page("holdings", [
+            "title": call.text("holdings.title"), "rows": rows, "empty": rows.isEmpty,
+            "checkpointSize": String(reports.checkpointSize), "checkpointRoot": reports.checkpointRoot,
         ])
     }
 }

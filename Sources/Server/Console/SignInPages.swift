@@ -58,7 +58,7 @@ extension Service {
     }
 
     static func developmentSignInAllowed(_ call: ConsoleCall, _ service: Service) -> Bool {
-        !service.authority.trustsIdentityProvider && ConsoleGate.isLoopback(call.context)
+        !service.authority.trustsIdentityProvider && ConsoleGate.isDirectLocalRequest(call.request, call.context)
     }
 
     static func signInValues(_ call: ConsoleCall, _ service: Service, next: String) -> [String: Any] {
@@ -68,9 +68,11 @@ extension Service {
         ]
     }
 
-    /// Only a console path may follow sign-in (never another site: `//host` or a scheme).
+    /// Only a console path may follow sign-in: `/console`, `/console/…` or `/console?…`, with no
+    /// dot segments or encoded slashes and dots that a browser would resolve elsewhere.
     static func safeNext(_ next: String?) -> String {
-        guard let next, next.hasPrefix("/console"), !next.hasPrefix("//"), !next.contains("\\"),
+        guard let next, next == "/console" || next.hasPrefix("/console/") || next.hasPrefix("/console?"),
+            !next.contains("//"), !next.contains("\\"), !next.contains("/."), !next.lowercased().contains("%2"), !next.lowercased().contains("%5c"),
             next.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value < 0x7F })
         else { return "/console" }
         return next
@@ -80,6 +82,9 @@ extension Service {
     /// (double submit; the cookie is SameSite=Strict and HttpOnly, so another site can neither
     /// send it along nor read it).
     static func form(_ call: ConsoleCall) async throws -> [String: String] {
+        guard call.request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true else {
+            throw Problem(.unsupportedMediaType, "unsupportedMediaType", call.text("error.formType"), detail: "application/x-www-form-urlencoded")
+        }
         let buffer: ByteBuffer
         do {
             buffer = try await call.request.body.collect(upTo: consoleFormBytesMax)

@@ -95,7 +95,7 @@
 
   // FORMAT §4 and §10.1: the log's signature over the text, then at least `quorum` distinct
   // trusted witnesses' cosignatures over "cosignature/v1\ntime T\n" ‖ text.
-  async function checkCheckpoint(note, evidence, checks) {
+  async function checkCheckpoint(note, evidence, checks, status) {
     await checks.run("checkpoint", async () => {
       const logKey = await verifierKey(evidence.checkpointKey, 0x01, "the log's key");
       if (logKey.name !== note.origin) fail("the note's origin is not the log key's name");
@@ -121,14 +121,15 @@
         }
       }
       if (good.size < quorum) fail(good.size + " of the " + quorum + " cosignatures the witness policy requires verify");
-      return quorum === 0 ? "—" : Array.from(good).join(", ") + " (" + good.size + "/" + quorum + ")";
+      return quorum === 0 ? status.dataset.noWitnesses : Array.from(good).join(", ") + " (" + good.size + "/" + quorum + ")";
     });
   }
 
   async function checkEntry(evidence, box, checks) {
-    const body = fromBase64(evidence.bodyBase64, "the body");
     const seq = BigInt(box.dataset.seq);
+    const status = box.querySelector(".verify-status");
     const leaf = await checks.run("leaf", async () => {
+      const body = fromBase64(evidence.bodyBase64, "the body");
       const parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
       if (BigInt(parsed.seq) !== seq) fail("the body is entry " + parsed.seq + ", not " + seq);
       const shown = document.getElementById("entry-body");
@@ -140,26 +141,32 @@
     const key = await checks.run("entryKey", async () => {
       const key = await verifierKey(evidence.entryKey, 0x01, "the entry's key");
       if (leaf && leaf.keyID !== toHex(key.id)) fail("the body names key " + leaf.keyID + ", the evidence gives " + toHex(key.id));
-      return { value: key, detail: key.text };
+      return { value: key, detail: status.dataset.keyLabel + ": " + key.text };
     });
     await checks.run("signature", async () => {
-      if (!leaf || !key) fail("needs the leaf hash and the key");
+      if (!leaf || !key) fail("needs the leaf hash and the key, which failed above");
       const signature = fromBase64(evidence.signature, "the signature");
       if (signature.length !== 64) fail("the signature is not 64 bytes");
       if (!(await ed25519(key, signature, concat(entryContext, leaf.hash)))) fail("Ed25519 over pahlawan-entry/v1 ‖ 0x00 ‖ leaf does not verify");
       return "Ed25519 · " + toHex(key.id);
     });
-    const note = await checks.run("inclusion", async () => {
-      if (!leaf) fail("needs the leaf hash");
-      const note = parseNote(evidence.checkpoint && evidence.checkpoint.note);
+    // The checkpoint does not depend on the entry: it is checked even when the entry fails.
+    let note, noteError;
+    try { note = parseNote(evidence.checkpoint && evidence.checkpoint.note); } catch (error) { noteError = error; }
+    await checks.run("inclusion", async () => {
+      if (noteError) throw noteError;
+      if (!leaf) fail("needs the leaf hash, which failed above");
       const proof = (Array.isArray(evidence.inclusionProof) ? evidence.inclusionProof : fail("the proof is missing")).map((h) => fromHex(h, "a proof hash"));
       if (proof.some((h) => h.length !== 32)) fail("a proof hash is not 32 bytes");
       const root = await rootFromInclusion(seq, note.size, leaf.hash, proof);
       if (!equal(root, note.root)) fail("the proof leads to " + toHex(root) + ", not the checkpoint's root");
-      return { value: note, detail: "seq " + seq + " ∈ " + note.size + " · " + toHex(root) };
+      return "seq " + seq + " ∈ " + note.size + " · " + toHex(root);
     });
-    if (note) await checkCheckpoint(note, evidence, checks);
-    else { checks.skip("checkpoint"); checks.skip("cosignatures"); }
+    if (note) await checkCheckpoint(note, evidence, checks, status);
+    else {
+      await checks.run("checkpoint", async () => { throw noteError; });
+      await checks.run("cosignatures", async () => { throw noteError; });
+    }
   }
 
   // One list item per check, "passed" or "failed: why"; a failed check does not hide the others.
@@ -193,7 +200,6 @@
           return undefined;
         }
       },
-      skip(name) { failed++; item(name, false, "—"); },
       get failed() { return failed; },
     };
   }
@@ -222,7 +228,7 @@
         return;
       }
       const response = await fetch(box.dataset.source, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } });
-      const evidence = await response.json().catch(() => ({}));
+      const evidence = await response.json().catch(() => ({ title: "the evidence is not JSON" }));
       const started = performance.now();
       const checks = checkList(box, status);
       if (!response.ok) {
@@ -232,7 +238,7 @@
       } else {
         let note;
         try { note = parseNote(evidence.note); } catch (error) { await checks.run("checkpoint", async () => { throw error; }); }
-        if (note) await checkCheckpoint(note, evidence, checks);
+        if (note) await checkCheckpoint(note, evidence, checks, status);
       }
       const milliseconds = Math.max(1, Math.round(performance.now() - started));
       const failed = box.querySelectorAll("ol.verify-checks li.fail").length;
