@@ -120,7 +120,11 @@ public struct Reports: Sendable {
         var byMonth: [String: (grams: Int64, lifecycle: Int64, downstream: Int64)] = [:]
         var recipients = Set<String>()
         var factorSets: [String: Int64] = [:]
-        for rescue in facts.rescues where providers.contains(rescue.completion.provider) && (start...end).contains(rescue.time) {
+        // Rescues are selected in place: copying every record of a large ledger (strings and all)
+        // only to drop most of them was most of the report's cost.
+        for index in facts.rescues.indices
+        where providers.contains(facts.rescues[index].completion.provider) && (start...end).contains(facts.rescues[index].time) {
+            let rescue = facts.rescues[index]
             let completion = rescue.completion
             let dispute = disputeState(claim: completion.claim)
             let refundEntries = facts.refunds[completion.claim] ?? []
@@ -229,7 +233,8 @@ public struct Reports: Sendable {
         var seqs: [UInt64] = registrationSeq(id)
         var donations: Int64 = 0, grams: Int64 = 0, declared: Int64 = 0, eligibleCount: Int64 = 0, eligibleCost: Int64 = 0
         var excluded: Int64 = 0, excludedGrams: Int64 = 0
-        for rescue in facts.rescues where providers.contains(rescue.completion.provider) {
+        for index in facts.rescues.indices where providers.contains(facts.rescues[index].completion.provider) {
+            let rescue = facts.rescues[index]
             let completion = rescue.completion
             let date = Self.civilDate(microseconds: rescue.time)
             guard date.year == year, let claim = facts.claims[completion.claim], claim.claim.priceRupiah == 0,

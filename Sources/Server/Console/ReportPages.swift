@@ -70,8 +70,10 @@ extension Service {
         return loop.read { $0.participants.participants[principal.subject]?.company ?? principal.subject }
     }
 
-    /// The report as the API computes it, off the cooperative pool, masked for the caller.
-    func consoleReport(_ call: ConsoleCall, _ wanted: ReportRequest) async throws -> Report {
+    /// The report as the API computes it, off the cooperative pool, masked for the caller; with
+    /// `page`, only that page's lines are kept (and masked: masking every line of a large
+    /// report to show 200 was most of the page's cost), and `lineCount` is the whole report's.
+    func consoleReport(_ call: ConsoleCall, _ wanted: ReportRequest, page: Int? = nil) async throws -> (report: Report, lineCount: Int) {
         if let company = wanted.company, let own = try ownCompany(call), own != company {
             throw Problem(.forbidden, "notYourCompany", call.text("error.notYourCompany"), detail: "\(call.principal?.subject ?? "") is not part of \(company)")
         }
@@ -80,7 +82,12 @@ extension Service {
         let report = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Report, Error>) in
             DispatchQueue.global().async { continuation.resume(with: Result { try service.compute(wanted, book: book, source: nil) }) }
         }
-        return report.masked(for: call.principal?.role.rawValue ?? "public", by: masker)
+        var kept = report
+        if let page {
+            let first = min(report.lines.count, (page - 1) * Self.linesPerPage)
+            kept.lines = Array(report.lines[first..<min(report.lines.count, first + Self.linesPerPage)])
+        }
+        return (kept.masked(for: call.principal?.role.rawValue ?? "public", by: masker), report.lines.count)
     }
 
     /// Report lines per page of the console (the downloads have them all).
@@ -117,7 +124,7 @@ extension Service {
         case "carbon": wanted = .carbon(company: company)
         default: wanted = .retirements
         }
-        let report = try await service.consoleReport(call, wanted)
+        let (report, lineCount) = try await service.consoleReport(call, wanted, page: download == nil ? pageNumber : nil)
         if let download {
             if download == "csv" {
                 return .response(Response(
@@ -133,23 +140,23 @@ extension Service {
         let columns = shownColumns[kind] ?? report.columns
         values["title"] = call.text("report.\(kind).title", company)
         values["headings"] = columns.map { call.text("col.\($0)") }
-        let first = min(report.lines.count, (pageNumber - 1) * Self.linesPerPage)
-        let shown = report.lines[first..<min(report.lines.count, first + Self.linesPerPage)]
+        let first = min(lineCount, (pageNumber - 1) * Self.linesPerPage)
+        let shown = report.lines
         if shown.isEmpty, pageNumber > 1 { throw Problem(.notFound, "pageNotFound", call.text("report.pageBeyond"), detail: "page \(pageNumber)") }
         values["lines"] = shown.map { (line: [String: JSONValue]) -> [String: Any] in
             ["cells": columns.map { column in line[column].map { view.cell(column, $0) } ?? "" }, "excluded": line["inTotals"] == JSONValue.bool(false)]
         }
-        values["empty"] = report.lines.isEmpty
-        values["lineCount"] = ConsoleFormat.integer(Int64(report.lines.count), language)
-        if report.lines.count > Self.linesPerPage {
+        values["empty"] = lineCount == 0
+        values["lineCount"] = ConsoleFormat.integer(Int64(lineCount), language)
+        if lineCount > Self.linesPerPage {
             func pageLink(_ number: Int) -> String {
                 let items = (query.map { ($0.key, $0.value) } + [("page", String(number))]).sorted { $0.0 < $1.0 }
                 return call.request.uri.path + "?" + items.map { "\(ConsoleGate.percentEncoded($0.0))=\(ConsoleGate.percentEncoded($0.1))" }.joined(separator: "&")
             }
             let range = shown.isEmpty ? "0" : "\(ConsoleFormat.integer(Int64(first + 1), language))–\(ConsoleFormat.integer(Int64(first + shown.count), language))"
             values["linePager"] = [
-                "shown": call.text("report.linesShown", range + " / " + ConsoleFormat.integer(Int64(report.lines.count), language)),
-                "previous": pageNumber > 1 ? pageLink(pageNumber - 1) : "", "next": first + shown.count < report.lines.count ? pageLink(pageNumber + 1) : "",
+                "shown": call.text("report.linesShown", range + " / " + ConsoleFormat.integer(Int64(lineCount), language)),
+                "previous": pageNumber > 1 ? pageLink(pageNumber - 1) : "", "next": first + shown.count < lineCount ? pageLink(pageNumber + 1) : "",
             ]
         }
         values["totals"] = report.totals.keys.sorted().compactMap { key -> [String: String]? in
@@ -252,7 +259,7 @@ extension Service {
     static func certificatePage(_ call: ConsoleCall, _ service: Service) async throws -> ConsoleAnswer {
         _ = try call.query(known: [])
         let seq = try PathParameters.count(call.context, "seq")
-        let register = try await service.consoleReport(call, .retirements)
+        let register = try await service.consoleReport(call, .retirements).report
         guard let line = register.lines.first(where: { $0["seq"]?.integerValue == Int64(clamping: seq) }) else {
             throw Problem(.notFound, "retirementNotFound", call.text("certificate.notFound"), detail: "seq \(seq)")
         }
