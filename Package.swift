@@ -102,6 +102,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                // `serve` runs Swift concurrency on NIO's event loops.
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 // The open-loop load generator of `bench http`.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]

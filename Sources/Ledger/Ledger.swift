@@ -179,6 +179,9 @@ public final class Ledger: Sendable {
     /// The Merkle root of the first `size` entries.
     public func root(size: UInt64) throws(LedgerError) -> Hash { try engine.root(size: size) }
 
+    /// Prepares the proof caches in the background of a start (see `LedgerEngine.warmProofs`).
+    public func warmProofs() throws(LedgerError) { try engine.warmProofs() }
+
     /// RFC 9162 inclusion proof of `seq` in the tree of `size` entries.
     public func inclusionProof(seq: UInt64, size: UInt64) throws(LedgerError) -> [Hash] {
         try engine.inclusionProof(seq: seq, size: size)

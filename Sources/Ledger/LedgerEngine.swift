@@ -434,6 +434,19 @@ final class LedgerEngine: @unchecked Sendable {
         }
     }
 
+    /// Folds the proof summaries of the full leaf tiles, newest first, until their cache is
+    /// full: otherwise each of the first reads of a tile after a start folds all its 256 leaves
+    /// (most of an entry read's time until every tile has been read once). One tile per hold of
+    /// the state lock, so appends and reads go on meanwhile.
+    public func warmProofs() throws(LedgerError) {
+        var index = stateLock.withLock { publishedSize } / UInt64(TileStore.width)
+        while index > 0 {
+            index -= 1
+            let room = try stateLock.locked { () throws(LedgerError) in try tiles.warmLeafTile(index) }
+            if !room { break }
+        }
+    }
+
     /// The hashes of a C2SP tlog-tiles hash tile (`width` < 256 for the partial right edge), or
     /// nil when the log has no such tile.
     public func tile(level: Int, index: UInt64, width: Int) throws(LedgerError) -> [Hash]? {

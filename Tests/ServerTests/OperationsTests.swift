@@ -8,7 +8,7 @@ import Hummingbird
 import HummingbirdTesting
 import Ledger
 import Logging
-import Server
+@testable import Server
 import Testing
 
 /// Operations: rate limits, trace ids, metrics, masked logs, the request timeout and the
@@ -113,6 +113,31 @@ import Testing
         let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         #expect(object["message"] as? String == "courier called +62 812-****-**89 about NIK 317401******0001")
         #expect(object["caller"] as? String == "b***@example.id" && object["trace_id"] as? String == "abc" && object["level"] as? String == "info")
+    }
+
+    /// The log line's integer-built time equals Foundation's RFC 3339 formatting with
+    /// milliseconds, across leap days, century years and the epoch.
+    @Test func logTimesEqualFoundationsFormatting() {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        let fixed: [Int64] = [0, 999, 1_000, 59_999_999, 951_782_400_000_000, 951_868_799_999_000, 1_709_164_800_123_000, 4_107_542_400_000_000, 1_796_255_999_999_999]
+        var random = SystemRandomNumberGenerator()
+        for micros in fixed + (0..<2_000).map({ _ in Int64.random(in: 0...7_258_118_400_000_000, using: &random) }) {
+            // Foundation rounds to the millisecond from a Double; compare at whole milliseconds.
+            let whole = micros / 1_000 * 1_000
+            let expected = formatter.string(from: Date(timeIntervalSince1970: Double(whole / 1_000) / 1_000))
+            #expect(MaskingLogHandler.timestamp(microseconds: whole) == expected, "\(whole)")
+        }
+    }
+
+    @Test func onlyJSONContentTypesAreJSON() {
+        for accepted in ["application/json", "Application/JSON", "application/json; charset=utf-8", "application/json;charset=UTF-8", " application/json\t; charset=\"utf-8\" "] {
+            #expect(RequestBodies.isJSON(accepted), "\(accepted)")
+        }
+        for refused in ["", "application/json5", "application/jsonp", "text/json", "application/json;", "application/json; charset=latin1", "application/json; charset=utf-8; x=y", "application/x-www-form-urlencoded", "application/json, text/plain", "applicatıon/json"] {
+            #expect(!RequestBodies.isJSON(refused), "\(refused)")
+        }
     }
 
     /// A client that sends half a body and stalls is answered 503 `requestTimedOut` after the

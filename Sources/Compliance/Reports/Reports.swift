@@ -332,10 +332,11 @@ public struct Reports: Sendable {
         return days * dayMicroseconds - wibOffsetMicroseconds
     }
 
-    /// A time (µs since the Unix epoch) on the WIB (UTC+7) wall clock: date, hour and minute.
-    /// Saturates rather than traps at the ends of Int64.
-    public static func civilTime(microseconds: Int64) -> (year: Int, month: Int, day: Int, hour: Int, minute: Int) {
-        let shifted = microseconds.addingReportingOverflow(wibOffsetMicroseconds).overflow ? Int64.max : microseconds + wibOffsetMicroseconds
+    /// A time (µs since the Unix epoch) on the WIB (UTC+7) wall clock, or another zone's at
+    /// `offsetMicroseconds` from UTC: date, hour and minute. Saturates rather than traps at the
+    /// ends of Int64.
+    public static func civilTime(microseconds: Int64, offsetMicroseconds: Int64 = wibOffsetMicroseconds) -> (year: Int, month: Int, day: Int, hour: Int, minute: Int) {
+        let shifted = microseconds.addingReportingOverflow(offsetMicroseconds).overflow ? Int64.max : microseconds + offsetMicroseconds
         let days = shifted >= 0 ? shifted / dayMicroseconds : (shifted - dayMicroseconds + 1) / dayMicroseconds
         let minuteOfDay = Int((shifted - days * dayMicroseconds) / 60_000_000)
         let z = days + 719_468

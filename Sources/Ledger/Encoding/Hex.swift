@@ -3,13 +3,25 @@ public enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)
 
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
-        var out = [UInt8]()
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        // Hashes, ids and trace ids are hex-encoded on every answer: written straight into the
+        // string's storage, without an intermediate array.
+        if let encoded = bytes.withContiguousStorageIfAvailable({ encode(buffer: UnsafeRawBufferPointer($0)) }) { return encoded }
+        return Array(bytes).withUnsafeBytes { encode(buffer: $0) }
     }
+
+    private static func encode(buffer: UnsafeRawBufferPointer) -> String {
+        String(unsafeUninitializedCapacity: buffer.count * 2) { out in
+            var at = 0
+            for byte in buffer {
+                out[at] = digit(byte >> 4)
+                out[at + 1] = digit(byte & 0x0f)
+                at += 2
+            }
+            return at
+        }
+    }
+
+    @inline(__always) private static func digit(_ value: UInt8) -> UInt8 { value < 10 ? 0x30 + value : 0x57 + value }
 
     /// Accepts lowercase or uppercase digits; callers that need canonical form compare with `encode`.
     public static func decode(_ text: String) -> [UInt8]? {

@@ -164,6 +164,15 @@ final class TileStore: PerfectSubtreeHashes {
         return summary
     }
 
+    /// Folds full leaf tile `index`'s summary into its cache, unless the cache is full (false).
+    func warmLeafTile(_ index: UInt64) throws(LedgerError) -> Bool {
+        guard index < leafCount / UInt64(Self.width) else { return false }
+        if leafTileSummaries.get(TileID(level: 0, index: index)) != nil { return true }
+        guard leafTileSummaries.count < leafTileSummaries.capacity else { return false }
+        _ = try leafTileSummary(index)
+        return true
+    }
+
     /// The 16 leaf hashes of a level-0 tile from `first` (a multiple of 16), read from its file.
     private func leafGroup(_ index: UInt64, first: Int) throws(LedgerError) -> [Hash] {
         let id = TileID(level: 0, index: index)
@@ -187,6 +196,8 @@ final class TileStore: PerfectSubtreeHashes {
         init(capacity: Int) { self.capacity = capacity }
 
         func get(_ id: TileID) -> [[Hash]]? { entries[id] }
+
+        var count: Int { entries.count }
 
         mutating func put(_ id: TileID, _ levels: [[Hash]]) {
             if entries.count >= capacity, let victim = entries.keys.first { entries[victim] = nil }

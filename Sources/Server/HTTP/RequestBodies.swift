@@ -35,9 +35,17 @@ enum RequestBodies {
 
     /// `application/json` with at most the parameter `charset=utf-8` (RFC 8259 §11: JSON is UTF-8).
     static func isJSON(_ contentType: String) -> Bool {
-        let parts = contentType.split(separator: ";", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        guard parts.first == "application/json" else { return false }
-        return parts.dropFirst().allSatisfy { $0 == "charset=utf-8" || $0 == "charset=\"utf-8\"" }
+        // On bytes: Foundation's trimming and lower-casing of every part was a visible share
+        // of each write request.
+        func lowered(_ part: Substring.UTF8View) -> [UInt8] {
+            var bytes = Array(part)
+            while let first = bytes.first, first == 0x20 || first == 0x09 { bytes.removeFirst() }
+            while let last = bytes.last, last == 0x20 || last == 0x09 { bytes.removeLast() }
+            return bytes.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }
+        }
+        let parts = contentType.utf8.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: false).map { lowered($0) }
+        guard parts.first == Array("application/json".utf8) else { return false }
+        return parts.dropFirst().allSatisfy { $0 == Array("charset=utf-8".utf8) || $0 == Array("charset=\"utf-8\"".utf8) }
     }
 
     /// Decodes a JSON body strictly, parsing it once (`StrictJSON`): a body that is not one

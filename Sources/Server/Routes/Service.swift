@@ -126,9 +126,9 @@ struct RouteBuilder {
 }
 
 extension Service {
-    /// Folds the report facts up to the latest checkpoint in the background, so the first
-    /// report request does not pay for reading the whole ledger (which could outlast the
-    /// request timeout on a large ledger).
+    /// Folds the proof caches and the report facts up to the latest checkpoint in the
+    /// background, so the first entry reads and report requests do not pay for reading the
+    /// whole ledger (which could outlast the request timeout on a large ledger).
     public func warmReports() {
         let book = reportBook
         let activity = activity
@@ -136,6 +136,7 @@ extension Service {
         let logger = logger
         DispatchQueue.global().async {
             do {
+                try ledger.warmProofs()
                 _ = try book.reports(ledger)
                 _ = try activity.days(ledger, upTo: ledger.latestCheckpoint?.checkpoint.size ?? 0, last: 1)
             } catch {

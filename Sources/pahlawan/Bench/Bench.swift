@@ -7,7 +7,7 @@ import Ledger
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure the ledger's and the engines' speed against this machine's own limits (release builds only give meaningful figures).",
-        subcommands: [BenchAppend.self, BenchScans.self, BenchDispatch.self, BenchWitness.self, BenchProof.self, BenchOpen.self, BenchVerify.self, BenchEngine.self, BenchHTTP.self, BenchLoad.self, BenchMirror.self, BenchMonitor.self])
+        subcommands: [BenchAppend.self, BenchScans.self, BenchDispatch.self, BenchWitness.self, BenchProof.self, BenchOpen.self, BenchVerify.self, BenchEngine.self, BenchHTTP.self, BenchLoad.self, BenchTrivialServer.self, BenchMirror.self, BenchMonitor.self])
 }
 
 /// Options every bench command shares.

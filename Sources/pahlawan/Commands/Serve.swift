@@ -6,6 +6,8 @@ import Hummingbird
 import Ledger
 import Logging
 import Mirror
+import NIOCore
+import NIOPosix
 import Rescue
 import Server
 import Witness
@@ -33,6 +35,10 @@ struct Serve: AsyncParsableCommand {
     var postgres: String?
 
     func run() async throws {
+        // Swift concurrency's jobs run on the event loops that do the sockets' I/O: without
+        // this every request hops between NIO's threads and the cooperative pool several times
+        // (futex wake-ups were a tenth of the service's CPU in issue 19's profile).
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         let mirrorURL = postgres ?? ProcessInfo.processInfo.environment["PAHLAWAN_POSTGRES_URL"]
         let follower: MirrorFollower? = mirrorURL == nil ? nil : MirrorFollower()
         var progress: (@Sendable () -> UInt64)?

@@ -31,6 +31,49 @@ import Testing
         #expect(try canonical(#""\ud83d\ude00""#) == "\"\u{1F600}\"")
     }
 
+    /// The run-copying string writer equals a byte-at-a-time reference of the ECMAScript
+    /// escapes, for strings drawn from the bytes that need escapes, ASCII and multi-byte text.
+    @Test func theStringWriterEqualsAByteAtATimeReference() {
+        func reference(_ text: String) -> [UInt8] {
+            var out: [UInt8] = [0x22]
+            for byte in text.utf8 {
+                switch byte {
+                case 0x22: out += Array(#"\""#.utf8)
+                case 0x5C: out += Array(#"\\"#.utf8)
+                case 0x08: out += Array(#"\b"#.utf8)
+                case 0x0C: out += Array(#"\f"#.utf8)
+                case 0x0A: out += Array(#"\n"#.utf8)
+                case 0x0D: out += Array(#"\r"#.utf8)
+                case 0x09: out += Array(#"\t"#.utf8)
+                case 0..<0x20: out += Array(("\\u00" + (byte < 0x10 ? "0" : "") + String(byte, radix: 16)).utf8)
+                default: out.append(byte)
+                }
+            }
+            return out + [0x22]
+        }
+        let alphabet: [Character] = ["a", "\"", "\\", "\u{0}", "\u{1F}", "\n", "\t", "\u{8}", "\u{C}", "\r", "é", "가", "\u{1F600}", " ", "/", "\u{7F}"]
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let text = String((0..<Int.random(in: 0...12, using: &random)).map { _ in alphabet.randomElement(using: &random)! })
+            var out = [UInt8]()
+            CanonicalJSON.writeString(text, into: &out)
+            #expect(out == reference(text), "\(Array(text.unicodeScalars))")
+        }
+        for byte in UInt8(0)...0x7F {
+            var out = [UInt8]()
+            CanonicalJSON.writeString(String(decoding: [byte], as: UTF8.self), into: &out)
+            #expect(out == reference(String(decoding: [byte], as: UTF8.self)), "byte \(byte)")
+        }
+    }
+
+    @Test func hexIsLowercaseTwoDigitsPerByte() {
+        #expect(Hex.encode([UInt8]()) == "")
+        #expect(Hex.encode([0x00, 0x09, 0x0A, 0x0F, 0x10, 0x9F, 0xA0, 0xFF]) == "00090a0f109fa0ff")
+        #expect(Hex.encode((0...255).map { UInt8($0) }) == (0...255).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined())
+        // A sequence that is not contiguous takes the same path's result.
+        #expect(Hex.encode((0...255).lazy.map { UInt8($0) }.reversed()) == Hex.encode((0...255).reversed().map { UInt8($0) }))
+    }
+
     @Test func floatsNullsAndOtherHazardsAreRejectedWithAReason() {
         let cases: [(String, CanonicalJSON.ParseError.Reason)] = [
             (#"{"grams":1.5}"#, .floatNotAllowed), (#"{"grams":1e3}"#, .floatNotAllowed),

@@ -284,6 +284,25 @@ import Testing
         reopened.close()
     }
 
+    /// Warming the proof summaries (what a service start does in the background) changes no
+    /// proof, stops at the full tiles, and leaves the partial right edge to the usual path.
+    @Test func warmedProofSummariesGiveTheSameProofs() throws {
+        let (ledger, _) = try TestSupport.makeLedger(entries: 1_300, batch: 100)
+        defer { ledger.close() }
+        let size = ledger.size
+        let cold = try (0..<size).map { try ledger.inclusionProof(seq: $0, size: size) }
+        try ledger.warmProofs()
+        let warm = try (0..<size).map { try ledger.inclusionProof(seq: $0, size: size) }
+        #expect(cold == warm)
+        var tree = MerkleTree()
+        for seq in 0..<size { tree.append(try ledger.leafHash(seq)) }
+        for seq in stride(from: UInt64(0), to: size, by: 13) { #expect(warm[Int(seq)] == tree.inclusionProof(index: seq, size: size), "seq \(seq)") }
+        let tiles = try TileStore(directory: TestSupport.makeTemporaryDirectory() + "/tile", size: 0, lastLeaves: [], writable: true)
+        for number in 0..<600 { try tiles.append(MerkleHash.leaf(Array("leaf \(number)".utf8))) }
+        #expect(try tiles.warmLeafTile(0) && tiles.warmLeafTile(1))
+        #expect(try tiles.warmLeafTile(2) == false, "tile 2 is the partial edge")
+    }
+
     @Test func aDamagedTileFailsVerifyWithItsSeqAndReindexRebuildsIt() throws {
         let directory = try ledger()
         let tile = directory + "/" + TileStore.path(level: 0, index: 1)
