@@ -1,6 +1,5 @@
 /// Lowercase hexadecimal, the only form hex takes in this project's formats.
 public enum Hex {
-    private static let digits = Array("0123456789abcdef".utf8)
 
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
         // Hashes, ids and trace ids are hex-encoded on every answer: written straight into the
