@@ -152,17 +152,29 @@ import Testing
         let token = try await fixture.authority.mint(subject: "op-1", role: .operator)
         try await fixture.app.test(.live) { client in
             let port = try #require(client.port)
-            let stalled = try RawHTTP(port: port)
-            try stalled.send("POST /v1/participants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"id\":")
-            // Until the stalled request has been admitted, others still get through; then not.
+            let partial = "POST /v1/participants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"id\":"
+            // A probe in flight when the stalled request arrives takes the slot and the stalled
+            // one is refused instead; so start a stalled request again until a probe finds the
+            // slot held by it (the probe is refused `overloaded` while the stalled one is unanswered).
+            var admitted: RawHTTP?
             var refused = ""
-            for _ in 0..<50 where !refused.contains("overloaded") {
-                try await Task.sleep(for: .milliseconds(20))
-                let other = try RawHTTP(port: port)
-                try other.send("GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
-                refused = try await other.receive()
+            for _ in 0..<20 where admitted == nil {
+                let stalled = try RawHTTP(port: port)
+                try stalled.send(partial)
+                for _ in 0..<10 {
+                    try await Task.sleep(for: .milliseconds(20))
+                    if stalled.hasAnswer() { break }
+                    let other = try RawHTTP(port: port)
+                    try other.send("GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+                    refused = try await other.receive()
+                    if refused.contains("overloaded") && !stalled.hasAnswer() {
+                        admitted = stalled
+                        break
+                    }
+                }
             }
             #expect(refused.hasPrefix("HTTP/1.1 503") && refused.contains("overloaded"), "\(refused.prefix(200))")
+            let stalled = try #require(admitted)
             let timedOut = try await stalled.receive()
             #expect(timedOut.hasPrefix("HTTP/1.1 503") && timedOut.contains("requestTimedOut"), "\(timedOut.prefix(200))")
         }
@@ -186,6 +198,12 @@ struct RawHTTP: Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+    }
+
+    /// Whether an answer (or the peer's close) is waiting to be read, without waiting.
+    func hasAnswer() -> Bool {
+        var byte: UInt8 = 0
+        return recv(socket, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) >= 0
     }
 
     func send(_ text: String) throws {
