@@ -141,6 +141,42 @@ import Testing
         }
     }
 
+    /// The id check walks the bytes label by label without building arrays; it must answer as
+    /// the plain rule over the list of labels does, on ids built from the fragments that matter
+    /// (address words, `rt`/`rw`/`no`, numbers, mail domains) and every separator.
+    @Test func theStreamingAddressCheckEqualsTheRuleOverLabels() {
+        func reference(_ id: String) -> Bool {
+            let bytes = Array(id.utf8)
+            var labels: [ArraySlice<UInt8>] = []
+            var start = 0
+            for index in 0...bytes.count where index == bytes.count || !(InputDomain.isLowercaseLetter(bytes[index]) || InputDomain.isDigit(bytes[index])) {
+                if index > start { labels.append(bytes[start..<index]) }
+                start = index + 1
+            }
+            if labels.count > 1, let dot = bytes.lastIndex(of: UInt8(ascii: ".")), InputDomain.mailDomains.contains(String(decoding: bytes[(dot + 1)...], as: UTF8.self)) {
+                return true
+            }
+            return PersonalDataScreen.wordsReadAsAnAddress(labels)
+        }
+        let fragments = ["jl", "jalan", "gg", "rt", "rw", "no", "rt03", "rw7", "rt0", "5", "03", "melati", "id", "com", "co", "ngo", "a", "blok", "x1", "r", "t"]
+        let separators = [".", "-", "_", ":", ""]
+        var random = SystemRandomNumberGenerator()
+        var addresses = 0
+        for _ in 0..<20_000 {
+            var id = ""
+            for part in 0..<Int.random(in: 1...5, using: &random) {
+                if part > 0 { id += separators.randomElement(using: &random)! }
+                id += fragments.randomElement(using: &random)!
+            }
+            let expected = reference(id)
+            addresses += expected ? 1 : 0
+            #expect(InputDomain.readsAsAnAddress(id.utf8) == expected, "\(id)")
+        }
+        #expect(addresses > 1_000)
+        for id in ["jl-melati-5.rt03", "budi:example.id", "rt-rw", "no-5", "x.no.5"] { #expect(InputDomain.readsAsAnAddress(id.utf8), "\(id)") }
+        for id in ["ngo-jkt-1", "a.b-c", "rtx", "nomor-5a", "id"] { #expect(!InputDomain.readsAsAnAddress(id.utf8), "\(id)") }
+    }
+
     @Test func regionsAreIndonesianProvinces() {
         #expect(InputDomain.regions.count == 38)
         #expect(InputDomain.regions.contains("ID-JK") && InputDomain.regions.contains("ID-PD"))

@@ -59,25 +59,34 @@ public enum InputDomain {
     }
 
     /// Whether an id (already `a-z 0-9 . _ : -`) reads as an e-mail or web address
-    /// (`budi:example.id`) or a street address (`jl-melati-5.rt03`). On the bytes, without
-    /// building strings: it runs for every id a command creates.
+    /// (`budi:example.id`) or a street address (`jl-melati-5.rt03`). On the bytes, label by
+    /// label with no allocation: it runs for every id a command names.
     static func readsAsAnAddress(_ utf8: String.UTF8View) -> Bool {
-        var labels: [ArraySlice<UInt8>] = []
-        var lastDotLabel: ArraySlice<UInt8>?
-        let bytes = Array(utf8)
+        if let answer = utf8.withContiguousStorageIfAvailable(readsAsAnAddress) { return answer }
+        return Array(utf8).withUnsafeBufferPointer(readsAsAnAddress)
+    }
+
+    private static func readsAsAnAddress(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var previous: Slice<UnsafeBufferPointer<UInt8>>?
+        var labels = 0
+        var lastDot: Int?
         var start = 0
-        var sawDot = false
         for index in 0...bytes.count {
             let isEnd = index == bytes.count
-            if isEnd || !(isLowercaseLetter(bytes[index]) || isDigit(bytes[index])) {
-                if index > start { labels.append(bytes[start..<index]) }
-                if !isEnd && bytes[index] == UInt8(ascii: ".") { sawDot = true }
-                start = index + 1
+            guard isEnd || !(isLowercaseLetter(bytes[index]) || isDigit(bytes[index])) else { continue }
+            if index > start {
+                let label = bytes[start..<index]
+                labels += 1
+                if PersonalDataScreen.isAddressWord(label) { return true }
+                if let previous, PersonalDataScreen.isAddressPair(previous, label) { return true }
+                previous = label
             }
+            if !isEnd && bytes[index] == UInt8(ascii: ".") { lastDot = index }
+            start = index + 1
         }
-        if sawDot, labels.count > 1, let dot = bytes.lastIndex(of: UInt8(ascii: ".")) { lastDotLabel = bytes[(dot + 1)...] }
-        if let lastDotLabel, mailDomainBytes.contains(where: { $0.elementsEqual(lastDotLabel) }) { return true }
-        return PersonalDataScreen.wordsReadAsAnAddress(labels)
+        guard labels > 1, let lastDot else { return false }
+        let lastDotLabel = bytes[(lastDot + 1)...]
+        return mailDomainBytes.contains { $0.count == lastDotLabel.count && $0.elementsEqual(lastDotLabel) }
     }
 
     static let mailDomainBytes = mailDomains.map { Array($0.utf8) }
@@ -201,17 +210,28 @@ public enum PersonalDataScreen {
     /// word; a neighbourhood unit or house number ("RT 03", "RW07", "rt/rw 03/07", "No. 5").
     /// The one definition, for free text and, on their bytes, for ids.
     static func wordsReadAsAnAddress<Word: Collection<UInt8>>(_ words: [Word]) -> Bool {
-        func isNumber(_ word: Word) -> Bool { !word.isEmpty && word.allSatisfy(InputDomain.isDigit) }
         for (index, word) in words.enumerated() {
-            if addressWordBytes.contains(where: { $0.elementsEqual(word) }) { return true }
-            let next = index + 1 < words.count ? words[index + 1] : nil
-            let isRT = word.elementsEqual("rt".utf8)
-            let isRW = word.elementsEqual("rw".utf8)
-            if isRT || isRW || word.elementsEqual("no".utf8), let next, isNumber(next) { return true }
-            if let next, isRT && next.elementsEqual("rw".utf8) || isRW && next.elementsEqual("rt".utf8) { return true }
-            if word.count > 2, word.starts(with: "rt".utf8) || word.starts(with: "rw".utf8), word.dropFirst(2).allSatisfy(InputDomain.isDigit) { return true }
+            if isAddressWord(word) { return true }
+            if index + 1 < words.count, isAddressPair(word, words[index + 1]) { return true }
         }
         return false
+    }
+
+    /// A word that alone makes an address: an address word, or `rt`/`rw` run into a number (`rt03`).
+    @inline(__always)
+    static func isAddressWord<Word: Collection<UInt8>>(_ word: Word) -> Bool {
+        if addressWordBytes.contains(where: { $0.count == word.count && $0.elementsEqual(word) }) { return true }
+        return word.count > 2 && (word.starts(with: "rt".utf8) || word.starts(with: "rw".utf8)) && word.dropFirst(2).allSatisfy(InputDomain.isDigit)
+    }
+
+    /// Two words in a row that make an address: `rt`, `rw` or `no` then a number; `rt rw` or `rw rt`.
+    @inline(__always)
+    static func isAddressPair<Word: Collection<UInt8>>(_ word: Word, _ next: Word) -> Bool {
+        guard word.count == 2 else { return false }
+        let isRT = word.elementsEqual("rt".utf8)
+        let isRW = word.elementsEqual("rw".utf8)
+        if isRT || isRW || word.elementsEqual("no".utf8), !next.isEmpty, next.allSatisfy(InputDomain.isDigit) { return true }
+        return isRT && next.elementsEqual("rw".utf8) || isRW && next.elementsEqual("rt".utf8)
     }
 
     /// A digit in any script or form (Arabic-Indic, fullwidth, superscript, circled, …).
