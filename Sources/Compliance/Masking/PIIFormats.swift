@@ -49,13 +49,37 @@ public enum PIIFormats {
     /// Masks every NIK, Indonesian mobile number and e-mail address found in `text`.
     public static func maskFreeText(_ text: String) -> String {
         // Swift's Regex costs tens of µs a call: skip the patterns that cannot match. An e-mail
-        // needs an "@"; a mobile number at least 10 digits (0, 8, then 8 more); a NIK 16.
-        var digits = 0
+        // needs an "@"; a mobile number at least 10 digits with at most one space, dot or dash
+        // between two of them; a NIK 16 digits in a row. So a text whose longest such run of
+        // digits is under 10 holds neither (a trace id's hex, a path with a seq, a duration).
+        // `theRunFilterSkipsOnlyTextsThePatternsLeaveAlone` checks this against the patterns.
         var at = false
+        var run = 0
+        var longest = 0
+        var separated = false
         for byte in text.utf8 {
-            if byte >= 0x30 && byte <= 0x39 { digits += 1 } else if byte == 0x40 { at = true }
+            if byte >= 0x30 && byte <= 0x39 {
+                run += 1
+                longest = max(longest, run)
+                separated = false
+            } else if (byte == 0x20 || byte == 0x2E || byte == 0x2D) && run > 0 && !separated {
+                separated = true
+            } else if byte >= 0x80 {
+                // Part of a non-ASCII character (a combining mark may ride on a digit): neither
+                // ends a run nor counts, so the filter stays on the side of running the patterns.
+                continue
+            } else {
+                run = 0
+                separated = false
+                if byte == 0x40 { at = true }
+            }
         }
-        if !at && digits < 10 { return text }
+        if !at && longest < 10 { return text }
+        return maskFreeTextByPatterns(text)
+    }
+
+    /// The patterns themselves, on any text (the filter above only skips texts they cannot match).
+    static func maskFreeTextByPatterns(_ text: String) -> String {
         let withoutEmails = text.replacing(emailPattern) { maskEmail(String(text[$0.range])) ?? "[redacted]" }
         let withoutPhones = withoutEmails.replacing(phonePattern) { match in
             let found = String(withoutEmails[match.range])
