@@ -115,6 +115,24 @@ import Testing
         #expect(object["caller"] as? String == "b***@example.id" && object["trace_id"] as? String == "abc" && object["level"] as? String == "info")
     }
 
+    /// Only a value the service drew itself (a trace id it made) skips the masking; the same
+    /// text from a caller (a trace id in their traceparent) is masked.
+    @Test func onlyServiceMadeLogValuesSkipTheMasking() throws {
+        final class Lines: @unchecked Sendable { var lines: [String] = [] }
+        let lines = Lines()
+        let policy = try MaskingPolicy.load(path: ServiceTests.policies + "/masking.yaml")
+        let handler = MaskingLogHandler(label: "test", masker: Masker(policy: policy, secret: [UInt8](repeating: 1, count: 32))) {
+            lines.lines.append(String(decoding: $0, as: UTF8.self))
+        }
+        let logger = Logger(label: "test", factory: { _ in handler })
+        let digits = "3174011203900001abcdef0123456789"
+        logger.info("request", metadata: ["made": .stringConvertible(ServiceMadeLogValue(digits)), "sent": "\(digits)"])
+        let line = try #require(lines.lines.first)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(object["made"] as? String == digits)
+        #expect(object["sent"] as? String == "317401******0001abcdef0123456789")
+    }
+
     /// The log line's integer-built time equals Foundation's RFC 3339 formatting with
     /// milliseconds, across leap days, century years and the epoch.
     @Test func logTimesEqualFoundationsFormatting() {

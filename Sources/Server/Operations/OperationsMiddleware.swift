@@ -16,7 +16,8 @@ struct TraceMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: ServiceContext, next: (Request, ServiceContext) async throws -> Response) async throws -> Response {
         var context = context
         let started = DispatchTime.now().uptimeNanoseconds
-        context.traceID = request.headers[.traceparent].flatMap(TraceParent.traceID) ?? Hex.random(16)
+        let callerTraceID = request.headers[.traceparent].flatMap(TraceParent.traceID)
+        context.traceID = callerTraceID ?? Hex.random(16)
         var response: Response
         do {
             response = try await next(request, context)
@@ -29,7 +30,9 @@ struct TraceMiddleware: RouterMiddleware {
         logger.info(
             "request",
             metadata: [
-                "trace_id": "\(context.traceID)", "method": "\(request.method.rawValue)", "path": "\(request.uri.path)",
+                // A trace id we drew is random hex: nothing for the masking to find. A caller's is
+                // their text, masked like the rest.
+                "trace_id": callerTraceID == nil ? .stringConvertible(ServiceMadeLogValue(context.traceID)) : "\(context.traceID)", "method": "\(request.method.rawValue)", "path": "\(request.uri.path)",
                 "route": "\(context.endpointPath ?? "unmatched")", "status": "\(response.status.code)", "duration_us": "\(micros)",
             ])
         return response
