@@ -153,7 +153,9 @@ import Testing
                 if index > start { labels.append(bytes[start..<index]) }
                 start = index + 1
             }
-            if labels.count > 1, let dot = bytes.lastIndex(of: UInt8(ascii: ".")), InputDomain.mailDomains.contains(String(decoding: bytes[(dot + 1)...], as: UTF8.self)) {
+            if labels.count > 1, let last = labels.last, last.startIndex > 0, bytes[last.startIndex - 1] == UInt8(ascii: "."),
+                InputDomain.mailDomains.contains(String(decoding: last, as: UTF8.self))
+            {
                 return true
             }
             return PersonalDataScreen.wordsReadAsAnAddress(labels)
@@ -168,13 +170,14 @@ import Testing
                 if part > 0 { id += separators.randomElement(using: &random)! }
                 id += fragments.randomElement(using: &random)!
             }
+            if Bool.random(using: &random) { id += separators.randomElement(using: &random)! }
             let expected = reference(id)
             addresses += expected ? 1 : 0
             #expect(InputDomain.readsAsAnAddress(id.utf8) == expected, "\(id)")
         }
         #expect(addresses > 1_000)
-        for id in ["jl-melati-5.rt03", "budi:example.id", "rt-rw", "no-5", "x.no.5"] { #expect(InputDomain.readsAsAnAddress(id.utf8), "\(id)") }
-        for id in ["ngo-jkt-1", "a.b-c", "rtx", "nomor-5a", "id"] { #expect(!InputDomain.readsAsAnAddress(id.utf8), "\(id)") }
+        for id in ["jl-melati-5.rt03", "budi:example.id", "rt-rw", "no-5", "x.no.5", "budi.example.id.", "budi.example.id:", "budi.example.id-", "budi.gmail.com.."] { #expect(InputDomain.readsAsAnAddress(id.utf8), "\(id)") }
+        for id in ["ngo-jkt-1", "a.b-c", "a.b-id", "rtx", "nomor-5a", "id", ".id"] { #expect(!InputDomain.readsAsAnAddress(id.utf8), "\(id)") }
     }
 
     @Test func regionsAreIndonesianProvinces() {

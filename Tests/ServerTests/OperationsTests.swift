@@ -115,6 +115,18 @@ import Testing
         #expect(object["caller"] as? String == "b***@example.id" && object["trace_id"] as? String == "abc" && object["level"] as? String == "info")
     }
 
+    /// A trace id is 32 lowercase ASCII hex digits: fullwidth digits (which `isHexDigit` takes and
+    /// no masking pattern reads) and capitals are refused, so the service draws its own.
+    @Test func traceIDsAreLowercaseASCIIHexOnly() {
+        let given = "4bf92f3577b34da6a3ce929d0e0e4736"
+        #expect(TraceParent.traceID("00-\(given)-00f067aa0ba902b7-01") == given)
+        for refused in ["00-３１７４０１２３４５６７０００１0812345678901234-00f067aa0ba902b7-01", "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-\(given)-00f067aa0ba902b７-01", "00-00000000000000000000000000000000-00f067aa0ba902b7-01", "ff-\(given)-00f067aa0ba902b7-01"]
+        {
+            #expect(TraceParent.traceID(refused) == nil, "\(refused)")
+        }
+    }
+
     /// Only a value the service drew itself (a trace id it made) skips the masking; the same
     /// text from a caller (a trace id in their traceparent) is masked.
     @Test func onlyServiceMadeLogValuesSkipTheMasking() throws {

@@ -58,8 +58,8 @@ public enum InputDomain {
         return !readsAsAnAddress(utf8)
     }
 
-    /// Whether an id (already `a-z 0-9 . _ : -`) reads as an e-mail or web address
-    /// (`budi:example.id`) or a street address (`jl-melati-5.rt03`). On the bytes, label by
+    /// Whether an id (already `a-z 0-9 . _ : -`) reads as an e-mail or web address (its last
+    /// label a domain after a dot: `budi:example.id`, `budi.example.id.`) or a street address (`jl-melati-5.rt03`). On the bytes, label by
     /// label with no allocation: it runs for every id a command names.
     static func readsAsAnAddress(_ utf8: String.UTF8View) -> Bool {
         if let answer = utf8.withContiguousStorageIfAvailable(readsAsAnAddress) { return answer }
@@ -69,7 +69,6 @@ public enum InputDomain {
     private static func readsAsAnAddress(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         var previous: Slice<UnsafeBufferPointer<UInt8>>?
         var labels = 0
-        var lastDot: Int?
         var start = 0
         for index in 0...bytes.count {
             let isEnd = index == bytes.count
@@ -81,12 +80,12 @@ public enum InputDomain {
                 if let previous, PersonalDataScreen.isAddressPair(previous, label) { return true }
                 previous = label
             }
-            if !isEnd && bytes[index] == UInt8(ascii: ".") { lastDot = index }
             start = index + 1
         }
-        guard labels > 1, let lastDot else { return false }
-        let lastDotLabel = bytes[(lastDot + 1)...]
-        return mailDomainBytes.contains { $0.count == lastDotLabel.count && $0.elementsEqual(lastDotLabel) }
+        // The last label after a dot, whatever separators trail it (`budi.example.id.` is a
+        // fully qualified name): a mail or web domain.
+        guard labels > 1, let last = previous, last.startIndex > 0, bytes[last.startIndex - 1] == UInt8(ascii: ".") else { return false }
+        return mailDomainBytes.contains { $0.count == last.count && $0.elementsEqual(last) }
     }
 
     static let mailDomainBytes = mailDomains.map { Array($0.utf8) }

@@ -44,7 +44,9 @@ enum TraceParent {
     static func traceID(_ header: String) -> String? {
         let parts = header.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count >= 4, parts[0].count == 2, parts[0] != "ff", parts[1].count == 32, parts[2].count == 16, parts[3].count == 2,
-            parts.allSatisfy({ $0.allSatisfy(\.isHexDigit) && $0 == $0.lowercased() }),
+            // Lowercase ASCII hex on the bytes: `Character.isHexDigit` also takes fullwidth
+            // digits, which no free-text pattern reads, so a NIK could ride through the log.
+            parts.allSatisfy({ $0.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) } }),
             parts[1] != String(repeating: "0", count: 32), parts[2] != String(repeating: "0", count: 16)
         else { return nil }
         return String(parts[1])
