@@ -98,14 +98,20 @@ import Testing
         }
     }
 
-    @Test func logLinesAreJSONWithPersonalDataMaskedWhoeverLoggedIt() throws {
-        final class Lines: @unchecked Sendable { var lines: [String] = [] }
-        let lines = Lines()
+    final class CapturedLines: @unchecked Sendable { var lines: [String] = [] }
+
+    /// A logger through the masking handler under the project's masking policy, and the lines it wrote.
+    static func capturedLog() throws -> (Logger, CapturedLines) {
+        let lines = CapturedLines()
         let policy = try MaskingPolicy.load(path: ServiceTests.policies + "/masking.yaml")
         let handler = MaskingLogHandler(label: "test", masker: Masker(policy: policy, secret: [UInt8](repeating: 1, count: 32))) {
             lines.lines.append(String(decoding: $0, as: UTF8.self))
         }
-        var logger = Logger(label: "test", factory: { _ in handler })
+        return (Logger(label: "test", factory: { _ in handler }), lines)
+    }
+
+    @Test func logLinesAreJSONWithPersonalDataMaskedWhoeverLoggedIt() throws {
+        var (logger, lines) = try Self.capturedLog()
         logger[metadataKey: "caller"] = "budi.santoso@example.id"
         logger.info("courier called +62 812-3456-7889 about NIK 3174011203900001", metadata: ["trace_id": "abc"])
         let line = try #require(lines.lines.first)
@@ -130,13 +136,7 @@ import Testing
     /// Only a value the service drew itself (a trace id it made) skips the masking; the same
     /// text from a caller (a trace id in their traceparent) is masked.
     @Test func onlyServiceMadeLogValuesSkipTheMasking() throws {
-        final class Lines: @unchecked Sendable { var lines: [String] = [] }
-        let lines = Lines()
-        let policy = try MaskingPolicy.load(path: ServiceTests.policies + "/masking.yaml")
-        let handler = MaskingLogHandler(label: "test", masker: Masker(policy: policy, secret: [UInt8](repeating: 1, count: 32))) {
-            lines.lines.append(String(decoding: $0, as: UTF8.self))
-        }
-        let logger = Logger(label: "test", factory: { _ in handler })
+        let (logger, lines) = try Self.capturedLog()
         let digits = "3174011203900001abcdef0123456789"
         logger.info("request", metadata: ["made": .stringConvertible(ServiceMadeLogValue(digits)), "sent": "\(digits)"])
         let line = try #require(lines.lines.first)

@@ -74,7 +74,6 @@ public enum CanonicalJSON {
         return keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
-    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// ECMAScript JSON.stringify escaping, which JCS adopts: only `"`, `\` and C0 controls.
     public static func writeString(_ text: String, into out: inout [UInt8]) {
@@ -103,8 +102,8 @@ public enum CanonicalJSON {
                 out.append(UInt8(ascii: "u"))
                 out.append(UInt8(ascii: "0"))
                 out.append(UInt8(ascii: "0"))
-                out.append(hexDigits[Int(byte >> 4)])
-                out.append(hexDigits[Int(byte & 0x0f)])
+                out.append(Hex.digit(byte >> 4))
+                out.append(Hex.digit(byte & 0x0f))
             }
         }
         if bytes.count > runStart { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[runStart...])) }

@@ -20,7 +20,8 @@ public enum Hex {
         }
     }
 
-    @inline(__always) private static func digit(_ value: UInt8) -> UInt8 { value < 10 ? 0x30 + value : 0x57 + value }
+    /// The lowercase hex digit of a value 0–15 (every hex writer in the module uses this one).
+    @inline(__always) static func digit(_ value: UInt8) -> UInt8 { value < 10 ? 0x30 + value : 0x57 + value }
 
     /// Accepts lowercase or uppercase digits; callers that need canonical form compare with `encode`.
     public static func decode(_ text: String) -> [UInt8]? {

@@ -7,7 +7,6 @@ import Foundation
 /// writer only appends the fields it decides (`tail`). Reading runs the other way: the tail's
 /// fields have fixed shapes, so a reader finds them by scanning back from the end.
 enum BodyLayout {
-    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// `{"actor":…,"key":…,"kind":…,"payload":…,"policy":"…"` — a body without its tail.
     static func head(actor: String, key: KeyID, kind: String, payload: [String: JSONValue], policy: Hash) -> [UInt8] {
@@ -43,8 +42,8 @@ enum BodyLayout {
 
     private static func appendHex(_ bytes: some Sequence<UInt8>, to out: inout [UInt8]) {
         for byte in bytes {
-            out.append(hexDigits[Int(byte >> 4)])
-            out.append(hexDigits[Int(byte & 0x0f)])
+            out.append(Hex.digit(byte >> 4))
+            out.append(Hex.digit(byte & 0x0f))
         }
     }
 

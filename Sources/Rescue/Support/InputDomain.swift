@@ -59,8 +59,9 @@ public enum InputDomain {
     }
 
     /// Whether an id (already `a-z 0-9 . _ : -`) reads as an e-mail or web address (its last
-    /// label a domain after a dot: `budi:example.id`, `budi.example.id.`) or a street address (`jl-melati-5.rt03`). On the bytes, label by
-    /// label with no allocation: it runs for every id a command names.
+    /// label a domain after a dot: `budi:example.id`, `budi.example.id.`) or a street address
+    /// (`jl-melati-5.rt03`). On the bytes, label by label with no allocation: it runs for every
+    /// id a command names.
     static func readsAsAnAddress(_ utf8: String.UTF8View) -> Bool {
         if let answer = utf8.withContiguousStorageIfAvailable(readsAsAnAddress) { return answer }
         return Array(utf8).withUnsafeBufferPointer(readsAsAnAddress)
@@ -85,7 +86,7 @@ public enum InputDomain {
         // The last label after a dot, whatever separators trail it (`budi.example.id.` is a
         // fully qualified name): a mail or web domain.
         guard labels > 1, let last = previous, last.startIndex > 0, bytes[last.startIndex - 1] == UInt8(ascii: ".") else { return false }
-        return mailDomainBytes.contains { $0.count == last.count && $0.elementsEqual(last) }
+        return PersonalDataScreen.isOne(of: mailDomainBytes, last)
     }
 
     static let mailDomainBytes = mailDomains.map { Array($0.utf8) }
@@ -219,8 +220,14 @@ public enum PersonalDataScreen {
     /// A word that alone makes an address: an address word, or `rt`/`rw` run into a number (`rt03`).
     @inline(__always)
     static func isAddressWord<Word: Collection<UInt8>>(_ word: Word) -> Bool {
-        if addressWordBytes.contains(where: { $0.count == word.count && $0.elementsEqual(word) }) { return true }
+        if isOne(of: addressWordBytes, word) { return true }
         return word.count > 2 && (word.starts(with: "rt".utf8) || word.starts(with: "rw".utf8)) && word.dropFirst(2).allSatisfy(InputDomain.isDigit)
+    }
+
+    /// Whether `word` is one of `words` (lengths compared first: most differ).
+    @inline(__always)
+    static func isOne<Word: Collection<UInt8>>(of words: [[UInt8]], _ word: Word) -> Bool {
+        words.contains { $0.count == word.count && $0.elementsEqual(word) }
     }
 
     /// Two words in a row that make an address: `rt`, `rw` or `no` then a number; `rt rw` or `rw rt`.
