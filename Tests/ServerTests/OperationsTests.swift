@@ -9,6 +9,7 @@ import HummingbirdTesting
 import Ledger
 import Logging
 @testable import Server
+import Synchronization
 import Testing
 
 /// Operations: rate limits, trace ids, metrics, masked logs, the request timeout and the
@@ -121,6 +122,26 @@ import Testing
         #expect(object["caller"] as? String == "b***@example.id" && object["trace_id"] as? String == "abc" && object["level"] as? String == "info")
     }
 
+    /// A log line is canonical JSON (JCS: members in UTF-16 order, minimal escapes), whatever
+    /// the keys and values hold, and metadata cannot replace the line's own members.
+    @Test func logLinesAreCanonicalJSONAndKeepTheirOwnMembers() throws {
+        var (logger, lines) = try Self.capturedLog()
+        logger[metadataKey: "zeta"] = "handler's"
+        logger.warning(
+            "quote \" backslash \\ tab \t bell \u{07} é 😀",
+            metadata: ["level": "forged", "time": "forged", "message": "forged", "label": "forged", "Ünïcode \u{1F600}": "\u{0}\n", "a": "1", "zeta": "event's"])
+        let line = try #require(lines.lines.first)
+        let bytes = Array(line.utf8.dropLast())
+        let parsed = try CanonicalJSON.parse(bytes)
+        #expect(CanonicalJSON.encode(parsed) == bytes, "\(line)")
+        guard case .object(let members) = parsed else { Issue.record("not an object"); return }
+        #expect(members["level"] == .string("warning") && members["label"] == .string("test"))
+        #expect(members["message"] == .string("quote \" backslash \\ tab \t bell \u{07} é 😀"))
+        #expect(members["zeta"] == .string("event's") && members["Ünïcode \u{1F600}"] == .string("\u{0}\n"))
+        guard case .string(let time)? = members["time"] else { Issue.record("no time"); return }
+        #expect(time.count == 24 && time.hasSuffix("Z") && time != "forged")
+    }
+
     /// A trace id is 32 lowercase ASCII hex digits: fullwidth digits (which `isHexDigit` takes and
     /// no masking pattern reads) and capitals are refused, so the service draws its own.
     @Test func traceIDsAreLowercaseASCIIHexOnly() {
@@ -209,6 +230,41 @@ import Testing
             #expect(timedOut.hasPrefix("HTTP/1.1 503") && timedOut.contains("requestTimedOut"), "\(timedOut.prefix(200))")
         }
         #expect(fixture.loop.read { $0.participants.participants.isEmpty })
+    }
+
+    /// The one timer behind every request's deadline: a body past its deadline is cancelled
+    /// and answered `timedOut` (also if it ignores the cancellation and returns a value), one
+    /// within it is untouched, and nothing stays registered after either.
+    @Test func requestDeadlinesCancelOnlyWhatIsLateAndForgetEveryRequest() async throws {
+        struct TimedOut: Error {}
+        let deadlines = RequestDeadlines()
+        let sawCancellation = Atomic<Bool>(false)
+        // In a child task, as the middleware runs it: the deadline cancels the task it runs in.
+        let late = Task {
+            try await deadlines.run(seconds: 1, timedOut: TimedOut()) {
+                do {
+                    try await Task.sleep(for: .seconds(30))
+                } catch is CancellationError {
+                    sawCancellation.store(true, ordering: .relaxed)
+                }
+                return 1
+            }
+        }
+        await #expect(throws: TimedOut.self) { try await late.value }
+        let cancelled = sawCancellation.load(ordering: .relaxed)
+        // Cancelled, not slept out: the timer reached it (how soon it then runs again depends on
+        // the other tests sharing the thread pool, so the elapsed time is not asserted).
+        #expect(cancelled)
+        let answers = try await withThrowingTaskGroup(of: Int.self) { group in
+            for number in 0..<200 { group.addTask { try await deadlines.run(seconds: 5, timedOut: TimedOut()) { number } } }
+            return try await group.reduce(0, +)
+        }
+        #expect(answers == (0..<200).reduce(0, +))
+        #expect(deadlines.pendingCount == 0)
+        await #expect(throws: CancellationError.self) {
+            try await deadlines.run(seconds: 5, timedOut: TimedOut()) { throw CancellationError() }
+        }
+        #expect(deadlines.pendingCount == 0)
     }
 }
 

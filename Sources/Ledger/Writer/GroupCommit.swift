@@ -538,7 +538,10 @@ extension LedgerEngine {
     static let cores = ProcessInfo.processInfo.activeProcessorCount
 
     private func signAndChecksum(_ buffer: inout [UInt8], _ slots: [Slot], signer: SigningKey) {
-        let workers = slots.count >= 4 ? Self.cores : 1
+        // Small chunks, not one per core: the cores are shared with the tasks that queue the next
+        // appends, and whoever is free takes the next chunk, so the writer rarely waits on a
+        // chunk queued behind other work.
+        let workers = slots.count >= 4 && Self.cores > 1 ? (slots.count + 1) / 2 : 1
         buffer.withUnsafeMutableBytes { raw in
             // Safe to share: each slot's frame is a disjoint range of the buffer, written by one worker.
             nonisolated(unsafe) let raw = raw

@@ -39,34 +39,76 @@ public struct MaskingLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var fields: [String: JSONValue] = [
-            "time": .string(Self.timestamp(microseconds: Ledger.wallClockMicroseconds())),
-            "level": .string(event.level.rawValue), "label": .string(label),
-            "message": .string(masker.maskFreeText(event.message.description, role: Self.logRole)),
+        // The line is written straight into one buffer, members in canonical (JCS) order: a
+        // dictionary of JSON values, the generic encoder and a string per timestamp part were
+        // most of a small request's log line.
+        var members: [(key: String, value: String)] = [
+            ("level", event.level.rawValue), ("label", label), ("message", masker.maskFreeText(event.message.description, role: Self.logRole)),
         ]
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { $1 } }
-        for (key, value) in merged where fields[key] == nil {
+        members.reserveCapacity(4 + merged.count)
+        for (key, value) in merged where key != "time" && key != "level" && key != "label" && key != "message" {
             if case .stringConvertible(let made as ServiceMadeLogValue) = value {
-                fields[key] = .string(made.text)
+                members.append((key, made.text))
             } else {
-                fields[key] = .string(masker.maskFreeText(value.description, role: Self.logRole))
+                members.append((key, masker.maskFreeText(value.description, role: Self.logRole)))
             }
         }
-        write(CanonicalJSON.encode(.object(fields)) + [0x0A])
+        let time = Ledger.wallClockMicroseconds()
+        let order = CanonicalJSON.sortedKeys(members.map(\.key) + ["time"])
+        let values = Dictionary(members, uniquingKeysWith: { first, _ in first })
+        var line = [UInt8]()
+        line.reserveCapacity(64 + members.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + 6 })
+        line.append(UInt8(ascii: "{"))
+        for (index, key) in order.enumerated() {
+            if index > 0 { line.append(UInt8(ascii: ",")) }
+            CanonicalJSON.writeString(key, into: &line)
+            line.append(UInt8(ascii: ":"))
+            if key == "time" {
+                line.append(UInt8(ascii: "\""))
+                Self.writeTimestamp(microseconds: time, into: &line)
+                line.append(UInt8(ascii: "\""))
+            } else {
+                CanonicalJSON.writeString(values[key]!, into: &line)
+            }
+        }
+        line.append(contentsOf: [UInt8(ascii: "}"), 0x0A])
+        write(line)
     }
 
     /// RFC 3339 UTC with milliseconds (`2026-12-03T05:07:09.042Z`), by integer arithmetic: a
     /// date formatter for every line cost more than the rest of the line.
     static func timestamp(microseconds: Int64) -> String {
+        var bytes = [UInt8]()
+        writeTimestamp(microseconds: microseconds, into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `timestamp`'s characters appended to `out`.
+    static func writeTimestamp(microseconds: Int64, into out: inout [UInt8]) {
         let time = Reports.civilTime(microseconds: microseconds, offsetMicroseconds: 0)
         let withinMinute = Int(((microseconds % 60_000_000) + 60_000_000) % 60_000_000) / 1_000
-        func digits(_ value: Int, _ count: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, count - text.count)) + text
+        func digits(_ value: Int, _ count: Int) {
+            // Zero-padded to `count` digits; a year past 9999 keeps all its digits.
+            let text = String(value).utf8
+            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: max(0, count - text.count)))
+            out.append(contentsOf: text)
         }
-        return "\(digits(time.year, 4))-\(digits(time.month, 2))-\(digits(time.day, 2))T\(digits(time.hour, 2)):\(digits(time.minute, 2)):"
-            + "\(digits(withinMinute / 1_000, 2)).\(digits(withinMinute % 1_000, 3))Z"
+        digits(time.year, 4)
+        out.append(UInt8(ascii: "-"))
+        digits(time.month, 2)
+        out.append(UInt8(ascii: "-"))
+        digits(time.day, 2)
+        out.append(UInt8(ascii: "T"))
+        digits(time.hour, 2)
+        out.append(UInt8(ascii: ":"))
+        digits(time.minute, 2)
+        out.append(UInt8(ascii: ":"))
+        digits(withinMinute / 1_000, 2)
+        out.append(UInt8(ascii: "."))
+        digits(withinMinute % 1_000, 3)
+        out.append(UInt8(ascii: "Z"))
     }
 
     public static let standardOutput: @Sendable ([UInt8]) -> Void = { line in

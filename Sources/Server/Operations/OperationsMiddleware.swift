@@ -66,6 +66,7 @@ struct AdmissionMiddleware: RouterMiddleware {
 
     final class InFlight: Sendable {
         let count = Atomic<Int>(0)
+        let deadlines = RequestDeadlines()
     }
 
     func handle(_ request: Request, context: ServiceContext, next: (Request, ServiceContext) async throws -> Response) async throws -> Response {
@@ -83,26 +84,22 @@ struct AdmissionMiddleware: RouterMiddleware {
         var context = context
         context.bodyBytesMax = bodyBytesMax
         let timeout = timeoutSeconds
-        // The group awaits both children before it returns, so `next` does not outlive this
-        // call; the timer cancels the handler (body reads and sleeps stop at once; a command
-        // already queued on the ledger completes, durable or not, in milliseconds).
+        let deadlines = inFlight.deadlines
+        // A child task of its own, so the deadline cancels this request and not the connection's
+        // task (which serves the connection's later requests). `async let` awaits the child
+        // before this returns, so `next` does not outlive the call; the cancellation stops body
+        // reads and sleeps at once (a command already queued on the ledger completes, durable or
+        // not, in milliseconds).
         return try await withoutActuallyEscaping(next) { next in
             nonisolated(unsafe) let next = next
             nonisolated(unsafe) let context = context
-            return try await withThrowingTaskGroup(of: Response?.self) { group in
-                group.addTask { try await next(request, context) }
-                group.addTask {
-                    try await Task.sleep(for: .seconds(timeout))
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let response = first else {
-                    throw Problem(
-                        .serviceUnavailable, "requestTimedOut", "The request took too long",
-                        detail: "no answer within \(timeout) s; a write may still complete: retry with the same Idempotency-Key")
-                }
-                return response
-            }
+            async let response = deadlines.run(
+                seconds: timeout,
+                timedOut: Problem(
+                    .serviceUnavailable, "requestTimedOut", "The request took too long",
+                    detail: "no answer within \(timeout) s; a write may still complete: retry with the same Idempotency-Key")
+            ) { try await next(request, context) }
+            return try await response
         }
     }
 }
