@@ -113,9 +113,12 @@ import Witness
         var options = LedgerOptions()
         options.checkpointIntervalMicroseconds = 3_600_000_000
         let loop = try Startup.open(data: DataDirectory(folder.path + "/data"), policies: Self.policies, options: options).loop
+        var settings = try ServiceSettings.load(policies: Self.policies)
+        // The suite's load, not the policy's timeout, sets how long a request waits here.
+        settings.limits.requestTimeoutSeconds = 120
         let service = Service(
             loop: loop, authority: try await TokenAuthority(seed: [UInt8](repeating: 3, count: 32)),
-            settings: try ServiceSettings.load(policies: Self.policies), vault: try PIIVault(directory: folder.path + "/vault", masterKey: [UInt8](repeating: 9, count: 32)),
+            settings: settings, vault: try PIIVault(directory: folder.path + "/vault", masterKey: [UInt8](repeating: 9, count: 32)),
             maskingSecret: [UInt8](repeating: 5, count: 32), logger: Self.quiet)
         return (loop, service)
     }

@@ -36,6 +36,10 @@ import Testing
             loop = try Startup.open(data: DataDirectory(path + "/data"), policies: ServiceTests.policies, clock: clock).loop
             authority = try await TokenAuthority(seed: [UInt8](repeating: 3, count: 32))
             var settings = try ServiceSettings.load(policies: ServiceTests.policies)
+            // The whole suite shares two cores and its thread pool: a request can wait seconds
+            // for a thread, which is not what the policy's timeout is about. Tests of the
+            // timeout set their own.
+            settings.limits.requestTimeoutSeconds = 120
             limits?(&settings.limits)
             let vault = try PIIVault(directory: path + "/vault", masterKey: [UInt8](repeating: 9, count: 32))
             service = Service(

@@ -38,8 +38,8 @@ final class RequestDeadlines: Sendable {
     deinit { timer.cancel() }
 
     /// Runs `body` in the current task (which must be one the caller may cancel alone: a child
-    /// task, never a connection's), cancelling it `seconds` after the start; throws `timedOut`
-    /// when the deadline passed before `body` returned, whatever `body` answered.
+    /// task, never a connection's), cancelling it `seconds` after the start (at the next sweep);
+    /// throws `timedOut` when it was cancelled so, whatever `body` answered.
     func run<T>(seconds: Int, timedOut: @autoclosure () -> any Error, _ body: () async throws -> T) async throws -> T {
         let deadline = DispatchTime.now().uptimeNanoseconds &+ UInt64(seconds) * 1_000_000_000
         let id = withUnsafeCurrentTask { task -> UInt64? in
@@ -63,7 +63,7 @@ final class RequestDeadlines: Sendable {
                 return registry.expired.remove(id) != nil
             }
         } ?? false
-        if expired || DispatchTime.now().uptimeNanoseconds >= deadline { throw timedOut() }
+        if expired { throw timedOut() }
         return try result.get()
     }
 
