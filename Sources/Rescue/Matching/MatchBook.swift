@@ -60,11 +60,13 @@ public struct MatchBook: Sendable, Equatable {
                 let position = candidates.firstIndex(of: recipient)!
                 matches[offer] = Match(offer: offer, candidates: candidates, position: position, offeredCount: position + 1, expiresAt: expiresAt)
             } else {
-                let position = matches[offer]!.offeredCount
-                precondition(matches[offer]!.candidates[position] == recipient, "escalation to a recipient out of turn")
-                matches[offer]!.position = position
-                matches[offer]!.offeredCount = position + 1
-                matches[offer]!.expiresAt = expiresAt
+                matches.update(offer) { match in
+                    let position = match.offeredCount
+                    precondition(match.candidates[position] == recipient, "escalation to a recipient out of turn")
+                    match.position = position
+                    match.offeredCount = position + 1
+                    match.expiresAt = expiresAt
+                }
             }
             active.insert(offer)
             windows.insert(offer, deadline: expiresAt)
@@ -77,7 +79,10 @@ public struct MatchBook: Sendable, Equatable {
     }
 
     private mutating func dropClosedWindows() {
-        windows.dropFront { matches[$0.key]!.offeredTo == nil || matches[$0.key]!.expiresAt != $0.deadline }
+        windows.dropFront { window in
+            let match = matches[window.key]!
+            return match.offeredTo == nil || match.expiresAt != window.deadline
+        }
     }
 
     /// A claim placed on the offer by the recipient being offered accepts the match.

@@ -180,30 +180,45 @@ public struct OfferBook: Sendable, Equatable {
             offers[offer.id] = offer
         case .claimPlaced(let claim):
             claims[claim.id] = claim
-            offers[claim.offer]!.remainingPortions -= claim.portions
-            offers[claim.offer]!.remainingGrams -= claim.grams
-            offers[claim.offer]!.version += 1
+            offers.update(claim.offer) { offer in
+                offer.remainingPortions -= claim.portions
+                offer.remainingGrams -= claim.grams
+                offer.version += 1
+            }
         case .pickedUp(let pickup):
-            let offer = claims[pickup.claim]!.offer
-            claims[pickup.claim]!.status = .pickedUp
-            claims[pickup.claim]!.grams = pickup.grams
-            claims[pickup.claim]!.portions = pickup.portions
+            var offerID = ""
+            claims.update(pickup.claim) { claim in
+                offerID = claim.offer
+                claim.status = .pickedUp
+                claim.grams = pickup.grams
+                claim.portions = pickup.portions
+            }
             if pickup.returnedGrams > 0 || pickup.returnedPortions > 0 {
-                offers[offer]!.remainingGrams += pickup.returnedGrams
-                offers[offer]!.remainingPortions += pickup.returnedPortions
-                offers[offer]!.version += 1
+                offers.update(offerID) { offer in
+                    offer.remainingGrams += pickup.returnedGrams
+                    offer.remainingPortions += pickup.returnedPortions
+                    offer.version += 1
+                }
             }
         case .delivered(let completion):
-            claims[completion.claim]!.status = .delivered
+            claims.update(completion.claim) { $0.status = .delivered }
         case .donated(let id):
-            offers[id]!.priceRupiah = 0
-            offers[id]!.version += 1
+            offers.update(id) { offer in
+                offer.priceRupiah = 0
+                offer.version += 1
+            }
         case .claimCancelled(let id):
-            claims[id]!.status = .cancelled
-            let claim = claims[id]!
-            offers[claim.offer]!.remainingPortions += claim.portions
-            offers[claim.offer]!.remainingGrams += claim.grams
-            offers[claim.offer]!.version += 1
+            var cancelled: Claim?
+            claims.update(id) { claim in
+                claim.status = .cancelled
+                cancelled = claim
+            }
+            let claim = cancelled!
+            offers.update(claim.offer) { offer in
+                offer.remainingPortions += claim.portions
+                offer.remainingGrams += claim.grams
+                offer.version += 1
+            }
         }
     }
 
