@@ -18,6 +18,15 @@ import Testing
         return url.path + "/policies"
     }
 
+    /// The project's settings for a test's service, with a 120 s request timeout: the whole suite
+    /// shares two cores and its thread pool, so a request can wait seconds for a thread, which
+    /// is not what the policy's timeout is about. Tests of the timeout set their own.
+    static func settings() throws -> ServiceSettings {
+        var settings = try ServiceSettings.load(policies: policies)
+        settings.limits.requestTimeoutSeconds = 120
+        return settings
+    }
+
     struct Fixture {
         let path: String
         let loop: CommandLoop
@@ -35,11 +44,7 @@ import Testing
             path = earlier ?? NSTemporaryDirectory() + "pahlawan-server-test-" + UUID().uuidString
             loop = try Startup.open(data: DataDirectory(path + "/data"), policies: ServiceTests.policies, clock: clock).loop
             authority = try await TokenAuthority(seed: [UInt8](repeating: 3, count: 32))
-            var settings = try ServiceSettings.load(policies: ServiceTests.policies)
-            // The whole suite shares two cores and its thread pool: a request can wait seconds
-            // for a thread, which is not what the policy's timeout is about. Tests of the
-            // timeout set their own.
-            settings.limits.requestTimeoutSeconds = 120
+            var settings = try ServiceTests.settings()
             limits?(&settings.limits)
             let vault = try PIIVault(directory: path + "/vault", masterKey: [UInt8](repeating: 9, count: 32))
             service = Service(

@@ -78,9 +78,7 @@ import Witness
         let client = try WitnessClient(
             ledger: loop.ledger, endpoints: endpoints, quorum: try WitnessQuorum(keys: endpoints.map(\.key), quorum: quorum),
             cosignedFile: path + "/data/checkpoint.cosigned", historyFile: path + "/data/checkpoints.cosigned", timeout: .seconds(2))
-        var settings = try ServiceSettings.load(policies: ServiceTests.policies)
-        // As in `ServiceTests.Fixture`: the suite's load, not the policy's timeout, sets how long a request waits.
-        settings.limits.requestTimeoutSeconds = 120
+        let settings = try ServiceTests.settings()
         let vault = try PIIVault(directory: path + "/vault", masterKey: [UInt8](repeating: 9, count: 32))
         let service = Service(
             loop: loop, authority: try await TokenAuthority(seed: [UInt8](repeating: 3, count: 32)), settings: settings, vault: vault,

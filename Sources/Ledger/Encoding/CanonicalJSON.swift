@@ -66,12 +66,15 @@ public enum CanonicalJSON {
     /// JCS orders object members by the UTF-16 code units of their keys, not by code points.
     /// Below U+E000 (no byte 0xEE or above in UTF-8) the UTF-16 order is the order of the UTF-8
     /// bytes, which Swift strings hold natively, so such keys (all of ours) skip transcoding.
-    public static func sortedKeys(_ keys: some Sequence<String>) -> [String] {
-        let keys = Array(keys)
-        guard keys.allSatisfy({ $0.utf8.allSatisfy { $0 < 0xEE } }) else {
-            return keys.sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) }
+    public static func sortedKeys(_ keys: some Sequence<String>) -> [String] { sorted(Array(keys), byKey: { $0 }) }
+
+    /// `members` in the JCS order of their keys (`sortedKeys`), for writers that hold members
+    /// in a list rather than a `JSONValue` object.
+    public static func sorted<Member>(_ members: [Member], byKey key: (Member) -> String) -> [Member] {
+        guard members.allSatisfy({ key($0).utf8.allSatisfy { $0 < 0xEE } }) else {
+            return members.sorted { key($0).utf16.lexicographicallyPrecedes(key($1).utf16) }
         }
-        return keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        return members.sorted { key($0).utf8.lexicographicallyPrecedes(key($1).utf8) }
     }
 
 

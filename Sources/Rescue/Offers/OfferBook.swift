@@ -186,12 +186,11 @@ public struct OfferBook: Sendable, Equatable {
                 offer.version += 1
             }
         case .pickedUp(let pickup):
-            var offerID = ""
-            claims.update(pickup.claim) { claim in
-                offerID = claim.offer
+            let offerID = claims.update(pickup.claim) { claim in
                 claim.status = .pickedUp
                 claim.grams = pickup.grams
                 claim.portions = pickup.portions
+                return claim.offer
             }
             if pickup.returnedGrams > 0 || pickup.returnedPortions > 0 {
                 offers.update(offerID) { offer in
@@ -208,12 +207,10 @@ public struct OfferBook: Sendable, Equatable {
                 offer.version += 1
             }
         case .claimCancelled(let id):
-            var cancelled: Claim?
-            claims.update(id) { claim in
+            let claim = claims.update(id) { claim in
                 claim.status = .cancelled
-                cancelled = claim
+                return claim
             }
-            let claim = cancelled!
             offers.update(claim.offer) { offer in
                 offer.remainingPortions += claim.portions
                 offer.remainingGrams += claim.grams

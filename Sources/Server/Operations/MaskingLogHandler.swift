@@ -38,40 +38,35 @@ public struct MaskingLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
+    /// The line's own members, which metadata cannot replace.
+    private static let ownMembers: Set<String> = ["time", "level", "label", "message"]
+
     public func log(event: LogEvent) {
         // The line is written straight into one buffer, members in canonical (JCS) order: a
         // dictionary of JSON values, the generic encoder and a string per timestamp part were
         // most of a small request's log line.
         var members: [(key: String, value: String)] = [
-            ("level", event.level.rawValue), ("label", label), ("message", masker.maskFreeText(event.message.description, role: Self.logRole)),
+            ("time", Self.timestamp(microseconds: Ledger.wallClockMicroseconds())), ("level", event.level.rawValue), ("label", label),
+            ("message", masker.maskFreeText(event.message.description, role: Self.logRole)),
         ]
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { $1 } }
-        members.reserveCapacity(4 + merged.count)
-        for (key, value) in merged where key != "time" && key != "level" && key != "label" && key != "message" {
+        members.reserveCapacity(members.count + merged.count)
+        for (key, value) in merged where !Self.ownMembers.contains(key) {
             if case .stringConvertible(let made as ServiceMadeLogValue) = value {
                 members.append((key, made.text))
             } else {
                 members.append((key, masker.maskFreeText(value.description, role: Self.logRole)))
             }
         }
-        let time = Ledger.wallClockMicroseconds()
-        let order = CanonicalJSON.sortedKeys(members.map(\.key) + ["time"])
-        let values = Dictionary(members, uniquingKeysWith: { first, _ in first })
         var line = [UInt8]()
-        line.reserveCapacity(64 + members.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + 6 })
+        line.reserveCapacity(members.reduce(2) { $0 + $1.key.utf8.count + $1.value.utf8.count + 6 })
         line.append(UInt8(ascii: "{"))
-        for (index, key) in order.enumerated() {
+        for (index, member) in CanonicalJSON.sorted(members, byKey: \.key).enumerated() {
             if index > 0 { line.append(UInt8(ascii: ",")) }
-            CanonicalJSON.writeString(key, into: &line)
+            CanonicalJSON.writeString(member.key, into: &line)
             line.append(UInt8(ascii: ":"))
-            if key == "time" {
-                line.append(UInt8(ascii: "\""))
-                Self.writeTimestamp(microseconds: time, into: &line)
-                line.append(UInt8(ascii: "\""))
-            } else {
-                CanonicalJSON.writeString(values[key]!, into: &line)
-            }
+            CanonicalJSON.writeString(member.value, into: &line)
         }
         line.append(contentsOf: [UInt8(ascii: "}"), 0x0A])
         write(line)
@@ -80,15 +75,10 @@ public struct MaskingLogHandler: LogHandler {
     /// RFC 3339 UTC with milliseconds (`2026-12-03T05:07:09.042Z`), by integer arithmetic: a
     /// date formatter for every line cost more than the rest of the line.
     static func timestamp(microseconds: Int64) -> String {
-        var bytes = [UInt8]()
-        writeTimestamp(microseconds: microseconds, into: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    /// `timestamp`'s characters appended to `out`.
-    static func writeTimestamp(microseconds: Int64, into out: inout [UInt8]) {
         let time = Reports.civilTime(microseconds: microseconds, offsetMicroseconds: 0)
         let withinMinute = Int(((microseconds % 60_000_000) + 60_000_000) % 60_000_000) / 1_000
+        var out = [UInt8]()
+        out.reserveCapacity(24)
         func digits(_ value: Int, _ count: Int) {
             // Zero-padded to `count` digits; a year past 9999 keeps all its digits.
             let text = String(value).utf8
@@ -109,6 +99,7 @@ public struct MaskingLogHandler: LogHandler {
         out.append(UInt8(ascii: "."))
         digits(withinMinute % 1_000, 3)
         out.append(UInt8(ascii: "Z"))
+        return String(decoding: out, as: UTF8.self)
     }
 
     public static let standardOutput: @Sendable ([UInt8]) -> Void = { line in

@@ -15,12 +15,13 @@ final class RequestDeadlines: Sendable {
     private struct Pending {
         let task: CurrentTaskHandle
         let deadline: UInt64
+        /// Cancelled by the timer: the request is answered `timedOut`.
+        var expired = false
     }
 
     private struct Registry {
         var nextID: UInt64 = 0
         var pending: [UInt64: Pending] = [:]
-        var expired: Set<UInt64> = []
     }
 
     private let registry = Mutex(Registry())
@@ -58,10 +59,7 @@ final class RequestDeadlines: Sendable {
             result = .failure(error)
         }
         let expired = id.map { id in
-            registry.withLock { registry in
-                registry.pending[id] = nil
-                return registry.expired.remove(id) != nil
-            }
+            registry.withLock { $0.pending.removeValue(forKey: id)?.expired ?? false }
         } ?? false
         if expired { throw timedOut() }
         return try result.get()
@@ -73,9 +71,9 @@ final class RequestDeadlines: Sendable {
     private func sweep() {
         let now = DispatchTime.now().uptimeNanoseconds
         registry.withLock { registry in
-            for (id, pending) in registry.pending where pending.deadline <= now && !registry.expired.contains(id) {
-                registry.expired.insert(id)
-                pending.task.cancel()
+            for index in registry.pending.indices where !registry.pending.values[index].expired && registry.pending.values[index].deadline <= now {
+                registry.pending.values[index].expired = true
+                registry.pending.values[index].task.cancel()
             }
         }
     }
