@@ -140,6 +140,16 @@ public struct CandidateSearch: Sendable, Equatable {
             let dx = (recipient.longitudeRadians - origin.longitude) * origin.cosine
             let reach = (Double(recipient.radiusMetres) * 1.01 + 50) / Self.earthRadiusMetres
             guard dx * dx + dy * dy <= reach * reach else { return }
+            // With `limit` in hand, someone a whole kilometre beyond the worst of them cannot
+            // rank higher: skip the trigonometry. Any path between the two points crosses their
+            // latitudes and longitudes, and a degree of longitude is never shorter than at the
+            // more poleward of them, so the flat distance at that cosine bounds the true one
+            // from below (100 m covers the great circle's slight bulge poleward).
+            if best.count >= limit {
+                let eastWest = (recipient.longitudeRadians - origin.longitude) * min(origin.cosine, recipient.cosineLatitude)
+                let nearestMetres = (dy * dy + eastWest * eastWest).squareRoot() * Self.earthRadiusMetres - 100
+                if nearestMetres >= Double((best[best.count - 1].key >> 48) + 1) * 1_000 { return }
+            }
             let distance = Self.distanceMetres(
                 origin.latitude, origin.longitude, origin.cosine, recipient.latitudeRadians, recipient.longitudeRadians,
                 recipient.cosineLatitude)
