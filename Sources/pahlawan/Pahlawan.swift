@@ -76,6 +76,13 @@ func report<T>(_ body: () throws -> T) throws -> T {
     }
 }
 
+/// A line for the person running a command, on standard error: a service's standard output
+/// holds only its JSON log lines.
+func printNotice(_ message: String) {
+    var standardError = StandardError()
+    print(message, to: &standardError)
+}
+
 func printError(_ message: String) {
     var standardError = StandardError()
     print(message, to: &standardError)

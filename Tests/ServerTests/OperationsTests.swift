@@ -1,13 +1,14 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Compliance
+@testable import Compliance
 import Core
 import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Ledger
 import Logging
+import PropertyBased
 @testable import Server
 import Synchronization
 import Testing
@@ -58,6 +59,13 @@ import Testing
                 #expect(response.headers[.init("X-Trace-ID")!] == given)
                 #expect(response.headers[.init("traceparent")!]?.hasPrefix("00-\(given)-") == true)
             }
+            // A trace id that would carry a NIK (or any run of 10+ digits) into the log is not
+            // continued: the service draws its own.
+            let carrier = "3174011234560001" + String(repeating: "0", count: 16)
+            try await client.execute(uri: "/health/live", method: .get, headers: [.init("traceparent")!: "00-\(carrier)-00f067aa0ba902b7-01"]) { response in
+                let id = response.headers[.init("X-Trace-ID")!] ?? ""
+                #expect(id.count == 32 && id != carrier && PIIFormats.isLogSafe(id))
+            }
             // Errors carry it too; a malformed traceparent is replaced, not echoed.
             try await client.execute(uri: "/v1/entries/0", method: .get, headers: [.init("traceparent")!: "00-XYZ-bad"]) { response in
                 #expect(response.status == .unauthorized)
@@ -104,8 +112,7 @@ import Testing
     /// A logger through the masking handler under the project's masking policy, and the lines it wrote.
     static func capturedLog() throws -> (Logger, CapturedLines) {
         let lines = CapturedLines()
-        let policy = try MaskingPolicy.load(path: ServiceTests.policies + "/masking.yaml")
-        let handler = MaskingLogHandler(label: "test", masker: Masker(policy: policy, secret: [UInt8](repeating: 1, count: 32))) {
+        let handler = MaskingLogHandler(label: "test") {
             lines.lines.append(String(decoding: $0, as: UTF8.self))
         }
         return (Logger(label: "test", factory: { _ in handler }), lines)
@@ -154,8 +161,8 @@ import Testing
         }
     }
 
-    /// Only a value the service drew itself (a trace id it made) skips the masking; the same
-    /// text from a caller (a trace id in their traceparent) is masked.
+    /// Only a value the service drew or checked itself skips the masking; the same text from a
+    /// caller is masked, including a long run of digits no pattern names.
     @Test func onlyServiceMadeLogValuesSkipTheMasking() throws {
         let (logger, lines) = try Self.capturedLog()
         let digits = "3174011203900001abcdef0123456789"
@@ -163,7 +170,49 @@ import Testing
         let line = try #require(lines.lines.first)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         #expect(object["made"] as? String == digits)
-        #expect(object["sent"] as? String == "317401******0001abcdef0123456789")
+        #expect(object["sent"] as? String == "317401******0001abcdef##########")
+    }
+
+    /// Personal data disguised the ways a hostile caller would (grouped, percent-encoded, in
+    /// other scripts' digits, inside a longer number) does not reach a log line; ordinary paths,
+    /// times and short numbers come through as written.
+    @Test func disguisedPersonalDataIsMaskedInLogLines() {
+        let cases: [(String, String)] = [
+            ("/v1/subjects/3174-0112-3456-0001", "/v1/subjects/####-####-####-####"),
+            ("/v1/x/317401-123456-0001", "/v1/x/######-######-####"),
+            ("nik 3174.0112.3456.0001", "nik ####.####.####.####"),
+            ("/v1/x/%33%31%37%34%30%31%31%32%30%33%39%30%30%30%30%31", "/v1/x/317401******0001"),
+            ("/v1/x/budi%40example.id", "/v1/x/b***@example.id"),
+            ("/v1/x/%2533%2531%2537%2534011203900001", "/v1/x/317401******0001"),
+            ("trace 31740112345600010000000000000000", "trace ################################"),
+            ("call ０８１２３４５６７８９０", "call " + String(repeating: "#", count: 12)),
+            ("call 0812 3456 7890", "call +62 812-****-**90"),
+            ("tel 0\u{301}812345678901", "tel #\u{301}" + String(repeating: "#", count: 12)),
+        ]
+        for (given, logged) in cases { #expect(PIIFormats.maskForLog(given) == logged, "\(given)") }
+        for kept in ["/v1/entries/123456789/proof", "2026-12-03T05:07:09.042Z", "/v1/reports/csr/cmp-1?from=2026-01-01&to=2026-12-31",
+            "/v1/x/a%20b", "4bf92f3577b34da6a3ce929d0e0e4736", "12345 / 67890", "duration_us 1234567"]
+        {
+            #expect(PIIFormats.maskForLog(kept) == kept, "\(kept)")
+        }
+        // Twelve levels of encoding: past what the log decodes, so the value is not written.
+        #expect(PIIFormats.maskForLog("/v1/%" + String(repeating: "25", count: 12) + "33") == "[masked: nested percent-encoding]")
+        #expect(PIIFormats.maskForLog("/v1/%252533174011203900001") == "/v1/317401******0001")
+    }
+
+    /// Whatever mix of digits (any script), separators, letters and percent-encodings a value
+    /// holds, its log form read back (percent-decoded, combining marks dropped) has no run of
+    /// 10 or more digits with single separators.
+    @Test func noLogValueKeepsALongRunOfDigits() async {
+        let pieces = ["0", "1", "3", "7", "9", "٣", "３", "०", " ", "-", ".", "/", "_", "a", "%33", "%2D", "%25", "%", "\u{301}", "*"]
+        let run = try! Regex(#"\d(?:[ ._/-]?\d){9}"#)
+        await propertyCheck(count: 500, input: Gen.int(in: 0...(pieces.count - 1)).array(of: 0...40)) { picks in
+            let value = picks.map { pieces[$0] }.joined()
+            let logged = PIIFormats.maskForLog(value)
+            let readBack = String(String.UnicodeScalarView(
+                PIIFormats.percentDecoded(logged).unicodeScalars.filter { $0.properties.generalCategory != .nonspacingMark }))
+            #expect(readBack.firstMatch(of: run) == nil, "\(value) logged as \(logged)")
+        }
     }
 
     /// The log line's integer-built time equals Foundation's RFC 3339 formatting with

@@ -3,9 +3,9 @@ import Foundation
 import Ledger
 import Logging
 
-/// A log value the service composed from no caller text (an id it drew at random), which the
-/// handler writes as it is: the free-text patterns would only cost time on it. Anything a caller
-/// sent must not be wrapped in one.
+/// A log value the service composed from no caller text (an id it drew at random) or already
+/// checked with `PIIFormats.isLogSafe`, which the handler writes as it is: the masking would only
+/// cost time on it. Unchecked caller text must not be wrapped in one.
 struct ServiceMadeLogValue: CustomStringConvertible, Sendable {
     let text: String
     init(_ text: String) { self.text = text }
@@ -13,23 +13,18 @@ struct ServiceMadeLogValue: CustomStringConvertible, Sendable {
 }
 
 /// A swift-log handler that writes one JSON object per line (time, level, label, message,
-/// metadata) after passing the message and every metadata value through the free-text masking
-/// of `masking.yaml`: a NIK, phone number or e-mail address that reaches a log line is masked
-/// there, whoever logged it.
+/// metadata) after passing the message and every metadata value through the log masking
+/// (`PIIFormats.maskForLog`): a NIK, phone number, e-mail address or any long run of digits that
+/// reaches a log line is masked there, whoever logged it and however it was encoded.
 public struct MaskingLogHandler: LogHandler {
-    /// The role whose masking log lines get (not an API role, so never unmasked).
-    static let logRole = "log"
-
     public var logLevel: Logger.Level = .info
     public var metadata: Logger.Metadata = [:]
     private let label: String
-    private let masker: Masker
     private let write: @Sendable ([UInt8]) -> Void
 
     /// `write` receives each line with its newline (standard output by default).
-    public init(label: String, masker: Masker, write: @escaping @Sendable ([UInt8]) -> Void = MaskingLogHandler.standardOutput) {
+    public init(label: String, write: @escaping @Sendable ([UInt8]) -> Void = MaskingLogHandler.standardOutput) {
         self.label = label
-        self.masker = masker
         self.write = write
     }
 
@@ -47,7 +42,7 @@ public struct MaskingLogHandler: LogHandler {
         // most of a small request's log line.
         var members: [(key: String, value: String)] = [
             ("time", Self.timestamp(microseconds: Ledger.wallClockMicroseconds())), ("level", event.level.rawValue), ("label", label),
-            ("message", masker.maskFreeText(event.message.description, role: Self.logRole)),
+            ("message", PIIFormats.maskForLog(event.message.description)),
         ]
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { $1 } }
@@ -56,7 +51,7 @@ public struct MaskingLogHandler: LogHandler {
             if case .stringConvertible(let made as ServiceMadeLogValue) = value {
                 members.append((key, made.text))
             } else {
-                members.append((key, masker.maskFreeText(value.description, role: Self.logRole)))
+                members.append((key, PIIFormats.maskForLog(value.description)))
             }
         }
         var line = [UInt8]()

@@ -16,7 +16,10 @@ struct TraceMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: ServiceContext, next: (Request, ServiceContext) async throws -> Response) async throws -> Response {
         var context = context
         let started = DispatchTime.now().uptimeNanoseconds
-        let callerTraceID = request.headers[.traceparent].flatMap(TraceParent.traceID)
+        // A caller's trace id is continued only if the log masking would leave it whole (no run
+        // of 10 or more decimal digits): otherwise it could carry a NIK or phone number into the
+        // log, or be written there half masked.
+        let callerTraceID = request.headers[.traceparent].flatMap(TraceParent.traceID).flatMap { PIIFormats.isLogSafe($0) ? $0 : nil }
         context.traceID = callerTraceID ?? Hex.random(16)
         var response: Response
         do {
@@ -30,9 +33,8 @@ struct TraceMiddleware: RouterMiddleware {
         logger.info(
             "request",
             metadata: [
-                // A trace id we drew is random hex: nothing for the masking to find. A caller's is
-                // their text, masked like the rest.
-                "trace_id": callerTraceID == nil ? .stringConvertible(ServiceMadeLogValue(context.traceID)) : "\(context.traceID)", "method": "\(request.method.rawValue)", "path": "\(request.uri.path)",
+                // Drawn by us or checked above: nothing for the masking to find.
+                "trace_id": .stringConvertible(ServiceMadeLogValue(context.traceID)), "method": "\(request.method.rawValue)", "path": "\(request.uri.path)",
                 "route": "\(context.endpointPath ?? "unmatched")", "status": "\(response.status.code)", "duration_us": "\(micros)",
             ])
         return response

@@ -49,7 +49,7 @@ struct Serve: AsyncParsableCommand {
         if let url = mirrorURL, let follower {
             let logger = Logger(label: "pahlawan.mirror")
             follower.start(ledger: running.service.loop.ledger, url: url, masker: running.service.masker) { logger.warning("\($0)") }
-            print("mirroring the ledger into PostgreSQL (mirror_lag_entries in /metrics)")
+            printNotice("mirroring the ledger into PostgreSQL (mirror_lag_entries in /metrics)")
         }
         if let path = tokenKeys ?? ProcessInfo.processInfo.environment["PAHLAWAN_TOKEN_KEYS"] {
             do {
@@ -58,7 +58,7 @@ struct Serve: AsyncParsableCommand {
                 printError("pahlawan: error: \(path): not a usable JSON Web Key Set (\(error))")
                 throw ExitCode(1)
             }
-            print("accepting tokens signed by the keys in \(path)")
+            printNotice("accepting tokens signed by the keys in \(path)")
         }
         running.service.metrics.bootstrap()
         let app = Service.application(
@@ -66,8 +66,8 @@ struct Serve: AsyncParsableCommand {
         let ticker = running.service.startTicker()
         let witnessing = running.startWitnessing()
         running.service.warmReports()
-        print("serving \(data.path) (\(running.service.loop.ledger.size) entries) on http://\(host):\(port)")
-        print("try: curl http://\(host):\(port)/health/ready ; tokens: \(CommandLine.arguments[0]) token --data-dir \(data.path) --role auditor --sub audit-1")
+        printNotice("serving \(data.path) (\(running.service.loop.ledger.size) entries) on http://\(host):\(port)")
+        printNotice("try: curl http://\(host):\(port)/health/ready ; tokens: \(CommandLine.arguments[0]) token --data-dir \(data.path) --role auditor --sub audit-1")
         // At once, even into a file or pipe, so a supervisor sees where to look.
         fflush(nil)
         try await app.runService()
@@ -75,7 +75,7 @@ struct Serve: AsyncParsableCommand {
         await running.stopWitnessing(witnessing)
         follower?.stop()
         running.service.loop.ledger.close()
-        print("stopped; the ledger is closed with a final checkpoint")
+        printNotice("stopped; the ledger is closed with a final checkpoint")
     }
 }
 
@@ -105,18 +105,17 @@ enum ServiceSetup {
         mirrorURL: String? = nil, logisticsProvider: (any LogisticsProvider)? = nil
     ) async throws -> Running {
         let opened = try report { try Startup.open(data: data.directory, policies: policies, clock: clock) }
-        if announce, opened.createdSigningKey { print("created a new signing key in \(data.directory.signingKeyFile) (mode 0600)") }
+        if announce, opened.createdSigningKey { printNotice("created a new signing key in \(data.directory.signingKeyFile) (mode 0600)") }
         let (seed, createdAuthKey) = try report { try data.directory.loadOrCreateSecret(named: "auth.key") }
-        if announce, createdAuthKey { print("created a development token key in \(data.path)/auth.key (mode 0600)") }
+        if announce, createdAuthKey { printNotice("created a development token key in \(data.path)/auth.key (mode 0600)") }
         let settings = try report { try ServiceSettings.load(policies: policies) }
         let secretsDirectory = DataDirectory(secrets)
         let (master, createdMaster) = try report { try secretsDirectory.loadOrCreateSecret(named: "vault-master.key") }
         let (maskingSecret, _) = try report { try secretsDirectory.loadOrCreateSecret(named: "masking.key") }
-        if announce, createdMaster { print("created the vault master key in \(secrets)/vault-master.key (mode 0600); back it up apart from the vault") }
+        if announce, createdMaster { printNotice("created the vault master key in \(secrets)/vault-master.key (mode 0600); back it up apart from the vault") }
         let piiVault = try report { try PIIVault(directory: vault, masterKey: master) }
         // Every logger made from here on writes JSON lines through the masking of log lines.
-        let masker = Masker(policy: settings.masking, secret: maskingSecret)
-        LoggingSystem.bootstrap { MaskingLogHandler(label: $0, masker: masker) }
+        LoggingSystem.bootstrap { MaskingLogHandler(label: $0) }
         var logger = Logger(label: "pahlawan.http")
         logger.logLevel = logLevel
         let witnessPolicy = try report { try WitnessPolicy.load(path: policies + "/witnesses.yaml") }
@@ -129,7 +128,7 @@ enum ServiceSetup {
                     historyFile: data.directory.cosignedHistoryFile)
             }
             if announce {
-                print("submitting checkpoints to \(witnessPolicy.witnesses.count) witnesses (quorum \(witnessPolicy.quorum.quorum)): "
+                printNotice("submitting checkpoints to \(witnessPolicy.witnesses.count) witnesses (quorum \(witnessPolicy.quorum.quorum)): "
                     + witnessPolicy.witnesses.map(\.name).joined(separator: ", "))
             }
         }

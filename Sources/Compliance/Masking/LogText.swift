@@ -1,0 +1,115 @@
+/// Masking for log lines, stricter than for answers: a log cannot be crypto-shredded, so a
+/// number that could be personal data is hidden even when it is disguised.
+extension PIIFormats {
+    /// Digits in a run (allowing one separator between groups) from which a run is hidden in a
+    /// log: the shortest Indonesian mobile number has 10.
+    public static let logDigitRunMax = 9
+
+    /// `text` as a log line may hold it: read as a URL would be (percent-decoded) and then with
+    /// every NIK, phone number and e-mail address masked (`maskFreeText`), and any remaining run
+    /// of more than `logDigitRunMax` decimal digits, in any script, grouped by single spaces,
+    /// dots, dashes, underscores or slashes, written as `#`s. A text with nothing to mask is
+    /// returned as it came, encoded or not.
+    public static func maskForLog(_ text: String) -> String {
+        let decoded = percentDecoded(text)
+        if decoded == tooDeeplyEncoded { return decoded }
+        let masked = maskLongDigitRuns(maskFreeText(decoded))
+        return masked == decoded ? text : masked
+    }
+
+    /// Whether `maskForLog` leaves `text` as it is.
+    public static func isLogSafe(_ text: String) -> Bool { maskForLog(text) == text }
+
+    /// Written instead of a text still percent-encoded after `percentDecodingRounds` rounds:
+    /// nothing real nests that deep, and decoding further would let one request cost much.
+    static let tooDeeplyEncoded = "[masked: nested percent-encoding]"
+    static let percentDecodingRounds = 8
+
+    /// `%XX` sequences decoded, repeatedly (so `%2533` is read as `3`); malformed ones stay as
+    /// written, and bytes that are not UTF-8 become U+FFFD.
+    static func percentDecoded(_ text: String) -> String {
+        var current = text
+        for _ in 0...percentDecodingRounds {
+            guard current.utf8.contains(UInt8(ascii: "%")) else { return current }
+            let source = Array(current.utf8)
+            var bytes = [UInt8]()
+            bytes.reserveCapacity(source.count)
+            var index = 0
+            var changed = false
+            while index < source.count {
+                if source[index] == UInt8(ascii: "%"), index + 2 < source.count,
+                    let high = hexValue(source[index + 1]), let low = hexValue(source[index + 2])
+                {
+                    bytes.append(high << 4 | low)
+                    index += 3
+                    changed = true
+                } else {
+                    bytes.append(source[index])
+                    index += 1
+                }
+            }
+            guard changed else { return current }
+            current = String(decoding: bytes, as: UTF8.self)
+        }
+        return tooDeeplyEncoded
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case 0x30...0x39: byte - 0x30
+        case 0x41...0x46: byte - 0x41 + 10
+        case 0x61...0x66: byte - 0x61 + 10
+        default: nil
+        }
+    }
+
+    /// Runs of more than `logDigitRunMax` decimal digits (any script; one separator of
+    /// ` ._-/` between groups; combining marks on a digit ride along) with each digit as `#`.
+    static func maskLongDigitRuns(_ text: String) -> String {
+        // Fast path: a text with fewer digits than a run needs holds no run.
+        var digitCount = 0
+        for byte in text.utf8 where (byte >= 0x30 && byte <= 0x39) || byte >= 0x80 { digitCount += 1 }
+        if digitCount <= logDigitRunMax { return text }
+
+        var out = String.UnicodeScalarView()
+        var run = [Unicode.Scalar]()
+        var runDigits = 0
+        // What followed the run's last digit: at most one separator, and any combining marks.
+        var pending = [Unicode.Scalar]()
+        var pendingHasSeparator = false
+        func isDigit(_ scalar: Unicode.Scalar) -> Bool {
+            scalar.isASCII ? (0x30...0x39).contains(scalar.value) : scalar.properties.numericType == .decimal
+        }
+        func flush() {
+            if runDigits > logDigitRunMax {
+                out.append(contentsOf: run.map { isDigit($0) ? "#" : $0 })
+            } else {
+                out.append(contentsOf: run)
+            }
+            out.append(contentsOf: pending)
+            run.removeAll(keepingCapacity: true)
+            pending.removeAll(keepingCapacity: true)
+            runDigits = 0
+            pendingHasSeparator = false
+        }
+        for scalar in text.unicodeScalars {
+            if isDigit(scalar) {
+                run.append(contentsOf: pending)
+                pending.removeAll(keepingCapacity: true)
+                pendingHasSeparator = false
+                run.append(scalar)
+                runDigits += 1
+            } else if runDigits > 0, scalar.properties.generalCategory == .nonspacingMark {
+                pending.append(scalar)
+            } else if runDigits > 0, !pendingHasSeparator, " ._-/".unicodeScalars.contains(scalar) {
+                pending.append(scalar)
+                pendingHasSeparator = true
+            } else {
+                flush()
+                out.append(scalar)
+            }
+        }
+        flush()
+        return String(out)
+    }
+}
