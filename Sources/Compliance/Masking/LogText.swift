@@ -7,9 +7,8 @@ extension PIIFormats {
 
     /// `text` as a log line may hold it: read as a URL would be (percent-decoded) and then with
     /// every NIK, phone number and e-mail address masked (`maskFreeText`), and any remaining run
-    /// of more than `logDigitRunMax` decimal digits, in any script, grouped by single spaces,
-    /// dots, dashes, underscores or slashes, written as `#`s. A text with nothing to mask is
-    /// returned as it came, encoded or not.
+    /// of more than `logDigitRunMax` digits written as `#`s (`maskLongDigitRuns`). A text with
+    /// nothing to mask is returned as it came, encoded or not.
     public static func maskForLog(_ text: String) -> String {
         let decoded = percentDecoded(text)
         if decoded == tooDeeplyEncoded { return decoded }
@@ -63,8 +62,14 @@ extension PIIFormats {
         }
     }
 
-    /// Runs of more than `logDigitRunMax` decimal digits (any script; one separator of
-    /// ` ._-/` between groups; combining marks on a digit ride along) with each digit as `#`.
+    /// Non-digits a run may hold between two digit groups.
+    static let logRunGapMax = 3
+
+    /// Runs of more than `logDigitRunMax` digits (decimal digits of any script, and digit forms
+    /// such as superscripts and circled digits), whose groups may be apart by up to
+    /// `logRunGapMax` characters that are neither letters nor digits (spaces, punctuation,
+    /// symbols, controls of any kind), with each digit as `#`. Invisible characters (format
+    /// characters such as zero-width spaces, and combining marks) are ignored wherever they are.
     static func maskLongDigitRuns(_ text: String) -> String {
         // Fast path: a text with fewer digits than a run needs holds no run.
         var digitCount = 0
@@ -74,11 +79,27 @@ extension PIIFormats {
         var out = String.UnicodeScalarView()
         var run = [Unicode.Scalar]()
         var runDigits = 0
-        // What followed the run's last digit: at most one separator, and any combining marks.
+        // What followed the run's last digit: separators (at most `logRunGapMax`) and invisibles.
         var pending = [Unicode.Scalar]()
-        var pendingHasSeparator = false
+        var pendingSeparators = 0
         func isDigit(_ scalar: Unicode.Scalar) -> Bool {
-            scalar.isASCII ? (0x30...0x39).contains(scalar.value) : scalar.properties.numericType == .decimal
+            if scalar.isASCII { return (0x30...0x39).contains(scalar.value) }
+            let type = scalar.properties.numericType
+            return type == .decimal || type == .digit
+        }
+        func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
+            guard !scalar.isASCII else { return false }
+            switch scalar.properties.generalCategory {
+            case .format, .nonspacingMark, .enclosingMark, .spacingMark: return true
+            default: return scalar.properties.isVariationSelector || scalar.properties.isDefaultIgnorableCodePoint
+            }
+        }
+        func isSeparator(_ scalar: Unicode.Scalar) -> Bool {
+            if scalar.isASCII {
+                let value = scalar.value
+                return !((0x30...0x39).contains(value) || (0x41...0x5A).contains(value) || (0x61...0x7A).contains(value))
+            }
+            return !scalar.properties.isAlphabetic
         }
         func flush() {
             if runDigits > logDigitRunMax {
@@ -90,20 +111,20 @@ extension PIIFormats {
             run.removeAll(keepingCapacity: true)
             pending.removeAll(keepingCapacity: true)
             runDigits = 0
-            pendingHasSeparator = false
+            pendingSeparators = 0
         }
         for scalar in text.unicodeScalars {
             if isDigit(scalar) {
                 run.append(contentsOf: pending)
                 pending.removeAll(keepingCapacity: true)
-                pendingHasSeparator = false
+                pendingSeparators = 0
                 run.append(scalar)
                 runDigits += 1
-            } else if runDigits > 0, scalar.properties.generalCategory == .nonspacingMark {
+            } else if runDigits > 0, isInvisible(scalar) {
                 pending.append(scalar)
-            } else if runDigits > 0, !pendingHasSeparator, " ._-/".unicodeScalars.contains(scalar) {
+            } else if runDigits > 0, pendingSeparators < logRunGapMax, isSeparator(scalar) {
                 pending.append(scalar)
-                pendingHasSeparator = true
+                pendingSeparators += 1
             } else {
                 flush()
                 out.append(scalar)

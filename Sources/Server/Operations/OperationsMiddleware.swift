@@ -20,7 +20,7 @@ struct TraceMiddleware: RouterMiddleware {
         // of 10 or more decimal digits): otherwise it could carry a NIK or phone number into the
         // log, or be written there half masked.
         let callerTraceID = request.headers[.traceparent].flatMap(TraceParent.traceID).flatMap { PIIFormats.isLogSafe($0) ? $0 : nil }
-        context.traceID = callerTraceID ?? Hex.random(16)
+        context.traceID = callerTraceID ?? TraceParent.drawTraceID()
         var response: Response
         do {
             response = try await next(request, context)
@@ -43,6 +43,15 @@ struct TraceMiddleware: RouterMiddleware {
 
 /// `traceparent: 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>` (W3C Trace Context §3.2).
 enum TraceParent {
+    /// A new random trace id that the log masking leaves whole (about one draw in ten has a run
+    /// of 10+ decimal digits and is drawn again), so a caller that sends it back is continued.
+    static func drawTraceID() -> String {
+        while true {
+            let id = Hex.random(16)
+            if PIIFormats.isLogSafe(id) { return id }
+        }
+    }
+
     static func traceID(_ header: String) -> String? {
         let parts = header.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count >= 4, parts[0].count == 2, parts[0] != "ff", parts[1].count == 32, parts[2].count == 16, parts[3].count == 2,
