@@ -83,10 +83,7 @@ func printNotice(_ message: String) {
     print(message, to: &standardError)
 }
 
-func printError(_ message: String) {
-    var standardError = StandardError()
-    print(message, to: &standardError)
-}
+func printError(_ message: String) { printNotice(message) }
 
 struct StandardError: TextOutputStream {
     mutating func write(_ string: String) {

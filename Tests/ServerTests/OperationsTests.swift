@@ -149,13 +149,15 @@ import Testing
         #expect(time.count == 24 && time.hasSuffix("Z") && time != "forged")
     }
 
-    /// A trace id is 32 lowercase ASCII hex digits: fullwidth digits (which `isHexDigit` takes and
-    /// no masking pattern reads) and capitals are refused, so the service draws its own.
+    /// A trace id is 32 lowercase ASCII hex digits with no run of 10+ decimal digits: fullwidth
+    /// digits (which `isHexDigit` takes), capitals and a hex id carrying a NIK are refused, so the
+    /// service draws its own.
     @Test func traceIDsAreLowercaseASCIIHexOnly() {
         let given = "4bf92f3577b34da6a3ce929d0e0e4736"
         #expect(TraceParent.traceID("00-\(given)-00f067aa0ba902b7-01") == given)
         for refused in ["00-３１７４０１２３４５６７０００１0812345678901234-00f067aa0ba902b7-01", "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
-            "00-\(given)-00f067aa0ba902b７-01", "00-00000000000000000000000000000000-00f067aa0ba902b7-01", "ff-\(given)-00f067aa0ba902b7-01"]
+            "00-\(given)-00f067aa0ba902b７-01", "00-00000000000000000000000000000000-00f067aa0ba902b7-01", "ff-\(given)-00f067aa0ba902b7-01",
+            "00-3174011234560001abcdefabcdefabcd-00f067aa0ba902b7-01"]
         {
             #expect(TraceParent.traceID(refused) == nil, "\(refused)")
         }

@@ -1,3 +1,5 @@
+import Ledger
+
 /// Masking for log lines, stricter than for answers: a log cannot be crypto-shredded, so a
 /// number that could be personal data is hidden even when it is disguised.
 extension PIIFormats {
@@ -37,7 +39,7 @@ extension PIIFormats {
             var changed = false
             while index < source.count {
                 if source[index] == UInt8(ascii: "%"), index + 2 < source.count,
-                    let high = hexValue(source[index + 1]), let low = hexValue(source[index + 2])
+                    let high = Hex.value(source[index + 1]), let low = Hex.value(source[index + 2])
                 {
                     bytes.append(high << 4 | low)
                     index += 3
@@ -51,15 +53,6 @@ extension PIIFormats {
             current = String(decoding: bytes, as: UTF8.self)
         }
         return tooDeeplyEncoded
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case 0x30...0x39: byte - 0x30
-        case 0x41...0x46: byte - 0x41 + 10
-        case 0x61...0x66: byte - 0x61 + 10
-        default: nil
-        }
     }
 
     /// Non-digits a run may hold between two digit groups.

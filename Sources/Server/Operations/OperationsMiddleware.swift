@@ -16,11 +16,7 @@ struct TraceMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: ServiceContext, next: (Request, ServiceContext) async throws -> Response) async throws -> Response {
         var context = context
         let started = DispatchTime.now().uptimeNanoseconds
-        // A caller's trace id is continued only if the log masking would leave it whole (no run
-        // of 10 or more decimal digits): otherwise it could carry a NIK or phone number into the
-        // log, or be written there half masked.
-        let callerTraceID = request.headers[.traceparent].flatMap(TraceParent.traceID).flatMap { PIIFormats.isLogSafe($0) ? $0 : nil }
-        context.traceID = callerTraceID ?? TraceParent.drawTraceID()
+        context.traceID = request.headers[.traceparent].flatMap(TraceParent.traceID) ?? TraceParent.drawTraceID()
         var response: Response
         do {
             response = try await next(request, context)
@@ -33,7 +29,7 @@ struct TraceMiddleware: RouterMiddleware {
         logger.info(
             "request",
             metadata: [
-                // Drawn by us or checked above: nothing for the masking to find.
+                // Drawn by us or checked by `TraceParent.traceID`: nothing for the masking to find.
                 "trace_id": .stringConvertible(ServiceMadeLogValue(context.traceID)), "method": "\(request.method.rawValue)", "path": "\(request.uri.path)",
                 "route": "\(context.endpointPath ?? "unmatched")", "status": "\(response.status.code)", "duration_us": "\(micros)",
             ])
@@ -58,7 +54,10 @@ enum TraceParent {
             // Lowercase ASCII hex on the bytes: `Character.isHexDigit` also takes fullwidth
             // digits, which no free-text pattern reads, so a NIK could ride through the log.
             parts.allSatisfy({ $0.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) } }),
-            parts[1] != String(repeating: "0", count: 32), parts[2] != String(repeating: "0", count: 16)
+            parts[1] != String(repeating: "0", count: 32), parts[2] != String(repeating: "0", count: 16),
+            // Continued only if the log masking leaves it whole (no run of 10+ decimal digits):
+            // otherwise it could carry a NIK or phone number into the log, or be logged half masked.
+            PIIFormats.isLogSafe(String(parts[1]))
         else { return nil }
         return String(parts[1])
     }
