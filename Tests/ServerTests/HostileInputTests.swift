@@ -137,6 +137,48 @@ import Testing
         }
     }
 
+    /// Bytes that are not HTTP/1.1 get a problem+json naming what the parser refused, after the
+    /// answers owed to the requests before them on the connection, and the connection closes;
+    /// a head over the decoder's limit is 431 `headersTooLarge`. Before, each was a bare 400.
+    @Test func bytesThatAreNotHTTPGetAProblemAndTheConnectionCloses() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.close() }
+        try await Service.application(router: fixture.service.router()).test(.live) { client in
+            let port = try #require(client.port)
+            let live = "GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n"
+            let cases: [(request: String, status: String, type: String, detail: String, answersBefore: Int)] = [
+                ("GARBAGE\r\n\r\n", "400", "malformedHTTP", "invalid", 0),
+                ("GET /health/live HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", "400", "malformedHTTP", "content-length", 0),
+                ("GET /health/live HTTP/1.1\r\nHost: x\r\nX-Bad\u{1}: y\r\n\r\n", "400", "malformedHTTP", "header", 0),
+                (live + "POST /v1/claims HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n", "400", "malformedHTTP", "chunk size", 2),
+                (live + live + "GET / HTTP/9.9.9\r\n\r\n", "400", "malformedHTTP", "version", 2),
+                ("GET /health/live HTTP/1.1\r\nHost: x\r\nX-Padding: " + String(repeating: "a", count: 90 * 1024) + "\r\n\r\n", "431", "headersTooLarge", "header", 0),
+            ]
+            for item in cases {
+                let socket = try RawHTTP(port: port)
+                try socket.send(item.request)
+                let answer = try await socket.receiveUntilClosed()
+                let answers = answer.components(separatedBy: "HTTP/1.1 ").dropFirst()
+                #expect(answers.count == item.answersBefore + 1, "\(item.request.prefix(60)): \(answer.prefix(600))")
+                // The answers owed before it arrive whole: 200 for the probes, 401 for the unsigned claim.
+                #expect(answers.dropLast().allSatisfy { $0.hasPrefix("200 ") || $0.hasPrefix("401 ") }, "\(answer.prefix(600))")
+                let last = try #require(answers.last, "\(item.request.prefix(60))")
+                #expect(last.hasPrefix(item.status + " "), "\(last.prefix(300))")
+                #expect(last.lowercased().contains("content-type: application/problem+json"), "\(last.prefix(300))")
+                #expect(last.lowercased().contains("connection: close"), "\(last.prefix(300))")
+                let body = try #require(last.range(of: "\r\n\r\n").map { String(last[$0.upperBound...]) })
+                let problem = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any], "\(body)")
+                #expect(problem["type"] as? String == Problem.typeBase + item.type, "\(body)")
+                #expect(problem["status"] as? Int == Int(item.status), "\(body)")
+                #expect((problem["detail"] as? String)?.lowercased().contains(item.detail) == true, "\(body)")
+                let length = last.components(separatedBy: "\r\n").first { $0.lowercased().hasPrefix("content-length: ") }
+                #expect(length.flatMap { Int($0.dropFirst(16)) } == body.utf8.count, "\(last.prefix(300))")
+            }
+            // The service still answers on a new connection.
+            try await client.execute(uri: "/health/live", method: .get) { #expect($0.status == .ok) }
+        }
+    }
+
     /// A declared Content-Length over the body limit is 413 `bodyTooLarge` at once, from the
     /// header, without waiting for the body; before, it waited out the request timeout and
     /// answered 503.

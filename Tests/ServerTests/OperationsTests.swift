@@ -375,6 +375,22 @@ struct RawHTTP: Sendable {
         }
     }
 
+    /// Everything that arrives until the peer closes the connection.
+    func receiveUntilClosed() async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                var received = [UInt8]()
+                var buffer = [UInt8](repeating: 0, count: 16_384)
+                while true {
+                    let count = recv(socket, &buffer, buffer.count, 0)
+                    guard count > 0 else { break }
+                    received += buffer.prefix(count)
+                }
+                continuation.resume(returning: String(decoding: received, as: UTF8.self))
+            }
+        }
+    }
+
     private func receiveBlocking() throws -> String {
         var buffer = [UInt8](repeating: 0, count: 16_384)
         let count = recv(socket, &buffer, buffer.count, 0)
