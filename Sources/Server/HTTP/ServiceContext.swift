@@ -10,6 +10,9 @@ public struct ServiceContext: RequestContext, RemoteAddressRequestContext {
     public var traceID = ""
     /// Bodies above this are refused with 413 before they are decoded (`limits.yaml`).
     public var bodyBytesMax = 64 * 1024
+    /// When the request arrived (`DispatchTime` uptime ns): its head decoded, before it waited
+    /// for a handler (`ArrivalStamp`; where that handler is absent, when the trace began).
+    public var arrivedAt: UInt64 = 0
     /// The verified caller: set by `AuthenticationMiddleware` on protected routes, nil on public ones.
     public var principal: Principal?
 

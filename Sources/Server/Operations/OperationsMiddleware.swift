@@ -9,13 +9,15 @@ import Synchronization
 
 /// W3C trace context and request logs: takes the trace id of a valid `traceparent` (or makes
 /// one), answers it as `X-Trace-ID` and in a `traceparent` of this hop on every response
-/// (errors included), and logs one JSON line per request through the masking of log lines.
+/// (errors included), and logs one JSON line per request through the masking of log lines,
+/// timed from the request's arrival (`duration_us`, of which `queued_us` before this ran).
 struct TraceMiddleware: RouterMiddleware {
     let logger: Logger
 
     func handle(_ request: Request, context: ServiceContext, next: (Request, ServiceContext) async throws -> Response) async throws -> Response {
         var context = context
         let started = DispatchTime.now().uptimeNanoseconds
+        context.arrivedAt = ArrivalStamp.arrival(request.headers, now: started) ?? started
         context.traceID = request.headers[.traceparent].flatMap(TraceParent.traceID) ?? TraceParent.drawTraceID()
         var response: Response
         do {
@@ -25,13 +27,15 @@ struct TraceMiddleware: RouterMiddleware {
         }
         response.headers[.traceID] = context.traceID
         response.headers[.traceparent] = "00-\(context.traceID)-\(Hex.random(8))-01"
-        let micros = (DispatchTime.now().uptimeNanoseconds - started) / 1000
+        let finished = DispatchTime.now().uptimeNanoseconds
         logger.info(
             "request",
             metadata: [
                 // Drawn by us or checked by `TraceParent.traceID`: nothing for the masking to find.
                 "trace_id": .stringConvertible(ServiceMadeLogValue(context.traceID)), "method": "\(request.method.rawValue)", "path": "\(request.uri.path)",
-                "route": "\(context.endpointPath ?? "unmatched")", "status": "\(response.status.code)", "duration_us": "\(micros)",
+                "route": "\(context.endpointPath ?? "unmatched")", "status": "\(response.status.code)",
+                // From arrival: the wait for a handler is part of the caller's wait.
+                "duration_us": "\((finished - context.arrivedAt) / 1000)", "queued_us": "\((started - context.arrivedAt) / 1000)",
             ])
         return response
     }

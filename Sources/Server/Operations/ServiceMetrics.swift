@@ -31,7 +31,7 @@ public final class ServiceMetrics: Sendable {
         self.registry = registry
         self.mirrorProgress = mirrorProgress
         let buckets: [Duration] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000].map { .milliseconds($0) }
-        claimLatency = registry.makeDurationHistogram(name: "surplus_claim_latency_seconds", buckets: buckets, help: "POST /v1/claims until the claim is durable")
+        claimLatency = registry.makeDurationHistogram(name: "surplus_claim_latency_seconds", buckets: buckets, help: "POST /v1/claims from its arrival until the claim is durable")
         appendLatency = registry.makeDurationHistogram(name: "ledger_append_latency_seconds", buckets: buckets, help: "A command's entries from queued to durable")
         foodWastePrevented = registry.makeCounter(name: "food_waste_prevented_tons_total", help: "Food delivered by completed rescues since start, tonnes")
         saturation = registry.makeGauge(name: "matching_engine_saturation_ratio", help: "Write commands in progress / concurrentRequestsMax")

@@ -183,7 +183,6 @@ extension RouteBuilder {
         let loop = service.loop
         let metrics = service.metrics
         on(method, path, access) { request, context in
-            let started = ContinuousClock.now
             let principal = try context.requirePrincipal()
             let bytes = try await RequestBodies.bytes(request, context)
             var idempotency: Idempotency?
@@ -202,7 +201,7 @@ extension RouteBuilder {
             } catch {
                 throw Problem.command(error)
             }
-            if timedAsClaim { metrics.claimLatency.record(ContinuousClock.now - started) }
+            if timedAsClaim { metrics.claimLatency.record(.nanoseconds(DispatchTime.now().uptimeNanoseconds - context.arrivedAt)) }
             if case .integer(let grams)? = Service.member("gramsRescued", of: .rescueCompleted, in: entries), grams > 0 {
                 metrics.foodWastePrevented.increment(by: Double(grams) / 1_000_000)
             }
