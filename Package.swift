@@ -58,11 +58,12 @@ let package = Package(
             dependencies: ["Ledger", "Rescue", "Compliance"]
         ),
         // Trust beyond our key (issue 15): the C2SP witness (server), the log's witness client
-        // and the monitor. Depends on the Ledger only, so an outside party runs it without the rest.
+        // and the monitor. Depends on the Ledger (and HTTPEdge) only, so an outside party runs it
+        // without the rest.
         .target(
             name: "Witness",
             dependencies: [
-                "Ledger",
+                "Ledger", "HTTPEdge",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -70,18 +71,29 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // What every HTTP server of ours puts in front of its routes (the service's and the
+        // witness's): the problem+json answer to bytes that are not HTTP/1.1.
+        .target(
+            name: "HTTPEdge",
+            dependencies: [
+                "Ledger",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
         // HTTP: routes, auth, problem+json errors, limits, metrics and logs (Hummingbird 2,
         // jwt-kit, swift-log, swift-metrics with swift-prometheus).
         .target(
             name: "Server",
             dependencies: [
-                "Core", "Compliance", "Ledger", "Rescue", "Mirror", "Witness",
+                "Core", "Compliance", "Ledger", "Rescue", "Mirror", "Witness", "HTTPEdge",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                // The problem+json answer to bytes that are not HTTP (MalformedHTTPAnswer).
-                .product(name: "NIOHTTP1", package: "swift-nio"),
+                // ArrivalStamp, a channel handler on HTTP parts.
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -318,6 +318,21 @@ import Witness
         }
     }
 
+    /// The witness answers bytes that are not HTTP/1.1 with its own problem+json, as the service does.
+    @Test func aWitnessAnswersBytesThatAreNotHTTPWithAProblem() async throws {
+        let path = NSTemporaryDirectory() + "pahlawan-witness-http-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let key = try SigningKey(name: Checkpoint.defaultOrigin, seed: [UInt8](repeating: 12, count: 32))
+        let witness = try await RunningWitness.start(name: "witness.example/w", seed: 51, log: key.verifier, directory: path + "/w")
+        defer { witness.stop() }
+        let port = try #require(URL(string: witness.url)?.port)
+        let socket = try RawHTTP(port: port)
+        try socket.send("POST /add-checkpoint HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n")
+        let answer = try await socket.receiveUntilClosed()
+        #expect(answer.hasPrefix("HTTP/1.1 400 ") && answer.lowercased().contains("content-type: application/problem+json"), "\(answer)")
+        #expect(answer.contains("\"type\":\"https://pahlawan-pangan.id/problems/witness/malformedHTTP\""), "\(answer)")
+    }
+
     @Test func aWitnessThatCosignedAForkOfOurLogRefusesOurCheckpointsAndTheClientSaysSo() async throws {
         let path = NSTemporaryDirectory() + "pahlawan-fork-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: path) }

@@ -1,3 +1,4 @@
+import HTTPEdge
 import Hummingbird
 import Logging
 
@@ -20,7 +21,7 @@ extension Service {
     ) -> Application<RouterResponder<ServiceContext>> {
         Application(
             router: router,
-            server: .http1(configuration: .init(additionalChannelHandlers: [MalformedHTTPAnswer(), ArrivalStamp()], idleTimeout: .seconds(requestHeadSeconds))),
+            server: .http1(configuration: .init(additionalChannelHandlers: [MalformedHTTPAnswer(typeBase: Problem.typeBase), ArrivalStamp()], idleTimeout: .seconds(requestHeadSeconds))),
             configuration: configuration, logger: logger)
     }
 }

@@ -1,3 +1,4 @@
+import HTTPEdge
 import Hummingbird
 import Ledger
 import Logging
@@ -44,13 +45,16 @@ extension Witness {
         host: String, port: Int, logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         Application(
-            router: router(), server: .http1(configuration: .init(idleTimeout: .seconds(10))),
+            router: router(),
+            server: .http1(configuration: .init(additionalChannelHandlers: [MalformedHTTPAnswer(typeBase: Self.problemTypeBase)], idleTimeout: .seconds(10))),
             configuration: .init(address: .hostname(host, port: port), serverName: "pahlawan-witness"), onServerRunning: onServerRunning,
             logger: logger)
     }
 
+    static let problemTypeBase = "https://pahlawan-pangan.id/problems/witness/"
+
     static func problem(_ status: HTTPResponse.Status, _ type: String, _ detail: String) -> Response {
-        let json = "{\"type\":\"https://pahlawan-pangan.id/problems/witness/\(type)\",\"title\":\(jsonString(status.reasonPhrase)),\"status\":\(status.code),\"detail\":\(jsonString(detail))}"
+        let json = "{\"type\":\"\(problemTypeBase)\(type)\",\"title\":\(jsonString(status.reasonPhrase)),\"status\":\(status.code),\"detail\":\(jsonString(detail))}"
         return Response(status: status, headers: [.contentType: "application/problem+json"], body: .init(byteBuffer: ByteBuffer(string: json)))
     }
 

@@ -61,8 +61,12 @@ struct Serve: AsyncParsableCommand {
             printNotice("accepting tokens signed by the keys in \(path)")
         }
         running.service.metrics.bootstrap()
+        // Hummingbird's own info line ("listening on <address>") would reach the log masked as
+        // a run of digits; the notice below says where the service listens, readably.
+        var serverLogger = Logger(label: "pahlawan.server")
+        serverLogger.logLevel = .notice
         let app = Service.application(
-            router: running.service.router(), configuration: .init(address: .hostname(host, port: port)), logger: Logger(label: "pahlawan.server"))
+            router: running.service.router(), configuration: .init(address: .hostname(host, port: port)), logger: serverLogger)
         let ticker = running.service.startTicker()
         let witnessing = running.startWitnessing()
         running.service.warmReports()

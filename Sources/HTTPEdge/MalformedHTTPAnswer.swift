@@ -9,25 +9,30 @@ import NIOHTTPTypes
 /// decoder's limits, so a client's every error reads the same way. It sits behind the HTTP
 /// codec: it sees the parser's error on its way in, then rewrites the one answer Hummingbird
 /// writes for it (always after the answers owed to earlier requests, then the connection closes).
-final class MalformedHTTPAnswer: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+public final class MalformedHTTPAnswer: ChannelDuplexHandler, RemovableChannelHandler {
+    public typealias InboundIn = HTTPRequestPart
+    public typealias InboundOut = HTTPRequestPart
+    public typealias OutboundIn = HTTPResponsePart
+    public typealias OutboundOut = HTTPResponsePart
 
+    /// The problem `type` is this + `malformedHTTP` or `headersTooLarge`.
+    let typeBase: String
     /// What the parser refused, until its answer has been rewritten.
     private var refusal: HTTPParserError?
     private var pendingBody: [UInt8]?
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    /// One per connection; `typeBase` is the server's problem type prefix.
+    public init(typeBase: String) { self.typeBase = typeBase }
+
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let error = error as? HTTPParserError { refusal = error }
         context.fireErrorCaught(error)
     }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head(let head) where refusal != nil && head.status == .badRequest && head.headerFields[.contentLength] == "0":
-            let problem = Self.problem(for: refusal!)
+            let problem = Self.problem(for: refusal!, typeBase: typeBase)
             refusal = nil
             var fields = HTTPFields()
             fields[.contentType] = "application/problem+json"
@@ -47,13 +52,13 @@ final class MalformedHTTPAnswer: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// The status and canonical problem+json body for a parser refusal.
-    static func problem(for error: HTTPParserError) -> (status: HTTPResponse.Status, body: [UInt8]) {
+    static func problem(for error: HTTPParserError, typeBase: String) -> (status: HTTPResponse.Status, body: [UInt8]) {
         let (status, name, title): (HTTPResponse.Status, String, String) =
             error == .headerOverflow
             ? (.requestHeaderFieldsTooLarge, "headersTooLarge", "The request head is too large")
             : (.badRequest, "malformedHTTP", "The request is not valid HTTP/1.1")
         let body: JSONValue = .object([
-            "type": .string(Problem.typeBase + name), "title": .string(title), "status": .integer(Int64(status.code)),
+            "type": .string(typeBase + name), "title": .string(title), "status": .integer(Int64(status.code)),
             "detail": .string(error.debugDescription + "; the connection is closed"),
         ])
         return (status, CanonicalJSON.encode(body))
