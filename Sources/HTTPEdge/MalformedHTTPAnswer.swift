@@ -9,58 +9,107 @@ import NIOHTTPTypes
 /// decoder's limits, so a client's every error reads the same way. It sits behind the HTTP
 /// codec: it sees the parser's error on its way in, then rewrites the one answer Hummingbird
 /// writes for it (always after the answers owed to earlier requests, then the connection closes).
+/// When the bad bytes are inside the body of a request that has already been answered (a route
+/// that answers without reading its body), that 400 would be a second answer to one request:
+/// it is dropped and the connection is only closed.
 public final class MalformedHTTPAnswer: ChannelDuplexHandler, RemovableChannelHandler {
     public typealias InboundIn = HTTPRequestPart
     public typealias InboundOut = HTTPRequestPart
     public typealias OutboundIn = HTTPResponsePart
     public typealias OutboundOut = HTTPResponsePart
 
+    /// What a server adds to the answer (its trace headers, a `Date`) and records of it (its
+    /// log line), given the status, problem name and detail.
+    public typealias Answering = @Sendable (_ status: HTTPResponse.Status, _ name: String, _ detail: String) -> HTTPFields
+
     /// The problem `type` is this + `malformedHTTP` or `headersTooLarge`.
     let typeBase: String
-    /// What the parser refused, until its answer has been rewritten.
-    private var refusal: HTTPParserError?
+    let answering: Answering
+    /// What the parser refused, until its answer has been rewritten, and whether the bad bytes
+    /// were inside a request's body.
+    private var refusal: (error: HTTPParserError, insideBody: Bool)?
     private var pendingBody: [UInt8]?
+    private var droppingAnswer = false
+    /// Request heads and ends read, and answers written, on this connection.
+    private var headsIn = 0
+    private var endsIn = 0
+    private var answersOut = 0
 
     /// One per connection; `typeBase` is the server's problem type prefix.
-    public init(typeBase: String) { self.typeBase = typeBase }
+    public init(typeBase: String, answering: @escaping Answering = { _, _, _ in [:] }) {
+        self.typeBase = typeBase
+        self.answering = answering
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head: headsIn += 1
+        case .end: endsIn += 1
+        case .body: break
+        }
+        context.fireChannelRead(data)
+    }
 
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let error = error as? HTTPParserError { refusal = error }
+        if let error = error as? HTTPParserError { refusal = (error, headsIn > endsIn) }
         context.fireErrorCaught(error)
     }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head(let head) where refusal != nil && head.status == .badRequest && head.headerFields[.contentLength] == "0":
-            let problem = Self.problem(for: refusal!, typeBase: typeBase)
+            let (error, insideBody) = refusal!
             refusal = nil
-            var fields = HTTPFields()
+            if insideBody && answersOut >= headsIn {
+                droppingAnswer = true
+                promise?.succeed(())
+                return
+            }
+            let problem = Self.refusal(error)
+            let body = CanonicalJSON.encode(.object([
+                "type": .string(typeBase + problem.name), "title": .string(problem.title), "status": .integer(Int64(problem.status.code)),
+                "detail": .string(problem.detail),
+            ]))
+            var fields = answering(problem.status, problem.name, problem.detail)
             fields[.contentType] = "application/problem+json"
-            fields[.contentLength] = String(problem.body.count)
+            fields[.contentLength] = String(body.count)
             fields[.connection] = "close"
-            pendingBody = problem.body
+            pendingBody = body
             context.write(wrapOutboundOut(.head(HTTPResponse(status: problem.status, headerFields: fields))), promise: promise)
+        case .body where droppingAnswer:
+            promise?.succeed(())
+        case .end where droppingAnswer:
+            droppingAnswer = false
+            promise?.succeed(())
+            context.close(promise: nil)
         case .end(let trailers) where pendingBody != nil:
             var buffer = context.channel.allocator.buffer(capacity: pendingBody!.count)
             buffer.writeBytes(pendingBody!)
             pendingBody = nil
+            answersOut += 1
             context.write(wrapOutboundOut(.body(buffer)), promise: nil)
             context.write(wrapOutboundOut(.end(trailers)), promise: promise)
+        case .end:
+            answersOut += 1
+            context.write(data, promise: promise)
         default:
             context.write(data, promise: promise)
         }
     }
 
-    /// The status and canonical problem+json body for a parser refusal.
-    static func problem(for error: HTTPParserError, typeBase: String) -> (status: HTTPResponse.Status, body: [UInt8]) {
-        let (status, name, title): (HTTPResponse.Status, String, String) =
-            error == .headerOverflow
-            ? (.requestHeaderFieldsTooLarge, "headersTooLarge", "The request head is too large")
-            : (.badRequest, "malformedHTTP", "The request is not valid HTTP/1.1")
-        let body: JSONValue = .object([
-            "type": .string(typeBase + name), "title": .string(title), "status": .integer(Int64(status.code)),
-            "detail": .string(error.debugDescription + "; the connection is closed"),
-        ])
-        return (status, CanonicalJSON.encode(body))
+    /// The problem for bytes the HTTP parser refused, or nil when `error` is not such a refusal
+    /// (a route reading a body sees the same error).
+    public static func refusal(_ error: any Error) -> (status: HTTPResponse.Status, name: String, title: String, detail: String)? {
+        (error as? HTTPParserError).map(refusal)
+    }
+
+    static func refusal(_ error: HTTPParserError) -> (status: HTTPResponse.Status, name: String, title: String, detail: String) {
+        if error == .headerOverflow {
+            return (
+                .requestHeaderFieldsTooLarge, "headersTooLarge", "The request head is too large",
+                "the request head is over 80 KB or has more than 1,000 header fields; the connection is closed"
+            )
+        }
+        return (.badRequest, "malformedHTTP", "The request is not valid HTTP/1.1", error.debugDescription + "; the connection is closed")
     }
 }

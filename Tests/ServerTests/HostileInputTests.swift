@@ -138,43 +138,59 @@ import Testing
         }
     }
 
-    /// Bytes that are not HTTP/1.1 get a problem+json naming what the parser refused, after the
-    /// answers owed to the requests before them on the connection, and the connection closes;
-    /// a head over the decoder's limit is 431 `headersTooLarge`. Before, each was a bare 400.
+    /// Bytes that are not HTTP/1.1 get a problem+json naming what the parser refused (with a
+    /// trace id and a date, like every answer), after the answers owed to the requests before
+    /// them on the connection, and the connection closes; a head over the decoder's limits is
+    /// 431 `headersTooLarge`. A bad body on a write route is the same `malformedHTTP`. Bad bytes
+    /// in the body of a request already answered get no second answer: the connection closes.
+    /// Before, each was a bare 400 (and a bad body after an answer was a second answer).
     @Test func bytesThatAreNotHTTPGetAProblemAndTheConnectionCloses() async throws {
         let fixture = try await Fixture()
         defer { fixture.close() }
+        let token = try await fixture.authority.mint(subject: "op-1", role: .operator)
         try await Service.application(router: fixture.service.router()).test(.live) { client in
             let port = try #require(client.port)
             let live = "GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n"
-            let cases: [(request: String, status: String, type: String, detail: String, answersBefore: Int)] = [
-                ("GARBAGE\r\n\r\n", "400", "malformedHTTP", "invalid", 0),
-                ("GET /health/live HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", "400", "malformedHTTP", "content-length", 0),
-                ("GET /health/live HTTP/1.1\r\nHost: x\r\nX-Bad\u{1}: y\r\n\r\n", "400", "malformedHTTP", "header", 0),
-                (live + "POST /v1/claims HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n", "400", "malformedHTTP", "chunk size", 2),
-                (live + live + "GET / HTTP/9.9.9\r\n\r\n", "400", "malformedHTTP", "version", 2),
-                ("GET /health/live HTTP/1.1\r\nHost: x\r\nX-Padding: " + String(repeating: "a", count: 90 * 1024) + "\r\n\r\n", "431", "headersTooLarge", "header", 0),
+            let badChunk = "Transfer-Encoding: chunked\r\n\r\n5\r\n{\"id\"\r\nzz\r\n"
+            let cases: [(request: String, status: String?, type: String, detail: String, answersBefore: [String])] = [
+                ("GARBAGE\r\n\r\n", "400", "malformedHTTP", "invalid", []),
+                ("GET /health/live HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", "400", "malformedHTTP", "content-length", []),
+                ("GET /health/live HTTP/1.1\r\nHost: x\r\nX-Bad\u{1}: y\r\n\r\n", "400", "malformedHTTP", "header", []),
+                (live + live + "GET / HTTP/9.9.9\r\n\r\n", "400", "malformedHTTP", "version", ["200", "200"]),
+                ("GET /health/live HTTP/1.1\r\nHost: x\r\nX-Padding: " + String(repeating: "a", count: 90 * 1024) + "\r\n\r\n", "431", "headersTooLarge", "80 kb", []),
+                ("GET /health/live HTTP/1.1\r\nHost: x\r\n" + (0..<1000).map { "X-H\($0): v\r\n" }.joined() + "\r\n", "431", "headersTooLarge", "1,000 header fields", []),
+                // The route reads the body: its answer is the problem.
+                ("POST /v1/participants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\n" + badChunk,
+                 "400", "malformedHTTP", "chunk size", []),
+                // Answered before its body was read (a probe, an unsigned claim): no second answer.
+                (live + "GET /health/live HTTP/1.1\r\nHost: x\r\n" + badChunk, nil, "", "", ["200", "200"]),
+                ("POST /v1/claims HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + badChunk, nil, "", "", ["401"]),
             ]
             for item in cases {
                 let socket = try RawHTTP(port: port)
                 try socket.send(item.request)
                 let answer = try await socket.receiveUntilClosed()
-                let answers = answer.components(separatedBy: "HTTP/1.1 ").dropFirst()
-                #expect(answers.count == item.answersBefore + 1, "\(item.request.prefix(60)): \(answer.prefix(600))")
-                // The answers owed before it arrive whole: 200 for the probes, 401 for the unsigned claim.
-                #expect(answers.dropLast().allSatisfy { $0.hasPrefix("200 ") || $0.hasPrefix("401 ") }, "\(answer.prefix(600))")
-                let last = try #require(answers.last, "\(item.request.prefix(60))")
-                #expect(last.hasPrefix(item.status + " "), "\(last.prefix(300))")
-                #expect(last.lowercased().contains("content-type: application/problem+json"), "\(last.prefix(300))")
-                #expect(last.lowercased().contains("connection: close"), "\(last.prefix(300))")
+                let answers = Array(answer.components(separatedBy: "HTTP/1.1 ").dropFirst())
+                let label = "\(item.request.prefix(60)): \(answer.prefix(600))"
+                #expect(answers.count == item.answersBefore.count + (item.status == nil ? 0 : 1), "\(label)")
+                // The answers owed before it arrive whole and in order.
+                #expect(zip(answers, item.answersBefore).allSatisfy { $0.hasPrefix($1 + " ") }, "\(label)")
+                guard let status = item.status else { continue }
+                let last = try #require(answers.last, "\(label)")
+                let head = last.lowercased()
+                #expect(last.hasPrefix(status + " "), "\(last.prefix(300))")
+                #expect(head.contains("content-type: application/problem+json") && head.contains("connection: close"), "\(last.prefix(300))")
+                #expect(head.contains("x-trace-id: ") && head.contains("traceparent: 00-") && head.contains("date: "), "\(last.prefix(300))")
                 let body = try #require(last.range(of: "\r\n\r\n").map { String(last[$0.upperBound...]) })
                 let problem = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any], "\(body)")
                 #expect(problem["type"] as? String == Problem.typeBase + item.type, "\(body)")
-                #expect(problem["status"] as? Int == Int(item.status), "\(body)")
+                #expect(problem["status"] as? Int == Int(status), "\(body)")
                 #expect((problem["detail"] as? String)?.lowercased().contains(item.detail) == true, "\(body)")
                 let length = last.components(separatedBy: "\r\n").first { $0.lowercased().hasPrefix("content-length: ") }
                 #expect(length.flatMap { Int($0.dropFirst(16)) } == body.utf8.count, "\(last.prefix(300))")
             }
+            // Nothing was written by the refused participant.
+            #expect(fixture.loop.read { $0.participants.participants.isEmpty })
             // The service still answers on a new connection (the test client's own may have
             // sat idle past the head deadline on a loaded machine).
             let prompt = try RawHTTP(port: port)

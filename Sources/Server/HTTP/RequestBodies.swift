@@ -1,5 +1,6 @@
 import Compliance
 import Foundation
+import HTTPEdge
 import Hummingbird
 import NIOCore
 import Rescue
@@ -21,8 +22,14 @@ enum RequestBodies {
             // The request timed out; AdmissionMiddleware answers that.
             throw cancelled
         } catch {
-            // Only a body that really is too large is 413; a broken one (bad chunk framing, a
-            // connection cut mid-body) is the caller's malformed request.
+            // Only a body that really is too large is 413; broken framing (a bad chunk) is the
+            // same malformedHTTP as any bytes that are not HTTP, and ends the connection; a
+            // connection cut mid-body is the caller's malformed request.
+            if let refusal = MalformedHTTPAnswer.refusal(error) {
+                var problem = Problem(refusal.status, refusal.name, refusal.title, detail: refusal.detail)
+                problem.headers[.connection] = "close"
+                throw problem
+            }
             throw Problem.badRequest("the body could not be read")
         }
         guard bytes.isEmpty || request.headers[.contentType].map(Self.isJSON) == true else {

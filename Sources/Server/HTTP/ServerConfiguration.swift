@@ -1,5 +1,7 @@
+import Foundation
 import HTTPEdge
 import Hummingbird
+import Ledger
 import Logging
 
 extension Service {
@@ -21,7 +23,32 @@ extension Service {
     ) -> Application<RouterResponder<ServiceContext>> {
         Application(
             router: router,
-            server: .http1(configuration: .init(additionalChannelHandlers: [MalformedHTTPAnswer(typeBase: Problem.typeBase), ArrivalStamp()], idleTimeout: .seconds(requestHeadSeconds))),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [MalformedHTTPAnswer(typeBase: Problem.typeBase, answering: answeringMalformedHTTP), ArrivalStamp()],
+                    idleTimeout: .seconds(requestHeadSeconds))),
             configuration: configuration, logger: logger)
+    }
+
+    /// Like every other answer, the one to bytes that are not HTTP carries a trace id of its own
+    /// and a `Date`, and is logged as a request (with no method or path: there was none).
+    @Sendable static func answeringMalformedHTTP(_ status: HTTPResponse.Status, _ name: String, _ detail: String) -> HTTPFields {
+        let traceID = TraceParent.drawTraceID()
+        Logger(label: "pahlawan.http").info(
+            "request",
+            metadata: [
+                "trace_id": .stringConvertible(ServiceMadeLogValue(traceID)), "method": "-", "path": "-", "route": "unparsed", "status": "\(status.code)",
+                "problem": "\(name)", "detail": "\(detail)",
+            ])
+        return [.traceID: traceID, .traceparent: "00-\(traceID)-\(Hex.random(8))-01", .date: httpDate(Date())]
+    }
+
+    /// An IMF-fixdate (RFC 9110 §5.6.7), for the rare answers Hummingbird does not date itself.
+    static func httpDate(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return formatter.string(from: date)
     }
 }
