@@ -11,7 +11,8 @@ import NIOHTTPTypes
 /// writes for it (always after the answers owed to earlier requests, then the connection closes).
 /// When the bad bytes are inside the body of a request that has already been answered (a route
 /// that answers without reading its body), that 400 would be a second answer to one request:
-/// it is dropped and the connection is only closed.
+/// it is dropped and the connection is only closed. A head without exactly one `Host` (which
+/// the parser lets through) is refused here the same way, and nothing after it is read.
 public final class MalformedHTTPAnswer: ChannelDuplexHandler, RemovableChannelHandler {
     public typealias InboundIn = HTTPRequestPart
     public typealias InboundOut = HTTPRequestPart
@@ -25,9 +26,11 @@ public final class MalformedHTTPAnswer: ChannelDuplexHandler, RemovableChannelHa
     /// The problem `type` is this + `malformedHTTP` or `headersTooLarge`.
     let typeBase: String
     let answering: Answering
-    /// What the parser refused, until its answer has been rewritten, and whether the bad bytes
-    /// were inside a request's body.
-    private var refusal: (error: HTTPParserError, insideBody: Bool)?
+    /// What the parser refused (or a head refused here: its text), until its answer has been
+    /// rewritten, and whether the bad bytes were inside a request's body.
+    private var refusal: (error: HTTPParserError, head: String?, insideBody: Bool)?
+    /// A head was refused here: what follows on the connection is not read.
+    private var refusingHead = false
     private var pendingBody: [UInt8]?
     private var droppingAnswer = false
     /// Request heads and ends read, and answers written, on this connection.
@@ -42,8 +45,17 @@ public final class MalformedHTTPAnswer: ChannelDuplexHandler, RemovableChannelHa
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !refusingHead else { return }
         switch unwrapInboundIn(data) {
-        case .head: headsIn += 1
+        case .head(let head):
+            if let problem = Self.hostProblem(head) {
+                // Refused like bytes the parser refused: answered after the answers owed, then closed.
+                refusingHead = true
+                refusal = (.invalidHeaderToken, problem, false)
+                context.fireErrorCaught(HTTPParserError.invalidHeaderToken)
+                return
+            }
+            headsIn += 1
         case .end: endsIn += 1
         case .body: break
         }
@@ -51,21 +63,29 @@ public final class MalformedHTTPAnswer: ChannelDuplexHandler, RemovableChannelHa
     }
 
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let error = error as? HTTPParserError { refusal = (error, headsIn > endsIn) }
+        if let error = error as? HTTPParserError, !refusingHead { refusal = (error, nil, headsIn > endsIn) }
         context.fireErrorCaught(error)
+    }
+
+    /// RFC 9112 §3.2: a request names its host in exactly one `Host` field (the HTTP/1 codec
+    /// moves the first into `authority` and keeps any other as a field).
+    static func hostProblem(_ head: HTTPRequest) -> String? {
+        guard head.authority != nil else { return "the request has no Host header" }
+        return head.headerFields[values: HTTPField.Name("Host")!].isEmpty ? nil : "the request has more than one Host header"
     }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head(let head) where refusal != nil && head.status == .badRequest && head.headerFields[.contentLength] == "0":
-            let (error, insideBody) = refusal!
+            let (error, headProblem, insideBody) = refusal!
             refusal = nil
             if insideBody && answersOut >= headsIn {
                 droppingAnswer = true
                 promise?.succeed(())
                 return
             }
-            let problem = Self.refusal(error)
+            var problem = Self.refusal(error)
+            if let headProblem { problem.detail = headProblem + "; the connection is closed" }
             let body = CanonicalJSON.encode(.object([
                 "type": .string(typeBase + problem.name), "title": .string(problem.title), "status": .integer(Int64(problem.status.code)),
                 "detail": .string(problem.detail),

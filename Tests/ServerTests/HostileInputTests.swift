@@ -143,7 +143,8 @@ import Testing
     /// them on the connection, and the connection closes; a head over the decoder's limits is
     /// 431 `headersTooLarge`. A bad body on a write route is the same `malformedHTTP`. Bad bytes
     /// in the body of a request already answered get no second answer: the connection closes.
-    /// Before, each was a bare 400 (and a bad body after an answer was a second answer).
+    /// A request without exactly one Host header is refused the same way. Before, each was a
+    /// bare 400 (a bad body after an answer was a second answer, and a missing Host was served).
     @Test func bytesThatAreNotHTTPGetAProblemAndTheConnectionCloses() async throws {
         let fixture = try await Fixture()
         defer { fixture.close() }
@@ -159,6 +160,10 @@ import Testing
                 (live + live + "GET / HTTP/9.9.9\r\n\r\n", "400", "malformedHTTP", "version", ["200", "200"]),
                 ("GET /health/live HTTP/1.1\r\nHost: x\r\nX-Padding: " + String(repeating: "a", count: 90 * 1024) + "\r\n\r\n", "431", "headersTooLarge", "80 kb", []),
                 ("GET /health/live HTTP/1.1\r\nHost: x\r\n" + (0..<1000).map { "X-H\($0): v\r\n" }.joined() + "\r\n", "431", "headersTooLarge", "1,000 header fields", []),
+                // RFC 9112 §3.2: exactly one Host; nothing after the refused head is read.
+                ("GET /health/live HTTP/1.1\r\n\r\n" + live, "400", "malformedHTTP", "no host header", []),
+                (live + "GET /health/live HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", "400", "malformedHTTP", "more than one host", ["200"]),
+                ("POST /v1/participants HTTP/1.0\r\nContent-Length: 5\r\n\r\nhello" + live, "400", "malformedHTTP", "no host header", []),
                 // The route reads the body: its answer is the problem.
                 ("POST /v1/participants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\n" + badChunk,
                  "400", "malformedHTTP", "chunk size", []),
