@@ -289,6 +289,19 @@ import Testing
         }
     }
 
+    /// The byte-level check that lets most log values skip the scalar-by-scalar masking agrees
+    /// with it on every ASCII text: it says "a long run" exactly when the masking changes it.
+    @Test func theASCIIFastPathAgreesWithTheScalarMasking() async {
+        let pieces = ["0", "1", "9", "12345", " ", "-", ".", "/", "_", "@", "%", "a", "Z", "f", "#", "\t", "~", "[", "`", "{"]
+        await propertyCheck(count: 2_000, input: Gen.int(in: 0...(pieces.count - 1)).array(of: 0...30)) { picks in
+            let value = picks.map { pieces[$0] }.joined()
+            let masked = PIIFormats.maskLongDigitRunsByScalars(value)
+            #expect(PIIFormats.asciiHoldsLongDigitRun(value) == (masked != value), "\(value) → \(masked)")
+            #expect(PIIFormats.maskLongDigitRuns(value) == masked, "\(value)")
+        }
+        #expect(PIIFormats.asciiHoldsLongDigitRun("31740112é") == nil)
+    }
+
     /// The log line's integer-built time equals Foundation's RFC 3339 formatting with
     /// milliseconds, across leap days, century years and the epoch.
     @Test func logTimesEqualFoundationsFormatting() {
