@@ -257,6 +257,10 @@ import Testing
             ("/x/31740112%FF03900001", "/x/########\u{FFFD}########"),
             ("/x/⁰⁸¹²³⁴⁵⁶⁷⁸⁹⁰", "/x/" + String(repeating: "#", count: 12)),
             ("12345 / 67890", "##### / #####"),
+            // `%25` between groups: decoded once a run, decoded twice none (outside review).
+            ("/nope/0812%253456%257890", "/nope/####%####%####"),
+            ("/nope/12345%2567890", "/nope/#####%#####"),
+            ("/nope/3174%%0312%%3456%%3456", "/nope/####%\u{03}##%###%###"),
         ]
         for (given, logged) in cases { #expect(PIIFormats.maskForLog(given) == logged, "\(given)") }
         for kept in ["/v1/entries/123456789/proof", "2026-12-03T05:07:09.042Z", "/v1/reports/csr/cmp-1?from=2026-01-01&to=2026-12-31",
@@ -270,22 +274,27 @@ import Testing
     }
 
     /// Whatever mix of digits (any script), separators, letters and percent-encodings a value
-    /// holds, its log form read back (percent-decoded, invisible characters dropped) has no run
-    /// of 10 or more digits whose groups are apart by at most 3 non-letters.
+    /// holds, its log form read back (as written and at every level of percent-decoding,
+    /// invisible characters dropped) has no run of 10 or more digits whose groups are apart by
+    /// at most 3 non-letters.
     @Test func noLogValueKeepsALongRunOfDigits() async {
         let pieces = [
             "0", "1", "3", "7", "9", "٣", "３", "०", " ", "-", ".", "/", "_", "a", "%33", "%2D", "%25", "%", "\u{301}", "*", "\u{200B}", "–",
-            ",", "%FF", "%00", "\u{00A0}", "é", "\u{FEFF}",
+            ",", "%FF", "%00", "\u{00A0}", "é", "\u{FEFF}", "%25", "%2", "%%", "%253",
         ]
         let run = try! Regex(#"\d(?:[^\p{L}\d]{0,3}\d){9}"#)
         await propertyCheck(count: 500, input: Gen.int(in: 0...(pieces.count - 1)).array(of: 0...40)) { picks in
             let value = picks.map { pieces[$0] }.joined()
             let logged = PIIFormats.maskForLog(value)
-            let readBack = String(String.UnicodeScalarView(
-                PIIFormats.percentDecoded(logged).unicodeScalars.filter {
-                    ![.nonspacingMark, .format, .enclosingMark, .spacingMark].contains($0.properties.generalCategory)
-                }))
-            #expect(readBack.firstMatch(of: run) == nil, "\(value) logged as \(logged)")
+            // Read as written and decoded once, twice, … to the end: `%25` ahead of digits reads
+            // differently at each level.
+            for level in PIIFormats.percentDecodingLevels(logged) ?? [logged] {
+                let readBack = String(String.UnicodeScalarView(
+                    level.unicodeScalars.filter {
+                        ![.nonspacingMark, .format, .enclosingMark, .spacingMark].contains($0.properties.generalCategory)
+                    }))
+                #expect(readBack.firstMatch(of: run) == nil, "\(value) logged as \(logged), read as \(readBack)")
+            }
         }
     }
 

@@ -7,31 +7,51 @@ extension PIIFormats {
     /// log: the shortest Indonesian mobile number has 10.
     public static let logDigitRunMax = 9
 
-    /// `text` as a log line may hold it: read as a URL would be (percent-decoded) and then with
-    /// every NIK, phone number and e-mail address masked (`maskFreeText`), and any remaining run
-    /// of more than `logDigitRunMax` digits written as `#`s (`maskLongDigitRuns`). A text with
-    /// nothing to mask is returned as it came, encoded or not.
+    /// `text` as a log line may hold it. The text is read as written and at every level of
+    /// percent-decoding (a reader may decode it once, or until nothing is left to decode). If
+    /// any level holds personal data, the deepest such level is logged with every NIK, phone
+    /// number and e-mail address masked (`maskFreeText`) and any remaining run of more than
+    /// `logDigitRunMax` digits written as `#`s (`maskLongDigitRuns`), unless that form, read
+    /// again as written and decoded, still holds some: then the next shallower level is tried,
+    /// and a marker is logged when none will do. A text with nothing to mask at any level is
+    /// returned as it came, encoded or not.
     public static func maskForLog(_ text: String) -> String {
-        let decoded = percentDecoded(text)
-        if decoded == tooDeeplyEncoded { return decoded }
-        let masked = maskLongDigitRuns(maskFreeText(decoded))
-        return masked == decoded ? text : masked
+        guard let levels = percentDecodingLevels(text) else { return tooDeeplyEncoded }
+        var found = false
+        for level in levels.reversed() {
+            let masked = maskLongDigitRuns(maskFreeText(level))
+            guard masked != level else { continue }
+            found = true
+            // `%25` ahead of digits reads differently decoded once and twice: the masked form
+            // must hold nothing at any level of its own.
+            if let again = percentDecodingLevels(masked), again.allSatisfy(isLogSafeAtOneLevel) { return masked }
+        }
+        return found ? personalDataMarker : text
     }
 
     /// Whether `maskForLog` leaves `text` as it is.
     public static func isLogSafe(_ text: String) -> Bool { maskForLog(text) == text }
 
+    private static func isLogSafeAtOneLevel(_ text: String) -> Bool { maskLongDigitRuns(maskFreeText(text)) == text }
+
     /// Written instead of a text still percent-encoded after `percentDecodingRounds` rounds:
     /// nothing real nests that deep, and decoding further would let one request cost much.
     static let tooDeeplyEncoded = "[masked: nested percent-encoding]"
+    /// Written instead of a text whose masked form still reads as personal data when decoded.
+    static let personalDataMarker = "[masked: personal data]"
     static let percentDecodingRounds = 8
 
     /// `%XX` sequences decoded, repeatedly (so `%2533` is read as `3`); malformed ones stay as
     /// written, and bytes that are not UTF-8 become U+FFFD.
-    static func percentDecoded(_ text: String) -> String {
-        var current = text
+    static func percentDecoded(_ text: String) -> String { percentDecodingLevels(text)?.last ?? tooDeeplyEncoded }
+
+    /// `text` and each decoding of it in turn, until one leaves it unchanged; nil when it still
+    /// changes after `percentDecodingRounds` rounds.
+    static func percentDecodingLevels(_ text: String) -> [String]? {
+        var levels = [text]
         for _ in 0...percentDecodingRounds {
-            guard current.utf8.contains(UInt8(ascii: "%")) else { return current }
+            let current = levels[levels.count - 1]
+            guard current.utf8.contains(UInt8(ascii: "%")) else { return levels }
             let source = Array(current.utf8)
             var bytes = [UInt8]()
             bytes.reserveCapacity(source.count)
@@ -49,10 +69,10 @@ extension PIIFormats {
                     index += 1
                 }
             }
-            guard changed else { return current }
-            current = String(decoding: bytes, as: UTF8.self)
+            guard changed else { return levels }
+            levels.append(String(decoding: bytes, as: UTF8.self))
         }
-        return tooDeeplyEncoded
+        return nil
     }
 
     /// Non-digits a run may hold between two digit groups.
