@@ -22,13 +22,15 @@ public final class MalformedHTTPAnswer: ChannelDuplexHandler, RemovableChannelHa
     /// What a server adds to the answer (its trace headers, a `Date`) and records of it (its
     /// log line), given the status, problem name and detail.
     public typealias Answering = @Sendable (_ status: HTTPResponse.Status, _ name: String, _ detail: String) -> HTTPFields
+    /// A refusal's status, problem name, title and detail.
+    public typealias Refusal = (status: HTTPResponse.Status, name: String, title: String, detail: String)
 
     /// The problem `type` is this + `malformedHTTP` or `headersTooLarge`.
     let typeBase: String
     let answering: Answering
-    /// What the parser refused (or a head refused here: its text), until its answer has been
-    /// rewritten, and whether the bad bytes were inside a request's body.
-    private var refusal: (error: HTTPParserError, head: String?, insideBody: Bool)?
+    /// The problem for what the parser (or the Host check here) refused, until its answer has
+    /// been rewritten, and whether the bad bytes were inside a request's body.
+    private var refusal: (problem: Refusal, insideBody: Bool)?
     /// A head was refused here: what follows on the connection is not read.
     private var refusingHead = false
     private var pendingBody: [UInt8]?
@@ -51,7 +53,7 @@ public final class MalformedHTTPAnswer: ChannelDuplexHandler, RemovableChannelHa
             if let problem = Self.hostProblem(head) {
                 // Refused like bytes the parser refused: answered after the answers owed, then closed.
                 refusingHead = true
-                refusal = (.invalidHeaderToken, problem, false)
+                refusal = ((.badRequest, "malformedHTTP", Self.malformedTitle, problem + Self.closing), false)
                 context.fireErrorCaught(HTTPParserError.invalidHeaderToken)
                 return
             }
@@ -63,7 +65,7 @@ public final class MalformedHTTPAnswer: ChannelDuplexHandler, RemovableChannelHa
     }
 
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let error = error as? HTTPParserError, !refusingHead { refusal = (error, nil, headsIn > endsIn) }
+        if let error = error as? HTTPParserError, !refusingHead { refusal = (Self.refusal(error), headsIn > endsIn) }
         context.fireErrorCaught(error)
     }
 
@@ -77,15 +79,13 @@ public final class MalformedHTTPAnswer: ChannelDuplexHandler, RemovableChannelHa
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head(let head) where refusal != nil && head.status == .badRequest && head.headerFields[.contentLength] == "0":
-            let (error, headProblem, insideBody) = refusal!
+            let (problem, insideBody) = refusal!
             refusal = nil
             if insideBody && answersOut >= headsIn {
                 droppingAnswer = true
                 promise?.succeed(())
                 return
             }
-            var problem = Self.refusal(error)
-            if let headProblem { problem.detail = headProblem + "; the connection is closed" }
             let body = CanonicalJSON.encode(.object([
                 "type": .string(typeBase + problem.name), "title": .string(problem.title), "status": .integer(Int64(problem.status.code)),
                 "detail": .string(problem.detail),
@@ -119,17 +119,20 @@ public final class MalformedHTTPAnswer: ChannelDuplexHandler, RemovableChannelHa
 
     /// The problem for bytes the HTTP parser refused, or nil when `error` is not such a refusal
     /// (a route reading a body sees the same error).
-    public static func refusal(_ error: any Error) -> (status: HTTPResponse.Status, name: String, title: String, detail: String)? {
+    public static func refusal(_ error: any Error) -> Refusal? {
         (error as? HTTPParserError).map(refusal)
     }
 
-    static func refusal(_ error: HTTPParserError) -> (status: HTTPResponse.Status, name: String, title: String, detail: String) {
+    static func refusal(_ error: HTTPParserError) -> Refusal {
         if error == .headerOverflow {
             return (
                 .requestHeaderFieldsTooLarge, "headersTooLarge", "The request head is too large",
-                "the request head is over 80 KB or has more than 1,000 header fields; the connection is closed"
+                "the request head is over 80 KB or has more than 1,000 header fields" + closing
             )
         }
-        return (.badRequest, "malformedHTTP", "The request is not valid HTTP/1.1", error.debugDescription + "; the connection is closed")
+        return (.badRequest, "malformedHTTP", malformedTitle, error.debugDescription + closing)
     }
+
+    static let malformedTitle = "The request is not valid HTTP/1.1"
+    static let closing = "; the connection is closed"
 }

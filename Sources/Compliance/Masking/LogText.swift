@@ -19,7 +19,7 @@ extension PIIFormats {
         guard let levels = percentDecodingLevels(text) else { return tooDeeplyEncoded }
         var found = false
         for level in levels.reversed() {
-            let masked = maskLongDigitRuns(maskFreeText(level))
+            let masked = maskOneLevel(level)
             guard masked != level else { continue }
             found = true
             // `%25` ahead of digits reads differently decoded once and twice: the masked form
@@ -32,7 +32,10 @@ extension PIIFormats {
     /// Whether `maskForLog` leaves `text` as it is.
     public static func isLogSafe(_ text: String) -> Bool { maskForLog(text) == text }
 
-    private static func isLogSafeAtOneLevel(_ text: String) -> Bool { maskLongDigitRuns(maskFreeText(text)) == text }
+    /// One level of `maskForLog`: the patterns, then the digit runs.
+    private static func maskOneLevel(_ text: String) -> String { maskLongDigitRuns(maskFreeText(text)) }
+
+    private static func isLogSafeAtOneLevel(_ text: String) -> Bool { maskOneLevel(text) == text }
 
     /// Written instead of a text still percent-encoded after `percentDecodingRounds` rounds:
     /// nothing real nests that deep, and decoding further would let one request cost much.
@@ -108,7 +111,7 @@ extension PIIFormats {
                 pendingSeparators = 0
                 runDigits += 1
                 if runDigits > logDigitRunMax { return true }
-            } else if runDigits > 0, pendingSeparators < logRunGapMax, !((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A) {
+            } else if runDigits > 0, pendingSeparators < logRunGapMax, isASCIISeparator(byte) {
                 pendingSeparators += 1
             } else {
                 runDigits = 0
@@ -116,6 +119,11 @@ extension PIIFormats {
             }
         }
         return false
+    }
+
+    /// An ASCII byte that may stand between two digit groups of a run: neither a letter nor a digit.
+    private static func isASCIISeparator(_ byte: UInt8) -> Bool {
+        !((0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte))
     }
 
     /// `maskLongDigitRuns` without its fast paths: scalar by scalar, any script.
@@ -139,11 +147,7 @@ extension PIIFormats {
             }
         }
         func isSeparator(_ scalar: Unicode.Scalar) -> Bool {
-            if scalar.isASCII {
-                let value = scalar.value
-                return !((0x30...0x39).contains(value) || (0x41...0x5A).contains(value) || (0x61...0x7A).contains(value))
-            }
-            return !scalar.properties.isAlphabetic
+            scalar.isASCII ? isASCIISeparator(UInt8(scalar.value)) : !scalar.properties.isAlphabetic
         }
         func flush() {
             if runDigits > logDigitRunMax {
