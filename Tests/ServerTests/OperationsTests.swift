@@ -423,7 +423,9 @@ struct RawHTTP: Sendable {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        // Generous: only a server that never answers should reach it, and the full suite can
+        // keep a live server's handlers from a cooperative thread for many seconds.
+        var timeout = timeval(tv_sec: 60, tv_usec: 0)
         setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
@@ -442,27 +444,23 @@ struct RawHTTP: Sendable {
         guard Glibc.send(socket, bytes, bytes.count, 0) == bytes.count else { throw POSIXError(.EPIPE) }
     }
 
-    /// What arrives until the peer pauses (or closes), read on a Dispatch thread: a blocking
+    /// What arrives until the peer pauses (or closes), read on a thread of its own: a blocking
     /// `recv` on one of the few cooperative threads could starve the server under test.
     func receive() async throws -> String {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try receiveBlocking() }) }
-        }
+        try await onOwnThread { try receiveBlocking() }
     }
 
     /// Everything that arrives until the peer closes the connection.
     func receiveUntilClosed() async throws -> String {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                var received = [UInt8]()
-                var buffer = [UInt8](repeating: 0, count: 16_384)
-                while true {
-                    let count = recv(socket, &buffer, buffer.count, 0)
-                    guard count > 0 else { break }
-                    received += buffer.prefix(count)
-                }
-                continuation.resume(returning: String(decoding: received, as: UTF8.self))
+        await onOwnThread {
+            var received = [UInt8]()
+            var buffer = [UInt8](repeating: 0, count: 16_384)
+            while true {
+                let count = recv(socket, &buffer, buffer.count, 0)
+                guard count > 0 else { break }
+                received += buffer.prefix(count)
             }
+            return String(decoding: received, as: UTF8.self)
         }
     }
 
@@ -471,5 +469,21 @@ struct RawHTTP: Sendable {
         let count = recv(socket, &buffer, buffer.count, 0)
         guard count > 0 else { throw POSIXError(.ETIMEDOUT) }
         return String(decoding: buffer.prefix(count), as: UTF8.self)
+    }
+}
+
+/// Runs blocking socket work on a new thread: neither a cooperative thread (which it would
+/// hold from the servers under test) nor Dispatch's pool (which a busy suite can also keep
+/// waiting), so its waits are timed by the kernel alone.
+func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
+}
+
+/// `onOwnThread` for work that cannot fail.
+func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread { continuation.resume(returning: work()) }.start()
     }
 }
