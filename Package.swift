@@ -30,9 +30,11 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"])]
         ),
+        // CRC-32C with the CPU's instruction, which Swift cannot emit.
+        .target(name: "CChecksum"),
         .target(
             name: "Ledger",
-            dependencies: ["CSodium"]
+            dependencies: ["CChecksum", "CSodium"]
         ),
         .systemLibrary(
             name: "CLibpq",

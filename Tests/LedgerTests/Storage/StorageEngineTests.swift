@@ -21,6 +21,26 @@ import Testing
         }
     }
 
+    /// The CPU's instruction and the tables agree at every length, seed and alignment (the
+    /// instruction path reads whole unaligned words), and a checksum continued from a seed
+    /// equals the checksum of the joined bytes, as the segment records use it.
+    @Test func theInstructionAndTheTablesAgree() async {
+        #if arch(x86_64)
+        #expect(CRC32C.usesInstruction, "every x86-64 CPU this service runs on has SSE 4.2")
+        #endif
+        await propertyCheck(input: Gen.uint8().array(of: 0...300), Gen.uint32(), Gen.int(in: 0...7)) { bytes, seed, offset in
+            let padded = [UInt8](repeating: 0xA5, count: offset) + bytes
+            padded.withUnsafeBytes { raw in
+                let view = UnsafeRawBufferPointer(rebasing: raw[offset...])
+                #expect(CRC32C.checksum(view, seed: seed) == CRC32C.tableChecksum(view, seed: seed))
+                let cut = bytes.count / 3
+                let head = UnsafeRawBufferPointer(rebasing: view[..<(view.startIndex + cut)])
+                let tail = UnsafeRawBufferPointer(rebasing: view[(view.startIndex + cut)...])
+                #expect(CRC32C.checksum(tail, seed: CRC32C.checksum(head, seed: seed)) == CRC32C.checksum(view, seed: seed))
+            }
+        }
+    }
+
     /// The writer builds bodies as head ‖ tail; that must be byte for byte the canonical encoding,
     /// and the tail reader must read back what was written.
     @Test func headAndTailAreTheCanonicalBody() async {
