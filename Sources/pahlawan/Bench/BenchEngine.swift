@@ -42,10 +42,18 @@ struct BenchEngine: ParsableCommand {
         steps.reserveCapacity(commands)
         while steps.count < commands, let step = simulator.next(world: recorder) {
             steps.append(step)
-            if case .success(let events) = recorder.decide(step.command, actor: step.actor, now: step.now, policy: policy) {
+            switch recorder.decide(step.command, actor: step.actor, now: step.now, policy: policy) {
+            case .success(let events):
                 for event in events {
                     recorder.apply(event, seq: recorderSeq, time: step.now)
                     recorderSeq += 1
+                }
+            case .failure(let refusal):
+                // Time passing is never refused in a sound world; a refused tick freezes the
+                // city (nothing expires or settles), and its traffic would measure nothing real.
+                if case .tick = step.command {
+                    printError("pahlawan: error: the simulated city's tick at command \(steps.count) was refused (\(refusal)); its traffic is not a benchmark")
+                    throw ExitCode(1)
                 }
             }
         }
