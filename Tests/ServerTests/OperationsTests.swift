@@ -452,7 +452,7 @@ struct RawHTTP: Sendable {
 
     /// Everything that arrives until the peer closes the connection.
     func receiveUntilClosed() async throws -> String {
-        await onOwnThread {
+        try await onOwnThread {
             var received = [UInt8]()
             var buffer = [UInt8](repeating: 0, count: 16_384)
             while true {
@@ -478,12 +478,5 @@ struct RawHTTP: Sendable {
 func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         Thread { continuation.resume(with: Result { try work() }) }.start()
-    }
-}
-
-/// `onOwnThread` for work that cannot fail.
-func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-    await withCheckedContinuation { continuation in
-        Thread { continuation.resume(returning: work()) }.start()
     }
 }
