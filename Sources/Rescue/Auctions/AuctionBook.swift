@@ -117,9 +117,9 @@ public struct AuctionBook: Sendable, Equatable {
         public var elapsedMicroseconds: Int64
     }
 
-    public private(set) var auctions: [String: Auction] = [:]
+    public private(set) var auctions: IDTable<Auction> = [:]
     /// The open auction of each offer under auction.
-    public private(set) var openAuctionOfOffer: [String: String] = [:]
+    public private(set) var openAuctionOfOffer: IDTable<String> = [:]
     private var ends = DeadlineQueue<String>()
 
     public init() {}

@@ -41,14 +41,14 @@ public struct CarbonRegistry: Sendable, Equatable {
     /// The last serial issued per vintage.
     public private(set) var issued: [Int: Int64] = [:]
     /// Grams CO2e counted but not yet minted, per company, and the rescues they come from.
-    public private(set) var carriedGrams: [String: Int64] = [:]
-    public private(set) var carriedRescues: [String: [UInt64]] = [:]
+    public private(set) var carriedGrams: IDTable<Int64> = [:]
+    public private(set) var carriedRescues: IDTable<[UInt64]> = [:]
     /// Rescues (by the seq of their `rescue.completed` entry) whose CO2e has been counted.
     public private(set) var countedRescues: Set<UInt64> = []
-    public private(set) var accounts: [String: Account] = [:]
+    public private(set) var accounts: IDTable<Account> = [:]
     /// Tokens ever minted from each company's rescues, its own and the buffer's share together:
     /// the buffer's share is taken from this running total, so small mints contribute too.
-    public private(set) var mintedFromRescues: [String: Int64] = [:]
+    public private(set) var mintedFromRescues: IDTable<Int64> = [:]
 
     public init() {}
 

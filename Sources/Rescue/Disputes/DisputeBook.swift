@@ -74,9 +74,9 @@ public struct DisputeBook: Sendable, Equatable {
         }
     }
 
-    public private(set) var disputes: [String: Dispute] = [:]
+    public private(set) var disputes: IDTable<Dispute> = [:]
     /// The dispute of each disputed claim (at most one per claim): the one claim → dispute index.
-    public private(set) var disputeOfClaim: [String: String] = [:]
+    public private(set) var disputeOfClaim: IDTable<String> = [:]
 
     public init() {}
 

@@ -28,7 +28,7 @@ public struct EscrowBook: Sendable, Equatable {
         }
     }
 
-    public private(set) var escrows: [String: Escrow] = [:]
+    public private(set) var escrows: IDTable<Escrow> = [:]
 
     public init() {}
 

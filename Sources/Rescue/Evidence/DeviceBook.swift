@@ -61,16 +61,16 @@ public struct DeviceBook: Sendable, Equatable {
         }
     }
 
-    public private(set) var devices: [String: Device] = [:]
-    public private(set) var deviceOfKey: [String: String] = [:]
+    public private(set) var devices: IDTable<Device> = [:]
+    public private(set) var deviceOfKey: IDTable<String> = [:]
     /// Ids of every scan attested (replays are refused for ever).
-    public private(set) var attested: Set<String> = []
+    public private(set) var attested: IDSet = []
     /// The lowest attested score at stage `pickup`, by claim; at stage `offer`, by offer.
-    public private(set) var lowestPickupScore: [String: Int64] = [:]
-    public private(set) var lowestOfferScore: [String: Int64] = [:]
+    public private(set) var lowestPickupScore: IDTable<Int64> = [:]
+    public private(set) var lowestOfferScore: IDTable<Int64> = [:]
     /// The scans attested of each claim and offer, in order (the evidence behind a report line).
-    public private(set) var scansOfClaim: [String: [String]] = [:]
-    public private(set) var scansOfOffer: [String: [String]] = [:]
+    public private(set) var scansOfClaim: IDTable<[String]> = [:]
+    public private(set) var scansOfOffer: IDTable<[String]> = [:]
 
     public init() {}
 

@@ -126,7 +126,7 @@ public struct GroupBook: Sendable, Equatable {
         public static func escrowID(claim: String, member: String) -> String { claim + "/" + member }
     }
 
-    public private(set) var groups: [String: Group] = [:]
+    public private(set) var groups: IDTable<Group> = [:]
     private var deadlines = DeadlineQueue<String>()
 
     public init() {}

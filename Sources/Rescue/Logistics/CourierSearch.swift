@@ -22,7 +22,7 @@ public struct CourierSearch: Sendable, Equatable {
 
     private var indexed: [Indexed] = []
     private(set) var ids: [String] = []
-    private var numbers: [String: Int] = [:]
+    private var numbers: IDTable<Int> = [:]
     private var cells: [CandidateSearch.Cell: [Int]] = [:]
     private var largestRadiusMetres: Int64 = 0
 

@@ -95,7 +95,7 @@ public struct LogisticsBook: Sendable, Equatable {
         }
     }
 
-    public private(set) var couriers: [String: Courier] = [:]
+    public private(set) var couriers: IDTable<Courier> = [:]
     public private(set) var search = CourierSearch()
     /// What dispatch reads of each courier on every candidate, by the search's numbers: an array
     /// read, not a hash of the courier's id, in the loop over the couriers near a pickup.
@@ -106,7 +106,7 @@ public struct LogisticsBook: Sendable, Equatable {
         var day: Int64
     }
     private var loads: [Load] = []
-    public private(set) var dispatches: [String: Dispatch] = [:]
+    public private(set) var dispatches: IDTable<Dispatch> = [:]
     /// Claims whose current offer to a courier times out, by deadline.
     private var offerDeadlines = DeadlineQueue<String>()
 

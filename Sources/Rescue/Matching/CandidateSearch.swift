@@ -51,7 +51,7 @@ public struct CandidateSearch: Sendable, Equatable {
     private var ids: [String] = []
     /// The largest service radius indexed: a search reads only the cells this far around.
     private var largestRadiusMetres: Int64 = 0
-    private var numbers: [String: Int] = [:]
+    private var numbers: IDTable<Int> = [:]
     /// Grid rows, each with its non-empty cells sorted by column: a search hashes one key per
     /// row and scans the columns it needs, instead of hashing every cell of the square.
     private var rows: [Int64: [GridCell]] = [:]

@@ -16,9 +16,9 @@ public struct MatchBook: Sendable, Equatable {
         public var offeredTo: String? { position.map { candidates[$0] } }
     }
 
-    public private(set) var matches: [String: Match] = [:]
+    public private(set) var matches: IDTable<Match> = [:]
     /// Offers currently offered to a candidate.
-    public private(set) var active: Set<String> = []
+    public private(set) var active: IDSet = []
     /// Offers by when their current candidate's window ends, so time-outs touch only what is due.
     private var windows = DeadlineQueue<String>()
 

@@ -82,8 +82,8 @@ public struct OfferBook: Sendable, Equatable {
         case placed, cancelled, pickedUp, delivered
     }
 
-    public private(set) var offers: [String: Offer] = [:]
-    public private(set) var claims: [String: Claim] = [:]
+    public private(set) var offers: IDTable<Offer> = [:]
+    public private(set) var claims: IDTable<Claim> = [:]
 
     public init() {}
 

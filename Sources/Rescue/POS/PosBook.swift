@@ -107,9 +107,9 @@ public struct PosBook: Sendable, Equatable {
     /// The prefix of till offers' ids, which no other post may use.
     public static let offerIDPrefix = "pos-"
 
-    public private(set) var connections: [String: Connection] = [:]
+    public private(set) var connections: IDTable<Connection> = [:]
     /// The seq of each vendor event's `pos.synced`, by `<connection>/<vendorEvent>`.
-    public private(set) var syncedEvents: [String: UInt64] = [:]
+    public private(set) var syncedEvents: IDTable<UInt64> = [:]
 
     public init() {}
 

@@ -73,7 +73,7 @@ public struct ParticipantRegistry: Sendable, Equatable {
         }
     }
 
-    public private(set) var participants: [String: Participant] = [:]
+    public private(set) var participants: IDTable<Participant> = [:]
 
     public init() {}
 

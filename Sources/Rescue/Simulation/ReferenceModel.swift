@@ -176,13 +176,13 @@ public struct ReferenceModel: Sendable {
             deviceHolders[device.id] = device.holder
             deviceRevokedAt[device.id] = device.revokedAt
         }
-        scanIDs = world.devices.attested
-        lowestPickupScans = world.devices.lowestPickupScore
+        scanIDs = Set(world.devices.attested)
+        lowestPickupScans = world.devices.lowestPickupScore.dictionary
         for participant in world.participants.participants.values where participant.role == .site {
             companyOfSite[participant.id] = participant.company
         }
-        carriedGrams = world.carbon.carriedGrams
-        mintedFromRescues = world.carbon.mintedFromRescues
+        carriedGrams = world.carbon.carriedGrams.dictionary
+        mintedFromRescues = world.carbon.mintedFromRescues.dictionary
         for holding in world.carbon.holdings {
             let state: SerialState =
                 switch holding.status {
@@ -193,7 +193,7 @@ public struct ReferenceModel: Sendable {
             for serial in holding.range.first...holding.range.last { serials[SerialKey(vintage: holding.range.vintage, serial: serial)] = state }
         }
         lastSerial = world.carbon.issued.mapValues { $0 }
-        accounts = world.carbon.accounts
+        accounts = world.carbon.accounts.dictionary
         counted = world.carbon.countedRescues
         for rescue in world.rescues.values { completions[rescue.seq] = (rescue.completion.claim, rescue.completion.at) }
         for dispute in world.disputes.disputes.values {

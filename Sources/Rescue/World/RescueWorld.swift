@@ -49,17 +49,17 @@ public struct RescueWorld: Sendable, Equatable {
     public private(set) var logistics = LogisticsBook()
     /// The escrows of each group claim (one per member; every other paid claim's escrow has the
     /// claim's id), and the group of each group claim.
-    public private(set) var memberEscrows: [String: [String]] = [:]
-    public private(set) var groupOfClaim: [String: String] = [:]
+    public private(set) var memberEscrows: IDTable<[String]> = [:]
+    public private(set) var groupOfClaim: IDTable<String> = [:]
     /// The hash (hex) of the policy set last activated.
     public private(set) var activePolicy: String?
     /// Completed rescues by claim id.
-    public private(set) var rescues: [String: Rescue] = [:]
+    public private(set) var rescues: IDTable<Rescue> = [:]
     /// Pickups by claim id (lateness and freshness are dispute facts).
-    public private(set) var pickups: [String: Pickup] = [:]
+    public private(set) var pickups: IDTable<Pickup> = [:]
     /// Paid claims not yet delivered or cancelled, with when their dispute window starts: the
     /// offer's expiry until pickup, then the pickup.
-    public private(set) var unsettledPaidClaims: [String: Int64] = [:]
+    public private(set) var unsettledPaidClaims: IDTable<Int64> = [:]
     /// Deadlines, so a tick touches only what is due: paid claims by the start of their window,
     /// undecided disputes by their decision deadline, undisputed rescues by delivery time, and
     /// rescues whose dispute ended without a refund (waiting for their window) by delivery time.
@@ -68,7 +68,7 @@ public struct RescueWorld: Sendable, Equatable {
     private var settlements = DeadlineQueue<String>()
     private var countsAfterDispute = DeadlineQueue<String>()
     /// The dispute of each disputed claim (the dispute book's own index).
-    public var disputeOfClaim: [String: String] { disputes.disputeOfClaim }
+    public var disputeOfClaim: IDTable<String> { disputes.disputeOfClaim }
     /// The time of the last event applied.
     public private(set) var time: Int64 = 0
     private var claimOfRescue: [UInt64: String] = [:]
