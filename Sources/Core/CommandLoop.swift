@@ -60,14 +60,18 @@ public final class CommandLoop: Sendable {
     }
 
     /// Rebuilds the engines' state from every entry of `ledger`. Bodies are read in slices and
-    /// decoded to events on every core while the previous slice's events are applied, in seq
+    /// decoded to events on the other cores while earlier slices' events are applied, in seq
     /// order, on this thread.
-    public static func replay(_ ledger: Ledger) throws(CoreError) -> (world: RescueWorld, size: UInt64) {
-        let replayed = try replayWithIndex(ledger)
+    /// `sliceEntries` is how many entries are read and decoded at a time.
+    public static func replay(_ ledger: Ledger, sliceEntries: Int = 8_192) throws(CoreError) -> (world: RescueWorld, size: UInt64) {
+        let replayed = try replayWithIndex(ledger, sliceEntries: sliceEntries)
         return (replayed.world, replayed.size)
     }
 
-    static func replayWithIndex(_ ledger: Ledger) throws(CoreError) -> (world: RescueWorld, idempotency: IdempotencyIndex, size: UInt64) {
+    /// Slices decoded ahead of the one being applied during a replay.
+    static let replaySlicesAhead = 2
+
+    static func replayWithIndex(_ ledger: Ledger, sliceEntries: Int = 8_192) throws(CoreError) -> (world: RescueWorld, idempotency: IdempotencyIndex, size: UInt64) {
         typealias Decoding = Handoff<Result<[(seq: UInt64, replayed: EntryCodec.Replayed)?], LedgerError>>
         var world = RescueWorld()
         var idempotency = IdempotencyIndex()
@@ -79,17 +83,21 @@ public final class CommandLoop: Sendable {
                 if let record = replayed.idempotency { idempotency.insert(record) }
             }
         }
-        var previous: Decoding?
+        // Slices decode in order on one serial queue (each on every core but this one), up to
+        // `replaySlicesAhead` ahead of the one being applied: with only the next slice queued,
+        // the decoder sat idle while this thread read the slice after it.
+        let decoder = DispatchQueue(label: "replay-decode")
+        var pending = [Decoding]()
         do throws(LedgerError) {
-            try ledger.forEachBodySlice(from: 0, to: size) { (slice) throws(LedgerError) in
+            try ledger.forEachBodySlice(from: 0, to: size, sliceCount: max(1, sliceEntries)) { (slice) throws(LedgerError) in
                 let decoding = Decoding()
-                DispatchQueue.global().async {
+                decoder.async {
                     decoding.fulfil(Result { () throws(LedgerError) in try decodeConcurrently(slice) })
                 }
-                if let previous { try apply(previous) }
-                previous = decoding
+                pending.append(decoding)
+                if pending.count > replaySlicesAhead { try apply(pending.removeFirst()) }
             }
-            if let previous { try apply(previous) }
+            for decoding in pending { try apply(decoding) }
         } catch {
             // A decoding still running holds its own slice and result; it finishes harmlessly.
             throw CoreError.replay(seq: error.seq ?? 0, error)
@@ -97,12 +105,16 @@ public final class CommandLoop: Sendable {
         return (world, idempotency, size)
     }
 
-    /// Decodes a slice of bodies to events on every core; nil for entries outside the domain.
-    /// The first failure (by seq) is thrown.
+    /// Decodes a slice of bodies to events on every core but the one applying; nil for entries
+    /// outside the domain. The first failure (by seq) is thrown.
     private static func decodeConcurrently(
         _ slice: [(seq: UInt64, bytes: [UInt8])]
     ) throws(LedgerError) -> [(seq: UInt64, replayed: EntryCodec.Replayed)?] {
-        let decoded = Parallel.map(count: slice.count, chunkCount: min(ProcessInfo.processInfo.activeProcessorCount, max(1, slice.count / 512))) {
+        // One core is left to the thread applying the previous slice, which is the replay's
+        // critical path: with a chunk per core the three threads shared two cores and applying
+        // got two thirds of one (issue 19's replay profile).
+        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount - 1)
+        let decoded = Parallel.map(count: slice.count, chunkCount: min(cores, max(1, slice.count / 512))) {
             index -> Result<(seq: UInt64, replayed: EntryCodec.Replayed)?, CodecError> in
             let (seq, bytes) = slice[index]
             return Result { () throws(CodecError) in try EntryCodec.decodeForReplay(bodyBytes: bytes, seq: seq).map { (seq, $0) } }

@@ -35,6 +35,10 @@ let simulationStart: Int64 = 1_795_453_200_000_000
         #expect(replayedSize == size)
         let same = replayed == live  // a Bool: a failure should not print two whole worlds
         #expect(same, "seed \(seed): the replayed state differs from the live one")
+        // In slices of a few entries: many slices decoding ahead of the one being applied.
+        let (sliced, slicedSize) = try CommandLoop.replay(reopened, sliceEntries: 7)
+        let slicedSame = sliced == live && slicedSize == size
+        #expect(slicedSame, "seed \(seed): the replay in small slices differs from the live state")
         // FORMAT §7.9: every mint is the system's, also one that follows an operator's decision.
         var mintActors: Set<String> = []
         for seq in 0..<size {
@@ -180,6 +184,15 @@ let simulationStart: Int64 = 1_795_453_200_000_000
         } catch let error as CoreError {
             #expect(error.description.contains("seq 1"), "\(error)")
             #expect(error.description.contains("claim.placed"), "\(error)")
+        }
+        // Also when the broken entry's slice is decoded while earlier slices are being applied.
+        let reopened = try Ledger(directory: DataDirectory(path), signer: nil, verifier: try DataDirectory(path).loadVerifierKey())
+        defer { reopened.close() }
+        do {
+            _ = try CommandLoop.replay(reopened, sliceEntries: 1)
+            Issue.record("the replay in slices of one accepted a broken claim.placed")
+        } catch {
+            #expect(error.description.contains("seq 1"), "\(error)")
         }
     }
 }
