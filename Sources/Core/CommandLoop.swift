@@ -63,15 +63,18 @@ public final class CommandLoop: Sendable {
     /// decoded to events on the other cores while earlier slices' events are applied, in seq
     /// order, on this thread.
     /// `sliceEntries` is how many entries are read and decoded at a time.
-    public static func replay(_ ledger: Ledger, sliceEntries: Int = 8_192) throws(CoreError) -> (world: RescueWorld, size: UInt64) {
+    public static func replay(_ ledger: Ledger, sliceEntries: Int = replaySliceEntries) throws(CoreError) -> (world: RescueWorld, size: UInt64) {
         let replayed = try replayWithIndex(ledger, sliceEntries: sliceEntries)
         return (replayed.world, replayed.size)
     }
 
     /// Slices decoded ahead of the one being applied during a replay.
     static let replaySlicesAhead = 2
+    /// Entries per replay slice. With the one being applied and those ahead, a replay holds
+    /// at most 3 × 4,096 entries' bodies and events (at most 65,535 bytes each).
+    public static let replaySliceEntries = 4_096
 
-    static func replayWithIndex(_ ledger: Ledger, sliceEntries: Int = 8_192) throws(CoreError) -> (world: RescueWorld, idempotency: IdempotencyIndex, size: UInt64) {
+    static func replayWithIndex(_ ledger: Ledger, sliceEntries: Int = replaySliceEntries) throws(CoreError) -> (world: RescueWorld, idempotency: IdempotencyIndex, size: UInt64) {
         typealias Decoding = Handoff<Result<[(seq: UInt64, replayed: EntryCodec.Replayed)?], LedgerError>>
         var world = RescueWorld()
         var idempotency = IdempotencyIndex()
@@ -97,10 +100,18 @@ public final class CommandLoop: Sendable {
                 pending.append(decoding)
                 if pending.count > replaySlicesAhead { try apply(pending.removeFirst()) }
             }
-            for decoding in pending { try apply(decoding) }
+            // Taken off the list before waiting: a handoff is waited for once (the catch below
+            // waits for whatever is still listed).
+            while !pending.isEmpty { try apply(pending.removeFirst()) }
         } catch {
-            // A decoding still running holds its own slice and result; it finishes harmlessly.
-            throw CoreError.replay(seq: error.seq ?? 0, error)
+            // The first failure by seq is reported: a read failure can come while earlier slices
+            // are still decoding, and one of them may hold a bad entry. Each listed decoding is
+            // waited for (none is left running); the rest of the ledger is not read.
+            var first = error
+            for decoding in pending {
+                if case .failure(let earlier) = decoding.wait(), (earlier.seq ?? .max) < (first.seq ?? .max) { first = earlier }
+            }
+            throw CoreError.replay(seq: first.seq ?? 0, first)
         }
         return (world, idempotency, size)
     }

@@ -171,6 +171,43 @@ let simulationStart: Int64 = 1_795_453_200_000_000
         loop!.ledger.close()
     }
 
+    /// A damaged record read while an earlier slice is still decoding: the earlier bad entry's
+    /// seq is the one reported (the first failure by seq), not the later read failure's.
+    @Test func theReplayReportsTheFirstFailureBySeqWhenALaterRecordIsDamaged() throws {
+        let path = CoreTestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let loop = try Startup.open(data: DataDirectory(path), policies: CoreTestSupport.policies).loop
+        try loop.ledger.append([EntryDraft(kind: "claim.placed", actor: "ngo-1", payload: ["claim": "clm-1", "portions": "many"], policy: loop.policies.hash)])
+        for number in 0..<4 {
+            try loop.ledger.append([EntryDraft(kind: "claim.placed", actor: "ngo-1", payload: ["claim": .string("clm-\(number + 2)"), "portions": 1], policy: loop.policies.hash)])
+        }
+        var starts = [Int]()
+        var offset = 32  // the segment header
+        for seq in 0..<loop.ledger.size {
+            starts.append(offset)
+            offset += 72 + (try loop.ledger.entry(seq)).bodyBytes.count
+        }
+        loop.ledger.close()
+        // Seq 3's body.
+        let log = DataDirectory(path).logDirectory
+        let segment = log + "/" + (try FileManager.default.contentsOfDirectory(atPath: log).filter { $0.hasSuffix(".seg") }.sorted().last!)
+        // Damaged after opening (opening checks the records): the disk rots under a running replay.
+        let reopened = try Ledger(directory: DataDirectory(path), signer: nil, verifier: try DataDirectory(path).loadVerifierKey())
+        defer { reopened.close() }
+        let file = try FileHandle(forUpdating: URL(fileURLWithPath: segment))
+        try file.seek(toOffset: UInt64(starts[3] + 80))
+        let byte = try #require(try file.read(upToCount: 1)?.first)
+        try file.seek(toOffset: UInt64(starts[3] + 80))
+        try file.write(contentsOf: [byte ^ 0x20])
+        try file.close()
+        do {
+            _ = try CommandLoop.replay(reopened, sliceEntries: 1)
+            Issue.record("the replay accepted a damaged ledger")
+        } catch {
+            #expect(error.description.contains("seq 1"), "\(error)")
+        }
+    }
+
     @Test func aDomainEntryThatBreaksItsContractStopsTheReplayAtItsSeq() throws {
         let path = CoreTestSupport.makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: path) }

@@ -33,6 +33,15 @@ import Testing
         for (text, digest) in expected {
             #expect(sipHash(Array(text.utf8), key: (0, 0), rounds: (1, 3)) == digest, "\(text)")
         }
+        // Every tail length and several blocks: bytes (7i + 3) mod 256 of each length.
+        let byLength: [(Int, UInt64)] = [
+            (2, 0x068a_8ca3_bf74_c2eb), (3, 0x711b_4756_1b9b_33e2), (5, 0x8613_66b2_43b6_f28e), (6, 0x23de_6a4b_a3d9_8ca0),
+            (7, 0x8a71_5eaa_f555_49aa), (8, 0x36c1_86f0_aa4c_dbeb), (15, 0x19ed_3f1b_38f7_e4e2), (31, 0xf8d9_9212_9081_807b),
+            (33, 0x71e3_dcba_331c_4dd7), (64, 0x6513_4a36_595a_21fb),
+        ]
+        for (length, digest) in byLength {
+            #expect(sipHash((0..<length).map { UInt8(($0 * 7 + 3) % 256) }, key: (0, 0), rounds: (1, 3)) == digest, "length \(length)")
+        }
     }
 
     /// Keys that share a digest are still told apart by their text (a collision costs a
@@ -46,6 +55,18 @@ import Testing
         #expect(table[IDKey(text: "off-2", digest: 7)] == 2)
         #expect(IDKey("off-1") == IDKey("off-1"))
         #expect(IDKey("off-1") != IDKey("off-2"))
+    }
+
+    /// Ids are equal by their bytes (the digest is over them), not under Unicode equivalence:
+    /// `é` precomposed and decomposed are two ids, and a plain dictionary of both keeps one.
+    @Test func idsAreEqualByTheirBytes() {
+        var table = IDTable<Int>()
+        table["caf\u{e9}"] = 1
+        table["cafe\u{301}"] = 2
+        #expect(table.count == 2)
+        #expect(table["caf\u{e9}"] == 1 && table["cafe\u{301}"] == 2)
+        #expect(table.dictionary.count == 1)
+        #expect(IDSet(["caf\u{e9}", "cafe\u{301}"]).count == 2)
     }
 
     /// The per-process key is not the zero key: ids a caller chose cannot be aimed at buckets.

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// An id as a table key: the id with a 64-bit digest computed once, when the key is made.
 /// A probe compares digests first, so a lookup that passes other ids on its way never reads
 /// their bytes (with `String` keys every probe compared strings, a cache miss each for ids
@@ -5,7 +11,11 @@
 ///
 /// The digest is SipHash-1-3 (the standard library's own hash) under a key derived from the
 /// standard library's per-process random seed: callers choose ids, and an unkeyed digest would
-/// let them pick ids that share buckets and make every lookup a scan.
+/// let them pick ids that share buckets and make every lookup a scan. (`SWIFT_DETERMINISTIC_HASHING`
+/// makes that seed a constant, so `pahlawan serve` refuses to run with it.)
+///
+/// Ids are equal when their UTF-8 bytes are, not under Unicode equivalence as `String`s are:
+/// the digest is over the bytes. Valid ids are ASCII, where the two agree.
 struct IDKey: Hashable, Sendable {
     let text: String
     let digest: UInt64
@@ -22,7 +32,15 @@ struct IDKey: Hashable, Sendable {
         self.digest = digest
     }
 
-    static func == (left: IDKey, right: IDKey) -> Bool { left.digest == right.digest && left.text == right.text }
+    static func == (left: IDKey, right: IDKey) -> Bool {
+        guard left.digest == right.digest else { return false }
+        var (first, second) = (left.text, right.text)
+        return first.withUTF8 { first in
+            second.withUTF8 { second in
+                first.count == second.count && (first.isEmpty || memcmp(first.baseAddress!, second.baseAddress!, first.count) == 0)
+            }
+        }
+    }
 
     func hash(into hasher: inout Hasher) { hasher.combine(digest) }
 
@@ -120,7 +138,7 @@ public struct IDTable<Value> {
 
     public var count: Int { storage.count }
     public var isEmpty: Bool { storage.isEmpty }
-    /// The ids, in no particular order.
+    /// The ids, in no particular order (a sequence: ask `contains(_:)` for one id, which hashes).
     public var keys: some Collection<String> { storage.keys.lazy.map(\.text) }
     /// The values, in no particular order.
     public var values: some Collection<Value> { storage.values }
@@ -151,7 +169,8 @@ public struct IDTable<Value> {
     }
 
     /// As a `[String: Value]` (for callers outside the engines that want a plain dictionary).
-    public var dictionary: [String: Value] { Dictionary(uniqueKeysWithValues: storage.lazy.map { ($0.key.text, $0.value) }) }
+    /// Ids that are different bytes but equal `String`s (never valid ids) keep one of their values.
+    public var dictionary: [String: Value] { Dictionary(storage.lazy.map { ($0.key.text, $0.value) }, uniquingKeysWith: { first, _ in first }) }
 
     init(storage: [IDKey: Value]) { self.storage = storage }
 }

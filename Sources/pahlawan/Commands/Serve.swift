@@ -108,6 +108,12 @@ enum ServiceSetup {
         clock: @escaping @Sendable () -> Int64 = Ledger.wallClockMicroseconds, logLevel: Logger.Level, metrics: ServiceMetrics = ServiceMetrics(),
         mirrorURL: String? = nil, logisticsProvider: (any LogisticsProvider)? = nil
     ) async throws -> Running {
+        // With it the engines' table hashing has a fixed key, and callers could choose ids that
+        // all fall in one bucket and make every lookup a scan (the review of issue 19).
+        if let value = ProcessInfo.processInfo.environment["SWIFT_DETERMINISTIC_HASHING"], !value.isEmpty {
+            printError("pahlawan: error: SWIFT_DETERMINISTIC_HASHING is set: it makes table hashing predictable to callers; unset it to serve")
+            throw ExitCode(1)
+        }
         let opened = try report { try Startup.open(data: data.directory, policies: policies, clock: clock) }
         if announce, opened.createdSigningKey { printNotice("created a new signing key in \(data.directory.signingKeyFile) (mode 0600)") }
         let (seed, createdAuthKey) = try report { try data.directory.loadOrCreateSecret(named: "auth.key") }
