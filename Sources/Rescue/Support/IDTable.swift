@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// An id as a table key: the id with a 64-bit digest computed once, when the key is made.
 /// A probe compares digests first, so a lookup that passes other ids on its way never reads
 /// their bytes (with `String` keys every probe compared strings, a cache miss each for ids
@@ -15,7 +9,9 @@ import Darwin
 /// makes that seed a constant, so `pahlawan serve` refuses to run with it.)
 ///
 /// Ids are equal when their UTF-8 bytes are, not under Unicode equivalence as `String`s are:
-/// the digest is over the bytes. Valid ids are ASCII, where the two agree.
+/// the digest is over the bytes, so ids that are equivalent but different bytes differ in it
+/// (but for a 2⁻⁶⁴ chance no caller can aim at without the key). Valid ids are ASCII, where
+/// the two notions agree.
 struct IDKey: Hashable, Sendable {
     let text: String
     let digest: UInt64
@@ -32,15 +28,9 @@ struct IDKey: Hashable, Sendable {
         self.digest = digest
     }
 
-    static func == (left: IDKey, right: IDKey) -> Bool {
-        guard left.digest == right.digest else { return false }
-        var (first, second) = (left.text, right.text)
-        return first.withUTF8 { first in
-            second.withUTF8 { second in
-                first.count == second.count && (first.isEmpty || memcmp(first.baseAddress!, second.baseAddress!, first.count) == 0)
-            }
-        }
-    }
+    /// Digests first; then `String ==`, three times faster here than comparing the bytes
+    /// through `withUTF8` (measured), and the same on ASCII.
+    static func == (left: IDKey, right: IDKey) -> Bool { left.digest == right.digest && left.text == right.text }
 
     func hash(into hasher: inout Hasher) { hasher.combine(digest) }
 
