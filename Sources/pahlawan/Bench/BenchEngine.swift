@@ -35,31 +35,9 @@ struct BenchEngine: ParsableCommand {
 
         // Record the traffic against a pure world first.
         var simulator = SimulatedLedger.simulator(commands: commands, seed: seed)
-        // Each event at its own seq, as a ledger gives them: rescues are counted by seq, and with
-        // one seq for all the first carbon mint made every later count a duplicate, so from
-        // about 140,000 commands on every tick was refused and the recorded traffic froze
-        // (matches and groups never expired; the measured world then paid 870 µs a tick).
-        var recorder = RescueWorld()
-        var recorderSeq: UInt64 = 0
         var steps = [CitySimulator.Step]()
         steps.reserveCapacity(commands)
-        while steps.count < commands, let step = simulator.next(world: recorder) {
-            steps.append(step)
-            switch recorder.decide(step.command, actor: step.actor, now: step.now, policy: policy) {
-            case .success(let events):
-                for event in events {
-                    recorder.apply(event, seq: recorderSeq, time: step.now)
-                    recorderSeq += 1
-                }
-            case .failure(let refusal):
-                // Time passing is never refused in a sound world; a refused tick freezes the
-                // city (nothing expires or settles), and its traffic would measure nothing real.
-                if case .tick = step.command {
-                    printError("pahlawan: error: the simulated city's tick at command \(steps.count) was refused (\(refusal)); its traffic is not a benchmark")
-                    throw ExitCode(1)
-                }
-            }
-        }
+        try SimulatedLedger.record(&simulator, policy: policy, while: { steps.count < commands }) { step, _ in steps.append(step) }
 
         // The measured run: decide and apply every command against a fresh world.
         var world = RescueWorld()

@@ -262,7 +262,7 @@ struct BenchHTTP: AsyncParsableCommand {
         }
         try? FileManager.default.removeItem(atPath: data.path)
         log("filling a ledger with \(entries) entries of simulated traffic…")
-        let written = SimulatedLedger.events(entries: entries, seed: 1, policy: policySet.rescue)
+        let written = try SimulatedLedger.events(entries: entries, seed: 1, policy: policySet.rescue)
         let key = try report { try data.loadOrCreateSigningKey(name: Checkpoint.defaultOrigin).key }
         let ledger = try report { try Ledger(directory: data, signer: key) }
         try report { try SimulatedLedger.append(written.prefix(entries), to: ledger, policy: policySet.hash) }

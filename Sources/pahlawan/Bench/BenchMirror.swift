@@ -28,7 +28,7 @@ struct BenchMirror: ParsableCommand {
         let (directory, isTemporary) = try bench.directory()
         defer { if isTemporary { try? FileManager.default.removeItem(atPath: directory.path) } }
         let policySet = try report { try PolicySet.load(directory: policies) }
-        let written = SimulatedLedger.events(entries: entries + rate * seconds + 1_000, seed: 1, policy: policySet.rescue)
+        let written = try SimulatedLedger.events(entries: entries + rate * seconds + 1_000, seed: 1, policy: policySet.rescue)
 
         // Catch-up: a ledger of `entries` entries into an empty database.
         let catchUpData = DataDirectory(directory.path + "/catch-up")

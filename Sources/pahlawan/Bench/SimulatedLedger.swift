@@ -1,3 +1,4 @@
+import ArgumentParser
 import Compliance
 import Core
 import Foundation
@@ -19,21 +20,46 @@ enum SimulatedLedger {
     }
 
     /// At least `entries` events of simulated traffic, in order.
-    static func events(entries: Int, seed: UInt64, policy: RescuePolicy) -> [Written] {
+    static func events(entries: Int, seed: UInt64, policy: RescuePolicy) throws -> [Written] {
         var simulator = simulator(commands: entries * 2 / 3 + 1_000, seed: seed)
-        var world = RescueWorld()
         var written = [Written]()
         written.reserveCapacity(entries + 64)
-        var seq: UInt64 = 0
-        while written.count < entries, let step = simulator.next(world: world) {
-            guard case .success(let events) = world.decide(step.command, actor: step.actor, now: step.now, policy: policy) else { continue }
-            for event in events {
-                world.apply(event, seq: seq, time: step.now)
-                seq += 1
-                written.append((event, step.actor, step.now))
-            }
+        try record(&simulator, policy: policy, while: { written.count < entries }) { step, events in
+            for event in events ?? [] { written.append((event, step.actor, step.now)) }
         }
         return written
+    }
+
+    /// Runs the simulator against a pure world while `wantsMore` says so, each event applied at
+    /// its own seq as a ledger gives them; `visit` sees every step with its events (nil when
+    /// refused). Rescues are counted by seq: with one seq for all, the first carbon mint made
+    /// every later count a duplicate, every tick was refused from about 140,000 commands on, and
+    /// the city froze (issue 19). Stops with an error if a tick is refused all the same: time
+    /// passing is never refused in a sound world, and frozen traffic would measure nothing real.
+    static func record(
+        _ simulator: inout CitySimulator, policy: RescuePolicy, while wantsMore: () -> Bool,
+        _ visit: (CitySimulator.Step, [RescueEvent]?) -> Void
+    ) throws {
+        var world = RescueWorld()
+        var seq: UInt64 = 0
+        var commands = 0
+        while wantsMore(), let step = simulator.next(world: world) {
+            commands += 1
+            switch world.decide(step.command, actor: step.actor, now: step.now, policy: policy) {
+            case .success(let events):
+                for event in events {
+                    world.apply(event, seq: seq, time: step.now)
+                    seq += 1
+                }
+                visit(step, events)
+            case .failure(let refusal):
+                if case .tick = step.command {
+                    printError("pahlawan: error: the simulated city's tick at command \(commands) was refused (\(refusal)); its traffic is not a benchmark")
+                    throw ExitCode(1)
+                }
+                visit(step, nil)
+            }
+        }
     }
 
     /// Appends the events to `ledger` as entries under `policy`, 4,096 per call; the bytes of
