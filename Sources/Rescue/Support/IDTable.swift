@@ -12,9 +12,12 @@
 /// the digest is over the bytes, so ids that are equivalent but different bytes differ in it
 /// (but for a 2⁻⁶⁴ chance no caller can aim at without the key). Valid ids are ASCII, where
 /// the two notions agree.
-struct IDKey: Hashable, Sendable {
+struct IDKey: Hashable, Sendable, CustomStringConvertible {
     let text: String
     let digest: UInt64
+
+    /// The id itself (a failed `update` names it).
+    var description: String { text }
 
     init(_ text: String) {
         self.text = text
@@ -114,8 +117,6 @@ public struct IDTable<Value> {
 
     public init() { storage = [:] }
 
-    public init(minimumCapacity: Int) { storage = Dictionary(minimumCapacity: minimumCapacity) }
-
     public subscript(id: String) -> Value? {
         get { storage[IDKey(id)] }
         _modify { yield &storage[IDKey(id)] }
@@ -139,13 +140,10 @@ public struct IDTable<Value> {
     @discardableResult
     public mutating func removeValue(forKey id: String) -> Value? { storage.removeValue(forKey: IDKey(id)) }
 
-    public mutating func removeAll() { storage.removeAll() }
-
     /// Changes the value at `id` in place, hashing the id once; the id must be present.
     @discardableResult
     mutating func update<Result>(_ id: String, _ change: (inout Value) throws -> Result) rethrows -> Result {
-        guard let index = storage.index(forKey: IDKey(id)) else { preconditionFailure("no entry for \(id)") }
-        return try change(&storage.values[index])
+        try storage.update(IDKey(id), change)
     }
 
     /// The same ids with their values transformed.
@@ -206,7 +204,6 @@ public struct IDSet: Hashable, Sendable, Sequence, ExpressibleByArrayLiteral, Cu
     }
     @discardableResult
     public mutating func remove(_ id: String) -> String? { storage.remove(IDKey(id))?.text }
-    public mutating func removeAll() { storage.removeAll() }
 
     public var count: Int { storage.count }
     public var isEmpty: Bool { storage.isEmpty }
