@@ -31,9 +31,9 @@ enum BodyLayout {
         out.append(contentsOf: #","prev":""#.utf8)
         prev.withUnsafeBytes { appendHex($0, to: &out) }
         out.append(contentsOf: #"","seq":"#.utf8)
-        appendDecimal(seq, to: &out)
+        CanonicalJSON.writeInteger(Int64(seq), into: &out)
         out.append(contentsOf: #","time":"#.utf8)
-        appendDecimal(UInt64(time), to: &out)
+        CanonicalJSON.writeInteger(time, into: &out)
         out.append(contentsOf: #","v":1}"#.utf8)
     }
 
@@ -44,21 +44,6 @@ enum BodyLayout {
         for byte in bytes {
             out.append(Hex.digit(byte >> 4))
             out.append(Hex.digit(byte & 0x0f))
-        }
-    }
-
-    private static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        var rest = value
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            repeat {
-                buffer[count] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-                count += 1
-            } while rest > 0
-            for index in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[index]) }
         }
     }
 

@@ -154,6 +154,15 @@ public final class File {
         return File(descriptor: descriptor, path: path)
     }
 
+    /// Opens `name` (one path element) in the open directory `directory`: resolving one element
+    /// instead of a whole path was most of the cost of opening a hash tile for an inclusion proof.
+    public static func open(_ name: String, in directory: File, flags: Int32, mode: mode_t = 0o644) throws(LedgerError) -> File {
+        let path = directory.path + "/" + name
+        let descriptor = openat(directory.descriptor, name, flags | O_CLOEXEC, mode)
+        guard descriptor >= 0 else { throw FileIO.failure("open", path) }
+        return File(descriptor: descriptor, path: path)
+    }
+
     deinit { close() }
 
     public func close() {

@@ -33,6 +33,7 @@ final class TileStore: PerfectSubtreeHashes {
     private var leafTileSummaries = TileCache(capacity: 65_536)
     static let summaryGroup = 16
     private var edgeFolds: [TileID: Hash] = [:]
+    private var leafDirectories: [String: File] = [:]
 
     struct TileID: Hashable {
         let level: Int
@@ -178,13 +179,24 @@ final class TileStore: PerfectSubtreeHashes {
         let id = TileID(level: 0, index: index)
         if let cached = leafTileCache.get(id) { return Array(cached[0][first..<first + Self.summaryGroup]) }
         let path = filePath(level: 0, index: index)
-        let file = try File.open(path, flags: O_RDONLY)
+        let slash = path.lastIndex(of: "/")!
+        let file = try File.open(String(path[path.index(after: slash)...]), in: try leafDirectory(String(path[..<slash])), flags: O_RDONLY)
         defer { file.close() }
         let bytes = try file.read(at: UInt64(first * 32), count: Self.summaryGroup * 32)
         guard bytes.count == Self.summaryGroup * 32 else {
             throw LedgerError(.damagedTile, "the hash tile is shorter than \(Self.tileByteCount) bytes", file: path)
         }
         return (0..<Self.summaryGroup).map { Hash(bytes: bytes[$0 * 32..<($0 + 1) * 32])! }
+    }
+
+    /// The open folder `path` of level-0 tiles (each holds 1,000), kept for `leafGroup`'s
+    /// opens; at most 64 are kept, enough for 16 M entries before any is closed again.
+    private func leafDirectory(_ path: String) throws(LedgerError) -> File {
+        if let open = leafDirectories[path] { return open }
+        if leafDirectories.count >= 64 { leafDirectories.removeAll() }
+        let directory = try File.open(path, flags: O_RDONLY | O_DIRECTORY)
+        leafDirectories[path] = directory
+        return directory
     }
 
     /// A bounded cache that evicts an arbitrary entry when full: proofs hit tiles at random, so
@@ -261,5 +273,7 @@ final class TileStore: PerfectSubtreeHashes {
     func close() {
         for file in unsyncedFiles { file.close() }
         unsyncedFiles.removeAll()
+        for (_, directory) in leafDirectories { directory.close() }
+        leafDirectories.removeAll()
     }
 }

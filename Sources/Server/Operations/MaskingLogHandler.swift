@@ -57,7 +57,7 @@ public struct MaskingLogHandler: LogHandler {
         var line = [UInt8]()
         line.reserveCapacity(members.reduce(2) { $0 + $1.key.utf8.count + $1.value.utf8.count + 6 })
         line.append(UInt8(ascii: "{"))
-        for (index, member) in CanonicalJSON.sorted(members, byKey: \.key).enumerated() {
+        for (index, member) in CanonicalJSON.sorted(members, byKey: { $0.key }).enumerated() {
             if index > 0 { line.append(UInt8(ascii: ",")) }
             CanonicalJSON.writeString(member.key, into: &line)
             line.append(UInt8(ascii: ":"))
