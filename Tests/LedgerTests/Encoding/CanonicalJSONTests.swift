@@ -1,3 +1,4 @@
+import PropertyBased
 import Testing
 @testable import Ledger
 
@@ -24,6 +25,22 @@ import Testing
         #expect(CanonicalJSON.sortedKeys(["\u{FB33}", "\u{1F600}", "a"]) == ["a", "\u{1F600}", "\u{FB33}"])
         #expect(Hash(hex: String(repeating: "ab", count: 32)) != nil)
         #expect(Hash(hex: String(repeating: "AB", count: 32)) == nil && Hash(hex: String(repeating: "a", count: 63)) == nil)
+    }
+
+    /// The digit writer equals Swift's own decimal text, at both ends of Int64 and anywhere
+    /// between (ids and totals are written with it, so a wrong digit would be signed).
+    @Test func integersAreWrittenAsTheirDecimalText() async {
+        for number: Int64 in [0, 1, -1, 9, 10, -10, 99, 100, Int64.max, Int64.min, Int64.max - 1, Int64.min + 1, 9_007_199_254_740_991] {
+            var out: [UInt8] = [0x2A]
+            CanonicalJSON.writeInteger(number, into: &out)
+            #expect(out == [0x2A] + Array(String(number).utf8))
+        }
+        await propertyCheck(count: 500, input: Gen.int64(in: Int64.min...Int64.max), Gen.int(in: 0...18)) { number, shift in
+            let scaled = number >> Int64(shift * 3)
+            var out = [UInt8]()
+            CanonicalJSON.writeInteger(scaled, into: &out)
+            #expect(out == Array(String(scaled).utf8))
+        }
     }
 
     @Test func stringsUseECMAScriptEscapes() throws {
