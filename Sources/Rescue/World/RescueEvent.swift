@@ -1,6 +1,6 @@
 /// One domain event, written as exactly one ledger entry of the kind `kind`. The world's state
 /// is the fold of these events (`RescueWorld.apply`), live and when replaying the ledger.
-public enum RescueEvent: Hashable, Sendable {
+public indirect enum RescueEvent: Hashable, Sendable {
     case registered(ParticipantRegistry.Participant)
     case posted(OfferBook.Offer)
     /// `candidates` (the ranked list) on the first offer only; an escalation names the next one.
