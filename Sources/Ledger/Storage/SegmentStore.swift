@@ -366,9 +366,14 @@ final class SegmentStore {
             let segment = segments[segmentPosition(containing: seq)]
             let segmentEnd = min(to, segment.firstSeq + segment.count)
             var offset = try frameLocation(seq).offset
+            // Where the range ends in this segment, when a record follows it: a slice is read
+            // to there and no further (a whole chunk for every slice read up to twice its bytes).
+            // The index only shortens the read: if it is off, whole chunks are read as before.
+            var endOffset = segmentEnd < segment.firstSeq + segment.count ? (try? frameLocation(segmentEnd))?.offset : nil
             let data = try readersFor(segment).data
             while seq < segmentEnd {
-                let bytes = try data.read(at: offset, count: chunkBytes)
+                let wanted = endOffset.flatMap { $0 > offset ? Int(min(UInt64(chunkBytes), $0 - offset)) : nil } ?? chunkBytes
+                let bytes = try data.read(at: offset, count: wanted)
                 var position = 0
                 while seq < segmentEnd {
                     guard case .record(let signature, let body, let next) = SegmentFormat.readFrame(bytes, at: position) else { break }
@@ -377,6 +382,10 @@ final class SegmentStore {
                     position = next
                 }
                 guard position > 0 else {
+                    if wanted < chunkBytes {
+                        endOffset = nil
+                        continue
+                    }
                     throw LedgerError(.damagedRecord, "stored record fails its checksum or is cut short", seq: seq, file: segment.path)
                 }
                 offset += UInt64(position)

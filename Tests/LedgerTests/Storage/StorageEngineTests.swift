@@ -286,6 +286,31 @@ import Testing
         #expect(throws: LedgerError.self) { try Ledger(directory: DataDirectory(directory), signer: Self.key) }
     }
 
+    /// A sequential read takes its length from the index entry after the range, but only to
+    /// shorten the read: with that entry off in either direction, every body is still read.
+    @Test func aRangeReadIsRightWhenTheIndexEntryAfterItIsOff() throws {
+        let directory = try ledger()
+        let middle = segments(directory)[2]
+        let first = firstSeq(middle)
+        let clean = try Ledger(directory: DataDirectory(directory), signer: Self.key)
+        var expected = [[UInt8]]()
+        try clean.forEachBodySlice(from: first, to: first + 6) { expected += $0.map(\.bytes) }
+        clean.close()
+        #expect(expected.count == 6)
+        let index = SegmentStore.indexPath(forSegment: middle)
+        let original = [UInt8](FileManager.default.contents(atPath: index)!)
+        for (byte, flip) in [(0, UInt8(0x01)), (0, 0x80), (1, 0x01), (1, 0x02), (2, 0x01)] {
+            var bytes = original
+            bytes[4 * 6 + byte] ^= flip
+            FileManager.default.createFile(atPath: index, contents: Data(bytes))
+            let ledger = try Ledger(directory: DataDirectory(directory), signer: Self.key)
+            var read = [[UInt8]]()
+            try ledger.forEachBodySlice(from: first, to: first + 6) { read += $0.map(\.bytes) }
+            ledger.close()
+            #expect(read == expected, "byte \(byte) flipped by \(flip)")
+        }
+    }
+
     @Test func aMissingIndexStopsOpenAndReindexRebuildsIt() throws {
         let directory = try ledger()
         try FileManager.default.removeItem(atPath: SegmentStore.indexPath(forSegment: segments(directory)[1]))
