@@ -234,10 +234,13 @@ public final class CommandLoop: Sendable {
     /// derived from the claim id under the pickup key, so a retried claim request (same
     /// idempotency key, even after a restart) gets the same code. Only its digest is recorded.
     public func pickupCode(claim: String) -> String {
-        let alphabet = Array("23456789ABCDEFGHJKLMNPQRSTUVWXYZ")
         let derived = Sodium.hmacSHA256(key: pickupKey, message: Array("pickup-code\u{0}".utf8) + Array(claim.utf8))
-        return String(derived.prefix(8).map { alphabet[Int($0 & 31)] })
+        return String(decoding: derived.prefix(8).map { Self.pickupCodeAlphabet[Int($0 & 31)] }, as: UTF8.self)
     }
+
+    /// 32 letters and digits without 0, 1, I and O (a code is read aloud and typed); as bytes,
+    /// since an array of Characters built per claim was most of this function's time.
+    private static let pickupCodeAlphabet = Array("23456789ABCDEFGHJKLMNPQRSTUVWXYZ".utf8)
 
     /// The digest recorded for a claim's pickup code: HMAC-SHA-256 under the data directory's
     /// pickup key, so the ledger (which auditors read) does not let anyone guess short codes.

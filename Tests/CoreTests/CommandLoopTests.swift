@@ -121,6 +121,24 @@ let simulationStart: Int64 = 1_795_453_200_000_000
         }
     }
 
+    /// A pickup code is the first 8 bytes of HMAC-SHA-256(pickup key, "pickup-code\0" ‖ claim)
+    /// read 5 bits each in the 32-letter alphabet: a retried claim gets the same code, and two
+    /// services sharing a data directory agree. Recomputed here from the key file.
+    @Test func pickupCodesAreTheKeyedDerivationOfTheClaim() throws {
+        let path = CoreTestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let loop = try Startup.open(data: DataDirectory(path), policies: CoreTestSupport.policies).loop
+        defer { loop.ledger.close() }
+        let (key, _) = try DataDirectory(path).loadOrCreateSecret(named: Startup.pickupKeyFile)
+        let letters = Array("23456789ABCDEFGHJKLMNPQRSTUVWXYZ")
+        for claim in ["clm-1", "clm-jkt-000123-abcdef", String(repeating: "x", count: 200)] {
+            let mac = Sodium.hmacSHA256(key: key, message: Array("pickup-code\u{0}\(claim)".utf8))
+            let expected = String(mac.prefix(8).map { letters[Int($0 % 32)] })
+            #expect(loop.pickupCode(claim: claim) == expected)
+        }
+        #expect(loop.pickupCode(claim: "clm-1") != loop.pickupCode(claim: "clm-2"))
+    }
+
     @Test func policiesAreActivatedOnceAndStampedOnEveryEntry() throws {
         let path = CoreTestSupport.makeTemporaryDirectory()
         let policies = CoreTestSupport.makeTemporaryDirectory()
