@@ -100,16 +100,17 @@ public struct MaskingLogHandler: LogHandler {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// One `write(2)` per line (looping only on a short write or EINTR), as FileHandle did,
-    /// without its Data copy and locking: a third of a claim's log line went there.
+    /// One `write(2)` per line (looping on a short write or EINTR), without the Data copy
+    /// FileHandle made. A line standard output refuses stops the service, as FileHandle's
+    /// `try!` did: no request may go unlogged (a dropped line would weaken the log).
     public static let standardOutput: @Sendable ([UInt8]) -> Void = { line in
         line.withUnsafeBytes { bytes in
             var done = 0
             while done < bytes.count {
                 let written = Glibc.write(STDOUT_FILENO, bytes.baseAddress! + done, bytes.count - done)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return  // standard output closed or failing: the line is dropped; logging never stops a request
+                if written < 0 && errno == EINTR { continue }
+                guard written > 0 else {
+                    fatalError("pahlawan: standard output refused a log line (\(written < 0 ? String(cString: strerror(errno)) : "nothing written")); stopping, since no request may go unlogged")
                 }
                 done += written
             }
