@@ -141,7 +141,11 @@ extension LedgerEngine {
         var heads = [[UInt8]]()
         heads.reserveCapacity(drafts.count)
         for draft in drafts {
-            if let time = draft.time, time < 0 { throw LedgerError(.badEntry, "time must be non-negative") }
+            // A time past 2^53 − 1 would be written and acknowledged, then refused by every
+            // strict reader (outside review), and would hold every later entry's time up there.
+            if let time = draft.time, !(0...JSONValue.integerMagnitudeMax).contains(time) {
+                throw LedgerError(.badEntry, "time must be non-negative integer microseconds of at most 2^53 − 1")
+            }
             try EntryBody.validateFields(kind: draft.kind, actor: draft.actor, payload: draft.payload)
             guard draft.kind != KeyRotation.kind else {
                 throw LedgerError(.badEntry, "\(KeyRotation.kind) entries are written only by a key rotation")

@@ -25,6 +25,20 @@ import Testing
         #expect(ledger.size == before, "a rejected append writes nothing")
     }
 
+    /// A draft's time is an entry's time: outside 0…2^53 − 1 no strict reader would take the
+    /// entry, so the append is refused and writes nothing.
+    @Test func aDraftTimeOutsideTheIntegerDomainIsRefused() throws {
+        let ledger = try freshLedger()
+        try ledger.append([TestSupport.draft(0)])
+        for time in [Int64(-1), 9_007_199_254_740_992, Int64.max] {
+            #expect(throws: LedgerError.self) { try ledger.append([TestSupport.draft(1, time: time)]) }
+        }
+        #expect(ledger.size == 1)
+        try ledger.append([TestSupport.draft(1, time: 9_007_199_254_740_991)])
+        #expect(try ledger.entry(1).body.time == 9_007_199_254_740_991)
+        ledger.close()
+    }
+
     @Test func everyContractViolationIsRejectedAndWritesNothing() throws {
         let ledger = try freshLedger()
         try ledger.appendBodies([body(ledger).canonicalBytes()])
