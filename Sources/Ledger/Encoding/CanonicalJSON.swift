@@ -70,8 +70,8 @@ public enum CanonicalJSON {
     /// bytes, which Swift strings hold natively, so such keys (all of ours) skip transcoding.
     public static func sortedKeys(_ keys: some Sequence<String>) -> [String] { sorted(Array(keys), byKey: { $0 }) }
 
-    /// `members` in the JCS order of their keys (`sortedKeys`), for writers that hold members
-    /// in a list rather than a `JSONValue` object.
+    /// `members` in the JCS order of their keys (`sortedKeys`): an object's members here, and
+    /// the members of writers that hold them in a list rather than a `JSONValue` object.
     /// Inlinable so that each caller's member type and key closure are specialised: through a
     /// generic call (and a key path) the sort was half of a request's log line (issue 19).
     @inlinable
