@@ -33,21 +33,24 @@ public struct CandidateSearch: Sendable, Equatable {
     }
 
     /// A recipient's geometry and limits as the search needs them, trigonometry done once. Kept
-    /// apart from the ids so the scan copies plain values, never a reference-counted string.
+    /// apart from the ids so the scan copies plain values, never a reference-counted string,
+    /// and stored in its grid cell, so a search reads a cell's recipients from consecutive
+    /// memory (as numbers into one array, each was a cache miss: a third of a post's time).
     struct Indexed: Hashable, Sendable {
-        let latitude: Int64
-        let longitude: Int64
+        /// The recipient's number (its order of registration).
+        let number: Int
         let latitudeRadians: Double
         let longitudeRadians: Double
         let cosineLatitude: Double
         let radiusMetres: Int64
+        /// The service radius with the flat approximation's margin, in radians of arc.
+        let reach: Double
         let capacity: Int64
         /// Bits of `categoryBits` for the categories it accepts.
         let categoryMask: UInt64
     }
 
-    /// Recipients by number (their order of registration); cells and grants refer to numbers.
-    private var indexed: [Indexed] = []
+    /// Ids by number (the order of registration); grants are kept by number too.
     private var ids: [String] = []
     /// The largest service radius indexed: a search reads only the cells this far around.
     private var largestRadiusMetres: Int64 = 0
@@ -58,7 +61,7 @@ public struct CandidateSearch: Sendable, Equatable {
 
     struct GridCell: Hashable, Sendable {
         let column: Int64
-        var members: [Int]
+        var members: [Indexed]
     }
     private var grantCounts: [Int64] = []
     /// A bit per food category seen so far (the policy has a handful).
@@ -78,14 +81,15 @@ public struct CandidateSearch: Sendable, Equatable {
         guard participant.role == .recipient, let latitude = participant.latitude, let longitude = participant.longitude,
             numbers[participant.id] == nil
         else { return }
-        let number = indexed.count
+        let number = ids.count
         ids.append(participant.id)
         largestRadiusMetres = max(largestRadiusMetres, min(participant.serviceRadiusMetres ?? 0, Self.serviceRadiusMetresMax))
-        indexed.append(Indexed(
-            latitude: latitude, longitude: longitude, latitudeRadians: Self.radians(latitude),
-            longitudeRadians: Self.radians(longitude), cosineLatitude: cos(Self.radians(latitude)),
-            radiusMetres: participant.serviceRadiusMetres ?? 0, capacity: participant.capacityPortions ?? 0,
-            categoryMask: participant.acceptedCategories.sorted().reduce(0) { $0 | bit(for: $1) }))
+        let radiusMetres = participant.serviceRadiusMetres ?? 0
+        let indexed = Indexed(
+            number: number, latitudeRadians: Self.radians(latitude), longitudeRadians: Self.radians(longitude),
+            cosineLatitude: cos(Self.radians(latitude)), radiusMetres: radiusMetres,
+            reach: (Double(radiusMetres) * 1.01 + 50) / Self.earthRadiusMetres, capacity: participant.capacityPortions ?? 0,
+            categoryMask: participant.acceptedCategories.sorted().reduce(0) { $0 | bit(for: $1) })
         numbers[participant.id] = number
         if categoryBits.count > 63 { participantsCategories[participant.id] = participant.acceptedCategories }
         grantCounts.append(0)
@@ -93,9 +97,9 @@ public struct CandidateSearch: Sendable, Equatable {
         var row = rows[cell.row] ?? []
         let position = row.firstIndex { $0.column >= cell.column } ?? row.count
         if position < row.count && row[position].column == cell.column {
-            row[position].members.append(number)
+            row[position].members.append(indexed)
         } else {
-            row.insert(GridCell(column: cell.column, members: [number]), at: position)
+            row.insert(GridCell(column: cell.column, members: [indexed]), at: position)
         }
         rows[cell.row] = row
     }
@@ -130,16 +134,15 @@ public struct CandidateSearch: Sendable, Equatable {
         typealias Found = (key: UInt64, number: Int, distance: Int64, gap: Int64)
         func isBetter(_ a: Found, _ b: Found) -> Bool { a.key != b.key ? a.key < b.key : ids[a.number] < ids[b.number] }
         var best = [Found]()
-        func consider(_ number: Int) {
-            let recipient = indexed[number]
+        func consider(_ recipient: Indexed) {
+            let number = recipient.number
             guard recipient.capacity > 0, recipient.categoryMask & categoryBit != 0 else { return }
             if exactCategories, !(participantsCategories[ids[number]]?.contains(category) ?? false) { return }
             // Equirectangular distance is within 1% of haversine at these ranges: skip
             // the trigonometry for recipients clearly out of reach.
             let dy = recipient.latitudeRadians - origin.latitude
             let dx = (recipient.longitudeRadians - origin.longitude) * origin.cosine
-            let reach = (Double(recipient.radiusMetres) * 1.01 + 50) / Self.earthRadiusMetres
-            guard dx * dx + dy * dy <= reach * reach else { return }
+            guard dx * dx + dy * dy <= recipient.reach * recipient.reach else { return }
             // With `limit` in hand, someone a whole kilometre beyond the worst of them cannot
             // rank higher: skip the trigonometry. Any path between the two points crosses their
             // latitudes and longitudes, and a degree of longitude is never shorter than at the
@@ -158,13 +161,19 @@ public struct CandidateSearch: Sendable, Equatable {
             let key = UInt64(distance / 1_000) << 48 | UInt64(min(grantCounts[number], 0xFFFF)) << 32 | UInt64(min(gap, 0xFFFF_FFFF))
             let found: Found = (key, number, distance, gap)
             // Keep only the best `limit`, in order: most candidates lose to the current worst.
+            // Shifted by hand: `insert(_:at:)` went through the generic `replaceSubrange`.
             if best.count >= limit {
                 guard isBetter(found, best[best.count - 1]) else { return }
-                best.removeLast()
+                best[best.count - 1] = found
+            } else {
+                best.append(found)
             }
-            var position = best.count
-            while position > 0 && isBetter(found, best[position - 1]) { position -= 1 }
-            best.insert(found, at: position)
+            var position = best.count - 1
+            while position > 0 && isBetter(found, best[position - 1]) {
+                best[position] = best[position - 1]
+                position -= 1
+            }
+            best[position] = found
         }
         func visit(row rowNumber: Int64, columns: ClosedRange<Int64>) {
             guard rowNumber >= low.row && rowNumber <= high.row, let row = rows[rowNumber] else { return }
@@ -180,7 +189,7 @@ public struct CandidateSearch: Sendable, Equatable {
             }
             var position = lower
             while position < row.count && row[position].column <= wanted.upperBound {
-                for number in row[position].members { consider(number) }
+                for member in row[position].members { consider(member) }
                 position += 1
             }
         }
