@@ -226,8 +226,7 @@ let simulationStart: Int64 = 1_795_453_200_000_000
             #expect(error.description.contains("seq 1"), "\(error)")
         }
         do {
-            // Seqs 0-1 decode in blocks of one while the read of 2-3 fails.
-            _ = try CommandLoop.replay(reopened, sliceEntries: 2, blockEntries: 1)
+            _ = try CommandLoop.replay(reopened, sliceEntries: 5, blockEntries: 1)
             Issue.record("the replay in blocks of one accepted a damaged ledger")
         } catch {
             #expect(error.description.contains("seq 1"), "\(error)")
