@@ -61,13 +61,10 @@ public final class CommandLoop: Sendable {
 
     /// Rebuilds the engines' state from every entry of `ledger`. Bodies are read in slices and
     /// decoded to events on the other cores while earlier slices' events are applied, in seq
-    /// order, on this thread, which also decodes what is left of a slice when it reaches it.
-    /// `sliceEntries` is how many entries are read at a time, `blockEntries` how many one
-    /// thread decodes at a time.
-    public static func replay(
-        _ ledger: Ledger, sliceEntries: Int = replaySliceEntries, blockEntries: Int = replayBlockEntries
-    ) throws(CoreError) -> (world: RescueWorld, size: UInt64) {
-        let replayed = try replayWithIndex(ledger, sliceEntries: sliceEntries, blockEntries: blockEntries)
+    /// order, on this thread.
+    /// `sliceEntries` is how many entries are read and decoded at a time.
+    public static func replay(_ ledger: Ledger, sliceEntries: Int = replaySliceEntries) throws(CoreError) -> (world: RescueWorld, size: UInt64) {
+        let replayed = try replayWithIndex(ledger, sliceEntries: sliceEntries)
         return (replayed.world, replayed.size)
     }
 
@@ -77,43 +74,33 @@ public final class CommandLoop: Sendable {
     /// at most 3 × 4,096 entries' bodies and events (at most 65,535 bytes each).
     public static let replaySliceEntries = 4_096
 
-    static func replayWithIndex(
-        _ ledger: Ledger, sliceEntries: Int = replaySliceEntries, blockEntries: Int = replayBlockEntries
-    ) throws(CoreError) -> (world: RescueWorld, idempotency: IdempotencyIndex, size: UInt64) {
-        typealias Decoding = SharedBlocks<Result<(seq: UInt64, replayed: EntryCodec.Replayed)?, CodecError>>
+    static func replayWithIndex(_ ledger: Ledger, sliceEntries: Int = replaySliceEntries) throws(CoreError) -> (world: RescueWorld, idempotency: IdempotencyIndex, size: UInt64) {
+        typealias Decoding = Handoff<Result<[(seq: UInt64, replayed: EntryCodec.Replayed)?], LedgerError>>
         var world = RescueWorld()
         var idempotency = IdempotencyIndex()
         let size = ledger.size
         func apply(_ decoding: Decoding) throws(LedgerError) {
-            // Entries before a bad one may be applied: the replay then fails, and its world is dropped.
-            for result in decoding.wait() {
-                switch result {
-                case .success(nil): continue
-                case .success(let (seq, replayed)?):
-                    world.apply(replayed.event, seq: seq, time: replayed.time)
-                    if let record = replayed.idempotency { idempotency.insert(record) }
-                case .failure(let failure): throw LedgerError(.badEntry, failure.description, seq: failure.seq)
-                }
+            for decoded in try decoding.wait().get() {
+                guard let (seq, replayed) = decoded else { continue }
+                world.apply(replayed.event, seq: seq, time: replayed.time)
+                if let record = replayed.idempotency { idempotency.insert(record) }
             }
         }
-        // Slices decode in order on background threads (one per core but this one), up to
-        // `replaySlicesAhead` ahead of the one being applied; this thread helps decode the
-        // slice it is about to apply instead of waiting for it. With only the next slice
-        // queued, the decoder sat idle while this thread read the slice after it; with no
-        // helping, this thread slept a quarter of a replay while the decoder was the bottleneck.
-        let helpers = (0..<max(1, ProcessInfo.processInfo.activeProcessorCount - 1)).map { DispatchQueue(label: "replay-decode-\($0)") }
+        // Slices decode in order on one serial queue (each on every core but this one), up to
+        // `replaySlicesAhead` ahead of the one being applied: with only the next slice queued,
+        // the decoder sat idle while this thread read the slice after it.
+        let decoder = DispatchQueue(label: "replay-decode")
         var pending = [Decoding]()
         do throws(LedgerError) {
             try ledger.forEachBodySlice(from: 0, to: size, sliceCount: max(1, sliceEntries)) { (slice) throws(LedgerError) in
-                let decoding = Decoding(count: slice.count, blockSize: max(1, blockEntries)) { index in
-                    let (seq, bytes) = slice[index]
-                    return Result { () throws(CodecError) in try EntryCodec.decodeForReplay(bodyBytes: bytes, seq: seq).map { (seq, $0) } }
+                let decoding = Decoding()
+                decoder.async {
+                    decoding.fulfil(Result { () throws(LedgerError) in try decodeConcurrently(slice) })
                 }
-                for helper in helpers { helper.async { decoding.help() } }
                 pending.append(decoding)
                 if pending.count > replaySlicesAhead { try apply(pending.removeFirst()) }
             }
-            // Taken off the list before waiting: a decoding is waited for once (the catch below
+            // Taken off the list before waiting: a handoff is waited for once (the catch below
             // waits for whatever is still listed).
             while !pending.isEmpty { try apply(pending.removeFirst()) }
         } catch {
@@ -122,21 +109,36 @@ public final class CommandLoop: Sendable {
             // waited for (none is left running); the rest of the ledger is not read.
             var first = error
             for decoding in pending {
-                if let earlier = firstFailure(decoding.wait()), (earlier.seq ?? .max) < (first.seq ?? .max) { first = earlier }
+                if case .failure(let earlier) = decoding.wait(), (earlier.seq ?? .max) < (first.seq ?? .max) { first = earlier }
             }
             throw CoreError.replay(seq: first.seq ?? 0, first)
         }
         return (world, idempotency, size)
     }
 
-    /// Entries a replay's decoding thread (or the applying one, helping) takes at a time: small
-    /// enough that the applying thread seldom waits long for a block someone else holds.
-    public static let replayBlockEntries = 256
-
-    /// The first failure (by seq) among a slice's decoded entries.
-    private static func firstFailure(_ decoded: [Result<(seq: UInt64, replayed: EntryCodec.Replayed)?, CodecError>]) -> LedgerError? {
-        for case .failure(let failure) in decoded { return LedgerError(.badEntry, failure.description, seq: failure.seq) }
-        return nil
+    /// Decodes a slice of bodies to events on every core but the one applying; nil for entries
+    /// outside the domain. The first failure (by seq) is thrown.
+    private static func decodeConcurrently(
+        _ slice: [(seq: UInt64, bytes: [UInt8])]
+    ) throws(LedgerError) -> [(seq: UInt64, replayed: EntryCodec.Replayed)?] {
+        // One core is left to the thread applying the previous slice, which is the replay's
+        // critical path: with a chunk per core the three threads shared two cores and applying
+        // got two thirds of one (issue 19's replay profile).
+        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount - 1)
+        let decoded = Parallel.map(count: slice.count, chunkCount: min(cores, max(1, slice.count / 512))) {
+            index -> Result<(seq: UInt64, replayed: EntryCodec.Replayed)?, CodecError> in
+            let (seq, bytes) = slice[index]
+            return Result { () throws(CodecError) in try EntryCodec.decodeForReplay(bodyBytes: bytes, seq: seq).map { (seq, $0) } }
+        }
+        var events: [(seq: UInt64, replayed: EntryCodec.Replayed)?] = []
+        events.reserveCapacity(decoded.count)
+        for result in decoded {
+            switch result {
+            case .success(let event): events.append(event)
+            case .failure(let failure): throw LedgerError(.badEntry, failure.description, seq: failure.seq)
+            }
+        }
+        return events
     }
 
     // MARK: Commands

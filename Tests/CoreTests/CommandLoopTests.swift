@@ -35,9 +35,8 @@ let simulationStart: Int64 = 1_795_453_200_000_000
         #expect(replayedSize == size)
         let same = replayed == live  // a Bool: a failure should not print two whole worlds
         #expect(same, "seed \(seed): the replayed state differs from the live one")
-        // In slices of a few entries: many slices decoding ahead of the one being applied, each
-        // in blocks of two that the decoding and applying threads share.
-        let (sliced, slicedSize) = try CommandLoop.replay(reopened, sliceEntries: 7, blockEntries: 2)
+        // In slices of a few entries: many slices decoding ahead of the one being applied.
+        let (sliced, slicedSize) = try CommandLoop.replay(reopened, sliceEntries: 7)
         let slicedSame = sliced == live && slicedSize == size
         #expect(slicedSame, "seed \(seed): the replay in small slices differs from the live state")
         // FORMAT §7.9: every mint is the system's, also one that follows an operator's decision.
@@ -225,12 +224,6 @@ let simulationStart: Int64 = 1_795_453_200_000_000
         } catch {
             #expect(error.description.contains("seq 1"), "\(error)")
         }
-        do {
-            _ = try CommandLoop.replay(reopened, sliceEntries: 5, blockEntries: 1)
-            Issue.record("the replay in blocks of one accepted a damaged ledger")
-        } catch {
-            #expect(error.description.contains("seq 1"), "\(error)")
-        }
     }
 
     @Test func aDomainEntryThatBreaksItsContractStopsTheReplayAtItsSeq() throws {
@@ -253,13 +246,6 @@ let simulationStart: Int64 = 1_795_453_200_000_000
         do {
             _ = try CommandLoop.replay(reopened, sliceEntries: 1)
             Issue.record("the replay in slices of one accepted a broken claim.placed")
-        } catch {
-            #expect(error.description.contains("seq 1"), "\(error)")
-        }
-        // And when its slice is decoded in blocks of one, shared between threads.
-        do {
-            _ = try CommandLoop.replay(reopened, sliceEntries: 4, blockEntries: 1)
-            Issue.record("the replay in blocks of one accepted a broken claim.placed")
         } catch {
             #expect(error.description.contains("seq 1"), "\(error)")
         }
