@@ -86,8 +86,8 @@ public struct RescueWorld: Sendable, Equatable {
             return participants.decide(participant, categories: policy.offers.categories)
                 .map { [.registered($0)] }.mapError { .participant($0) }
         case .post(var post):
-            guard let poster = participants.participants[actor] else { return .failure(.actorIsNotRegistered) }
-            guard poster.role == .company || poster.role == .site else { return .failure(.actorMayNotPostOffers) }
+            guard let poster = participants.roles[actor] else { return .failure(.actorIsNotRegistered) }
+            guard poster == .company || poster == .site else { return .failure(.actorMayNotPostOffers) }
             // Till offers' ids are the POS sync's own (FORMAT §7.15): nobody may take one first.
             guard !post.id.hasPrefix(PosBook.offerIDPrefix) else { return .failure(.pos(.idIsReservedForTills)) }
             post.provider = actor
@@ -105,8 +105,8 @@ public struct RescueWorld: Sendable, Equatable {
             return matches.decide(.decline(offer: offer, recipient: actor, now: now), acceptWindowMicroseconds: policy.matchAcceptWindowMicroseconds)
                 .map { unexpired($0, now: now).map(RescueEvent.init) }.mapError { .match($0) }
         case .claim(let id, let offerID, let seenVersion, let portions, let digest):
-            guard let claimant = participants.participants[actor] else { return .failure(.actorIsNotRegistered) }
-            guard [.recipient, .group, .buyer].contains(claimant.role) else { return .failure(.actorMayNotClaim) }
+            guard let claimant = participants.roles[actor] else { return .failure(.actorIsNotRegistered) }
+            guard [.recipient, .group, .buyer].contains(claimant) else { return .failure(.actorMayNotClaim) }
             // While a lot is under auction its price is the curve's, never the posted one.
             if auctions.openAuctionOfOffer[offerID] != nil { return .failure(.auction(.offerIsUnderAuction)) }
             let decided = offers.decide(
@@ -201,13 +201,13 @@ public struct RescueWorld: Sendable, Equatable {
                 [.auctionCancelled(auction: id, offer: auction.offer, portions: offers.offers[auction.offer]?.remainingPortions ?? 0)]
             }
         case .formGroup(let form):
-            guard let coordinator = participants.participants[actor] else { return .failure(.actorIsNotRegistered) }
-            guard coordinator.role == .group else { return .failure(.actorMayNotCoordinateGroups) }
+            guard let coordinator = participants.roles[actor] else { return .failure(.actorIsNotRegistered) }
+            guard coordinator == .group else { return .failure(.actorMayNotCoordinateGroups) }
             return groups.decideForm(form, coordinator: actor, offer: form.offer.flatMap { offers.offers[$0] }, categories: policy.offers.categories, now: now, policy: policy.groups)
                 .map { [.groupFormed($0)] }.mapError { .group($0) }
         case .joinGroup(let group, let portions):
-            guard let member = participants.participants[actor] else { return .failure(.actorIsNotRegistered) }
-            guard member.role == .buyer else { return .failure(.actorMayNotJoinGroups) }
+            guard let member = participants.roles[actor] else { return .failure(.actorIsNotRegistered) }
+            guard member == .buyer else { return .failure(.actorMayNotJoinGroups) }
             // A group for an offer can never claim more than the offer has left.
             if let forming = groups.groups[group], let offer = forming.offer.flatMap({ offers.offers[$0] }), forming.status == .forming,
                 forming.portions + max(0, min(portions, InputDomain.portions.upperBound)) > offer.remainingPortions
@@ -524,9 +524,9 @@ public struct RescueWorld: Sendable, Equatable {
         _ auctionID: String, claim claimID: String, seenPriceRupiah: Int64, portions: Int64?, digest: String, actor: String, now: Int64,
         policy: RescuePolicy
     ) -> Result<[RescueEvent], RescueRejection> {
-        guard let bidder = participants.participants[actor] else { return .failure(.actorIsNotRegistered) }
+        guard let bidder = participants.roles[actor] else { return .failure(.actorIsNotRegistered) }
         // Providers (companies, sites) never claim, so no provider can buy its own lot.
-        guard [.recipient, .group, .buyer].contains(bidder.role) else { return .failure(.actorMayNotClaim) }
+        guard [.recipient, .group, .buyer].contains(bidder) else { return .failure(.actorMayNotClaim) }
         guard let auction = auctions.auctions[auctionID], let offer = offers.offers[auction.offer] else {
             return .failure(.auction(.auctionNotFound))
         }
