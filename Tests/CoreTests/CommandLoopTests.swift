@@ -28,6 +28,8 @@ let simulationStart: Int64 = 1_795_453_200_000_000
         let live = loop.read { $0 }
         let size = loop.ledger.size
         loop.ledger.close()
+        // The roles commands check are the registered participants' roles, no more, no fewer.
+        #expect(live.participants.roles == live.participants.participants.mapValues(\.role))
 
         let verifier = try DataDirectory(path).loadVerifierKey()
         let reopened = try Ledger(directory: DataDirectory(path), signer: nil, verifier: verifier)

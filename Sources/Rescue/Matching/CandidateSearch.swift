@@ -94,7 +94,8 @@ public struct CandidateSearch: Sendable, Equatable {
         if categoryBits.count > 63 { participantsCategories[participant.id] = participant.acceptedCategories }
         grantCounts.append(0)
         let cell = Self.cell(latitude, longitude)
-        var row = rows[cell.row] ?? []
+        // Taken out of the table while it changes, so the append does not copy the whole row.
+        var row = rows.removeValue(forKey: cell.row) ?? []
         let position = row.firstIndex { $0.column >= cell.column } ?? row.count
         if position < row.count && row[position].column == cell.column {
             row[position].members.append(indexed)

@@ -11,8 +11,8 @@ struct BenchEngine: ParsableCommand {
         abstract: "The pure rescue engines on one core (commands decided and applied per second), and a ledger replayed into engine state.",
         discussion: """
             Commands come from the seeded city simulator, recorded first so that generating them is not measured, then \
-            decided and applied against a fresh state. Their events are appended to a ledger, which is then replayed \
-            from the files into a fresh state. Limits measured in the same run: String-keyed dictionary insert+lookup \
+            decided and applied against a fresh state, --passes times (each pass must reach the same state). The \
+            first pass's events are appended to a ledger, which is then replayed from the files into a fresh state. Limits measured in the same run: String-keyed dictionary insert+lookup \
             pairs per second (the least any command does) and SHA-256 leaf hashes per second over the average body \
             (which every replayed entry costs).
             """)
@@ -72,12 +72,15 @@ struct BenchEngine: ParsableCommand {
                 world = passWorld
                 written = passWritten
                 rejected = passRejected
+            } else if passWorld != world || passWritten.count != written.count || passRejected != rejected {
+                printError("pahlawan: error: command pass \(pass + 1) reached a different state from the first")
+                throw ExitCode(1)
             }
         }
         commandSeconds.sort()
         let commandsPerSecond = Double(steps.count) / commandSeconds[commandSeconds.count / 2]
         let bestCommandsPerSecond = Double(steps.count) / commandSeconds[0]
-        // Commands per second by kind (a second pass, timing each command): auctions and bids
+        // Commands per second by kind (one more pass, timing each command): auctions and bids
         // must keep the rate of the rest (issue 16).
         var costs: [String: (count: Int, seconds: Double)] = [:]
         do {
