@@ -12,6 +12,15 @@ public struct ParticipantRegistry: Sendable, Equatable {
         case buyer
         /// A neighbourhood (RT/RW) group claiming together.
         case group
+
+        /// Whether this role may claim food or bid for a lot: providers never do, so no provider
+        /// can take or buy its own offer; couriers only carry.
+        public var mayClaim: Bool {
+            switch self {
+            case .recipient, .group, .buyer: true
+            case .company, .site, .courier: false
+            }
+        }
     }
 
     /// The purposes PP 93/2010 Art. 1 lists for deductible donations; a recipient declares the one

@@ -106,7 +106,7 @@ public struct RescueWorld: Sendable, Equatable {
                 .map { unexpired($0, now: now).map(RescueEvent.init) }.mapError { .match($0) }
         case .claim(let id, let offerID, let seenVersion, let portions, let digest):
             guard let claimant = participants.roles[actor] else { return .failure(.actorIsNotRegistered) }
-            guard [.recipient, .group, .buyer].contains(claimant) else { return .failure(.actorMayNotClaim) }
+            guard claimant.mayClaim else { return .failure(.actorMayNotClaim) }
             // While a lot is under auction its price is the curve's, never the posted one.
             if auctions.openAuctionOfOffer[offerID] != nil { return .failure(.auction(.offerIsUnderAuction)) }
             let decided = offers.decide(
@@ -526,7 +526,7 @@ public struct RescueWorld: Sendable, Equatable {
     ) -> Result<[RescueEvent], RescueRejection> {
         guard let bidder = participants.roles[actor] else { return .failure(.actorIsNotRegistered) }
         // Providers (companies, sites) never claim, so no provider can buy its own lot.
-        guard [.recipient, .group, .buyer].contains(bidder) else { return .failure(.actorMayNotClaim) }
+        guard bidder.mayClaim else { return .failure(.actorMayNotClaim) }
         guard let auction = auctions.auctions[auctionID], let offer = offers.offers[auction.offer] else {
             return .failure(.auction(.auctionNotFound))
         }

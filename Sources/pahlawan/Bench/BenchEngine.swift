@@ -12,8 +12,8 @@ struct BenchEngine: ParsableCommand {
         discussion: """
             Commands come from the seeded city simulator, recorded first so that generating them is not measured, then \
             decided and applied against a fresh state, --passes times (each pass must reach the same state). The \
-            first pass's events are appended to a ledger, which is then replayed from the files into a fresh state. Limits measured in the same run: String-keyed dictionary insert+lookup \
-            pairs per second (the least any command does) and SHA-256 leaf hashes per second over the average body \
+            first pass's events are appended to a ledger, which is then replayed from the files into a fresh state. \
+            Limits measured in the same run: String-keyed dictionary insert+lookup pairs per second (the least any command does) and SHA-256 leaf hashes per second over the average body \
             (which every replayed entry costs).
             """)
 
@@ -77,9 +77,7 @@ struct BenchEngine: ParsableCommand {
                 throw ExitCode(1)
             }
         }
-        commandSeconds.sort()
-        let commandsPerSecond = Double(steps.count) / commandSeconds[commandSeconds.count / 2]
-        let bestCommandsPerSecond = Double(steps.count) / commandSeconds[0]
+        let (commandsPerSecond, bestCommandsPerSecond) = Self.medianAndBestRate(of: steps.count, in: commandSeconds)
         // Commands per second by kind (one more pass, timing each command): auctions and bids
         // must keep the rate of the rest (issue 16).
         var costs: [String: (count: Int, seconds: Double)] = [:]
@@ -136,9 +134,7 @@ struct BenchEngine: ParsableCommand {
             }
             replayedSize = replayed.size
         }
-        replaySeconds.sort()
-        let replayPerSecond = Double(replayedSize) / replaySeconds[replaySeconds.count / 2]
-        let bestReplayPerSecond = Double(replayedSize) / replaySeconds[0]
+        let (replayPerSecond, bestReplayPerSecond) = Self.medianAndBestRate(of: Int(replayedSize), in: replaySeconds)
         // Reading alone (sequential reads, checksums): the floor under any replay.
         let readStarted = monotonicSeconds()
         var readCount = 0
@@ -184,6 +180,13 @@ struct BenchEngine: ParsableCommand {
                 ("replay_equals_live", .text("true")),
                 ("peak_rss_bytes", .integer(PhysicalLimits.peakResidentBytes())),
             ])
+    }
+
+    /// `count` items per second at the median and at the fastest of `seconds` (runs of the same
+    /// work); with an even number of runs the median is the slower of the middle two.
+    static func medianAndBestRate(of count: Int, in seconds: [Double]) -> (median: Double, best: Double) {
+        let sorted = seconds.sorted()
+        return (Double(count) / sorted[sorted.count / 2], Double(count) / sorted[0])
     }
 
     /// Inserts and looks up String keys shaped like the engines' ids, per second: the least
