@@ -104,6 +104,18 @@ import Testing
             }
             #expect(text.contains("ledger_entries \(fixture.loop.ledger.size)"))
             #expect(text.contains("food_waste_prevented_tons_total 0.00126"), "1,260 g delivered")
+            // Requests by route, method and status (RequestMetricsMiddleware), refusals too.
+            _ = try await client.execute(uri: "/v1/surplus", method: .post, headers: provider, body: ByteBuffer(string: "{")) { $0.status }
+            let after = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+            for line in [
+                #"hb_requests{http_route="/v1/surplus",http_request_method="POST",http_response_status_code="201"} 1"#,
+                #"hb_requests{http_route="/v1/surplus",http_request_method="POST",http_response_status_code="400"} 1"#,
+                #"hb_request_errors{http_route="/v1/surplus",http_request_method="POST",error_type="400"} 1"#,
+                #"http_server_request_duration_count{http_route="/v1/claims/{claim}/pickup",http_request_method="POST",http_response_status_code="200"} 1"#,
+                #"http_server_active_requests{http_request_method="POST"} 0"#,
+            ] {
+                #expect(after.contains(line), "\(line) missing")
+            }
         }
     }
 

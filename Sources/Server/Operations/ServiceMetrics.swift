@@ -5,9 +5,9 @@ import Prometheus
 import Synchronization
 import Witness
 
-/// The service's Prometheus registry: its own metrics, Hummingbird's per-route request metrics
-/// (through swift-metrics, when `bootstrap` made this registry the process's backend) and the
-/// ledger's state read at scrape time.
+/// The service's Prometheus registry: its own metrics, the per-route request metrics
+/// (`RequestMetricsMiddleware`), anything reported through swift-metrics once `bootstrap` made
+/// this registry the process's backend, and the ledger's state read at scrape time.
 public final class ServiceMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     /// POST /v1/claims, from request to durable answer.
@@ -41,8 +41,8 @@ public final class ServiceMetrics: Sendable {
         mirrorApplied = registry.makeCounter(name: "mirror_applied_total", help: "Entries the Postgres mirror holds")
     }
 
-    /// Makes this registry the backend of swift-metrics (once per process; Hummingbird's
-    /// `MetricsMiddleware` then reports `hb_requests` etc. by route and status here).
+    /// Makes this registry the backend of swift-metrics (once per process), for libraries that
+    /// report through it.
     public func bootstrap() {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
     }

@@ -73,7 +73,7 @@ public struct Service: Sendable {
         let limits = settings.limits
         router.add(middleware: TraceMiddleware(logger: logger))
         router.add(middleware: UnroutedMiddleware(table: table))
-        router.add(middleware: MetricsMiddleware())
+        router.add(middleware: RequestMetricsMiddleware(registry: metrics.registry))
         router.add(
             middleware: AdmissionMiddleware(
                 concurrentMax: Int(limits.concurrentRequestsMax), timeoutSeconds: Int(limits.requestTimeoutSeconds), bodyBytesMax: Int(limits.bodyBytesMax),
