@@ -228,7 +228,7 @@ import Testing
         }
         // The ids the service draws pass the log masking whole, so sent back they are continued.
         for _ in 0..<500 {
-            let drawn = TraceParent.drawTraceID()
+            let drawn = TraceParent.draw().traceID
             #expect(drawn.count == 32 && PIIFormats.isLogSafe(drawn) && TraceParent.traceID("00-\(drawn)-00f067aa0ba902b7-01") == drawn)
         }
     }
@@ -321,6 +321,40 @@ import Testing
             #expect(PIIFormats.maskLongDigitRuns(value) == masked, "\(value)")
         }
         #expect(PIIFormats.asciiHoldsLongDigitRun("31740112é") == nil)
+    }
+
+    /// A request's line written directly (`logRequest`, what every request logs) is byte for
+    /// byte the line swift-log's `info("request", metadata:)` gives the same handler: whatever the
+    /// method, path and route hold (personal data, percent-encodings, quotes, controls, other
+    /// scripts) and durations either side of the 10 digits the masking starts at.
+    @Test func theDirectRequestLineEqualsTheGenericOne() async {
+        let handler = MaskingLogHandler(label: "pahlawan.http") { _ in }
+        let pieces = [
+            "/v1/entries/", "0812", "3456", "7890", "3174011203900001", "%2F", "%25", "%33", "budi@example.id", "\"", "\\", "\n", "\u{1}", "٣", "é", " ",
+            "{seq}", "-", "unmatched", "GET", "PURGE", "?a=b", "\u{200B}",
+        ]
+        let text = Gen.int(in: 0...(pieces.count - 1)).array(of: 0...8).map { $0.map { pieces[$0] }.joined() }
+        let number = Gen.oneOf(Gen.uint64(in: 0...2_000_000_000), Gen.uint64(in: 999_999_990...1_000_000_010), Gen.uint64(in: 0...UInt64.max))
+        await propertyCheck(count: 1_000, input: text, text, text, Gen.int(in: 100...599), number, number, Gen.int64(in: 0...7_258_118_400_000_000)) {
+            method, path, route, status, duration, queued, time in
+            let traceID = TraceParent.draw().traceID
+            let direct = handler.requestLine(
+                MaskingLogHandler.RequestLine(
+                    traceID: traceID, method: method, path: path, route: route, status: status, durationMicroseconds: duration, queuedMicroseconds: queued),
+                time: time)
+            let generic = handler.line(
+                level: .info, message: "request",
+                metadata: [
+                    "trace_id": .stringConvertible(ServiceMadeLogValue(traceID)), "method": "\(method)", "path": "\(path)", "route": "\(route)",
+                    "status": "\(status)", "duration_us": "\(duration)", "queued_us": "\(queued)",
+                ], time: time)
+            #expect(direct == generic, "\(String(decoding: direct, as: UTF8.self)) ≠ \(String(decoding: generic, as: UTF8.self))")
+        }
+        // The service's logger writes requests directly; one with metadata of its own does not.
+        #expect(handler.writesRequestLines)
+        var tagged = handler
+        tagged[metadataKey: "node"] = "a"
+        #expect(!tagged.writesRequestLines)
     }
 
     /// The log line's integer-built time equals Foundation's RFC 3339 formatting with

@@ -33,14 +33,14 @@ extension Service {
     /// Like every other answer, the one to bytes that are not HTTP carries a trace id of its own
     /// and a `Date`, and is logged as a request (with no method or path: there was none).
     @Sendable static func answeringMalformedHTTP(_ status: HTTPResponse.Status, _ name: String, _ detail: String) -> HTTPFields {
-        let traceID = TraceParent.drawTraceID()
+        let (traceID, parentID) = TraceParent.draw()
         Logger(label: "pahlawan.http").info(
             "request",
             metadata: [
                 "trace_id": .stringConvertible(ServiceMadeLogValue(traceID)), "method": "-", "path": "-", "route": "unparsed", "status": "\(status.code)",
                 "problem": "\(name)", "detail": "\(detail)",
             ])
-        return [.traceID: traceID, .traceparent: "00-\(traceID)-\(Hex.random(8))-01", .date: httpDate(Date())]
+        return [.traceID: traceID, .traceparent: "00-\(traceID)-\(parentID)-01", .date: httpDate(Date())]
     }
 
     /// An IMF-fixdate (RFC 9110 §5.6.7), for the rare answers Hummingbird does not date itself.

@@ -40,15 +40,19 @@ public struct MaskingLogHandler: LogHandler {
     private static let ownMembers: Set<String> = ["time", "level", "label", "message"]
 
     public func log(event: LogEvent) {
+        write(line(level: event.level, message: event.message.description, metadata: event.metadata, time: Ledger.wallClockMicroseconds()))
+    }
+
+    /// The line `log(event:)` writes at `time` (µs since the epoch).
+    func line(level: Logger.Level, message: String, metadata extra: Logger.Metadata?, time: Int64) -> [UInt8] {
         // The line is written straight into one buffer, members in canonical (JCS) order: a
         // dictionary of JSON values, the generic encoder and a string per timestamp part were
         // most of a small request's log line.
         var members: [(key: String, value: String)] = [
-            ("time", Self.timestamp(microseconds: Ledger.wallClockMicroseconds())), ("level", event.level.rawValue), ("label", label),
-            ("message", PIIFormats.maskForLog(event.message.description)),
+            ("time", Self.timestamp(microseconds: time)), ("level", level.rawValue), ("label", label), ("message", PIIFormats.maskForLog(message)),
         ]
         var merged = metadata
-        if let extra = event.metadata { merged.merge(extra) { $1 } }
+        if let extra { merged.merge(extra) { $1 } }
         members.reserveCapacity(members.count + merged.count)
         for (key, value) in merged where !Self.ownMembers.contains(key) {
             if case .stringConvertible(let made as ServiceMadeLogValue) = value {
@@ -67,8 +71,80 @@ public struct MaskingLogHandler: LogHandler {
             CanonicalJSON.writeString(member.value, into: &line)
         }
         line.append(contentsOf: [UInt8(ascii: "}"), 0x0A])
-        write(line)
+        return line
     }
+
+    /// Whether `requestLine` writes what `log(event:)` would: at info level, and no metadata of
+    /// the handler's own to merge.
+    var writesRequestLines: Bool { logLevel <= .info && metadata.isEmpty }
+
+    /// Logs one request (`TraceMiddleware`): the line `info("request", metadata:)` with these
+    /// members writes, byte for byte (a property test holds them equal), built without swift-log's
+    /// metadata dictionary, its merge and the sort, which were most of the line's cost.
+    func logRequest(_ request: RequestLine) {
+        write(requestLine(request, time: Ledger.wallClockMicroseconds()))
+    }
+
+    /// A request's log members: `traceID` drawn by the service or checked by
+    /// `TraceParent.traceID`, the rest masked as any caller text is.
+    struct RequestLine {
+        var traceID: String
+        var method: String
+        var path: String
+        var route: String
+        var status: Int
+        var durationMicroseconds: UInt64
+        var queuedMicroseconds: UInt64
+    }
+
+    /// `logRequest`'s line at `time`, members written in their canonical order.
+    func requestLine(_ request: RequestLine, time: Int64) -> [UInt8] {
+        var line = [UInt8]()
+        line.reserveCapacity(256 + request.path.utf8.count)
+        func key(_ name: StaticString) {
+            line.append(line.isEmpty ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            line.append(UInt8(ascii: "\""))
+            line.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            line.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        }
+        func number(_ value: UInt64) {
+            // Under 10 digits a number holds nothing the masking changes; longer ones are masked
+            // as the generic line masks them.
+            if value < 1_000_000_000 {
+                line.append(UInt8(ascii: "\""))
+                CanonicalJSON.writeInteger(Int64(value), into: &line)
+                line.append(UInt8(ascii: "\""))
+            } else {
+                CanonicalJSON.writeString(PIIFormats.maskForLog(String(value)), into: &line)
+            }
+        }
+        key("duration_us")
+        number(request.durationMicroseconds)
+        key("label")
+        CanonicalJSON.writeString(label, into: &line)
+        key("level")
+        CanonicalJSON.writeString(Logger.Level.info.rawValue, into: &line)
+        key("message")
+        CanonicalJSON.writeString(Self.requestMessage, into: &line)
+        key("method")
+        CanonicalJSON.writeString(PIIFormats.maskForLog(request.method), into: &line)
+        key("path")
+        CanonicalJSON.writeString(PIIFormats.maskForLog(request.path), into: &line)
+        key("queued_us")
+        number(request.queuedMicroseconds)
+        key("route")
+        CanonicalJSON.writeString(PIIFormats.maskForLog(request.route), into: &line)
+        key("status")
+        number(UInt64(clamping: request.status))
+        key("time")
+        CanonicalJSON.writeString(Self.timestamp(microseconds: time), into: &line)
+        key("trace_id")
+        CanonicalJSON.writeString(request.traceID, into: &line)
+        line.append(contentsOf: [UInt8(ascii: "}"), 0x0A])
+        return line
+    }
+
+    static let requestMessage = PIIFormats.maskForLog("request")
 
     /// RFC 3339 UTC with milliseconds (`2026-12-03T05:07:09.042Z`), by integer arithmetic: a
     /// date formatter for every line cost more than the rest of the line.

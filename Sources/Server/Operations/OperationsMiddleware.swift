@@ -13,12 +13,20 @@ import Synchronization
 /// timed from the request's arrival (`duration_us`, of which `queued_us` before this ran).
 struct TraceMiddleware: RouterMiddleware {
     let logger: Logger
+    /// The logger's handler when it writes request lines directly (`MaskingLogHandler.logRequest`).
+    private let requestLog: MaskingLogHandler?
+
+    init(logger: Logger) {
+        self.logger = logger
+        requestLog = (logger.handler as? MaskingLogHandler).flatMap { $0.writesRequestLines && logger.logLevel <= .info ? $0 : nil }
+    }
 
     func handle(_ request: Request, context: ServiceContext, next: (Request, ServiceContext) async throws -> Response) async throws -> Response {
         var context = context
         let started = DispatchTime.now().uptimeNanoseconds
         context.arrivedAt = ArrivalStamp.arrival(request.headers, now: started) ?? started
-        context.traceID = request.headers[.traceparent].flatMap(TraceParent.traceID) ?? TraceParent.drawTraceID()
+        let drawn = TraceParent.draw()
+        context.traceID = request.headers[.traceparent].flatMap(TraceParent.traceID) ?? drawn.traceID
         var response: Response
         do {
             response = try await next(request, context)
@@ -26,17 +34,25 @@ struct TraceMiddleware: RouterMiddleware {
             response = try error.response(from: request, context: context)
         }
         response.headers[.traceID] = context.traceID
-        response.headers[.traceparent] = "00-\(context.traceID)-\(Hex.random(8))-01"
+        response.headers[.traceparent] = "00-\(context.traceID)-\(drawn.parentID)-01"
         let finished = DispatchTime.now().uptimeNanoseconds
-        logger.info(
-            "request",
-            metadata: [
-                // Drawn by us or checked by `TraceParent.traceID`: nothing for the masking to find.
-                "trace_id": .stringConvertible(ServiceMadeLogValue(context.traceID)), "method": "\(request.method.rawValue)", "path": "\(request.uri.path)",
-                "route": "\(context.endpointPath ?? "unmatched")", "status": "\(response.status.code)",
-                // From arrival: the wait for a handler is part of the caller's wait.
-                "duration_us": "\((finished - context.arrivedAt) / 1000)", "queued_us": "\((started - context.arrivedAt) / 1000)",
-            ])
+        let line = MaskingLogHandler.RequestLine(
+            // Drawn by us or checked by `TraceParent.traceID`: nothing for the masking to find.
+            traceID: context.traceID, method: request.method.rawValue, path: request.uri.path, route: context.endpointPath ?? "unmatched",
+            status: response.status.code,
+            // From arrival: the wait for a handler is part of the caller's wait.
+            durationMicroseconds: (finished - context.arrivedAt) / 1000, queuedMicroseconds: (started - context.arrivedAt) / 1000)
+        if let requestLog {
+            requestLog.logRequest(line)
+        } else {
+            logger.info(
+                "request",
+                metadata: [
+                    "trace_id": .stringConvertible(ServiceMadeLogValue(line.traceID)), "method": "\(line.method)", "path": "\(line.path)",
+                    "route": "\(line.route)", "status": "\(line.status)", "duration_us": "\(line.durationMicroseconds)",
+                    "queued_us": "\(line.queuedMicroseconds)",
+                ])
+        }
         return response
     }
 }
@@ -44,12 +60,14 @@ struct TraceMiddleware: RouterMiddleware {
 /// `traceparent: 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>` (W3C Trace Context §3.2).
 enum TraceParent {
     /// A new random trace id that the log masking leaves whole (about one draw in ten has a run
-    /// of 10+ decimal digits and is drawn again), so a caller that sends it back is continued.
-    static func drawTraceID() -> String {
+    /// of 10+ decimal digits and is drawn again), so a caller that sends it back is continued;
+    /// and this hop's parent id. One draw of random bytes for both.
+    static func draw() -> (traceID: String, parentID: String) {
         while true {
-            let id = Hex.random(16)
+            let bytes = Sodium.randomBytes(24)
+            let id = Hex.encode(bytes[..<16])
             // A run of 10+ digits is drawn again at once: the masking would run its patterns on it.
-            if PIIFormats.asciiHoldsLongDigitRun(id) == false, PIIFormats.isLogSafe(id) { return id }
+            if PIIFormats.asciiHoldsLongDigitRun(id) == false, PIIFormats.isLogSafe(id) { return (id, Hex.encode(bytes[16...])) }
         }
     }
 
@@ -134,9 +152,4 @@ extension HTTPField.Name {
     static let idempotencyKey = Self("Idempotency-Key")!
     /// A till's webhook signature (FORMAT §7.15, `WebhookSignature`).
     static let pahlawanSignature = Self("Pahlawan-Signature")!
-}
-
-extension Hex {
-    /// `count` random bytes as lowercase hex.
-    static func random(_ count: Int) -> String { Hex.encode(Sodium.randomBytes(count)) }
 }
