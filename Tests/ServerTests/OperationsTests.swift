@@ -183,6 +183,30 @@ import Testing
         #expect(logged.last!.queued > logged.first!.queued, "\(logged)")
     }
 
+    /// The request middleware writes its line directly to the service's masking handler, and
+    /// through swift-log when the logger carries metadata of its own: both lines hold the same
+    /// request members, masked alike, the second also the logger's metadata.
+    @Test func requestLinesAreTheSameDirectlyOrThroughSwiftLog() async throws {
+        var members: [[String: String]] = []
+        for tagged in [false, true] {
+            var (logger, lines) = try Self.capturedLog()
+            if tagged { logger[metadataKey: "node"] = "jkt-2" }
+            let fixture = try await Fixture(logger: logger)
+            defer { fixture.close() }
+            try await fixture.app.test(.router) { client in
+                _ = try await client.execute(uri: "/v1/entries/0812345678901", method: .get) { $0.status }
+            }
+            let line = try #require(lines.lines.first { $0.contains("\"request\"") })
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])
+            #expect(object["node"] == (tagged ? "jkt-2" : nil))
+            members.append(object.filter { !["time", "trace_id", "duration_us", "queued_us", "node"].contains($0.key) })
+        }
+        #expect(members[0] == members[1])
+        let path = try #require(members[0]["path"])
+        #expect(path.hasPrefix("/v1/entries/") && !path.contains("0812345678901") && members[0]["route"] == "/v1/entries/{seq}", "\(members[0])")
+        #expect(members[0]["status"] == "401" && members[0]["method"] == "GET" && members[0]["message"] == "request", "\(members[0])")
+    }
+
     @Test func logLinesAreJSONWithPersonalDataMaskedWhoeverLoggedIt() throws {
         var (logger, lines) = try Self.capturedLog()
         logger[metadataKey: "caller"] = "budi.santoso@example.id"

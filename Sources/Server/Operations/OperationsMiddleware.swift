@@ -18,7 +18,7 @@ struct TraceMiddleware: RouterMiddleware {
 
     init(logger: Logger) {
         self.logger = logger
-        requestLog = (logger.handler as? MaskingLogHandler).flatMap { $0.writesRequestLines && logger.logLevel <= .info ? $0 : nil }
+        requestLog = (logger.handler as? MaskingLogHandler).flatMap { $0.writesRequestLines ? $0 : nil }
     }
 
     func handle(_ request: Request, context: ServiceContext, next: (Request, ServiceContext) async throws -> Response) async throws -> Response {

@@ -56,13 +56,13 @@ struct RequestMetricsMiddleware: RouterMiddleware {
         /// The buckets swift-prometheus gives swift-metrics timers, which these were before.
         static let buckets: [Duration] = [5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000].map { .milliseconds($0) }
 
-        static var requestsName: MetricNameDescriptor { MetricNameDescriptor(metricName: "hb_requests", unitName: "", helpText: "Requests answered, by route, method and status") }
-        static var durationName: MetricNameDescriptor {
-            MetricNameDescriptor(
-                metricName: "http_server_request_duration", unitName: "", helpText: "Seconds from the middleware's start until the handler had its answer")
-        }
-        static var errorsName: MetricNameDescriptor { MetricNameDescriptor(metricName: "hb_request_errors", unitName: "", helpText: "Requests refused with an error, by route, method and status") }
-        static var activeName: MetricNameDescriptor { MetricNameDescriptor(metricName: "http_server_active_requests", unitName: "", helpText: "Requests in progress, by method") }
+        // No help text, as swift-metrics registers them: swift-prometheus stops the process when
+        // a name comes back with other help, so a library reporting one of these names through
+        // swift-metrics (Hummingbird's MetricsMiddleware does) must meet the same registration.
+        static var requestsName: MetricNameDescriptor { MetricNameDescriptor(metricName: "hb_requests", unitName: "", helpText: "") }
+        static var durationName: MetricNameDescriptor { MetricNameDescriptor(metricName: "http_server_request_duration", unitName: "", helpText: "") }
+        static var errorsName: MetricNameDescriptor { MetricNameDescriptor(metricName: "hb_request_errors", unitName: "", helpText: "") }
+        static var activeName: MetricNameDescriptor { MetricNameDescriptor(metricName: "http_server_active_requests", unitName: "", helpText: "") }
 
         private let registry: PrometheusCollectorRegistry
         private let routes = Mutex<[Key: Route]>([:])
