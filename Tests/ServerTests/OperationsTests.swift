@@ -207,6 +207,29 @@ import Testing
         #expect(members[0]["status"] == "401" && members[0]["method"] == "GET" && members[0]["message"] == "request", "\(members[0])")
     }
 
+    /// A handler failing with an error that is not an HTTP answer (a bug, an I/O failure) gets
+    /// 500 `internalError` as problem+json with its trace id, and the request is logged, the
+    /// error beside it masked; Hummingbird alone answered a bare 500, unlogged and untraced.
+    @Test func anUnexpectedErrorIsAProblemWithATraceIDAndIsLogged() async throws {
+        struct Broke: Error, CustomStringConvertible { var description: String { "disk said no to 0812-3456-7890" } }
+        let (logger, lines) = try Self.capturedLog()
+        let router = Router(context: ServiceContext.self)
+        router.add(middleware: TraceMiddleware(logger: logger))
+        router.get("/broken") { _, _ -> String in throw Broke() }
+        try await Application(router: router).test(.router) { client in
+            try await client.execute(uri: "/broken", method: .get) { response in
+                #expect(response.status == .internalServerError)
+                #expect(response.headers[.contentType] == "application/problem+json")
+                let traceID = try #require(response.headers[.traceID])
+                #expect(ServiceTests.json(response)["type"] as? String == "https://pahlawan-pangan.id/problems/internalError")
+                let request = try #require(lines.lines.first { $0.contains("\"request\"") })
+                #expect(request.contains("\"status\":\"500\"") && request.contains(traceID), "\(request)")
+                let failure = try #require(lines.lines.first { $0.contains("request failed") })
+                #expect(failure.contains(traceID) && !failure.contains("3456-7890"), "\(failure)")
+            }
+        }
+    }
+
     @Test func logLinesAreJSONWithPersonalDataMaskedWhoeverLoggedIt() throws {
         var (logger, lines) = try Self.capturedLog()
         logger[metadataKey: "caller"] = "budi.santoso@example.id"

@@ -32,6 +32,14 @@ struct TraceMiddleware: RouterMiddleware {
             response = try await next(request, context)
         } catch let error as any HTTPResponseError {
             response = try error.response(from: request, context: context)
+        } catch {
+            // Left to Hummingbird, any other error was a bare 500: no problem+json, no trace id
+            // and no request line. The error itself goes to the log (masked), not to the caller.
+            logger.error("request failed", metadata: ["trace_id": .stringConvertible(ServiceMadeLogValue(context.traceID)), "error": "\(error)"])
+            response = try Problem(
+                .internalServerError, "internalError", "The service could not answer",
+                detail: "a write may or may not have completed: retry with the same Idempotency-Key to learn which; quote the X-Trace-ID to the operator"
+            ).response(from: request, context: context)
         }
         response.headers[.traceID] = context.traceID
         response.headers[.traceparent] = "00-\(context.traceID)-\(drawn.parentID)-01"
