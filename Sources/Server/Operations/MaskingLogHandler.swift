@@ -95,6 +95,14 @@ public struct MaskingLogHandler: LogHandler {
         var status: Int
         var durationMicroseconds: UInt64
         var queuedMicroseconds: UInt64
+
+        /// The same members as swift-log metadata, for a logger that is not written directly.
+        var metadata: Logger.Metadata {
+            [
+                "trace_id": .stringConvertible(ServiceMadeLogValue(traceID)), "method": "\(method)", "path": "\(path)", "route": "\(route)",
+                "status": "\(status)", "duration_us": "\(durationMicroseconds)", "queued_us": "\(queuedMicroseconds)",
+            ]
+        }
     }
 
     /// `logRequest`'s line at `time`, members written in their canonical order.

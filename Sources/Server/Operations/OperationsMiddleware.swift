@@ -25,8 +25,8 @@ struct TraceMiddleware: RouterMiddleware {
         var context = context
         let started = DispatchTime.now().uptimeNanoseconds
         context.arrivedAt = ArrivalStamp.arrival(request.headers, now: started) ?? started
-        let drawn = TraceParent.draw()
-        context.traceID = request.headers[.traceparent].flatMap(TraceParent.traceID) ?? drawn.traceID
+        let (traceID, parentID) = TraceParent.ids(continuing: request.headers[.traceparent])
+        context.traceID = traceID
         var response: Response
         do {
             response = try await next(request, context)
@@ -42,7 +42,7 @@ struct TraceMiddleware: RouterMiddleware {
             ).response(from: request, context: context)
         }
         response.headers[.traceID] = context.traceID
-        response.headers[.traceparent] = "00-\(context.traceID)-\(drawn.parentID)-01"
+        response.headers[.traceparent] = "00-\(context.traceID)-\(parentID)-01"
         let finished = DispatchTime.now().uptimeNanoseconds
         let line = MaskingLogHandler.RequestLine(
             // Drawn by us or checked by `TraceParent.traceID`: nothing for the masking to find.
@@ -50,17 +50,7 @@ struct TraceMiddleware: RouterMiddleware {
             status: response.status.code,
             // From arrival: the wait for a handler is part of the caller's wait.
             durationMicroseconds: (finished - context.arrivedAt) / 1000, queuedMicroseconds: (started - context.arrivedAt) / 1000)
-        if let requestLog {
-            requestLog.logRequest(line)
-        } else {
-            logger.info(
-                "request",
-                metadata: [
-                    "trace_id": .stringConvertible(ServiceMadeLogValue(line.traceID)), "method": "\(line.method)", "path": "\(line.path)",
-                    "route": "\(line.route)", "status": "\(line.status)", "duration_us": "\(line.durationMicroseconds)",
-                    "queued_us": "\(line.queuedMicroseconds)",
-                ])
-        }
+        if let requestLog { requestLog.logRequest(line) } else { logger.info("request", metadata: line.metadata) }
         return response
     }
 }
@@ -77,6 +67,13 @@ enum TraceParent {
             // A run of 10+ digits is drawn again at once: the masking would run its patterns on it.
             if PIIFormats.asciiHoldsLongDigitRun(id) == false, PIIFormats.isLogSafe(id) { return (id, Hex.encode(bytes[16...])) }
         }
+    }
+
+    /// This hop's ids: the trace id of a valid `traceparent` (continued) or a drawn one, and a
+    /// new parent id.
+    static func ids(continuing header: String?) -> (traceID: String, parentID: String) {
+        if let continued = header.flatMap(traceID) { return (continued, Hex.encode(Sodium.randomBytes(8))) }
+        return draw()
     }
 
     static func traceID(_ header: String) -> String? {

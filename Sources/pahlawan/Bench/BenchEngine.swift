@@ -13,8 +13,8 @@ struct BenchEngine: ParsableCommand {
             Commands come from the seeded city simulator, recorded first so that generating them is not measured, then \
             decided and applied against a fresh state, --passes times (each pass must reach the same state). The \
             first pass's events are appended to a ledger, which is then replayed from the files into a fresh state. \
-            Limits measured in the same run: String-keyed dictionary insert+lookup pairs per second (the least any command does) and SHA-256 leaf hashes per second over the average body \
-            (which every replayed entry costs).
+            Limits measured in the same run: String-keyed dictionary insert+lookup pairs per second (the least any \
+            command does) and SHA-256 leaf hashes per second over the average body (which every replayed entry costs).
             """)
 
     @Option(help: "Commands to run.") var commands = 300_000
