@@ -24,7 +24,7 @@ final class TileStore: PerfectSubtreeHashes {
     /// Recently read full tiles with all their inner levels (`levels[r]` holds the 256 >> r
     /// hashes r levels up), so a proof folds each tile once. Tiles are immutable, so a cached copy
     /// never goes stale. Upper tiles, which every proof crosses, get a larger cache than level 0.
-    private var leafTileCache = TileCache(capacity: 32)
+    private var leafTileCache: TileCache
     private var upperTileCache = TileCache(capacity: 1_024)
     /// Level-0 tiles folded down to their subtrees of 16 leaves and up (levels 4…8 of the tile:
     /// 31 hashes, about 1 KB), for many tiles: a proof then folds at most 15 leaf hashes of one
@@ -33,7 +33,9 @@ final class TileStore: PerfectSubtreeHashes {
     private var leafTileSummaries = TileCache(capacity: 65_536)
     static let summaryGroup = 16
     private var edgeFolds: [TileID: Hash] = [:]
-    private var leafDirectories: [String: File] = [:]
+    /// Open folders of level-0 tiles by `index / 1000` (see `leafDirectory(holding:)`).
+    private var leafDirectories: [UInt64: File] = [:]
+    private var lastLeafGroup: (tile: UInt64, first: Int, hashes: [Hash])?
 
     struct TileID: Hashable {
         let level: Int
@@ -41,9 +43,11 @@ final class TileStore: PerfectSubtreeHashes {
     }
 
     /// Opens the tiles for a log of `size` leaves; `lastLeaves` are the hashes of the leaves in the
-    /// partial level-0 tile, [size − size % 256, size).
-    init(directory: String, size: UInt64, lastLeaves: [Hash], writable: Bool) throws(LedgerError) {
+    /// partial level-0 tile, [size − size % 256, size). `leafTilesCached` whole level-0 tiles are
+    /// kept (tests set 0, so that every small proof step reads its tile file).
+    init(directory: String, size: UInt64, lastLeaves: [Hash], writable: Bool, leafTilesCached: Int = 32) throws(LedgerError) {
         precondition(UInt64(lastLeaves.count) == size % UInt64(Self.width))
+        self.leafTileCache = TileCache(capacity: leafTilesCached)
         self.directory = directory
         self.isWritable = writable
         self.leafCount = size
@@ -175,27 +179,36 @@ final class TileStore: PerfectSubtreeHashes {
     }
 
     /// The 16 leaf hashes of a level-0 tile from `first` (a multiple of 16), read from its file.
+    /// An inclusion proof asks for the same group once per level below 16 leaves: the last group
+    /// read is kept, so a proof opens the tile once instead of four times.
     private func leafGroup(_ index: UInt64, first: Int) throws(LedgerError) -> [Hash] {
+        if let last = lastLeafGroup, last.tile == index, last.first == first { return last.hashes }
         let id = TileID(level: 0, index: index)
         if let cached = leafTileCache.get(id) { return Array(cached[0][first..<first + Self.summaryGroup]) }
-        let path = filePath(level: 0, index: index)
-        let slash = path.lastIndex(of: "/")!
-        let file = try File.open(String(path[path.index(after: slash)...]), in: try leafDirectory(String(path[..<slash])), flags: O_RDONLY)
+        // The tile's name in its folder is the last 3-digit group of its index (`x001/x234/067`).
+        let number = index % 1000
+        let name = number < 10 ? "00\(number)" : number < 100 ? "0\(number)" : "\(number)"
+        let file = try File.open(name, in: try leafDirectory(holding: index), flags: O_RDONLY)
         defer { file.close() }
         let bytes = try file.read(at: UInt64(first * 32), count: Self.summaryGroup * 32)
         guard bytes.count == Self.summaryGroup * 32 else {
-            throw LedgerError(.damagedTile, "the hash tile is shorter than \(Self.tileByteCount) bytes", file: path)
+            throw LedgerError(.damagedTile, "the hash tile is shorter than \(Self.tileByteCount) bytes", file: file.path)
         }
-        return (0..<Self.summaryGroup).map { Hash(bytes: bytes[$0 * 32..<($0 + 1) * 32])! }
+        let hashes = (0..<Self.summaryGroup).map { Hash(bytes: bytes[$0 * 32..<($0 + 1) * 32])! }
+        lastLeafGroup = (index, first, hashes)
+        return hashes
     }
 
-    /// The open folder `path` of level-0 tiles (each holds 1,000), kept for `leafGroup`'s
-    /// opens; at most 64 are kept, enough for 16 M entries before any is closed again.
-    private func leafDirectory(_ path: String) throws(LedgerError) -> File {
-        if let open = leafDirectories[path] { return open }
+    /// The open folder of level-0 tiles that holds tile `index` (each folder holds the 1,000
+    /// tiles of one `index / 1000`), kept for `leafGroup`'s opens; at most 64 are kept, enough
+    /// for 16 M entries before any is closed again.
+    private func leafDirectory(holding index: UInt64) throws(LedgerError) -> File {
+        let key = index / 1000
+        if let open = leafDirectories[key] { return open }
         if leafDirectories.count >= 64 { leafDirectories.removeAll() }
-        let directory = try File.open(path, flags: O_RDONLY | O_DIRECTORY)
-        leafDirectories[path] = directory
+        let path = filePath(level: 0, index: index)
+        let directory = try File.open(String(path[..<path.lastIndex(of: "/")!]), flags: O_RDONLY | O_DIRECTORY)
+        leafDirectories[key] = directory
         return directory
     }
 
@@ -212,6 +225,7 @@ final class TileStore: PerfectSubtreeHashes {
         var count: Int { entries.count }
 
         mutating func put(_ id: TileID, _ levels: [[Hash]]) {
+            guard capacity > 0 else { return }
             if entries.count >= capacity, let victim = entries.keys.first { entries[victim] = nil }
             entries[id] = levels
         }

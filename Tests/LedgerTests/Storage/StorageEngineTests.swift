@@ -107,6 +107,41 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: directory + "/tile/0/x257/000") == false)
         #expect(FileManager.default.fileExists(atPath: directory + "/tile/0/256"))
     }
+
+    /// Past 1,000 level-0 tiles the tiles sit in folders (`tile/0/x001/000`): proofs from a cold
+    /// store read their leaf groups there, and give the whole tree's proofs on both sides of the
+    /// folder boundary, in every 16-leaf group of a tile and for consecutive seqs of one group.
+    @Test func proofsReadLeafTilesInsideTheirFolders() throws {
+        let directory = TestSupport.makeTemporaryDirectory()
+        let tiles = try TileStore(directory: directory + "/tile", size: 0, lastLeaves: [], writable: true)
+        var tree = MerkleTree()
+        var leaves = [Hash]()
+        let size: UInt64 = 1_002 * 256 + 40
+        for number in 0..<size {
+            // Any 32 bytes do as leaf hashes here; hashing 256 K bodies would only slow the test.
+            var bytes = [UInt8](repeating: 0, count: 32)
+            withUnsafeBytes(of: number.littleEndian) { bytes.replaceSubrange(0..<8, with: $0) }
+            let leaf = Hash(bytes: bytes)!
+            leaves.append(leaf)
+            tree.append(leaf)
+            try tiles.append(leaf)
+        }
+        try tiles.syncPending()
+        #expect(FileManager.default.fileExists(atPath: directory + "/tile/0/x001/001"))
+        // No whole leaf tile kept: every step below 16 leaves reads its group from the tile's file.
+        let cold = try TileStore(
+            directory: directory + "/tile", size: size, lastLeaves: Array(leaves[Int(size - size % 256)..<Int(size)]), writable: false,
+            leafTilesCached: 0)
+        var seqs = [UInt64]()
+        for tile: UInt64 in [0, 999, 1_000, 1_001] {
+            for group: UInt64 in 0..<16 { seqs.append(tile * 256 + group * 16 + group % 16) }
+        }
+        seqs += (1_000 * 256 + 32..<1_000 * 256 + 48).map { $0 } + [size - 1, size - 41]
+        for seq in seqs {
+            #expect(try cold.buildInclusionProof(index: seq, size: size) == tree.inclusionProof(index: seq, size: size), "seq \(seq)")
+            #expect(try cold.leafHash(seq) == leaves[Int(seq)], "seq \(seq)")
+        }
+    }
 }
 
 @Suite struct GroupCommitTests {
