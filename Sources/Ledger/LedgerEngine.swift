@@ -13,6 +13,9 @@ public struct LedgerOptions: Sendable {
     public var segmentBytesMax: UInt64 = 64 << 20
     /// Stamps drafts that carry no time: microseconds since the Unix epoch.
     public var clock: @Sendable () -> Int64 = LedgerEngine.wallClockMicroseconds
+    /// Runs on the storage queue just before each batch's data `fdatasync` (tests hold a sync
+    /// open with it, to see what waits for the disk and what does not).
+    var beforeDataSync: (@Sendable () -> Void)?
 
     public init() {}
 }
@@ -55,7 +58,7 @@ final class LedgerEngine: @unchecked Sendable {
     /// The keys this process signs with, the current one last (empty when read-only).
     var signingKeys: [SigningKey]
     /// The current signing key, apart from `stateLock`: callers read it for every append, and
-    /// must not wait while the writer holds the state lock through a sync.
+    /// must not wait while the writer holds the state lock.
     let currentSigningKey: Locked<SigningKey?>
     /// Wall-clock time (µs) at which `checkpointState` was published or loaded.
     var checkpointPublishedAt: Int64 = 0

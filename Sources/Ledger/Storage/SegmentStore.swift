@@ -213,7 +213,8 @@ final class SegmentStore {
     // MARK: Appending
 
     /// Writes framed records (`frameOffsets` are each frame's start within `frames`) in one
-    /// `pwrite` and records their offsets in the index. They are durable only after `syncData()`.
+    /// `pwrite` and records their offsets in the index. They are durable only once the file
+    /// from `takeDataSync()` is synced.
     func append(frames: UnsafeRawBufferPointer, frameOffsets: [UInt32]) throws(LedgerError) {
         precondition(isWritable && tailSegments.isEmpty)
         if let failed { throw LedgerError(.storageFailure, "an earlier write failed; reopen the ledger (\(failed.reason))") }
@@ -269,17 +270,19 @@ final class SegmentStore {
         zeroedEnd = last.byteCount
     }
 
-    /// Makes every record written so far durable (one `fdatasync`).
-    func syncData() throws(LedgerError) {
-        guard unsyncedData else { return }
-        do {
-            try currentWriter().sync()
-            unsyncedData = false
-        } catch {
-            failed = error
-            throw error
-        }
+    /// The file whose `fdatasync` makes every record written so far durable (nil when all are),
+    /// for the caller to sync outside the state lock, so that readers of published records do
+    /// not wait on the disk. It stays open meanwhile: only `append`, on the same serial writer,
+    /// closes a segment's writer. A failed sync must be reported with `dataSyncFailed(_:)`.
+    func takeDataSync() -> File? {
+        guard unsyncedData else { return nil }
+        unsyncedData = false
+        return writer
     }
+
+    /// Refuses every later append after a data sync from `takeDataSync()` failed: what was
+    /// written may or may not be on disk, and only a reopen (which re-reads the tail) knows.
+    func dataSyncFailed(_ error: LedgerError) { failed = error }
 
     private func startSegment(firstSeq: UInt64) throws(LedgerError) {
         // Records still unsynced in the segment being closed must not depend on a later sync of another file.

@@ -429,13 +429,27 @@ extension LedgerEngine {
             return
         }
         do throws(LedgerError) {
-            try stateLock.locked { () throws(LedgerError) in
+            let dataSync = try stateLock.locked { () throws(LedgerError) -> File? in
                 for batch in batches {
                     try batch.buffer.withRawBytes { (raw) throws(LedgerError) in
                         try store.append(frames: raw, frameOffsets: batch.slots.map { UInt32($0.frameStart) })
                     }
                 }
-                try store.syncData()
+                return store.takeDataSync()
+            }
+            // Outside the state lock: a sync can take 100 ms and more on a busy disk (measured
+            // here), and readers of what is already published need not wait for it. Nothing of
+            // these batches is readable until it is published below.
+            if let dataSync {
+                options.beforeDataSync?()
+                do throws(LedgerError) {
+                    try dataSync.sync()
+                } catch {
+                    stateLock.withLock { store.dataSyncFailed(error) }
+                    throw error
+                }
+            }
+            try stateLock.locked { () throws(LedgerError) in
                 for batch in batches {
                     for slot in batch.slots { try tiles.append(slot.leaf) }
                     counters.entries += batch.slots.count

@@ -151,6 +151,51 @@ import Testing
         return options
     }
 
+    /// While a batch's `fdatasync` is under way, readers of what is already published go on:
+    /// the sync runs outside the state lock. The batch being synced is not readable until it is
+    /// durable. (Were the sync inside the lock, the reads below would wait for the held sync.)
+    @Test func readsDoNotWaitForADataSync() throws {
+        let held = Locked(false)
+        let entered = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let ledger = try Ledger(
+            directory: DataDirectory(TestSupport.makeTemporaryDirectory()), signer: TestSupport.signingKey,
+            options: options {
+                $0.beforeDataSync = {
+                    guard held.withLock({ $0 }) else { return }
+                    entered.signal()
+                    release.wait()
+                }
+            })
+        defer { ledger.close() }
+        try ledger.append([TestSupport.draft(0), TestSupport.draft(1)])
+        try ledger.checkpoint()
+        held.withLock { $0 = true }
+        let appended = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            _ = try? ledger.append([TestSupport.draft(2)])
+            appended.signal()
+        }
+        #expect(entered.wait(timeout: .now() + 10) == .success, "the append reached its sync")
+        held.withLock { $0 = false }
+        let reads = DispatchSemaphore(value: 0)
+        let seen = Locked<(size: UInt64, kind: String?, proof: Int)?>(nil)
+        DispatchQueue.global().async {
+            let entry = try? ledger.entry(1)
+            let proof = (try? ledger.inclusionProof(seq: 1, size: 2))?.count ?? -1
+            seen.withLock { $0 = (ledger.size, entry?.body.kind, proof) }
+            reads.signal()
+        }
+        let answered = reads.wait(timeout: .now() + 5) == .success
+        release.signal()
+        #expect(appended.wait(timeout: .now() + 10) == .success)
+        #expect(answered, "reads waited for the data sync")
+        let during = seen.withLock { $0 }
+        #expect(during?.size == 2, "the entry being synced is not published before it is durable")
+        #expect(during?.kind == TestSupport.draft(1).kind && during?.proof == 1)
+        #expect(ledger.size == 3)
+    }
+
     @Test func concurrentWritersGetContiguousSeqsAndTheirOwnEntries() async throws {
         let directory = TestSupport.makeTemporaryDirectory()
         let ledger = try Ledger(directory: DataDirectory(directory), signer: TestSupport.signingKey)
