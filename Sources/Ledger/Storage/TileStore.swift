@@ -186,9 +186,7 @@ final class TileStore: PerfectSubtreeHashes {
         let id = TileID(level: 0, index: index)
         if let cached = leafTileCache.get(id) { return Array(cached[0][first..<first + Self.summaryGroup]) }
         // The tile's name in its folder is the last 3-digit group of its index (`x001/x234/067`).
-        let number = index % 1000
-        let name = number < 10 ? "00\(number)" : number < 100 ? "0\(number)" : "\(number)"
-        let file = try File.open(name, in: try leafDirectory(holding: index), flags: O_RDONLY)
+        let file = try File.open(TilePath.indexPath(index % 1000), in: try leafDirectory(holding: index), flags: O_RDONLY)
         defer { file.close() }
         let bytes = try file.read(at: UInt64(first * 32), count: Self.summaryGroup * 32)
         guard bytes.count == Self.summaryGroup * 32 else {
